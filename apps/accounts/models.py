@@ -1,0 +1,312 @@
+"""Users, their creator preferences, notifications, API tokens and second factors."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
+
+from apps.ops.crypto import EncryptedTextField
+from rangex.core.models import BaseModel, TimestampedModel
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.update(is_superuser=True, role_admin=True)
+        return self._create(email, password, **fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class Theme(models.TextChoices):
+    AUTO = "auto", "Follow the system"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
+class NotificationType(models.TextChoices):
+    SYSTEM = "system", "Platform announcements"
+    SECURITY = "security", "Security of my account"
+    REVIEW = "review", "Scenario review decisions"
+    SESSION = "session", "Lab sessions (expiry, idle stop)"
+    BUDGET = "budget", "Budget warnings"
+    TEAM = "team", "Teams"
+    EVENT = "event", "Events"
+    BADGE = "badge", "Badges earned"
+
+
+# Which notification types are emailed when the user has not chosen.
+DEFAULT_EMAIL_PREFERENCES = {
+    NotificationType.SYSTEM: True,
+    NotificationType.SECURITY: True,
+    NotificationType.REVIEW: True,
+    NotificationType.SESSION: False,
+    NotificationType.BUDGET: True,
+    NotificationType.TEAM: False,
+    NotificationType.EVENT: True,
+    NotificationType.BADGE: False,
+}
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A RangeX account: email login, independent solver/creator/admin roles."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    password = models.CharField(max_length=255, db_column="password_hash")
+    display_name = models.CharField(max_length=100, blank=True)
+    full_name = models.CharField(max_length=255, null=True, blank=True)
+    organization = models.CharField(max_length=255, null=True, blank=True)
+    bio = models.TextField(null=True, blank=True)
+    avatar = models.FileField(upload_to="avatars/%Y/%m/", max_length=500, null=True, blank=True, db_column="avatar_url")
+    profile_public = models.BooleanField(
+        default=True, help_text="Show my name and badges on public pages and scoreboards."
+    )
+    role_solver = models.BooleanField(default=True)
+    role_creator = models.BooleanField(default=False)
+    role_admin = models.BooleanField(default=False)
+    twofa_enabled = models.BooleanField(default=False)
+    twofa_secret = EncryptedTextField(null=True, blank=True, editable=False)
+    notification_preferences = models.JSONField(default=dict, blank=True)
+    appearance_settings = models.JSONField(default=dict, blank=True)
+    budget_limit_rm = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="0 means no personal limit.",
+    )
+    budget_spent_rm = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    is_active = models.BooleanField(default=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    last_login_ip = models.CharField(max_length=45, null=True, blank=True)
+    last_ip = models.CharField(
+        max_length=45, null=True, blank=True, help_text="Address of the most recent signed-in request."
+    )
+    password_updated_at = models.DateTimeField(null=True, blank=True)
+    failed_login_attempts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Django's own last_login is replaced by last_login_at, written by the login service.
+    last_login = None
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        db_table = "user"
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "updated_at" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "updated_at"]
+        super().save(*args, **kwargs)
+
+    @property
+    def is_staff(self) -> bool:
+        """Creators and admins work in the Django admin; solvers never see it."""
+        return self.is_active and (self.role_admin or self.role_creator or self.is_superuser)
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.is_active and (self.role_admin or self.is_superuser)
+
+    @property
+    def public_name(self) -> str:
+        return self.display_name or self.full_name or self.email.split("@", 1)[0]
+
+    def is_locked(self, now=None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or timezone.now())
+
+    def wants_email_for(self, notification_type: str) -> bool:
+        email_prefs = (self.notification_preferences or {}).get("email", {})
+        if notification_type in email_prefs:
+            return bool(email_prefs[notification_type])
+        return DEFAULT_EMAIL_PREFERENCES.get(notification_type, False)
+
+    @property
+    def theme(self) -> str:
+        theme = (self.appearance_settings or {}).get("theme", Theme.AUTO)
+        return theme if theme in Theme.values else Theme.AUTO
+
+
+class CreatorPreferences(TimestampedModel):
+    """Defaults a creator works with (``creator_preferences``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_preferences")
+    default_resource_profile = models.CharField(max_length=24, default="small")
+    docker_registry_url = models.CharField(max_length=255, null=True, blank=True)
+    docker_username = models.CharField(max_length=255, null=True, blank=True)
+    docker_password_encrypted = EncryptedTextField(null=True, blank=True)
+    notify_on_approval = models.BooleanField(default=True)
+    notify_on_rejection = models.BooleanField(default=True)
+    cost_alert_threshold = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("80.00"),
+        help_text="Percentage of the budget at which a cost warning is sent.",
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta:
+        db_table = "creator_preferences"
+        verbose_name_plural = "creator preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
+
+
+class Notification(models.Model):
+    """An in-app notification (``notification``); emailed too when the user's preferences say so."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    type = models.CharField(max_length=32, choices=NotificationType.choices, default=NotificationType.SYSTEM)
+    link = models.CharField(max_length=500, blank=True)
+    is_read = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "notification"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "is_read", "created_at"], name="notification_user_unread_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ApiToken(BaseModel):
+    """A personal API token. Only a SHA-256 digest is stored; the token is shown once."""
+
+    PREFIX = "rx"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    label = models.CharField(max_length=100, help_text="The device or script this token belongs to.")
+    key_id = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.CharField(max_length=45, null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "api_token"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.PREFIX}_{self.key_id}_…)"
+
+    @staticmethod
+    def digest_of(secret: str) -> str:
+        return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class TOTPDevice(ThrottlingMixin, Device):
+    """A time-based one-time-password device (RFC 6238).
+
+    The shared secret lives encrypted in ``user.twofa_secret``; this row keeps what
+    django-otp needs to verify: the last accepted time step (so a used code is rejected)
+    and clock drift.
+    """
+
+    step = models.PositiveSmallIntegerField(default=30)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        db_table = "accounts_totp_device"
+        verbose_name = "TOTP device"
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token) -> bool:
+        from apps.accounts.otp import totp_verify
+
+        return totp_verify(self, token)
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):
+    """Single-use recovery codes for a lost authenticator; each code's SHA-256 digest is stored."""
+
+    class Meta(Device.Meta):
+        db_table = "accounts_recovery_device"
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token) -> bool:
+        from apps.accounts.otp import recovery_code_verify
+
+        return recovery_code_verify(self, token)
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "accounts_recovery_code"
+        constraints = [models.UniqueConstraint(fields=["device", "digest"], name="recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return "recovery code"
+
+
+class LoginSession(models.Model):
+    """A signed-in browser session, so a password change or a disable can end the others."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip = models.CharField(max_length=45, null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "accounts_login_session"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.ip}"

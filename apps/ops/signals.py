@@ -1,0 +1,12 @@
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from apps.ops.models import SystemSettings
+from apps.ops.selectors import invalidate_settings_cache
+
+
+@receiver([post_save, post_delete], sender=SystemSettings)
+def _invalidate_settings(**kwargs):
+    invalidate_settings_cache()
+    transaction.on_commit(invalidate_settings_cache)

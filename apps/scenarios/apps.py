@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ScenariosConfig(AppConfig):
+    name = "apps.scenarios"
+    label = "scenarios"
+    default_auto_field = "django.db.models.BigAutoField"

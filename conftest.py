@@ -1,0 +1,63 @@
+"""Fixtures shared by every test: users in each role, signed-in clients, a clean cache."""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from apps.accounts.tests.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory, enable_2fa, totp_code
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def solver(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def creator(db):
+    return CreatorFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory()
+
+
+def login_client(user, *, secret: str | None = None) -> Client:
+    """Sign ``user`` in through the real login pages, with the TOTP step when 2FA is on."""
+    client = Client()
+    response = client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    if user.twofa_enabled:
+        response = client.post("/accounts/2fa/verify/", {"code": totp_code(secret)})
+        assert response.status_code == 302, response.content[:500]
+    return client
+
+
+@pytest.fixture
+def solver_client(solver):
+    return login_client(solver)
+
+
+@pytest.fixture
+def creator_client(creator):
+    secret, _ = enable_2fa(creator)
+    return login_client(creator, secret=secret)
+
+
+@pytest.fixture
+def admin_client_2fa(admin_user):
+    """An admin signed in with a verified second factor, as the admin site requires."""
+    secret, _ = enable_2fa(admin_user)
+    return login_client(admin_user, secret=secret)

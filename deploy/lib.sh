@@ -1,0 +1,120 @@
+# Shared set-up steps for deploy/run.sh, deploy/test.sh and .ci/run.
+# Each step checks first and does only what is missing, so running them again is cheap.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+LOG_DIR="$ROOT/var/log"
+mkdir -p "$LOG_DIR"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31mxx\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "root is needed for: $*"
+  fi
+}
+
+# Debian packages RangeX needs: build headers for mysqlclient, the Docker engine, image bases,
+# and Chromium for the browser tests.
+APT_PACKAGES=(pkg-config libmariadb-dev docker.io busybox-static debootstrap chromium iptables)
+
+ensure_system_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "Installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+      >"$LOG_DIR/apt.log" 2>&1 || { tail -20 "$LOG_DIR/apt.log"; die "apt-get install failed"; }
+  fi
+}
+
+ensure_docker() {
+  if docker info >/dev/null 2>&1; then return; fi
+  say "Starting the Docker engine (dockerd)"
+  as_root sh -c "nohup dockerd >'$LOG_DIR/dockerd.log' 2>&1 &"
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 0.5
+  done
+  tail -20 "$LOG_DIR/dockerd.log" >&2 || true
+  die "dockerd did not start (log: var/log/dockerd.log)"
+}
+
+ensure_mariadb() {
+  if mysqladmin --protocol=tcp -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then return; fi
+  if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
+    ensure_system_packages mariadb-server
+  fi
+  say "Starting MariaDB"
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+  for _ in $(seq 1 60); do
+    mysqladmin --protocol=tcp -h 127.0.0.1 -uroot ping >/dev/null 2>&1 && return
+    sleep 0.5
+  done
+  die "MariaDB did not start on 127.0.0.1:3306"
+}
+
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then return; fi
+  command -v redis-server >/dev/null || ensure_system_packages redis-server redis-tools
+  say "Starting Redis"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/rangex.log
+  for _ in $(seq 1 40); do
+    redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && return
+    sleep 0.25
+  done
+  die "Redis did not start on 127.0.0.1:6379"
+}
+
+ensure_python() {
+  if [ ! -x "$PY" ]; then
+    say "Creating the virtual environment (.venv)"
+    python3 -m venv "$VENV"
+  fi
+  local stamp="$VENV/.rangex-installed"
+  local want
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.lock" | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "Installing Python packages"
+    "$PY" -m pip install -q --upgrade pip >/dev/null
+    "$PY" -m pip install -q -c "$ROOT/requirements.lock" -e "$ROOT[dev]"
+    echo "$want" >"$stamp"
+  fi
+}
+
+ensure_static() {
+  local stamp="$ROOT/node_modules/.rangex-installed"
+  local want
+  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -d "$ROOT/static/vendor" ]; then
+    say "Installing front-end packages from the npm registry"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+  fi
+}
+
+# Write a .env with fresh secrets for the embedded default, once.
+ensure_dev_env() {
+  if [ -f "$ROOT/.env" ]; then return; fi
+  say "Writing .env with fresh secrets for the embedded default"
+  local secret key
+  secret="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')"
+  key="$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+  umask 077
+  cat >"$ROOT/.env" <<EOF
+# Written by deploy/run.sh for the embedded default. Never commit this file.
+SECRET_KEY=$secret
+FIELD_ENCRYPTION_KEYS=$key
+DEBUG=true
+EOF
+}

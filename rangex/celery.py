@@ -1,0 +1,11 @@
+"""The Celery application. The beat schedule lives in apps.ops.schedule."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rangex.settings")
+
+app = Celery("rangex")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

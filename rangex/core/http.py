@@ -1,0 +1,32 @@
+"""Small request helpers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def client_ip(request) -> str | None:
+    """Return the client's address, trusting X-Forwarded-For only behind configured proxies."""
+    meta = getattr(request, "META", None)
+    if meta is None:  # a Channels scope
+        client = request.get("client") or (None, None)
+        return client[0]
+    proxies = settings.RANGEX_TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [p.strip() for p in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return meta.get("REMOTE_ADDR") or None
+
+
+def user_agent(request) -> str:
+    meta = getattr(request, "META", None)
+    if meta is None:
+        headers = dict(request.get("headers") or [])
+        return headers.get(b"user-agent", b"").decode("latin-1")[:512]
+    return meta.get("HTTP_USER_AGENT", "")[:512]
+
+
+def wants_json(request) -> bool:
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return request.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)

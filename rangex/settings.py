@@ -1,0 +1,366 @@
+"""RangeX settings.
+
+One module for every deployment. With nothing set, RangeX runs on its embedded
+default: SQLite, the in-memory channel layer, eager Celery tasks, local files and
+console email. Production services switch on when their variables are set:
+``DATABASE_URL`` (MariaDB/MySQL), ``REDIS_URL`` (channel layer, cache, Celery broker)
+and ``AWS_STORAGE_BUCKET_NAME`` (S3-compatible storage). ``.env.example`` documents
+every variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from rangex import env as e
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+e.read_env_file(Path(os.environ.get("RANGEX_ENV_FILE", BASE_DIR / ".env")))
+
+VAR_DIR = Path(e.get_str("RANGEX_VAR_DIR", str(BASE_DIR / "var")))
+
+# --- Core -----------------------------------------------------------------------------------
+SECRET_KEY = e.get_secret("SECRET_KEY")
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("Environment variable SECRET_KEY is malformed: expected at least 32 characters.")
+DEBUG = e.get_bool("DEBUG", False)
+ALLOWED_HOSTS = e.get_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = e.get_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = e.get_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
+
+INSTALLED_APPS = [
+    "daphne",
+    "rangex.admin_config.RangexAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.forms",
+    "rangex",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_otp",
+    "django_htmx",
+    "django_celery_beat",
+    "channels",
+    "apps.ops",
+    "apps.accounts",
+    "apps.images",
+    "apps.scenarios",
+    "apps.environments",
+    "apps.teams",
+    "apps.events",
+    "apps.paths",
+    "apps.badges",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.accounts.middleware.SessionTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "apps.ops.middleware.RequestContextMiddleware",
+    "apps.ops.middleware.MaintenanceModeMiddleware",
+    "rangex.core.middleware.ApplicationErrorMiddleware",
+]
+
+ROOT_URLCONF = "rangex.urls"
+WSGI_APPLICATION = "rangex.wsgi.application"
+ASGI_APPLICATION = "rangex.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "apps.accounts.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+_db = e.get_db_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+if _db["ENGINE"].endswith("mysql"):
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].update(
+        {
+            "charset": "utf8mb4",
+            "isolation_level": "read committed",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES', time_zone='+00:00'",
+        }
+    )
+    _db["CONN_MAX_AGE"] = e.get_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+else:
+    _db.setdefault("OPTIONS", {})
+    # SQLite waits for a writer instead of failing at once when a background thread writes.
+    _db["OPTIONS"].setdefault("timeout", 20)
+    _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATABASE_IS_MYSQL = _db["ENGINE"].endswith("mysql")
+
+# --- Redis: cache, channel layer, Celery broker --------------------------------------------
+REDIS_URL = e.get_url("REDIS_URL", "", schemes={"redis", "rediss", "unix"})
+RANGEX_INSTANCE = e.get_str("RANGEX_INSTANCE", "rangex")
+if not RANGEX_INSTANCE.replace("-", "").replace("_", "").isalnum():
+    raise ImproperlyConfigured(
+        "Environment variable RANGEX_INSTANCE is malformed: expected letters, digits, '-' or '_'."
+    )
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": RANGEX_INSTANCE,
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{RANGEX_INSTANCE}:asgi", "capacity": 1000},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "rangex"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = e.get_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+# In the embedded default there is no worker: eager tasks run on a background thread of the
+# web process so a request never waits for a launch (see rangex.tasks.enqueue).
+RANGEX_EAGER_IN_BACKGROUND = e.get_bool("RANGEX_EAGER_IN_BACKGROUND", CELERY_TASK_ALWAYS_EAGER)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix": f"{RANGEX_INSTANCE}:"}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.EmailBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+ACCOUNT_LOCKOUT_THRESHOLD = e.get_int("ACCOUNT_LOCKOUT_THRESHOLD", 5, minimum=1)
+ACCOUNT_LOCKOUT_MINUTES = e.get_int("ACCOUNT_LOCKOUT_MINUTES", 15, minimum=1)
+ACCOUNT_EMAIL_VERIFICATION_HOURS = e.get_int("ACCOUNT_EMAIL_VERIFICATION_HOURS", 48, minimum=1)
+ACCOUNT_AVATAR_MAX_BYTES = e.get_int("ACCOUNT_AVATAR_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+ACCOUNT_API_TOKEN_MAX_DAYS = e.get_int("ACCOUNT_API_TOKEN_MAX_DAYS", 365, minimum=1)
+ACCOUNT_RECOVERY_CODES = e.get_int("ACCOUNT_RECOVERY_CODES", 10, minimum=4)
+OTP_TOTP_ISSUER = "RangeX"
+
+SESSION_IDLE_TIMEOUT_MINUTES = e.get_int("SESSION_IDLE_TIMEOUT_MINUTES", 60, minimum=1)
+SESSION_ABSOLUTE_TIMEOUT_HOURS = e.get_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Secrets at rest ------------------------------------------------------------------------
+# Comma-separated Fernet keys, newest first: the newest encrypts, every key decrypts.
+_keys = e.get_secret("FIELD_ENCRYPTION_KEYS", "")
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in _keys.split(",") if k.strip()]
+if not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "Environment variable FIELD_ENCRYPTION_KEYS is required: comma-separated Fernet keys, newest first."
+    )
+e.check_fernet_keys("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS)
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Files ----------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+AWS_STORAGE_BUCKET_NAME = e.get_str("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": e.get_url("AWS_S3_ENDPOINT_URL", "", schemes={"http", "https"}) or None,
+            "region_name": e.get_str("AWS_S3_REGION_NAME", "") or None,
+            "access_key": e.get_secret("AWS_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": e.get_secret("AWS_S3_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG and e.get_bool("STATIC_MANIFEST", True)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Email ----------------------------------------------------------------------------------
+_email = e.env.email_url_config(
+    e.get_url(
+        "EMAIL_URL",
+        "consolemail://",
+        schemes={
+            "consolemail",
+            "smtp",
+            "smtps",
+            "smtp+tls",
+            "smtp+ssl",
+            "dummymail",
+            "filemail",
+            "memorymail",
+        },
+    )
+)
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "") or e.get_secret("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = e.get_str("DEFAULT_FROM_EMAIL", "RangeX <noreply@rangex.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- API ------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 24,
+    "EXCEPTION_HANDLER": "rangex.core.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RangeX API",
+    "DESCRIPTION": "Scenarios, environments, events, paths and badges of the RangeX cyber range.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Security -------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = e.get_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = e.get_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_SSL_REDIRECT = e.get_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = e.get_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = e.get_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = e.get_bool("SECURE_HSTS_PRELOAD", False)
+if e.get_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Client addresses come from REMOTE_ADDR unless a trusted proxy count is set.
+RANGEX_TRUSTED_PROXY_COUNT = e.get_int("RANGEX_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # xterm.js and Bootstrap set inline style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", "ws:", "wss:"] if DEBUG else ["'self'", "wss:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Logging --------------------------------------------------------------------------------
+LOG_LEVEL = e.get_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "apps.ops.logging.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "docker": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+    },
+}
+
+# --- RangeX ---------------------------------------------------------------------------------
+RANGEX_RUNTIME_BACKEND = e.get_str("RANGEX_RUNTIME_BACKEND", "apps.environments.runtime.docker.DockerRuntime")
+RANGEX_DOCKER_URL = e.get_str("RANGEX_DOCKER_URL", "")
+RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
+RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
+LOGIN_URL_PATH = "/accounts/login/"
+FORM_RENDERER = "rangex.forms.RangexFormRenderer"

@@ -1,0 +1,40 @@
+"""Settings for the test suite: production services (MariaDB, Redis, Docker) on this machine.
+
+Defaults only: any variable already in the environment wins, so CI or a developer can point the
+suite elsewhere. The developer's .env is not read.
+"""
+
+import os
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+_defaults = {
+    "RANGEX_ENV_FILE": "/dev/null",
+    "SECRET_KEY": "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "FIELD_ENCRYPTION_KEYS": "Ox1v3uVOxfD6R4pVvjt1Z7sqr7ZyV6p0q3o0J4wD6eA=",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+    "DATABASE_URL": "mysql://root@127.0.0.1:3306/rangex",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CELERY_TASK_ALWAYS_EAGER": "true",
+    "RANGEX_EAGER_IN_BACKGROUND": "false",
+    "EMAIL_URL": "memorymail://",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "STATIC_MANIFEST": "false",
+    "SITE_URL": "http://testserver",
+    # One namespace per test process, so parallel workers never see each other's
+    # Redis keys or Docker resources.
+    "RANGEX_INSTANCE": f"rxtest-{_worker}-{os.getpid()}",
+    "RANGEX_VAR_DIR": f"/tmp/rangex-test-{_worker}-{os.getpid()}",  # noqa: S108 (a private per-run folder)
+}
+for _key, _value in _defaults.items():
+    os.environ.setdefault(_key, _value)
+
+from rangex.settings import *  # noqa: E402,F403
+
+# Hashing with Argon2 for every factory user would dominate the suite's time; the production
+# hasher list is asserted by a test that loads rangex.settings in a subprocess.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+MEDIA_ROOT = VAR_DIR / "media"  # noqa: F405

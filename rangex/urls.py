@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from rangex import views
+
+api_v1 = [
+    path("accounts/", include("apps.accounts.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("apps.accounts.urls")),
+    path("ops/", include("apps.ops.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
+    # Public images (avatars, covers, badge icons) are served by Django when no object store is configured.
+    # Scenario assets are never public: they go through access-checked views.
+    urlpatterns += [
+        path(f"media/{folder}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT / folder})
+        for folder in ("avatars", "covers", "badges")
+    ]

@@ -1,0 +1,61 @@
+// RangeX page behaviour shared by every page: theme switch and live notification count.
+(function () {
+  const root = document.documentElement;
+
+  const toggle = document.getElementById("theme-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      const next = root.getAttribute("data-bs-theme") === "dark" ? "light" : "dark";
+      root.setAttribute("data-bs-theme", next);
+      localStorage.setItem("rangex-theme", next);
+    });
+  }
+
+  // Open a WebSocket that reconnects with backoff; used by every live page.
+  window.rangexSocket = function (path, onMessage, onStatus) {
+    let delay = 1000;
+    let socket = null;
+    let closedByPage = false;
+    function connect() {
+      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      socket = new WebSocket(scheme + location.host + path);
+      socket.addEventListener("open", () => { delay = 1000; onStatus && onStatus("open"); });
+      socket.addEventListener("message", (event) => {
+        try { onMessage(JSON.parse(event.data)); } catch (err) { console.error(err); }
+      });
+      socket.addEventListener("close", (event) => {
+        onStatus && onStatus("closed", event.code);
+        // 4xxx codes are refusals (not signed in, not allowed): retrying would not help.
+        if (!closedByPage && event.code < 4000) {
+          setTimeout(connect, delay);
+          delay = Math.min(delay * 2, 30000);
+        }
+      });
+    }
+    connect();
+    return { close() { closedByPage = true; socket && socket.close(); }, get socket() { return socket; } };
+  };
+
+  const bell = document.querySelector("[data-notifications-ws]");
+  const badge = document.getElementById("unread-count");
+  if (bell && bell.dataset.notificationsWs && badge) {
+    window.rangexSocket(bell.dataset.notificationsWs, (msg) => {
+      if (msg.type === "unread") {
+        badge.textContent = msg.unread;
+        badge.classList.toggle("d-none", msg.unread === 0);
+        bell.setAttribute("aria-label", `Notifications, ${msg.unread} unread`);
+      }
+    });
+  }
+
+  // Copy buttons: <button data-copy="#target">.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const target = document.querySelector(button.dataset.copy);
+    if (target && navigator.clipboard) {
+      navigator.clipboard.writeText(target.textContent.trim());
+      button.textContent = "Copied";
+    }
+  });
+})();

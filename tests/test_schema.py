@@ -1,0 +1,103 @@
+"""Every table of the seed schema exists under its seed name (spec/README.md)."""
+
+import pytest
+from django.db import connection
+
+SEED_TABLES = {
+    "accounts": ["user", "creator_preferences", "notification"],
+    "ops": ["system_setting", "system_settings", "audit_log", "job"],
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("app,table", [(app, t) for app, tables in SEED_TABLES.items() for t in tables])
+def test_seed_table_exists(app, table):
+    assert table in connection.introspection.table_names()
+
+
+@pytest.mark.django_db
+def test_user_table_has_every_seed_column():
+    with connection.cursor() as cursor:
+        columns = {c.name for c in connection.introspection.get_table_description(cursor, "user")}
+    expected = {
+        "id",
+        "email",
+        "password_hash",
+        "display_name",
+        "full_name",
+        "organization",
+        "bio",
+        "avatar_url",
+        "role_solver",
+        "role_creator",
+        "role_admin",
+        "twofa_enabled",
+        "twofa_secret",
+        "notification_preferences",
+        "appearance_settings",
+        "budget_limit_rm",
+        "budget_spent_rm",
+        "is_active",
+        "email_verified_at",
+        "last_login_at",
+        "last_login_ip",
+        "last_ip",
+        "password_updated_at",
+        "failed_login_attempts",
+        "locked_until",
+        "created_at",
+        "updated_at",
+    }
+    assert expected <= columns
+
+
+@pytest.mark.django_db
+def test_system_settings_has_every_seed_column():
+    with connection.cursor() as cursor:
+        columns = {c.name for c in connection.introspection.get_table_description(cursor, "system_settings")}
+    expected = {
+        "maintenance_mode",
+        "maintenance_message",
+        "max_concurrent_users",
+        "max_total_users",
+        "allow_new_registrations",
+        "max_sessions_per_user",
+        "max_sessions_per_hour",
+        "max_sessions_per_day",
+        "idle_timeout_minutes",
+        "max_session_duration_minutes",
+        "max_total_containers",
+        "max_accessible_scenarios",
+        "allow_all_scenarios",
+        "budget_hard_cap_usd",
+        "budget_alert_percentage",
+        "auto_maintenance_on_budget_cap",
+        "max_storage_per_user_bytes",
+        "max_total_storage_bytes",
+        "storage_driver",
+        "minio_endpoint",
+        "minio_port",
+        "minio_use_ssl",
+        "minio_access_key",
+        "minio_secret_key",
+        "minio_bucket",
+        "aws_region",
+        "aws_ecs_cluster_name",
+        "aws_ecs_subnet_ids",
+        "aws_ecs_security_group_ids",
+        "aws_ecr_registry",
+        "use_local_docker",
+        "docker_max_containers",
+        "docker_max_cpus_per_container",
+        "docker_max_memory_mb_per_container",
+        "docker_test_timeout_minutes",
+        "docker_enable_pull_from_hub",
+        "enable_prometheus_metrics",
+        "enable_request_logging",
+        "log_retention_days",
+        "send_error_notifications",
+        "admin_emails",
+        "slack_webhook_url",
+        "updated_at",
+    }
+    assert expected <= columns
