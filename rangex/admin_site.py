@@ -41,3 +41,12 @@ class RangexAdminSite(admin.AdminSite):
         context["site_url"] = "/"
         context["rangex_instance"] = settings.RANGEX_INSTANCE
         return context
+
+    def password_change(self, request, extra_context=None):
+        """Use RangeX's password change, which audits and ends the other sessions."""
+        return redirect("accounts:password_change")
+
+    def logout(self, request, extra_context=None):
+        from apps.accounts.views import logout_view
+
+        return logout_view(request)

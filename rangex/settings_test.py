@@ -38,3 +38,5 @@ from rangex.settings import *  # noqa: E402,F403
 # hasher list is asserted by a test that loads rangex.settings in a subprocess.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "media"  # noqa: F405
+STATIC_ROOT = VAR_DIR / "staticfiles"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,6 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from apps.accounts import roles
+        from apps.accounts import roles, schema  # noqa: F401 (registers the OpenAPI extension)
 
         post_migrate.connect(roles.sync_role_groups_after_migrate, dispatch_uid="rangex.sync_role_groups")

@@ -33,6 +33,7 @@ from apps.accounts.forms import (
     SignupForm,
     TotpEnrolForm,
 )
+from apps.accounts.middleware import SEEN_KEY, STARTED_KEY
 from apps.accounts.models import NotificationType, User
 from apps.ops import crypto
 from apps.ops.selectors import get_settings
@@ -55,13 +56,14 @@ def _safe_next(request: HttpRequest, default: str = "home") -> str:
 
 
 def _apply_errors(form, exc: ApplicationError) -> None:
-    if exc.fields:
-        for field, messages_ in exc.fields.items():
-            target = field if field in form.fields else None
-            for message in messages_:
-                form.add_error(target, message)
-    else:
+    """Show a service's refusal on the form: its summary on top, per-field messages at the fields."""
+    field_messages = [m for messages_ in exc.fields.values() for m in messages_]
+    if exc.message not in field_messages and not any(exc.message.endswith(m) for m in field_messages):
         form.add_error(None, exc.message)
+    for field, messages_ in exc.fields.items():
+        target = field if field in form.fields else None
+        for message in messages_:
+            form.add_error(target, message)
 
 
 def _complete_login(request: HttpRequest, user: User, device=None) -> None:
@@ -71,6 +73,7 @@ def _complete_login(request: HttpRequest, user: User, device=None) -> None:
         otp_login(request, device)
         request.session.cycle_key()
     request.session.pop(PENDING_2FA_KEY, None)
+    request.session[STARTED_KEY] = request.session[SEEN_KEY] = int(time.time())
     services.auth_record_login(
         user=user, ip=client_ip(request), second_factor=type(device).__name__ if device else None
     )

@@ -1,0 +1,67 @@
+"""Audit rows: written by audit_record with actor, target, details, address; immutable in the admin."""
+
+import pytest
+from django.contrib.admin.sites import site
+from django.test import Client, RequestFactory
+
+from apps.accounts.tests.factories import AdminFactory, enable_2fa
+from apps.ops.models import AuditLog
+from apps.ops.services import audit_record, system_settings_update
+from conftest import login_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_settings_change_is_audited_with_old_and_new_values_and_secrets_masked(admin_user):
+    system_settings_update(actor=admin_user, max_sessions_per_day=12, slack_webhook_url="https://hooks.example/abc")
+    row = AuditLog.objects.get(action_type="system_settings.update")
+    assert row.user == admin_user
+    assert row.details["changes"]["max_sessions_per_day"] == {"old": 30, "new": 12}
+    assert row.details["changes"]["slack_webhook_url"] == {"old": "", "new": "********"}
+    assert "hooks.example" not in str(row.details)
+
+
+def test_request_address_and_user_agent_are_captured(admin_client_2fa):
+    admin_client_2fa.post(
+        "/accounts/tokens/", {"label": "cli"}, REMOTE_ADDR="198.51.100.9", HTTP_USER_AGENT="pytest-agent"
+    )
+    row = AuditLog.objects.filter(action_type="api_token.create").latest("timestamp")
+    assert row.ip_address == "198.51.100.9"
+    assert row.user_agent == "pytest-agent"
+
+
+def test_audit_rows_are_read_only_in_the_admin_even_for_superusers(admin_user):
+    superuser = AdminFactory(email="root@example.test")
+    type(superuser).objects.filter(pk=superuser.pk).update(is_superuser=True)
+    superuser.refresh_from_db()
+    secret, _ = enable_2fa(superuser)
+    client = login_client(superuser, secret=secret)
+    row = audit_record(actor=admin_user, action="test.thing", target=admin_user, details={"a": 1})
+
+    model_admin = site._registry[AuditLog]
+    request = RequestFactory().get("/")
+    request.user = superuser
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, row)
+    assert not model_admin.has_delete_permission(request, row)
+
+    assert client.get("/admin/ops/auditlog/").status_code == 200
+    change = client.post(f"/admin/ops/auditlog/{row.pk}/change/", {"action_type": "tampered"})
+    assert change.status_code in (403, 200)
+    delete = client.post(f"/admin/ops/auditlog/{row.pk}/delete/", {"post": "yes"})
+    assert delete.status_code == 403
+    bulk = client.post(
+        "/admin/ops/auditlog/", {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
+    )
+    assert bulk.status_code in (200, 302)
+    row.refresh_from_db()
+    assert row.action_type == "test.thing"
+
+
+def test_creators_do_not_see_the_audit_log(creator_client):
+    assert creator_client.get("/admin/ops/auditlog/").status_code == 403
+
+
+def test_anonymous_admin_visit_goes_to_login():
+    response = Client().get("/admin/ops/auditlog/")
+    assert response.status_code == 302

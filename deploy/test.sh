@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run the whole test suite against real services: MariaDB, Redis, the Docker engine and Chromium.
+# Extra arguments go to pytest, e.g. `bash deploy/test.sh apps/accounts -x`.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_system_packages
+ensure_docker
+ensure_mariadb
+ensure_redis
+ensure_python
+ensure_static
+cd "$ROOT"
+
+if "$PY" manage.py help build_images >/dev/null 2>&1; then
+  say "Building the test image"
+  DJANGO_SETTINGS_MODULE=rangex.settings_test "$PY" manage.py build_images --set test
+fi
+
+say "Checking the code style"
+"$VENV/bin/ruff" check --quiet .
+say "Running the tests (MariaDB, Redis, Docker, Chromium)"
+exec "$PY" -m pytest -n "${RANGEX_TEST_WORKERS:-2}" --dist loadfile "$@"

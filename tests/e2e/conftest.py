@@ -1,0 +1,69 @@
+"""Browser tests: a real Daphne server (HTTP and WebSockets) and Debian's Chromium driven by Playwright."""
+
+import os
+from functools import partial
+
+import pytest
+from django.db import connections
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# around it are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _make_application():
+    from channels.routing import get_default_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    return ASGIStaticFilesHandler(get_default_application())
+
+
+def _child_setup():
+    # The forked server inherits the test database settings; it must open its own connections.
+    for conn in connections.all():
+        conn.close()
+
+
+@pytest.fixture
+def live_url(transactional_db):
+    """Serve RangeX with Daphne in a child process on a free port, against the test database."""
+    from daphne.testing import DaphneProcess
+
+    for conn in connections.all():
+        conn.close()
+    process = DaphneProcess("127.0.0.1", partial(_make_application), setup=_child_setup)
+    process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        raise RuntimeError("Daphne did not start")
+    yield f"http://127.0.0.1:{process.port.value}"
+    process.terminate()
+    process.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def demo_accounts(transactional_db):
+    from io import StringIO
+
+    from apps.accounts import demo
+
+    return demo.seed(StringIO())
