@@ -6,6 +6,31 @@ from django.db import connection
 SEED_TABLES = {
     "accounts": ["user", "creator_preferences", "notification"],
     "ops": ["system_setting", "system_settings", "audit_log", "job"],
+    "scenarios": [
+        "scenario",
+        "scenario_version",
+        "scenario_limit",
+        "scenario_ratings",
+        "machine",
+        "tool",
+        "asset",
+        "scenario_asset",
+        "asset_scenario_version",
+        "network_pivot_points",
+        "user_favorites",
+        "scenario_version_test_runs",
+        "scenario_version_admin_test",
+        "admin_test_validation",
+        "docker_tests",
+    ],
+    "images": [
+        "docker_image",
+        "image_variants",
+        "docker_credential",
+        "platform_image",
+        "registry_credential",
+        "image_pipeline_stages",
+    ],
 }
 
 
@@ -101,3 +126,100 @@ def test_system_settings_has_every_seed_column():
         "updated_at",
     }
     assert expected <= columns
+
+
+def _columns(table):
+    with connection.cursor() as cursor:
+        return {c.name for c in connection.introspection.get_table_description(cursor, table)}
+
+
+@pytest.mark.django_db
+def test_scenario_version_has_every_seed_column():
+    expected = {
+        "id",
+        "scenario_id",
+        "version_number",
+        "status",
+        "title",
+        "short_description",
+        "difficulty",
+        "category",
+        "tags",
+        "cover_image_url",
+        "estimated_minutes",
+        "scenario_type",
+        "creator_name",
+        "requires_machines",
+        "code_of_ethics",
+        "learning_outcomes",
+        "validation_mode",
+        "scoring_mode",
+        "hint_mode",
+        "mission_text",
+        "metadata",
+        "solution_writeup",
+        "questions",
+        "hints",
+        "submitted_at",
+        "approved_at",
+        "promoted_at",
+        "approved_by_user_id",
+        "rejected_at",
+        "reject_reason",
+        "is_archived",
+        "last_admin_test_id",
+        "network_topology",
+        "docker_compose_path",
+        "ecr_images_pushed",
+        "fargate_task_definition",
+        "build_status",
+        "published_at",
+        "created_at",
+        "updated_at",
+    }
+    assert expected <= _columns("scenario_version")
+
+
+@pytest.mark.django_db
+def test_machine_has_every_seed_column():
+    expected = {
+        "id",
+        "scenario_version_id",
+        "image_variant_id",
+        "registry_credential_id",
+        "name",
+        "role",
+        "image_source_type",
+        "image_ref",
+        "network_group",
+        "resource_profile",
+        "allow_solver_entry",
+        "is_pivot_host",
+        "cpu_cores",
+        "memory_mb",
+        "disk_gb",
+        "exposed_ports",
+        "ssh_enabled",
+        "rdp_enabled",
+        "web_enabled",
+        "environment_vars",
+        "entrypoints",
+        "ecr_uri",
+        "ecr_digest",
+        "task_definition_arn",
+        "ssh_username",
+        "ssh_password",
+        "network_egress_policy",
+        "created_at",
+        "updated_at",
+    }
+    assert expected <= _columns("machine")
+
+
+@pytest.mark.django_db
+def test_creator_preferences_has_variant_foreign_keys():
+    assert {
+        "preferred_attacker_variant_id",
+        "preferred_victim_variant_id",
+        "preferred_service_variant_id",
+    } <= _columns("creator_preferences")

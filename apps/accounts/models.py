@@ -168,6 +168,15 @@ class CreatorPreferences(TimestampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_preferences")
+    preferred_attacker_variant = models.ForeignKey(
+        "images.ImageVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    preferred_victim_variant = models.ForeignKey(
+        "images.ImageVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    preferred_service_variant = models.ForeignKey(
+        "images.ImageVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     default_resource_profile = models.CharField(max_length=24, default="small")
     docker_registry_url = models.CharField(max_length=255, null=True, blank=True)
     docker_username = models.CharField(max_length=255, null=True, blank=True)

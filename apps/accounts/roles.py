@@ -16,13 +16,20 @@ ALL_ACTIONS = {"add", "change", "delete", "view"}
 
 # app_label -> {model name or "*": actions}
 CREATOR_PERMISSIONS: dict[str, dict[str, set[str]]] = {
-    "scenarios": {"*": ALL_ACTIONS},
+    "scenarios": {
+        "*": ALL_ACTIONS,
+        "tool": {"view"},
+        "scenariolimit": {"view"},
+        "scenariorating": set(),
+        "userfavorite": set(),
+        "scenarioversionadmintest": {"view"},
+        "admintestvalidation": {"view"},
+    },
     "images": {
         "dockerimage": {"view"},
         "imagevariant": {"view"},
         "platformimage": {"view"},
         "registrycredential": {"view", "add", "change"},
-        "tool": {"view"},
     },
     "accounts": {"creatorpreferences": {"view", "change"}},
 }
