@@ -23,6 +23,16 @@ SEED_TABLES = {
         "admin_test_validation",
         "docker_tests",
     ],
+    "environments": [
+        "environment_session",
+        "environment_machine",
+        "environment_image",
+        "deployment_environment",
+        "session_network_topology",
+        "session_security_groups",
+        "gui_sessions",
+        "test_deployment",
+    ],
     "images": [
         "docker_image",
         "image_variants",
@@ -223,3 +233,38 @@ def test_creator_preferences_has_variant_foreign_keys():
         "preferred_victim_variant_id",
         "preferred_service_variant_id",
     } <= _columns("creator_preferences")
+
+
+@pytest.mark.django_db
+def test_environment_session_has_every_seed_column():
+    expected = {
+        "id",
+        "user_id",
+        "scenario_version_id",
+        "aws_task_arn",
+        "event_id",
+        "team_id",
+        "status",
+        "started_at",
+        "expires_at",
+        "stopped_at",
+        "ended_at",
+        "reason_stopped",
+        "gateway_ip",
+        "gateway_session_token",
+        "env_profile",
+        "cost_accumulated_rm",
+        "soft_limit_warned",
+        "answers",
+        "score",
+        "client_ip",
+        "client_user_agent",
+        "last_activity_at",
+        "paused_remaining_seconds",
+        "is_test",
+        "version",
+        "runtime_backend",
+        "created_at",
+        "updated_at",
+    }
+    assert expected <= _columns("environment_session")

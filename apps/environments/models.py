@@ -1,0 +1,313 @@
+"""Environments: a solver's running lab (``environment_session``) and what the runtime made for it.
+
+The session row separates intent from effect: services write the state, the runtime (see
+``apps.environments.runtime``) makes the containers and networks, and a task reports back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from apps.images.profiles import ResourceProfile
+from rangex.core.models import BaseModel, TimestampedModel
+
+
+def new_gateway_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SessionStatus(models.TextChoices):
+    STARTING = "starting", "Starting"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    STOPPING = "stopping", "Stopping"
+    TERMINATED = "terminated", "Terminated"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+
+
+LIVE_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.STOPPING)
+ENDED_STATUSES = (SessionStatus.TERMINATED, SessionStatus.FAILED, SessionStatus.ERROR)
+
+
+class EnvironmentSession(BaseModel):
+    """One solver's personal lab of one scenario version (``environment_session``)."""
+
+    # The state machine of the spec: failed or error from any live state.
+    TRANSITIONS: dict[str, set[str]] = {
+        SessionStatus.STARTING: {
+            SessionStatus.RUNNING,
+            SessionStatus.STOPPING,
+            SessionStatus.FAILED,
+            SessionStatus.ERROR,
+        },
+        SessionStatus.RUNNING: {
+            SessionStatus.PAUSED,
+            SessionStatus.STOPPING,
+            SessionStatus.FAILED,
+            SessionStatus.ERROR,
+        },
+        SessionStatus.PAUSED: {
+            SessionStatus.RUNNING,
+            SessionStatus.STOPPING,
+            SessionStatus.FAILED,
+            SessionStatus.ERROR,
+        },
+        SessionStatus.STOPPING: {SessionStatus.TERMINATED, SessionStatus.FAILED, SessionStatus.ERROR},
+        SessionStatus.TERMINATED: set(),
+        SessionStatus.FAILED: set(),
+        SessionStatus.ERROR: set(),
+    }
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="environment_sessions")
+    scenario_version = models.ForeignKey(
+        "scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="environment_sessions"
+    )
+    event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    team_id = models.UUIDField(null=True, blank=True, db_index=True)
+    status = models.CharField(max_length=24, choices=SessionStatus.choices, default=SessionStatus.STARTING)
+    runtime_backend = models.CharField(max_length=64, default="docker", help_text="The runtime that started it.")
+    aws_task_arn = models.CharField(max_length=255, null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason_stopped = models.TextField(null=True, blank=True)
+    gateway_ip = models.CharField(max_length=45, null=True, blank=True)
+    gateway_session_token = models.CharField(max_length=128, default=new_gateway_token)
+    env_profile = models.CharField(max_length=24, choices=ResourceProfile.choices, default=ResourceProfile.SMALL)
+    cost_accumulated_rm = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
+    cost_accrued_until = models.DateTimeField(null=True, blank=True)
+    soft_limit_warned = models.BooleanField(default=False)
+    idle_warned = models.BooleanField(default=False)
+    answers = models.JSONField(default=dict, blank=True)
+    score = models.IntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    client_ip = models.CharField(max_length=45, null=True, blank=True)
+    client_user_agent = models.CharField(max_length=512, null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    paused_remaining_seconds = models.PositiveIntegerField(null=True, blank=True)
+    is_test = models.BooleanField(default=False, db_index=True)
+    launch_attempts = models.PositiveSmallIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Launch progress, 0-100.")
+    progress_message = models.CharField(max_length=255, blank=True)
+    # Optimistic lock: every write through the services bumps it.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        db_table = "environment_session"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "status"], name="env_session_user_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Session {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class EnvironmentMachine(models.Model):
+    """One container of a session (``environment_machine``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        PAUSED = "paused"
+        EXITED = "exited"
+        REMOVED = "removed"
+        MISSING = "missing"
+
+    id = models.BigAutoField(primary_key=True)
+    environment_session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="machines")
+    machine = models.ForeignKey("scenarios.Machine", null=True, on_delete=models.SET_NULL, related_name="+")
+    machine_name = models.CharField(max_length=64)
+    task_arn = models.CharField(max_length=255, null=True, blank=True, help_text="Container id or ECS task ARN.")
+    private_ip = models.CharField(max_length=45, null=True, blank=True)
+    security_group_id = models.CharField(max_length=128, null=True, blank=True)
+    role = models.CharField(max_length=16)
+    machine_template_id = models.CharField(max_length=64, null=True, blank=True)
+    allow_solver_entry = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "environment_machine"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment_session", "machine_name"], name="env_machine_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.machine_name} ({self.status})"
+
+
+class EnvironmentImage(models.Model):
+    """Which image a session's container runs (``environment_image``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    environment = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="images")
+    docker_image = models.ForeignKey(
+        "images.DockerImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    image_ref = models.CharField(max_length=255, blank=True)
+    container_name = models.CharField(max_length=255)
+    ports_mapping = models.JSONField(default=list, blank=True)
+    environment_vars = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "environment_image"
+
+    def __str__(self) -> str:
+        return self.container_name
+
+
+class SessionNetworkTopology(models.Model):
+    """Where each machine of a session sits on which network (``session_network_topology``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="topology")
+    machine_name = models.CharField(max_length=64)
+    machine_role = models.CharField(max_length=16)
+    network_group = models.CharField(max_length=64)
+    network_id = models.CharField(max_length=128, blank=True)
+    task_arn = models.CharField(max_length=255, null=True, blank=True)
+    private_ip = models.CharField(max_length=45, null=True, blank=True)
+    subnet_id = models.CharField(max_length=128, null=True, blank=True)
+    security_group_id = models.CharField(max_length=128, null=True, blank=True)
+    network_interface_id = models.CharField(max_length=128, null=True, blank=True)
+    status = models.CharField(max_length=16, default="active")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "session_network_topology"
+        ordering = ["network_group", "machine_name"]
+
+    def __str__(self) -> str:
+        return f"{self.machine_name}@{self.network_group}"
+
+
+class SessionSecurityGroup(models.Model):
+    """A network isolation unit of a session: a Docker network or an AWS group (``session_security_groups``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="security_groups")
+    machine = models.ForeignKey("scenarios.Machine", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    security_group_id = models.CharField(max_length=128, unique=True)
+    network_group = models.CharField(max_length=64)
+    security_group_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, default="active")
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "session_security_groups"
+
+    def __str__(self) -> str:
+        return self.security_group_name
+
+
+class DeploymentEnvironment(BaseModel):
+    """A scale-out deployment of a version on a cloud runtime (``deployment_environment``); filled later."""
+
+    scenario_version = models.ForeignKey(
+        "scenarios.ScenarioVersion", on_delete=models.CASCADE, related_name="deployments"
+    )
+    deployment_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=24, default="pending")
+    gateway_endpoint = models.CharField(max_length=255, null=True, blank=True)
+    ecr_repository_prefix = models.CharField(max_length=255, null=True, blank=True)
+    gateway_task_arn = models.CharField(max_length=255, null=True, blank=True)
+    machine_task_arns = models.JSONField(default=list, blank=True)
+    entrypoints_config = models.JSONField(default=dict, blank=True)
+    vpc_endpoint_ids = models.JSONField(default=list, blank=True)
+    infra_stack_name = models.CharField(max_length=255, null=True, blank=True)
+    deployed_at = models.DateTimeField(null=True, blank=True)
+    parked_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "deployment_environment"
+
+    def __str__(self) -> str:
+        return self.deployment_name
+
+
+class TestDeployment(BaseModel):
+    """An admin's test deployment of a version during review (``test_deployment``)."""
+
+    scenario_version = models.ForeignKey(
+        "scenarios.ScenarioVersion", on_delete=models.CASCADE, related_name="test_deployments"
+    )
+    environment_session = models.ForeignKey(
+        EnvironmentSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=24, default="pending")
+    progress = models.JSONField(default=dict, blank=True)
+    ecs_task_arns = models.JSONField(default=list, blank=True)
+    network_interfaces = models.JSONField(default=list, blank=True)
+    estimated_cost_per_hour = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cleaned_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+    session_security_group_id = models.CharField(max_length=128, null=True, blank=True)
+
+    class Meta:
+        db_table = "test_deployment"
+
+    def __str__(self) -> str:
+        return f"Test of {self.scenario_version_id} ({self.status})"
+
+
+class GuiSession(TimestampedModel):
+    """A graphical desktop session into a machine (``gui_sessions``); filled by a later issue."""
+
+    id = models.BigAutoField(primary_key=True)
+    session_id = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    scenario_id = models.UUIDField(null=True, blank=True)
+    environment_session = models.ForeignKey(
+        EnvironmentSession, null=True, blank=True, on_delete=models.CASCADE, related_name="gui_sessions"
+    )
+    os_type = models.CharField(max_length=16, default="linux")
+    gui_type = models.CharField(max_length=16, default="vnc")
+    connection_url = models.CharField(max_length=500, blank=True)
+    vnc_port = models.PositiveIntegerField(null=True, blank=True)
+    novnc_port = models.PositiveIntegerField(null=True, blank=True)
+    rdp_port = models.PositiveIntegerField(null=True, blank=True)
+    container_id = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=16, default="pending")
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_activity = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "gui_sessions"
+
+    def __str__(self) -> str:
+        return self.session_id
+
+
+class FlagShareSuspicion(models.Model):
+    """A flag submitted in one session that belongs to another: suspected sharing, for admins to see."""
+
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="+")
+    owner_session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="+")
+    question_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "flag_share_suspicion"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} used the flag of {self.owner_session_id}"
