@@ -8,6 +8,7 @@ from rangex import views
 
 api_v1 = [
     path("accounts/", include("apps.accounts.api_urls")),
+    path("sessions/", include("apps.environments.api_urls")),
 ]
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("apps.accounts.urls")),
     path("ops/", include("apps.ops.urls")),
+    path("sessions/", include("apps.environments.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
