@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import posixpath
 import stat
@@ -225,6 +226,19 @@ class YamlDoc:
             raise ValidationFailed(f"{filename}: this is not valid YAML ({exc}).") from None
         if node is not None:
             self._index(node, "")
+        self._check_finite(self.data, "")
+        self.raise_if_errors()
+
+    def _check_finite(self, value: Any, path: str) -> None:
+        # NaN and infinity are not JSON; the database would refuse them with an unfriendly error.
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(path, "Use a finite number.")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self._check_finite(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self._check_finite(item, f"{path}[{i}]")
 
     def _index(self, node, path: str) -> None:
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -271,6 +285,9 @@ class YamlDoc:
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, str):
+        # Choices enums are str subclasses that YAML's safe dumper refuses.
+        return str(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -307,7 +324,7 @@ def bundle_export(*, version: ScenarioVersion) -> bytes:
         with asset.file.open("rb") as fh:
             files[path] = fh.read()
         row = {"file": path, "machine": asset.machine.name if asset.machine_id else None}
-        row.update({name: getattr(asset, name) for name in ASSET_FIELDS})
+        row.update({name: _plain(getattr(asset, name)) for name in ASSET_FIELDS})
         asset_rows.append(row)
     cover = None
     if version.cover_image:
