@@ -6,11 +6,13 @@ import io
 import stat
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import yaml
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.management import CommandError, call_command
 
 from apps.accounts.tests.factories import CreatorFactory
 from apps.images.models import ImageVariant, PlatformImage
@@ -409,3 +411,36 @@ def test_upload_size_cap(creator):
         bundle_import(
             actor=creator, data=b"x" * 2_000_000, filename="x.zip", limits=BundleLimits(max_upload_bytes=1_000_000)
         )
+
+
+# --- Commands -------------------------------------------------------------------------------------
+
+
+def test_export_and_import_commands(creator, tmp_path):
+    make_version(creator)
+    target = tmp_path / "lab.zip"
+    out = io.StringIO()
+    call_command("export_scenario", "pivot-lab", "--version", "1", "-o", str(target), stdout=out)
+    assert "Wrote Pivot lab v1" in out.getvalue() and zipfile.is_zipfile(target)
+    call_command("import_scenario", str(target), "--as", creator.email.upper(), stdout=out)
+    assert "Imported pivot-lab as Pivot lab v2 (draft)." in out.getvalue()
+
+
+def test_import_command_on_a_folder(creator):
+    out = io.StringIO()
+    folder = Path(__file__).parent / "data" / "ctfd" / "web-cookie"
+    call_command("import_scenario", str(folder), "--as", creator.email, stdout=out)
+    assert "Imported cookie-monster" in out.getvalue()
+
+
+def test_command_errors_are_clear(creator, tmp_path):
+    with pytest.raises(CommandError, match="no scenario with the slug 'nope'"):
+        call_command("export_scenario", "nope", "-o", str(tmp_path / "x.zip"))
+    with pytest.raises(CommandError, match="No user has the email"):
+        call_command("import_scenario", str(tmp_path), "--as", "ghost@example.test")
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("import_scenario", str(tmp_path / "missing.zip"), "--as", creator.email)
+    broken = Path(__file__).parent / "data" / "ctfd" / "broken" / "bad-flag-type" / "challenge.yml"
+    with pytest.raises(CommandError) as exc:
+        call_command("import_scenario", str(broken), "--as", creator.email)
+    assert "line 6, flags[1].type" in str(exc.value) and "challenge.yml:flags[1].type: line 6" in str(exc.value)
