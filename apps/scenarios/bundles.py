@@ -18,6 +18,7 @@ import math
 import os
 import posixpath
 import stat
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -676,3 +677,88 @@ def bundle_import_all(
 def bundle_import(*, actor, data: bytes | Any, filename: str, limits: BundleLimits = DEFAULT_LIMITS) -> ScenarioVersion:
     """Import an upload and return the new DRAFT version (the first one when the upload holds several)."""
     return bundle_import_all(actor=actor, data=data, filename=filename, limits=limits)[0]
+
+
+# --- Large uploads: a job and a task ------------------------------------------------------------
+
+IMPORT_JOB_TYPE = "scenario_import"
+
+
+def _import_folder() -> Path:
+    from django.conf import settings
+
+    folder = Path(settings.VAR_DIR) / "private" / "imports"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def version_admin_url(version: ScenarioVersion) -> str:
+    """Return the admin change page of ``version``, or the admin index when that page is not there."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
+    except NoReverseMatch:
+        return reverse("admin:index")
+
+
+def bundle_import_enqueue(*, actor, upload, filename: str, limits: BundleLimits = DEFAULT_LIMITS):
+    """Store an upload in a private folder and import it in a background job; return the Job."""
+    from apps.ops.services import job_create
+    from apps.scenarios.tasks import scenario_bundle_import
+    from rangex.core.tasks import enqueue
+
+    _check_actor(actor)
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".zip", ".yml", ".yaml"):
+        raise ValidationFailed(f"{filename}: upload a .zip bundle, a scenario.yaml or a challenge.yml file.")
+    folder = _import_folder()
+    fd, name = tempfile.mkstemp(dir=folder, suffix=suffix)
+    size = 0
+    with os.fdopen(fd, "wb") as out:
+        for chunk in upload.chunks() if hasattr(upload, "chunks") else [upload.read()]:
+            size += len(chunk)
+            if size > limits.max_upload_bytes:
+                out.close()
+                os.unlink(name)
+                raise ValidationFailed(f"{filename} is larger than {limits.max_upload_bytes // (1024 * 1024)} MB.")
+            out.write(chunk)
+    with transaction.atomic():
+        job = job_create(type=IMPORT_JOB_TYPE, user=actor, payload={"path": name, "filename": filename, "size": size})
+        audit_record(actor=actor, action="scenario_version.import_queued", target=job, details={"filename": filename})
+        enqueue(scenario_bundle_import, job_id=str(job.pk))
+    return job
+
+
+def bundle_import_job_run(*, job_id) -> None:
+    """Run a queued import job: import the stored upload, record the outcome, delete the upload."""
+    from apps.ops.services import job_fail, job_progress, job_start, job_succeed
+
+    job = job_start(job_id=job_id)
+    path = Path(job.payload.get("path", ""))
+    try:
+        if job.user is None or not path.is_file() or path.parent != _import_folder():
+            job_fail(job_id=job_id, error="The uploaded file is gone; upload it again.")
+            return
+        job_progress(job_id=job_id, progress=10, message="Reading the bundle")
+        try:
+            with path.open("rb") as fh:
+                versions = bundle_import_all(actor=job.user, data=fh, filename=job.payload.get("filename", path.name))
+        except ValidationFailed as exc:
+            details = [f"{field}: {m}" for field, ms in exc.fields.items() for m in ms]
+            job_fail(job_id=job_id, error="\n".join([exc.message, *details]))
+            return
+        except PermissionDenied as exc:
+            job_fail(job_id=job_id, error=exc.message)
+            return
+        job_succeed(
+            job_id=job_id,
+            result={
+                "url": version_admin_url(versions[0]),
+                "versions": [{"id": str(v.pk), "slug": v.scenario.slug, "number": v.version_number} for v in versions],
+            },
+            message=f"Imported {', '.join(str(v) for v in versions)}",
+        )
+    finally:
+        if path.is_file() and path.parent == _import_folder():
+            path.unlink(missing_ok=True)
