@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from apps.images.models import ImageVariant, PlatformImage
@@ -42,7 +42,7 @@ from apps.scenarios.models import (
     ScenarioVersion,
     VersionStatus,
 )
-from rangex.core.errors import PermissionDenied, ValidationFailed
+from rangex.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 
 MANIFEST_NAME = "scenario.yaml"
 BUNDLE_FORMAT = "rangex-scenario-bundle"
@@ -322,8 +322,11 @@ def bundle_export(*, version: ScenarioVersion) -> bytes:
     for i, asset in enumerate(version.assets.select_related("machine").order_by("id")):
         base = posixpath.basename(asset.file_name) or f"file-{i}"
         path = f"assets/{i + 1:03d}/{base}"
-        with asset.file.open("rb") as fh:
-            files[path] = fh.read()
+        try:
+            with asset.file.open("rb") as fh:
+                files[path] = fh.read()
+        except OSError:
+            raise ValidationFailed(f"The file of the asset {asset.file_name!r} is missing from storage.") from None
         row = {"file": path, "machine": asset.machine.name if asset.machine_id else None}
         row.update({name: _plain(getattr(asset, name)) for name in ASSET_FIELDS})
         asset_rows.append(row)
@@ -434,6 +437,8 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
     if not isinstance(data, dict):
         doc.add("", "The manifest must be a mapping.")
         doc.raise_if_errors()
+    if data.get("format") != BUNDLE_FORMAT:
+        doc.add("format", f"A RangeX bundle manifest says format: {BUNDLE_FORMAT}.")
     if data.get("format_version") != BUNDLE_FORMAT_VERSION:
         doc.add("format_version", f"This platform reads bundle format version {BUNDLE_FORMAT_VERSION}.")
     scenario = data.get("scenario")
@@ -577,7 +582,11 @@ def _apply_plan(*, plan: ImportPlan, actor, stored: list[str]) -> ScenarioVersio
             fields={f"{plan.source_file}:scenario.slug": ["This slug belongs to another creator's scenario."]},
         )
     if scenario is None:
-        scenario = Scenario.objects.create(slug=plan.slug, created_by_user=actor)
+        try:
+            with transaction.atomic():
+                scenario = Scenario.objects.create(slug=plan.slug, created_by_user=actor)
+        except IntegrityError:
+            raise Conflict(f"Another import created the slug {plan.slug!r} at the same moment; try again.") from None
         number = 1
     else:
         number = (scenario.versions.aggregate(n=Max("version_number"))["n"] or 0) + 1
@@ -633,8 +642,12 @@ def _plans_for(files: dict[str, bytes], *, filename: str, limits: BundleLimits) 
 
 def load_source(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
     """Return the files of an upload: a zip, a folder path, or a single YAML file."""
-    if isinstance(data, Path | str) and Path(data).is_dir():
-        return read_folder(Path(data), limits=limits)
+    if isinstance(data, Path):
+        if not data.is_dir():
+            raise ValidationFailed(f"{data} is not a folder.")
+        return read_folder(data, limits=limits)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     if not isinstance(data, bytes | bytearray):
         data = data.read(limits.max_upload_bytes + 1)
     if len(data) > limits.max_upload_bytes:
@@ -744,12 +757,9 @@ def bundle_import_job_run(*, job_id) -> None:
         try:
             with path.open("rb") as fh:
                 versions = bundle_import_all(actor=job.user, data=fh, filename=job.payload.get("filename", path.name))
-        except ValidationFailed as exc:
+        except ApplicationError as exc:
             details = [f"{field}: {m}" for field, ms in exc.fields.items() for m in ms]
             job_fail(job_id=job_id, error="\n".join([exc.message, *details]))
-            return
-        except PermissionDenied as exc:
-            job_fail(job_id=job_id, error=exc.message)
             return
         job_succeed(
             job_id=job_id,

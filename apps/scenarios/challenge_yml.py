@@ -213,6 +213,8 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     if image is not None:
         if not isinstance(image, str) or not image.strip():
             doc.add("image", "Give the image reference as text.")
+        elif len(image.strip()) > 255:
+            doc.add("image", "The image reference may be at most 255 characters long.")
         elif image.strip() in (".", "./") or image.startswith(("./", "../", "/")):
             metadata["ctfd_image_build_context"] = image
         else:

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
-from apps.scenarios.bundles import bundle_import_all, bundle_import_enqueue, version_admin_url
-from rangex.core.errors import ValidationFailed
+from apps.scenarios.bundles import DEFAULT_LIMITS, bundle_import_all, bundle_import_enqueue, version_admin_url
+from rangex.core.errors import ApplicationError
 
 # Uploads above this size are imported by a background job, so the request returns at once.
 INLINE_IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -29,6 +29,9 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["bundle"]
         if not upload.name.lower().endswith(ALLOWED_SUFFIXES):
             raise forms.ValidationError("Upload a .zip, .yml or .yaml file.")
+        if upload.size > DEFAULT_LIMITS.max_upload_bytes:
+            limit = DEFAULT_LIMITS.max_upload_bytes // (1024 * 1024)
+            raise forms.ValidationError(f"This file is larger than {limit} MB; split the bundle.")
         return upload
 
 
@@ -63,9 +66,9 @@ def scenario_import(request):
                 return redirect("scenario_import_job", pk=job.pk)
             upload.seek(0)
             versions = bundle_import_all(actor=request.user, data=upload, filename=upload.name)
-        except ValidationFailed as exc:
+        except ApplicationError as exc:
             context["error"] = exc
-            return render(request, "scenarios/import.html", context, status=400)
+            return render(request, "scenarios/import.html", context, status=exc.status_code)
         context["versions"] = [(v, version_admin_url(v)) for v in versions]
         return render(request, "scenarios/import_done.html", context)
     return render(request, "scenarios/import.html", context, status=400 if form.errors else 200)

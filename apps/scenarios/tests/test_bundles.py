@@ -444,3 +444,15 @@ def test_command_errors_are_clear(creator, tmp_path):
     with pytest.raises(CommandError) as exc:
         call_command("import_scenario", str(broken), "--as", creator.email)
     assert "line 6, flags[1].type" in str(exc.value) and "challenge.yml:flags[1].type: line 6" in str(exc.value)
+
+
+def test_manifest_must_say_its_format(creator):
+    manifest = base_manifest(format="something-else")
+    with pytest.raises(ValidationFailed, match=r"scenario\.yaml, line 1, format: A RangeX bundle manifest"):
+        bundle_import(actor=creator, data=zip_with({}, manifest), filename="t.zip")
+
+
+def test_a_lone_scenario_yaml_imports(creator):
+    raw = yaml.safe_dump(base_manifest()).encode()
+    version = bundle_import(actor=creator, data=raw, filename="scenario.yaml")
+    assert version.scenario.slug == "tiny"

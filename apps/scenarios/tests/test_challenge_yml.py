@@ -164,3 +164,14 @@ def test_broken_challenge_in_a_zip_imports_nothing(creator):
     with pytest.raises(ValidationFailed, match=r"b/challenge\.yml, line 1, name"):
         bundle_import_all(actor=creator, data=out.getvalue(), filename="two.zip")
     assert not Scenario.objects.exists()
+
+
+def test_local_build_context_image_is_noted_not_a_machine():
+    text = b"name: Local\ncategory: c\nflags: [x]\nimage: .\n"
+    p = plan_challenge("challenge.yml", {"challenge.yml": text}, limits=DEFAULT_LIMITS)
+    assert p.machines == [] and p.version_fields["metadata"]["ctfd_image_build_context"] == "."
+
+
+def test_challenge_without_flags_is_refused():
+    with pytest.raises(ValidationFailed, match=r"line 1, flags: Give at least one flag"):
+        plan_challenge("challenge.yml", {"challenge.yml": b"name: X\ncategory: c\n"}, limits=DEFAULT_LIMITS)
