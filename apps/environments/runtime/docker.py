@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import posixpath
+import re
 import select
 import socket
 import tarfile
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 
 import docker
 import requests
@@ -68,16 +69,16 @@ def _short(session_id: str) -> str:
 
 
 def _parse_time(value: str | None) -> datetime | None:
+    """Parse the engine's RFC 3339 times (nanoseconds, "Z") and our own isoformat labels."""
     if not value:
         return None
+    match = re.match(r"^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", value)
+    if not match:
+        return None
+    head, fraction, zone = match.groups()
+    text = head + (f".{fraction[:6].ljust(6, '0')}" if fraction else "") + (zone or "+00:00").replace("Z", "+00:00")
     try:
-        # The engine writes nanoseconds; Python keeps microseconds.
-        head, _, rest = value.partition(".")
-        if rest:
-            frac = "".join(ch for ch in rest if ch.isdigit())[:6]
-            tz = rest[len("".join(ch for ch in rest if ch.isdigit())) :]
-            value = f"{head}.{frac}{tz}"
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
 
@@ -374,7 +375,7 @@ class DockerRuntime(Runtime):
         for folder in missing:
             prefix = posixpath.join(prefix, folder)
             info = tarfile.TarInfo(prefix)
-            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, 0, 0
+            info.type, info.mode, info.uid, info.gid, info.mtime = tarfile.DIRTYPE, 0o755, 0, 0, time.time()
             members.append((info, None))
         info = tarfile.TarInfo(posixpath.join(prefix, posixpath.basename(spec.path)))
         info.size, info.mode, info.uid, info.gid, info.mtime = len(spec.content), spec.mode, uid, gid, time.time()
@@ -503,7 +504,8 @@ class DockerRuntime(Runtime):
                 stdin=True,
                 tty=True,
                 user=user or "",
-                environment={"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)},
+                # No COLUMNS/LINES: shells prefer them over the pty size, which would defeat resize().
+                environment={"TERM": "xterm-256color"},
             )["Id"]
             sock = self.api.exec_start(exec_id, tty=True, socket=True)
             terminal = DockerTerminal(self.api, exec_id, sock)
@@ -520,7 +522,7 @@ class DockerRuntime(Runtime):
         found = []
         for c in containers:
             labels = c.get("Labels") or {}
-            created = datetime.fromtimestamp(c["Created"]).astimezone() if c.get("Created") else None
+            created = datetime.fromtimestamp(c["Created"], tz=UTC) if c.get("Created") else None
             found.append(self._resource("container", c["Id"], labels, created))
         for n in networks:
             labels = n.get("Labels") or {}
