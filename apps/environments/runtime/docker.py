@@ -50,6 +50,28 @@ LABEL_EXPIRES = "rangex.expires_at"
 LABEL_MANAGED = "rangex.managed"
 LABEL_ROLE = "rangex.role"
 
+# Capabilities that reach past the container (kernel, host files, clocks, security modules):
+# never granted, whatever an image's settings ask for.
+FORBIDDEN_CAPABILITIES = frozenset(
+    {
+        "ALL",
+        "SYS_ADMIN",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_BOOT",
+        "SYS_TIME",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "BPF",
+        "PERFMON",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_CONTROL",
+    }
+)
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$", re.I)
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
 _UNREACHABLE_HINTS = (
     "connection refused",
@@ -95,7 +117,8 @@ def _engine_errors(action: str) -> Iterator[None]:
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
         raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
     except docker_errors.APIError as exc:
-        raise RuntimeFailure(f"{action}: {exc.explanation or exc}", permanent=False) from exc
+        # 400: the engine refused the request itself (bad option, unknown capability); retrying cannot help.
+        raise RuntimeFailure(f"{action}: {exc.explanation or exc}", permanent=exc.status_code == 400) from exc
     except docker_errors.DockerException as exc:
         raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
 
@@ -229,8 +252,20 @@ class DockerRuntime(Runtime):
     def _validate(self, spec: LaunchSpec) -> None:
         if not spec.session_id or not spec.machines:
             raise RuntimeFailure("A launch needs a session id and at least one machine.", permanent=True)
+        names = [m.name for m in spec.machines] + [n.name for n in spec.networks]
+        bad = [name for name in names if not NAME_RE.match(name)]
+        if bad:
+            raise RuntimeFailure(f"Names must be letters, digits, '.', '_' or '-': {', '.join(bad)}.", permanent=True)
+        if len({m.name for m in spec.machines}) != len(spec.machines):
+            raise RuntimeFailure("Machine names must be unique within a session.", permanent=True)
         known = {n.name for n in spec.networks}
         for machine in spec.machines:
+            forbidden = {cap.upper().removeprefix("CAP_") for cap in machine.cap_add} & FORBIDDEN_CAPABILITIES
+            if forbidden:
+                raise RuntimeFailure(
+                    f"Machine {machine.name} asks for forbidden capabilities: {', '.join(sorted(forbidden))}.",
+                    permanent=True,
+                )
             if not machine.networks:
                 raise RuntimeFailure(f"Machine {machine.name} is on no network.", permanent=True)
             missing = set(machine.networks) - known

@@ -7,17 +7,20 @@ swept at the end of the run.
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import subprocess
+import tarfile
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from apps.environments.runtime import FileSpec, RuntimeFailure, get_runtime
+from apps.environments.runtime import FileSpec, NetworkSpec, RuntimeFailure, get_runtime
 from apps.environments.runtime.docker import DockerRuntime
 from apps.environments.tests.runtime_helpers import (
     BUSYBOX,
@@ -29,6 +32,7 @@ from apps.environments.tests.runtime_helpers import (
     read_until,
     sh,
 )
+from apps.images.management.commands.build_images import busybox_rootfs_tar
 
 pytestmark = pytest.mark.docker
 
@@ -114,6 +118,21 @@ def test_isolated_networks_give_the_host_no_address(runtime, launch):
                 assert not can_connect(attacker, address, port), address
     finally:
         listener.close()
+
+
+def test_only_groups_with_egress_get_a_routed_network(runtime, launch):
+    spec = pivot_spec(new_session_id())
+    spec = replace(spec, networks=[NetworkSpec("outer", egress=True), NetworkSpec("inner")])
+    launch(spec)
+    outer, inner = (
+        docker_json("network", "inspect", runtime.resource_name(spec.session_id, name))[0]
+        for name in ("outer", "inner")
+    )
+    assert outer["Internal"] is False
+    assert "com.docker.network.bridge.inhibit_ipv4" not in outer["Options"]
+    assert inner["Internal"] is True
+    assert inner["Options"]["com.docker.network.bridge.inhibit_ipv4"] == "true"
+    assert inner["Labels"]["rangex.network"] == "inner"
 
 
 def test_containers_are_hardened_as_seen_from_inside(runtime, launch):
@@ -226,6 +245,22 @@ def test_launch_failing_after_creation_removes_what_it_created(runtime, launch):
     assert docker_ids("network", spec.session_id) == []
 
 
+@pytest.mark.parametrize("cap", ["SYS_ADMIN", "cap_sys_module", "DAC_READ_SEARCH", "ALL"])
+def test_launch_refuses_capabilities_that_reach_the_host(runtime, launch, cap):
+    spec = pivot_spec(new_session_id(), cap_add=[cap])
+    with pytest.raises(RuntimeFailure) as excinfo:
+        launch(spec)
+    assert excinfo.value.permanent and "forbidden capabilities" in excinfo.value.message
+    assert docker_ids("network", spec.session_id) == []
+
+
+def test_launch_refuses_names_that_are_not_plain(runtime, launch):
+    spec = replace(pivot_spec(new_session_id()), networks=[NetworkSpec("outer; rm -rf /"), NetworkSpec("inner")])
+    with pytest.raises(RuntimeFailure) as excinfo:
+        launch(spec)
+    assert excinfo.value.permanent
+
+
 def test_relaunch_with_the_same_session_does_not_duplicate(runtime, launch):
     spec = pivot_spec(new_session_id())
     launch(spec)
@@ -318,3 +353,19 @@ def test_an_unreachable_engine_gives_a_clear_failure(busybox_image):
         down.launch(pivot_spec(new_session_id()))
     assert "unreachable" in excinfo.value.message
     assert not excinfo.value.permanent
+
+
+def test_build_images_skips_an_image_that_is_present(busybox_image):
+    out = io.StringIO()
+    call_command("build_images", "--set", "test", stdout=out)
+    assert f"[1/1] {BUSYBOX}: present, skipped" in out.getvalue()
+
+
+def test_busybox_rootfs_has_applets_and_a_player_user():
+    with tarfile.open(fileobj=io.BytesIO(busybox_rootfs_tar())) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        passwd = tar.extractfile("etc/passwd").read().decode()
+    for applet in ("sh", "nc", "wget", "ip", "cat", "id", "sleep"):
+        assert members[f"bin/{applet}"].linkname == "busybox"
+    assert members["tmp"].mode == 0o1777
+    assert "player:x:1000:1000:" in passwd
