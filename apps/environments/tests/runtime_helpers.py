@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from apps.environments.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, Terminal
 
@@ -83,3 +88,39 @@ def read_until(terminal: Terminal, needle: bytes, *, timeout: float = 10) -> byt
             raise AssertionError(f"{needle!r} not seen in {seen!r}")
         seen += terminal.read(min(remaining, 0.5))
     return seen
+
+
+class _BasicAuthRegistry(BaseHTTPRequestHandler):
+    """Just enough of the registry v2 API for `docker login`: /v2/ with HTTP basic auth."""
+
+    expected = ""
+
+    def do_GET(self):
+        registry = "registry/2.0"
+        if self.headers.get("Authorization", "") == self.expected:
+            self.send_response(200)
+            self.send_header("Docker-Distribution-API-Version", registry)
+            self.end_headers()
+            self.wfile.write(b"{}")
+            return
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="rangex-test"')
+        self.send_header("Docker-Distribution-API-Version", registry)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def fake_registry(username: str, password: str) -> Iterator[str]:
+    """Serve a registry on 127.0.0.1 (an insecure registry for the engine by default); yield host:port."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    handler = type("Registry", (_BasicAuthRegistry,), {"expected": f"Basic {token}"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

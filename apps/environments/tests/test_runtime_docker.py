@@ -27,6 +27,7 @@ from apps.environments.tests.runtime_helpers import (
     can_connect,
     docker_ids,
     docker_json,
+    fake_registry,
     new_session_id,
     pivot_spec,
     read_until,
@@ -337,6 +338,16 @@ def test_registry_login_to_an_unreachable_registry_says_so(runtime):
     assert "unreachable" in excinfo.value.message
     assert not excinfo.value.permanent
     assert "secret-password" not in excinfo.value.message
+
+
+def test_registry_login_tells_bad_credentials_from_good_ones(runtime):
+    with fake_registry("alice", "right-password") as registry:
+        with pytest.raises(RuntimeFailure) as excinfo:
+            runtime.registry_login(registry=registry, username="alice", password="wrong-password")
+        assert excinfo.value.permanent
+        assert "rejected the credentials" in excinfo.value.message
+        assert "wrong-password" not in excinfo.value.message
+        runtime.registry_login(registry=registry, username="alice", password="right-password")
 
 
 def test_image_present_and_ping(runtime, busybox_image):
