@@ -57,17 +57,17 @@ def _grading_errors(questions, hints, scenario_type) -> dict[str, list[str]]:
     return validate_questions(questions, hints, scenario_type=scenario_type)
 
 
-def _question_errors(version: ScenarioVersion, machine_names: set[str]) -> dict[str, list[str]]:
+def questions_errors(
+    questions, hints, *, scenario_type: str, machine_names: set[str] | None = None
+) -> dict[str, list[str]]:
+    """Return the errors of the question and hint JSON; machine links are checked when names are given."""
     errors: dict[str, list[str]] = defaultdict(list)
-    questions, hints = version.questions, version.hints
     if not isinstance(questions, list):
         errors["questions"].append("Questions must be a JSON list of objects.")
         questions = []
     if not isinstance(hints, list):
         errors["hints"].append("Hints must be a JSON list of objects.")
         hints = []
-    if version.scenario_type == ScenarioType.CHALLENGE and not questions:
-        errors["questions"].append("A challenge needs at least one question.")
     ids: list[str] = []
     for i, question in enumerate(questions):
         key = f"questions[{i}]"
@@ -82,7 +82,7 @@ def _question_errors(version: ScenarioVersion, machine_names: set[str]) -> dict[
         if question.get("type") not in QUESTION_TYPES:
             errors[f"{key}.type"].append(f"The type must be one of: {', '.join(sorted(QUESTION_TYPES))}.")
         if question.get("type") == "flag" and question.get("dynamic"):
-            if question.get("flag_machine") not in machine_names:
+            if machine_names is not None and question.get("flag_machine") not in machine_names:
                 errors[f"{key}.flag_machine"].append("A dynamic flag must name a machine of this version.")
             path = question.get("flag_path")
             if not isinstance(path, str) or not path.startswith("/"):
@@ -105,9 +105,9 @@ def _question_errors(version: ScenarioVersion, machine_names: set[str]) -> dict[
         if count > 1:
             errors["hints"].append(f"The hint id {hid!r} is used {count} times; ids must be unique.")
     if not errors:
-        for field, messages in _grading_errors(questions, hints, version.scenario_type).items():
+        for field, messages in _grading_errors(questions, hints, scenario_type).items():
             errors[field].extend(m for m in messages if m not in errors[field])
-    return errors
+    return {field: messages for field, messages in errors.items() if messages}
 
 
 def _machine_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
@@ -185,8 +185,15 @@ def version_errors(version: ScenarioVersion) -> dict[str, list[str]]:
             "sort_order", "name"
         )
     )
+    if version.scenario_type == ScenarioType.CHALLENGE and not version.questions:
+        errors["questions"] = ["A challenge needs at least one question."]
     for part in (
-        _question_errors(version, {m.name for m in machines}),
+        questions_errors(
+            version.questions,
+            version.hints,
+            scenario_type=version.scenario_type,
+            machine_names={m.name for m in machines},
+        ),
         _machine_errors(version, machines),
         _pivot_errors(version, machines),
     ):
