@@ -73,13 +73,15 @@ class ScenarioVersionForm(forms.ModelForm):
         for name in ("questions", "hints"):
             if name in data and data[name] is None:
                 data[name] = []
-        if "questions" in data:
-            # Invalid hint JSON already has its error; check the questions against no hints then.
+        # An empty draft is fine until submit. Invalid JSON already has its error on the field; with bad
+        # hints the questions are still checked (against no hints).
+        if "questions" in data and (data.get("questions") or data.get("hints")):
             hints_ok = "hints" in data
             errors = questions_errors(
                 data["questions"],
                 data["hints"] if hints_ok else [],
                 scenario_type=data.get("scenario_type") or "challenge",
+                validation_mode=data.get("validation_mode") or "instant",
             )
             for key, texts in errors.items():
                 field = "hints" if key.startswith("hints") else "questions"
