@@ -280,7 +280,8 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         return super().history_view(request, object_id, extra_context)
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE_FIELDS}
+        # The form has already applied its values to ``obj`` (file fields included); pass them on.
+        data = {name: getattr(obj, name) for name in form.changed_data if name in services.EDITABLE_FIELDS}
         services.scenario_version_update(version=obj, actor=request.user, data=data)
 
     def save_formset(self, request, form, formset, change):
