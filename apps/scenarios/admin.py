@@ -387,6 +387,9 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             raise Http404("No such workflow step.")
         change_url = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
         if step == "reject":
+            if not request.user.is_platform_admin:
+                messages.error(request, "Only admins may reject a scenario version.")
+                return redirect(change_url)
             posted = request.method == "POST" and "reason" in request.POST
             if posted and self._run_step(request, version, "reject", request.POST["reason"]) is not None:
                 return redirect(change_url)
