@@ -241,10 +241,26 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         return obj.scenario.created_by_user
 
     def get_fieldsets(self, request, obj=None):
-        return [*self.fieldsets, ("Workflow", {"fields": self.workflow_fields})]
+        fieldsets = [*self.fieldsets, ("Workflow", {"fields": self.workflow_fields})]
+        if obj is not None and not obj.is_editable:
+            # A read-only version shows its questions and hints indented, for the reviewer.
+            swap = {"questions": "questions_display", "hints": "hints_display"}
+            fieldsets = [
+                (name, {**opts, "fields": [swap.get(f, f) if isinstance(f, str) else f for f in opts["fields"]]})
+                for name, opts in fieldsets
+            ]
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        return self.workflow_fields
+        return [*self.workflow_fields, "questions_display", "hints_display"]
+
+    @admin.display(description="Questions")
+    def questions_display(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.questions, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Hints")
+    def hints_display(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.hints, indent=2, ensure_ascii=False))
 
     def get_queryset(self, request):
         return selectors.scenario_version_list_for_creator(user=request.user)

@@ -141,6 +141,7 @@ def test_submitted_version_is_read_only(creator, creator_client):
     page = creator_client.get(change_url(version))
     assert page.status_code == 200
     assert not page.context["has_change_permission"]
+    assert b"<pre>[\n  {\n    &quot;id&quot;: &quot;q1&quot;" in page.content
     assert creator_client.post(change_url(version), {"title": "Sneaky"}).status_code == 403
     version.refresh_from_db()
     assert version.title != "Sneaky"
