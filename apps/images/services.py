@@ -61,10 +61,8 @@ def registry_credential_test(*, credential: RegistryCredential, actor) -> Regist
     if not (getattr(actor, "role_creator", False) or getattr(actor, "is_platform_admin", False)):
         raise PermissionDenied("Only creators and admins test registry credentials.")
     _require_credential_access(credential, actor, "created_by_user")
-    try:
-        from apps.environments.runtime import RuntimeFailure, get_runtime
-    except ImportError:
-        raise ServiceUnavailable("The runtime is not available") from None
+    from apps.environments.runtime import RuntimeFailure, get_runtime
+
     try:
         runtime = get_runtime()
     except RuntimeFailure as exc:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -11,14 +9,9 @@ from django.urls import reverse
 from apps.images import services
 from apps.images.models import RegistryCredential
 from apps.ops.models import AuditLog
-from rangex.core.errors import NotFound, ServiceUnavailable
+from rangex.core.errors import NotFound
 
 pytestmark = pytest.mark.django_db
-
-HAS_RUNTIME = importlib.util.find_spec("apps.environments") is not None and (
-    importlib.util.find_spec("apps.environments.runtime") is not None
-)
-
 
 def _credential(owner, **fields):
     return services.registry_credential_save(
@@ -58,15 +51,6 @@ def test_another_creator_cannot_test_it(creator):
         services.registry_credential_test(credential=credential, actor=CreatorFactory())
 
 
-@pytest.mark.skipif(HAS_RUNTIME, reason="the runtime is present in this branch")
-def test_test_without_runtime_is_service_unavailable(creator):
-    credential = _credential(creator)
-    with pytest.raises(ServiceUnavailable) as exc:
-        services.registry_credential_test(credential=credential, actor=creator)
-    assert exc.value.message == "The runtime is not available"
-
-
-@pytest.mark.skipif(not HAS_RUNTIME, reason="the runtime is not merged into this branch")
 def test_test_against_an_unreachable_registry_records_the_failure(creator):
     credential = services.registry_credential_test(credential=_credential(creator), actor=creator)
     assert credential.status == RegistryCredential.Status.FAILED
