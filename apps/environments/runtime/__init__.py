@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from apps.environments.runtime.base import (
@@ -56,3 +57,13 @@ def get_runtime(name: str | None = None) -> Runtime:
                 raise RuntimeFailure(f"Runtime backend {path!r} cannot be loaded: {exc}", permanent=True) from exc
             runtime = _instances[path] = backend()
         return runtime
+
+
+def _forget_runtimes(*, setting, **kwargs) -> None:
+    """Drop cached runtimes when a test overrides the backend or the engine URL."""
+    if setting in ("RANGEX_RUNTIME_BACKEND", "RANGEX_DOCKER_URL", "RANGEX_INSTANCE"):
+        with _lock:
+            _instances.clear()
+
+
+setting_changed.connect(_forget_runtimes)

@@ -319,3 +319,13 @@ def test_a_running_session_stays_pinned_to_its_version(solver, version, django_c
     assert result["state"]["earned_points"] == 10
     with pytest.raises(Conflict):
         services.env_session_start(user=UserFactory(), version=version)
+
+
+def test_engine_down_fails_the_session_with_a_clear_reason(solver, version, django_capture_on_commit_callbacks,
+                                                            settings):
+    settings.RANGEX_DOCKER_URL = "unix:///tmp/rangex-no-such-docker.sock"
+    with django_capture_on_commit_callbacks(execute=True):
+        session = services.env_session_start(user=solver, version=version)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.FAILED
+    assert "could not start" in session.reason_stopped and "unreachable" in session.reason_stopped
