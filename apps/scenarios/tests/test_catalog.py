@@ -1,14 +1,12 @@
 """The solver catalog: only published, non-event versions; search, filters, sorting, pages, no secrets."""
 
-from decimal import Decimal
-
 import pytest
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.scenarios import services
 from apps.scenarios.catalog import catalog_get, catalog_list
-from apps.scenarios.models import Scenario, ScenarioVersion, VersionStatus
-from apps.scenarios.social import scenario_favorite_set
-from apps.scenarios.tests.catalog_helpers import published_version
+from apps.scenarios.social import scenario_favorite_set, scenario_rate
+from apps.scenarios.tests.factories import approved_version, draft_version, published_version
 from rangex.core.errors import NotFound
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +19,18 @@ WRITEUP = "The writeup says: exploit the upload form."
 
 def _slugs(qs):
     return [v.scenario.slug for v in qs]
+
+
+def _publish(version):
+    admin = AdminFactory()
+    services.scenario_version_submit(version=version, actor=version.scenario.created_by_user)
+    services.scenario_version_approve(version=version, actor=admin)
+    return services.scenario_version_publish(version=version, actor=admin)
+
+
+def _rate(version, *ratings):
+    for value in ratings:
+        scenario_rate(user=UserFactory(), scenario=version.scenario, rating=value)
 
 
 def _secret_version(**fields):
@@ -47,11 +57,21 @@ def _secret_version(**fields):
 def test_catalog_lists_only_published_versions_and_hides_event_labs(solver):
     shown = published_version(slug="shown")
     published_version(slug="event-only", scenario_type="event_lab")
-    unpublished = published_version(slug="unlisted")
-    Scenario.objects.filter(pk=unpublished.scenario_id).update(is_published=False)
-    draft = published_version(slug="draft-only")
-    ScenarioVersion.objects.filter(pk=draft.pk).update(status=VersionStatus.DRAFT)
+    withdrawn = published_version(slug="withdrawn")
+    services.scenario_version_archive(version=withdrawn, actor=AdminFactory())
+    draft_version(slug="draft-only")
+    approved_version(slug="approved-only")
     assert _slugs(catalog_list(user=solver)) == [shown.scenario.slug]
+
+
+def test_catalog_shows_only_the_newest_published_version(solver):
+    first = published_version(slug="evolving", title="Old title")
+    second = services.scenario_version_new(source=first, actor=first.scenario.created_by_user)
+    services.scenario_version_update(version=second, actor=first.scenario.created_by_user, data={"title": "New title"})
+    _publish(second)
+    listed = list(catalog_list(user=solver))
+    assert [v.title for v in listed] == ["New title"]
+    assert catalog_get(user=solver, slug="evolving").pk == second.pk
 
 
 def test_search_matches_title_description_and_tags(solver):
@@ -78,8 +98,8 @@ def test_sorts_by_newest_rating_and_time(solver):
     first = published_version(slug="first", estimated_minutes=90)
     second = published_version(slug="second", estimated_minutes=15)
     third = published_version(slug="third", estimated_minutes=45)
-    Scenario.objects.filter(pk=first.scenario_id).update(average_rating=Decimal("4.50"), total_ratings=2)
-    Scenario.objects.filter(pk=third.scenario_id).update(average_rating=Decimal("3.00"), total_ratings=1)
+    _rate(first, 5, 4)
+    _rate(third, 3)
     assert _slugs(catalog_list(user=solver, sort="newest")) == ["third", "second", "first"]
     assert _slugs(catalog_list(user=solver, sort="rating")) == ["first", "third", "second"]
     assert _slugs(catalog_list(user=solver, sort="time")) == ["second", "third", "first"]
@@ -160,8 +180,7 @@ def test_detail_shows_mission_machines_and_start_button_without_secrets(solver_c
 
 
 def test_detail_of_unpublished_or_unknown_scenario_is_404(solver_client, solver):
-    version = published_version(slug="hidden")
-    ScenarioVersion.objects.filter(pk=version.pk).update(status=VersionStatus.APPROVED)
+    approved_version(slug="hidden")
     assert solver_client.get("/scenarios/hidden/").status_code == 404
     assert solver_client.get("/scenarios/no-such-thing/").status_code == 404
     with pytest.raises(NotFound):
@@ -169,9 +188,7 @@ def test_detail_of_unpublished_or_unknown_scenario_is_404(solver_client, solver)
 
 
 def test_detail_topology_shows_groups_and_pivot_links(solver_client):
-    from apps.scenarios.models import NetworkPivotPoint
-
-    version = published_version(
+    version = draft_version(
         slug="pivoting",
         machines=[
             {"name": "kali", "role": "attacker", "network_group": "outside", "allow_solver_entry": True},
@@ -179,9 +196,8 @@ def test_detail_topology_shows_groups_and_pivot_links(solver_client):
             {"name": "db", "role": "victim", "network_group": "inside"},
         ],
     )
-    NetworkPivotPoint.objects.create(
-        scenario_version=version, source_network_group="outside", target_network_group="inside"
-    )
+    services.pivot_point_add(version=version, actor=version.scenario.created_by_user, source="outside", target="inside")
+    _publish(version)
     content = solver_client.get("/scenarios/pivoting/").content.decode()
     assert 'data-network-group="inside"' in content and 'data-network-group="outside"' in content
     assert "Pivot links" in content

@@ -4,11 +4,12 @@ from decimal import Decimal
 
 import pytest
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.ops.models import AuditLog
+from apps.scenarios import services
 from apps.scenarios.models import ScenarioRating, UserFavorite
 from apps.scenarios.social import scenario_favorite_set, scenario_rate
-from apps.scenarios.tests.catalog_helpers import published_version
+from apps.scenarios.tests.factories import published_version
 from rangex.core.errors import PermissionDenied, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -52,9 +53,10 @@ def test_creators_cannot_rate_their_own_scenario():
 
 
 def test_unpublished_scenarios_cannot_be_rated(solver):
-    scenario = published_version().scenario
-    scenario.is_published = False
-    scenario.save(update_fields=["is_published"])
+    version = published_version()
+    services.scenario_version_archive(version=version, actor=AdminFactory())
+    scenario = version.scenario
+    scenario.refresh_from_db()
     with pytest.raises(ValidationFailed):
         scenario_rate(user=solver, scenario=scenario, rating=4)
 
