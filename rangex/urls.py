@@ -8,6 +8,7 @@ from rangex import views
 
 api_v1 = [
     path("accounts/", include("apps.accounts.api_urls")),
+    path("", include("apps.scenarios.api_urls")),
 ]
 
 urlpatterns = [
