@@ -85,7 +85,7 @@ def test_rating_page_post_with_htmx_updates_the_average(solver_client):
 def test_rating_page_post_out_of_range_shows_the_message(solver_client):
     published_version(slug="rate-bad")
     response = solver_client.post("/scenarios/rate-bad/rate/", {"rating": "9"}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 400 and b"1 to 5" in response.content
+    assert response.status_code == 200 and b'role="alert">A rating is a whole number from 1 to 5.' in response.content
     plain = solver_client.post("/scenarios/rate-bad/rate/", {"rating": "9"})
     assert plain.status_code == 400 and b"1 to 5" in plain.content
 
