@@ -126,24 +126,33 @@ def catalog_topology(version: ScenarioVersion) -> dict:
     Only names, roles and what a solver may enter are exposed; images, credentials, environment
     variables and ports stay private.
     """
+    machines = [
+        {
+            "name": machine.name,
+            "role": machine.role,
+            "role_label": machine.get_role_display(),
+            "network_group": machine.network_group,
+            "solver_can_enter": machine.allow_solver_entry,
+            "is_pivot_host": machine.is_pivot_host,
+        }
+        for machine in version.machines.all()
+    ]
     groups: dict[str, list[dict]] = {}
-    for machine in version.machines.all():
-        groups.setdefault(machine.network_group, []).append(
-            {
-                "name": machine.name,
-                "role": machine.role,
-                "role_label": machine.get_role_display(),
-                "network_group": machine.network_group,
-                "solver_can_enter": machine.allow_solver_entry,
-                "is_pivot_host": machine.is_pivot_host,
-            }
-        )
+    for machine in machines:
+        groups.setdefault(machine["network_group"], []).append(machine)
     links = []
     for point in version.pivot_points.all():
-        groups.setdefault(point.source_network_group, [])
-        groups.setdefault(point.target_network_group, [])
-        links.append({"source": point.source_network_group, "target": point.target_network_group})
+        source, target = point.source_network_group, point.target_network_group
+        links.append({"source": source, "target": target})
+        # A pivot host is attached to both groups its pivot points name, so it is drawn in each.
+        for here, there in ((source, target), (target, source)):
+            for machine in [m for m in groups.get(here, []) if m["is_pivot_host"]]:
+                members = groups.setdefault(there, [])
+                if machine not in members:
+                    members.append(machine)
+            groups.setdefault(there, [])
     return {
+        "machines": machines,
         "groups": [{"name": name, "machines": groups[name]} for name in sorted(groups)],
         "links": links,
     }

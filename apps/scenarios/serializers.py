@@ -75,6 +75,7 @@ class CatalogLinkSerializer(serializers.Serializer):
 
 
 class CatalogTopologySerializer(serializers.Serializer):
+    machines = CatalogMachineSerializer(many=True)
     groups = CatalogNetworkGroupSerializer(many=True)
     links = CatalogLinkSerializer(many=True)
 

@@ -25,8 +25,9 @@ def _token_client(user) -> APIClient:
 def test_catalog_list_is_public_filtered_and_paginated(client, django_assert_max_num_queries):
     for i in range(14):
         published_version(slug=f"api-{i:02d}", category="web" if i % 2 else "crypto", tags=["api"])
-    # Page count and page rows, plus the four queries of a system-settings cache miss.
-    with django_assert_max_num_queries(6) as captured:
+    # Page count and page rows, plus room for system-settings cache misses (other test processes may flush
+    # the shared Redis); the catalog queries themselves are counted exactly below.
+    with django_assert_max_num_queries(10) as captured:
         response = APIClient().get("/api/v1/scenarios/")
     assert len([q for q in captured.captured_queries if "`scenario_version`" in q["sql"]]) == 2
     body = response.json()
@@ -57,7 +58,7 @@ def test_catalog_detail_json_has_no_secrets(solver):
     text = response.content.decode()
     for secret in (FLAG, SSH_PASSWORD, WRITEUP, "ssh_password", "solution_writeup", "questions"):
         assert secret not in text
-    machines = [m["name"] for g in response.json()["topology"]["groups"] for m in g["machines"]]
+    machines = [m["name"] for m in response.json()["topology"]["machines"]]
     assert sorted(machines) == ["attacker", "target"]
 
 

@@ -205,6 +205,10 @@ def test_detail_topology_shows_groups_and_pivot_links(solver_client):
     content = solver_client.get("/scenarios/pivoting/").content.decode()
     assert 'data-network-group="inside"' in content and 'data-network-group="outside"' in content
     assert "Pivot links" in content
+    # Groups are drawn in name order: "inside" then "outside".
+    inside = content.split('data-network-group="inside"')[1].split('data-network-group="outside"')[0]
+    assert "jump" in inside and "db" in inside and "kali" not in inside
+    assert content.count('<td class="font-mono">jump') == 1
 
 
 def test_favourites_page_lists_only_my_favourites(solver_client, solver):
