@@ -1,6 +1,7 @@
 """The scenarios API: catalog, ratings, favourites and a creator's versions, over token or session auth."""
 
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.accounts.services import api_token_create
@@ -167,7 +168,9 @@ def test_solvers_cannot_create_scenarios(solver):
     assert response.status_code == 403
 
 
-def test_schema_stays_valid_with_the_scenario_endpoints(solver_client):
+def test_schema_stays_valid_with_the_scenario_endpoints(solver_client, tmp_path):
+    # --fail-on-warn turns any endpoint drf-spectacular cannot describe into an error.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     response = solver_client.get("/api/schema/?format=json")
     assert response.status_code == 200
     paths = response.json()["paths"]
