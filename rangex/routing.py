@@ -1,5 +1,6 @@
 """WebSocket routes of every app, in one list for rangex.asgi."""
 
 from apps.accounts.routing import websocket_urlpatterns as accounts_ws
+from apps.environments.routing import websocket_urlpatterns as environments_ws
 
-websocket_urlpatterns = [*accounts_ws]
+websocket_urlpatterns = [*accounts_ws, *environments_ws]

@@ -8,6 +8,7 @@ from rangex import views
 
 api_v1 = [
     path("accounts/", include("apps.accounts.api_urls")),
+    path("sessions/", include("apps.environments.api_urls")),
     path("", include("apps.scenarios.api_urls")),
 ]
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("apps.accounts.urls")),
     path("ops/", include("apps.ops.urls")),
+    path("sessions/", include("apps.environments.urls")),
+    path("studio/import/", include("apps.scenarios.import_views")),
     path("scenarios/", include("apps.scenarios.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

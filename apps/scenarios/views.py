@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import markdown
-import nh3
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.scenarios import catalog, social
 from apps.scenarios.models import Difficulty
 from rangex.core.errors import ApplicationError
-
-MARKDOWN_TAGS = {
-    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "code", "pre", "blockquote",
-    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "img", "del",
-}  # fmt: skip
-
-
-def render_markdown(text: str) -> str:
-    """Render creator markdown to HTML with only harmless tags and attributes left."""
-    html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
-    return mark_safe(  # noqa: S308 (nh3 has removed every script, handler and unknown tag)
-        nh3.clean(
-            html,
-            tags=MARKDOWN_TAGS,
-            attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}, "code": {"class"}},
-            url_schemes={"http", "https", "mailto"},
-            link_rel="noopener noreferrer nofollow",
-        )
-    )
+from rangex.core.markdown import render_markdown
 
 
 class CatalogFilterForm(forms.Form):

@@ -59,3 +59,9 @@
     }
   });
 })();
+
+// Forms that ask first: <form data-confirm="Are you sure?">. (Inline handlers are blocked by the CSP.)
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});

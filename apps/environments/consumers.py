@@ -1,0 +1,248 @@
+"""Live terminals and live session updates over WebSockets.
+
+The terminal consumer bridges xterm.js to a TTY exec in one machine of a running session. Every
+check happens before ``accept``; the origin is checked by ``AllowedHostsOriginValidator`` in
+``rangex.asgi``. Output is read on a worker thread and sent in batches; the page acknowledges what
+it has drawn, and the reader waits while too much is unacknowledged, so ``cat`` of a large file
+neither freezes the page nor grows memory without bound (the TTY's own buffer then stalls the
+process, as a slow terminal would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+
+from apps.environments.models import EnvironmentSession, SessionStatus
+
+logger = logging.getLogger(__name__)
+
+BATCH_BYTES = 64 * 1024
+WINDOW_BYTES = 1024 * 1024
+READ_TIMEOUT = 0.02
+TOUCH_EVERY_SECONDS = 20
+ENDED = {"stopping", "terminated", "failed", "error"}
+
+RED = "\x1b[1;31m"
+YELLOW = "\x1b[1;33m"
+RESET = "\x1b[0m"
+
+
+@database_sync_to_async
+def _load_session(user, session_id):
+    if user is None or not user.is_authenticated:
+        return None
+    qs = EnvironmentSession.objects.prefetch_related(
+        "machines__machine__image_variant", "machines__machine__platform_image"
+    )
+    if not user.is_platform_admin:
+        qs = qs.filter(user=user)
+    return qs.filter(pk=session_id).first()
+
+
+@database_sync_to_async
+def _terminal_user(machine_row) -> str:
+    from apps.environments.launch import machine_image
+
+    if machine_row.machine is None:
+        return "root"
+    _, source = machine_image(machine_row.machine)
+    return getattr(source, "terminal_user", "") or "root"
+
+
+@database_sync_to_async
+def _touch(session_id):
+    from apps.environments.services import env_session_touch
+
+    env_session_touch(session_id=session_id)
+
+
+def _query_param(scope, name: str) -> str:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(scope.get("query_string", b"").decode()).get(name)
+    return values[0] if values else ""
+
+
+class TerminalConsumer(AsyncWebsocketConsumer):
+    """``/ws/sessions/<id>/terminal/<machine>/?token=...``: one TTY in one machine."""
+
+    terminal = None
+    reader: asyncio.Task | None = None
+
+    async def connect(self):
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.session_id = str(kwargs["session_id"])
+        self.machine_name = kwargs["machine"]
+        user = self.scope.get("user")
+        session = await _load_session(user, self.session_id)
+        token = _query_param(self.scope, "token")
+        if session is None:
+            await self.close(code=4404)
+            return
+        if session.status != SessionStatus.RUNNING:
+            await self.close(code=4409)
+            return
+        if not token or not hmac.compare_digest(token.encode(), session.gateway_session_token.encode()):
+            await self.close(code=4403)
+            return
+        machine = next((m for m in session.machines.all() if m.machine_name == self.machine_name), None)
+        if machine is None or not (machine.allow_solver_entry or user.is_platform_admin):
+            await self.close(code=4404)
+            return
+        cols = _bounded(_query_param(self.scope, "cols"), 80, 20, 500)
+        rows = _bounded(_query_param(self.scope, "rows"), 24, 5, 200)
+        terminal_user = await _terminal_user(machine)
+        self.unacked = 0
+        self.window_open = asyncio.Event()
+        self.window_open.set()
+        self.last_touch = 0.0
+        self.group = f"session-{self.session_id}"
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        try:
+            from apps.environments.runtime import get_runtime
+            from apps.environments.runtime.base import RuntimeFailure
+
+            self.terminal = await asyncio.to_thread(
+                get_runtime().open_terminal,
+                self.session_id,
+                self.machine_name,
+                user=terminal_user,
+                cols=cols,
+                rows=rows,
+            )
+        except RuntimeFailure as exc:
+            await self._fail(f"Could not open a terminal on {self.machine_name}: {exc}")
+            return
+        except Exception:
+            logger.exception("terminal open failed for session %s", self.session_id)
+            await self._fail(f"Could not open a terminal on {self.machine_name}.")
+            return
+        self.reader = asyncio.create_task(self._pump())
+
+    async def _fail(self, message: str) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "message": message}))
+        await self.send(bytes_data=f"\r\n{RED}{message}{RESET}\r\n".encode())
+        await self.close(code=4500)
+
+    async def _pump(self) -> None:
+        """Read output on a thread and send it in batches, waiting while the page is behind."""
+        terminal = self.terminal
+        ended = False
+        try:
+            while not ended:
+                await self.window_open.wait()
+                try:
+                    chunk = await asyncio.to_thread(terminal.read, READ_TIMEOUT)
+                except EOFError:
+                    break
+                if not chunk:
+                    continue
+                buffer = bytearray(chunk)
+                while len(buffer) < BATCH_BYTES:
+                    try:
+                        more = await asyncio.to_thread(terminal.read, 0)
+                    except EOFError:
+                        ended = True
+                        break
+                    if not more:
+                        break
+                    buffer.extend(more)
+                self.unacked += len(buffer)
+                if self.unacked > WINDOW_BYTES:
+                    self.window_open.clear()
+                await self.send(bytes_data=bytes(buffer))
+                await self._maybe_touch()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("terminal stream of session %s ended with an error", self.session_id, exc_info=True)
+        await self.send(bytes_data=f"\r\n{YELLOW}[the shell has exited]{RESET}\r\n".encode())
+        await self.close(code=1000)
+
+    async def _maybe_touch(self) -> None:
+        now = time.monotonic()
+        if now - self.last_touch > TOUCH_EVERY_SECONDS:
+            self.last_touch = now
+            await _touch(self.session_id)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.terminal is None:
+            return
+        if bytes_data is not None:
+            await asyncio.to_thread(self.terminal.write, bytes_data)
+            await self._maybe_touch()
+            return
+        try:
+            message = json.loads(text_data or "")
+            kind = message.get("type")
+        except (ValueError, AttributeError):
+            await self.send(text_data=json.dumps({"type": "error", "message": "Malformed message."}))
+            return
+        if kind == "input":
+            data = message.get("data", "")
+            if isinstance(data, str):
+                await asyncio.to_thread(self.terminal.write, data.encode())
+                await self._maybe_touch()
+        elif kind == "resize":
+            cols = _bounded(message.get("cols"), 80, 20, 500)
+            rows = _bounded(message.get("rows"), 24, 5, 200)
+            await asyncio.to_thread(self.terminal.resize, cols, rows)
+        elif kind == "ack":
+            self.unacked = max(self.unacked - _bounded(message.get("bytes"), 0, 0, 1 << 30), 0)
+            if self.unacked <= WINDOW_BYTES // 2:
+                self.window_open.set()
+        elif kind == "ping":
+            await self.send(text_data=json.dumps({"type": "pong"}))
+
+    async def session_event(self, event):
+        status = event["event"].get("status")
+        if status in ENDED:
+            reason = event["event"].get("reason") or f"The session is {status}."
+            await self.send(bytes_data=f"\r\n{YELLOW}{reason} This terminal is closed.{RESET}\r\n".encode())
+            await self.close(code=4000)
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.reader is not None:
+            self.reader.cancel()
+        if self.terminal is not None:
+            terminal, self.terminal = self.terminal, None
+            await asyncio.to_thread(terminal.close)
+
+
+class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/sessions/<id>/``: launch progress, status, timer and score for the session page."""
+
+    async def connect(self):
+        self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
+        session = await _load_session(self.scope.get("user"), self.session_id)
+        if session is None:
+            await self.close(code=4404)
+            return
+        self.group = f"session-{self.session_id}"
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def session_event(self, event):
+        await self.send_json(event["event"])
+
+
+def _bounded(value, default: int, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return min(max(number, low), high)

@@ -1,0 +1,105 @@
+"""Turn a scenario version into the runtime's launch specification.
+
+This is the one place that knows how machines, pivot points, resource profiles, image security
+settings, assets and dynamic flags become containers, networks and files.
+"""
+
+from __future__ import annotations
+
+from apps.environments.models import EnvironmentSession
+from apps.images.profiles import profile_limits
+from apps.scenarios.grading import dynamic_flag
+
+NETWORK_EGRESS_INTERNET = "internet"
+
+
+def machine_image(machine) -> tuple[str, object | None]:
+    """Return the image reference of ``machine`` and the image row that carries its security settings."""
+    if machine.image_source_type == "variant" and machine.image_variant_id:
+        return machine.image_variant.image_ref, machine.image_variant
+    if machine.image_source_type == "platform" and machine.platform_image_id:
+        return machine.platform_image.image_ref, machine.platform_image
+    return machine.image_ref, None
+
+
+def machine_networks(machine, pivot_points) -> list[str]:
+    """Return the network groups of ``machine``: its own, plus every group a pivot host bridges to."""
+    groups = [machine.network_group]
+    if machine.is_pivot_host:
+        for point in pivot_points:
+            ends = {point.source_network_group, point.target_network_group}
+            if machine.network_group in ends:
+                groups.extend(sorted(ends - {machine.network_group}))
+    return list(dict.fromkeys(groups))
+
+
+def session_flags(session: EnvironmentSession) -> dict[str, str]:
+    """Return ``{question id: flag}`` for the dynamic flags of this session."""
+    from django.conf import settings
+
+    return {
+        q["id"]: dynamic_flag(secret=settings.RANGEX_FLAG_SECRET, session_id=str(session.id), question_id=q["id"])
+        for q in session.scenario_version.questions or []
+        if q.get("type") == "flag" and q.get("dynamic")
+    }
+
+
+def build_launch_spec(session: EnvironmentSession):
+    """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
+    from apps.environments.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
+
+    version = session.scenario_version
+    machines = list(version.machines.select_related("image_variant", "platform_image").prefetch_related("assets"))
+    pivot_points = list(version.pivot_points.all())
+    flags = session_flags(session)
+    flag_files: dict[str, list] = {}
+    for question in version.questions or []:
+        if question["id"] in flags and question.get("flag_machine"):
+            flag_files.setdefault(question["flag_machine"], []).append(
+                FileSpec(path=question["flag_path"], content=(flags[question["id"]] + "\n").encode(), mode=0o444)
+            )
+
+    egress_groups: set[str] = set()
+    specs = []
+    for machine in machines:
+        image, source = machine_image(machine)
+        limits = profile_limits(machine.resource_profile)
+        if machine.network_egress_policy == NETWORK_EGRESS_INTERNET:
+            egress_groups.add(machine.network_group)
+        files = [
+            FileSpec(path=asset.target_path, content=_read(asset.file), mode=int(asset.permissions, 8))
+            for asset in machine.assets.all()
+            if asset.target_path
+        ]
+        files.extend(flag_files.get(machine.name, []))
+        specs.append(
+            MachineSpec(
+                name=machine.name,
+                hostname=machine.name,
+                image=image,
+                role=machine.role,
+                networks=machine_networks(machine, pivot_points),
+                cpus=float(machine.cpu_cores or limits.cpus),
+                memory_mb=int(machine.memory_mb or limits.memory_mb),
+                pids_limit=limits.pids_limit,
+                env={str(k): str(v) for k, v in (machine.environment_vars or {}).items()},
+                command=list(machine.entrypoints) or None,
+                cap_add=list(getattr(source, "allowed_capabilities", []) or []),
+                no_new_privileges=getattr(source, "no_new_privileges", True),
+                user=getattr(source, "terminal_user", "root") or "root",
+                files=files,
+            )
+        )
+    groups = sorted({g for spec in specs for g in spec.networks})
+    return LaunchSpec(
+        session_id=str(session.id),
+        machines=specs,
+        networks=[NetworkSpec(name=g, egress=g in egress_groups) for g in groups],
+        expires_at=session.expires_at,
+        labels={"rangex.user": str(session.user_id), "rangex.version": str(version.id)},
+    )
+
+
+def _read(field_file) -> bytes:
+    with field_file.open("rb") as handle:
+        return handle.read()

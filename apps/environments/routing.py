@@ -1,0 +1,8 @@
+from django.urls import path
+
+from apps.environments.consumers import SessionEventsConsumer, TerminalConsumer
+
+websocket_urlpatterns = [
+    path("ws/sessions/<uuid:session_id>/terminal/<slug:machine>/", TerminalConsumer.as_asgi()),
+    path("ws/sessions/<uuid:session_id>/", SessionEventsConsumer.as_asgi()),
+]

@@ -1,0 +1,22 @@
+"""Celery tasks of environments: each takes an id and calls one idempotent service."""
+
+from celery import shared_task
+
+from apps.environments import services
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def env_session_provision_task(session_id: str) -> None:
+    services.env_session_provision(session_id=session_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def env_session_teardown_task(session_id: str) -> None:
+    services.env_session_teardown(session_id=session_id)

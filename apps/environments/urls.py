@@ -1,0 +1,15 @@
+from django.urls import path
+
+from apps.environments import views
+
+app_name = "environments"
+
+urlpatterns = [
+    path("", views.session_list, name="session_list"),
+    path("start/<uuid:version_id>/", views.session_start, name="start"),
+    path("<uuid:pk>/", views.session_detail, name="detail"),
+    path("<uuid:pk>/status/", views.session_status, name="status"),
+    path("<uuid:pk>/answer/", views.session_answer, name="answer"),
+    path("<uuid:pk>/hint/", views.session_hint, name="hint"),
+    path("<uuid:pk>/<slug:action>/", views.session_action, name="action"),
+]

@@ -1,0 +1,169 @@
+"""Solver pages of a lab session: start, the live session page, answers, hints and lifecycle buttons."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.environments import selectors, services
+from apps.environments.models import SessionStatus
+from apps.scenarios.models import ScenarioVersion, VersionStatus
+from rangex.core.errors import ApplicationError, NotFound
+from rangex.core.http import client_ip, user_agent
+from rangex.core.markdown import render_markdown
+
+
+@login_required
+@require_POST
+def session_start(request: HttpRequest, version_id) -> HttpResponse:
+    version = ScenarioVersion.objects.filter(pk=version_id, status=VersionStatus.PUBLISHED).first()
+    if version is None:
+        raise NotFound("No such published scenario.")
+    try:
+        session = services.env_session_start(
+            user=request.user, version=version, client_ip=client_ip(request), user_agent=user_agent(request)
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("scenarios:detail", slug=version.scenario.slug)
+    return redirect("environments:detail", pk=session.pk)
+
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    sessions = selectors.env_session_list_for_user(user=request.user)[:100]
+    return render(request, "environments/session_list.html", {"sessions": sessions})
+
+
+def _question_rows(session) -> list[dict]:
+    version = session.scenario_version
+    answers = session.answers or {}
+    hints_by_question: dict[str, list] = {}
+    for hint in version.hints or []:
+        hints_by_question.setdefault(hint.get("question_id"), []).append(hint)
+    rows = []
+    for question in version.questions or []:
+        state = answers.get(question["id"]) or {}
+        taken = set(state.get("hints_taken") or [])
+        rows.append(
+            {
+                "q": question,
+                "prompt_html": render_markdown(question.get("prompt", "")),
+                "state": state,
+                "hints": [
+                    {
+                        "id": h["id"],
+                        "cost": h.get("cost", 0),
+                        "taken": h["id"] in taken,
+                        "text": h.get("text") if h["id"] in taken else None,
+                    }
+                    for h in hints_by_question.get(question["id"], [])
+                ],
+            }
+        )
+    return rows
+
+
+def _context(session) -> dict:
+    version = session.scenario_version
+    return {
+        "session": session,
+        "version": version,
+        "mission_html": render_markdown(version.mission_text),
+        "questions": _question_rows(session),
+        "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
+        "terminals": [m for m in session.machines.all() if m.allow_solver_entry],
+        "hint_mode": version.hint_mode,
+    }
+
+
+@login_required
+def session_detail(request: HttpRequest, pk) -> HttpResponse:
+    session = selectors.env_session_get_for_user(user=request.user, pk=pk)
+    services.env_session_refresh_machines(session=session)
+    return render(request, "environments/session_detail.html", _context(session))
+
+
+@login_required
+def session_status(request: HttpRequest, pk) -> HttpResponse:
+    session = selectors.env_session_get_for_user(user=request.user, pk=pk)
+    services.env_session_refresh_machines(session=session)
+    return render(request, "environments/_status.html", _context(session))
+
+
+@login_required
+@require_POST
+def session_answer(request: HttpRequest, pk) -> HttpResponse:
+    session = selectors.env_session_get_for_user(user=request.user, pk=pk)
+    question_id = request.POST.get("question_id", "")
+    answer = request.POST.getlist("answer") if request.POST.get("multi") else request.POST.get("answer", "")
+    feedback, ok = "", False
+    try:
+        result = services.env_session_submit_answer(
+            session=session, actor=request.user, question_id=question_id, answer=answer
+        )
+        feedback, ok = result["message"], bool(result["state"].get("correct"))
+    except ApplicationError as exc:
+        feedback = exc.message
+    session.refresh_from_db()
+    row = next((r for r in _question_rows(session) if r["q"]["id"] == question_id), None)
+    if row is None:
+        raise NotFound("No such question.")
+    context = {**_context(session), "row": row, "feedback": feedback, "ok": ok}
+    if request.htmx:
+        return render(request, "environments/_question.html", context)
+    messages.success(request, feedback) if ok else messages.error(request, feedback)
+    return redirect("environments:detail", pk=session.pk)
+
+
+@login_required
+@require_POST
+def session_hint(request: HttpRequest, pk) -> HttpResponse:
+    session = selectors.env_session_get_for_user(user=request.user, pk=pk)
+    try:
+        services.env_session_take_hint(session=session, actor=request.user, hint_id=request.POST.get("hint_id", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    session.refresh_from_db()
+    hint_id = request.POST.get("hint_id", "")
+    row = next((r for r in _question_rows(session) if any(h["id"] == hint_id for h in r["hints"])), None)
+    if request.htmx and row is not None:
+        return render(request, "environments/_question.html", {**_context(session), "row": row})
+    return redirect("environments:detail", pk=session.pk)
+
+
+ACTIONS = {
+    "pause": services.env_session_pause,
+    "resume": services.env_session_resume,
+    "extend": services.env_session_extend,
+    "stop": services.env_session_stop,
+}
+
+
+@login_required
+@require_POST
+def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
+    session = selectors.env_session_get_for_user(user=request.user, pk=pk)
+    service = ACTIONS.get(action)
+    if service is None:
+        raise NotFound("No such action.")
+    try:
+        service(session=session, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        labels = {
+            "pause": "Paused. The timer is stopped.",
+            "resume": "Resumed.",
+            "extend": "Extended.",
+            "stop": "Stopping the lab. Your answers and score are kept.",
+        }
+        messages.success(request, labels[action])
+    return redirect("environments:detail", pk=session.pk)
+
+
+def is_live(session) -> bool:
+    return session.status in (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.PAUSED)
