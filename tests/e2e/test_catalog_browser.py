@@ -30,7 +30,7 @@ def test_solver_filters_the_catalog_and_rates_a_scenario(page: Page, live_url, d
 
     page.get_by_role("link", name="Web 101").click()
     expect(page.get_by_role("heading", name="Web 101", level=1)).to_be_visible()
-    expect(page.locator("#start-session")).to_be_disabled()
+    expect(page.locator("#start-session")).to_be_enabled()
     expect(page.locator("#rating-average")).to_have_text("2.00")
 
     page.get_by_role("button", name="Rate 4 out of 5").click()

@@ -167,6 +167,7 @@ def test_anonymous_visitors_browse_the_catalog_and_detail(client):
     detail = client.get("/scenarios/open-to-all/")
     assert detail.status_code == 200
     assert b"Sign in</a> to rate" in detail.content
+    assert b'id="start-session" data-version-id="' + str(version.pk).encode() + b'" disabled' in detail.content
     assert b'id="favorite-toggle"' not in detail.content
     assert str(version.pk).encode() in detail.content
 
@@ -178,6 +179,7 @@ def test_detail_shows_mission_machines_and_start_button_without_secrets(solver_c
     assert response.status_code == 200
     assert "<strong>in</strong>" in content and "<script>alert(1)" not in content
     assert 'id="start-session"' in content and f'data-version-id="{version.pk}"' in content
+    assert f'action="/sessions/start/{version.pk}/"' in content
     assert 'data-network-group="dmz"' in content and "victim" in content
     for secret in (FLAG, SSH_PASSWORD, ENV_SECRET, WRITEUP, "DB_PASSWORD"):
         assert secret not in content
