@@ -225,3 +225,14 @@ def test_favourites_page_lists_only_my_favourites(solver_client, solver):
 def test_favourites_page_needs_login(client):
     response = client.get("/scenarios/favorites/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("machines", [1, 6])
+def test_detail_query_count_does_not_grow_with_machines(solver_client, machines, django_assert_max_num_queries):
+    published_version(slug=f"machines-{machines}", machines=[{"name": f"m{i}"} for i in range(machines)])
+    with django_assert_max_num_queries(12) as captured:
+        response = solver_client.get(f"/scenarios/machines-{machines}/")
+    assert response.status_code == 200 and response.content.count(b'<td class="font-mono">m') == machines
+    # The version with its scenario and user state, its machines, its pivot points.
+    tables = ("FROM `scenario_version`", "FROM `machine`", "FROM `network_pivot_points`")
+    assert len([q for q in captured.captured_queries if any(t in q["sql"] for t in tables)]) == 3
