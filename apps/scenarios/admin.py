@@ -241,10 +241,26 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         return obj.scenario.created_by_user
 
     def get_fieldsets(self, request, obj=None):
-        return [*self.fieldsets, ("Workflow", {"fields": self.workflow_fields})]
+        fieldsets = [*self.fieldsets, ("Workflow", {"fields": self.workflow_fields})]
+        if obj is not None and not obj.is_editable:
+            # A read-only version shows its questions and hints indented, for the reviewer.
+            swap = {"questions": "questions_display", "hints": "hints_display"}
+            fieldsets = [
+                (name, {**opts, "fields": [swap.get(f, f) if isinstance(f, str) else f for f in opts["fields"]]})
+                for name, opts in fieldsets
+            ]
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
-        return self.workflow_fields
+        return [*self.workflow_fields, "questions_display", "hints_display"]
+
+    @admin.display(description="Questions")
+    def questions_display(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.questions, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Hints")
+    def hints_display(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.hints, indent=2, ensure_ascii=False))
 
     def get_queryset(self, request):
         return selectors.scenario_version_list_for_creator(user=request.user)
@@ -280,7 +296,8 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         return super().history_view(request, object_id, extra_context)
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE_FIELDS}
+        # The form has already applied its values to ``obj`` (file fields included); pass them on.
+        data = {name: getattr(obj, name) for name in form.changed_data if name in services.EDITABLE_FIELDS}
         services.scenario_version_update(version=obj, actor=request.user, data=data)
 
     def save_formset(self, request, form, formset, change):
@@ -386,6 +403,9 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             raise Http404("No such workflow step.")
         change_url = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
         if step == "reject":
+            if not request.user.is_platform_admin:
+                messages.error(request, "Only admins may reject a scenario version.")
+                return redirect(change_url)
             posted = request.method == "POST" and "reason" in request.POST
             if posted and self._run_step(request, version, "reject", request.POST["reason"]) is not None:
                 return redirect(change_url)

@@ -2,22 +2,20 @@
 
 ``version_errors`` returns messages per field (``{"questions[0].answer": ["..."]}``); an empty dict
 means the version may be submitted. The question and hint schema is checked by
-``apps.scenarios.grading.validate_questions`` when that module is present; a small local check of
-ids, types and hint links always runs, because it also covers what grading cannot see (machines).
+``apps.scenarios.grading.validate_questions``; this module adds what grading cannot see (machines,
+networks, images).
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections import Counter, defaultdict
 
 from apps.images.models import EgressPolicy
 from apps.images.profiles import ResourceProfile
-from apps.scenarios.models import ImageSourceType, ScenarioType, ScenarioVersion
+from apps.scenarios.grading import validate_questions
+from apps.scenarios.models import ImageSourceType, ScenarioVersion
 
-QUESTION_TYPES = {"flag", "single_choice", "multiple_choice", "numeric", "free_text"}
-QUESTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 LOCAL_REGISTRIES = {"localhost", "127.0.0.1", "[::1]"}
 
 
@@ -50,59 +48,6 @@ def _host_of_url(url: str) -> str:
     return url.split("/", 1)[0]
 
 
-def _grading_validator():
-    try:
-        from apps.scenarios.grading import validate_questions
-    except ImportError:
-        return None
-    return validate_questions
-
-
-def _local_schema_errors(questions, hints, *, scenario_type: str) -> dict[str, list[str]]:
-    """Check ids, types and hint links: the fallback while the grading module is absent."""
-    errors: dict[str, list[str]] = defaultdict(list)
-    if not isinstance(questions, list):
-        errors["questions"].append("Questions must be a JSON list of objects.")
-        questions = []
-    if not isinstance(hints, list):
-        errors["hints"].append("Hints must be a JSON list of objects.")
-        hints = []
-    if scenario_type != ScenarioType.OPEN_LAB and not questions:
-        errors["questions"].append("A scored scenario needs at least one question.")
-    ids: list[str] = []
-    for i, question in enumerate(questions):
-        key = f"questions[{i}]"
-        if not isinstance(question, dict):
-            errors[key].append("Each question must be a JSON object.")
-            continue
-        qid = question.get("id")
-        if not isinstance(qid, str) or not QUESTION_ID.match(qid):
-            errors[f"{key}.id"].append("Give the question an id: letters, digits, - and _ (for example q1).")
-        elif qid in ids:
-            errors[f"{key}.id"].append(f"The id {qid!r} is used by another question.")
-        else:
-            ids.append(qid)
-        if question.get("type") not in QUESTION_TYPES:
-            errors[f"{key}.type"].append(f"The type must be one of: {', '.join(sorted(QUESTION_TYPES))}.")
-        if question.get("type") == "flag" and question.get("dynamic"):
-            path = question.get("flag_path")
-            if not isinstance(path, str) or not path.startswith("/"):
-                errors[f"{key}.flag_path"].append("A dynamic flag needs an absolute flag_path, e.g. /root/flag.txt.")
-    hint_ids: list[str] = []
-    for i, hint in enumerate(hints):
-        key = f"hints[{i}]"
-        if not isinstance(hint, dict):
-            errors[key].append("Each hint must be a JSON object.")
-            continue
-        if isinstance(hint.get("id"), str):
-            if hint["id"] in hint_ids:
-                errors[f"{key}.id"].append(f"The id {hint['id']!r} is used by another hint.")
-            hint_ids.append(hint["id"])
-        if hint.get("question_id") not in ids:
-            errors[f"{key}.question_id"].append(f"No question has the id {hint.get('question_id')!r}.")
-    return errors
-
-
 def questions_errors(
     questions,
     hints,
@@ -112,14 +57,8 @@ def questions_errors(
     machine_names: set[str] | None = None,
 ) -> dict[str, list[str]]:
     """Return the errors of the question and hint JSON; dynamic flags' machines are checked when names are given."""
-    validate = _grading_validator()
-    if validate is None:
-        errors = _local_schema_errors(questions, hints, scenario_type=scenario_type)
-    else:
-        kwargs = {"scenario_type": scenario_type}
-        if "validation_mode" in inspect.signature(validate).parameters:
-            kwargs["validation_mode"] = validation_mode
-        errors = defaultdict(list, {k: list(v) for k, v in validate(questions, hints, **kwargs).items()})
+    found = validate_questions(questions, hints, scenario_type=scenario_type, validation_mode=validation_mode)
+    errors = defaultdict(list, {k: list(v) for k, v in found.items()})
     # Grading is pure domain code and cannot see machines; the link to one is checked here.
     if machine_names is not None and isinstance(questions, list):
         for i, question in enumerate(questions):

@@ -141,6 +141,7 @@ def test_submitted_version_is_read_only(creator, creator_client):
     page = creator_client.get(change_url(version))
     assert page.status_code == 200
     assert not page.context["has_change_permission"]
+    assert b"<pre>[\n  {\n    &quot;id&quot;: &quot;q1&quot;" in page.content
     assert creator_client.post(change_url(version), {"title": "Sneaky"}).status_code == 403
     version.refresh_from_db()
     assert version.title != "Sneaky"
@@ -317,3 +318,20 @@ def test_registry_credential_secrets_are_never_shown(creator, creator_client):
     listing = creator_client.get(reverse("admin:images_registrycredential_changelist"))
     assert list(listing.context["cl"].queryset) == [credential]
     assert other not in listing.context["cl"].queryset
+
+
+def test_version_list_and_review_queue_query_counts_do_not_grow(admin_client_2fa, django_assert_max_num_queries):
+    for _ in range(6):
+        submitted_version()
+    with django_assert_max_num_queries(12):
+        assert admin_client_2fa.get(reverse(CHANGELIST)).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert admin_client_2fa.get(reverse("admin:scenarios_scenarioversion_review_queue")).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert admin_client_2fa.get(reverse("admin:scenarios_scenario_changelist")).status_code == 200
+
+
+def test_creator_cannot_open_the_reject_form(creator, creator_client):
+    version = submitted_version(creator=creator)
+    response = creator_client.get(step_url(version, "reject"))
+    assert response.status_code == 302 and response["Location"] == change_url(version)
