@@ -9,6 +9,7 @@ from rangex import views
 api_v1 = [
     path("accounts/", include("apps.accounts.api_urls")),
     path("sessions/", include("apps.environments.api_urls")),
+    path("", include("apps.scenarios.api_urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("ops/", include("apps.ops.urls")),
     path("sessions/", include("apps.environments.urls")),
     path("studio/import/", include("apps.scenarios.import_views")),
+    path("scenarios/", include("apps.scenarios.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
