@@ -9,9 +9,27 @@ from apps.accounts.tests.factories import PASSWORD, AdminFactory, CreatorFactory
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.clear()
+    _clear_own_cache()
     yield
-    cache.clear()
+    _clear_own_cache()
+
+
+def _clear_own_cache() -> None:
+    """Delete this test process's cache keys only.
+
+    ``cache.clear()`` on Redis is FLUSHDB: it would also wipe the keys and channel-layer messages of
+    the other test processes running in parallel against the same Redis.
+    """
+    from django.conf import settings
+
+    config = settings.CACHES["default"]
+    if "redis" not in config["BACKEND"].lower():
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{config.get('KEY_PREFIX', '')}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture
