@@ -367,5 +367,6 @@ RANGEX_RUNTIME_BACKEND = e.get_str("RANGEX_RUNTIME_BACKEND", "apps.environments.
 RANGEX_DOCKER_URL = e.get_str("RANGEX_DOCKER_URL", "")
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
+RANGEX_MAX_ASSET_BYTES = e.get_int("RANGEX_MAX_ASSET_MB", 100, minimum=1) * 1024 * 1024
 LOGIN_URL_PATH = "/accounts/login/"
 FORM_RENDERER = "rangex.forms.RangexFormRenderer"

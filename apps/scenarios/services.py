@@ -11,6 +11,7 @@ import copy
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.db.models import Max
@@ -22,6 +23,7 @@ from apps.accounts.services import notification_send
 from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
 from apps.scenarios.models import (
     AssetScenarioVersion,
+    AssetType,
     Machine,
     NetworkPivotPoint,
     Scenario,
@@ -199,6 +201,7 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
                 "The machine belongs to another version.", fields={"machine": ["Not in this version."]}
             )
         _describe_upload(obj)
+        _check_asset(obj, actor=actor)
     created = obj._state.adding
     full_clean_or_raise(obj)
     obj.save()
@@ -222,6 +225,50 @@ def _describe_upload(asset: ScenarioAsset) -> None:
     asset.file_size = asset.file.size
     if not asset.file_name:
         asset.file_name = asset.file.name.rsplit("/", 1)[-1][:255]
+
+
+def _check_asset(asset: ScenarioAsset, *, actor) -> None:
+    """Refuse an oversize file, a file over the owner's storage quota, or a type its fields contradict."""
+    from apps.ops.selectors import get_settings
+
+    errors: dict[str, list[str]] = {}
+    limit = settings.RANGEX_MAX_ASSET_BYTES
+    if asset.file_size > limit:
+        errors["file"] = [
+            f"The file is {asset.file_size / (1024 * 1024):.1f} MB; assets may be at most "
+            f"{limit / (1024 * 1024):.1f} MB."
+        ]
+    name = asset.file_name or ""
+    if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        errors["file_name"] = ["Use a plain file name without folders."]
+    if asset.asset_type == AssetType.MACHINE_FILE:
+        if asset.machine is None:
+            errors["machine"] = ["A machine file needs the machine it is copied into."]
+        path = asset.target_path or ""
+        if not path.startswith("/") or ".." in path.split("/"):
+            errors["target_path"] = ["Give the absolute path inside the machine, without '..'."]
+    elif asset.machine is not None or asset.target_path:
+        errors["asset_type"] = [
+            "Only a machine file is copied into a machine; choose that type or clear the machine and target path."
+        ]
+    owner = asset.scenario_version.scenario.created_by_user_id
+    quota = get_settings().max_storage_per_user_bytes
+    if quota and not errors:
+        used = (
+            ScenarioAsset.objects.filter(scenario_version__scenario__created_by_user_id=owner)
+            .exclude(pk=asset.pk)
+            .aggregate(total=models.Sum("file_size"))["total"]
+            or 0
+        )
+        if used + asset.file_size > quota:
+            errors["file"] = [
+                f"This file would take the creator's storage over the quota of "
+                f"{quota // (1024 * 1024)} MB ({used // (1024 * 1024)} MB used)."
+            ]
+    if errors:
+        raise ValidationFailed(
+            "The asset was not saved: " + " ".join(m for ms in errors.values() for m in ms), fields=errors
+        )
 
 
 @transaction.atomic

@@ -39,8 +39,13 @@ def live_url(transactional_db):
         process.terminate()
         raise RuntimeError("Daphne did not start")
     yield f"http://127.0.0.1:{process.port.value}"
+    # Open WebSockets can hold a graceful shutdown for a long time; a server left behind would keep
+    # answering the closed page and writing this process's cache keys, so it is killed if need be.
     process.terminate()
-    process.join(timeout=10)
+    process.join(timeout=5)
+    if process.is_alive():
+        process.kill()
+        process.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
