@@ -39,7 +39,9 @@ ensure_system_packages() {
 ensure_docker() {
   if docker info >/dev/null 2>&1; then return; fi
   say "Starting the Docker engine (dockerd)"
-  as_root sh -c "nohup dockerd >'$LOG_DIR/dockerd.log' 2>&1 &"
+  # Every lab network takes an address pool; Docker's defaults hold only about 30, this one 256.
+  as_root sh -c "nohup dockerd --default-address-pool base=${RANGEX_DOCKER_POOL:-10.213.0.0/16},size=24 \
+    >'$LOG_DIR/dockerd.log' 2>&1 &"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return
     sleep 0.5
