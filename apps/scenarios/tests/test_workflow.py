@@ -268,6 +268,8 @@ def test_new_version_is_a_faithful_clone(settings, tmp_path):
     asset = ScenarioAsset(
         scenario_version=version,
         machine=version.machines.get(name="attacker"),
+        asset_type="machine_file",
+        target_path="/root/notes.txt",
         file=ContentFile(b"hello", name="notes.txt"),
     )
     services.scenario_version_component_save(version=version, actor=owner, obj=asset)
