@@ -148,3 +148,25 @@ async def test_terminal_refuses_a_stopped_session_and_closes_on_stop(running):
     again = communicator(session, cookie)
     connected, code = await again.connect()
     assert not connected and code in (4409, 4404)
+
+
+async def test_output_waits_for_the_page_to_catch_up(running):
+    """Without acknowledgements the server stops sending after its window; acks let the rest through."""
+    from apps.environments.consumers import BATCH_BYTES, WINDOW_BYTES
+
+    session, cookie = running
+    comm = communicator(session, cookie)
+    connected, _ = await comm.connect()
+    assert connected
+    command = "busybox dd if=/dev/zero bs=65536 count=64 2>/dev/null | busybox tr '\\\\0' x; echo; echo DONE-$((2+2))\n"
+    await comm.send_to(text_data=json.dumps({"type": "input", "data": command}))
+    unacked = 0
+    while not await comm.receive_nothing(timeout=2):
+        message = await comm.receive_output()
+        unacked += len(message.get("bytes") or b"")
+    # 4 MB were printed; the page acknowledged nothing, so at most one window (plus a batch) arrived.
+    assert 0 < unacked <= WINDOW_BYTES + BATCH_BYTES
+    await comm.send_to(text_data=json.dumps({"type": "ack", "bytes": unacked}))
+    rest = await read_until(comm, b"DONE-4", timeout=60)
+    assert unacked + len(rest) > 4 * 1024 * 1024
+    await comm.disconnect()
