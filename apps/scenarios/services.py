@@ -1,0 +1,477 @@
+"""State changes of scenarios: authoring a DRAFT, the review workflow, and new versions.
+
+The workflow graph is ``ScenarioVersion.TRANSITIONS``; every move along it goes through
+``_transition``. Versions are never deleted: running lab sessions stay pinned to the version they
+started from, so archiving a version keeps its row, machines and files.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import models, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import CreatorPreferences, NotificationType
+from apps.accounts.services import notification_send
+from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
+from apps.scenarios.models import (
+    AssetScenarioVersion,
+    Machine,
+    NetworkPivotPoint,
+    Scenario,
+    ScenarioAsset,
+    ScenarioVersion,
+    VersionStatus,
+)
+from rangex.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+
+# Content a creator edits on a DRAFT. Workflow stamps and build-pipeline columns are not here.
+EDITABLE_FIELDS = (
+    "title",
+    "short_description",
+    "difficulty",
+    "category",
+    "tags",
+    "cover_image",
+    "estimated_minutes",
+    "scenario_type",
+    "creator_name",
+    "requires_machines",
+    "code_of_ethics",
+    "learning_outcomes",
+    "validation_mode",
+    "scoring_mode",
+    "hint_mode",
+    "mission_text",
+    "metadata",
+    "solution_writeup",
+    "questions",
+    "hints",
+)
+
+# Columns a new version does not inherit: identity, place in the workflow, and who moved it there.
+WORKFLOW_FIELDS = (
+    "id",
+    "scenario",
+    "version_number",
+    "status",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "approved_at",
+    "promoted_at",
+    "approved_by_user",
+    "rejected_at",
+    "rejected_by_user",
+    "reject_reason",
+    "is_archived",
+    "archived_at",
+    "published_at",
+    "based_on",
+    "last_admin_test",
+)
+
+# The components of a version that the admin edits inline; each belongs to exactly one version.
+COMPONENT_MODELS = (Machine, ScenarioAsset, NetworkPivotPoint)
+
+
+# --- Access rules ---------------------------------------------------------------------------------
+
+
+def _is_owner(version: ScenarioVersion, actor) -> bool:
+    return getattr(actor, "pk", None) is not None and version.scenario.created_by_user_id == actor.pk
+
+
+def _require_owner_or_admin(version: ScenarioVersion, actor) -> None:
+    if getattr(actor, "is_platform_admin", False):
+        return
+    if not _is_owner(version, actor):
+        # Another creator's version does not exist as far as they can tell.
+        raise NotFound("No such scenario version.")
+
+
+def _require_admin(actor, what: str) -> None:
+    if not getattr(actor, "is_platform_admin", False):
+        raise PermissionDenied(f"Only admins may {what} a scenario version.")
+
+
+def _require_not_own(version: ScenarioVersion, actor, what: str) -> None:
+    if _is_owner(version, actor):
+        raise PermissionDenied(f"You cannot {what} your own scenario version; another admin must review it.")
+
+
+def _require_editable(version: ScenarioVersion) -> None:
+    if version.status != VersionStatus.DRAFT:
+        raise InvalidTransition(
+            f"Only a draft can be edited; this version is {version.get_status_display().lower()}. "
+            "Create a new version to change it."
+        )
+
+
+def _locked(version: ScenarioVersion) -> ScenarioVersion:
+    return ScenarioVersion.objects.select_for_update().select_related("scenario").get(pk=version.pk)
+
+
+# --- Creating and editing ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scenario_create(*, actor, slug: str, title: str, short_description: str, category: str, **fields: Any):
+    """Create a scenario and its first version, a DRAFT owned by ``actor``."""
+    if not (getattr(actor, "role_creator", False) or getattr(actor, "is_platform_admin", False)):
+        raise PermissionDenied("Only creators may create scenarios.")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown field: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in unknown}
+        )
+    if Scenario.objects.filter(slug=slug).exists():
+        raise ValidationFailed("A scenario with this slug already exists.", fields={"slug": ["Already taken."]})
+    scenario = Scenario(slug=slug, created_by_user=actor)
+    full_clean_or_raise(scenario)
+    scenario.save()
+    version = ScenarioVersion(
+        scenario=scenario,
+        version_number=1,
+        title=title,
+        short_description=short_description,
+        category=category,
+        **fields,
+    )
+    full_clean_or_raise(version, exclude=["scenario"])
+    version.save()
+    audit_record(actor=actor, action="scenario.create", target=version, details={"slug": slug})
+    return version
+
+
+@transaction.atomic
+def scenario_version_update(*, version: ScenarioVersion, actor, data: dict[str, Any]) -> ScenarioVersion:
+    """Change the content of a DRAFT version."""
+    version = _locked(version)
+    _require_owner_or_admin(version, actor)
+    _require_editable(version)
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            f"These fields cannot be edited: {', '.join(sorted(unknown))}.",
+            fields={k: ["This field cannot be edited."] for k in unknown},
+        )
+    before = model_values(version, data)
+    for name, value in data.items():
+        setattr(version, name, value)
+    full_clean_or_raise(version, exclude=["scenario"])
+    changes = field_changes(version, before, data)
+    if changes:
+        version.save(update_fields=list(changes))
+        audit_record(actor=actor, action="scenario_version.update", target=version, details={"fields": sorted(changes)})
+    return version
+
+
+def _component_version(obj: models.Model) -> ScenarioVersion:
+    if not isinstance(obj, COMPONENT_MODELS):
+        raise ValidationFailed("Not a part of a scenario version.")
+    return obj.scenario_version
+
+
+@transaction.atomic
+def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: models.Model) -> models.Model:
+    """Create or change a machine, asset or pivot point of a DRAFT version."""
+    version = _locked(version)
+    _require_owner_or_admin(version, actor)
+    _require_editable(version)
+    if obj.pk is not None and obj._meta.model.objects.filter(pk=obj.pk).exclude(scenario_version=version).exists():
+        raise NotFound("No such part of this scenario version.")
+    obj.scenario_version = version
+    machine = getattr(obj, "machine", None) if isinstance(obj, ScenarioAsset) else None
+    if machine is not None and machine.scenario_version_id != version.pk:
+        raise ValidationFailed("The machine belongs to another version.", fields={"machine": ["Not in this version."]})
+    created = obj._state.adding
+    full_clean_or_raise(obj)
+    obj.save()
+    audit_record(
+        actor=actor,
+        action=f"scenario_version.{obj._meta.model_name}.{'create' if created else 'update'}",
+        target=version,
+        details={"component": str(obj), "component_id": str(obj.pk)},
+    )
+    return obj
+
+
+@transaction.atomic
+def scenario_version_component_delete(*, version: ScenarioVersion, actor, obj: models.Model) -> None:
+    """Remove a machine, asset or pivot point from a DRAFT version."""
+    version = _locked(version)
+    _require_owner_or_admin(version, actor)
+    _require_editable(version)
+    if _component_version(obj).pk != version.pk:
+        raise NotFound("No such part of this scenario version.")
+    label, pk = str(obj), str(obj.pk)
+    obj.delete()
+    audit_record(
+        actor=actor,
+        action=f"scenario_version.{obj._meta.model_name}.delete",
+        target=version,
+        details={"component": label, "component_id": pk},
+    )
+
+
+def machine_add(*, version: ScenarioVersion, actor, **fields: Any) -> Machine:
+    """Add a machine to a DRAFT version."""
+    return scenario_version_component_save(
+        version=version, actor=actor, obj=Machine(scenario_version=version, **fields)
+    )
+
+
+def pivot_point_add(*, version: ScenarioVersion, actor, source: str, target: str, description: str = ""):
+    """Link two network groups of a DRAFT version through its pivot hosts."""
+    obj = NetworkPivotPoint(
+        scenario_version=version, source_network_group=source, target_network_group=target, description=description
+    )
+    return scenario_version_component_save(version=version, actor=actor, obj=obj)
+
+
+# --- The review workflow ------------------------------------------------------------------------------
+
+
+def _notify_creator(version: ScenarioVersion, *, preference: str, title: str, body: str) -> None:
+    """Tell the version's creator about a review decision, after commit, if they want to hear it."""
+    creator = version.scenario.created_by_user
+    prefs = CreatorPreferences.objects.filter(user=creator).first()
+    if prefs is not None and not getattr(prefs, preference):
+        return
+    link = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
+    transaction.on_commit(
+        lambda: notification_send(user=creator, type=NotificationType.REVIEW, title=title, body=body, link=link)
+    )
+
+
+def _check_transition(version: ScenarioVersion, to: str) -> None:
+    source = version.status
+    if to not in ScenarioVersion.TRANSITIONS.get(source, set()):
+        raise InvalidTransition(
+            f"A version cannot go from {VersionStatus(source).label.lower()} to {VersionStatus(to).label.lower()}.",
+            from_status=source,
+            to_status=to,
+        )
+
+
+def _transition(version: ScenarioVersion, actor, to: str, **stamps: Any) -> ScenarioVersion:
+    """Move a locked version to ``to`` if the table allows it; stamp, save and audit. Call inside atomic."""
+    _check_transition(version, to)
+    source = version.status
+    version.status = to
+    for name, value in stamps.items():
+        setattr(version, name, value)
+    version.save(update_fields=["status", *stamps])
+    details = {"from": source, "to": to}
+    if "reject_reason" in stamps:
+        details["reason"] = stamps["reject_reason"]
+    audit_record(actor=actor, action=f"scenario_version.{to.lower()}", target=version, details=details)
+    return version
+
+
+@transaction.atomic
+def scenario_version_submit(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+    """Send a DRAFT for review after it passes the submit validation."""
+    version = _locked(version)
+    _require_owner_or_admin(version, actor)
+    _check_transition(version, VersionStatus.SUBMITTED)
+    errors = scenario_version_validate(version=version)
+    if errors:
+        first_field, first_messages = next(iter(errors.items()))
+        raise ValidationFailed(
+            f"The version is not ready for review: {first_field}: {first_messages[0]}", fields=errors
+        )
+    return _transition(version, actor, VersionStatus.SUBMITTED, submitted_at=timezone.now())
+
+
+@transaction.atomic
+def scenario_version_withdraw(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+    """Take a SUBMITTED version back to DRAFT before an admin decides."""
+    version = _locked(version)
+    _require_owner_or_admin(version, actor)
+    if version.status != VersionStatus.SUBMITTED:
+        raise InvalidTransition("Only a version waiting for review can be withdrawn.")
+    return _transition(version, actor, VersionStatus.DRAFT, submitted_at=None)
+
+
+@transaction.atomic
+def scenario_version_reopen(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+    """Turn a REJECTED version back into a DRAFT; the reason stays visible to the creator."""
+    version = _locked(version)
+    _require_owner_or_admin(version, actor)
+    if version.status != VersionStatus.REJECTED:
+        raise InvalidTransition("Only a rejected version can be reopened.")
+    return _transition(version, actor, VersionStatus.DRAFT)
+
+
+@transaction.atomic
+def scenario_version_approve(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+    """Approve a SUBMITTED version; the creator of the scenario may not approve it."""
+    _require_admin(actor, "approve")
+    version = _locked(version)
+    _require_not_own(version, actor, "approve")
+    _transition(version, actor, VersionStatus.APPROVED, approved_at=timezone.now(), approved_by_user=actor)
+    _notify_creator(
+        version,
+        preference="notify_on_approval",
+        title=f"Approved: {version}",
+        body=f"{actor.public_name} approved {version}. It goes live when an admin publishes it.",
+    )
+    return version
+
+
+@transaction.atomic
+def scenario_version_reject(*, version: ScenarioVersion, actor, reason: str) -> ScenarioVersion:
+    """Send a SUBMITTED or APPROVED version back to its creator with a reason."""
+    _require_admin(actor, "reject")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give the creator a reason for the rejection.", fields={"reason": ["Required."]})
+    version = _locked(version)
+    _require_not_own(version, actor, "reject")
+    _transition(
+        version,
+        actor,
+        VersionStatus.REJECTED,
+        rejected_at=timezone.now(),
+        rejected_by_user=actor,
+        reject_reason=reason,
+    )
+    _notify_creator(
+        version,
+        preference="notify_on_rejection",
+        title=f"Changes requested: {version}",
+        body=f"{actor.public_name} rejected {version}:\n\n{reason}",
+    )
+    return version
+
+
+@transaction.atomic
+def scenario_version_publish(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+    """Publish an APPROVED version, archiving the scenario's previously published one."""
+    _require_admin(actor, "publish")
+    # Lock the scenario first (then the version, the same order as archive): MariaDB cannot enforce
+    # "one PUBLISHED per scenario" with a partial unique index, so the scenario row serialises publishes.
+    scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
+    version = _locked(version)
+    _check_transition(version, VersionStatus.PUBLISHED)
+    now = timezone.now()
+    previous = list(
+        ScenarioVersion.objects.select_for_update()
+        .select_related("scenario")
+        .filter(scenario=scenario, status=VersionStatus.PUBLISHED)
+        .exclude(pk=version.pk)
+    )
+    for old in previous:
+        _transition(old, actor, VersionStatus.ARCHIVED, archived_at=now, is_archived=True)
+    _transition(version, actor, VersionStatus.PUBLISHED, published_at=now, promoted_at=now)
+    if not scenario.is_published:
+        scenario.is_published = True
+        scenario.save(update_fields=["is_published"])
+    _notify_creator(
+        version,
+        preference="notify_on_approval",
+        title=f"Published: {version}",
+        body=f"{version} is now live for solvers.",
+    )
+    return version
+
+
+@transaction.atomic
+def scenario_version_archive(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+    """Retire a version. Creators archive their drafts and rejected versions; admins archive any."""
+    scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
+    version = _locked(version)
+    _require_owner_or_admin(version, actor)
+    if version.status in (VersionStatus.APPROVED, VersionStatus.PUBLISHED):
+        _require_admin(actor, "archive an approved or published")
+    was_published = version.status == VersionStatus.PUBLISHED
+    _transition(version, actor, VersionStatus.ARCHIVED, archived_at=timezone.now(), is_archived=True)
+    if was_published:
+        still_published = scenario.versions.filter(status=VersionStatus.PUBLISHED).exists()
+        if scenario.is_published != still_published:
+            scenario.is_published = still_published
+            scenario.save(update_fields=["is_published"])
+    return version
+
+
+def scenario_version_validate(*, version: ScenarioVersion) -> dict[str, list[str]]:
+    """Return the submit validation's messages per field; empty when the version may be submitted."""
+    from apps.scenarios.validation import version_errors
+
+    return version_errors(version)
+
+
+# --- New versions ----------------------------------------------------------------------------------
+
+
+def _copy_fields(source: models.Model, skip: tuple[str, ...]) -> dict[str, Any]:
+    values = {}
+    for field in source._meta.concrete_fields:
+        if field.name in skip:
+            continue
+        value = getattr(source, field.attname)
+        values[field.attname] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+    return values
+
+
+@transaction.atomic
+def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
+    """Clone ``source`` (any status) into a DRAFT with the next version number."""
+    # The scenario row lock makes "highest number + 1" safe against two clones at once.
+    scenario = Scenario.objects.select_for_update().get(pk=source.scenario_id)
+    source = ScenarioVersion.objects.select_related("scenario").get(pk=source.pk)
+    _require_owner_or_admin(source, actor)
+    number = (scenario.versions.aggregate(n=Max("version_number"))["n"] or 0) + 1
+    version = ScenarioVersion(
+        scenario=scenario,
+        version_number=number,
+        status=VersionStatus.DRAFT,
+        based_on=source,
+        **_copy_fields(source, WORKFLOW_FIELDS),
+    )
+    version.save()
+
+    machine_skip = ("id", "scenario_version", "created_at", "updated_at")
+    machines: dict[Any, Machine] = {}
+    for machine in source.machines.all():
+        clone = Machine(scenario_version=version, **_copy_fields(machine, machine_skip))
+        # ssh_password is read decrypted and re-encrypted on save.
+        clone.save()
+        machines[machine.pk] = clone
+
+    asset_skip = ("id", "scenario_version", "machine", "file", "uploaded_at")
+    for asset in source.assets.all():
+        clone = ScenarioAsset(
+            scenario_version=version,
+            machine=machines.get(asset.machine_id),
+            **_copy_fields(asset, asset_skip),
+        )
+        if asset.file:
+            with asset.file.open("rb") as fh:
+                clone.file.save(
+                    asset.file_name or asset.file.name.rsplit("/", 1)[-1], ContentFile(fh.read()), save=False
+                )
+        clone.save()
+
+    for point in source.pivot_points.all():
+        NetworkPivotPoint.objects.create(
+            scenario_version=version, **_copy_fields(point, ("id", "scenario_version", "created_at"))
+        )
+
+    AssetScenarioVersion.objects.bulk_create(
+        [AssetScenarioVersion(asset_id=link.asset_id, scenario_version=version) for link in source.asset_links.all()]
+    )
+    audit_record(
+        actor=actor,
+        action="scenario_version.new",
+        target=version,
+        details={"based_on": str(source.pk), "based_on_number": source.version_number},
+    )
+    return version

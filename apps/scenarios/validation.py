@@ -1,0 +1,196 @@
+"""Submit validation: is a version complete and consistent enough for an admin to review?
+
+``version_errors`` returns messages per field (``{"questions[0].answer": ["..."]}``); an empty dict
+means the version may be submitted. The question and hint schema is checked by
+``apps.scenarios.grading.validate_questions`` when that module is present; a small local check of
+ids, types and hint links always runs, because it also covers what grading cannot see (machines).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+from apps.images.models import EgressPolicy
+from apps.images.profiles import ResourceProfile
+from apps.scenarios.models import ImageSourceType, ScenarioType, ScenarioVersion
+
+QUESTION_TYPES = {"flag", "single_choice", "multiple_choice", "numeric", "free_text"}
+QUESTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+LOCAL_REGISTRIES = {"localhost", "127.0.0.1", "[::1]"}
+
+
+def registry_host(image_ref: str) -> str | None:
+    """Return the registry host of an image reference, or None for Docker Hub style references.
+
+    As in Docker: the first path component is a host when it contains a dot or a colon or is
+    ``localhost``.
+    """
+    ref = (image_ref or "").strip()
+    if "/" not in ref:
+        return None
+    first = ref.split("/", 1)[0]
+    if "." in first or ":" in first or first == "localhost":
+        return first.lower()
+    return None
+
+
+def is_local_registry(host: str | None) -> bool:
+    """Return True when pulling needs no credential: no registry host at all, or this machine's."""
+    if host is None:
+        return True
+    name = host.split("]", 1)[0] + "]" if host.startswith("[") else host.split(":", 1)[0]
+    return name in LOCAL_REGISTRIES
+
+
+def _host_of_url(url: str) -> str:
+    url = (url or "").strip().lower()
+    url = re.sub(r"^[a-z]+://", "", url)
+    return url.split("/", 1)[0]
+
+
+def _grading_errors(questions, hints, scenario_type) -> dict[str, list[str]]:
+    try:
+        from apps.scenarios.grading import validate_questions
+    except ImportError:
+        return {}
+    return validate_questions(questions, hints, scenario_type=scenario_type)
+
+
+def _question_errors(version: ScenarioVersion, machine_names: set[str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = defaultdict(list)
+    questions, hints = version.questions, version.hints
+    if not isinstance(questions, list):
+        errors["questions"].append("Questions must be a JSON list of objects.")
+        questions = []
+    if not isinstance(hints, list):
+        errors["hints"].append("Hints must be a JSON list of objects.")
+        hints = []
+    if version.scenario_type == ScenarioType.CHALLENGE and not questions:
+        errors["questions"].append("A challenge needs at least one question.")
+    ids: list[str] = []
+    for i, question in enumerate(questions):
+        key = f"questions[{i}]"
+        if not isinstance(question, dict):
+            errors[key].append("Each question must be a JSON object.")
+            continue
+        qid = question.get("id")
+        if not isinstance(qid, str) or not QUESTION_ID.match(qid):
+            errors[f"{key}.id"].append("Give the question an id: letters, digits, - and _ (for example q1).")
+        else:
+            ids.append(qid)
+        if question.get("type") not in QUESTION_TYPES:
+            errors[f"{key}.type"].append(f"The type must be one of: {', '.join(sorted(QUESTION_TYPES))}.")
+        if question.get("type") == "flag" and question.get("dynamic"):
+            if question.get("flag_machine") not in machine_names:
+                errors[f"{key}.flag_machine"].append("A dynamic flag must name a machine of this version.")
+            path = question.get("flag_path")
+            if not isinstance(path, str) or not path.startswith("/"):
+                errors[f"{key}.flag_path"].append("A dynamic flag needs an absolute flag_path, e.g. /root/flag.txt.")
+    for qid, count in Counter(ids).items():
+        if count > 1:
+            errors["questions"].append(f"The question id {qid!r} is used {count} times; ids must be unique.")
+    known = set(ids)
+    hint_ids: list[str] = []
+    for i, hint in enumerate(hints):
+        key = f"hints[{i}]"
+        if not isinstance(hint, dict):
+            errors[key].append("Each hint must be a JSON object.")
+            continue
+        if isinstance(hint.get("id"), str):
+            hint_ids.append(hint["id"])
+        if hint.get("question_id") not in known:
+            errors[f"{key}.question_id"].append(f"No question has the id {hint.get('question_id')!r}.")
+    for hid, count in Counter(hint_ids).items():
+        if count > 1:
+            errors["hints"].append(f"The hint id {hid!r} is used {count} times; ids must be unique.")
+    if not errors:
+        for field, messages in _grading_errors(questions, hints, version.scenario_type).items():
+            errors[field].extend(m for m in messages if m not in errors[field])
+    return errors
+
+
+def _machine_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = defaultdict(list)
+    if version.requires_machines and not machines:
+        errors["machines"].append("This scenario requires machines; add at least one.")
+    for name, count in Counter(m.name for m in machines).items():
+        if count > 1:
+            errors["machines"].append(f"The machine name {name!r} is used {count} times; names must be unique.")
+    for i, machine in enumerate(machines):
+        key = f"machines[{i}]"
+        label = f"Machine {machine.name!r}"
+        if machine.image_source_type == ImageSourceType.VARIANT:
+            if machine.image_variant_id is None:
+                errors[f"{key}.image_variant"].append(f"{label}: choose an image variant.")
+            elif not machine.image_variant.is_active:
+                errors[f"{key}.image_variant"].append(f"{label}: the image variant is no longer offered.")
+        elif machine.image_source_type == ImageSourceType.PLATFORM:
+            if machine.platform_image_id is None:
+                errors[f"{key}.platform_image"].append(f"{label}: choose a platform image.")
+            elif not machine.platform_image.is_active:
+                errors[f"{key}.platform_image"].append(f"{label}: the platform image is no longer offered.")
+        elif machine.image_source_type == ImageSourceType.CUSTOM:
+            ref = (machine.image_ref or "").strip()
+            if not ref:
+                errors[f"{key}.image_ref"].append(f"{label}: give the image reference (registry/name:tag).")
+            else:
+                host = registry_host(ref)
+                if not is_local_registry(host):
+                    credential = machine.registry_credential
+                    if credential is None:
+                        errors[f"{key}.registry_credential"].append(
+                            f"{label}: the image comes from {host}; choose a registry credential for it."
+                        )
+                    elif _host_of_url(credential.registry_url) != host:
+                        errors[f"{key}.registry_credential"].append(
+                            f"{label}: the credential is for {_host_of_url(credential.registry_url)}, "
+                            f"but the image comes from {host}."
+                        )
+        else:
+            errors[f"{key}.image_source_type"].append(f"{label}: unknown image source.")
+        if machine.resource_profile not in ResourceProfile.values:
+            errors[f"{key}.resource_profile"].append(
+                f"{label}: the resource profile must be one of {', '.join(ResourceProfile.values)}."
+            )
+        if machine.network_egress_policy not in EgressPolicy.values:
+            errors[f"{key}.network_egress_policy"].append(
+                f"{label}: the egress policy must be one of {', '.join(EgressPolicy.values)}."
+            )
+    if version.requires_machines and machines and not any(m.allow_solver_entry for m in machines):
+        errors["machines"].append("At least one machine must allow solver entry, or solvers cannot reach the lab.")
+    return errors
+
+
+def _pivot_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = defaultdict(list)
+    groups = {m.network_group for m in machines}
+    for i, point in enumerate(version.pivot_points.all()):
+        for field in ("source_network_group", "target_network_group"):
+            group = getattr(point, field)
+            if group not in groups:
+                errors[f"pivot_points[{i}].{field}"].append(f"No machine is on the network group {group!r}.")
+        if point.source_network_group == point.target_network_group:
+            errors[f"pivot_points[{i}].target_network_group"].append("A pivot point links two different groups.")
+    return errors
+
+
+def version_errors(version: ScenarioVersion) -> dict[str, list[str]]:
+    """Return what stops ``version`` from being submitted, per field."""
+    errors: dict[str, list[str]] = {}
+    if not (version.mission_text or "").strip():
+        errors["mission_text"] = ["Write the mission: it is what solvers read first."]
+    machines = list(
+        version.machines.select_related("image_variant", "platform_image", "registry_credential").order_by(
+            "sort_order", "name"
+        )
+    )
+    for part in (
+        _question_errors(version, {m.name for m in machines}),
+        _machine_errors(version, machines),
+        _pivot_errors(version, machines),
+    ):
+        for field, messages in part.items():
+            if messages:
+                errors.setdefault(field, []).extend(messages)
+    return errors
