@@ -1,0 +1,493 @@
+"""The grading engine: check question definitions, grade answers, take hints, score.
+
+Pure domain code: no database, no Django models. A question and a hint are the JSON dicts stored
+on ``ScenarioVersion.questions`` / ``.hints`` (shape in ``/work/notes/contracts.md``); an answer
+state is the dict ``new_answer_state`` returns, and every function returns a new state rather
+than changing the one it was given.
+
+Scoring rules:
+
+- ``allOrNothing``: a correct answer earns the question's points, anything else earns 0.
+- ``partial``: a multiple-choice answer earns ``points * max(0, (right picks - wrong picks) / number
+  of correct options)`` (rounded down); a numeric answer outside the tolerance but within twice the
+  tolerance earns half the points (rounded down). Only a fully correct answer marks the question
+  solved, so a solver with attempts left may try again; the best partial score is kept.
+- Hints: with ``hint_mode`` "penalty" the costs of the hints taken for a question are subtracted
+  from what that question earns, never below 0, so taking a hint never costs more than the question
+  is worth and a solver can always afford one. With "free" hints cost nothing; with "disabled"
+  ``take_hint`` refuses.
+
+Attempts: a graded wrong answer uses one attempt; a malformed answer (wrong type, out-of-range
+option, too long) is refused with ValidationFailed and uses none. With no attempts left
+``OutOfAttempts`` (409) is raised; answering a solved question again raises ``AlreadySolved`` (409).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rangex.core.errors import Conflict, ValidationFailed
+
+QUESTION_TYPES = ("flag", "single_choice", "multiple_choice", "numeric", "free_text")
+FLAG_MATCHES = ("exact", "case_insensitive", "regex")
+SCORING_MODES = ("allOrNothing", "partial")
+HINT_MODES = ("disabled", "free", "penalty")
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MAX_POINTS = 100_000
+MAX_FLAG_LENGTH = 500
+MAX_REGEX_PATTERN_LENGTH = 300
+# Python's re has no timeout; a short subject bounds the work a badly written pattern can do.
+MAX_REGEX_ANSWER_LENGTH = 200
+MAX_ANSWER_LENGTH = 1_000
+MAX_FREE_TEXT_LENGTH = 20_000
+MAX_OPTIONS = 26
+# A group that contains a quantifier and is itself quantified, e.g. "(a+)+" or "(\w*)*".
+NESTED_QUANTIFIER_RE = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,\d*\})")
+
+
+class OutOfAttempts(Conflict):
+    code = "out_of_attempts"
+
+
+class AlreadySolved(Conflict):
+    code = "already_solved"
+
+
+class HintsDisabled(Conflict):
+    code = "hints_disabled"
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """The outcome of one submission: the new state, whether it was right, and what to tell the solver."""
+
+    state: dict[str, Any]
+    correct: bool
+    message: str
+    points_awarded: int = 0
+    pending_review: bool = False
+
+
+# --- Validation of question definitions ---------------------------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def regex_problem(pattern: Any) -> str | None:
+    """Return why ``pattern`` cannot be a regex flag, or None when it is usable."""
+    if not isinstance(pattern, str) or not pattern:
+        return "Give the regular expression the flag must match."
+    if len(pattern) > MAX_REGEX_PATTERN_LENGTH:
+        return f"A regex flag may be at most {MAX_REGEX_PATTERN_LENGTH} characters long."
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"This is not a valid regular expression: {exc}."
+    if NESTED_QUANTIFIER_RE.search(pattern):
+        return "Nested quantifiers such as (a+)+ can make matching very slow; rewrite the pattern without them."
+    return None
+
+
+def _validate_flag(q: dict, at: str, add) -> None:
+    dynamic = q.get("dynamic", False)
+    if not isinstance(dynamic, bool):
+        add(f"{at}.dynamic", "Use true or false.")
+        dynamic = False
+    match = q.get("match", "exact")
+    if match not in FLAG_MATCHES:
+        add(f"{at}.match", f"Choose one of: {', '.join(FLAG_MATCHES)}.")
+        return
+    if dynamic:
+        if match == "regex":
+            add(f"{at}.match", "A dynamic flag is generated per session; use exact or case_insensitive.")
+        machine = q.get("flag_machine")
+        if not isinstance(machine, str) or not machine.strip():
+            add(f"{at}.flag_machine", "Name the machine the dynamic flag is written to.")
+        path = q.get("flag_path")
+        if not isinstance(path, str) or not path.startswith("/") or ".." in path.split("/"):
+            add(f"{at}.flag_path", "Give an absolute path without '..' where the dynamic flag is written.")
+        return
+    answer = q.get("answer")
+    if match == "regex":
+        problem = regex_problem(answer)
+        if problem:
+            add(f"{at}.answer", problem)
+    elif not isinstance(answer, str) or not answer.strip():
+        add(f"{at}.answer", "Give the flag solvers must submit.")
+    elif len(answer) > MAX_FLAG_LENGTH:
+        add(f"{at}.answer", f"A flag may be at most {MAX_FLAG_LENGTH} characters long.")
+
+
+def _validate_choice(q: dict, at: str, add, *, single: bool) -> None:
+    options = q.get("options")
+    if not isinstance(options, list) or len(options) < 2:
+        add(f"{at}.options", "Give at least two options.")
+        return
+    if len(options) > MAX_OPTIONS:
+        add(f"{at}.options", f"Give at most {MAX_OPTIONS} options.")
+    for j, option in enumerate(options):
+        if not isinstance(option, str) or not option.strip():
+            add(f"{at}.options[{j}]", "An option must be non-empty text.")
+    correct = q.get("correct")
+    if not isinstance(correct, list) or not all(_is_int(i) for i in correct):
+        add(f"{at}.correct", "List the indexes (from 0) of the correct options.")
+        return
+    if any(i < 0 or i >= len(options) for i in correct):
+        add(f"{at}.correct", f"Each index must be between 0 and {len(options) - 1}.")
+    elif len(set(correct)) != len(correct):
+        add(f"{at}.correct", "An index is listed twice.")
+    elif single and len(correct) != 1:
+        add(f"{at}.correct", "A single-choice question has exactly one correct option.")
+    elif not correct:
+        add(f"{at}.correct", "Mark at least one option as correct.")
+
+
+def _validate_numeric(q: dict, at: str, add) -> None:
+    if not _is_number(q.get("answer")):
+        add(f"{at}.answer", "Give the expected number.")
+    tolerance = q.get("tolerance", 0)
+    if not _is_number(tolerance) or tolerance < 0:
+        add(f"{at}.tolerance", "The tolerance must be a number of 0 or more.")
+
+
+def validate_questions(
+    questions: Any, hints: Any, *, scenario_type: str, validation_mode: str = "instant"
+) -> dict[str, list[str]]:
+    """Return field errors of a version's questions and hints, keyed like ``questions[0].answer``; empty when valid.
+
+    Pass ``validation_mode`` (the version's): free-text questions need "manual" review.
+    """
+    errors: dict[str, list[str]] = {}
+
+    def add(key: str, message: str) -> None:
+        errors.setdefault(key, []).append(message)
+
+    if questions is None:
+        questions = []
+    if hints is None:
+        hints = []
+    if not isinstance(questions, list):
+        add("questions", "Questions must be a list.")
+        questions = []
+    if not isinstance(hints, list):
+        add("hints", "Hints must be a list.")
+        hints = []
+    if scenario_type != "open_lab" and not questions:
+        add("questions", "A scored scenario needs at least one question.")
+
+    seen_ids: set[str] = set()
+    for i, q in enumerate(questions):
+        at = f"questions[{i}]"
+        if not isinstance(q, dict):
+            add(at, "Each question must be an object.")
+            continue
+        qid = q.get("id")
+        if not isinstance(qid, str) or not ID_RE.match(qid):
+            add(f"{at}.id", "Use 1 to 64 letters, digits, '-' or '_' as the question id.")
+        elif qid in seen_ids:
+            add(f"{at}.id", f"The id {qid!r} is used by another question.")
+        else:
+            seen_ids.add(qid)
+        prompt = q.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            add(f"{at}.prompt", "Write the question.")
+        points = q.get("points", 0)
+        if not _is_int(points) or not 0 <= points <= MAX_POINTS:
+            add(f"{at}.points", f"Points must be a whole number from 0 to {MAX_POINTS}.")
+        max_attempts = q.get("max_attempts")
+        if max_attempts is not None and (not _is_int(max_attempts) or max_attempts < 1):
+            add(f"{at}.max_attempts", "Allow at least one attempt, or leave empty for unlimited attempts.")
+        qtype = q.get("type")
+        if qtype == "flag":
+            _validate_flag(q, at, add)
+        elif qtype in ("single_choice", "multiple_choice"):
+            _validate_choice(q, at, add, single=qtype == "single_choice")
+        elif qtype == "numeric":
+            _validate_numeric(q, at, add)
+        elif qtype == "free_text":
+            if validation_mode != "manual":
+                add(f"{at}.type", "Free-text answers need a person to grade them; set the validation mode to manual.")
+        else:
+            add(f"{at}.type", f"Choose one of: {', '.join(QUESTION_TYPES)}.")
+
+    seen_hints: set[str] = set()
+    for i, h in enumerate(hints):
+        at = f"hints[{i}]"
+        if not isinstance(h, dict):
+            add(at, "Each hint must be an object.")
+            continue
+        hid = h.get("id")
+        if not isinstance(hid, str) or not ID_RE.match(hid):
+            add(f"{at}.id", "Use 1 to 64 letters, digits, '-' or '_' as the hint id.")
+        elif hid in seen_hints:
+            add(f"{at}.id", f"The id {hid!r} is used by another hint.")
+        else:
+            seen_hints.add(hid)
+        if h.get("question_id") not in seen_ids:
+            add(f"{at}.question_id", "Name the id of one of this version's questions.")
+        text = h.get("text")
+        if not isinstance(text, str) or not text.strip():
+            add(f"{at}.text", "Write the hint.")
+        cost = h.get("cost", 0)
+        if not _is_int(cost) or not 0 <= cost <= MAX_POINTS:
+            add(f"{at}.cost", f"The cost must be a whole number from 0 to {MAX_POINTS}.")
+    return errors
+
+
+# --- Answer state -------------------------------------------------------------------------------
+
+
+def new_answer_state(question: dict) -> dict[str, Any]:
+    """Return the state of a question nobody has answered yet."""
+    return {
+        "correct": False,
+        "attempts_made": 0,
+        "remaining_attempts": question.get("max_attempts"),
+        "earned_points": 0,
+        "submitted_answer": None,
+        "hints_taken": [],
+        "pending_review": False,
+    }
+
+
+def _copy_state(question: dict, state: dict | None) -> dict[str, Any]:
+    new = new_answer_state(question)
+    if state:
+        new.update(state)
+    new["hints_taken"] = list(new.get("hints_taken") or [])
+    return new
+
+
+def hint_penalty(*, question: dict, state: dict, hints: list[dict], hint_mode: str) -> int:
+    """Return the points the hints taken for ``question`` cost under ``hint_mode``."""
+    if hint_mode != "penalty":
+        return 0
+    taken = set(state.get("hints_taken") or [])
+    return sum(
+        int(h.get("cost") or 0) for h in hints if h.get("id") in taken and h.get("question_id") == question.get("id")
+    )
+
+
+def _award(raw: int, *, question: dict, state: dict, hints: list[dict], hint_mode: str) -> int:
+    return max(0, raw - hint_penalty(question=question, state=state, hints=hints, hint_mode=hint_mode))
+
+
+# --- Answer parsing (malformed answers use no attempt) ------------------------------------------
+
+
+def _parse_text(answer: Any, *, limit: int, what: str) -> str:
+    if not isinstance(answer, str):
+        raise ValidationFailed(f"Submit the {what} as text.", fields={"answer": [f"Submit the {what} as text."]})
+    text = answer.strip()
+    if not text:
+        raise ValidationFailed(f"The {what} is empty.", fields={"answer": [f"The {what} is empty."]})
+    if len(text) > limit:
+        message = f"The {what} is too long (at most {limit} characters)."
+        raise ValidationFailed(message, fields={"answer": [message]})
+    return text
+
+
+def _parse_index(value: Any, count: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not _is_int(value) or not 0 <= value < count:
+        message = f"Choose an option number from 0 to {count - 1}."
+        raise ValidationFailed(message, fields={"answer": [message]})
+    return value
+
+
+def _parse_choices(question: dict, answer: Any) -> list[int]:
+    count = len(question.get("options") or [])
+    if question["type"] == "single_choice":
+        if isinstance(answer, list):
+            if len(answer) != 1:
+                message = "Choose exactly one option."
+                raise ValidationFailed(message, fields={"answer": [message]})
+            answer = answer[0]
+        return [_parse_index(answer, count)]
+    if not isinstance(answer, list | tuple) or not answer:
+        message = "Choose at least one option."
+        raise ValidationFailed(message, fields={"answer": [message]})
+    picks = [_parse_index(v, count) for v in answer]
+    if len(set(picks)) != len(picks):
+        message = "An option is chosen twice."
+        raise ValidationFailed(message, fields={"answer": [message]})
+    return sorted(picks)
+
+
+def _parse_number(answer: Any) -> float:
+    value = answer
+    if isinstance(answer, str) and len(answer) <= 64:
+        try:
+            value = float(answer.strip().replace(",", "."))
+        except ValueError:
+            value = None
+    if not _is_number(value):
+        message = "Submit a number."
+        raise ValidationFailed(message, fields={"answer": [message]})
+    return float(value)
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def _flag_matches(question: dict, text: str, expected_flag: str | None) -> bool:
+    match = question.get("match", "exact")
+    if question.get("dynamic"):
+        if not expected_flag:
+            raise ValidationFailed("This question's flag is generated per session, and no session flag is available.")
+        expected = expected_flag.strip()
+        if match == "case_insensitive":
+            return _same(text.casefold(), expected.casefold())
+        return _same(text, expected)
+    expected = str(question.get("answer", "")).strip()
+    if match == "regex":
+        if len(text) > MAX_REGEX_ANSWER_LENGTH:
+            message = f"The flag is too long (at most {MAX_REGEX_ANSWER_LENGTH} characters)."
+            raise ValidationFailed(message, fields={"answer": [message]})
+        try:
+            return re.fullmatch(expected, text) is not None
+        except re.error:
+            raise ValidationFailed("This question's flag pattern is broken; tell the scenario's creator.") from None
+    if match == "case_insensitive":
+        return _same(text.casefold(), expected.casefold())
+    return _same(text, expected)
+
+
+# --- Grading ------------------------------------------------------------------------------------
+
+
+def grade(
+    *,
+    question: dict,
+    state: dict | None,
+    answer: Any,
+    scoring_mode: str,
+    hint_mode: str,
+    hints: list[dict],
+    expected_flag: str | None = None,
+) -> GradeResult:
+    """Grade one submission of ``answer`` to ``question`` and return the new state and the feedback."""
+    new = _copy_state(question, state)
+    if new["correct"]:
+        raise AlreadySolved("You have already solved this question.")
+    if new["remaining_attempts"] is not None and new["remaining_attempts"] <= 0:
+        raise OutOfAttempts("You have no attempts left for this question.")
+
+    qtype = question.get("type")
+    points = int(question.get("points") or 0)
+    fraction = 0.0
+    if qtype == "flag":
+        submitted: Any = _parse_text(answer, limit=MAX_ANSWER_LENGTH, what="flag")
+        fraction = 1.0 if _flag_matches(question, submitted, expected_flag) else 0.0
+    elif qtype in ("single_choice", "multiple_choice"):
+        submitted = _parse_choices(question, answer)
+        correct_set = set(question.get("correct") or [])
+        if set(submitted) == correct_set:
+            fraction = 1.0
+        elif scoring_mode == "partial" and qtype == "multiple_choice" and correct_set:
+            right = len(correct_set.intersection(submitted))
+            wrong = len(submitted) - right
+            fraction = max(0.0, (right - wrong) / len(correct_set))
+    elif qtype == "numeric":
+        submitted = _parse_number(answer)
+        expected = float(question.get("answer"))
+        tolerance = float(question.get("tolerance") or 0)
+        distance = abs(submitted - expected)
+        if distance <= tolerance:
+            fraction = 1.0
+        elif scoring_mode == "partial" and tolerance > 0 and distance <= 2 * tolerance:
+            fraction = 0.5
+    elif qtype == "free_text":
+        submitted = _parse_text(answer, limit=MAX_FREE_TEXT_LENGTH, what="answer")
+        new["attempts_made"] += 1
+        if new["remaining_attempts"] is not None:
+            new["remaining_attempts"] -= 1
+        new["submitted_answer"] = submitted
+        new["pending_review"] = True
+        return GradeResult(state=new, correct=False, message="Your answer was sent for review.", pending_review=True)
+    else:
+        raise ValidationFailed("This question has an unknown type; tell the scenario's creator.")
+
+    new["attempts_made"] += 1
+    if new["remaining_attempts"] is not None:
+        new["remaining_attempts"] -= 1
+    new["submitted_answer"] = submitted
+    raw = math.floor(points * fraction)
+    earned = _award(raw, question=question, state=new, hints=hints, hint_mode=hint_mode)
+    before = int(new.get("earned_points") or 0)
+    new["earned_points"] = max(before, earned)
+    if fraction >= 1.0:
+        new["correct"] = True
+        return GradeResult(
+            state=new,
+            correct=True,
+            message=f"Correct! You earned {new['earned_points']} points.",
+            points_awarded=new["earned_points"] - before,
+        )
+    left = new["remaining_attempts"]
+    tail = "" if left is None else f" {left} attempt{'s' if left != 1 else ''} left."
+    if fraction > 0:
+        return GradeResult(
+            state=new,
+            correct=False,
+            message=f"Partly right: {earned} of {points} points.{tail}",
+            points_awarded=new["earned_points"] - before,
+        )
+    return GradeResult(state=new, correct=False, message=f"Not correct.{tail}")
+
+
+def review_free_text(
+    *, question: dict, state: dict, accepted: bool, hint_mode: str, hints: list[dict]
+) -> dict[str, Any]:
+    """Return the state after a person accepted or refused a pending free-text answer."""
+    if not state.get("pending_review"):
+        raise Conflict("This answer is not waiting for review.")
+    new = _copy_state(question, state)
+    new["pending_review"] = False
+    if accepted:
+        new["correct"] = True
+        new["earned_points"] = _award(
+            int(question.get("points") or 0), question=question, state=new, hints=hints, hint_mode=hint_mode
+        )
+    return new
+
+
+def take_hint(*, question: dict, state: dict | None, hint: dict, hint_mode: str) -> dict[str, Any]:
+    """Return the state after taking ``hint``; taking the same hint again changes nothing."""
+    if hint_mode == "disabled":
+        raise HintsDisabled("Hints are disabled for this scenario.")
+    if hint_mode not in HINT_MODES:
+        raise ValidationFailed(f"Unknown hint mode {hint_mode!r}.")
+    if hint.get("question_id") != question.get("id"):
+        raise ValidationFailed("This hint belongs to another question.")
+    new = _copy_state(question, state)
+    if hint.get("id") not in new["hints_taken"]:
+        new["hints_taken"].append(hint.get("id"))
+    return new
+
+
+def dynamic_flag(*, secret: bytes | str, session_id: Any, question_id: str) -> str:
+    """Return the per-session flag of a dynamic question: RX{ + 32 hex chars of HMAC-SHA256 }."""
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    message = f"{session_id}:{question_id}".encode()
+    return "RX{" + hmac.new(key, message, hashlib.sha256).hexdigest()[:32] + "}"
+
+
+def score_of(states: Any) -> int:
+    """Return the total points of answer states (a dict keyed by question id, or an iterable of states)."""
+    values = states.values() if isinstance(states, dict) else states
+    return sum(int((s or {}).get("earned_points") or 0) for s in values)
