@@ -1,0 +1,149 @@
+"""Solver-facing reads of the scenario catalog: published versions only, never a secret.
+
+A scenario appears in the catalog when it is published and its newest PUBLISHED version is not an
+event lab (event labs are reachable only inside events). Each row is that version, with its
+scenario joined and, for a signed-in user, whether they starred it and how they rated it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.fields import BooleanField, IntegerField
+
+from apps.scenarios.models import (
+    Difficulty,
+    ScenarioRating,
+    ScenarioType,
+    ScenarioVersion,
+    UserFavorite,
+    VersionStatus,
+)
+from rangex.core.errors import NotFound
+from rangex.core.selectors import get_one
+
+PAGE_SIZE = 12
+
+SORTS = {
+    "newest": ("-published_at", "-created_at"),
+    "rating": ("-scenario__average_rating", "-scenario__total_ratings", "-published_at"),
+    "time": ("estimated_minutes", "title"),
+}
+SORT_LABELS = {"newest": "Newest", "rating": "Top rated", "time": "Shortest first"}
+# Event labs never appear in the public catalog.
+CATALOG_TYPES = [t for t in ScenarioType if t != ScenarioType.EVENT_LAB]
+DIFFICULTY_ORDER = [d.value for d in Difficulty]
+
+
+def _published_versions() -> QuerySet[ScenarioVersion]:
+    newer_published = ScenarioVersion.objects.filter(
+        scenario_id=OuterRef("scenario_id"),
+        status=VersionStatus.PUBLISHED,
+        version_number__gt=OuterRef("version_number"),
+    )
+    return (
+        ScenarioVersion.objects.filter(status=VersionStatus.PUBLISHED, scenario__is_published=True)
+        .exclude(Exists(newer_published))
+        .exclude(scenario_type=ScenarioType.EVENT_LAB)
+    )
+
+
+def _with_user_state(qs: QuerySet[ScenarioVersion], user) -> QuerySet[ScenarioVersion]:
+    if user is None or not user.is_authenticated:
+        return qs.annotate(
+            is_favorite=Value(False, output_field=BooleanField()),
+            my_rating=Value(None, output_field=IntegerField()),
+        )
+    return qs.annotate(
+        is_favorite=Exists(UserFavorite.objects.filter(user=user, scenario_id=OuterRef("scenario_id"))),
+        my_rating=Subquery(
+            ScenarioRating.objects.filter(user=user, scenario_id=OuterRef("scenario_id")).values("rating")[:1]
+        ),
+    )
+
+
+def catalog_list(
+    *,
+    user,
+    q: str = "",
+    category: str | None = None,
+    difficulty: str | None = None,
+    scenario_type: str | None = None,
+    tags: Iterable[str] = (),
+    sort: str = "newest",
+    favorites_only: bool = False,
+) -> QuerySet[ScenarioVersion]:
+    """Return the published versions a user may browse, filtered, searched and sorted.
+
+    The queryset joins the scenario and annotates ``is_favorite`` and ``my_rating`` so a page of
+    cards costs a constant number of queries.
+    """
+    qs = _with_user_state(_published_versions().select_related("scenario"), user)
+    q = (q or "").strip()
+    if q:
+        # Tags are a JSON list; searching its text finds a tag by any part of its name.
+        qs = qs.filter(Q(title__icontains=q) | Q(short_description__icontains=q) | Q(tags__icontains=q))
+    if category:
+        qs = qs.filter(category=category)
+    if difficulty:
+        qs = qs.filter(difficulty=difficulty)
+    if scenario_type:
+        qs = qs.filter(scenario_type=scenario_type)
+    for tag in tags:
+        if tag:
+            qs = qs.filter(tags__contains=[tag])
+    if favorites_only:
+        if user is None or not user.is_authenticated:
+            return qs.none()
+        qs = qs.filter(is_favorite=True)
+    return qs.order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def catalog_facets() -> dict[str, list[str]]:
+    """Return the categories and tags in use by the catalog, for the filter controls (one query)."""
+    categories: set[str] = set()
+    tags: set[str] = set()
+    for category, version_tags in _published_versions().values_list("category", "tags"):
+        categories.add(category)
+        tags.update(t for t in (version_tags or []) if isinstance(t, str))
+    return {"categories": sorted(categories, key=str.lower), "tags": sorted(tags, key=str.lower)}
+
+
+def catalog_get(*, user, slug: str) -> ScenarioVersion:
+    """Return the published version of the scenario ``slug`` with its machines and pivot links."""
+    qs = _with_user_state(_published_versions().select_related("scenario"), user).prefetch_related(
+        "machines", "pivot_points"
+    )
+    if not slug:
+        raise NotFound("There is no published scenario with that name.")
+    return get_one(qs, "There is no published scenario with that name.", scenario__slug=slug)
+
+
+def catalog_topology(version: ScenarioVersion) -> dict:
+    """Describe the version's networks for solvers: groups with their machines and the pivot links.
+
+    Only names, roles and what a solver may enter are exposed; images, credentials, environment
+    variables and ports stay private.
+    """
+    groups: dict[str, list[dict]] = {}
+    for machine in version.machines.all():
+        groups.setdefault(machine.network_group, []).append(
+            {
+                "name": machine.name,
+                "role": machine.role,
+                "role_label": machine.get_role_display(),
+                "network_group": machine.network_group,
+                "solver_can_enter": machine.allow_solver_entry,
+                "is_pivot_host": machine.is_pivot_host,
+            }
+        )
+    links = []
+    for point in version.pivot_points.all():
+        groups.setdefault(point.source_network_group, [])
+        groups.setdefault(point.target_network_group, [])
+        links.append({"source": point.source_network_group, "target": point.target_network_group})
+    return {
+        "groups": [{"name": name, "machines": groups[name]} for name in sorted(groups)],
+        "links": links,
+    }

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from apps.scenarios import views
+
+app_name = "scenarios"
+
+urlpatterns = [
+    path("", views.catalog_page, name="catalog"),
+    path("favorites/", views.favorites_page, name="favorites"),
+    path("<slug:slug>/", views.detail_page, name="detail"),
+    path("<slug:slug>/rate/", views.rate, name="rate"),
+    path("<slug:slug>/favorite/", views.favorite, name="favorite"),
+]

@@ -1,0 +1,135 @@
+"""Solver pages: the scenario catalog, a scenario's detail page, ratings and favourites."""
+
+from __future__ import annotations
+
+import markdown
+import nh3
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.scenarios import catalog, social
+from apps.scenarios.models import Difficulty
+from rangex.core.errors import ApplicationError
+
+MARKDOWN_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "img", "del",
+}  # fmt: skip
+
+
+def render_markdown(text: str) -> str:
+    """Render creator markdown to HTML with only harmless tags and attributes left."""
+    html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+    return mark_safe(  # noqa: S308 (nh3 has removed every script, handler and unknown tag)
+        nh3.clean(
+            html,
+            tags=MARKDOWN_TAGS,
+            attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}, "code": {"class"}},
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer nofollow",
+        )
+    )
+
+
+class CatalogFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    category = forms.ChoiceField(required=False)
+    difficulty = forms.ChoiceField(required=False, choices=[("", "Any difficulty"), *Difficulty.choices])
+    type = forms.ChoiceField(
+        required=False, label="Type", choices=[("", "Any type"), *[(t.value, t.label) for t in catalog.CATALOG_TYPES]]
+    )
+    tag = forms.MultipleChoiceField(required=False, label="Tags")
+    sort = forms.ChoiceField(required=False, choices=list(catalog.SORT_LABELS.items()))
+
+    def __init__(self, *args, facets: dict[str, list[str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "Any category")] + [(c, c) for c in facets["categories"]]
+        self.fields["tag"].choices = [(t, t) for t in facets["tags"]]
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "q": data.get("q") or "",
+            "category": data.get("category") or None,
+            "difficulty": data.get("difficulty") or None,
+            "scenario_type": data.get("type") or None,
+            "tags": data.get("tag") or (),
+            "sort": data.get("sort") or "newest",
+        }
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@require_GET
+def catalog_page(request: HttpRequest) -> HttpResponse:
+    facets = catalog.catalog_facets()
+    form = CatalogFilterForm(request.GET or None, facets=facets)
+    filters = form.filters()
+    versions = catalog.catalog_list(user=request.user, **filters)
+    page = Paginator(versions, catalog.PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "query": _query_without_page(request), "filters": filters}
+    if request.htmx and request.htmx.target == "catalog-results":
+        return render(request, "scenarios/catalog_results.html", context)
+    return render(request, "scenarios/catalog.html", context)
+
+
+@login_required
+@require_GET
+def favorites_page(request: HttpRequest) -> HttpResponse:
+    versions = catalog.catalog_list(user=request.user, favorites_only=True, sort="newest")
+    page = Paginator(versions, catalog.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "scenarios/favorites.html", {"page": page, "query": _query_without_page(request)})
+
+
+@require_GET
+def detail_page(request: HttpRequest, slug: str) -> HttpResponse:
+    version = catalog.catalog_get(user=request.user, slug=slug)
+    context = {
+        "version": version,
+        "scenario": version.scenario,
+        "mission_html": render_markdown(version.mission_text),
+        "outcomes_html": render_markdown(version.learning_outcomes or ""),
+        "topology": catalog.catalog_topology(version),
+    }
+    return render(request, "scenarios/detail.html", context)
+
+
+@login_required
+@require_POST
+def rate(request: HttpRequest, slug: str) -> HttpResponse:
+    version = catalog.catalog_get(user=request.user, slug=slug)
+    error = None
+    try:
+        rating = social.scenario_rate(user=request.user, scenario=version.scenario, rating=request.POST.get("rating"))
+    except ApplicationError as exc:
+        if not request.htmx:
+            raise
+        error = exc.message
+        status = exc.status_code
+    else:
+        version.my_rating = rating.rating
+        status = 200
+    if request.htmx:
+        context = {"version": version, "scenario": version.scenario, "rating_error": error}
+        return render(request, "scenarios/partials/detail_rating.html", context, status=status)
+    return redirect("scenarios:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def favorite(request: HttpRequest, slug: str) -> HttpResponse:
+    version = catalog.catalog_get(user=request.user, slug=slug)
+    on = request.POST.get("on") in {"1", "true", "on"}
+    version.is_favorite = social.scenario_favorite_set(user=request.user, scenario=version.scenario, on=on)
+    if request.htmx:
+        return render(request, "scenarios/partials/favorite_button.html", {"version": version})
+    return redirect("scenarios:detail", slug=slug)
