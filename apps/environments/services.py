@@ -81,7 +81,7 @@ def _check_start_limits(*, user, version, now) -> None:
             f"You have started {conf.max_sessions_per_day} labs in the last 24 hours, the daily limit.",
             limit="max_sessions_per_day",
         )
-    if user.budget_limit_rm is not None and user.budget_spent_rm >= user.budget_limit_rm:
+    if user.budget_limit_rm and user.budget_spent_rm >= user.budget_limit_rm:
         raise LimitExceeded(
             f"Your budget of RM {user.budget_limit_rm} is used up (RM {user.budget_spent_rm} spent).",
             limit="budget_limit_rm",
