@@ -18,6 +18,17 @@ from rangex.asgi import application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+async def _fresh_channel_layer():
+    """Close the Redis layer's pools after each test: each test runs on its own event loop."""
+    yield
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+
+
 @pytest.fixture
 def running(runtime):
     user = UserFactory()
