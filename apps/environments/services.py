@@ -467,6 +467,34 @@ def env_session_teardown(*, session_id) -> EnvironmentSession | None:
     return session
 
 
+_ENGINE_STATES = {
+    "running": EnvironmentMachine.Status.RUNNING,
+    "paused": EnvironmentMachine.Status.PAUSED,
+    "exited": EnvironmentMachine.Status.EXITED,
+    "dead": EnvironmentMachine.Status.EXITED,
+    "created": EnvironmentMachine.Status.EXITED,
+}
+
+
+def env_session_refresh_machines(*, session: EnvironmentSession) -> EnvironmentSession:
+    """Bring the machine rows in line with the engine, so a container that died shows as such."""
+    from apps.environments.runtime import RuntimeFailure, get_runtime
+
+    if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
+        return session
+    try:
+        states = get_runtime().status(str(session.pk))
+    except RuntimeFailure:
+        logger.warning("status of session %s unavailable", session.pk, exc_info=True)
+        return session
+    for row in session.machines.all():
+        new = _ENGINE_STATES.get(states.get(row.machine_name, ""), EnvironmentMachine.Status.MISSING)
+        if row.status != new:
+            EnvironmentMachine.objects.filter(pk=row.pk).update(status=new)
+            row.status = new
+    return session
+
+
 def env_session_touch(*, session_id) -> None:
     """Record activity (terminal input or output), at most every few seconds per session."""
     now = timezone.now()

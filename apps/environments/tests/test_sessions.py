@@ -248,3 +248,53 @@ def test_twenty_parallel_starts_give_one_session(runtime):
     finally:
         for pk in set(results):
             runtime.stop(str(pk))
+
+
+def test_a_container_that_dies_shows_on_the_page(
+    solver, version, django_capture_on_commit_callbacks, cleanup_sessions, runtime, client
+):
+    session = start(solver, version, django_capture_on_commit_callbacks, cleanup_sessions)
+    victim = session.machines.get(machine_name="victim")
+    runtime.remove_resource("container", victim.task_arn)
+    client.force_login(solver)
+    response = client.get(f"/sessions/{session.pk}/status/")
+    assert response.status_code == 200
+    victim.refresh_from_db()
+    assert victim.status == "missing"
+    assert b"missing" in response.content
+    session.refresh_from_db()
+    assert session.status == SessionStatus.RUNNING
+
+
+def test_session_pages_and_api_are_owner_only(
+    solver, version, django_capture_on_commit_callbacks, cleanup_sessions, client
+):
+    session = start(solver, version, django_capture_on_commit_callbacks, cleanup_sessions)
+    client.force_login(UserFactory())
+    assert client.get(f"/sessions/{session.pk}/").status_code == 404
+    assert client.get(f"/api/v1/sessions/{session.pk}/").status_code == 404
+    client.force_login(solver)
+    page = client.get(f"/sessions/{session.pk}/")
+    assert page.status_code == 200
+    assert b'data-terminal="attacker"' in page.content and b'data-terminal="victim"' not in page.content
+    assert STATIC_FLAG.encode() in page.content  # the mission text says it
+    detail = client.get(f"/api/v1/sessions/{session.pk}/").json()
+    assert detail["status"] == "running" and {m["name"] for m in detail["machines"]} == {"attacker", "pivot", "victim"}
+    bad = client.post(f"/api/v1/sessions/{session.pk}/answers/", {"answer": "x"}, content_type="application/json")
+    assert bad.status_code == 400
+    unknown = client.post(
+        f"/api/v1/sessions/{session.pk}/answers/",
+        {"question_id": "nope", "answer": "x"},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 404
+    ok = client.post(
+        f"/api/v1/sessions/{session.pk}/answers/",
+        {"question_id": "q1", "answer": STATIC_FLAG},
+        content_type="application/json",
+    )
+    assert ok.status_code == 200 and ok.json()["state"]["correct"] is True
+    paused = client.post(f"/api/v1/sessions/{session.pk}/pause/")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    again = client.post(f"/api/v1/sessions/{session.pk}/pause/")
+    assert again.status_code == 409

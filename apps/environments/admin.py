@@ -1,0 +1,82 @@
+"""Admins see every session, can stop one, and review suspected flag sharing."""
+
+from django.contrib import admin, messages
+
+from apps.environments import services
+from apps.environments.models import EnvironmentMachine, EnvironmentSession, FlagShareSuspicion, SessionNetworkTopology
+from rangex.core.admin import ReadOnlyAdmin
+from rangex.core.errors import ApplicationError
+
+
+class MachineInline(admin.TabularInline):
+    model = EnvironmentMachine
+    fields = ["machine_name", "role", "status", "private_ip", "task_arn", "allow_solver_entry"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TopologyInline(admin.TabularInline):
+    model = SessionNetworkTopology
+    fields = ["machine_name", "machine_role", "network_group", "private_ip", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EnvironmentSession)
+class EnvironmentSessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "user",
+        "scenario_version",
+        "status",
+        "score",
+        "started_at",
+        "expires_at",
+        "cost_accumulated_rm",
+        "is_test",
+    ]
+    list_filter = ["status", "is_test", "runtime_backend"]
+    search_fields = ["user__email", "scenario_version__title", "id"]
+    list_select_related = ["user", "scenario_version"]
+    date_hierarchy = "created_at"
+    exclude = ["gateway_session_token"]
+    inlines = [MachineInline, TopologyInline]
+    actions = ["stop_sessions"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_platform_admin
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_platform_admin
+
+    @admin.action(description="Stop the selected sessions")
+    def stop_sessions(self, request, queryset):
+        stopped = 0
+        for session in queryset:
+            try:
+                services.env_session_stop(session=session, actor=request.user, reason="Stopped by an admin")
+                stopped += 1
+            except ApplicationError as exc:
+                messages.warning(request, f"{session}: {exc.message}")
+        messages.success(request, f"Stopping {stopped} session(s).")
+
+
+@admin.register(FlagShareSuspicion)
+class FlagShareSuspicionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "session", "owner_session", "question_id"]
+    list_select_related = ["session__user", "owner_session__user"]
+    search_fields = ["session__user__email", "owner_session__user__email"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_platform_admin
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_platform_admin
