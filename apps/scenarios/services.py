@@ -8,6 +8,7 @@ started from, so archiving a version keeps its row, machines and files.
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -114,7 +115,12 @@ def _require_editable(version: ScenarioVersion) -> None:
 
 
 def _locked(version: ScenarioVersion) -> ScenarioVersion:
-    return ScenarioVersion.objects.select_for_update().select_related("scenario").get(pk=version.pk)
+    """Return the version re-read under a row lock.
+
+    Only the version row is locked here (no join): publish and archive lock the scenario row first
+    and the version second, and a joined lock could take them in the other order and deadlock.
+    """
+    return ScenarioVersion.objects.select_for_update().get(pk=version.pk)
 
 
 # --- Creating and editing ---------------------------------------------------------------------------
@@ -187,9 +193,12 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
     if obj.pk is not None and obj._meta.model.objects.filter(pk=obj.pk).exclude(scenario_version=version).exists():
         raise NotFound("No such part of this scenario version.")
     obj.scenario_version = version
-    machine = getattr(obj, "machine", None) if isinstance(obj, ScenarioAsset) else None
-    if machine is not None and machine.scenario_version_id != version.pk:
-        raise ValidationFailed("The machine belongs to another version.", fields={"machine": ["Not in this version."]})
+    if isinstance(obj, ScenarioAsset):
+        if obj.machine is not None and obj.machine.scenario_version_id != version.pk:
+            raise ValidationFailed(
+                "The machine belongs to another version.", fields={"machine": ["Not in this version."]}
+            )
+        _describe_upload(obj)
     created = obj._state.adding
     full_clean_or_raise(obj)
     obj.save()
@@ -200,6 +209,19 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
         details={"component": str(obj), "component_id": str(obj.pk)},
     )
     return obj
+
+
+def _describe_upload(asset: ScenarioAsset) -> None:
+    """Fill in the name, size and SHA-256 of a newly uploaded asset file."""
+    if not asset.file or getattr(asset.file, "_committed", True):
+        return
+    digest = hashlib.sha256()
+    for chunk in asset.file.chunks():
+        digest.update(chunk)
+    asset.sha256 = digest.hexdigest()
+    asset.file_size = asset.file.size
+    if not asset.file_name:
+        asset.file_name = asset.file.name.rsplit("/", 1)[-1][:255]
 
 
 @transaction.atomic
@@ -360,11 +382,11 @@ def scenario_version_publish(*, version: ScenarioVersion, actor) -> ScenarioVers
     # "one PUBLISHED per scenario" with a partial unique index, so the scenario row serialises publishes.
     scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
     version = _locked(version)
+    version.scenario = scenario
     _check_transition(version, VersionStatus.PUBLISHED)
     now = timezone.now()
     previous = list(
         ScenarioVersion.objects.select_for_update()
-        .select_related("scenario")
         .filter(scenario=scenario, status=VersionStatus.PUBLISHED)
         .exclude(pk=version.pk)
     )
@@ -388,6 +410,7 @@ def scenario_version_archive(*, version: ScenarioVersion, actor) -> ScenarioVers
     """Retire a version. Creators archive their drafts and rejected versions; admins archive any."""
     scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
     version = _locked(version)
+    version.scenario = scenario
     _require_owner_or_admin(version, actor)
     if version.status in (VersionStatus.APPROVED, VersionStatus.PUBLISHED):
         _require_admin(actor, "archive an approved or published")

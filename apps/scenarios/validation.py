@@ -8,6 +8,7 @@ ids, types and hint links always runs, because it also covers what grading canno
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections import Counter, defaultdict
 
@@ -49,25 +50,25 @@ def _host_of_url(url: str) -> str:
     return url.split("/", 1)[0]
 
 
-def _grading_errors(questions, hints, scenario_type) -> dict[str, list[str]]:
+def _grading_validator():
     try:
         from apps.scenarios.grading import validate_questions
     except ImportError:
-        return {}
-    return validate_questions(questions, hints, scenario_type=scenario_type)
+        return None
+    return validate_questions
 
 
-def _question_errors(version: ScenarioVersion, machine_names: set[str]) -> dict[str, list[str]]:
+def _local_schema_errors(questions, hints, *, scenario_type: str) -> dict[str, list[str]]:
+    """Check ids, types and hint links: the fallback while the grading module is absent."""
     errors: dict[str, list[str]] = defaultdict(list)
-    questions, hints = version.questions, version.hints
     if not isinstance(questions, list):
         errors["questions"].append("Questions must be a JSON list of objects.")
         questions = []
     if not isinstance(hints, list):
         errors["hints"].append("Hints must be a JSON list of objects.")
         hints = []
-    if version.scenario_type == ScenarioType.CHALLENGE and not questions:
-        errors["questions"].append("A challenge needs at least one question.")
+    if scenario_type != ScenarioType.OPEN_LAB and not questions:
+        errors["questions"].append("A scored scenario needs at least one question.")
     ids: list[str] = []
     for i, question in enumerate(questions):
         key = f"questions[{i}]"
@@ -77,20 +78,16 @@ def _question_errors(version: ScenarioVersion, machine_names: set[str]) -> dict[
         qid = question.get("id")
         if not isinstance(qid, str) or not QUESTION_ID.match(qid):
             errors[f"{key}.id"].append("Give the question an id: letters, digits, - and _ (for example q1).")
+        elif qid in ids:
+            errors[f"{key}.id"].append(f"The id {qid!r} is used by another question.")
         else:
             ids.append(qid)
         if question.get("type") not in QUESTION_TYPES:
             errors[f"{key}.type"].append(f"The type must be one of: {', '.join(sorted(QUESTION_TYPES))}.")
         if question.get("type") == "flag" and question.get("dynamic"):
-            if question.get("flag_machine") not in machine_names:
-                errors[f"{key}.flag_machine"].append("A dynamic flag must name a machine of this version.")
             path = question.get("flag_path")
             if not isinstance(path, str) or not path.startswith("/"):
                 errors[f"{key}.flag_path"].append("A dynamic flag needs an absolute flag_path, e.g. /root/flag.txt.")
-    for qid, count in Counter(ids).items():
-        if count > 1:
-            errors["questions"].append(f"The question id {qid!r} is used {count} times; ids must be unique.")
-    known = set(ids)
     hint_ids: list[str] = []
     for i, hint in enumerate(hints):
         key = f"hints[{i}]"
@@ -98,16 +95,40 @@ def _question_errors(version: ScenarioVersion, machine_names: set[str]) -> dict[
             errors[key].append("Each hint must be a JSON object.")
             continue
         if isinstance(hint.get("id"), str):
+            if hint["id"] in hint_ids:
+                errors[f"{key}.id"].append(f"The id {hint['id']!r} is used by another hint.")
             hint_ids.append(hint["id"])
-        if hint.get("question_id") not in known:
+        if hint.get("question_id") not in ids:
             errors[f"{key}.question_id"].append(f"No question has the id {hint.get('question_id')!r}.")
-    for hid, count in Counter(hint_ids).items():
-        if count > 1:
-            errors["hints"].append(f"The hint id {hid!r} is used {count} times; ids must be unique.")
-    if not errors:
-        for field, messages in _grading_errors(questions, hints, version.scenario_type).items():
-            errors[field].extend(m for m in messages if m not in errors[field])
     return errors
+
+
+def questions_errors(
+    questions,
+    hints,
+    *,
+    scenario_type: str,
+    validation_mode: str = "instant",
+    machine_names: set[str] | None = None,
+) -> dict[str, list[str]]:
+    """Return the errors of the question and hint JSON; dynamic flags' machines are checked when names are given."""
+    validate = _grading_validator()
+    if validate is None:
+        errors = _local_schema_errors(questions, hints, scenario_type=scenario_type)
+    else:
+        kwargs = {"scenario_type": scenario_type}
+        if "validation_mode" in inspect.signature(validate).parameters:
+            kwargs["validation_mode"] = validation_mode
+        errors = defaultdict(list, {k: list(v) for k, v in validate(questions, hints, **kwargs).items()})
+    # Grading is pure domain code and cannot see machines; the link to one is checked here.
+    if machine_names is not None and isinstance(questions, list):
+        for i, question in enumerate(questions):
+            if not (isinstance(question, dict) and question.get("type") == "flag" and question.get("dynamic")):
+                continue
+            machine = question.get("flag_machine")
+            if isinstance(machine, str) and machine.strip() and machine not in machine_names:
+                errors[f"questions[{i}].flag_machine"].append(f"No machine of this version is named {machine!r}.")
+    return {field: messages for field, messages in errors.items() if messages}
 
 
 def _machine_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
@@ -186,7 +207,13 @@ def version_errors(version: ScenarioVersion) -> dict[str, list[str]]:
         )
     )
     for part in (
-        _question_errors(version, {m.name for m in machines}),
+        questions_errors(
+            version.questions,
+            version.hints,
+            scenario_type=version.scenario_type,
+            validation_mode=version.validation_mode,
+            machine_names={m.name for m in machines},
+        ),
         _machine_errors(version, machines),
         _pivot_errors(version, machines),
     ):

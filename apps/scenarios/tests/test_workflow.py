@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 
 from apps.accounts.models import CreatorPreferences, Notification
 from apps.accounts.tests.factories import AdminFactory, CreatorFactory
@@ -262,10 +266,13 @@ def test_new_version_is_a_faithful_clone(settings, tmp_path):
     owner = version.scenario.created_by_user
     services.pivot_point_add(version=version, actor=owner, source="dmz", target="internal")
     asset = ScenarioAsset(
-        scenario_version=version, machine=version.machines.get(name="attacker"), file_name="notes.txt"
+        scenario_version=version,
+        machine=version.machines.get(name="attacker"),
+        file=ContentFile(b"hello", name="notes.txt"),
     )
-    asset.file.save("notes.txt", ContentFile(b"hello"), save=False)
     services.scenario_version_component_save(version=version, actor=owner, obj=asset)
+    assert (asset.file_name, asset.file_size) == ("notes.txt", 5)
+    assert asset.sha256 == hashlib.sha256(b"hello").hexdigest()
     library = Asset.objects.create(name="wordlist", storage_key="lib/wordlist.txt", created_by_user=owner)
     AssetScenarioVersion.objects.create(asset=library, scenario_version=version)
 
@@ -286,3 +293,35 @@ def test_new_version_is_a_faithful_clone(settings, tmp_path):
     with copied.file.open("rb") as fh:
         assert fh.read() == b"hello"
     assert list(clone.asset_links.values_list("asset_id", flat=True)) == [library.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_publishes_leave_one_published_version():
+    admin = AdminFactory()
+    first = published_version(admin=admin)
+    owner = first.scenario.created_by_user
+    candidates = []
+    for _ in range(2):
+        version = services.scenario_version_new(source=first, actor=owner)
+        services.scenario_version_submit(version=version, actor=owner)
+        candidates.append(services.scenario_version_approve(version=version, actor=admin))
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def publish(version):
+        try:
+            barrier.wait()
+            services.scenario_version_publish(version=version, actor=admin)
+        except Exception as exc:  # Collected and asserted below; a thread cannot fail the test itself.
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish, args=(v,)) for v in candidates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    statuses = sorted(ScenarioVersion.objects.filter(scenario=first.scenario).values_list("status", flat=True))
+    assert statuses == ["ARCHIVED", "ARCHIVED", "PUBLISHED"]

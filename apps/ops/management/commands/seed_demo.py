@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 # Each app's demo module exposes seed(stdout); order matters (accounts first).
 SEEDERS = [
     "apps.accounts.demo",
+    "apps.scenarios.demo",
 ]
 
 

@@ -1,0 +1,258 @@
+"""Demo content: the images of ``build_images --set demo`` and two published scenarios.
+
+Runs after ``apps.accounts.demo`` (it needs the demo creator and admin). Each scenario is created,
+submitted, approved and published through the workflow services, inside one transaction, and only
+when its slug does not exist yet, so running the seed again changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from apps.accounts.models import User
+from apps.images.models import ImageVariant, MachineRole
+from apps.scenarios import services
+from apps.scenarios.models import Scenario
+
+CREATOR_EMAIL = "creator@rangex.local"
+ADMIN_EMAIL = "admin@rangex.local"
+
+VARIANTS = [
+    {
+        "image_ref": "rangex/attacker:latest",
+        "display_name": "RangeX attacker (Debian, nmap, netcat, curl, ssh)",
+        "base_os": "debian-bookworm",
+        "variant_type": "standard",
+        "suitable_for_roles": [MachineRole.ATTACKER],
+        "included_tools": ["nmap", "netcat", "curl", "ssh"],
+        "image_category": "attacker",
+    },
+    {
+        "image_ref": "rangex/victim-web:latest",
+        "display_name": "RangeX victim web (intranet with a path traversal)",
+        "base_os": "debian-bookworm",
+        "variant_type": "lite",
+        "suitable_for_roles": [MachineRole.VICTIM],
+        "image_category": "web",
+        # The service runs as www-data and listens on port 80.
+        "allowed_capabilities": ["NET_BIND_SERVICE"],
+        "terminal_user": "www-data",
+    },
+    {
+        "image_ref": "rangex/pivot:latest",
+        "display_name": "RangeX pivot host (ssh server, socat)",
+        "base_os": "debian-bookworm",
+        "variant_type": "standard",
+        "suitable_for_roles": [MachineRole.SERVICE, MachineRole.VICTIM],
+        "included_tools": ["ssh", "socat", "netcat", "curl"],
+        "image_category": "network",
+        # sshd needs these to switch to the logged-in user.
+        "allowed_capabilities": ["SETUID", "SETGID", "SYS_CHROOT"],
+    },
+]
+
+PIVOT_POINT_MISSION = """\
+Acme keeps its intranet on an internal network that your workstation cannot reach.
+One host, **pivot**, sits on both the DMZ and the internal network.
+
+1. Find the pivot host from your workstation (`nmap -sT 10.0.0.0/8` is slow; look at your own network first).
+2. Use it to reach the intranet web server **victim-web** on the internal network.
+3. The document viewer has a weakness. Read `/srv/flag.txt` and submit the flag.
+"""
+
+PIVOT_POINT_QUESTIONS = [
+    {
+        "id": "q1",
+        "type": "flag",
+        "prompt": "Submit the flag stored in `/srv/flag.txt` on the intranet server.",
+        "points": 50,
+        "max_attempts": None,
+        "answer": "",
+        "match": "exact",
+        "dynamic": True,
+        "flag_machine": "victim-web",
+        "flag_path": "/srv/flag.txt",
+    },
+    {
+        "id": "q2",
+        "type": "single_choice",
+        "prompt": "Which weakness of the intranet's `/view` page lets you read files outside the web root?",
+        "points": 20,
+        "max_attempts": 2,
+        "options": ["SQL injection", "Path traversal", "Cross-site scripting", "Open redirect"],
+        "correct": [1],
+    },
+    {
+        "id": "q3",
+        "type": "numeric",
+        "prompt": "On which TCP port does the intranet web server listen?",
+        "points": 10,
+        "max_attempts": 3,
+        "answer": 80,
+        "tolerance": 0,
+    },
+]
+
+PIVOT_POINT_HINTS = [
+    {"id": "h1", "question_id": "q1", "text": "The pivot host accepts SSH as player / pivot-demo.", "cost": 10},
+    {"id": "h2", "question_id": "q1", "text": "Try /view?doc=../flag.txt from the pivot host.", "cost": 20},
+    {"id": "h3", "question_id": "q2", "text": "Look at how the doc parameter becomes a file path.", "cost": 5},
+]
+
+FIRST_STEPS_QUESTIONS = [
+    {
+        "id": "q1",
+        "type": "flag",
+        "prompt": "Read the flag in `/root/flag.txt` on your workstation.",
+        "points": 10,
+        "max_attempts": None,
+        "answer": "",
+        "match": "exact",
+        "dynamic": True,
+        "flag_machine": "workstation",
+        "flag_path": "/root/flag.txt",
+    },
+    {
+        "id": "q2",
+        "type": "numeric",
+        "prompt": "Which major Debian release runs on the workstation? (`cat /etc/debian_version`)",
+        "points": 5,
+        "max_attempts": 3,
+        "answer": 12,
+        "tolerance": 0,
+    },
+    {
+        "id": "q3",
+        "type": "single_choice",
+        "prompt": "Which command lists the TCP ports a Linux machine listens on?",
+        "points": 5,
+        "max_attempts": 1,
+        "options": ["ss -tln", "ls -l /etc", "cat /etc/hosts"],
+        "correct": [0],
+    },
+]
+
+
+def _variants() -> dict[str, ImageVariant]:
+    """Create the curated demo variants once; an admin's later edits are kept."""
+    out = {}
+    for spec in VARIANTS:
+        defaults = {k: v for k, v in spec.items() if k != "image_ref"}
+        variant, _ = ImageVariant.objects.get_or_create(
+            image_ref=spec["image_ref"], defaults={**defaults, "is_active": True, "is_admin_approved": True}
+        )
+        out[spec["image_ref"].split("/", 1)[1].split(":", 1)[0]] = variant
+    return out
+
+
+def _publish(version, *, creator: User, admin: User) -> None:
+    services.scenario_version_submit(version=version, actor=creator)
+    services.scenario_version_approve(version=version, actor=admin)
+    services.scenario_version_publish(version=version, actor=admin)
+
+
+@transaction.atomic
+def _seed_pivot_point(*, creator: User, admin: User, variants: dict[str, ImageVariant]) -> None:
+    version = services.scenario_create(
+        actor=creator,
+        slug="pivot-point",
+        title="Pivot Point",
+        short_description="Reach an internal web server through a dual-homed host and exploit a path traversal.",
+        category="network",
+        difficulty="intermediate",
+        tags=["pivoting", "ssh", "web", "path-traversal"],
+        estimated_minutes=45,
+        scenario_type="challenge",
+        hint_mode="penalty",
+        creator_name="RangeX demo team",
+        mission_text=PIVOT_POINT_MISSION,
+        learning_outcomes="Discover hosts, pivot through SSH, exploit a path traversal.",
+        code_of_ethics="Attack only the machines of this lab.",
+        solution_writeup=("ssh player@pivot (password pivot-demo); curl 'http://victim-web/view?doc=../flag.txt'."),
+        questions=PIVOT_POINT_QUESTIONS,
+        hints=PIVOT_POINT_HINTS,
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="attacker",
+        role=MachineRole.ATTACKER,
+        image_variant=variants["attacker"],
+        network_group="dmz",
+        allow_solver_entry=True,
+        sort_order=0,
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="pivot",
+        role=MachineRole.SERVICE,
+        image_variant=variants["pivot"],
+        network_group="dmz",
+        is_pivot_host=True,
+        ssh_enabled=True,
+        ssh_username="player",
+        ssh_password="pivot-demo",  # noqa: S106 (a documented training password inside the lab)
+        exposed_ports=[{"port": 22, "protocol": "tcp"}],
+        sort_order=1,
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="victim-web",
+        role=MachineRole.VICTIM,
+        image_variant=variants["victim-web"],
+        network_group="internal",
+        web_enabled=True,
+        exposed_ports=[{"port": 80, "protocol": "tcp"}],
+        sort_order=2,
+    )
+    services.pivot_point_add(
+        version=version, actor=creator, source="dmz", target="internal", description="The pivot host bridges them."
+    )
+    _publish(version, creator=creator, admin=admin)
+
+
+@transaction.atomic
+def _seed_first_steps(*, creator: User, admin: User, variants: dict[str, ImageVariant]) -> None:
+    version = services.scenario_create(
+        actor=creator,
+        slug="first-steps",
+        title="First Steps",
+        short_description="Find your way around a Linux workstation: files, ports and a first flag.",
+        category="linux",
+        difficulty="beginner",
+        tags=["linux", "basics"],
+        estimated_minutes=15,
+        scenario_type="challenge",
+        hint_mode="free",
+        creator_name="RangeX demo team",
+        mission_text="Open a terminal on your workstation, look around, and answer the questions.",
+        questions=FIRST_STEPS_QUESTIONS,
+        hints=[{"id": "h1", "question_id": "q1", "text": "Use cat.", "cost": 0}],
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="workstation",
+        role=MachineRole.ATTACKER,
+        image_variant=variants["attacker"],
+        network_group="lab",
+        allow_solver_entry=True,
+    )
+    _publish(version, creator=creator, admin=admin)
+
+
+SCENARIOS = {"pivot-point": _seed_pivot_point, "first-steps": _seed_first_steps}
+
+
+def seed(stdout) -> None:
+    """Create the demo images and scenarios that are missing."""
+    creator = User.objects.get(email=CREATOR_EMAIL)
+    admin = User.objects.get(email=ADMIN_EMAIL)
+    variants = _variants()
+    for slug, build in SCENARIOS.items():
+        if Scenario.objects.filter(slug=slug).exists():
+            continue
+        build(creator=creator, admin=admin, variants=variants)
+        stdout.write(f"Published the demo scenario {slug}.")
