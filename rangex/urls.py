@@ -18,6 +18,7 @@ urlpatterns = [
     path("ops/", include("apps.ops.urls")),
     path("sessions/", include("apps.environments.urls")),
     path("scenarios/", include("apps.scenarios.urls")),
+    path("studio/import/", include("apps.scenarios.import_views")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,89 @@
+"""The studio's import page: upload a bundle or a challenge.yml; big uploads run as a background job."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from apps.scenarios.bundles import DEFAULT_LIMITS, bundle_import_all, bundle_import_enqueue, version_admin_url
+from rangex.core.errors import ApplicationError
+
+# Uploads above this size are imported by a background job, so the request returns at once.
+INLINE_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+ALLOWED_SUFFIXES = (".zip", ".yml", ".yaml")
+
+
+class ImportForm(forms.Form):
+    bundle = forms.FileField(
+        label="Bundle",
+        help_text="A RangeX bundle (.zip with scenario.yaml), a CTFd challenge.yml, or a .zip of challenge folders.",
+    )
+
+    def clean_bundle(self):
+        upload = self.cleaned_data["bundle"]
+        if not upload.name.lower().endswith(ALLOWED_SUFFIXES):
+            raise forms.ValidationError("Upload a .zip, .yml or .yaml file.")
+        if upload.size > DEFAULT_LIMITS.max_upload_bytes:
+            limit = DEFAULT_LIMITS.max_upload_bytes // (1024 * 1024)
+            raise forms.ValidationError(f"This file is larger than {limit} MB; split the bundle.")
+        return upload
+
+
+def staff_verified_required(view):
+    """Let in creators and admins who signed in with their second factor, as the admin site does."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user.is_staff:
+            raise PermissionDenied("Only creators and admins may import scenarios.")
+        if not user.is_verified():
+            query = urlencode({"next": request.get_full_path()})
+            target = "accounts:login_2fa" if user.twofa_enabled else "accounts:twofa_setup"
+            return redirect(f"{reverse(target)}?{query}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_verified_required
+def scenario_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "inline_limit_mb": INLINE_IMPORT_MAX_BYTES // (1024 * 1024)}
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["bundle"]
+        try:
+            if upload.size > INLINE_IMPORT_MAX_BYTES:
+                job = bundle_import_enqueue(actor=request.user, upload=upload, filename=upload.name)
+                return redirect("scenario_import_job", pk=job.pk)
+            upload.seek(0)
+            versions = bundle_import_all(actor=request.user, data=upload, filename=upload.name)
+        except ApplicationError as exc:
+            context["error"] = exc
+            return render(request, "scenarios/import.html", context, status=exc.status_code)
+        context["versions"] = [(v, version_admin_url(v)) for v in versions]
+        return render(request, "scenarios/import_done.html", context)
+    return render(request, "scenarios/import.html", context, status=400 if form.errors else 200)
+
+
+@staff_verified_required
+def scenario_import_job(request, pk):
+    from apps.ops.selectors import job_get_for_user
+
+    job = job_get_for_user(user=request.user, pk=pk)
+    return render(request, "scenarios/import_job.html", {"job": job})
+
+
+# Included under /studio/import/ by rangex/urls.py.
+urlpatterns = [
+    path("", scenario_import, name="scenario_import"),
+    path("jobs/<uuid:pk>/", scenario_import_job, name="scenario_import_job"),
+]
