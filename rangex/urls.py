@@ -9,6 +9,7 @@ from rangex import views
 api_v1 = [
     path("accounts/", include("apps.accounts.api_urls")),
     path("sessions/", include("apps.environments.api_urls")),
+    path("", include("apps.scenarios.api_urls")),
 ]
 
 urlpatterns = [

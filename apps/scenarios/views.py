@@ -113,14 +113,13 @@ def rate(request: HttpRequest, slug: str) -> HttpResponse:
     except ApplicationError as exc:
         if not request.htmx:
             raise
+        # htmx swaps only 2xx answers, so the refusal travels inside the re-rendered block.
         error = exc.message
-        status = exc.status_code
     else:
         version.my_rating = rating.rating
-        status = 200
     if request.htmx:
         context = {"version": version, "scenario": version.scenario, "rating_error": error}
-        return render(request, "scenarios/partials/detail_rating.html", context, status=status)
+        return render(request, "scenarios/partials/detail_rating.html", context)
     return redirect("scenarios:detail", slug=slug)
 
 

@@ -1,8 +1,10 @@
 """Ratings (one per user, changeable, average kept on the scenario) and favourites."""
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.ops.models import AuditLog
@@ -85,7 +87,7 @@ def test_rating_page_post_with_htmx_updates_the_average(solver_client):
 def test_rating_page_post_out_of_range_shows_the_message(solver_client):
     published_version(slug="rate-bad")
     response = solver_client.post("/scenarios/rate-bad/rate/", {"rating": "9"}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 400 and b"1 to 5" in response.content
+    assert response.status_code == 200 and b'role="alert">A rating is a whole number from 1 to 5.' in response.content
     plain = solver_client.post("/scenarios/rate-bad/rate/", {"rating": "9"})
     assert plain.status_code == 400 and b"1 to 5" in plain.content
 
@@ -106,3 +108,29 @@ def test_favourite_page_toggle_with_htmx(solver_client, solver):
     off = solver_client.post("/scenarios/fav/favorite/", {"on": "0"})
     assert off.status_code == 302
     assert not UserFavorite.objects.filter(user=solver).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_ratings_keep_the_count_and_average_exact():
+    scenario = published_version().scenario
+    users = [UserFactory() for _ in range(4)]
+    errors = []
+    barrier = threading.Barrier(len(users))
+
+    def rate(user, value):
+        try:
+            barrier.wait(timeout=10)
+            scenario_rate(user=user, scenario=scenario, rating=value)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rate, args=(u, v)) for u, v in zip(users, (5, 4, 2, 1), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    scenario.refresh_from_db()
+    assert (scenario.total_ratings, scenario.average_rating) == (4, Decimal("3.00"))

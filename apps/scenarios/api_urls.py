@@ -1,0 +1,15 @@
+from django.urls import path
+
+from apps.scenarios import api
+
+urlpatterns = [
+    path("scenarios/", api.CatalogListApi.as_view(), name="api-catalog"),
+    path("scenarios/<slug:slug>/", api.CatalogDetailApi.as_view(), name="api-catalog-detail"),
+    path("scenarios/<slug:slug>/rating/", api.RatingApi.as_view(), name="api-scenario-rating"),
+    path("scenarios/<slug:slug>/favorite/", api.FavoriteApi.as_view(), name="api-scenario-favorite"),
+    path("creator/versions/", api.CreatorVersionListApi.as_view(), name="api-creator-versions"),
+    path("creator/versions/<uuid:pk>/", api.CreatorVersionDetailApi.as_view(), name="api-creator-version"),
+    path(
+        "creator/versions/<uuid:pk>/submit/", api.CreatorVersionSubmitApi.as_view(), name="api-creator-version-submit"
+    ),
+]
