@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import posixpath
+import re
 import select
 import socket
 import tarfile
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 
 import docker
 import requests
@@ -49,6 +50,28 @@ LABEL_EXPIRES = "rangex.expires_at"
 LABEL_MANAGED = "rangex.managed"
 LABEL_ROLE = "rangex.role"
 
+# Capabilities that reach past the container (kernel, host files, clocks, security modules):
+# never granted, whatever an image's settings ask for.
+FORBIDDEN_CAPABILITIES = frozenset(
+    {
+        "ALL",
+        "SYS_ADMIN",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_BOOT",
+        "SYS_TIME",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "BPF",
+        "PERFMON",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_CONTROL",
+    }
+)
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$", re.I)
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
 _UNREACHABLE_HINTS = (
     "connection refused",
@@ -68,16 +91,16 @@ def _short(session_id: str) -> str:
 
 
 def _parse_time(value: str | None) -> datetime | None:
+    """Parse the engine's RFC 3339 times (nanoseconds, "Z") and our own isoformat labels."""
     if not value:
         return None
+    match = re.match(r"^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", value)
+    if not match:
+        return None
+    head, fraction, zone = match.groups()
+    text = head + (f".{fraction[:6].ljust(6, '0')}" if fraction else "") + (zone or "+00:00").replace("Z", "+00:00")
     try:
-        # The engine writes nanoseconds; Python keeps microseconds.
-        head, _, rest = value.partition(".")
-        if rest:
-            frac = "".join(ch for ch in rest if ch.isdigit())[:6]
-            tz = rest[len("".join(ch for ch in rest if ch.isdigit())) :]
-            value = f"{head}.{frac}{tz}"
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
 
@@ -94,7 +117,8 @@ def _engine_errors(action: str) -> Iterator[None]:
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
         raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
     except docker_errors.APIError as exc:
-        raise RuntimeFailure(f"{action}: {exc.explanation or exc}", permanent=False) from exc
+        # 400: the engine refused the request itself (bad option, unknown capability); retrying cannot help.
+        raise RuntimeFailure(f"{action}: {exc.explanation or exc}", permanent=exc.status_code == 400) from exc
     except docker_errors.DockerException as exc:
         raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
 
@@ -228,8 +252,20 @@ class DockerRuntime(Runtime):
     def _validate(self, spec: LaunchSpec) -> None:
         if not spec.session_id or not spec.machines:
             raise RuntimeFailure("A launch needs a session id and at least one machine.", permanent=True)
+        names = [m.name for m in spec.machines] + [n.name for n in spec.networks]
+        bad = [name for name in names if not NAME_RE.match(name)]
+        if bad:
+            raise RuntimeFailure(f"Names must be letters, digits, '.', '_' or '-': {', '.join(bad)}.", permanent=True)
+        if len({m.name for m in spec.machines}) != len(spec.machines):
+            raise RuntimeFailure("Machine names must be unique within a session.", permanent=True)
         known = {n.name for n in spec.networks}
         for machine in spec.machines:
+            forbidden = {cap.upper().removeprefix("CAP_") for cap in machine.cap_add} & FORBIDDEN_CAPABILITIES
+            if forbidden:
+                raise RuntimeFailure(
+                    f"Machine {machine.name} asks for forbidden capabilities: {', '.join(sorted(forbidden))}.",
+                    permanent=True,
+                )
             if not machine.networks:
                 raise RuntimeFailure(f"Machine {machine.name} is on no network.", permanent=True)
             missing = set(machine.networks) - known
@@ -374,7 +410,7 @@ class DockerRuntime(Runtime):
         for folder in missing:
             prefix = posixpath.join(prefix, folder)
             info = tarfile.TarInfo(prefix)
-            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, 0, 0
+            info.type, info.mode, info.uid, info.gid, info.mtime = tarfile.DIRTYPE, 0o755, 0, 0, time.time()
             members.append((info, None))
         info = tarfile.TarInfo(posixpath.join(prefix, posixpath.basename(spec.path)))
         info.size, info.mode, info.uid, info.gid, info.mtime = len(spec.content), spec.mode, uid, gid, time.time()
@@ -503,7 +539,8 @@ class DockerRuntime(Runtime):
                 stdin=True,
                 tty=True,
                 user=user or "",
-                environment={"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)},
+                # No COLUMNS/LINES: shells prefer them over the pty size, which would defeat resize().
+                environment={"TERM": "xterm-256color"},
             )["Id"]
             sock = self.api.exec_start(exec_id, tty=True, socket=True)
             terminal = DockerTerminal(self.api, exec_id, sock)
@@ -520,7 +557,7 @@ class DockerRuntime(Runtime):
         found = []
         for c in containers:
             labels = c.get("Labels") or {}
-            created = datetime.fromtimestamp(c["Created"]).astimezone() if c.get("Created") else None
+            created = datetime.fromtimestamp(c["Created"], tz=UTC) if c.get("Created") else None
             found.append(self._resource("container", c["Id"], labels, created))
         for n in networks:
             labels = n.get("Labels") or {}
