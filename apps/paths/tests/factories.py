@@ -78,4 +78,4 @@ def playlist(*, owner, versions=(), is_public: bool = False, title: str = "My li
     return pl
 
 
-__all__ = ["published_version", "career_path", "playlist", "completed_session_row", "running_session", "answer_all"]
+__all__ = ["answer_all", "career_path", "completed_session_row", "playlist", "published_version", "running_session"]
