@@ -291,3 +291,14 @@ def badges_on_session_completed(*, session_id) -> None:
     session = EnvironmentSession.objects.select_related("user").filter(pk=session_id, is_test=False).first()
     if session is not None:
         badges_evaluate_for(user=session.user, trigger="session_completed")
+
+
+@transaction.atomic
+def badge_save(*, badge: Badge, actor) -> Badge:
+    """Create or update a badge edited in the admin; its requirements are saved one by one afterwards."""
+    _require_admin(actor)
+    full_clean_or_raise(badge)
+    is_new = badge._state.adding
+    badge.save()
+    audit_record(actor=actor, action="badge.create" if is_new else "badge.update", target=badge)
+    return badge
