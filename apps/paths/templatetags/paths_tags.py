@@ -11,7 +11,7 @@ def playlist_picker(context, version):
     request = context["request"]
     user = request.user
     playlists = (
-        list(selectors.playlist_list_owned(user=user).prefetch_related(None).only("id", "title"))
+        list(selectors.playlist_list_owned(user=user).select_related(None).prefetch_related(None).only("id", "title"))
         if user.is_authenticated
         else []
     )
