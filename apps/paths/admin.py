@@ -31,18 +31,16 @@ class CollectionAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     fields = ["title", "description", "is_public", "cover_image"]
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS if name in form.cleaned_data}
+        # The form has applied its values to ``obj`` (file fields included); pass the changed ones on.
+        data = {name: getattr(obj, name) for name in form.changed_data if name in services.EDITABLE_FIELDS}
+        # Visibility last: a path goes public only once its items are saved and checked (save_related).
+        obj._public_after_items = data.pop("is_public", obj.is_public)
         if change:
-            # Visibility last: a path goes public only once its items are saved and checked.
-            public = data.pop("is_public", obj.is_public)
             services.collection_update(container=obj, actor=request.user, **data)
-            obj._public_after_items = public
         else:
-            public = data.pop("is_public", False)
             created = self._create(request, data)
             obj.pk = created.pk
             obj._state.adding = False
-            obj._public_after_items = public
 
     def save_formset(self, request, form, formset, change):
         container = form.instance

@@ -22,6 +22,26 @@ class ItemSerializer(serializers.Serializer):
     completed = serializers.BooleanField()
 
 
+class ProgressSerializer(serializers.Serializer):
+    completed = serializers.IntegerField()
+    total = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    next_item = serializers.IntegerField(allow_null=True, help_text="The id of the first item not completed yet.")
+
+
+class ContainerSerializer(serializers.Serializer):
+    """A path or playlist with the caller's progress (documents the output of ``_container_data``)."""
+
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    is_public = serializers.BooleanField()
+    owner = serializers.UUIDField()
+    cover_image = serializers.CharField(allow_null=True)
+    progress = ProgressSerializer()
+    items = ItemSerializer(many=True)
+
+
 def _container_data(container, progress) -> dict:
     next_item = progress.next_item
     return {
@@ -48,13 +68,13 @@ def _many(user, containers) -> list[dict]:
 
 
 class PathListApi(APIView):
-    @extend_schema(responses={200: None})
+    @extend_schema(responses=ContainerSerializer(many=True))
     def get(self, request):
         return Response(_many(request.user, selectors.career_path_list_for_user(user=request.user)))
 
 
 class PathDetailApi(APIView):
-    @extend_schema(responses={200: None})
+    @extend_schema(responses=ContainerSerializer)
     def get(self, request, pk):
         return Response(_many(request.user, [selectors.career_path_get_for_user(user=request.user, pk=pk)])[0])
 
@@ -66,11 +86,11 @@ class PlaylistWriteSerializer(serializers.Serializer):
 
 
 class PlaylistListApi(APIView):
-    @extend_schema(responses={200: None})
+    @extend_schema(responses=ContainerSerializer(many=True))
     def get(self, request):
         return Response(_many(request.user, selectors.playlist_list_for_user(user=request.user).order_by("title")))
 
-    @extend_schema(request=PlaylistWriteSerializer, responses={201: None})
+    @extend_schema(request=PlaylistWriteSerializer, responses={201: ContainerSerializer})
     def post(self, request):
         data = PlaylistWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -83,11 +103,11 @@ class PlaylistListApi(APIView):
 
 
 class PlaylistDetailApi(APIView):
-    @extend_schema(responses={200: None})
+    @extend_schema(responses=ContainerSerializer)
     def get(self, request, pk):
         return Response(_many(request.user, [selectors.playlist_get_for_user(user=request.user, pk=pk)])[0])
 
-    @extend_schema(request=PlaylistWriteSerializer, responses={200: None})
+    @extend_schema(request=PlaylistWriteSerializer, responses=ContainerSerializer)
     def patch(self, request, pk):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
         data = PlaylistWriteSerializer(data=request.data, partial=True)
@@ -95,6 +115,7 @@ class PlaylistDetailApi(APIView):
         services.collection_update(container=playlist, actor=request.user, **data.validated_data)
         return Response(_many(request.user, [selectors.playlist_get_owned(user=request.user, pk=pk)])[0])
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk):
         services.collection_delete(container=selectors.playlist_get_owned(user=request.user, pk=pk), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -106,7 +127,7 @@ class ItemAddSerializer(serializers.Serializer):
 
 
 class PlaylistItemsApi(APIView):
-    @extend_schema(request=ItemAddSerializer, responses={201: None})
+    @extend_schema(request=ItemAddSerializer, responses={201: ContainerSerializer})
     def post(self, request, pk):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
         data = ItemAddSerializer(data=request.data)
@@ -124,7 +145,7 @@ class ItemMoveSerializer(serializers.Serializer):
 
 
 class PlaylistItemApi(APIView):
-    @extend_schema(request=ItemMoveSerializer, responses={200: None})
+    @extend_schema(request=ItemMoveSerializer, responses=ContainerSerializer)
     def patch(self, request, pk, item_pk):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
         item = get_one(playlist.items.all(), "No such item.", pk=item_pk)
@@ -133,6 +154,7 @@ class PlaylistItemApi(APIView):
         services.collection_item_move(item=item, actor=request.user, position=data.validated_data["position"])
         return Response(_many(request.user, [selectors.playlist_get_owned(user=request.user, pk=pk)])[0])
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk, item_pk):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
         services.collection_item_remove(item=get_one(playlist.items.all(), "No such item.", pk=item_pk),

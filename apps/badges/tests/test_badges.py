@@ -178,3 +178,40 @@ def test_concurrent_completions_award_exactly_once():
     assert UserBadge.objects.filter(user=user, badge=badge).count() == 1
     assert Notification.objects.filter(user=user, title=f"Badge earned: {badge.name}").count() == 1
     assert AuditLog.objects.filter(action_type="badge.award").count() == 1
+
+
+def test_finishing_a_path_through_the_session_services_awards_its_badge(django_capture_on_commit_callbacks):
+    a, b = published_version(), published_version()
+    path = career_path(versions=[a, b])
+    badge = _badge({"requirement_type": "complete_path", "career_path": path})
+    user = UserFactory()
+    completed_session_row(user=user, version=a)
+    session = running_session(user=user, version=b)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_all(session=session)
+    assert _earned(user, badge)
+    assert AuditLog.objects.filter(action_type="badge.award").count() == 1
+
+
+def test_test_sessions_never_count():
+    v = published_version()
+    badge = _badge({"requirement_type": "complete_scenario", "scenario": v})
+    user = UserFactory()
+    session = completed_session_row(user=user, version=v)
+    session.is_test = True
+    session.save(update_fields=["is_test"])
+    services.badges_evaluate_for(user=user, trigger="test")
+    assert not _earned(user, badge)
+
+
+def test_badge_api_lists_definitions_with_counts(solver, solver_client):
+    v = published_version()
+    badge = _badge({"requirement_type": "complete_scenario", "scenario": v}, name="API badge")
+    completed_session_row(user=solver, version=v)
+    services.badges_evaluate_for(user=solver, trigger="test")
+    listed = solver_client.get("/api/v1/badges/").json()
+    assert [(b["name"], b["earned_count"]) for b in listed] == [("API badge", 1)]
+    assert solver_client.get(f"/api/v1/badges/{badge.pk}/").json()["name"] == "API badge"
+    assert solver_client.get(f"/api/v1/badges/{uuid.uuid4()}/").status_code == 404
+    mine = solver_client.get(f"/api/v1/users/{solver.pk}/badges/").json()
+    assert mine[0]["badge"]["id"] == str(badge.pk) and mine[0]["earned_at"]

@@ -141,3 +141,12 @@ def test_completing_the_last_scenario_notifies_path_completion(django_capture_on
     assert session.completed_at is not None
     assert Notification.objects.filter(user=user, title=f"Path completed: {path.title}").count() == 1
     assert AuditLog.objects.filter(action_type="career_path.complete", target_id=str(path.pk)).count() == 1
+
+
+def test_playlist_changes_are_audited():
+    user = UserFactory()
+    v = published_version()
+    pl = playlist(owner=user, versions=[v], is_public=True)
+    services.collection_item_remove(item=pl.items.get(), actor=user)
+    actions = list(AuditLog.objects.filter(target_id=str(pl.pk)).values_list("action_type", flat=True))
+    assert sorted(actions) == ["playlist.create", "playlist.item_add", "playlist.item_remove", "playlist.update"]
