@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.badges import services as badge_services
@@ -19,34 +20,38 @@ def _path_with(n, user):
     return career_path(versions=versions, title=f"Path {n}")
 
 
-def test_path_pages_query_count_does_not_grow_with_items(solver, solver_client, django_assert_max_num_queries):
-    small = _path_with(2, solver)
-    solver_client.get(f"/paths/{small.pk}/")
+def _queries(client, url) -> int:
+    """Return how many queries a GET of ``url`` makes, leaving out the system-settings cache refill.
+
+    The settings row is cached with a short lifetime, so whether a request reloads it depends on timing.
+    """
+    client.get(url)
     # A full query log (9000 entries, reached in long runs) would make the captured slice empty.
     connection.queries_log.clear()
-    with django_assert_max_num_queries(12) as small_ctx:
-        assert solver_client.get(f"/paths/{small.pk}/").status_code == 200
-    small_count = len(small_ctx.captured_queries)
-    big = _path_with(6, solver)
-    solver_client.get(f"/paths/{big.pk}/")
-    connection.queries_log.clear()
-    with django_assert_max_num_queries(small_count):
-        response = solver_client.get(f"/paths/{big.pk}/")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
     assert response.status_code == 200
-    assert "3 of 6 completed" in response.content.decode()
+    count = len([q for q in ctx.captured_queries if "`system_settings`" not in q["sql"]])
+    assert count > 0
+    return count
+
+
+def test_path_pages_query_count_does_not_grow_with_items(solver, solver_client):
+    small = _path_with(2, solver)
+    small_count = _queries(solver_client, f"/paths/{small.pk}/")
+    assert small_count <= 10
+    big = _path_with(6, solver)
+    assert _queries(solver_client, f"/paths/{big.pk}/") == small_count
+    assert "3 of 6 completed" in solver_client.get(f"/paths/{big.pk}/").content.decode()
+
     # Empty querysets skip their prefetch, so the baseline holds one playlist too.
     playlist(owner=solver, versions=[published_version()], title="First")
-    solver_client.get("/paths/")
-    connection.queries_log.clear()
-    with django_assert_max_num_queries(14) as list_ctx:
-        assert solver_client.get("/paths/").status_code == 200
-    list_count = len(list_ctx.captured_queries)
+    list_count = _queries(solver_client, "/paths/")
+    assert list_count <= 12
     career_path(versions=[published_version(), published_version()], title="Another")
     playlist(owner=solver, versions=[published_version()])
-    solver_client.get("/paths/")
-    connection.queries_log.clear()
-    with django_assert_max_num_queries(list_count):
-        assert "Another" in solver_client.get("/paths/").content.decode()
+    assert _queries(solver_client, "/paths/") == list_count
+    assert "Another" in solver_client.get("/paths/").content.decode()
 
 
 def test_catalog_page_offers_add_to_playlist(solver, solver_client):
@@ -132,20 +137,14 @@ def test_profile_privacy_on_pages_badge_page_and_api(solver, solver_client):
     assert Client().get(f"/badges/users/{hidden.pk}/").status_code == 404
 
 
-def test_profile_query_count_does_not_grow_with_badges(solver, solver_client, django_assert_max_num_queries):
+def test_profile_query_count_does_not_grow_with_badges(solver, solver_client):
     _award(solver, "One")
     url = f"/badges/users/{solver.pk}/"
-    solver_client.get(url)  # Warm the per-request caches (settings, session) so both counts compare like for like.
-    connection.queries_log.clear()
-    with django_assert_max_num_queries(12) as ctx:
-        response = solver_client.get(f"/badges/users/{solver.pk}/")
-    first_count = len(ctx.captured_queries)
-    assert response.status_code == 200 and "One" in response.content.decode()
+    first_count = _queries(solver_client, url)
+    assert first_count <= 10
     for n in range(4):
         _award(solver, f"More {n}")
-    solver_client.get(url)
-    connection.queries_log.clear()
-    with django_assert_max_num_queries(first_count):
-        response = solver_client.get(f"/badges/users/{solver.pk}/")
+    assert _queries(solver_client, url) == first_count
+    response = solver_client.get(url)
     assert "More 3" in response.content.decode()
     assert "weekly-data" in response.content.decode()
