@@ -266,7 +266,7 @@ def collection_item_remove(*, item: Item, actor) -> None:
 
 
 def paths_on_session_completed(*, session_id) -> list[CareerPath]:
-    """Completion hook: tell the user about each career path this session finished, then evaluate badges.
+    """Completion hook: tell the user about each public path this session finished, then evaluate badges.
 
     A path counts as *newly* finished when it is complete now and this session is the user's first
     completion of its scenario (a repeat completion finishes nothing new).
@@ -290,7 +290,8 @@ def paths_on_session_completed(*, session_id) -> list[CareerPath]:
     )
     if earlier.exists():
         return []
-    paths = CareerPath.objects.filter(items__scenario_version__scenario_id=scenario_id).distinct()
+    # Private paths are drafts that solvers cannot open, so nobody is told about finishing one.
+    paths = CareerPath.objects.filter(is_public=True, items__scenario_version__scenario_id=scenario_id).distinct()
     finished = [p for p, progress in career_path_progress_many(user=user, paths=paths) if progress.is_complete]
     for path in finished:
         with transaction.atomic():

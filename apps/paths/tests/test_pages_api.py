@@ -148,3 +148,14 @@ def test_profile_query_count_does_not_grow_with_badges(solver, solver_client):
     response = solver_client.get(url)
     assert "More 3" in response.content.decode()
     assert "weekly-data" in response.content.decode()
+
+
+def test_shared_playlist_hides_the_name_of_an_owner_with_a_private_profile(solver_client):
+    shy, open_ = UserFactory(display_name="Shy Person"), UserFactory(display_name="Open Person")
+    shy.profile_public = False
+    shy.save(update_fields=["profile_public"])
+    playlist(owner=shy, versions=[published_version()], is_public=True, title="Shy list")
+    playlist(owner=open_, versions=[published_version()], is_public=True, title="Open list")
+    page = solver_client.get("/paths/").content.decode()
+    assert "Shy list" in page and "Shy Person" not in page
+    assert "by Open Person" in page
