@@ -215,3 +215,24 @@ def test_badge_api_lists_definitions_with_counts(solver, solver_client):
     assert solver_client.get(f"/api/v1/badges/{uuid.uuid4()}/").status_code == 404
     mine = solver_client.get(f"/api/v1/users/{solver.pk}/badges/").json()
     assert mine[0]["badge"]["id"] == str(badge.pk) and mine[0]["earned_at"]
+
+
+def test_awarded_hooks_run_on_commit_for_team_badges(django_capture_on_commit_callbacks):
+    v = published_version()
+    _badge({"requirement_type": "complete_scenario", "scenario": v})
+    users = [UserFactory(), UserFactory()]
+    for user in users:
+        completed_session_row(user=user, version=v)
+    seen = []
+
+    def hook(*, user_badge_id):
+        seen.append(user_badge_id)
+
+    services.BADGE_AWARDED_HOOKS.append(hook)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            made = services.badges_evaluate_for_users(user_ids=[u.pk for u in users], trigger="event_finished")
+    finally:
+        services.BADGE_AWARDED_HOOKS.remove(hook)
+    assert made == 2
+    assert sorted(seen) == sorted(UserBadge.objects.values_list("pk", flat=True))
