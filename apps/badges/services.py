@@ -63,6 +63,8 @@ def badge_requirement_validate(requirement: BadgeRequirement) -> None:
             raise ValidationFailed(
                 f"“{label}” does not use {name.replace('_', ' ')}; leave it empty.", fields={name: ["Not used."]}
             )
+    if requirement.count is not None and requirement.count < 1:
+        raise ValidationFailed(f"“{label}” needs a count of at least 1.", fields={"count": ["At least 1."]})
     if requirement.scenario_id and not ScenarioVersion.objects.filter(pk=requirement.scenario_id).exists():
         raise ValidationFailed(
             f"No scenario version {requirement.scenario_id} exists.", fields={"scenario": ["No such scenario."]}

@@ -102,7 +102,7 @@ def test_event_requirements_are_not_met_while_the_events_app_has_no_events():
         ({"requirement_type": "complete_scenario", "scenario": uuid.uuid4()}, "No scenario version"),
         ({"requirement_type": "complete_scenario"}, "needs scenario"),
         ({"requirement_type": "complete_count"}, "needs count"),
-        ({"requirement_type": "complete_count", "count": 0}, "count"),
+        ({"requirement_type": "complete_count", "count": 0}, "count of at least 1"),
         ({"requirement_type": "complete_count", "count": 2, "min_score": 3}, "does not use min score"),
         ({"requirement_type": "nonsense"}, "Unknown requirement type"),
         ({"requirement_type": "complete_path"}, "needs career path"),
