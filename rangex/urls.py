@@ -10,6 +10,8 @@ api_v1 = [
     path("accounts/", include("apps.accounts.api_urls")),
     path("sessions/", include("apps.environments.api_urls")),
     path("", include("apps.scenarios.api_urls")),
+    path("", include("apps.paths.api_urls")),
+    path("", include("apps.badges.api_urls")),
 ]
 
 urlpatterns = [
@@ -18,8 +20,10 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("ops/", include("apps.ops.urls")),
     path("sessions/", include("apps.environments.urls")),
-    path("studio/import/", include("apps.scenarios.import_views")),
     path("scenarios/", include("apps.scenarios.urls")),
+    path("studio/import/", include("apps.scenarios.import_views")),
+    path("paths/", include("apps.paths.urls")),
+    path("badges/", include("apps.badges.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,104 @@
+"""Learning paths (admin-curated) and playlists (anyone's), each an ordered list of scenario versions.
+
+Both share one shape: a titled, optionally public collection with an owner and a cover, and items
+that point at a scenario version with a ``sort_order``. Progress is measured per *scenario*, so a
+version archived in favour of a newer one keeps the progress earned on it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from rangex.core.models import BaseModel
+
+
+class Collection(BaseModel):
+    """The columns career paths and playlists share."""
+
+    title = models.CharField(max_length=160)
+    description = models.TextField(blank=True)
+    is_public = models.BooleanField(default=False, db_index=True)
+    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cover_image = models.ImageField(
+        upload_to="covers/", max_length=500, null=True, blank=True, db_column="cover_image_url"
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CollectionItem(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    scenario_version = models.ForeignKey("scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+")
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["sort_order", "id"]
+
+
+class CareerPath(Collection):
+    """A learning path curated by admins (``career_path``)."""
+
+    class Meta(Collection.Meta):
+        db_table = "career_path"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("paths:detail", args=[self.pk])
+
+
+class CareerPathItem(CollectionItem):
+    """One step of a path (``career_path_item``)."""
+
+    career_path = models.ForeignKey(CareerPath, on_delete=models.CASCADE, related_name="items")
+
+    class Meta(CollectionItem.Meta):
+        db_table = "career_path_item"
+        constraints = [
+            models.UniqueConstraint(fields=["career_path", "scenario_version"], name="career_path_item_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sort_order}. {self.scenario_version_id}"
+
+    @property
+    def container(self) -> CareerPath:
+        return self.career_path
+
+
+class Playlist(Collection):
+    """A solver's (or an admin's) collection of scenarios (``playlist``); private until shared."""
+
+    class Meta(Collection.Meta):
+        db_table = "playlist"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("paths:playlist_detail", args=[self.pk])
+
+
+class PlaylistItem(CollectionItem):
+    """One entry of a playlist (``playlist_item``)."""
+
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+
+    class Meta(CollectionItem.Meta):
+        db_table = "playlist_item"
+        constraints = [
+            models.UniqueConstraint(fields=["playlist", "scenario_version"], name="playlist_item_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sort_order}. {self.scenario_version_id}"
+
+    @property
+    def container(self) -> Playlist:
+        return self.playlist

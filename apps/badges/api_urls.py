@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.badges import api
+
+urlpatterns = [
+    path("badges/", api.BadgeListApi.as_view(), name="api-badges"),
+    path("badges/<uuid:pk>/", api.BadgeDetailApi.as_view(), name="api-badge"),
+    path("users/<uuid:pk>/badges/", api.UserBadgesApi.as_view(), name="api-user-badges"),
+]

@@ -1,0 +1,81 @@
+"""Admins curate career paths (and may moderate playlists) here; every change goes through the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.images.admin import ApplicationErrorAdminMixin
+from apps.paths import services
+from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
+
+
+class ItemInline(admin.TabularInline):
+    fields = ["sort_order", "scenario_version"]
+    raw_id_fields = ["scenario_version"]
+    extra = 1
+    ordering = ["sort_order", "id"]
+
+
+class CareerPathItemInline(ItemInline):
+    model = CareerPathItem
+
+
+class PlaylistItemInline(ItemInline):
+    model = PlaylistItem
+
+
+class CollectionAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "is_public", "owner_user", "updated_at"]
+    list_filter = ["is_public"]
+    search_fields = ["title", "description"]
+    fields = ["title", "description", "is_public", "cover_image"]
+
+    def save_model(self, request, obj, form, change):
+        # The form has applied its values to ``obj`` (file fields included); pass the changed ones on.
+        data = {name: getattr(obj, name) for name in form.changed_data if name in services.EDITABLE_FIELDS}
+        # Visibility last: a path goes public only once its items are saved and checked (save_related).
+        obj._public_after_items = data.pop("is_public", obj.is_public)
+        if change:
+            services.collection_update(container=obj, actor=request.user, **data)
+        else:
+            created = self._create(request, data)
+            obj.pk = created.pk
+            obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        container = form.instance
+        formset.save(commit=False)
+        for item in formset.deleted_objects:
+            services.collection_item_remove(item=item, actor=request.user)
+        for item in formset.new_objects:
+            services.collection_item_save(item=item, actor=request.user)
+        for item, changed_fields in formset.changed_objects:
+            services.collection_item_save(
+                item=item, actor=request.user, version_changed="scenario_version" in changed_fields
+            )
+        services.collection_items_renumber(container=container)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        container = form.instance
+        public = getattr(container, "_public_after_items", container.is_public)
+        container = type(container).objects.get(pk=container.pk)
+        if public != container.is_public:
+            services.collection_update(container=container, actor=request.user, is_public=public)
+
+
+@admin.register(CareerPath)
+class CareerPathAdmin(CollectionAdmin):
+    inlines = [CareerPathItemInline]
+
+    def _create(self, request, data):
+        return services.career_path_create(actor=request.user, **data)
+
+
+@admin.register(Playlist)
+class PlaylistAdmin(CollectionAdmin):
+    inlines = [PlaylistItemInline]
+
+    def _create(self, request, data):
+        data.pop("cover_image", None)
+        return services.playlist_create(owner=request.user, **data)

@@ -1,0 +1,133 @@
+"""Pages of career paths and playlists: lists and details with progress, and playlist editing."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.paths import selectors, services
+from apps.scenarios.models import ScenarioVersion
+from rangex.core.errors import ApplicationError, NotFound
+from rangex.core.selectors import get_one
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+@require_GET
+def path_list(request: HttpRequest) -> HttpResponse:
+    paths = list(selectors.career_path_list_for_user(user=request.user))
+    playlists = list(selectors.playlist_list_for_user(user=request.user).order_by("-is_public", "title")[:50])
+    progress = selectors.progress_for_many(user=request.user, containers=[*paths, *playlists])
+    context = {
+        "paths": [(p, progress[p.pk]) for p in paths],
+        "playlists": [(p, progress[p.pk]) for p in playlists],
+    }
+    return render(request, "paths/list.html", context)
+
+
+@require_GET
+def path_detail(request: HttpRequest, pk) -> HttpResponse:
+    path = selectors.career_path_get_for_user(user=request.user, pk=pk)
+    progress = selectors.progress_for_many(user=request.user, containers=[path])[path.pk]
+    return render(request, "paths/detail.html", {"container": path, "progress": progress, "kind": "path"})
+
+
+@require_GET
+def playlist_detail(request: HttpRequest, pk) -> HttpResponse:
+    playlist = selectors.playlist_get_for_user(user=request.user, pk=pk)
+    progress = selectors.progress_for_many(user=request.user, containers=[playlist])[playlist.pk]
+    context = {
+        "container": playlist,
+        "progress": progress,
+        "kind": "playlist",
+        "can_edit": request.user.is_authenticated and playlist.owner_user_id == request.user.pk,
+    }
+    return render(request, "paths/detail.html", context)
+
+
+@login_required
+@require_POST
+def playlist_create(request: HttpRequest) -> HttpResponse:
+    try:
+        playlist = services.playlist_create(owner=request.user, title=request.POST.get("title", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(_back(request, "paths:list"))
+    return redirect(playlist)
+
+
+@login_required
+@require_POST
+def playlist_add(request: HttpRequest) -> HttpResponse:
+    """Add a catalog version to one of the user's playlists, or to a new one named ``title``."""
+    version = get_one(
+        ScenarioVersion.objects.select_related("scenario"), "No such scenario.", pk=request.POST.get("version")
+    )
+    try:
+        if request.POST.get("playlist"):
+            playlist = selectors.playlist_get_owned(user=request.user, pk=request.POST["playlist"])
+        else:
+            playlist = services.playlist_create(owner=request.user, title=request.POST.get("title", ""))
+        services.collection_item_add(container=playlist, actor=request.user, version=version)
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Added {version.title} to {playlist.title}.")
+    return redirect(_back(request, "paths:list"))
+
+
+def _owned_item(request: HttpRequest, pk, item_pk):
+    playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
+    return get_one(playlist.items.all(), "No such item.", pk=item_pk)
+
+
+@login_required
+@require_POST
+def playlist_item_move(request: HttpRequest, pk, item_pk) -> HttpResponse:
+    item = _owned_item(request, pk, item_pk)
+    try:
+        position = int(request.POST.get("position", ""))
+    except ValueError:
+        position = None
+    try:
+        services.collection_item_move(item=item, actor=request.user, position=position)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("paths:playlist_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def playlist_item_remove(request: HttpRequest, pk, item_pk) -> HttpResponse:
+    services.collection_item_remove(item=_owned_item(request, pk, item_pk), actor=request.user)
+    return redirect("paths:playlist_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def playlist_share(request: HttpRequest, pk) -> HttpResponse:
+    playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
+    public = request.POST.get("public") in {"1", "true", "on"}
+    try:
+        services.collection_update(container=playlist, actor=request.user, is_public=public)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("paths:playlist_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def playlist_delete(request: HttpRequest, pk) -> HttpResponse:
+    services.collection_delete(container=selectors.playlist_get_owned(user=request.user, pk=pk), actor=request.user)
+    return redirect("paths:list")
