@@ -27,7 +27,8 @@ def _clear_own_cache() -> None:
         cache.clear()
         return
     client = cache._cache.get_client(write=True)
-    keys = list(client.scan_iter(match=f"{config.get('KEY_PREFIX', '')}:*", count=1000))
+    # make_key("*") is "<prefix>:<version>:*": the cache's keys, not the channel layer's.
+    keys = list(client.scan_iter(match=cache.make_key("*"), count=1000))
     if keys:
         client.delete(*keys)
 

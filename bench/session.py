@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rangex.settings_test")
 os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/rangex_bench")
-os.environ.setdefault("RANGEX_INSTANCE", f"rxbench-{os.getpid()}")
+os.environ.setdefault("RANGEX_TEST_INSTANCE", f"rxbench-{os.getpid()}")
 
 import MySQLdb  # noqa: E402
 

@@ -24,13 +24,15 @@ _defaults = {
     "SECURE_HSTS_SECONDS": "0",
     "STATIC_MANIFEST": "false",
     "SITE_URL": "http://testserver",
-    # One namespace per test process, so parallel workers never see each other's
-    # Redis keys or Docker resources.
-    "RANGEX_INSTANCE": f"rxtest-{_worker}-{os.getpid()}",
-    "RANGEX_VAR_DIR": f"/tmp/rangex-test-{_worker}-{os.getpid()}",  # noqa: S108 (a private per-run folder)
 }
 for _key, _value in _defaults.items():
     os.environ.setdefault(_key, _value)
+
+# One namespace per test process, so parallel workers never see each other's Redis keys, channel
+# messages, files or Docker resources. Always recomputed: xdist workers inherit the environment
+# of the controller process, which has imported these settings too.
+os.environ["RANGEX_INSTANCE"] = os.environ.get("RANGEX_TEST_INSTANCE") or f"rxtest-{_worker}-{os.getpid()}"
+os.environ["RANGEX_VAR_DIR"] = f"/tmp/rangex-test-{os.environ['RANGEX_INSTANCE']}"  # noqa: S108 (private folder)
 
 from rangex.settings import *  # noqa: E402,F403
 
