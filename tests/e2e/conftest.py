@@ -21,9 +21,19 @@ def _make_application():
 
 
 def _child_setup():
-    # The forked server inherits the test database settings; it must open its own connections.
+    # The forked server inherits the test process's connections; it must open its own: database
+    # connections, the channel layer (its Redis pools belong to the parent's event loops), and
+    # asgiref's executor for database calls, whose thread did not survive the fork: work sent to
+    # it would wait forever if the parent ran async tests first.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+
     for conn in connections.all():
         conn.close()
+    channel_layers.backends = {}
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ and keeps one instance per dotted path. Only the backend modules import an engin
 
 from __future__ import annotations
 
+import os
 import threading
 
 from django.conf import settings
@@ -48,14 +49,17 @@ _lock = threading.Lock()
 def get_runtime(name: str | None = None) -> Runtime:
     """Return the shared runtime for a dotted path (default: settings.RANGEX_RUNTIME_BACKEND)."""
     path = name or settings.RANGEX_RUNTIME_BACKEND
+    # Keyed by process too: a forked child (a prefork Celery worker, a test server) must not share
+    # its parent's engine connections.
+    key = f"{os.getpid()}:{path}"
     with _lock:
-        runtime = _instances.get(path)
+        runtime = _instances.get(key)
         if runtime is None:
             try:
                 backend = import_string(path)
             except ImportError as exc:
                 raise RuntimeFailure(f"Runtime backend {path!r} cannot be loaded: {exc}", permanent=True) from exc
-            runtime = _instances[path] = backend()
+            runtime = _instances[key] = backend()
         return runtime
 
 

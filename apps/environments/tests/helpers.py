@@ -105,14 +105,21 @@ def pivot_version(*, creator=None, admin=None, max_players=None, **fields):
     return scenario_services.scenario_version_publish(version=version, actor=admin)
 
 
-def run_in(session, machine: str, command: str, *, timeout: float = 10.0) -> str:
+def run_in(session, machine: str, command: str, *, timeout: float = 20.0) -> str:
     """Run ``command`` in a shell on ``machine`` of ``session`` and return what it printed."""
     terminal = get_runtime().open_terminal(str(session.pk), machine, user="root", cols=200, rows=50)
     marker = "__RX_DONE__"
     output = bytearray()
+    deadline = time.monotonic() + timeout
     try:
+        # Wait for the prompt. Busybox ash asks the terminal for the cursor position first and
+        # would swallow typed input as the answer, so answer it as a terminal emulator does.
+        while time.monotonic() < deadline and b"# " not in output:
+            output.extend(terminal.read(0.2))
+            if b"\x1b[6n" in output:
+                terminal.write(b"\x1b[1;1R")
+                output = output.replace(b"\x1b[6n", b"")
         terminal.write(f"{command}; echo {marker}; exit\n".encode())
-        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 output.extend(terminal.read(0.2))
