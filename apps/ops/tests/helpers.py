@@ -1,0 +1,19 @@
+"""Sessions in the states the ops reconcilers act on, reached through the environments services."""
+
+from __future__ import annotations
+
+from apps.accounts.tests.factories import UserFactory
+from apps.environments import services as env_services
+from apps.environments.runtime import LaunchResult
+from apps.scenarios.tests.factories import published_version
+
+
+def starting_session(*, user=None, version=None):
+    """Return a ``starting`` session whose provisioning has not run (its on-commit task is never sent)."""
+    return env_services.env_session_start(user=user or UserFactory(), version=version or published_version())
+
+
+def running_session(*, user=None, version=None):
+    """Return a session marked running by the service, with no containers on the engine."""
+    session = starting_session(user=user, version=version)
+    return env_services.env_session_mark_running(session=session, result=LaunchResult(machines={}))
