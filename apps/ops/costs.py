@@ -271,7 +271,7 @@ def scenario_budgets_check(*, now=None) -> dict[str, int]:
         BudgetAlert.objects.filter(pk=budget.pk).update(
             current_cost=cost, percentage_used=pct, forecast_end_of_month=forecast, updated_at=now
         )
-        title = budget.scenario.title
+        title = budget.scenario.slug
         if budget.status == BudgetAlert.Status.OK and pct >= budget.alert_percentage:
             if _advance(budget, BudgetAlert.Status.OK, status=BudgetAlert.Status.ALERTED, admin_notified=True):
                 counts["alerted"] += 1
@@ -369,14 +369,14 @@ def budget_report(*, month: date) -> dict:
     """Return the month's total and per-scenario budgets for the report command."""
     rows = [
         {
-            "scenario": b.scenario.title,
+            "scenario": b.scenario.slug,
             "cost_rm": b.current_cost,
             "limit_rm": b.budget_limit,
             "percentage": b.percentage_used,
             "forecast_rm": b.forecast_end_of_month,
             "status": b.status,
         }
-        for b in BudgetAlert.objects.filter(alert_month=month).select_related("scenario").order_by("scenario__title")
+        for b in BudgetAlert.objects.filter(alert_month=month).select_related("scenario").order_by("scenario__slug")
     ]
     conf = get_settings()
     total = month_cost_rm(month=month)
