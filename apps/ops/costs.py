@@ -266,68 +266,83 @@ def scenario_budgets_check(*, now=None) -> dict[str, int]:
     for budget in BudgetAlert.objects.filter(alert_month=month).select_related("scenario"):
         counts["checked"] += 1
         cost = month_cost_rm(month=month, scenario_id=budget.scenario_id)
-        pct = (cost * 100 / budget.budget_limit).quantize(TWO)
-        forecast = _forecast(cost, month, now)
+        budget.current_cost = cost
+        budget.percentage_used = (cost * 100 / budget.budget_limit).quantize(TWO)
+        budget.forecast_end_of_month = _forecast(cost, month, now)
         BudgetAlert.objects.filter(pk=budget.pk).update(
-            current_cost=cost, percentage_used=pct, forecast_end_of_month=forecast, updated_at=now
+            current_cost=cost,
+            percentage_used=budget.percentage_used,
+            forecast_end_of_month=budget.forecast_end_of_month,
+            updated_at=now,
         )
-        title = budget.scenario.slug
-        if budget.status == BudgetAlert.Status.OK and pct >= budget.alert_percentage:
-            if _advance(budget, BudgetAlert.Status.OK, status=BudgetAlert.Status.ALERTED, admin_notified=True):
-                counts["alerted"] += 1
-                alert_send(
-                    alert_type=AlertLog.AlertType.BUDGET,
-                    priority=AlertLog.Priority.MEDIUM,
-                    subject=f"Scenario {title!r} used {pct}% of its monthly budget",
-                    message=f"RM {cost:.2f} of RM {budget.budget_limit}; forecast for the month: RM {forecast:.2f}.",
-                    metadata={"budget_alert": budget.pk},
-                )
-                budget.status = BudgetAlert.Status.ALERTED
-        if budget.status in (BudgetAlert.Status.OK, BudgetAlert.Status.ALERTED) and pct >= 100:
-            ends = now + timedelta(hours=budget.grace_period_hours)
-            if _advance(
-                budget,
-                budget.status,
-                status=BudgetAlert.Status.GRACE,
-                grace_period_starts=now,
-                grace_period_ends=ends,
-                admin_notified=True,
-            ):
-                counts["grace"] += 1
-                action = "its labs stop" if budget.auto_shutdown_enabled else "nothing stops automatically"
-                alert_send(
-                    alert_type=AlertLog.AlertType.BUDGET,
-                    priority=AlertLog.Priority.HIGH,
-                    subject=f"Scenario {title!r} is over its monthly budget",
-                    message=f"RM {cost:.2f} of RM {budget.budget_limit}. Grace period until {ends:%Y-%m-%d %H:%M}; "
-                    f"then {action}.",
-                    metadata={"budget_alert": budget.pk},
-                )
-            budget.refresh_from_db()
-        if (
-            budget.status == BudgetAlert.Status.GRACE
-            and budget.auto_shutdown_enabled
-            and budget.grace_period_ends is not None
-            and now >= budget.grace_period_ends
-        ):
-            if _advance(budget, BudgetAlert.Status.GRACE, status=BudgetAlert.Status.SHUTDOWN, shutdown_at=now):
-                counts["shutdown"] += 1
-                stopped = 0
-                for session in EnvironmentSession.objects.filter(
-                    scenario_version__scenario_id=budget.scenario_id, status__in=LIVE_STATUSES
-                ):
-                    stopped += _stop(session, "This scenario's monthly budget is used up.")
-                audit_record(
-                    actor=None, action="budget.shutdown", target=budget, details={"sessions_stopped": stopped}
-                )
-                alert_send(
-                    alert_type=AlertLog.AlertType.BUDGET,
-                    priority=AlertLog.Priority.CRITICAL,
-                    subject=f"Scenario {title!r} shut down: monthly budget used up",
-                    message=f"{stopped} session(s) stopped.",
-                    metadata={"budget_alert": budget.pk},
-                )
+        counts["alerted"] += _budget_alert(budget)
+        counts["grace"] += _budget_grace(budget, now)
+        counts["shutdown"] += _budget_shutdown(budget, now)
     return counts
+
+
+def _budget_alert(budget: BudgetAlert) -> int:
+    pct = budget.percentage_used
+    if budget.status != BudgetAlert.Status.OK or pct < budget.alert_percentage:
+        return 0
+    if not _advance(budget, BudgetAlert.Status.OK, status=BudgetAlert.Status.ALERTED, admin_notified=True):
+        return 0
+    budget.status = BudgetAlert.Status.ALERTED
+    alert_send(
+        alert_type=AlertLog.AlertType.BUDGET,
+        priority=AlertLog.Priority.MEDIUM,
+        subject=f"Scenario {budget.scenario.slug!r} used {pct}% of its monthly budget",
+        message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}; "
+        f"forecast for the month: RM {budget.forecast_end_of_month:.2f}.",
+        metadata={"budget_alert": budget.pk},
+    )
+    return 1
+
+
+def _budget_grace(budget: BudgetAlert, now) -> int:
+    if budget.status not in (BudgetAlert.Status.OK, BudgetAlert.Status.ALERTED) or budget.percentage_used < 100:
+        return 0
+    ends = now + timedelta(hours=budget.grace_period_hours)
+    changes = {"grace_period_starts": now, "grace_period_ends": ends, "admin_notified": True}
+    if not _advance(budget, budget.status, status=BudgetAlert.Status.GRACE, **changes):
+        return 0
+    budget.status, budget.grace_period_ends = BudgetAlert.Status.GRACE, ends
+    action = "its labs stop" if budget.auto_shutdown_enabled else "nothing stops automatically"
+    alert_send(
+        alert_type=AlertLog.AlertType.BUDGET,
+        priority=AlertLog.Priority.HIGH,
+        subject=f"Scenario {budget.scenario.slug!r} is over its monthly budget",
+        message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}. "
+        f"Grace period until {ends:%Y-%m-%d %H:%M}; then {action}.",
+        metadata={"budget_alert": budget.pk},
+    )
+    return 1
+
+
+def _budget_shutdown(budget: BudgetAlert, now) -> int:
+    if (
+        budget.status != BudgetAlert.Status.GRACE
+        or not budget.auto_shutdown_enabled
+        or budget.grace_period_ends is None
+        or now < budget.grace_period_ends
+    ):
+        return 0
+    if not _advance(budget, BudgetAlert.Status.GRACE, status=BudgetAlert.Status.SHUTDOWN, shutdown_at=now):
+        return 0
+    budget.status = BudgetAlert.Status.SHUTDOWN
+    stopped = 0
+    live = EnvironmentSession.objects.filter(scenario_version__scenario_id=budget.scenario_id, status__in=LIVE_STATUSES)
+    for session in live:
+        stopped += _stop(session, "This scenario's monthly budget is used up.")
+    audit_record(actor=None, action="budget.shutdown", target=budget, details={"sessions_stopped": stopped})
+    alert_send(
+        alert_type=AlertLog.AlertType.BUDGET,
+        priority=AlertLog.Priority.CRITICAL,
+        subject=f"Scenario {budget.scenario.slug!r} shut down: monthly budget used up",
+        message=f"{stopped} session(s) stopped.",
+        metadata={"budget_alert": budget.pk},
+    )
+    return 1
 
 
 def budget_cap_check(*, now=None) -> dict:

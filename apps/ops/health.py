@@ -82,7 +82,9 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
             message = f"Missing images: {', '.join(missing)}" if missing else "Every required image is present."
         except RuntimeFailure as exc:
             status, message = HealthCheck.Status.FAILED, exc.message
-        checks.append(_record(HealthCheck.CheckType.IMAGES, runtime.name, status, message, details={"missing": missing}))
+        checks.append(
+            _record(HealthCheck.CheckType.IMAGES, runtime.name, status, message, details={"missing": missing})
+        )
 
     checks.append(_heal_stuck_starting(now=now, stuck_minutes=stuck_minutes, engine_ok=engine_ok))
     failed = [c for c in checks if c.status == HealthCheck.Status.FAILED]

@@ -208,7 +208,9 @@ class OrphanedTaskLog(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     task_arn = models.CharField(max_length=255, help_text="Container id, network id or ECS task ARN.")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     scenario = models.ForeignKey(
         "scenarios.Scenario", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -115,9 +115,7 @@ def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHA
     session_ids = {r.session_id for r in resources if r.session_id}
     sessions = {
         str(s.pk): s
-        for s in EnvironmentSession.objects.filter(pk__in=_valid_uuids(session_ids)).select_related(
-            "scenario_version"
-        )
+        for s in EnvironmentSession.objects.filter(pk__in=_valid_uuids(session_ids)).select_related("scenario_version")
     }
     grace_edge = now - timedelta(minutes=grace_minutes)
 
@@ -141,11 +139,12 @@ def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHA
     HealthCheck.objects.create(
         check_type=HealthCheck.CheckType.ORPHANS,
         service_name=runtime.name,
-        status=HealthCheck.Status.WARNING if (result.orphans_found or result.sessions_failed) else HealthCheck.Status.OK,
+        status=HealthCheck.Status.WARNING
+        if (result.orphans_found or result.sessions_failed)
+        else HealthCheck.Status.OK,
         message=(
             f"{result.orphans_found} orphaned resource(s) found, {result.orphans_removed} removed; "
-            f"{result.sessions_failed} session(s) without containers failed."
-            + (" (dry run)" if dry_run else "")
+            f"{result.sessions_failed} session(s) without containers failed." + (" (dry run)" if dry_run else "")
         ),
         details=result.as_dict(),
     )
@@ -195,9 +194,7 @@ def _remove_orphan(runtime, res, session, *, now, dry_run: bool) -> int:
         if session and session.last_activity_at
         else minutes,
         estimated_cost=cost,
-        termination_reason=(
-            f"No live session ({session.status})" if session else "No session row for this resource"
-        ),
+        termination_reason=(f"No live session ({session.status})" if session else "No session row for this resource"),
         metadata={"kind": res.kind, "machine": res.machine, "session_id": res.session_id, "dry_run": dry_run},
     )
     if dry_run:

@@ -83,9 +83,7 @@ def test_accrual_charges_rate_times_hours_to_session_and_user():
     expected = (rate * Decimal(91) / Decimal(60)).quantize(Decimal("0.0001"))
     assert abs(session.cost_accumulated_rm - expected) <= Decimal("0.0002")
     assert session.cost_accrued_until == T0 + timedelta(minutes=91)
-    assert User.objects.get(pk=session.user_id).budget_spent_rm == session.cost_accumulated_rm.quantize(
-        Decimal("0.01")
-    )
+    assert User.objects.get(pk=session.user_id).budget_spent_rm == session.cost_accumulated_rm.quantize(Decimal("0.01"))
 
 
 @pytest.mark.django_db
