@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 IDLE_WARNING_MINUTES = 5
 ORPHAN_GRACE_MINUTES = 10
 MAX_WRITABLE_LAYER_BYTES = 1024**3
+ORPHAN_CLAIM_SECONDS = 600
 
 
 def _stop(session: EnvironmentSession, reason: str) -> bool:
@@ -131,6 +133,9 @@ def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHA
     # Containers go first: Docker refuses to remove a network that still has endpoints.
     orphans.sort(key=lambda pair: pair[0].kind != "container")
     for res, session in orphans:
+        # A concurrent sweep that claimed this resource first handles (and logs) it alone.
+        if not dry_run and not cache.add(f"ops:orphan-claim:{res.id}", 1, ORPHAN_CLAIM_SECONDS):
+            continue
         result.orphans_removed += _remove_orphan(runtime, res, session, now=now, dry_run=dry_run)
 
     if not dry_run:

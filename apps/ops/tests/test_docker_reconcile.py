@@ -1,5 +1,6 @@
 """Reconciliation and health checks against the real Docker engine."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -25,7 +26,7 @@ def _rogue_container(runtime, session_id="00000000-0000-4000-8000-000000000000")
         TEST_IMAGE,
         ["sleep", "300"],
         detach=True,
-        name=f"rx-{settings.RANGEX_INSTANCE}-rogue-{timezone.now().timestamp():.0f}",
+        name=f"rx-{settings.RANGEX_INSTANCE}-rogue-{uuid.uuid4().hex[:12]}",
         labels={
             "rangex.instance": settings.RANGEX_INSTANCE,
             "rangex.managed": "1",
@@ -114,3 +115,84 @@ def test_stuck_starting_session_is_failed_and_cleaned_up(runtime):
     fresh.refresh_from_db()
     assert session.status == SessionStatus.FAILED
     assert fresh.status == SessionStatus.STARTING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_remove_and_log_each_orphan_once(runtime):
+    import threading
+
+    from django.db import connection
+
+    rogues = [_rogue_container(runtime, session_id=f"00000000-0000-4000-8000-00000000000{i}") for i in range(3)]
+    later = timezone.now() + timedelta(minutes=30)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def sweep():
+        try:
+            barrier.wait()
+            results.append(reconcile.orphans_sweep(now=later))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    try:
+        threads = [threading.Thread(target=sweep) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert sum(r.orphans_removed for r in results) == 3
+        ids = [r.id for r in rogues]
+        assert OrphanedTaskLog.objects.filter(task_arn__in=ids).count() == 3
+        assert not OrphanedTaskLog.objects.filter(task_arn__in=ids, status="failed").exists()
+        assert not any(_exists(runtime, cid) for cid in ids)
+    finally:
+        for rogue in rogues:
+            if _exists(runtime, rogue.id):
+                rogue.remove(force=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_expiry_passes_at_once_stop_each_session_once():
+    import threading
+
+    from django.db import connection
+
+    from apps.ops.models import AuditLog
+
+    with time_machine.travel(timezone.now() - timedelta(hours=6)):
+        sessions = [starting_session() for _ in range(3)]
+    for s in sessions:
+        env_services.env_session_mark_running(session=s, result=_empty_result())
+    later = timezone.now() + timedelta(hours=12)
+    barrier = threading.Barrier(2)
+    counts, errors = [], []
+
+    def expire():
+        try:
+            barrier.wait()
+            counts.append(reconcile.sessions_expire(now=later))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=expire) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    # A pass that finds a session already stopping by the other counts it too; the audit shows one stop.
+    assert sum(counts) >= 3
+    for s in sessions:
+        assert AuditLog.objects.filter(action_type="session.stop", target_id=str(s.pk)).count() == 1
+
+
+def _empty_result():
+    from apps.environments.runtime import LaunchResult
+
+    return LaunchResult(machines={})
