@@ -367,5 +367,7 @@ RANGEX_RUNTIME_BACKEND = e.get_str("RANGEX_RUNTIME_BACKEND", "apps.environments.
 RANGEX_DOCKER_URL = e.get_str("RANGEX_DOCKER_URL", "")
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
+# Costs are kept in RM; the global budget cap is set in USD and converted with this rate.
+RANGEX_RM_PER_USD = e.get_str("RANGEX_RM_PER_USD", "4.70")
 LOGIN_URL_PATH = "/accounts/login/"
 FORM_RENDERER = "rangex.forms.RangexFormRenderer"

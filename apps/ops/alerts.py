@@ -135,3 +135,19 @@ def _post_webhook(url: str, alert: AlertLog) -> None:
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
         if not 200 <= response.status < 300:
             raise urllib.error.HTTPError(url, response.status, "webhook refused the alert", response.headers, None)
+
+
+def task_failure_alert(sender=None, task_id=None, exception=None, **kwargs) -> None:
+    """Alert the admins when a Celery task fails for good (only with ``send_error_notifications``)."""
+    name = getattr(sender, "name", str(sender))
+    try:
+        alert_send(
+            alert_type=AlertLog.AlertType.ERROR,
+            priority=AlertLog.Priority.HIGH,
+            subject=f"Task {name} failed",
+            message=f"{type(exception).__name__}: {exception}",
+            metadata={"task": name, "task_id": task_id},
+            dedupe_key=f"task-failure:{name}",
+        )
+    except Exception:
+        logger.exception("could not record the failure alert of task %s", name)
