@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 FOUR = Decimal("0.0001")
 TWO = Decimal("0.01")
 DEFAULT_SOFT_THRESHOLD = Decimal("80")
+ACCRUAL_BATCH = 2000
 
 
 def _rm_per_usd() -> Decimal:
@@ -60,43 +61,45 @@ def _stop(session, reason: str) -> bool:
 def cost_accrue(*, now=None) -> dict[str, int]:
     """Charge every running session from ``cost_accrued_until`` to now, and enforce the users' budgets.
 
-    The charge of a session and of its user are one transaction, and the session row is taken
-    with a conditional update on ``cost_accrued_until``: a racing pass that charged first makes
-    this one skip the session, so no period is charged twice.
+    The running rows are read with ``FOR UPDATE``: a racing pass waits, then reads the new
+    ``cost_accrued_until`` and charges only what came after it, so no period is charged twice.
+    Sessions, then users, are written with one batched UPDATE each, whatever their number.
     """
     now = now or timezone.now()
-    sessions = list(
-        EnvironmentSession.objects.filter(status=SessionStatus.RUNNING).only(
-            "id", "user_id", "started_at", "cost_accrued_until", "cost_accumulated_rm", "created_at"
-        )
-    )
-    rates = session_rates(s.pk for s in sessions)
-    charged = 0
-    touched_users: set = set()
     User = get_user_model()
-    for session in sessions:
-        since = session.cost_accrued_until or session.started_at or session.created_at
-        if since >= now:
-            continue
-        hours = Decimal((now - since).total_seconds()) / Decimal(3600)
-        amount = (rates.get(str(session.pk), Decimal("0")) * hours).quantize(FOUR, ROUND_HALF_UP)
-        old_total = session.cost_accumulated_rm
-        new_total = old_total + amount
-        # The user's balance keeps two decimals; charging the change of the rounded session total
-        # keeps tiny per-minute amounts from being rounded away.
-        user_delta = new_total.quantize(TWO, ROUND_HALF_UP) - old_total.quantize(TWO, ROUND_HALF_UP)
-        with transaction.atomic():
-            changed = EnvironmentSession.objects.filter(
-                pk=session.pk, status=SessionStatus.RUNNING, cost_accrued_until=session.cost_accrued_until
-            ).update(cost_accumulated_rm=F("cost_accumulated_rm") + amount, cost_accrued_until=now)
-            if not changed:
+    with transaction.atomic():
+        sessions = list(
+            EnvironmentSession.objects.select_for_update()
+            .filter(status=SessionStatus.RUNNING)
+            .only("id", "user_id", "started_at", "cost_accrued_until", "cost_accumulated_rm", "created_at")
+        )
+        rates = session_rates(s.pk for s in sessions)
+        user_deltas: dict = defaultdict(Decimal)
+        charged = []
+        for session in sessions:
+            since = session.cost_accrued_until or session.started_at or session.created_at
+            if since >= now:
                 continue
-            if user_delta:
-                User.objects.filter(pk=session.user_id).update(budget_spent_rm=F("budget_spent_rm") + user_delta)
-        charged += 1
-        touched_users.add(session.user_id)
-    limits = budget_limits_enforce(user_ids=touched_users)
-    return {"charged": charged, **limits}
+            hours = Decimal((now - since).total_seconds()) / Decimal(3600)
+            amount = (rates.get(str(session.pk), Decimal("0")) * hours).quantize(FOUR, ROUND_HALF_UP)
+            old_total = session.cost_accumulated_rm
+            session.cost_accumulated_rm = old_total + amount
+            session.cost_accrued_until = now
+            # The user's balance keeps two decimals; charging the change of the rounded session total
+            # keeps tiny per-minute amounts from being rounded away.
+            user_deltas[session.user_id] += session.cost_accumulated_rm.quantize(TWO, ROUND_HALF_UP) - (
+                old_total.quantize(TWO, ROUND_HALF_UP)
+            )
+            charged.append(session)
+        EnvironmentSession.objects.bulk_update(
+            charged, ["cost_accumulated_rm", "cost_accrued_until"], batch_size=ACCRUAL_BATCH
+        )
+        users = [User(pk=user_id) for user_id, delta in user_deltas.items() if delta]
+        for user in users:
+            user.budget_spent_rm = F("budget_spent_rm") + user_deltas[user.pk]
+        User.objects.bulk_update(users, ["budget_spent_rm"], batch_size=ACCRUAL_BATCH)
+    limits = budget_limits_enforce(user_ids=set(user_deltas))
+    return {"charged": len(charged), **limits}
 
 
 def _prefs_of(user):

@@ -207,7 +207,8 @@ class OrphanedTaskLog(models.Model):
         FAILED = "failed"
 
     id = models.BigAutoField(primary_key=True)
-    task_arn = models.CharField(max_length=255, help_text="Container id, network id or ECS task ARN.")
+    # One row per resource: the insert is how concurrent sweeps claim an orphan.
+    task_arn = models.CharField(max_length=191, unique=True, help_text="Container id, network id or ECS task ARN.")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

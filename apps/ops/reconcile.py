@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,7 +28,7 @@ logger = logging.getLogger(__name__)
 IDLE_WARNING_MINUTES = 5
 ORPHAN_GRACE_MINUTES = 10
 MAX_WRITABLE_LAYER_BYTES = 1024**3
-ORPHAN_CLAIM_SECONDS = 600
+ORPHAN_CLAIM_MINUTES = 10
 
 
 def _stop(session: EnvironmentSession, reason: str) -> bool:
@@ -133,9 +132,6 @@ def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHA
     # Containers go first: Docker refuses to remove a network that still has endpoints.
     orphans.sort(key=lambda pair: pair[0].kind != "container")
     for res, session in orphans:
-        # A concurrent sweep that claimed this resource first handles (and logs) it alone.
-        if not dry_run and not cache.add(f"ops:orphan-claim:{res.id}", 1, ORPHAN_CLAIM_SECONDS):
-            continue
         result.orphans_removed += _remove_orphan(runtime, res, session, now=now, dry_run=dry_run)
 
     if not dry_run:
@@ -204,19 +200,50 @@ def _remove_orphan(runtime, res, session, *, now, dry_run: bool) -> int:
     )
     if dry_run:
         log.status = OrphanedTaskLog.Status.REPORTED
-        log.save()
+        with transaction.atomic():
+            if not OrphanedTaskLog.objects.filter(task_arn=res.id).exists():
+                log.save()
+        return 0
+    log = _claim(log, now=now)
+    if log is None:
         return 0
     try:
         runtime.remove_resource(res.kind, res.id)
     except RuntimeFailure as exc:
-        log.status = OrphanedTaskLog.Status.FAILED
-        log.error_message = exc.message
-        log.save()
+        OrphanedTaskLog.objects.filter(pk=log.pk).update(
+            status=OrphanedTaskLog.Status.FAILED, error_message=exc.message
+        )
         return 0
-    log.status = OrphanedTaskLog.Status.TERMINATED
-    log.terminated_at = timezone.now()
-    log.save()
+    OrphanedTaskLog.objects.filter(pk=log.pk).update(
+        status=OrphanedTaskLog.Status.TERMINATED, terminated_at=timezone.now(), error_message=""
+    )
     return 1
+
+
+def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
+    """Take the orphan for this sweep, or return None when another sweep has it.
+
+    The unique ``task_arn`` makes the first insert win. A row left ``reported`` by a dry run,
+    ``failed`` by an earlier attempt or ``detected`` by a worker killed mid-sweep is taken over
+    with a conditional update, so the next run converges.
+    """
+    try:
+        with transaction.atomic():
+            log.status = OrphanedTaskLog.Status.DETECTED
+            log.save()
+            return log
+    except IntegrityError:
+        pass
+    retryable = Q(status__in=[OrphanedTaskLog.Status.REPORTED, OrphanedTaskLog.Status.FAILED]) | Q(
+        status=OrphanedTaskLog.Status.DETECTED, detected_at__lt=now - timedelta(minutes=ORPHAN_CLAIM_MINUTES)
+    )
+    taken = OrphanedTaskLog.objects.filter(retryable, task_arn=log.task_arn).update(
+        status=OrphanedTaskLog.Status.DETECTED,
+        detected_at=now,
+        running_minutes=log.running_minutes,
+        estimated_cost=log.estimated_cost,
+    )
+    return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
 
 
 def _fail_vanished_sessions(resources, *, now, grace_edge) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from apps.accounts.tests.factories import UserFactory
 from apps.environments import services as env_services
 from apps.environments.runtime import LaunchResult
@@ -14,6 +16,11 @@ def starting_session(*, user=None, version=None):
 
 
 def running_session(*, user=None, version=None):
-    """Return a session marked running by the service, with no containers on the engine."""
-    session = starting_session(user=user, version=version)
-    return env_services.env_session_mark_running(session=session, result=LaunchResult(machines={}))
+    """Return a session marked running by the service, with no containers on the engine.
+
+    Both steps share one transaction, so when its on-commit provisioning runs (tests with
+    ``transaction=True``) it finds the session no longer ``starting`` and launches nothing.
+    """
+    with transaction.atomic():
+        session = starting_session(user=user, version=version)
+        return env_services.env_session_mark_running(session=session, result=LaunchResult(machines={}))
