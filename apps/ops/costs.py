@@ -9,17 +9,17 @@ import calendar
 import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import F, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.environments import services as env_services
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
-from apps.images.profiles import profile_limits
+from apps.images.profiles import PROFILES, profile_limits
 from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
 from apps.ops.selectors import get_settings
@@ -31,23 +31,10 @@ logger = logging.getLogger(__name__)
 FOUR = Decimal("0.0001")
 TWO = Decimal("0.01")
 DEFAULT_SOFT_THRESHOLD = Decimal("80")
-ACCRUAL_BATCH = 2000
 
 
 def _rm_per_usd() -> Decimal:
     return Decimal(str(getattr(settings, "RANGEX_RM_PER_USD", "4.70")))
-
-
-def session_rates(session_ids) -> dict[str, Decimal]:
-    """Return session id -> hourly cost in RM, in one query (the same rule as ``cost_rate_rm``)."""
-    rates: dict[str, Decimal] = defaultdict(Decimal)
-    rows = EnvironmentMachine.objects.filter(environment_session_id__in=list(session_ids)).values_list(
-        "environment_session_id", "machine__image_variant__hourly_cost_rm", "machine__resource_profile"
-    )
-    for session_id, variant_cost, profile in rows:
-        rate = variant_cost if variant_cost is not None else profile_limits(profile or "small").hourly_cost_rm
-        rates[str(session_id)] += rate
-    return rates
 
 
 def _stop(session, reason: str) -> bool:
@@ -58,48 +45,72 @@ def _stop(session, reason: str) -> bool:
     return True
 
 
+def _accrual_sql() -> tuple[str, str, str, list]:
+    """Return the lock, user-charge and session-charge statements of one accrual pass, and the rate params.
+
+    The hourly rate of a session is the sum over its machines of the variant's cost, else the
+    resource profile's (the rule of ``cost_rate_rm``), computed by the database for every
+    running session at once.
+    """
+    from apps.images.models import ImageVariant
+    from apps.scenarios.models import Machine
+
+    qn = connection.ops.quote_name
+    session, machine_row = EnvironmentSession._meta.db_table, EnvironmentMachine._meta.db_table
+    machine, variant = Machine._meta.db_table, ImageVariant._meta.db_table
+    user = get_user_model()._meta.db_table
+    whens = " ".join("WHEN %s THEN %s" for _ in PROFILES)
+    rate_params: list = [v for name, limits in PROFILES.items() for v in (str(name), limits.hourly_cost_rm)]
+    rate_params.append(profile_limits("small").hourly_cost_rm)
+    rates = (
+        f"SELECT em.environment_session_id AS sid, "  # noqa: S608 (quoted table names; values are parameters)
+        f"SUM(COALESCE(iv.hourly_cost_rm, CASE m.resource_profile {whens} ELSE %s END)) AS rate "
+        f"FROM {qn(machine_row)} em "
+        f"JOIN {qn(session)} s2 ON s2.id = em.environment_session_id AND s2.status = 'running' "
+        f"LEFT JOIN {qn(machine)} m ON m.id = em.machine_id "
+        f"LEFT JOIN {qn(variant)} iv ON iv.id = m.image_variant_id "
+        f"GROUP BY em.environment_session_id"
+    )
+    since = "COALESCE(s.cost_accrued_until, s.started_at, s.created_at)"
+    amount = f"ROUND(COALESCE(r.rate, 0) * TIMESTAMPDIFF(MICROSECOND, {since}, %s) / 3600000000, 4)"
+    due = f"s.status = 'running' AND {since} < %s"
+    lock = f"SELECT s.id, s.user_id FROM {qn(session)} s WHERE {due} FOR UPDATE"  # noqa: S608 (as above)
+    # The user's balance keeps two decimals; charging the change of the rounded session total
+    # keeps tiny per-minute amounts from being rounded away.
+    charge_users = (
+        f"UPDATE {qn(user)} u JOIN ("  # noqa: S608 (as above)
+        f"SELECT s.user_id, SUM(ROUND(s.cost_accumulated_rm + {amount}, 2) - ROUND(s.cost_accumulated_rm, 2)) AS d "
+        f"FROM {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id WHERE {due} GROUP BY s.user_id"
+        f") x ON x.user_id = u.id SET u.budget_spent_rm = u.budget_spent_rm + x.d"
+    )
+    charge_sessions = (
+        f"UPDATE {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id "  # noqa: S608 (as above)
+        f"SET s.cost_accumulated_rm = s.cost_accumulated_rm + {amount}, s.cost_accrued_until = %s "
+        f"WHERE {due}"
+    )
+    return lock, charge_users, charge_sessions, rate_params
+
+
 def cost_accrue(*, now=None) -> dict[str, int]:
     """Charge every running session from ``cost_accrued_until`` to now, and enforce the users' budgets.
 
-    The running rows are read with ``FOR UPDATE``: a racing pass waits, then reads the new
-    ``cost_accrued_until`` and charges only what came after it, so no period is charged twice.
-    Sessions, then users, are written with one batched UPDATE each, whatever their number.
+    The due rows are locked first (``FOR UPDATE``): a racing pass waits, then finds them charged
+    up to the new ``cost_accrued_until`` and charges only what came after, so no period is
+    charged twice. The users, then the sessions, are charged by one statement each, so the
+    query count does not grow with the number of sessions.
     """
     now = now or timezone.now()
-    User = get_user_model()
-    with transaction.atomic():
-        sessions = list(
-            EnvironmentSession.objects.select_for_update()
-            .filter(status=SessionStatus.RUNNING)
-            .only("id", "user_id", "started_at", "cost_accrued_until", "cost_accumulated_rm", "created_at")
-        )
-        rates = session_rates(s.pk for s in sessions)
-        user_deltas: dict = defaultdict(Decimal)
-        charged = []
-        for session in sessions:
-            since = session.cost_accrued_until or session.started_at or session.created_at
-            if since >= now:
-                continue
-            hours = Decimal((now - since).total_seconds()) / Decimal(3600)
-            amount = (rates.get(str(session.pk), Decimal("0")) * hours).quantize(FOUR, ROUND_HALF_UP)
-            old_total = session.cost_accumulated_rm
-            session.cost_accumulated_rm = old_total + amount
-            session.cost_accrued_until = now
-            # The user's balance keeps two decimals; charging the change of the rounded session total
-            # keeps tiny per-minute amounts from being rounded away.
-            user_deltas[session.user_id] += session.cost_accumulated_rm.quantize(TWO, ROUND_HALF_UP) - (
-                old_total.quantize(TWO, ROUND_HALF_UP)
-            )
-            charged.append(session)
-        EnvironmentSession.objects.bulk_update(
-            charged, ["cost_accumulated_rm", "cost_accrued_until"], batch_size=ACCRUAL_BATCH
-        )
-        users = [User(pk=user_id) for user_id, delta in user_deltas.items() if delta]
-        for user in users:
-            user.budget_spent_rm = F("budget_spent_rm") + user_deltas[user.pk]
-        User.objects.bulk_update(users, ["budget_spent_rm"], batch_size=ACCRUAL_BATCH)
-    limits = budget_limits_enforce(user_ids=set(user_deltas))
-    return {"charged": len(charged), **limits}
+    lock, charge_users, charge_sessions, rate_params = _accrual_sql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(lock, [now])
+        user_ids = {row[1] for row in cursor.fetchall()}
+        if not user_ids:
+            return {"charged": 0, "warned": 0, "stopped": 0}
+        cursor.execute(charge_users, [now, *rate_params, now])
+        cursor.execute(charge_sessions, [*rate_params, now, now, now])
+        charged = cursor.rowcount
+    limits = budget_limits_enforce(user_ids=user_ids)
+    return {"charged": charged, **limits}
 
 
 def _prefs_of(user):

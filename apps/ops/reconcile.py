@@ -8,6 +8,7 @@ however many passes see it. Engine calls happen outside transactions.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ IDLE_WARNING_MINUTES = 5
 ORPHAN_GRACE_MINUTES = 10
 MAX_WRITABLE_LAYER_BYTES = 1024**3
 ORPHAN_CLAIM_MINUTES = 10
+REMOVAL_WORKERS = 8
 
 
 def _stop(session: EnvironmentSession, reason: str) -> bool:
@@ -129,10 +131,14 @@ def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHA
             continue
         orphans.append((res, session))
     result.orphans_found = len(orphans)
-    # Containers go first: Docker refuses to remove a network that still has endpoints.
-    orphans.sort(key=lambda pair: pair[0].kind != "container")
-    for res, session in orphans:
-        result.orphans_removed += _remove_orphan(runtime, res, session, now=now, dry_run=dry_run)
+    logs = [_orphan_log(res, session, now=now, dry_run=dry_run) for res, session in orphans]
+    if dry_run:
+        _report(logs)
+    else:
+        claimed = [log for log in (_claim(log, now=now) for log in logs) if log is not None]
+        # Containers go first: Docker refuses to remove a network that still has endpoints.
+        for kind in ("container", "network"):
+            result.orphans_removed += _remove_claimed(runtime, [log for log in claimed if log.metadata["kind"] == kind])
 
     if not dry_run:
         result.sessions_failed = _fail_vanished_sessions(resources, now=now, grace_edge=grace_edge)
@@ -172,52 +178,61 @@ def _valid_uuids(values) -> list[str]:
     return out
 
 
-def _remove_orphan(runtime, res, session, *, now, dry_run: bool) -> int:
-    from apps.environments.runtime import RuntimeFailure
-
+def _orphan_log(res, session, *, now, dry_run: bool) -> OrphanedTaskLog:
+    """Return the (unsaved) log row of an orphan, with its running minutes and estimated cost."""
     started = res.created_at or now
     minutes = max(int((now - started).total_seconds() // 60), 0)
-    profile = "small"
-    if session is not None and res.kind == "container":
-        profile = session.env_profile
     cost = Decimal("0")
     if res.kind == "container":
-        cost = (profile_limits(profile).hourly_cost_rm * Decimal(minutes) / Decimal(60)).quantize(Decimal("0.0001"))
-    log = OrphanedTaskLog(
+        rate = profile_limits(session.env_profile if session is not None else "small").hourly_cost_rm
+        cost = (rate * Decimal(minutes) / Decimal(60)).quantize(Decimal("0.0001"))
+    last_activity = session.last_activity_at if session is not None else None
+    return OrphanedTaskLog(
         task_arn=res.id,
         user_id=session.user_id if session else None,
         scenario_id=session.scenario_version.scenario_id if session else None,
         started_at=res.created_at,
         detected_at=now,
-        last_activity=session.last_activity_at if session else None,
+        last_activity=last_activity,
         running_minutes=minutes,
-        inactive_minutes=int((now - session.last_activity_at).total_seconds() // 60)
-        if session and session.last_activity_at
-        else minutes,
+        inactive_minutes=int((now - last_activity).total_seconds() // 60) if last_activity else minutes,
         estimated_cost=cost,
-        termination_reason=(f"No live session ({session.status})" if session else "No session row for this resource"),
+        termination_reason=f"No live session ({session.status})" if session else "No session row for this resource",
+        status=OrphanedTaskLog.Status.REPORTED if dry_run else OrphanedTaskLog.Status.DETECTED,
         metadata={"kind": res.kind, "machine": res.machine, "session_id": res.session_id, "dry_run": dry_run},
     )
-    if dry_run:
-        log.status = OrphanedTaskLog.Status.REPORTED
-        with transaction.atomic():
-            if not OrphanedTaskLog.objects.filter(task_arn=res.id).exists():
-                log.save()
-        return 0
-    log = _claim(log, now=now)
-    if log is None:
-        return 0
-    try:
-        runtime.remove_resource(res.kind, res.id)
-    except RuntimeFailure as exc:
-        OrphanedTaskLog.objects.filter(pk=log.pk).update(
-            status=OrphanedTaskLog.Status.FAILED, error_message=exc.message
-        )
-        return 0
-    OrphanedTaskLog.objects.filter(pk=log.pk).update(
-        status=OrphanedTaskLog.Status.TERMINATED, terminated_at=timezone.now(), error_message=""
+
+
+def _report(logs: list[OrphanedTaskLog]) -> None:
+    """Record what a dry run found; a resource already logged keeps its row."""
+    known = set(
+        OrphanedTaskLog.objects.filter(task_arn__in=[log.task_arn for log in logs]).values_list("task_arn", flat=True)
     )
-    return 1
+    OrphanedTaskLog.objects.bulk_create([log for log in logs if log.task_arn not in known], ignore_conflicts=True)
+
+
+def _remove_claimed(runtime, logs: list[OrphanedTaskLog]) -> int:
+    """Remove claimed resources in parallel (engine calls only), then record each outcome."""
+    from apps.environments.runtime import RuntimeFailure
+
+    def remove(log: OrphanedTaskLog) -> str:
+        try:
+            runtime.remove_resource(log.metadata["kind"], log.task_arn)
+        except RuntimeFailure as exc:
+            return exc.message
+        return ""
+
+    with ThreadPoolExecutor(max_workers=REMOVAL_WORKERS) as pool:
+        errors = list(pool.map(remove, logs))
+    removed = 0
+    for log, error in zip(logs, errors, strict=True):
+        if error:
+            OrphanedTaskLog.objects.filter(pk=log.pk).update(status=OrphanedTaskLog.Status.FAILED, error_message=error)
+        else:
+            removed += OrphanedTaskLog.objects.filter(pk=log.pk).update(
+                status=OrphanedTaskLog.Status.TERMINATED, terminated_at=timezone.now(), error_message=""
+            )
+    return removed
 
 
 def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
@@ -229,7 +244,6 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
     """
     try:
         with transaction.atomic():
-            log.status = OrphanedTaskLog.Status.DETECTED
             log.save()
             return log
     except IntegrityError:
