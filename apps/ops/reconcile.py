@@ -91,7 +91,13 @@ class SweepResult:
         }
 
 
-def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHAN_GRACE_MINUTES) -> SweepResult:
+def orphans_sweep(
+    *,
+    dry_run: bool = False,
+    now=None,
+    grace_minutes: int = ORPHAN_GRACE_MINUTES,
+    max_writable_bytes: int = MAX_WRITABLE_LAYER_BYTES,
+) -> SweepResult:
     """Reconcile the engine with the database in both directions and record the outcome.
 
     Engine resources labelled as ours with no live session (older than the grace period) are
@@ -142,7 +148,7 @@ def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHA
 
     if not dry_run:
         result.sessions_failed = _fail_vanished_sessions(resources, now=now, grace_edge=grace_edge)
-    result.oversized = _oversized(runtime, resources)
+    result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
     HealthCheck.objects.create(
         check_type=HealthCheck.CheckType.ORPHANS,
         service_name=runtime.name,
@@ -160,7 +166,7 @@ def orphans_sweep(*, dry_run: bool = False, now=None, grace_minutes: int = ORPHA
             check_type=HealthCheck.CheckType.OVERSIZED,
             service_name=runtime.name,
             status=HealthCheck.Status.WARNING,
-            message=f"{len(result.oversized)} container(s) wrote more than {MAX_WRITABLE_LAYER_BYTES} bytes.",
+            message=f"{len(result.oversized)} container(s) wrote more than {max_writable_bytes} bytes.",
             details={"containers": result.oversized},
         )
     return result
@@ -297,7 +303,7 @@ def _cleanup(session_id: str) -> None:
         logger.warning("cleanup of session %s failed; the next sweep removes what is left", session_id)
 
 
-def _oversized(runtime, resources) -> list[dict]:
+def _oversized(runtime, resources, *, limit: int) -> list[dict]:
     from apps.environments.runtime import RuntimeFailure
 
     found = []
@@ -307,7 +313,7 @@ def _oversized(runtime, resources) -> list[dict]:
         except RuntimeFailure:
             continue
         for machine, size in usage.items():
-            if size > MAX_WRITABLE_LAYER_BYTES:
+            if size > limit:
                 found.append({"session_id": session_id, "machine": machine, "bytes": size})
     return found
 

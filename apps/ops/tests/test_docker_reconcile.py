@@ -67,7 +67,13 @@ def test_session_whose_container_was_removed_behind_our_back_is_failed(
     cleanup_sessions.append(session.pk)
     session.refresh_from_db()
     assert session.status == SessionStatus.RUNNING
-    assert reconcile.orphans_sweep().sessions_failed == 0
+    healthy = reconcile.orphans_sweep(max_writable_bytes=1)
+    assert healthy.sessions_failed == 0 and healthy.orphans_found == 0
+    # The flag file written into the victim makes its writable layer larger than one byte.
+    assert {"session_id": str(session.pk), "machine": "victim"}.items() <= next(
+        o for o in healthy.oversized if o["machine"] == "victim"
+    ).items()
+    assert HealthCheck.objects.filter(check_type="oversized", status="warning").exists()
     victim = session.machines.get(machine_name="victim")
     runtime.client.containers.get(victim.task_arn).remove(force=True)
     later = timezone.now() + timedelta(minutes=30)
