@@ -367,7 +367,18 @@ def budget_cap_check(*, now=None) -> dict:
     cost_rm = month_cost_rm(month=month)
     cost_usd = (cost_rm / _rm_per_usd()).quantize(TWO)
     state = {"cost_usd": cost_usd, "cap_usd": conf.budget_hard_cap_usd, "reached": False, "stopped": 0}
-    if not conf.budget_hard_cap_usd or cost_usd < conf.budget_hard_cap_usd:
+    if not conf.budget_hard_cap_usd:
+        return state
+    if cost_usd < conf.budget_hard_cap_usd:
+        if cost_usd * 100 >= conf.budget_hard_cap_usd * conf.budget_alert_percentage:
+            alert_send(
+                alert_type=AlertLog.AlertType.BUDGET_CAP,
+                priority=AlertLog.Priority.HIGH,
+                subject=f"Monthly spend at {cost_usd * 100 / conf.budget_hard_cap_usd:.0f}% of the budget cap",
+                message=f"USD {cost_usd} of USD {conf.budget_hard_cap_usd} this month.",
+                dedupe_key=f"budget_cap_warning:{month:%Y-%m}",
+                dedupe_minutes=31 * 24 * 60,
+            )
         return state
     state["reached"] = True
     if conf.auto_maintenance_on_budget_cap:
@@ -389,7 +400,7 @@ def budget_cap_check(*, now=None) -> dict:
             else "auto_maintenance_on_budget_cap is off: sessions keep running."
         ),
         dedupe_key=f"budget_cap:{month:%Y-%m}",
-        dedupe_minutes=24 * 60,
+        dedupe_minutes=31 * 24 * 60,
     )
     return state
 

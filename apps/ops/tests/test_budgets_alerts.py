@@ -85,6 +85,11 @@ def test_global_cap_turns_on_maintenance_stops_sessions_and_alerts_once(admins, 
     session = running_session()
     _charge(session, "7.90")
     assert costs.budget_cap_check()["reached"] is False
+    costs.budget_cap_check()
+    assert [a.subject for a in AlertLog.objects.filter(alert_type="budget_cap")][:1] == [
+        "Monthly spend at 99% of the budget cap"
+    ]
+    AlertLog.objects.all().delete()
     _charge(session, "8.00")
     state = costs.budget_cap_check()
     assert state["reached"] and state["stopped"] == 1
