@@ -261,7 +261,10 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
         status=OrphanedTaskLog.Status.DETECTED,
         detected_at=now,
         running_minutes=log.running_minutes,
+        inactive_minutes=log.inactive_minutes,
         estimated_cost=log.estimated_cost,
+        termination_reason=log.termination_reason,
+        metadata=log.metadata,
     )
     return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
 

@@ -194,3 +194,19 @@ def test_two_expiry_passes_at_once_stop_each_session_once():
     assert sum(counts) >= 3
     for s in sessions:
         assert AuditLog.objects.filter(action_type="session.stop", target_id=str(s.pk)).count() == 1
+
+
+def test_an_orphan_left_claimed_by_a_killed_worker_is_taken_over_later(runtime):
+    rogue = _rogue_container(runtime)
+    try:
+        later = timezone.now() + timedelta(minutes=30)
+        # A sweep that claimed the orphan and died before removing it.
+        OrphanedTaskLog.objects.create(task_arn=rogue.id, status="detected", detected_at=later)
+        assert reconcile.orphans_sweep(now=later + timedelta(minutes=1)).orphans_removed == 0
+        assert _exists(runtime, rogue.id)
+        assert reconcile.orphans_sweep(now=later + timedelta(minutes=11)).orphans_removed == 1
+        assert not _exists(runtime, rogue.id)
+        assert OrphanedTaskLog.objects.get(task_arn=rogue.id).status == "terminated"
+    finally:
+        if _exists(runtime, rogue.id):
+            rogue.remove(force=True)
