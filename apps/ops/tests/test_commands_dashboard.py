@@ -106,3 +106,10 @@ def test_budget_admin_creates_a_budget_through_the_service(admin_client_2fa):
     assert response.status_code == 302, response.content.decode()[:2000]
     budget = BudgetAlert.objects.get()
     assert budget.alert_month == date(2026, 3, 1) and budget.auto_shutdown_enabled
+
+
+def test_creators_see_the_admin_index_without_the_operations_dashboard(creator_client):
+    response = creator_client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert 'id="ops-dashboard"' not in response.content.decode()
+    assert creator_client.get(reverse("admin:ops_alertlog_changelist")).status_code == 403
