@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import timedelta
 
@@ -55,6 +56,8 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
     )
 
     path = str(getattr(settings, "VAR_DIR", "/"))
+    if not os.path.exists(path):
+        path = "/"
     usage = shutil.disk_usage(path)
     free = usage.free / usage.total if usage.total else 1.0
     status = (
