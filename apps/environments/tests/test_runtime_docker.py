@@ -11,10 +11,12 @@ import io
 import re
 import socket
 import subprocess
+import sys
 import tarfile
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -380,3 +382,23 @@ def test_busybox_rootfs_has_applets_and_a_player_user():
         assert members[f"bin/{applet}"].linkname == "busybox"
     assert members["tmp"].mode == 0o1777
     assert "player:x:1000:1000:" in passwd
+
+
+def test_nothing_outside_the_runtime_package_imports_the_docker_sdk():
+    root = Path(settings.BASE_DIR)
+    runtime_dir = root / "apps" / "environments" / "runtime"
+    pattern = re.compile(r"^\s*(import docker\b|from docker\b)", re.M)
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("apps", "rangex")
+        for path in (root / folder).rglob("*.py")
+        if runtime_dir not in path.parents and pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import apps.environments.runtime, sys; print('docker' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    assert loaded.stdout.strip() == "False", loaded.stderr

@@ -298,3 +298,24 @@ def test_session_pages_and_api_are_owner_only(
     assert paused.status_code == 200 and paused.json()["status"] == "paused"
     again = client.post(f"/api/v1/sessions/{session.pk}/pause/")
     assert again.status_code == 409
+
+
+def test_a_running_session_stays_pinned_to_its_version(solver, version, django_capture_on_commit_callbacks,
+                                                       cleanup_sessions, admin_user):
+    from apps.scenarios import services as scenario_services
+
+    session = start(solver, version, django_capture_on_commit_callbacks, cleanup_sessions)
+    creator = version.scenario.created_by_user
+    newer = scenario_services.scenario_version_new(source=version, actor=creator)
+    scenario_services.scenario_version_update(
+        version=newer, actor=creator, data={"questions": [dict(q, points=99) for q in version.questions]}
+    )
+    newer = scenario_services.scenario_version_submit(version=newer, actor=creator)
+    newer = scenario_services.scenario_version_approve(version=newer, actor=admin_user)
+    scenario_services.scenario_version_publish(version=newer, actor=admin_user)
+    version.refresh_from_db()
+    assert version.status == "ARCHIVED"
+    result = services.env_session_submit_answer(session=session, actor=solver, question_id="q1", answer=STATIC_FLAG)
+    assert result["state"]["earned_points"] == 10
+    with pytest.raises(Conflict):
+        services.env_session_start(user=UserFactory(), version=version)
