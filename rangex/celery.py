@@ -1,4 +1,4 @@
-"""The Celery application. The beat schedule lives in apps.ops.schedule."""
+"""The Celery application. The beat schedule is declared in apps.ops.beat and seeded into django-celery-beat."""
 
 import os
 

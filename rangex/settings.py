@@ -368,5 +368,7 @@ RANGEX_DOCKER_URL = e.get_str("RANGEX_DOCKER_URL", "")
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
 RANGEX_MAX_ASSET_BYTES = e.get_int("RANGEX_MAX_ASSET_MB", 100, minimum=1) * 1024 * 1024
+# Costs are kept in RM; the global budget cap is set in USD and converted with this rate.
+RANGEX_RM_PER_USD = e.get_str("RANGEX_RM_PER_USD", "4.70")
 LOGIN_URL_PATH = "/accounts/login/"
 FORM_RENDERER = "rangex.forms.RangexFormRenderer"

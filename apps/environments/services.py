@@ -674,3 +674,32 @@ def cost_rate_rm(session: EnvironmentSession) -> Decimal:
         else:
             total += profile_limits(machine.resource_profile if machine else "small").hourly_cost_rm
     return total
+
+
+# --- Periodic checks (called by apps.ops reconcilers) -----------------------------------------------
+
+
+def env_session_warn_idle(*, session: EnvironmentSession, minutes_left: int) -> bool:
+    """Warn the solver once that an idle session stops soon: in the page and by notification.
+
+    Return False when another worker warned first or the session is no longer running.
+    """
+    from apps.accounts.services import notification_send
+
+    message = f"Your lab has been idle and will stop in about {minutes_left} minute(s). Use it to keep it running."
+    with transaction.atomic():
+        changed = EnvironmentSession.objects.filter(
+            pk=session.pk, status=SessionStatus.RUNNING, idle_warned=False
+        ).update(idle_warned=True)
+        if not changed:
+            return False
+        notification_send(
+            user=session.user,
+            type="session",
+            title="Your lab will stop soon",
+            body=message,
+            link=f"/sessions/{session.pk}/",
+        )
+        audit_record(actor=None, action="session.idle_warned", target=session, details={"minutes_left": minutes_left})
+        transaction.on_commit(lambda: _push(session.pk, {"type": "idle_warning", "message": message}))
+    return True

@@ -1,0 +1,153 @@
+"""Alerts to operators: one ``alert_send`` that records every delivery in ``alert_logs``.
+
+Each recipient on each channel (an admin address by email, the Slack webhook) is one row.
+Rows are written at once; delivery runs after the commit in a task that retries with backoff,
+so an unreachable SMTP server or webhook is a recorded failure, never a crashed caller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.ops.models import AlertLog
+from apps.ops.selectors import get_settings
+from rangex.core.tasks import enqueue
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+DEDUPE_MINUTES = 60
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def alert_send(
+    *,
+    alert_type: str,
+    subject: str,
+    message: str = "",
+    priority: str = AlertLog.Priority.MEDIUM,
+    metadata: dict[str, Any] | None = None,
+    dedupe_key: str = "",
+    dedupe_minutes: int = DEDUPE_MINUTES,
+) -> list[AlertLog]:
+    """Record an alert for every admin address and the Slack webhook, and queue the deliveries.
+
+    An alert with the same ``dedupe_key`` within ``dedupe_minutes`` is not sent again. Error
+    alerts are sent only when ``send_error_notifications`` is on. Return the rows created.
+    """
+    conf = get_settings()
+    if alert_type == AlertLog.AlertType.ERROR and not conf.send_error_notifications:
+        return []
+    now = timezone.now()
+    targets = [(AlertLog.Channel.EMAIL, address) for address in conf.admin_email_list]
+    webhook = str(conf.slack_webhook_url or "")
+    if webhook:
+        targets.append((AlertLog.Channel.SLACK, _redact_url(webhook)))
+    if not targets:
+        logger.warning("alert %r not sent: no admin_emails and no slack_webhook_url", subject)
+        return []
+    with transaction.atomic():
+        if dedupe_key:
+            # The lock on the settings row serialises senders of one key, so two workers raising
+            # the same alert at once record it once.
+            from apps.ops.models import SystemSettings
+
+            SystemSettings.objects.select_for_update().filter(pk=SystemSettings.SINGLETON_ID).first()
+            recent = AlertLog.objects.filter(
+                dedupe_key=dedupe_key[:191], created_at__gte=now - timedelta(minutes=dedupe_minutes)
+            )
+            if recent.exists():
+                return []
+        rows = [
+            AlertLog.objects.create(
+                alert_type=alert_type,
+                priority=priority,
+                channel=channel,
+                recipient=recipient[:255],
+                subject=subject[:255],
+                message=message,
+                metadata=metadata or {},
+                dedupe_key=dedupe_key[:191],
+                created_at=now,
+            )
+            for channel, recipient in targets
+        ]
+        from apps.ops.tasks import alert_deliver_task
+
+        for row in rows:
+            enqueue(alert_deliver_task, row.pk)
+    return rows
+
+
+def _redact_url(url: str) -> str:
+    """Return the webhook's scheme and host only: the path of a Slack webhook is its secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else "(malformed webhook URL)"
+
+
+def alert_deliver(*, alert_id: int) -> AlertLog | None:
+    """Try one delivery of a pending alert. Return the row; its status says what happened.
+
+    On failure the row stays ``pending`` with ``retry_count`` raised until ``MAX_ATTEMPTS``,
+    then becomes ``failed``. A row that is no longer pending (sent by a racing worker) is left alone.
+    """
+    alert = AlertLog.objects.filter(pk=alert_id).first()
+    if alert is None or alert.status != AlertLog.Status.PENDING:
+        return alert
+    try:
+        if alert.channel == AlertLog.Channel.EMAIL:
+            send_mail(f"[RangeX] {alert.subject}", alert.message, settings.DEFAULT_FROM_EMAIL, [alert.recipient])
+        else:
+            _post_webhook(str(get_settings().slack_webhook_url or ""), alert)
+    except Exception as exc:
+        attempts = alert.retry_count + 1
+        status = AlertLog.Status.FAILED if attempts >= MAX_ATTEMPTS else AlertLog.Status.PENDING
+        AlertLog.objects.filter(pk=alert_id, status=AlertLog.Status.PENDING).update(
+            retry_count=F("retry_count") + 1, status=status, error_message=str(exc)[:2000]
+        )
+        logger.warning("alert %s delivery attempt %s failed: %s", alert_id, attempts, exc)
+    else:
+        AlertLog.objects.filter(pk=alert_id, status=AlertLog.Status.PENDING).update(
+            status=AlertLog.Status.SENT, sent_at=timezone.now(), error_message=""
+        )
+    alert.refresh_from_db()
+    return alert
+
+
+def _post_webhook(url: str, alert: AlertLog) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("The Slack webhook URL is malformed (expected http(s)://host/...).")
+    body = json.dumps({"text": f"*[{alert.priority.upper()}] {alert.subject}*\n{alert.message}"}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")  # noqa: S310 (scheme checked above)
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(url, response.status, "webhook refused the alert", response.headers, None)
+
+
+def task_failure_alert(sender=None, task_id=None, exception=None, **kwargs) -> None:
+    """Alert the admins when a Celery task fails for good (only with ``send_error_notifications``)."""
+    name = getattr(sender, "name", str(sender))
+    try:
+        alert_send(
+            alert_type=AlertLog.AlertType.ERROR,
+            priority=AlertLog.Priority.HIGH,
+            subject=f"Task {name} failed",
+            message=f"{type(exception).__name__}: {exception}",
+            metadata={"task": name, "task_id": task_id},
+            dedupe_key=f"task-failure:{name}",
+        )
+    except Exception:
+        logger.exception("could not record the failure alert of task %s", name)

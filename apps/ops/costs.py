@@ -1,0 +1,429 @@
+"""Money: cost accrual, the daily usage rollup, per-scenario monthly budgets and the global cap.
+
+Costs are in RM; the global cap is set in USD and converted with ``settings.RANGEX_RM_PER_USD``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from apps.environments import services as env_services
+from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
+from apps.images.profiles import PROFILES, profile_limits
+from apps.ops.alerts import alert_send
+from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
+from apps.ops.selectors import get_settings
+from apps.ops.services import audit_record, maintenance_set
+from rangex.core.errors import InvalidTransition
+
+logger = logging.getLogger(__name__)
+
+FOUR = Decimal("0.0001")
+TWO = Decimal("0.01")
+DEFAULT_SOFT_THRESHOLD = Decimal("80")
+
+
+def _rm_per_usd() -> Decimal:
+    return Decimal(str(getattr(settings, "RANGEX_RM_PER_USD", "4.70")))
+
+
+def _stop(session, reason: str) -> bool:
+    try:
+        env_services.env_session_stop(session=session, actor=None, reason=reason)
+    except InvalidTransition:
+        return False
+    return True
+
+
+def _accrual_sql() -> tuple[str, str, str, list]:
+    """Return the lock, user-charge and session-charge statements of one accrual pass, and the rate params.
+
+    The hourly rate of a session is the sum over its machines of the variant's cost, else the
+    resource profile's (the rule of ``cost_rate_rm``), computed by the database for every
+    running session at once.
+    """
+    from apps.images.models import ImageVariant
+    from apps.scenarios.models import Machine
+
+    qn = connection.ops.quote_name
+    session, machine_row = EnvironmentSession._meta.db_table, EnvironmentMachine._meta.db_table
+    machine, variant = Machine._meta.db_table, ImageVariant._meta.db_table
+    user = get_user_model()._meta.db_table
+    whens = " ".join("WHEN %s THEN %s" for _ in PROFILES)
+    rate_params: list = [v for name, limits in PROFILES.items() for v in (str(name), limits.hourly_cost_rm)]
+    rate_params.append(profile_limits("small").hourly_cost_rm)
+    rates = (
+        f"SELECT em.environment_session_id AS sid, "  # noqa: S608 (quoted table names; values are parameters)
+        f"SUM(COALESCE(iv.hourly_cost_rm, CASE m.resource_profile {whens} ELSE %s END)) AS rate "
+        f"FROM {qn(machine_row)} em "
+        f"JOIN {qn(session)} s2 ON s2.id = em.environment_session_id AND s2.status = 'running' "
+        f"LEFT JOIN {qn(machine)} m ON m.id = em.machine_id "
+        f"LEFT JOIN {qn(variant)} iv ON iv.id = m.image_variant_id "
+        f"GROUP BY em.environment_session_id"
+    )
+    since = "COALESCE(s.cost_accrued_until, s.started_at, s.created_at)"
+    amount = f"ROUND(COALESCE(r.rate, 0) * TIMESTAMPDIFF(MICROSECOND, {since}, %s) / 3600000000, 4)"
+    due = f"s.status = 'running' AND {since} < %s"
+    lock = f"SELECT s.id, s.user_id FROM {qn(session)} s WHERE {due} FOR UPDATE"  # noqa: S608 (as above)
+    # The user's balance keeps two decimals; charging the change of the rounded session total
+    # keeps tiny per-minute amounts from being rounded away.
+    charge_users = (
+        f"UPDATE {qn(user)} u JOIN ("  # noqa: S608 (as above)
+        f"SELECT s.user_id, SUM(ROUND(s.cost_accumulated_rm + {amount}, 2) - ROUND(s.cost_accumulated_rm, 2)) AS d "
+        f"FROM {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id WHERE {due} GROUP BY s.user_id"
+        f") x ON x.user_id = u.id SET u.budget_spent_rm = u.budget_spent_rm + x.d"
+    )
+    charge_sessions = (
+        f"UPDATE {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id "  # noqa: S608 (as above)
+        f"SET s.cost_accumulated_rm = s.cost_accumulated_rm + {amount}, s.cost_accrued_until = %s "
+        f"WHERE {due}"
+    )
+    return lock, charge_users, charge_sessions, rate_params
+
+
+def cost_accrue(*, now=None) -> dict[str, int]:
+    """Charge every running session from ``cost_accrued_until`` to now, and enforce the users' budgets.
+
+    The due rows are locked first (``FOR UPDATE``): a racing pass waits, then finds them charged
+    up to the new ``cost_accrued_until`` and charges only what came after, so no period is
+    charged twice. The users, then the sessions, are charged by one statement each, so the
+    query count does not grow with the number of sessions.
+    """
+    now = now or timezone.now()
+    lock, charge_users, charge_sessions, rate_params = _accrual_sql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(lock, [now])
+        user_ids = {row[1] for row in cursor.fetchall()}
+        if not user_ids:
+            return {"charged": 0, "warned": 0, "stopped": 0}
+        cursor.execute(charge_users, [now, *rate_params, now])
+        cursor.execute(charge_sessions, [*rate_params, now, now, now])
+        charged = cursor.rowcount
+    limits = budget_limits_enforce(user_ids=user_ids)
+    return {"charged": charged, **limits}
+
+
+def _prefs_of(user):
+    from apps.accounts.models import CreatorPreferences
+
+    return CreatorPreferences.objects.filter(user=user).first()
+
+
+def _soft_threshold(own, creators) -> Decimal:
+    """Return the percentage of the budget at which a user is warned: theirs, else the scenario creator's."""
+    for prefs in (own, creators):
+        if prefs is not None and prefs.cost_alert_threshold:
+            return prefs.cost_alert_threshold
+    return DEFAULT_SOFT_THRESHOLD
+
+
+def budget_limits_enforce(*, user_ids) -> dict[str, int]:
+    """Warn once per session at a user's soft limit; stop the user's sessions at the hard limit."""
+    from apps.accounts.models import CreatorPreferences
+    from apps.accounts.services import notification_send
+
+    User = get_user_model()
+    users = {u.pk: u for u in User.objects.filter(pk__in=list(user_ids), budget_limit_rm__gt=0)}
+    prefs = {p.user_id: p for p in CreatorPreferences.objects.filter(user_id__in=list(users))}
+    warned = stopped = 0
+    live = EnvironmentSession.objects.filter(user_id__in=list(users), status=SessionStatus.RUNNING).select_related(
+        "scenario_version__scenario__created_by_user"
+    )
+    for session in live:
+        user = users[session.user_id]
+        if user.budget_spent_rm >= user.budget_limit_rm:
+            if _stop(session, f"Your budget of RM {user.budget_limit_rm} is used up."):
+                stopped += 1
+            continue
+        if session.soft_limit_warned:
+            continue
+        creator = session.scenario_version.scenario.created_by_user
+        threshold = _soft_threshold(prefs.get(user.pk), prefs.get(creator.pk) or _prefs_of(creator))
+        if user.budget_spent_rm * 100 < user.budget_limit_rm * threshold:
+            continue
+        with transaction.atomic():
+            if not EnvironmentSession.objects.filter(pk=session.pk, soft_limit_warned=False).update(
+                soft_limit_warned=True
+            ):
+                continue
+            notification_send(
+                user=user,
+                type="budget",
+                title="You have used most of your lab budget",
+                body=(
+                    f"You have spent RM {user.budget_spent_rm} of your RM {user.budget_limit_rm} budget. "
+                    "Your labs stop when it is used up."
+                ),
+                link=f"/sessions/{session.pk}/",
+            )
+            audit_record(actor=None, action="session.soft_limit_warned", target=session)
+        warned += 1
+    return {"warned": warned, "stopped": stopped}
+
+
+# --- Daily rollup ---------------------------------------------------------------------------------
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+    return start, start + timedelta(days=1)
+
+
+def usage_rollup(*, day: date | None = None, now=None) -> UsageDaily:
+    """Recompute ``usage_daily`` for ``day`` (default: today) from the sessions that ran in it."""
+    now = now or timezone.now()
+    day = day or timezone.localdate(now)
+    start, end = _day_bounds(day)
+    sessions = list(
+        EnvironmentSession.objects.filter(started_at__lt=min(end, now))
+        .exclude(ended_at__lt=start)
+        .exclude(started_at__isnull=True)
+        .only("id", "env_profile", "started_at", "ended_at", "stopped_at", "status")
+    )
+    hours_by_profile: dict[str, Decimal] = defaultdict(Decimal)
+    machine_rows = EnvironmentMachine.objects.filter(environment_session_id__in=[s.pk for s in sessions]).values_list(
+        "environment_session_id", "machine__image_variant__hourly_cost_rm", "machine__resource_profile"
+    )
+    machines = defaultdict(list)
+    for session_id, variant_cost, profile in machine_rows:
+        machines[session_id].append((variant_cost, profile or "small"))
+    total = vcpu = memory = Decimal("0")
+    for s in sessions:
+        finish = s.ended_at or (s.stopped_at if s.status not in LIVE_STATUSES else None) or now
+        lo, hi = max(s.started_at, start), min(finish, end, now)
+        if hi <= lo:
+            continue
+        hours = Decimal((hi - lo).total_seconds()) / Decimal(3600)
+        hours_by_profile[s.env_profile] += hours
+        for variant_cost, profile in machines[s.pk]:
+            limits = profile_limits(profile)
+            total += (variant_cost if variant_cost is not None else limits.hourly_cost_rm) * hours
+            vcpu += limits.vcpu_share_rm * hours
+            memory += limits.memory_share_rm * hours
+    row, _ = UsageDaily.objects.update_or_create(
+        date=day,
+        defaults={
+            "env_hours_micro": hours_by_profile["micro"].quantize(FOUR),
+            "env_hours_small": hours_by_profile["small"].quantize(FOUR),
+            "env_hours_medium": hours_by_profile["medium"].quantize(FOUR),
+            "env_hours_large": hours_by_profile["large"].quantize(FOUR),
+            "total_estimated_cost_rm": total.quantize(FOUR),
+            "vcpu_cost_rm": vcpu.quantize(FOUR),
+            "memory_cost_rm": memory.quantize(FOUR),
+        },
+    )
+    return row
+
+
+# --- Monthly budgets ------------------------------------------------------------------------------
+
+
+def month_start(moment=None) -> date:
+    return timezone.localdate(moment or timezone.now()).replace(day=1)
+
+
+def month_cost_rm(*, month: date, scenario_id=None) -> Decimal:
+    """Return the accrued cost of the sessions started in ``month`` (of one scenario, or all)."""
+    start, _ = _day_bounds(month)
+    end, _ = _day_bounds(month.replace(day=calendar.monthrange(month.year, month.month)[1]) + timedelta(days=1))
+    qs = EnvironmentSession.objects.filter(created_at__gte=start, created_at__lt=end)
+    if scenario_id is not None:
+        qs = qs.filter(scenario_version__scenario_id=scenario_id)
+    return qs.aggregate(total=Sum("cost_accumulated_rm"))["total"] or Decimal("0")
+
+
+def _forecast(cost: Decimal, month: date, now) -> Decimal:
+    days = calendar.monthrange(month.year, month.month)[1]
+    start, _ = _day_bounds(month)
+    elapsed_days = max(Decimal((now - start).total_seconds()) / Decimal(86400), Decimal("0.0417"))
+    return (cost / elapsed_days * days).quantize(FOUR)
+
+
+def _carry_over_budgets(month: date) -> None:
+    """Give every scenario with a budget last month the same budget this month."""
+    previous = (month - timedelta(days=1)).replace(day=1)
+    have = set(BudgetAlert.objects.filter(alert_month=month).values_list("scenario_id", flat=True))
+    for old in BudgetAlert.objects.filter(alert_month=previous).exclude(scenario_id__in=have):
+        BudgetAlert.objects.get_or_create(
+            scenario_id=old.scenario_id,
+            alert_month=month,
+            defaults={
+                "budget_limit": old.budget_limit,
+                "alert_percentage": old.alert_percentage,
+                "grace_period_hours": old.grace_period_hours,
+                "auto_shutdown_enabled": old.auto_shutdown_enabled,
+            },
+        )
+
+
+def _advance(budget: BudgetAlert, old: str, **changes) -> bool:
+    """Move a budget from ``old`` to a new state; False when a racing pass moved it first."""
+    return bool(BudgetAlert.objects.filter(pk=budget.pk, status=old).update(**changes, updated_at=timezone.now()))
+
+
+def scenario_budgets_check(*, now=None) -> dict[str, int]:
+    """Update every scenario budget of this month; alert, open the grace period, then shut down."""
+    now = now or timezone.now()
+    month = month_start(now)
+    _carry_over_budgets(month)
+    counts = {"checked": 0, "alerted": 0, "grace": 0, "shutdown": 0}
+    for budget in BudgetAlert.objects.filter(alert_month=month).select_related("scenario"):
+        counts["checked"] += 1
+        cost = month_cost_rm(month=month, scenario_id=budget.scenario_id)
+        budget.current_cost = cost
+        budget.percentage_used = (cost * 100 / budget.budget_limit).quantize(TWO)
+        budget.forecast_end_of_month = _forecast(cost, month, now)
+        BudgetAlert.objects.filter(pk=budget.pk).update(
+            current_cost=cost,
+            percentage_used=budget.percentage_used,
+            forecast_end_of_month=budget.forecast_end_of_month,
+            updated_at=now,
+        )
+        counts["alerted"] += _budget_alert(budget)
+        counts["grace"] += _budget_grace(budget, now)
+        counts["shutdown"] += _budget_shutdown(budget, now)
+    return counts
+
+
+def _budget_alert(budget: BudgetAlert) -> int:
+    pct = budget.percentage_used
+    if budget.status != BudgetAlert.Status.OK or pct < budget.alert_percentage:
+        return 0
+    if not _advance(budget, BudgetAlert.Status.OK, status=BudgetAlert.Status.ALERTED, admin_notified=True):
+        return 0
+    budget.status = BudgetAlert.Status.ALERTED
+    alert_send(
+        alert_type=AlertLog.AlertType.BUDGET,
+        priority=AlertLog.Priority.MEDIUM,
+        subject=f"Scenario {budget.scenario.slug!r} used {pct}% of its monthly budget",
+        message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}; "
+        f"forecast for the month: RM {budget.forecast_end_of_month:.2f}.",
+        metadata={"budget_alert": budget.pk},
+    )
+    return 1
+
+
+def _budget_grace(budget: BudgetAlert, now) -> int:
+    if budget.status not in (BudgetAlert.Status.OK, BudgetAlert.Status.ALERTED) or budget.percentage_used < 100:
+        return 0
+    ends = now + timedelta(hours=budget.grace_period_hours)
+    changes = {"grace_period_starts": now, "grace_period_ends": ends, "admin_notified": True}
+    if not _advance(budget, budget.status, status=BudgetAlert.Status.GRACE, **changes):
+        return 0
+    budget.status, budget.grace_period_ends = BudgetAlert.Status.GRACE, ends
+    action = "its labs stop" if budget.auto_shutdown_enabled else "nothing stops automatically"
+    alert_send(
+        alert_type=AlertLog.AlertType.BUDGET,
+        priority=AlertLog.Priority.HIGH,
+        subject=f"Scenario {budget.scenario.slug!r} is over its monthly budget",
+        message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}. "
+        f"Grace period until {ends:%Y-%m-%d %H:%M}; then {action}.",
+        metadata={"budget_alert": budget.pk},
+    )
+    return 1
+
+
+def _budget_shutdown(budget: BudgetAlert, now) -> int:
+    if (
+        budget.status != BudgetAlert.Status.GRACE
+        or not budget.auto_shutdown_enabled
+        or budget.grace_period_ends is None
+        or now < budget.grace_period_ends
+    ):
+        return 0
+    if not _advance(budget, BudgetAlert.Status.GRACE, status=BudgetAlert.Status.SHUTDOWN, shutdown_at=now):
+        return 0
+    budget.status = BudgetAlert.Status.SHUTDOWN
+    stopped = 0
+    live = EnvironmentSession.objects.filter(scenario_version__scenario_id=budget.scenario_id, status__in=LIVE_STATUSES)
+    for session in live:
+        stopped += _stop(session, "This scenario's monthly budget is used up.")
+    audit_record(actor=None, action="budget.shutdown", target=budget, details={"sessions_stopped": stopped})
+    alert_send(
+        alert_type=AlertLog.AlertType.BUDGET,
+        priority=AlertLog.Priority.CRITICAL,
+        subject=f"Scenario {budget.scenario.slug!r} shut down: monthly budget used up",
+        message=f"{stopped} session(s) stopped.",
+        metadata={"budget_alert": budget.pk},
+    )
+    return 1
+
+
+def budget_cap_check(*, now=None) -> dict:
+    """Compare this month's cost with ``budget_hard_cap_usd``; at the cap, alert and maybe go into maintenance."""
+    now = now or timezone.now()
+    conf = get_settings()
+    month = month_start(now)
+    cost_rm = month_cost_rm(month=month)
+    cost_usd = (cost_rm / _rm_per_usd()).quantize(TWO)
+    state = {"cost_usd": cost_usd, "cap_usd": conf.budget_hard_cap_usd, "reached": False, "stopped": 0}
+    if not conf.budget_hard_cap_usd:
+        return state
+    if cost_usd < conf.budget_hard_cap_usd:
+        if cost_usd * 100 >= conf.budget_hard_cap_usd * conf.budget_alert_percentage:
+            alert_send(
+                alert_type=AlertLog.AlertType.BUDGET_CAP,
+                priority=AlertLog.Priority.HIGH,
+                subject=f"Monthly spend at {cost_usd * 100 / conf.budget_hard_cap_usd:.0f}% of the budget cap",
+                message=f"USD {cost_usd} of USD {conf.budget_hard_cap_usd} this month.",
+                dedupe_key=f"budget_cap_warning:{month:%Y-%m}",
+                dedupe_minutes=31 * 24 * 60,
+            )
+        return state
+    state["reached"] = True
+    if conf.auto_maintenance_on_budget_cap:
+        if not conf.maintenance_mode:
+            maintenance_set(
+                actor=None,
+                enabled=True,
+                message="RangeX has reached its monthly budget and is paused until an administrator resumes it.",
+            )
+        for session in EnvironmentSession.objects.filter(status__in=LIVE_STATUSES):
+            state["stopped"] += _stop(session, "The platform reached its monthly budget.")
+    alert_send(
+        alert_type=AlertLog.AlertType.BUDGET_CAP,
+        priority=AlertLog.Priority.CRITICAL,
+        subject=f"Monthly budget cap reached: USD {cost_usd} of USD {conf.budget_hard_cap_usd}",
+        message=(
+            "Maintenance mode is on and every session was stopped."
+            if conf.auto_maintenance_on_budget_cap
+            else "auto_maintenance_on_budget_cap is off: sessions keep running."
+        ),
+        dedupe_key=f"budget_cap:{month:%Y-%m}",
+        dedupe_minutes=31 * 24 * 60,
+    )
+    return state
+
+
+def budget_report(*, month: date) -> dict:
+    """Return the month's total and per-scenario budgets for the report command."""
+    rows = [
+        {
+            "scenario": b.scenario.slug,
+            "cost_rm": b.current_cost,
+            "limit_rm": b.budget_limit,
+            "percentage": b.percentage_used,
+            "forecast_rm": b.forecast_end_of_month,
+            "status": b.status,
+        }
+        for b in BudgetAlert.objects.filter(alert_month=month).select_related("scenario").order_by("scenario__slug")
+    ]
+    conf = get_settings()
+    total = month_cost_rm(month=month)
+    return {
+        "month": month,
+        "total_rm": total,
+        "total_usd": (total / _rm_per_usd()).quantize(TWO),
+        "cap_usd": conf.budget_hard_cap_usd,
+        "scenarios": rows,
+    }

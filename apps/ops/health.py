@@ -1,0 +1,137 @@
+"""Runtime health checks, each recorded in ``aws_config_checks``, with safe auto-heals."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.environments import services as env_services
+from apps.environments.models import EnvironmentSession, SessionStatus
+from apps.ops.alerts import alert_send
+from apps.ops.models import AlertLog, HealthCheck
+
+STUCK_STARTING_MINUTES = 15
+DISK_WARNING_FREE = 0.10
+DISK_FAILED_FREE = 0.05
+
+
+def _record(check_type, service, status, message, **extra) -> HealthCheck:
+    return HealthCheck.objects.create(
+        check_type=check_type, service_name=service, status=status, message=message, **extra
+    )
+
+
+def required_images() -> set[str]:
+    """Return the image references the published versions need."""
+    from apps.environments.launch import machine_image
+    from apps.scenarios.models import Machine, VersionStatus
+
+    machines = Machine.objects.filter(scenario_version__status=VersionStatus.PUBLISHED).select_related(
+        "image_variant", "platform_image"
+    )
+    return {ref for ref in (machine_image(m)[0] for m in machines) if ref}
+
+
+def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -> list[HealthCheck]:
+    """Run every check; return the recorded rows. Alert the admins about failures."""
+    from apps.environments.runtime import RuntimeFailure, get_runtime
+
+    now = now or timezone.now()
+    runtime = get_runtime()
+    checks: list[HealthCheck] = []
+    ping = runtime.ping()
+    engine_ok = bool(ping.get("ok"))
+    checks.append(
+        _record(
+            HealthCheck.CheckType.ENGINE,
+            runtime.name,
+            HealthCheck.Status.OK if engine_ok else HealthCheck.Status.FAILED,
+            "The engine answers." if engine_ok else f"The engine is unreachable: {ping.get('error', '')}",
+            details=ping,
+        )
+    )
+
+    path = str(getattr(settings, "VAR_DIR", "/"))
+    if not os.path.exists(path):
+        path = "/"
+    usage = shutil.disk_usage(path)
+    free = usage.free / usage.total if usage.total else 1.0
+    status = (
+        HealthCheck.Status.FAILED
+        if free < DISK_FAILED_FREE
+        else HealthCheck.Status.WARNING
+        if free < DISK_WARNING_FREE
+        else HealthCheck.Status.OK
+    )
+    checks.append(
+        _record(
+            HealthCheck.CheckType.DISK,
+            "local-disk",
+            status,
+            f"{free:.0%} free on {path}.",
+            details={"path": path, "free_bytes": usage.free, "total_bytes": usage.total},
+        )
+    )
+
+    if engine_ok:
+        missing = []
+        try:
+            missing = sorted(ref for ref in required_images() if not runtime.image_present(ref))
+            status = HealthCheck.Status.WARNING if missing else HealthCheck.Status.OK
+            message = f"Missing images: {', '.join(missing)}" if missing else "Every required image is present."
+        except RuntimeFailure as exc:
+            status, message = HealthCheck.Status.FAILED, exc.message
+        checks.append(
+            _record(HealthCheck.CheckType.IMAGES, runtime.name, status, message, details={"missing": missing})
+        )
+
+    checks.append(_heal_stuck_starting(now=now, stuck_minutes=stuck_minutes, engine_ok=engine_ok))
+    failed = [c for c in checks if c.status == HealthCheck.Status.FAILED]
+    if failed:
+        alert_send(
+            alert_type=AlertLog.AlertType.HEALTH,
+            priority=AlertLog.Priority.HIGH,
+            subject=f"{len(failed)} health check(s) failed",
+            message="\n".join(f"{c.get_check_type_display()}: {c.message}" for c in failed),
+            dedupe_key="health:" + ",".join(sorted(c.check_type for c in failed)),
+        )
+    return checks
+
+
+def _heal_stuck_starting(*, now, stuck_minutes: int, engine_ok: bool) -> HealthCheck:
+    """Fail sessions stuck in ``starting`` and remove what their launch left on the engine."""
+    from apps.environments.runtime import RuntimeFailure, get_runtime
+
+    stuck = list(
+        EnvironmentSession.objects.filter(
+            status=SessionStatus.STARTING, created_at__lte=now - timedelta(minutes=stuck_minutes)
+        )
+    )
+    healed, cleanup_failed = [], []
+    for session in stuck:
+        session = env_services.env_session_mark_failed(
+            session=session, reason=f"The lab did not start within {stuck_minutes} minutes."
+        )
+        if session.status != SessionStatus.FAILED:
+            continue
+        healed.append(str(session.pk))
+        if engine_ok:
+            try:
+                get_runtime().stop(str(session.pk))
+            except RuntimeFailure:
+                cleanup_failed.append(str(session.pk))
+    if not stuck:
+        return _record(HealthCheck.CheckType.STUCK_SESSIONS, "sessions", HealthCheck.Status.OK, "No stuck sessions.")
+    return _record(
+        HealthCheck.CheckType.STUCK_SESSIONS,
+        "sessions",
+        HealthCheck.Status.WARNING,
+        f"{len(stuck)} session(s) stuck in starting.",
+        details={"sessions": healed, "cleanup_failed": cleanup_failed},
+        auto_healed=bool(healed),
+        heal_action=f"Marked {len(healed)} session(s) failed and removed their resources." if healed else "",
+    )

@@ -1,0 +1,19 @@
+from django.db import migrations
+
+
+def seed(apps, schema_editor):
+    from apps.ops.beat import beat_sync
+
+    beat_sync(
+        interval_model=apps.get_model("django_celery_beat", "IntervalSchedule"),
+        task_model=apps.get_model("django_celery_beat", "PeriodicTask"),
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("ops", "0002_operations"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+    ]
+
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -1,0 +1,332 @@
+"""Periodic reconcilers of sessions with the clock and with the engine.
+
+Each one is idempotent and safe to run twice at once: sessions change only through the
+environments services, which use conditional updates, so a session is stopped or failed once
+however many passes see it. Engine calls happen outside transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.environments import services as env_services
+from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
+from apps.images.profiles import profile_limits
+from apps.ops.models import AlertLog, HealthCheck, Job, OrphanedTaskLog
+from apps.ops.selectors import get_settings
+from rangex.core.errors import InvalidTransition
+
+logger = logging.getLogger(__name__)
+
+IDLE_WARNING_MINUTES = 5
+ORPHAN_GRACE_MINUTES = 10
+MAX_WRITABLE_LAYER_BYTES = 1024**3
+ORPHAN_CLAIM_MINUTES = 10
+REMOVAL_WORKERS = 8
+
+
+def _stop(session: EnvironmentSession, reason: str) -> bool:
+    try:
+        env_services.env_session_stop(session=session, actor=None, reason=reason)
+    except InvalidTransition:
+        return False
+    return True
+
+
+def sessions_expire(*, now=None) -> int:
+    """Stop every running session past its ``expires_at``; return how many this pass stopped."""
+    now = now or timezone.now()
+    stopped = 0
+    for session in EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, expires_at__lte=now):
+        if session.status == SessionStatus.RUNNING and _stop(session, "The session time ran out."):
+            stopped += 1
+    return stopped
+
+
+def sessions_stop_idle(*, now=None) -> dict[str, int]:
+    """Warn sessions idle for nearly ``idle_timeout_minutes`` and stop those idle past it."""
+    now = now or timezone.now()
+    timeout = get_settings().idle_timeout_minutes
+    warn_after = max(timeout - IDLE_WARNING_MINUTES, 0)
+    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, is_test=False)
+    stopped = warned = 0
+    for session in running.filter(last_activity_at__lte=now - timedelta(minutes=timeout)):
+        if _stop(session, f"The lab was idle for {timeout} minutes."):
+            stopped += 1
+    candidates = running.filter(
+        idle_warned=False,
+        last_activity_at__lte=now - timedelta(minutes=warn_after),
+        last_activity_at__gt=now - timedelta(minutes=timeout),
+    ).select_related("user")
+    for session in candidates:
+        left = timeout - int((now - session.last_activity_at).total_seconds() // 60)
+        if env_services.env_session_warn_idle(session=session, minutes_left=max(left, 1)):
+            warned += 1
+    return {"stopped": stopped, "warned": warned}
+
+
+@dataclass
+class SweepResult:
+    orphans_removed: int = 0
+    orphans_found: int = 0
+    sessions_failed: int = 0
+    oversized: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "orphans_found": self.orphans_found,
+            "orphans_removed": self.orphans_removed,
+            "sessions_failed": self.sessions_failed,
+            "oversized": self.oversized,
+            "errors": self.errors,
+        }
+
+
+def orphans_sweep(
+    *,
+    dry_run: bool = False,
+    now=None,
+    grace_minutes: int = ORPHAN_GRACE_MINUTES,
+    max_writable_bytes: int = MAX_WRITABLE_LAYER_BYTES,
+) -> SweepResult:
+    """Reconcile the engine with the database in both directions and record the outcome.
+
+    Engine resources labelled as ours with no live session (older than the grace period) are
+    removed and logged; running sessions whose containers are gone are failed. An unreachable
+    engine is a failed health check and changes no session.
+    """
+    from apps.environments.runtime import RuntimeFailure, get_runtime
+
+    now = now or timezone.now()
+    result = SweepResult()
+    runtime = get_runtime()
+    try:
+        resources = runtime.list_managed()
+    except RuntimeFailure as exc:
+        HealthCheck.objects.create(
+            check_type=HealthCheck.CheckType.ORPHANS,
+            service_name=runtime.name,
+            status=HealthCheck.Status.FAILED,
+            message=f"The orphan sweep could not list the engine's resources: {exc.message}",
+        )
+        result.errors.append(exc.message)
+        return result
+
+    session_ids = {r.session_id for r in resources if r.session_id}
+    sessions = {
+        str(s.pk): s
+        for s in EnvironmentSession.objects.filter(pk__in=_valid_uuids(session_ids)).select_related("scenario_version")
+    }
+    grace_edge = now - timedelta(minutes=grace_minutes)
+
+    orphans = []
+    for res in resources:
+        session = sessions.get(res.session_id)
+        if session is not None and session.status in LIVE_STATUSES:
+            continue
+        if res.created_at is not None and res.created_at > grace_edge:
+            continue
+        orphans.append((res, session))
+    result.orphans_found = len(orphans)
+    logs = [_orphan_log(res, session, now=now, dry_run=dry_run) for res, session in orphans]
+    if dry_run:
+        _report(logs)
+    else:
+        claimed = [log for log in (_claim(log, now=now) for log in logs) if log is not None]
+        # Containers go first: Docker refuses to remove a network that still has endpoints.
+        for kind in ("container", "network"):
+            result.orphans_removed += _remove_claimed(runtime, [log for log in claimed if log.metadata["kind"] == kind])
+
+    if not dry_run:
+        result.sessions_failed = _fail_vanished_sessions(resources, now=now, grace_edge=grace_edge)
+    result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
+    HealthCheck.objects.create(
+        check_type=HealthCheck.CheckType.ORPHANS,
+        service_name=runtime.name,
+        status=HealthCheck.Status.WARNING
+        if (result.orphans_found or result.sessions_failed)
+        else HealthCheck.Status.OK,
+        message=(
+            f"{result.orphans_found} orphaned resource(s) found, {result.orphans_removed} removed; "
+            f"{result.sessions_failed} session(s) without containers failed." + (" (dry run)" if dry_run else "")
+        ),
+        details=result.as_dict(),
+    )
+    if result.oversized:
+        HealthCheck.objects.create(
+            check_type=HealthCheck.CheckType.OVERSIZED,
+            service_name=runtime.name,
+            status=HealthCheck.Status.WARNING,
+            message=f"{len(result.oversized)} container(s) wrote more than {max_writable_bytes} bytes.",
+            details={"containers": result.oversized},
+        )
+    return result
+
+
+def _valid_uuids(values) -> list[str]:
+    import uuid
+
+    out = []
+    for value in values:
+        try:
+            out.append(str(uuid.UUID(value)))
+        except ValueError:
+            continue
+    return out
+
+
+def _orphan_log(res, session, *, now, dry_run: bool) -> OrphanedTaskLog:
+    """Return the (unsaved) log row of an orphan, with its running minutes and estimated cost."""
+    started = res.created_at or now
+    minutes = max(int((now - started).total_seconds() // 60), 0)
+    cost = Decimal("0")
+    if res.kind == "container":
+        rate = profile_limits(session.env_profile if session is not None else "small").hourly_cost_rm
+        cost = (rate * Decimal(minutes) / Decimal(60)).quantize(Decimal("0.0001"))
+    last_activity = session.last_activity_at if session is not None else None
+    return OrphanedTaskLog(
+        task_arn=res.id,
+        user_id=session.user_id if session else None,
+        scenario_id=session.scenario_version.scenario_id if session else None,
+        started_at=res.created_at,
+        detected_at=now,
+        last_activity=last_activity,
+        running_minutes=minutes,
+        inactive_minutes=int((now - last_activity).total_seconds() // 60) if last_activity else minutes,
+        estimated_cost=cost,
+        termination_reason=f"No live session ({session.status})" if session else "No session row for this resource",
+        status=OrphanedTaskLog.Status.REPORTED if dry_run else OrphanedTaskLog.Status.DETECTED,
+        metadata={"kind": res.kind, "machine": res.machine, "session_id": res.session_id, "dry_run": dry_run},
+    )
+
+
+def _report(logs: list[OrphanedTaskLog]) -> None:
+    """Record what a dry run found; a resource already logged keeps its row."""
+    known = set(
+        OrphanedTaskLog.objects.filter(task_arn__in=[log.task_arn for log in logs]).values_list("task_arn", flat=True)
+    )
+    OrphanedTaskLog.objects.bulk_create([log for log in logs if log.task_arn not in known], ignore_conflicts=True)
+
+
+def _remove_claimed(runtime, logs: list[OrphanedTaskLog]) -> int:
+    """Remove claimed resources in parallel (engine calls only), then record each outcome."""
+    from apps.environments.runtime import RuntimeFailure
+
+    def remove(log: OrphanedTaskLog) -> str:
+        try:
+            runtime.remove_resource(log.metadata["kind"], log.task_arn)
+        except RuntimeFailure as exc:
+            return exc.message
+        return ""
+
+    with ThreadPoolExecutor(max_workers=REMOVAL_WORKERS) as pool:
+        errors = list(pool.map(remove, logs))
+    removed = 0
+    for log, error in zip(logs, errors, strict=True):
+        if error:
+            OrphanedTaskLog.objects.filter(pk=log.pk).update(status=OrphanedTaskLog.Status.FAILED, error_message=error)
+        else:
+            removed += OrphanedTaskLog.objects.filter(pk=log.pk).update(
+                status=OrphanedTaskLog.Status.TERMINATED, terminated_at=timezone.now(), error_message=""
+            )
+    return removed
+
+
+def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
+    """Take the orphan for this sweep, or return None when another sweep has it.
+
+    The unique ``task_arn`` makes the first insert win. A row left ``reported`` by a dry run,
+    ``failed`` by an earlier attempt or ``detected`` by a worker killed mid-sweep is taken over
+    with a conditional update, so the next run converges.
+    """
+    try:
+        with transaction.atomic():
+            log.save()
+            return log
+    except IntegrityError:
+        pass
+    retryable = Q(status__in=[OrphanedTaskLog.Status.REPORTED, OrphanedTaskLog.Status.FAILED]) | Q(
+        status=OrphanedTaskLog.Status.DETECTED, detected_at__lt=now - timedelta(minutes=ORPHAN_CLAIM_MINUTES)
+    )
+    taken = OrphanedTaskLog.objects.filter(retryable, task_arn=log.task_arn).update(
+        status=OrphanedTaskLog.Status.DETECTED,
+        detected_at=now,
+        running_minutes=log.running_minutes,
+        inactive_minutes=log.inactive_minutes,
+        estimated_cost=log.estimated_cost,
+        termination_reason=log.termination_reason,
+        metadata=log.metadata,
+    )
+    return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
+
+
+def _fail_vanished_sessions(resources, *, now, grace_edge) -> int:
+    """Fail running sessions one of whose machines has no container on the engine."""
+    present: dict[str, set[str]] = {}
+    for res in resources:
+        if res.kind == "container":
+            present.setdefault(res.session_id, set()).add(res.machine)
+    failed = 0
+    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, started_at__lte=grace_edge)
+    expected: dict[str, set[str]] = {}
+    for session_id, name in EnvironmentMachine.objects.filter(environment_session__in=running).values_list(
+        "environment_session_id", "machine_name"
+    ):
+        expected.setdefault(str(session_id), set()).add(name)
+    for session_id, names in expected.items():
+        missing = names - present.get(session_id, set())
+        if not missing:
+            continue
+        session = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.RUNNING).first()
+        if session is None:
+            continue
+        reason = f"The lab's machines disappeared from the engine ({', '.join(sorted(missing))})."
+        session = env_services.env_session_mark_failed(session=session, reason=reason)
+        if session.status == SessionStatus.FAILED:
+            failed += 1
+            _cleanup(session_id)
+    return failed
+
+
+def _cleanup(session_id: str) -> None:
+    from apps.environments.runtime import RuntimeFailure, get_runtime
+
+    try:
+        get_runtime().stop(session_id)
+    except RuntimeFailure:
+        logger.warning("cleanup of session %s failed; the next sweep removes what is left", session_id)
+
+
+def _oversized(runtime, resources, *, limit: int) -> list[dict]:
+    from apps.environments.runtime import RuntimeFailure
+
+    found = []
+    for session_id in sorted({r.session_id for r in resources if r.kind == "container" and r.session_id}):
+        try:
+            usage = runtime.container_disk_usage(session_id)
+        except RuntimeFailure:
+            continue
+        for machine, size in usage.items():
+            if size > limit:
+                found.append({"session_id": session_id, "machine": machine, "bytes": size})
+    return found
+
+
+def retention_purge(*, now=None) -> dict[str, int]:
+    """Delete alert, finished job and health check rows older than ``log_retention_days``. Never audit rows."""
+    now = now or timezone.now()
+    edge = now - timedelta(days=get_settings().log_retention_days)
+    with transaction.atomic():
+        alerts, _ = AlertLog.objects.filter(created_at__lt=edge).delete()
+        jobs, _ = Job.objects.filter(Q(created_at__lt=edge), status__in=Job.FINISHED).delete()
+        checks, _ = HealthCheck.objects.filter(checked_at__lt=edge).delete()
+    return {"alerts": alerts, "jobs": jobs, "health_checks": checks}

@@ -1,0 +1,78 @@
+"""Reads behind the admin dashboard, ``platform_status`` and the metrics endpoint."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession
+from apps.ops.costs import _rm_per_usd, month_cost_rm, month_start
+from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog, UsageDaily
+from apps.ops.selectors import get_settings
+
+
+def sessions_by_status() -> dict[str, int]:
+    rows = EnvironmentSession.objects.values("status").annotate(n=Count("id")).order_by()
+    return {row["status"]: row["n"] for row in rows}
+
+
+def live_container_count() -> int:
+    return EnvironmentMachine.objects.filter(
+        environment_session__status__in=LIVE_STATUSES, status=EnvironmentMachine.Status.RUNNING
+    ).count()
+
+
+def cost_today_rm(now=None) -> Decimal:
+    """Return today's estimated cost from the rollup row (kept current by the rollup task)."""
+    row = UsageDaily.objects.filter(date=timezone.localdate(now or timezone.now())).first()
+    return row.total_estimated_cost_rm if row else Decimal("0")
+
+
+def latest_health_checks() -> list[HealthCheck]:
+    """Return the newest result of every check type."""
+    latest = []
+    for check_type in HealthCheck.CheckType.values:
+        row = HealthCheck.objects.filter(check_type=check_type).order_by("-checked_at", "-id").first()
+        if row is not None:
+            latest.append(row)
+    return latest
+
+
+def platform_overview(now=None) -> dict:
+    now = now or timezone.now()
+    conf = get_settings()
+    month = month_start(now)
+    month_rm = month_cost_rm(month=month)
+    month_usd = (month_rm / _rm_per_usd()).quantize(Decimal("0.01"))
+    cap = conf.budget_hard_cap_usd
+    since = timezone.localdate(now) - timedelta(days=29)
+    usage = list(UsageDaily.objects.filter(date__gte=since).order_by("date"))
+    return {
+        "sessions": sessions_by_status(),
+        "running": EnvironmentSession.objects.filter(status="running").select_related("user", "scenario_version")[:20],
+        "containers": live_container_count(),
+        "cost_today_rm": cost_today_rm(now),
+        "month_rm": month_rm,
+        "month_usd": month_usd,
+        "cap_usd": cap,
+        "budget_pct": min(int(month_usd * 100 / cap), 100) if cap else None,
+        "usage": usage,
+        "chart": {
+            "labels": [u.date.isoformat() for u in usage],
+            "hours": [
+                float(u.env_hours_micro + u.env_hours_small + u.env_hours_medium + u.env_hours_large) for u in usage
+            ],
+            "cost": [float(u.total_estimated_cost_rm) for u in usage],
+        },
+        "orphans": OrphanedTaskLog.objects.select_related("user", "scenario")[:10],
+        "checks": latest_health_checks(),
+        "failing_checks": [c for c in latest_health_checks() if c.status != HealthCheck.Status.OK],
+        "alerts": AlertLog.objects.all()[:10],
+        "maintenance": conf.maintenance_mode,
+        "orphans_month": OrphanedTaskLog.objects.filter(detected_at__gte=now - timedelta(days=30)).aggregate(
+            n=Count("id"), cost=Sum("estimated_cost")
+        ),
+    }

@@ -1,0 +1,78 @@
+"""Celery tasks of ops: thin over idempotent services, acknowledged late so a killed worker's run repeats."""
+
+from celery import shared_task
+
+from apps.ops import alerts, costs, health, reconcile
+from apps.ops.locks import single_flight
+
+PERIODIC = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+@shared_task(**PERIODIC)
+def sessions_expire_task() -> None:
+    with single_flight("expire", ttl_seconds=120) as mine:
+        if mine:
+            reconcile.sessions_expire()
+
+
+@shared_task(**PERIODIC)
+def sessions_stop_idle_task() -> None:
+    with single_flight("idle", ttl_seconds=120) as mine:
+        if mine:
+            reconcile.sessions_stop_idle()
+
+
+@shared_task(**PERIODIC)
+def cost_accrue_task() -> None:
+    with single_flight("accrue", ttl_seconds=120) as mine:
+        if mine:
+            costs.cost_accrue()
+
+
+@shared_task(**PERIODIC)
+def usage_rollup_task() -> None:
+    costs.usage_rollup()
+
+
+@shared_task(**PERIODIC)
+def scenario_budgets_task() -> None:
+    with single_flight("budgets", ttl_seconds=600) as mine:
+        if mine:
+            costs.scenario_budgets_check()
+
+
+@shared_task(**PERIODIC)
+def budget_cap_task() -> None:
+    with single_flight("budget-cap", ttl_seconds=600) as mine:
+        if mine:
+            costs.budget_cap_check()
+
+
+@shared_task(**PERIODIC)
+def orphans_sweep_task() -> None:
+    with single_flight("orphans", ttl_seconds=600) as mine:
+        if mine:
+            reconcile.orphans_sweep()
+
+
+@shared_task(**PERIODIC)
+def health_check_task() -> None:
+    with single_flight("health", ttl_seconds=600) as mine:
+        if mine:
+            health.health_check_run()
+
+
+@shared_task(**PERIODIC)
+def retention_task() -> None:
+    reconcile.retention_purge()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
+def alert_deliver_task(self, alert_id: int) -> None:
+    alert = alerts.alert_deliver(alert_id=alert_id)
+    if self.request.is_eager:
+        # Without a worker (the embedded default) there is nobody to run a delayed retry: try again now.
+        while alert is not None and alert.status == alert.Status.PENDING:
+            alert = alerts.alert_deliver(alert_id=alert_id)
+    elif alert is not None and alert.status == alert.Status.PENDING:
+        raise self.retry(countdown=min(2**alert.retry_count * 10, 600))
