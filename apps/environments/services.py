@@ -96,6 +96,17 @@ def _check_start_limits(*, user, version, now) -> None:
         )
 
 
+def _check_scenario_budget(*, scenario: Scenario, now) -> None:
+    from apps.ops.models import BudgetAlert
+
+    month = now.date().replace(day=1)
+    if BudgetAlert.objects.filter(scenario=scenario, alert_month=month, status=BudgetAlert.Status.SHUTDOWN).exists():
+        raise LimitExceeded(
+            "This scenario has used its budget for the month and is closed until the next month.",
+            limit="scenario_monthly_budget",
+        )
+
+
 def _check_scenario_cap(*, scenario: Scenario) -> None:
     limit = getattr(scenario, "limit", None)
     if limit is None or not limit.max_concurrent_players:
@@ -151,6 +162,7 @@ def env_session_start(
             # The scenario row lock serialises players of one scenario across users.
             scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
             _check_scenario_cap(scenario=scenario)
+            _check_scenario_budget(scenario=scenario, now=now)
         machines = list(version.machines.all())
         profile = max((m.resource_profile for m in machines), key=_profile_rank, default="small")
         session = EnvironmentSession.objects.create(

@@ -300,8 +300,9 @@ def test_session_pages_and_api_are_owner_only(
     assert again.status_code == 409
 
 
-def test_a_running_session_stays_pinned_to_its_version(solver, version, django_capture_on_commit_callbacks,
-                                                       cleanup_sessions, admin_user):
+def test_a_running_session_stays_pinned_to_its_version(
+    solver, version, django_capture_on_commit_callbacks, cleanup_sessions, admin_user
+):
     from apps.scenarios import services as scenario_services
 
     session = start(solver, version, django_capture_on_commit_callbacks, cleanup_sessions)
@@ -321,11 +322,28 @@ def test_a_running_session_stays_pinned_to_its_version(solver, version, django_c
         services.env_session_start(user=UserFactory(), version=version)
 
 
-def test_engine_down_fails_the_session_with_a_clear_reason(solver, version, django_capture_on_commit_callbacks,
-                                                            settings):
+def test_engine_down_fails_the_session_with_a_clear_reason(
+    solver, version, django_capture_on_commit_callbacks, settings
+):
     settings.RANGEX_DOCKER_URL = "unix:///tmp/rangex-no-such-docker.sock"
     with django_capture_on_commit_callbacks(execute=True):
         session = services.env_session_start(user=solver, version=version)
     session.refresh_from_db()
     assert session.status == SessionStatus.FAILED
     assert "could not start" in session.reason_stopped and "unreachable" in session.reason_stopped
+
+
+def test_a_scenario_shut_down_by_its_budget_refuses_new_starts(solver, version):
+    from decimal import Decimal
+
+    from apps.ops.models import BudgetAlert
+
+    BudgetAlert.objects.create(
+        scenario=version.scenario,
+        alert_month=timezone.now().date().replace(day=1),
+        budget_limit=Decimal("1"),
+        status=BudgetAlert.Status.SHUTDOWN,
+    )
+    with pytest.raises(LimitExceeded) as exc:
+        services.env_session_start(user=solver, version=version)
+    assert exc.value.limit == "scenario_monthly_budget"
