@@ -10,6 +10,8 @@ api_v1 = [
     path("accounts/", include("apps.accounts.api_urls")),
     path("sessions/", include("apps.environments.api_urls")),
     path("", include("apps.scenarios.api_urls")),
+    path("events/", include("apps.events.api_urls")),
+    path("teams/", include("apps.teams.api_urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +22,8 @@ urlpatterns = [
     path("sessions/", include("apps.environments.urls")),
     path("scenarios/", include("apps.scenarios.urls")),
     path("studio/import/", include("apps.scenarios.import_views")),
+    path("events/", include("apps.events.urls")),
+    path("teams/", include("apps.teams.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
