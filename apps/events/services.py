@@ -90,8 +90,12 @@ def _member_conflict(event: Event, team: Team) -> str | None:
     return None
 
 
-def event_register(*, event: Event, user, team: Team | None = None) -> EventParticipation:
-    """Register ``user`` (individual events) or ``team`` by its leader (team events)."""
+def event_register(*, event: Event, user, team: Team | None = None, on_first_play: bool = False) -> EventParticipation:
+    """Register ``user`` (solo) or ``team`` by its leader (team events).
+
+    ``on_first_play`` registers a solver of an event without required registration when they first
+    play, which happens after the start by nature.
+    """
     with transaction.atomic():
         # The event row lock serialises registrations, so max_participants holds under concurrency.
         event = _locked_event(event)
@@ -100,7 +104,7 @@ def event_register(*, event: Event, user, team: Team | None = None) -> EventPart
             raise NotFound("No such event.")
         if now >= event.end_date:
             raise Conflict("This event has ended; registration is closed.")
-        if now >= event.start_date and not event.allow_late_registration:
+        if now >= event.start_date and not (event.allow_late_registration or on_first_play):
             raise Conflict("Registration closed when the event started.")
         if team is not None and event.is_team:
             team = Team.objects.select_for_update().get(pk=team.pk)
@@ -174,7 +178,7 @@ def _playing_participation(event: Event, user) -> EventParticipation:
     if participation is None:
         if event.registration_required:
             raise PermissionDenied("Register for this event first.")
-        participation = event_register(event=event, user=user)
+        participation = event_register(event=event, user=user, on_first_play=True)
     if participation.disqualified:
         raise PermissionDenied("You were disqualified from this event.")
     return participation
