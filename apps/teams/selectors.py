@@ -32,13 +32,14 @@ def teams_led_by(*, user) -> QuerySet[Team]:
 
 
 def join_request_get_for_user(*, user, pk) -> TeamJoinRequest:
-    """Return the request if ``user`` made it, leads its team, or is an admin; else 404."""
+    """Return the request if ``user`` made it, is in its team, or is an admin; else 404."""
     qs = TeamJoinRequest.objects.select_related("team", "user")
     try:
         request = qs.get(pk=pk)
     except (TeamJoinRequest.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound("No such join request.") from exc
-    if request.user_id != user.pk and request.team.leader_id != user.pk and not user.is_platform_admin:
+    visible = request.user_id == user.pk or user.is_platform_admin or team_is_member(team=request.team, user=user)
+    if not visible:
         raise NotFound("No such join request.")
     return request
 
