@@ -220,6 +220,13 @@ def scoreboard(*, event: Event, admin: bool, limit: int | None = PAGE_ROWS) -> d
     return _cached(event, kind, lambda: _build(event, frozen=frozen, limit=limit))
 
 
+def ctftime_feed_json(*, event: Event) -> bytes:
+    """Return the CTFtime feed as JSON bytes, serialised once per board change."""
+    import json
+
+    return _cached(event, "ctftime-json", lambda: json.dumps(ctftime_feed(event=event)).encode())
+
+
 def ctftime_feed(*, event: Event) -> dict[str, Any]:
     """Return the full public standings in CTFtime's scoreboard feed format."""
     board = scoreboard(event=event, admin=False, limit=None)

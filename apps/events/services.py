@@ -32,6 +32,7 @@ from apps.ops.services import audit_record, full_clean_or_raise
 from apps.scenarios import grading
 from apps.teams.models import Team, TeamMember
 from rangex.core.errors import Conflict, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
+from rangex.core.tasks import send_now
 
 logger = logging.getLogger(__name__)
 
@@ -222,9 +223,9 @@ def event_session_start(*, event: Event, user, version_id, client_ip=None, user_
 
     _require_live(event, "challenges")
     version = _event_version(event, version_id)
-    participation = _playing_participation(event, user)
+    _playing_participation(event, user)
     with transaction.atomic():
-        participation = EventParticipation.objects.select_for_update().get(pk=participation.pk)
+        participation = _locked_participation(event, user)
         event_session = _get_event_session(event, participation, version, user)
         if version.requires_machines:
             shared = event_session.mode == EnvironmentMode.SHARED
@@ -296,6 +297,30 @@ def _grade(event_session: EventSession, version, user, question_id: str, answer)
     return result.correct, result.state, result.message
 
 
+def _locked_participation(event: Event, user) -> EventParticipation:
+    """Return the caller's board row, locked; their team's in a team event."""
+    rows = EventParticipation.objects.select_for_update()
+    participation = None
+    if event.is_team:
+        participation = rows.filter(event=event, team__members__user=user).first()
+    if participation is None:
+        participation = rows.filter(event=event, user=user).first()
+    if participation is None:
+        raise PermissionDenied("Register for this event first.")
+    if participation.disqualified:
+        raise PermissionDenied("You were disqualified from this event.")
+    return participation
+
+
+def _locked_event_session(event: Event, participation: EventParticipation, version, user) -> EventSession:
+    rows = EventSession.objects.select_for_update()
+    event_session = rows.filter(participation=participation, scenario_version=version).first()
+    if event_session is None:
+        _get_event_session(event, participation, version, user)
+        event_session = rows.get(participation=participation, scenario_version=version)
+    return event_session
+
+
 def event_submit_answer(*, event: Event, user, version_id, question_id: str, answer) -> dict[str, Any]:
     """Answer a challenge question; a correct answer scores for the participant (the whole team)."""
     if not isinstance(question_id, str) or not question_id:
@@ -303,15 +328,13 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
     _require_live(event, "answers")
     version = _event_version(event, version_id)
     _question(version, question_id)
-    participation = _playing_participation(event, user)
+    if participation_for(event=event, user=user) is None:
+        _playing_participation(event, user)
     with transaction.atomic():
         event = _locked_event(event)
         _require_live(event, "answers")
-        participation = EventParticipation.objects.select_for_update().get(pk=participation.pk)
-        if participation.disqualified:
-            raise PermissionDenied("You were disqualified from this event.")
-        event_session = _get_event_session(event, participation, version, user)
-        event_session = EventSession.objects.select_for_update().get(pk=event_session.pk)
+        participation = _locked_participation(event, user)
+        event_session = _locked_event_session(event, participation, version, user)
         if question_id in (event_session.answers or {}):
             who = "Your team has" if event.is_team else "You have"
             raise grading.AlreadySolved(f"{who} already solved this question.")
@@ -337,7 +360,6 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
             target=event,
             details={"version": str(version.pk), "question": question_id, "correct": correct, "points": points},
         )
-    participation.refresh_from_db(fields=["total_points", "rank"])
     return {
         "question_id": question_id,
         "correct": correct,
@@ -413,15 +435,15 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
         participation.challenges_completed += 1
     if points > 0:
         participation.last_solve_at = now
-    participation.save(update_fields=["total_points", "challenges_completed", "last_solve_at"])
+    if points > 0 and not retro_delta:
+        _rank_after_gain(event, participation, old_total, old_time)
+    participation.save(update_fields=["total_points", "challenges_completed", "last_solve_at", "rank"])
     if participation.team_id:
         Team.objects.filter(pk=participation.team_id).update(event_points=F("event_points") + points)
-
     if retro_delta:
         _apply_retroactive(event, version, question_id, participation, retro_delta)
         rank_recompute(event=event)
-    elif points > 0:
-        _rank_after_gain(event, participation, old_total, old_time)
+        participation.refresh_from_db(fields=["rank"])
     transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
     return points
 
@@ -466,8 +488,8 @@ def _rank_after_gain(event: Event, participation: EventParticipation, old_total:
     board.filter(_not_worse_than(old_total, old_time)).filter(_worse_than(new_total, new_time)).update(
         rank=F("rank") + 1
     )
+    # The caller saves the new rank with the new total.
     participation.rank = board.filter(_better_than(new_total, new_time)).count() + 1
-    participation.save(update_fields=["rank"])
 
 
 RANK_SQL = """
@@ -521,11 +543,26 @@ def participation_disqualify(*, participation: EventParticipation, actor, reason
 
 
 def scoreboard_publish(*, event_id) -> None:
-    """Invalidate the cached boards and push the new one to every open scoreboard page; never fails."""
+    """After a commit: drop the cached boards at once and push the new board from a task.
+
+    The cache bump is one Redis call on the request path; building and sending the board runs in
+    a task, so a solve never waits for the fan-out.
+    """
     from apps.events import selectors
+    from apps.events.tasks import scoreboard_push_task
 
     try:
         selectors.scoreboard_invalidate(event_id=event_id)
+    except Exception:
+        logger.warning("scoreboard cache bump for event %s failed", event_id, exc_info=True)
+    send_now(scoreboard_push_task, str(event_id))
+
+
+def scoreboard_push(*, event_id) -> None:
+    """Send the current board to every open scoreboard page of the event; never fails."""
+    from apps.events import selectors
+
+    try:
         event = Event.objects.filter(pk=event_id).first()
         if event is None:
             return
@@ -536,14 +573,16 @@ def scoreboard_publish(*, event_id) -> None:
         if layer is None:
             return
         admin_board = selectors.scoreboard(event=event, admin=True)
-        async_to_sync(layer.group_send)(
-            selectors.scoreboard_group(event.pk, admin=True), {"type": "scoreboard.update", "board": admin_board}
-        )
+        groups = [(selectors.scoreboard_group(event.pk, admin=True), admin_board)]
         if not event.is_frozen():
-            public = selectors.scoreboard(event=event, admin=False)
-            async_to_sync(layer.group_send)(
-                selectors.scoreboard_group(event.pk, admin=False), {"type": "scoreboard.update", "board": public}
-            )
+            # Before the freeze the public board is the admin board.
+            groups.append((selectors.scoreboard_group(event.pk, admin=False), admin_board))
+
+        async def send_all():
+            for group, board in groups:
+                await layer.group_send(group, {"type": "scoreboard.update", "board": board})
+
+        async_to_sync(send_all)()
     except Exception:
         logger.warning("scoreboard push for event %s failed", event_id, exc_info=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -130,6 +130,6 @@ def event_scoreboard(request: HttpRequest, pk) -> HttpResponse:
     return render(request, "events/scoreboard.html", {"event": event, "board": board, "admin_view": admin})
 
 
-def event_scoreboard_json(request: HttpRequest, pk) -> JsonResponse:
+def event_scoreboard_json(request: HttpRequest, pk) -> HttpResponse:
     event = selectors.event_get_for_user(user=request.user, pk=pk)
-    return JsonResponse(selectors.ctftime_feed(event=event))
+    return HttpResponse(selectors.ctftime_feed_json(event=event), content_type="application/json")
