@@ -328,7 +328,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
     _require_live(event, "answers")
     version = _event_version(event, version_id)
     _question(version, question_id)
-    if participation_for(event=event, user=user) is None:
+    if not event.registration_required and participation_for(event=event, user=user) is None:
         _playing_participation(event, user)
     with transaction.atomic():
         event = _locked_event(event)
