@@ -13,6 +13,20 @@ from apps.events.tests.factories import make_event, version_of
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Before Daphne forks: forget channel layers earlier async tests bound to their closed event loops, and
+    give asgiref a new sync executor (a forked child inherits the old one without its worker thread, so
+    database_sync_to_async calls in consumers would wait forever)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
 def in_thread(work):
     """Run ``work`` on another thread: Playwright's event loop owns the test thread, and services
     push over Channels with async_to_sync, as they would from a request."""

@@ -28,6 +28,7 @@ async def _fresh_channel_layer():
     layer = get_channel_layer()
     if hasattr(layer, "close_pools"):
         await layer.close_pools()
+    channel_layers.backends.clear()
 
 
 def _communicator(event, cookie=None):
