@@ -485,11 +485,15 @@ def _rank_after_gain(event: Event, participation: EventParticipation, old_total:
     """
     new_total, new_time = participation.total_points, participation.last_solve_at
     board = EventParticipation.objects.filter(event=event, disqualified=False).exclude(pk=participation.pk)
-    board.filter(_not_worse_than(old_total, old_time)).filter(_worse_than(new_total, new_time)).update(
+    # The explicit total_points bounds (implied by the OR conditions) let MariaDB walk the board index
+    # over just that range instead of scanning, and locking, every row of the event.
+    overtaken = board.filter(total_points__gte=old_total, total_points__lte=new_total)
+    overtaken.filter(_not_worse_than(old_total, old_time)).filter(_worse_than(new_total, new_time)).update(
         rank=F("rank") + 1
     )
     # The caller saves the new rank with the new total.
-    participation.rank = board.filter(_better_than(new_total, new_time)).count() + 1
+    ahead = board.filter(total_points__gte=new_total).filter(_better_than(new_total, new_time))
+    participation.rank = ahead.count() + 1
 
 
 RANK_SQL = """
