@@ -1,5 +1,6 @@
 """Event endpoints under /api/v1/events/: list, detail, registration, answers and the scoreboard."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -47,10 +48,19 @@ class RegisterSerializer(serializers.Serializer):
     team = serializers.UUIDField(required=False, allow_null=True)
 
 
-class AnswerSerializer(serializers.Serializer):
+class EventAnswerSerializer(serializers.Serializer):
     scenario_version = serializers.UUIDField()
     question_id = serializers.CharField(max_length=64)
     answer = serializers.JSONField()
+
+
+class EventAnswerResultSerializer(serializers.Serializer):
+    question_id = serializers.CharField()
+    correct = serializers.BooleanField()
+    message = serializers.CharField()
+    points = serializers.IntegerField()
+    total_points = serializers.IntegerField()
+    rank = serializers.IntegerField(allow_null=True)
 
 
 class EventListApi(APIView):
@@ -82,10 +92,10 @@ class EventRegisterApi(APIView):
 
 
 class EventAnswerApi(APIView):
-    @extend_schema(request=AnswerSerializer)
+    @extend_schema(request=EventAnswerSerializer, responses=EventAnswerResultSerializer)
     def post(self, request, pk):
         event = selectors.event_get_for_user(user=request.user, pk=pk)
-        data = AnswerSerializer(data=request.data)
+        data = EventAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.event_submit_answer(
             event=event,
@@ -100,6 +110,7 @@ class EventAnswerApi(APIView):
 class EventScoreboardApi(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
         event = selectors.event_get_for_user(user=request.user, pk=pk)
         return Response(selectors.scoreboard(event=event, admin=getattr(request.user, "is_platform_admin", False)))

@@ -73,6 +73,7 @@ class TeamJoinApi(APIView):
 
 
 class TeamLeaveApi(APIView):
+    @extend_schema(request=None, responses={204: None})
     def post(self, request, pk):
         services.team_leave(team=selectors.team_get(pk=pk), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
