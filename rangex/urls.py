@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("apps.scenarios.api_urls")),
     path("", include("apps.paths.api_urls")),
     path("", include("apps.badges.api_urls")),
+    path("events/", include("apps.events.api_urls")),
+    path("teams/", include("apps.teams.api_urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +28,8 @@ urlpatterns = [
     path("studio/import/", include("apps.scenarios.import_views")),
     path("paths/", include("apps.paths.urls")),
     path("badges/", include("apps.badges.urls")),
+    path("events/", include("apps.events.urls")),
+    path("teams/", include("apps.teams.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

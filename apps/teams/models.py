@@ -1,0 +1,124 @@
+"""Teams: profiles, members, join requests and team badges (``team``, ``team_member``, ...)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from rangex.core.models import BaseModel, TimestampedModel
+
+MAX_TEAM_SIZE = 50
+
+
+class Team(BaseModel):
+    """A group of solvers that plays team events together (``team``)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    description = models.TextField(blank=True, default="")
+    motto = models.CharField(max_length=200, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2 code.")
+    avatar_url = models.CharField(max_length=500, blank=True, default="")
+    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_teams")
+    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_teams")
+    max_members = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(MAX_TEAM_SIZE)]
+    )
+    open_team = models.BooleanField(default=False, help_text="Anyone may join at once, without approval.")
+    registrations_open = models.BooleanField(default=True, help_text="The team accepts join requests.")
+    event_points = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "team"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_members__gte=1, max_members__lte=MAX_TEAM_SIZE), name="team_max_members_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("teams:detail", args=[self.pk])
+
+
+class TeamMember(models.Model):
+    """One member of a team (``team_member``)."""
+
+    class Role(models.TextChoices):
+        LEADER = "leader", "Leader"
+        MEMBER = "member", "Member"
+
+    id = models.BigAutoField(primary_key=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "team_member"
+        ordering = ["joined_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="team_member_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class TeamJoinRequest(TimestampedModel):
+    """A request to join a closed team, decided by its leader (``team_join_request``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.APPROVED, Status.DECLINED, Status.CANCELLED},
+        Status.APPROVED: set(),
+        Status.DECLINED: set(),
+        Status.CANCELLED: set(),
+    }
+
+    id = models.BigAutoField(primary_key=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="join_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_join_requests")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    message = models.CharField(max_length=500, blank=True, default="")
+    response_message = models.CharField(max_length=500, blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "team_join_request"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.team} ({self.status})"
+
+
+class TeamBadge(models.Model):
+    """A badge a team earned (``team_badge``).
+
+    ``badge_id`` is a plain indexed UUID: the badge table belongs to the badges app, built in
+    parallel; a foreign key can replace it once that model is merged.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="badges")
+    badge_id = models.UUIDField(db_index=True)
+    earned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "team_badge"
+        ordering = ["-earned_at"]
+        constraints = [models.UniqueConstraint(fields=["team", "badge_id"], name="team_badge_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.badge_id}"

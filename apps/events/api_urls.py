@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.events import api
+
+urlpatterns = [
+    path("", api.EventListApi.as_view(), name="api-events"),
+    path("<uuid:pk>/", api.EventDetailApi.as_view(), name="api-event"),
+    path("<uuid:pk>/register/", api.EventRegisterApi.as_view(), name="api-event-register"),
+    path("<uuid:pk>/answers/", api.EventAnswerApi.as_view(), name="api-event-answers"),
+    path("<uuid:pk>/scoreboard/", api.EventScoreboardApi.as_view(), name="api-event-scoreboard"),
+]

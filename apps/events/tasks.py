@@ -1,0 +1,10 @@
+"""Celery tasks of events: each takes an id and calls one service."""
+
+from celery import shared_task
+
+from apps.events import services
+
+
+@shared_task(ignore_result=True)
+def scoreboard_push_task(event_id: str) -> None:
+    services.scoreboard_push(event_id=event_id)

@@ -1,0 +1,245 @@
+"""Every state change of a team: create, profile, join requests, leave, kick, leadership.
+
+Membership changes lock the team row first, so ``max_members`` holds when many users join at once
+(MariaDB has no partial unique constraints to do it for us).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import NotificationType
+from apps.accounts.services import notification_send
+from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
+from apps.teams.models import Team, TeamJoinRequest, TeamMember
+from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
+
+PROFILE_FIELDS = (
+    "name",
+    "description",
+    "motto",
+    "country",
+    "avatar_url",
+    "max_members",
+    "open_team",
+    "registrations_open",
+)
+
+
+def _locked(team: Team) -> Team:
+    return Team.objects.select_for_update().get(pk=team.pk)
+
+
+def _require_leader(team: Team, actor) -> None:
+    if actor is None or (team.leader_id != actor.pk and not getattr(actor, "is_platform_admin", False)):
+        raise PermissionDenied("Only the team's leader may do this.")
+
+
+def _notify(user, title: str, body: str, team: Team) -> None:
+    notification_send(user=user, type=NotificationType.TEAM, title=title, body=body, link=team.get_absolute_url())
+
+
+def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown team fields: {', '.join(sorted(unknown))}.")
+    cleaned = dict(values)
+    for key in ("name", "description", "motto", "avatar_url"):
+        if key in cleaned:
+            if not isinstance(cleaned[key], str):
+                raise ValidationFailed(f"The {key.replace('_', ' ')} must be text.", fields={key: ["Must be text."]})
+            cleaned[key] = cleaned[key].strip()
+    if "country" in cleaned:
+        country = cleaned["country"]
+        if not isinstance(country, str) or (country and (len(country) != 2 or not country.isalpha())):
+            raise ValidationFailed("Give the country as a two-letter code.", fields={"country": ["Two letters."]})
+        cleaned["country"] = country.upper()
+    if "max_members" in cleaned and (
+        isinstance(cleaned["max_members"], bool) or not isinstance(cleaned["max_members"], int)
+    ):
+        raise ValidationFailed("The team size must be a whole number.", fields={"max_members": ["A whole number."]})
+    return cleaned
+
+
+def _save_new(team: Team) -> None:
+    full_clean_or_raise(team)
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError as exc:
+        raise Conflict("A team with this name already exists.", fields={"name": ["Taken."]}) from exc
+
+
+def team_create(*, actor, name: str, **profile: Any) -> Team:
+    """Create a team; ``actor`` owns it and becomes its leader and first member."""
+    values = _clean_profile({"name": name, **profile})
+    if not values.get("name"):
+        raise ValidationFailed("Name the team.", fields={"name": ["This field is required."]})
+    with transaction.atomic():
+        if Team.objects.filter(name__iexact=values["name"]).exists():
+            raise Conflict("A team with this name already exists.", fields={"name": ["Taken."]})
+        team = Team(owner_user=actor, leader=actor, **values)
+        _save_new(team)
+        TeamMember.objects.create(team=team, user=actor, role=TeamMember.Role.LEADER)
+        audit_record(actor=actor, action="team.create", target=team, details={"name": team.name})
+    return team
+
+
+def team_update_profile(*, team: Team, actor, **changes: Any) -> Team:
+    """Change a team's profile (leader or admin)."""
+    values = _clean_profile(changes)
+    with transaction.atomic():
+        team = _locked(team)
+        _require_leader(team, actor)
+        before = model_values(team, values.keys())
+        for key, value in values.items():
+            setattr(team, key, value)
+        if "max_members" in values and values["max_members"] < team.members.count():
+            raise Conflict(
+                f"The team has {team.members.count()} members; the size cannot go below that.",
+                fields={"max_members": ["Below the current member count."]},
+            )
+        if "name" in values and Team.objects.filter(name__iexact=values["name"]).exclude(pk=team.pk).exists():
+            raise Conflict("A team with this name already exists.", fields={"name": ["Taken."]})
+        full_clean_or_raise(team)
+        team.save(update_fields=list(values))
+        audit_record(actor=actor, action="team.update", target=team, details=field_changes(team, before, values.keys()))
+    return team
+
+
+def _add_member(team: Team, user) -> TeamMember:
+    """Add ``user`` to the locked ``team`` within its size limit."""
+    if TeamMember.objects.filter(team=team, user=user).exists():
+        raise Conflict("You are already a member of this team.")
+    count = TeamMember.objects.filter(team=team).count()
+    if count >= team.max_members:
+        raise LimitExceeded(f"The team is full ({team.max_members} members).", limit="max_members")
+    return TeamMember.objects.create(team=team, user=user, role=TeamMember.Role.MEMBER)
+
+
+def team_join(*, team: Team, user, message: str = "") -> TeamJoinRequest:
+    """Ask to join ``team``: an open team accepts at once, a closed one waits for its leader."""
+    if not isinstance(message, str) or len(message) > 500:
+        raise ValidationFailed("The message must be text of at most 500 characters.", fields={"message": ["Too long."]})
+    with transaction.atomic():
+        team = _locked(team)
+        if not team.registrations_open:
+            raise Conflict("This team is not taking new members.")
+        if TeamMember.objects.filter(team=team, user=user).exists():
+            raise Conflict("You are already a member of this team.")
+        if TeamJoinRequest.objects.filter(team=team, user=user, status=TeamJoinRequest.Status.PENDING).exists():
+            raise Conflict("You already asked to join this team; wait for the leader's answer.")
+        if team.open_team:
+            _add_member(team, user)
+            request = TeamJoinRequest.objects.create(
+                team=team,
+                user=user,
+                message=message.strip(),
+                status=TeamJoinRequest.Status.APPROVED,
+                decided_at=timezone.now(),
+            )
+            audit_record(actor=user, action="team.join", target=team, details={"open": True})
+            _notify(team.leader, f"{user.display_name or user.email} joined {team.name}", "", team)
+            return request
+        if TeamMember.objects.filter(team=team).count() >= team.max_members:
+            raise LimitExceeded(f"The team is full ({team.max_members} members).", limit="max_members")
+        request = TeamJoinRequest.objects.create(team=team, user=user, message=message.strip())
+        audit_record(actor=user, action="team.join_request", target=team, details={"request": request.pk})
+        _notify(team.leader, f"{user.display_name or user.email} asks to join {team.name}", message.strip(), team)
+    return request
+
+
+def _decide(*, request: TeamJoinRequest, actor, to: str, response_message: str) -> TeamJoinRequest:
+    if not isinstance(response_message, str) or len(response_message) > 500:
+        raise ValidationFailed("The message must be text of at most 500 characters.", fields={"message": ["Too long."]})
+    with transaction.atomic():
+        team = _locked(request.team)
+        request = TeamJoinRequest.objects.select_for_update().get(pk=request.pk)
+        if to == TeamJoinRequest.Status.CANCELLED:
+            if actor is None or actor.pk != request.user_id:
+                raise NotFound("No such join request.")
+        else:
+            _require_leader(team, actor)
+        if to not in TeamJoinRequest.TRANSITIONS[request.status]:
+            raise InvalidTransition(f"This request was already {request.status}.")
+        if to == TeamJoinRequest.Status.APPROVED:
+            _add_member(team, request.user)
+        request.status = to
+        request.response_message = response_message.strip()
+        request.decided_by = actor
+        request.decided_at = timezone.now()
+        request.save(update_fields=["status", "response_message", "decided_by", "decided_at", "updated_at"])
+        audit_record(actor=actor, action=f"team.request_{to}", target=team, details={"request": request.pk})
+        if to != TeamJoinRequest.Status.CANCELLED:
+            verdict = "accepted" if to == TeamJoinRequest.Status.APPROVED else "declined"
+            _notify(request.user, f"{team.name} {verdict} your request", request.response_message, team)
+    return request
+
+
+def team_join_request_approve(*, request: TeamJoinRequest, actor, message: str = "") -> TeamJoinRequest:
+    return _decide(request=request, actor=actor, to=TeamJoinRequest.Status.APPROVED, response_message=message)
+
+
+def team_join_request_decline(*, request: TeamJoinRequest, actor, message: str = "") -> TeamJoinRequest:
+    return _decide(request=request, actor=actor, to=TeamJoinRequest.Status.DECLINED, response_message=message)
+
+
+def team_join_request_cancel(*, request: TeamJoinRequest, actor) -> TeamJoinRequest:
+    return _decide(request=request, actor=actor, to=TeamJoinRequest.Status.CANCELLED, response_message="")
+
+
+def team_leave(*, team: Team, user) -> None:
+    """Leave ``team``; a leader must hand over leadership first unless they are the last member."""
+    with transaction.atomic():
+        team = _locked(team)
+        member = TeamMember.objects.filter(team=team, user=user).first()
+        if member is None:
+            raise NotFound("You are not a member of this team.")
+        others = TeamMember.objects.filter(team=team).exclude(pk=member.pk)
+        if team.leader_id == user.pk and others.exists():
+            raise Conflict("Hand the leadership to another member before you leave.")
+        member.delete()
+        audit_record(actor=user, action="team.leave", target=team)
+        if team.leader_id != user.pk:
+            _notify(team.leader, f"{user.display_name or user.email} left {team.name}", "", team)
+
+
+def team_kick(*, team: Team, actor, user) -> None:
+    """Remove ``user`` from ``team`` (leader only; the leader cannot kick themself)."""
+    with transaction.atomic():
+        team = _locked(team)
+        _require_leader(team, actor)
+        if user.pk == team.leader_id:
+            raise Conflict("The leader cannot be removed; transfer the leadership first.")
+        deleted, _ = TeamMember.objects.filter(team=team, user=user).delete()
+        if not deleted:
+            raise NotFound("This user is not a member of the team.")
+        audit_record(actor=actor, action="team.kick", target=team, details={"user": str(user.pk)})
+        _notify(user, f"You were removed from {team.name}", "", team)
+
+
+def team_transfer_leadership(*, team: Team, actor, to_user) -> Team:
+    """Make ``to_user`` (a member) the leader."""
+    with transaction.atomic():
+        team = _locked(team)
+        _require_leader(team, actor)
+        new = TeamMember.objects.filter(team=team, user=to_user).first()
+        if new is None:
+            raise ValidationFailed("The new leader must be a member of the team.", fields={"user": ["Not a member."]})
+        old_leader_id = team.leader_id
+        TeamMember.objects.filter(team=team, user_id=old_leader_id).update(role=TeamMember.Role.MEMBER)
+        new.role = TeamMember.Role.LEADER
+        new.save(update_fields=["role"])
+        team.leader = to_user
+        team.save(update_fields=["leader"])
+        audit_record(
+            actor=actor,
+            action="team.transfer",
+            target=team,
+            details={"from": str(old_leader_id), "to": str(to_user.pk)},
+        )
+        _notify(to_user, f"You now lead {team.name}", "", team)
+    return team
