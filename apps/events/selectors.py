@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.core.cache import cache
+from django.db import models
 from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
@@ -253,3 +254,27 @@ def _epoch(value: str | None) -> int | None:
     from datetime import datetime
 
     return int(datetime.fromisoformat(value).timestamp())
+
+
+def event_rank_of(*, event_id, user) -> int | None:
+    """Return ``user``'s final rank in a finished event (alone or through a team), else None."""
+    event = Event.objects.filter(pk=event_id).only("end_date").first()
+    if event is None or event.end_date > timezone.now():
+        return None
+    row = (
+        EventParticipation.objects.filter(event_id=event_id, disqualified=False, rank__isnull=False)
+        .filter(models.Q(user=user) | models.Q(team__members__user=user))
+        .order_by("rank")
+        .values_list("rank", flat=True)
+        .first()
+    )
+    return row
+
+
+def event_first_blood_user_ids(*, event_id) -> set:
+    """Return the ids of the users who solved a question of the event first."""
+    return set(
+        EventSolve.objects.filter(event_id=event_id, first_blood=True, user__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )

@@ -445,7 +445,40 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
         rank_recompute(event=event)
         participation.refresh_from_db(fields=["rank"])
     transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
+    if first_blood and user is not None:
+        transaction.on_commit(lambda: _award_first_blood_badges(user_id=user.pk))
     return points
+
+
+def _award_first_blood_badges(*, user_id) -> None:
+    from apps.badges.services import badges_evaluate_for_users
+
+    badges_evaluate_for_users(user_ids=[user_id], trigger="event_first_blood")
+
+
+def events_award_finished(*, within_hours: int = 2) -> int:
+    """Evaluate badges for the participants of events that ended in the last ``within_hours``.
+
+    Run periodically; awarding is idempotent, so overlapping windows only cost a re-check.
+    """
+    from datetime import timedelta
+
+    from apps.badges.services import badges_evaluate_for_users
+
+    now = timezone.now()
+    awarded = 0
+    for event in Event.objects.filter(end_date__lte=now, end_date__gte=now - timedelta(hours=within_hours)):
+        user_ids = set(
+            EventParticipation.objects.filter(event=event, user__isnull=False).values_list("user_id", flat=True)
+        )
+        user_ids |= set(
+            EventParticipation.objects.filter(event=event, team__isnull=False).values_list(
+                "team__members__user_id", flat=True
+            )
+        )
+        user_ids.discard(None)
+        awarded += badges_evaluate_for_users(user_ids=user_ids, trigger="event_finished")
+    return awarded
 
 
 def _apply_retroactive(event, version, question_id, participation, delta: int) -> None:

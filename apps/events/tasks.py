@@ -8,3 +8,8 @@ from apps.events import services
 @shared_task(ignore_result=True)
 def scoreboard_push_task(event_id: str) -> None:
     services.scoreboard_push(event_id=event_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def events_award_finished_task() -> None:
+    services.events_award_finished()
