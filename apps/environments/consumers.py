@@ -36,14 +36,20 @@ RESET = "\x1b[0m"
 
 @database_sync_to_async
 def _load_session(user, session_id):
+    from apps.environments.selectors import env_session_can_access
+
     if user is None or not user.is_authenticated:
         return None
-    qs = EnvironmentSession.objects.prefetch_related(
-        "machines__machine__image_variant", "machines__machine__platform_image"
+    session = (
+        EnvironmentSession.objects.prefetch_related(
+            "machines__machine__image_variant", "machines__machine__platform_image"
+        )
+        .filter(pk=session_id)
+        .first()
     )
-    if not user.is_platform_admin:
-        qs = qs.filter(user=user)
-    return qs.filter(pk=session_id).first()
+    if session is None or not env_session_can_access(user=user, session=session):
+        return None
+    return session
 
 
 @database_sync_to_async

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -15,15 +16,29 @@ def _base() -> QuerySet[EnvironmentSession]:
     return EnvironmentSession.objects.select_related("scenario_version__scenario", "user").prefetch_related("machines")
 
 
+# Callables ``(*, user, session) -> bool`` that let more people in than the owner and admins: the
+# events app registers one for a team's shared lab.
+ACCESS_HOOKS: list = []
+
+
+def env_session_can_access(*, user, session: EnvironmentSession) -> bool:
+    """Return True for the owner, an admin, or someone a registered hook lets in."""
+    if user is None or not user.is_authenticated:
+        return False
+    if session.user_id == user.pk or getattr(user, "is_platform_admin", False):
+        return True
+    return any(hook(user=user, session=session) for hook in ACCESS_HOOKS)
+
+
 def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
-    """Return the session if ``user`` owns it or is an admin; anyone else gets a 404."""
-    qs = _base()
-    if not getattr(user, "is_platform_admin", False):
-        qs = qs.filter(user=user)
+    """Return the session if ``user`` may use it; anyone else gets a 404."""
     try:
-        return qs.get(pk=pk)
-    except (EnvironmentSession.DoesNotExist, ValueError, TypeError) as exc:
+        session = _base().get(pk=pk)
+    except (EnvironmentSession.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise NotFound("No such session.") from exc
+    if not env_session_can_access(user=user, session=session):
+        raise NotFound("No such session.")
+    return session
 
 
 def env_session_list_for_user(*, user) -> QuerySet[EnvironmentSession]:

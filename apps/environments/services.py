@@ -335,7 +335,9 @@ def _require_transition(session: EnvironmentSession, to: str) -> None:
 
 
 def _check_actor(session: EnvironmentSession, actor) -> None:
-    if actor is not None and actor.pk != session.user_id and not actor.is_platform_admin:
+    from apps.environments.selectors import env_session_can_access
+
+    if actor is not None and not env_session_can_access(user=actor, session=session):
         raise NotFound("No such session.")
 
 

@@ -278,3 +278,16 @@ def event_first_blood_user_ids(*, event_id) -> set:
             "user_id", flat=True
         )
     )
+
+
+def teammate_in_shared_lab(*, user, session) -> bool:
+    """Let every member of a team into the lab the team shares in an event (not into own labs)."""
+    if session.team_id is None or session.event_id is None:
+        return False
+    from apps.events.models import EnvironmentMode
+    from apps.teams.models import TeamMember
+
+    return (
+        EventSession.objects.filter(environment_session=session, mode=EnvironmentMode.SHARED).exists()
+        and TeamMember.objects.filter(team_id=session.team_id, user=user).exists()
+    )

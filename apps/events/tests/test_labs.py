@@ -75,3 +75,10 @@ def test_team_in_shared_mode_plays_one_lab(version, django_capture_on_commit_cal
     assert result["correct"]
     session = EventSession.objects.get(pk=first.pk)
     assert set(session.answers) == {"q1"} and services.event_session_verify(event_session=session)
+    # Every member may open the shared lab (its page and terminals); nobody else may.
+    from apps.environments.selectors import env_session_get_for_user
+    from rangex.core.errors import NotFound
+
+    assert env_session_get_for_user(user=member, pk=env.pk) == env
+    with pytest.raises(NotFound):
+        env_session_get_for_user(user=UserFactory(), pk=env.pk)
