@@ -478,6 +478,45 @@ def events_award_finished(*, within_hours: int = 2) -> int:
         )
         user_ids.discard(None)
         awarded += badges_evaluate_for_users(user_ids=user_ids, trigger="event_finished")
+        awarded += _award_team_badges(event)
+    return awarded
+
+
+def _award_team_badges(event: Event) -> int:
+    """Give teams the event badges (top N, first blood) their members earned through the team.
+
+    Team badges use the same definitions as personal ones: a badge whose requirements all concern
+    this event goes to a participating team when a member meets it through the team's standing.
+    """
+    from django.db import IntegrityError
+
+    from apps.badges.models import Badge, RequirementType
+    from apps.badges.services import badge_requirements_met
+    from apps.teams.models import TeamBadge
+
+    event_types = {RequirementType.EVENT_TOP_N, RequirementType.EVENT_FIRST_BLOOD}
+    badges = [
+        badge
+        for badge in Badge.objects.filter(requirements__event_id=event.pk).distinct().prefetch_related("requirements")
+        if all(r.requirement_type in event_types and r.event_id == event.pk for r in badge.requirements.all())
+    ]
+    awarded = 0
+    for participation in EventParticipation.objects.filter(event=event, team__isnull=False, disqualified=False):
+        members = list(participation.team.members.select_related("user"))
+        for badge in badges:
+            if any(badge_requirements_met(badge=badge, user=m.user) for m in members):
+                try:
+                    with transaction.atomic():
+                        team_badge = TeamBadge.objects.create(team_id=participation.team_id, badge=badge)
+                except IntegrityError:
+                    continue
+                awarded += 1
+                audit_record(
+                    actor=None,
+                    action="team.badge_award",
+                    target=participation.team,
+                    details={"badge": str(badge.pk), "event": str(event.pk), "id": team_badge.pk},
+                )
     return awarded
 
 

@@ -45,4 +45,5 @@ class TeamJoinRequestAdmin(admin.ModelAdmin):
 
 @admin.register(TeamBadge)
 class TeamBadgeAdmin(admin.ModelAdmin):
-    list_display = ["team", "badge_id", "earned_at"]
+    list_display = ["team", "badge", "earned_at"]
+    list_select_related = ["team", "badge"]

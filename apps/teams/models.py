@@ -104,21 +104,17 @@ class TeamJoinRequest(TimestampedModel):
 
 
 class TeamBadge(models.Model):
-    """A badge a team earned (``team_badge``).
-
-    ``badge_id`` is a plain indexed UUID: the badge table belongs to the badges app, built in
-    parallel; a foreign key can replace it once that model is merged.
-    """
+    """A badge a team earned (``team_badge``)."""
 
     id = models.BigAutoField(primary_key=True)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="badges")
-    badge_id = models.UUIDField(db_index=True)
+    badge = models.ForeignKey("badges.Badge", on_delete=models.CASCADE, related_name="team_awards")
     earned_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "team_badge"
         ordering = ["-earned_at"]
-        constraints = [models.UniqueConstraint(fields=["team", "badge_id"], name="team_badge_unique")]
+        constraints = [models.UniqueConstraint(fields=["team", "badge"], name="team_badge_unique")]
 
     def __str__(self) -> str:
-        return f"{self.team}: {self.badge_id}"
+        return f"{self.team}: {self.badge}"

@@ -26,7 +26,7 @@ def team_detail(request: HttpRequest, pk) -> HttpResponse:
     context = {
         "team": team,
         "members": selectors.team_members(team=team),
-        "badges": team.badges.all()[:50],
+        "badges": team.badges.select_related("badge")[:50],
         "history": event_history_for_team(team=team),
         "is_member": selectors.team_is_member(team=team, user=user),
         "is_leader": is_leader,

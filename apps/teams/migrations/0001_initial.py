@@ -12,6 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ('badges', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -43,7 +44,7 @@ class Migration(migrations.Migration):
             name='TeamBadge',
             fields=[
                 ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('badge_id', models.UUIDField(db_index=True)),
+                ('badge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_awards', to='badges.badge')),
                 ('earned_at', models.DateTimeField(auto_now_add=True)),
                 ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='badges', to='teams.team')),
             ],
@@ -91,7 +92,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='teambadge',
-            constraint=models.UniqueConstraint(fields=('team', 'badge_id'), name='team_badge_unique'),
+            constraint=models.UniqueConstraint(fields=('team', 'badge'), name='team_badge_unique'),
         ),
         migrations.AddConstraint(
             model_name='teammember',
