@@ -19,7 +19,7 @@ SCHEDULE: dict[str, tuple[str, int]] = {
     "ops: health checks": ("apps.ops.tasks.health_check_task", 5 * 60),
     "ops: retention": ("apps.ops.tasks.retention_task", 24 * 60 * 60),
     # Event badges (top N) are decided once an event has ended; the task looks back two hours.
-    "events: badges of finished events": ("apps.events.tasks.events_award_finished_task", 30 * 60),
+    "ops: badges of finished events": ("apps.events.tasks.events_award_finished_task", 30 * 60),
 }
 
 
