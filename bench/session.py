@@ -45,7 +45,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from launch import cli_launch, cli_stop, percentile  # noqa: E402
 
-from apps.accounts.tests.factories import PASSWORD, UserFactory  # noqa: E402
+from apps.accounts.tests.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory  # noqa: E402
 from apps.environments import services  # noqa: E402
 from apps.environments.runtime import get_runtime  # noqa: E402
 from apps.environments.tests.helpers import ensure_test_image, pivot_version  # noqa: E402
@@ -100,8 +100,13 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     ensure_test_image()
     system_settings_update(actor=None, max_sessions_per_hour=10_000, max_sessions_per_day=10_000)
-    version = pivot_version()
-    user = UserFactory()
+    # The bench database outlives a run, so every account gets a fresh address.
+    tag = f"{os.getpid()}-{time.time_ns()}"
+    version = pivot_version(
+        creator=CreatorFactory(email=f"creator-{tag}@bench.rangex.local"),
+        admin=AdminFactory(email=f"admin-{tag}@bench.rangex.local"),
+    )
+    user = UserFactory(email=f"solver-{tag}@bench.rangex.local")
     client = Client()
     client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
     cookie = client.cookies["sessionid"].value
