@@ -1,6 +1,6 @@
 """Benchmark the event scoreboard against a naive recompute, side by side in one run.
 
-    DATABASE_URL=mysql://root@127.0.0.1:3306/rx_bench python bench/scoreboard.py \
+    python bench/scoreboard.py \
         [--participants 10000] [--solves 100000] [--runs 200] [--clients 200]
 
 Seeds one event with ``--participants`` participants and ``--solves`` solves (bulk inserts: this
@@ -14,7 +14,8 @@ is load, not behaviour under test), then measures:
 3. push fan-out: one solve's new board to ``--clients`` open WebSocket pages (in-process consumers
    on the Redis channel layer), from the publish call until the last page has it.
 
-Prints p50/p95 of each and the ratio naive / RangeX. The data it made is deleted at the end.
+Prints p50/p95 of each and the ratio naive / RangeX. It runs in its own database (`rangex_bench`
+unless DATABASE_URL names another, created when missing); the data it made is deleted at the end.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import statistics
@@ -32,13 +34,16 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rangex.settings_test")
 # As in the embedded deployment: eager tasks (the scoreboard push) run on a background thread.
 os.environ.setdefault("RANGEX_EAGER_IN_BACKGROUND", "true")
 
+import benchdb  # noqa: F401  (DATABASE_URL: the bench's own database, created when missing)
 import django
 
 django.setup()
+logging.getLogger("celery.app.trace").setLevel(logging.WARNING)  # one line per eager push otherwise
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -26,16 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rangex.settings_test")
-os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/rangex_bench")
 os.environ.setdefault("RANGEX_TEST_INSTANCE", f"rxbench-{os.getpid()}")
 
-import MySQLdb  # noqa: E402
-
-_db = os.environ["DATABASE_URL"].rsplit("/", 1)[-1]
-MySQLdb.connect(host="127.0.0.1", user="root").cursor().execute(
-    f"CREATE DATABASE IF NOT EXISTS `{_db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-)
-
+import benchdb  # noqa: E402, F401  (DATABASE_URL: the bench's own database, created when missing)
 import django  # noqa: E402
 
 django.setup()
