@@ -218,7 +218,6 @@ class EventParticipation(models.Model):
             models.Index(
                 fields=["event", "disqualified", "total_points", "last_solve_at"], name="event_part_board_idx"
             ),
-            models.Index(fields=["event", "rank"], name="event_part_rank_idx"),
         ]
 
     def __str__(self) -> str:

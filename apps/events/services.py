@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import NotificationType
@@ -208,12 +208,24 @@ def _event_version(event: Event, version_id):
 
 
 def _get_event_session(event: Event, participation: EventParticipation, version, user) -> EventSession:
-    mode = event.environment_mode if event.is_team else EnvironmentMode.OWN
-    event_session, _ = EventSession.objects.get_or_create(
-        participation=participation,
-        scenario_version=version,
-        defaults={"event": event, "user": user, "mode": mode, "started_at": timezone.now()},
+    """Return the participant's play of ``version``, locked; created on first play.
+
+    The caller holds the lock on ``participation``: every path that creates an event session takes
+    it first, so the lookup and the insert cannot race (and the inserted row is ours until commit).
+    """
+    event_session = (
+        EventSession.objects.select_for_update().filter(participation=participation, scenario_version=version).first()
     )
+    if event_session is None:
+        mode = event.environment_mode if event.is_team else EnvironmentMode.OWN
+        event_session = EventSession.objects.create(
+            event=event,
+            participation=participation,
+            scenario_version=version,
+            user=user,
+            mode=mode,
+            started_at=timezone.now(),
+        )
     return event_session
 
 
@@ -312,15 +324,6 @@ def _locked_participation(event: Event, user) -> EventParticipation:
     return participation
 
 
-def _locked_event_session(event: Event, participation: EventParticipation, version, user) -> EventSession:
-    rows = EventSession.objects.select_for_update()
-    event_session = rows.filter(participation=participation, scenario_version=version).first()
-    if event_session is None:
-        _get_event_session(event, participation, version, user)
-        event_session = rows.get(participation=participation, scenario_version=version)
-    return event_session
-
-
 def event_submit_answer(*, event: Event, user, version_id, question_id: str, answer) -> dict[str, Any]:
     """Answer a challenge question; a correct answer scores for the participant (the whole team)."""
     if not isinstance(question_id, str) or not question_id:
@@ -334,7 +337,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
         event = _locked_event(event)
         _require_live(event, "answers")
         participation = _locked_participation(event, user)
-        event_session = _locked_event_session(event, participation, version, user)
+        event_session = _get_event_session(event, participation, version, user)
         if question_id in (event_session.answers or {}):
             who = "Your team has" if event.is_team else "You have"
             raise grading.AlreadySolved(f"{who} already solved this question.")
@@ -373,9 +376,10 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
 def _record_solve(*, event, participation, event_session, version, question_id, user, answer, earned) -> int:
     """Write the solve, the hash chain, the totals and the ranks; all inside the caller's transaction."""
     now = timezone.now()
-    solves_before = EventSolve.objects.filter(event=event, scenario_version=version, question_id=question_id).count()
+    earlier = EventSolve.objects.filter(event=event, scenario_version=version, question_id=question_id)
     retro_delta = 0
     if event.scoring_mode == ScoringMode.DYNAMIC:
+        solves_before = earlier.count()
         value = scoring.dynamic_value(
             initial=event.dynamic_initial,
             minimum=event.dynamic_minimum,
@@ -390,9 +394,11 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
                 solves_before=solves_before - 1,
             )
             retro_delta = before - value
+        first_blood = solves_before == 0
     else:
         value = earned
-    first_blood = solves_before == 0
+        # Static points need no count, only whether anyone solved it before: one index probe.
+        first_blood = not earlier.exists()
     points = value + (event.first_blood_bonus if first_blood else 0)
 
     EventSolve.objects.create(
@@ -534,38 +540,48 @@ def _apply_retroactive(event, version, question_id, participation, delta: int) -
     Team.objects.filter(event_participations__pk__in=solver_ids).update(event_points=F("event_points") - delta)
 
 
-def _not_worse_than(total: int, at) -> Q:
-    if total == 0 or at is None:
-        return Q(total_points__gte=0)
-    return Q(total_points__gt=total) | Q(total_points=total, last_solve_at__lte=at)
-
-
-def _worse_than(total: int, at) -> Q:
-    return Q(total_points__lt=total) | Q(total_points=total, last_solve_at__gt=at)
-
-
-def _better_than(total: int, at) -> Q:
-    return Q(total_points__gt=total) | Q(total_points=total, last_solve_at__lt=at)
+# Rank is 1 + the number of participants strictly ahead: more points, or as many reached earlier.
+# Everyone on zero points ties. These two statements run on every solve, so they are plain SQL over
+# the board index (event, disqualified, total_points, last_solve_at): the explicit total_points
+# bounds let MariaDB walk just that index range instead of scanning, and locking, the whole event.
+OVERTAKEN_SQL = """
+UPDATE event_participation SET `rank` = `rank` + 1
+WHERE event_id = %(event)s AND disqualified = 0 AND id <> %(me)s
+  AND total_points >= %(old_total)s AND total_points <= %(new_total)s
+  AND ({not_worse_than_old})
+  AND (total_points < %(new_total)s OR (total_points = %(new_total)s AND last_solve_at > %(new_time)s))
+"""
+NOT_WORSE_THAN_OLD = "total_points > %(old_total)s OR (total_points = %(old_total)s AND last_solve_at <= %(old_time)s)"
+AHEAD_SQL = """
+SELECT COUNT(*) FROM event_participation
+WHERE event_id = %(event)s AND disqualified = 0 AND id <> %(me)s AND total_points >= %(new_total)s
+  AND (total_points > %(new_total)s OR (total_points = %(new_total)s AND last_solve_at < %(new_time)s))
+"""
 
 
 def _rank_after_gain(event: Event, participation: EventParticipation, old_total: int, old_time) -> None:
     """Move ranks after ``participation`` rose from (old_total, old_time) to its current key.
 
-    Rank is 1 + the number of participants strictly ahead (more points, or as many reached earlier),
-    so only the participants the riser overtook move down one place: one UPDATE over an index range,
-    not a rebuild of the whole board.
+    Only the participants the riser overtook move down one place: one UPDATE over an index range,
+    not a rebuild of the whole board. The riser's own rank is counted afresh, so it never inherits
+    an error. The caller holds the event lock and saves the new rank with the new total.
     """
-    new_total, new_time = participation.total_points, participation.last_solve_at
-    board = EventParticipation.objects.filter(event=event, disqualified=False).exclude(pk=participation.pk)
-    # The explicit total_points bounds (implied by the OR conditions) let MariaDB walk the board index
-    # over just that range instead of scanning, and locking, every row of the event.
-    overtaken = board.filter(total_points__gte=old_total, total_points__lte=new_total)
-    overtaken.filter(_not_worse_than(old_total, old_time)).filter(_worse_than(new_total, new_time)).update(
-        rank=F("rank") + 1
-    )
-    # The caller saves the new rank with the new total.
-    ahead = board.filter(total_points__gte=new_total).filter(_better_than(new_total, new_time))
-    participation.rank = ahead.count() + 1
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {
+        "event": event.pk.hex,
+        "me": participation.pk,
+        "old_total": old_total,
+        "old_time": adapt(old_time),
+        "new_total": participation.total_points,
+        "new_time": adapt(participation.last_solve_at),
+    }
+    # From zero points (or no time yet) the riser tied with everyone at or above its old total.
+    from_tie = old_total == 0 or old_time is None
+    overtaken = OVERTAKEN_SQL.format(not_worse_than_old="TRUE" if from_tie else NOT_WORSE_THAN_OLD)
+    with connection.cursor() as cursor:
+        cursor.execute(overtaken, params)
+        cursor.execute(AHEAD_SQL, params)
+        participation.rank = cursor.fetchone()[0] + 1
 
 
 RANK_SQL = """
