@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -25,10 +26,19 @@ NAME_VALIDATOR = RegexValidator(
 )
 
 
+# The catalog's own pages live beside /scenarios/<slug>/, so a scenario may not take their names.
+RESERVED_SLUGS = frozenset({"favorites"})
+
+
+def validate_scenario_slug(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"{value!r} names a catalog page; choose another slug.", code="reserved")
+
+
 class Scenario(BaseModel):
     """The parent of all versions of one lab (``scenario``)."""
 
-    slug = models.SlugField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True, validators=[validate_scenario_slug])
     average_rating = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"))
     total_ratings = models.PositiveIntegerField(default=0)
     created_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scenarios")

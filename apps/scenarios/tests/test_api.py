@@ -159,6 +159,17 @@ def test_another_creators_version_is_404(creator):
     assert client.get("/api/v1/creator/versions/").json()["results"] == []
 
 
+def test_a_slug_that_names_a_catalog_page_is_refused(creator):
+    response = _token_client(creator).post(
+        "/api/v1/creator/versions/",
+        {"slug": "favorites", "title": "Favourites", "short_description": "Clash", "category": "web"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "catalog page" in response.json()["error"]["fields"]["slug"][0]
+    assert not ScenarioVersion.objects.exists()
+
+
 def test_solvers_cannot_create_scenarios(solver):
     response = _token_client(solver).post(
         "/api/v1/creator/versions/",
