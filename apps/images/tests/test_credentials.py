@@ -13,6 +13,7 @@ from rangex.core.errors import NotFound
 
 pytestmark = pytest.mark.django_db
 
+
 def _credential(owner, **fields):
     return services.registry_credential_save(
         actor=owner,

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _save(version, **fields):
-    asset = ScenarioAsset(file=SimpleUploadedFile(fields.pop("name", "notes.txt"), fields.pop("content", b"hello")),
-                          **fields)
+    asset = ScenarioAsset(
+        file=SimpleUploadedFile(fields.pop("name", "notes.txt"), fields.pop("content", b"hello")), **fields
+    )
     return services.scenario_version_component_save(version=version, actor=version.scenario.created_by_user, obj=asset)
 
 
