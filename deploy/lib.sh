@@ -12,6 +12,7 @@ mkdir -p "$LOG_DIR"
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31mxx\033[0m %s\n' "$*" >&2; exit 1; }
+warn() { printf '\033[1;33m!!\033[0m %s\n' "$*" >&2; }
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -37,17 +38,25 @@ ensure_system_packages() {
 }
 
 ensure_docker() {
-  if docker info >/dev/null 2>&1; then return; fi
+  if docker info >/dev/null 2>&1; then ensure_lab_firewall; return; fi
   say "Starting the Docker engine (dockerd)"
   # Every lab network takes an address pool; Docker's defaults hold only about 30, this one 256.
   as_root sh -c "nohup dockerd --default-address-pool base=${RANGEX_DOCKER_POOL:-10.213.0.0/16},size=24 \
     >'$LOG_DIR/dockerd.log' 2>&1 &"
   for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && return
+    docker info >/dev/null 2>&1 && { ensure_lab_firewall; return; }
     sleep 0.5
   done
   tail -20 "$LOG_DIR/dockerd.log" >&2 || true
   die "dockerd did not start (log: var/log/dockerd.log)"
+}
+
+# A lab group with outbound traffic has the host as its gateway (bridges named rxe<hash> by the
+# Docker runtime). Drop whatever those bridges send to the host itself, so a lab never reaches the
+# host's own services; forwarded (outbound) traffic is untouched.
+ensure_lab_firewall() {
+  command -v iptables >/dev/null || { warn "iptables is missing: labs with outbound traffic could reach this host"; return; }
+  as_root iptables -C INPUT -i rxe+ -j DROP 2>/dev/null || as_root iptables -I INPUT -i rxe+ -j DROP
 }
 
 ensure_mariadb() {

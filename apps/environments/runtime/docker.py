@@ -8,6 +8,7 @@ list what belongs to this instance. File contents (flags) are never logged.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import posixpath
@@ -71,6 +72,17 @@ FORBIDDEN_CAPABILITIES = frozenset(
         "AUDIT_CONTROL",
     }
 )
+# Bridges of groups with outbound traffic are named rxe<hash>: such a bridge needs the host as its
+# gateway, so the host firewall drops what arrives on rxe+ for the host itself (deploy/lib.sh), and
+# a lab reaches the outside world but never the host's own services.
+EGRESS_BRIDGE_PREFIX = "rxe"
+
+
+def egress_bridge_name(network_name: str) -> str:
+    """Return the Linux interface name of an egress group's bridge (at most 15 characters)."""
+    return EGRESS_BRIDGE_PREFIX + hashlib.sha256(network_name.encode()).hexdigest()[:12]
+
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$", re.I)
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
 _UNREACHABLE_HINTS = (
@@ -311,7 +323,9 @@ class DockerRuntime(Runtime):
             if name in existing:
                 continue
             options = {"com.docker.network.bridge.enable_icc": "true"}
-            if not net.egress:
+            if net.egress:
+                options["com.docker.network.bridge.name"] = egress_bridge_name(name)
+            else:
                 # An isolated group gets no host address at all: nothing on it can reach the host.
                 options["com.docker.network.bridge.inhibit_ipv4"] = "true"
             with _engine_errors(f"Creating network {net.name}"):

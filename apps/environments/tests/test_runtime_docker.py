@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from apps.environments.runtime import FileSpec, NetworkSpec, RuntimeFailure, get_runtime
-from apps.environments.runtime.docker import DockerRuntime
+from apps.environments.runtime.docker import DockerRuntime, egress_bridge_name
 from apps.environments.tests.runtime_helpers import (
     BUSYBOX,
     can_connect,
@@ -136,6 +136,27 @@ def test_only_groups_with_egress_get_a_routed_network(runtime, launch):
     assert inner["Internal"] is True
     assert inner["Options"]["com.docker.network.bridge.inhibit_ipv4"] == "true"
     assert inner["Labels"]["rangex.network"] == "inner"
+    assert outer["Options"]["com.docker.network.bridge.name"] == egress_bridge_name(outer["Name"])
+
+
+def test_a_group_with_egress_still_never_reaches_the_host(runtime, launch):
+    """Its bridge has the host as gateway; the host firewall (deploy/lib.sh) drops what it sends there."""
+    spec = pivot_spec(new_session_id())
+    spec = replace(spec, networks=[NetworkSpec("outer", egress=True), NetworkSpec("inner")])
+    attacker = launch(spec).machines["attacker"].container_id
+    listener = socket.create_server(("0.0.0.0", 0))  # noqa: S104 (a host service the containers must not reach)
+    port = listener.getsockname()[1]
+    threading.Thread(target=lambda: [listener.accept()[0].close() for _ in range(4)], daemon=True).start()
+    try:
+        _, routes = sh(attacker, "ip route")
+        (gateway,) = re.findall(r"default via (\S+)", routes)
+        assert not can_connect(attacker, gateway, port), "no host firewall for rxe+ bridges: see ensure_lab_firewall"
+        host_addresses = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True).stdout
+        for address in re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", host_addresses):
+            if not address.startswith("127."):
+                assert not can_connect(attacker, address, port), address
+    finally:
+        listener.close()
 
 
 def test_containers_are_hardened_as_seen_from_inside(runtime, launch):
