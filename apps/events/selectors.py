@@ -129,7 +129,12 @@ ROW_FIELDS = (
 
 
 def _live_rows(event: Event, limit: int | None) -> list[dict[str, Any]]:
-    qs = EventParticipation.objects.filter(event=event, disqualified=False).order_by("rank", "id").values(*ROW_FIELDS)
+    # Board order is rank order (rank is 1 + the number strictly ahead); the board index walks it.
+    qs = (
+        EventParticipation.objects.filter(event=event, disqualified=False)
+        .order_by("-total_points", "last_solve_at", "id")
+        .values(*ROW_FIELDS)
+    )
     if limit:
         qs = qs[:limit]
     return [
