@@ -96,6 +96,22 @@ def test_incremental_ranks_match_a_full_recompute():
         assert _ranks(event) == incremental
 
 
+def test_a_riser_behind_an_exact_tie_counts_everyone_ahead():
+    event = make_event()
+    first, second, riser = _register(event, 3)
+    at = timezone.now() - timedelta(minutes=5)
+    EventParticipation.objects.filter(event=event, user__in=[first, second]).update(total_points=200, last_solve_at=at)
+    services.rank_recompute(event=event)
+    assert _ranks(event) == {first.pk: 1, second.pk: 1, riser.pk: 3}
+    assert _answer(event, riser)["rank"] == 3
+    # Reaching the same total later ranks behind; the incremental ranks agree with a recompute.
+    lone = _register(event, 1)[0]
+    assert _answer(event, lone)["rank"] == 4
+    incremental = _ranks(event)
+    services.rank_recompute(event=event)
+    assert _ranks(event) == incremental == {first.pk: 1, second.pk: 1, riser.pk: 3, lone.pk: 4}
+
+
 def test_first_blood_bonus_goes_to_the_first_solver_only():
     event = make_event(first_blood_bonus=25)
     alice, bob = _register(event, 2)
