@@ -89,6 +89,19 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
             _record(HealthCheck.CheckType.IMAGES, runtime.name, status, message, details={"missing": missing})
         )
 
+    isolation = runtime.host_isolation()
+    checks.append(
+        _record(
+            HealthCheck.CheckType.HOST_ISOLATION,
+            runtime.name,
+            {True: HealthCheck.Status.OK, False: HealthCheck.Status.FAILED}.get(
+                isolation.get("ok"), HealthCheck.Status.WARNING
+            ),
+            isolation.get("message", ""),
+            details=isolation,
+        )
+    )
+
     checks.append(_heal_stuck_starting(now=now, stuck_minutes=stuck_minutes, engine_ok=engine_ok))
     failed = [c for c in checks if c.status == HealthCheck.Status.FAILED]
     if failed:

@@ -247,6 +247,7 @@ class HealthCheck(models.Model):
         STUCK_SESSIONS = "stuck_sessions", "Stuck starting sessions"
         OVERSIZED = "oversized", "Oversized containers"
         ORPHANS = "orphans", "Orphan sweep"
+        HOST_ISOLATION = "host_isolation", "Labs kept off the host"
 
     class Status(models.TextChoices):
         OK = "ok"

@@ -152,6 +152,14 @@ class Runtime:
     def ping(self) -> dict:
         raise NotImplementedError
 
+    def host_isolation(self) -> dict:
+        """Say whether labs are kept off the host that runs them: ``{"ok": True|False|None, "message"}``.
+
+        None means this process cannot tell (the engine is elsewhere, or the check needs rights it
+        lacks); the health check records that as a warning.
+        """
+        return {"ok": None, "message": f"{self.name} does not run labs on this host."}
+
     def container_disk_usage(self, session_id: str) -> dict[str, int]:
         """Return machine name -> bytes written to its writable layer."""
         raise NotImplementedError

@@ -11,10 +11,13 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
 import posixpath
 import re
 import select
+import shutil
 import socket
+import subprocess
 import tarfile
 import threading
 import time
@@ -639,6 +642,35 @@ class DockerRuntime(Runtime):
             "api_version": version.get("ApiVersion", ""),
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
         }
+
+    # The rule deploy/lib.sh installs: drop what egress bridges send to the host itself.
+    HOST_FIREWALL_RULE = ("INPUT", "-i", f"{EGRESS_BRIDGE_PREFIX}+", "-j", "DROP")
+
+    def host_isolation(self) -> dict:
+        rule = " ".join(self.HOST_FIREWALL_RULE)
+        if self.base_url and not self.base_url.startswith("unix://"):
+            return {"ok": None, "message": f"The engine runs on another host; its firewall needs: iptables -A {rule}"}
+        iptables = shutil.which("iptables") or next(
+            (p for p in ("/usr/sbin/iptables", "/sbin/iptables") if os.path.exists(p)), None
+        )
+        if iptables is None:
+            return {"ok": None, "message": "iptables is not installed here, so the host firewall cannot be read."}
+        try:
+            done = subprocess.run(
+                [iptables, "-C", *self.HOST_FIREWALL_RULE], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return {"ok": None, "message": f"The host firewall could not be read: {exc}"}
+        if done.returncode == 0:
+            return {"ok": True, "message": f"Labs with outbound traffic cannot reach the host ({rule})."}
+        error = (done.stderr or "").strip()
+        if done.returncode == 1 and ("does a matching rule exist" in error or "Bad rule" in error or not error):
+            return {
+                "ok": False,
+                "message": f"The host firewall rule is missing: labs with outbound traffic can reach this "
+                f"host's services. Add it with: iptables -I {rule}",
+            }
+        return {"ok": None, "message": f"The host firewall could not be read: {error or done.returncode}"}
 
     def container_disk_usage(self, session_id: str) -> dict[str, int]:
         with _engine_errors("Measuring disk usage"):

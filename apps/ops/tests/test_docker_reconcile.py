@@ -114,6 +114,8 @@ def test_stuck_starting_session_is_failed_and_cleaned_up(runtime):
     assert by_type["engine"].status == "ok"
     assert by_type["disk"].status in ("ok", "warning")
     assert by_type["images"].status in ("ok", "warning")
+    # deploy/lib.sh installs the host firewall rule for egress bridges before the tests run.
+    assert by_type["host_isolation"].status == "ok", by_type["host_isolation"].message
     stuck = by_type["stuck_sessions"]
     assert stuck.auto_healed and "failed" in stuck.heal_action
     assert stuck.details["sessions"] == [str(session.pk)]
@@ -210,3 +212,19 @@ def test_an_orphan_left_claimed_by_a_killed_worker_is_taken_over_later(runtime):
     finally:
         if _exists(runtime, rogue.id):
             rogue.remove(force=True)
+
+
+class UnguardedHost(DockerRuntime):
+    """A Docker runtime whose host firewall should hold a rule nobody installed."""
+
+    HOST_FIREWALL_RULE = ("INPUT", "-i", "rxnone+", "-j", "DROP")
+
+
+def test_a_missing_host_firewall_rule_fails_the_check_with_the_fix():
+    result = UnguardedHost().host_isolation()
+    assert result["ok"] is False
+    assert "iptables -I INPUT -i rxnone+ -j DROP" in result["message"]
+    checked = DockerRuntime().host_isolation()
+    assert checked["ok"] is True, checked["message"]
+    remote = DockerRuntime(base_url="tcp://127.0.0.1:1").host_isolation()
+    assert remote["ok"] is None and "another host" in remote["message"]
