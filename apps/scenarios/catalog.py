@@ -63,6 +63,18 @@ def _with_user_state(qs: QuerySet[ScenarioVersion], user) -> QuerySet[ScenarioVe
     )
 
 
+def catalog_filters(data: dict) -> dict:
+    """Turn the catalog's query parameters (page form or API) into ``catalog_list`` keywords."""
+    return {
+        "q": data.get("q") or "",
+        "category": data.get("category") or None,
+        "difficulty": data.get("difficulty") or None,
+        "scenario_type": data.get("type") or None,
+        "tags": data.get("tag") or (),
+        "sort": data.get("sort") or "newest",
+    }
+
+
 def catalog_list(
     *,
     user,

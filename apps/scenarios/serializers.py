@@ -21,15 +21,7 @@ class CatalogFilterSerializer(serializers.Serializer):
     sort = serializers.ChoiceField(required=False, choices=list(catalog.SORT_LABELS.items()), default="newest")
 
     def filters(self) -> dict:
-        data = self.validated_data
-        return {
-            "q": data.get("q") or "",
-            "category": data.get("category") or None,
-            "difficulty": data.get("difficulty") or None,
-            "scenario_type": data.get("type") or None,
-            "tags": data.get("tag") or (),
-            "sort": data.get("sort") or "newest",
-        }
+        return catalog.catalog_filters(self.validated_data)
 
 
 class CatalogVersionSerializer(serializers.Serializer):

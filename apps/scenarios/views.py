@@ -31,15 +31,7 @@ class CatalogFilterForm(forms.Form):
         self.fields["tag"].choices = [(t, t) for t in facets["tags"]]
 
     def filters(self) -> dict:
-        data = self.cleaned_data if self.is_valid() else {}
-        return {
-            "q": data.get("q") or "",
-            "category": data.get("category") or None,
-            "difficulty": data.get("difficulty") or None,
-            "scenario_type": data.get("type") or None,
-            "tags": data.get("tag") or (),
-            "sort": data.get("sort") or "newest",
-        }
+        return catalog.catalog_filters(self.cleaned_data if self.is_valid() else {})
 
 
 def _query_without_page(request: HttpRequest) -> str:
