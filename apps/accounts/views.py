@@ -15,7 +15,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -38,21 +37,12 @@ from apps.accounts.models import NotificationType, User
 from apps.ops import crypto
 from apps.ops.selectors import get_settings
 from rangex.core.errors import ApplicationError
-from rangex.core.http import client_ip, user_agent
+from rangex.core.http import client_ip, safe_next_url, user_agent
 
 PENDING_2FA_KEY = "_rx_pending_2fa"
 PENDING_ENROL_KEY = "_rx_pending_totp"
 PENDING_2FA_SECONDS = 300
 BACKEND = "apps.accounts.backends.EmailBackend"
-
-
-def _safe_next(request: HttpRequest, default: str = "home") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse(default)
 
 
 def _apply_errors(form, exc: ApplicationError) -> None:
@@ -123,11 +113,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     # Rotate before remembering who is half-way in, so a planted session id is useless.
                     request.session.cycle_key()
                     request.session[PENDING_2FA_KEY] = {"user": str(user.pk), "at": int(time.time())}
-                    return redirect(f"{reverse('accounts:login_2fa')}?next={_safe_next(request)}")
+                    return redirect(f"{reverse('accounts:login_2fa')}?next={safe_next_url(request)}")
                 _complete_login(request, user)
-                return redirect(_safe_next(request))
+                return redirect(safe_next_url(request))
         status = 400
-    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+    return render(request, "accounts/login.html", {"form": form, "next": safe_next_url(request)}, status=status)
 
 
 def login_2fa(request: HttpRequest) -> HttpResponse:
@@ -136,9 +126,9 @@ def login_2fa(request: HttpRequest) -> HttpResponse:
     if stepping_up:
         user = request.user
         if not user.twofa_enabled:
-            return redirect(f"{reverse('accounts:twofa_setup')}?next={_safe_next(request)}")
+            return redirect(f"{reverse('accounts:twofa_setup')}?next={safe_next_url(request)}")
         if user.is_verified():
-            return redirect(_safe_next(request))
+            return redirect(safe_next_url(request))
     else:
         pending = request.session.get(PENDING_2FA_KEY)
         if not pending or time.time() - pending.get("at", 0) > PENDING_2FA_SECONDS:
@@ -163,9 +153,9 @@ def login_2fa(request: HttpRequest) -> HttpResponse:
                     request.session.cycle_key()
                 else:
                     _complete_login(request, user, device)
-                return redirect(_safe_next(request))
+                return redirect(safe_next_url(request))
         status = 400
-    return render(request, "accounts/login_2fa.html", {"form": form, "next": _safe_next(request)}, status=status)
+    return render(request, "accounts/login_2fa.html", {"form": form, "next": safe_next_url(request)}, status=status)
 
 
 @require_POST
@@ -217,7 +207,7 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
                 return render(
                     request,
                     "accounts/recovery_codes.html",
-                    {"codes": codes, "next": _safe_next(request, "accounts:profile")},
+                    {"codes": codes, "next": safe_next_url(request, "accounts:profile")},
                 )
         status = 400
     uri = otp.provisioning_uri(email=request.user.email, secret_b32=secret)
@@ -225,7 +215,7 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
         "form": form,
         "qr_svg": otp.qr_svg(uri),
         "secret": otp.format_secret(secret),
-        "next": _safe_next(request, "accounts:profile"),
+        "next": safe_next_url(request, "accounts:profile"),
         "required": request.user.is_staff and not request.user.twofa_enabled,
     }
     return render(request, "accounts/twofa_setup.html", context, status=status)
@@ -373,7 +363,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 def notifications_mark_read(request: HttpRequest) -> HttpResponse:
     ids = request.POST.getlist("id") or None
     services.notification_mark_read(user=request.user, notification_ids=ids)
-    return redirect(_safe_next(request, "accounts:notifications"))
+    return redirect(safe_next_url(request, "accounts:notifications"))
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -42,6 +42,13 @@ class CollectionAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
             obj.pk = created.pk
             obj._state.adding = False
 
+    def delete_model(self, request, obj):
+        services.collection_delete(container=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for container in queryset:
+            services.collection_delete(container=container, actor=request.user)
+
     def save_formset(self, request, form, formset, change):
         container = form.instance
         formset.save(commit=False)

@@ -94,10 +94,7 @@ class PlaylistListApi(APIView):
     def post(self, request):
         data = PlaylistWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        playlist = services.playlist_create(owner=request.user, title=data.validated_data.get("title", ""),
-                                            description=data.validated_data.get("description", ""))  # fmt: skip
-        if data.validated_data.get("is_public"):
-            services.collection_update(container=playlist, actor=request.user, is_public=True)
+        playlist = services.playlist_create(owner=request.user, **data.validated_data)
         playlist = selectors.playlist_get_owned(user=request.user, pk=playlist.pk)
         return Response(_many(request.user, [playlist])[0], status=status.HTTP_201_CREATED)
 

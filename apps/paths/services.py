@@ -130,6 +130,17 @@ def playlist_create(*, owner, title: str, description: str = "", is_public: bool
 
 
 @transaction.atomic
+def playlist_add_version(
+    *, owner, version: ScenarioVersion, playlist: Playlist | None = None, title: str = ""
+) -> Playlist:
+    """Add ``version`` to ``playlist``, or to a new playlist named ``title``: both or neither happen."""
+    if playlist is None:
+        playlist = playlist_create(owner=owner, title=title)
+    collection_item_add(container=playlist, actor=owner, version=version)
+    return playlist
+
+
+@transaction.atomic
 def collection_update(*, container: Container, actor, **changes: Any) -> Container:
     """Change a path's or playlist's title, description, visibility or cover.
 

@@ -6,20 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.paths import selectors, services
 from apps.scenarios.models import ScenarioVersion
 from rangex.core.errors import ApplicationError, NotFound
+from rangex.core.http import safe_next_url
 from rangex.core.selectors import get_one
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
 
 
 @require_GET
@@ -61,7 +54,7 @@ def playlist_create(request: HttpRequest) -> HttpResponse:
         playlist = services.playlist_create(owner=request.user, title=request.POST.get("title", ""))
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return redirect(_back(request, "paths:list"))
+        return redirect(safe_next_url(request, "paths:list"))
     return redirect(playlist)
 
 
@@ -73,18 +66,19 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
         ScenarioVersion.objects.select_related("scenario"), "No such scenario.", pk=request.POST.get("version")
     )
     try:
+        playlist = None
         if request.POST.get("playlist"):
             playlist = selectors.playlist_get_owned(user=request.user, pk=request.POST["playlist"])
-        else:
-            playlist = services.playlist_create(owner=request.user, title=request.POST.get("title", ""))
-        services.collection_item_add(container=playlist, actor=request.user, version=version)
+        playlist = services.playlist_add_version(
+            owner=request.user, version=version, playlist=playlist, title=request.POST.get("title", "")
+        )
     except NotFound:
         raise
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Added {version.title} to {playlist.title}.")
-    return redirect(_back(request, "paths:list"))
+    return redirect(safe_next_url(request, "paths:list"))
 
 
 def _owned_item(request: HttpRequest, pk, item_pk):

@@ -30,3 +30,16 @@ def user_agent(request) -> str:
 def wants_json(request) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "")
     return request.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
+
+
+def safe_next_url(request, default: str = "home") -> str:
+    """Return the ``next`` the request names when it stays on this site, else the URL named ``default``."""
+    from django.urls import reverse
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(default)

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.badges import services as badge_services
-from apps.paths.models import PlaylistItem
+from apps.paths.models import Playlist, PlaylistItem
 from apps.paths.tests.factories import career_path, completed_session_row, playlist
 from apps.scenarios.tests.factories import draft_version, published_version
 from conftest import login_client
@@ -61,6 +61,12 @@ def test_catalog_page_offers_add_to_playlist(solver, solver_client):
     response = solver_client.post("/paths/playlists/add/", {"version": str(v.pk), "title": "Later"})
     assert response.status_code == 302
     assert PlaylistItem.objects.filter(playlist__owner_user=solver, scenario_version=v).exists()
+
+
+def test_adding_a_draft_to_a_new_playlist_creates_no_playlist(solver, solver_client):
+    response = solver_client.post("/paths/playlists/add/", {"version": str(draft_version().pk), "title": "Later"})
+    assert response.status_code == 404
+    assert not Playlist.objects.filter(owner_user=solver).exists()
 
 
 def test_another_users_private_playlist_is_a_404_on_pages_and_api(solver, solver_client):
