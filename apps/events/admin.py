@@ -19,6 +19,7 @@ from apps.events.models import Event, EventParticipation, EventScenario
 from apps.images.admin import ApplicationErrorAdminMixin
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError
+from rangex.core.selectors import get_one
 
 LOCAL_FIELDS = ("start_date", "end_date", "freeze_at")
 
@@ -146,10 +147,12 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def suspicions_view(self, request, pk):
         event = selectors.event_get_for_user(user=request.user, pk=pk)
         if request.method == "POST":
-            participation = EventParticipation.objects.filter(event=event, pk=request.POST.get("participation")).first()
             try:
-                if participation is None:
-                    raise ApplicationError("Choose a participant.")
+                participation = get_one(
+                    EventParticipation.objects.filter(event=event),
+                    "Choose a participant.",
+                    pk=request.POST.get("participation"),
+                )
                 services.participation_disqualify(
                     participation=participation, actor=request.user, reason=request.POST.get("reason", "")
                 )

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apps.environments.models import EnvironmentSession, FlagShareSuspicion
 from apps.events.models import Event, EventParticipation, EventScenario, EventSession, EventSolve
-from rangex.core.errors import NotFound
+from rangex.core.selectors import get_one
 
 BOARD_TTL = 300
 PAGE_ROWS = 100
@@ -41,10 +41,7 @@ def events_by_phase(*, user) -> dict[str, list[Event]]:
 
 
 def event_get_for_user(*, user, pk) -> Event:
-    try:
-        return event_list_visible(user=user).get(pk=pk)
-    except (Event.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFound("No such event.") from exc
+    return get_one(event_list_visible(user=user), "No such event.", pk=pk)
 
 
 def event_challenges(*, event: Event) -> QuerySet[EventScenario]:

@@ -507,22 +507,25 @@ def _award_team_badges(event: Event) -> int:
         if all(r.requirement_type in event_types and r.event_id == event.pk for r in badge.requirements.all())
     ]
     awarded = 0
-    for participation in EventParticipation.objects.filter(event=event, team__isnull=False, disqualified=False):
+    rows = EventParticipation.objects.filter(event=event, team__isnull=False, disqualified=False).select_related("team")
+    for participation in rows:
         members = list(participation.team.members.select_related("user"))
         for badge in badges:
             if any(badge_requirements_met(badge=badge, user=m.user) for m in members):
-                try:
-                    with transaction.atomic():
-                        team_badge = TeamBadge.objects.create(team_id=participation.team_id, badge=badge)
-                except IntegrityError:
-                    continue
+                # The award and its audit row commit together; a concurrent run's award wins quietly.
+                with transaction.atomic():
+                    try:
+                        with transaction.atomic():
+                            team_badge = TeamBadge.objects.create(team_id=participation.team_id, badge=badge)
+                    except IntegrityError:
+                        continue
+                    audit_record(
+                        actor=None,
+                        action="team.badge_award",
+                        target=participation.team,
+                        details={"badge": str(badge.pk), "event": str(event.pk), "id": team_badge.pk},
+                    )
                 awarded += 1
-                audit_record(
-                    actor=None,
-                    action="team.badge_award",
-                    target=participation.team,
-                    details={"badge": str(badge.pk), "event": str(event.pk), "id": team_badge.pk},
-                )
     return awarded
 
 

@@ -6,6 +6,7 @@ from django.db.models import Count, QuerySet
 
 from apps.teams.models import Team, TeamJoinRequest, TeamMember
 from rangex.core.errors import NotFound
+from rangex.core.selectors import get_one
 
 
 def team_list() -> QuerySet[Team]:
@@ -13,10 +14,7 @@ def team_list() -> QuerySet[Team]:
 
 
 def team_get(*, pk) -> Team:
-    try:
-        return Team.objects.select_related("leader", "owner_user").get(pk=pk)
-    except (Team.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFound("No such team.") from exc
+    return get_one(Team.objects.select_related("leader", "owner_user"), "No such team.", pk=pk)
 
 
 def team_members(*, team: Team) -> QuerySet[TeamMember]:
@@ -33,11 +31,7 @@ def teams_led_by(*, user) -> QuerySet[Team]:
 
 def join_request_get_for_user(*, user, pk) -> TeamJoinRequest:
     """Return the request if ``user`` made it, is in its team, or is an admin; else 404."""
-    qs = TeamJoinRequest.objects.select_related("team", "user")
-    try:
-        request = qs.get(pk=pk)
-    except (TeamJoinRequest.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFound("No such join request.") from exc
+    request = get_one(TeamJoinRequest.objects.select_related("team", "user"), "No such join request.", pk=pk)
     visible = request.user_id == user.pk or user.is_platform_admin or team_is_member(team=request.team, user=user)
     if not visible:
         raise NotFound("No such join request.")

@@ -148,3 +148,10 @@ def test_api_register_twice_answer_and_scoreboard(solver_client, solver):
     assert board["rows"][0]["points"] == 100
     assert solver_client.get(reverse("api-events")).status_code == 200
     assert solver_client.get(reverse("api-event", args=[event.pk])).json()["challenges"]
+
+
+def test_registering_with_a_malformed_team_id_is_refused_not_a_500(solver_client, solver):
+    event = make_event(allow_late_registration=True)
+    response = solver_client.post(reverse("events:register", args=[event.pk]), {"team": "not-a-team"})
+    assert response.status_code == 302
+    assert not event.participations.exists()
