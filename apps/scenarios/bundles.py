@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import os
 import posixpath
@@ -32,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from apps.images.models import ImageVariant, PlatformImage
-from apps.ops.services import audit_record
+from apps.ops.services import audit_record, full_clean_or_raise
 from apps.scenarios.models import (
     ImageSourceType,
     Machine,
@@ -43,6 +44,8 @@ from apps.scenarios.models import (
     VersionStatus,
 )
 from rangex.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "scenario.yaml"
 BUNDLE_FORMAT = "rangex-scenario-bundle"
@@ -450,7 +453,7 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
     if not isinstance(version_data, dict):
         doc.add("version", "Give the version's fields as a mapping.")
         version_data = {}
-    unknown = sorted(set(version_data) - set(VERSION_FIELDS) - {"cover_image"})
+    unknown = sorted(set(version_data) - set(VERSION_FIELDS) - {"cover_image"}, key=str)
     for name in unknown:
         doc.add(f"version.{name}", "This field is not known.")
     version_fields = {name: version_data[name] for name in VERSION_FIELDS if name in version_data}
@@ -481,7 +484,7 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
         if not isinstance(row, dict):
             doc.add(at, "Each machine must be a mapping.")
             continue
-        for name in sorted(set(row) - set(MACHINE_FIELDS) - {"image"}):
+        for name in sorted(set(row) - set(MACHINE_FIELDS) - {"image"}, key=str):
             doc.add(f"{at}.{name}", "This field is not known (secrets are never imported).")
         fields = {name: row[name] for name in MACHINE_FIELDS if name in row}
         if fields.get("cpu_cores") is not None:
@@ -528,7 +531,7 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
             continue
         planned = _planned_file(doc, files, row.get("file"), f"{at}.file", base=base)
         machine_name = row.get("machine")
-        if machine_name is not None and machine_name not in names:
+        if machine_name is not None and (not isinstance(machine_name, str) or machine_name not in names):
             doc.add(f"{at}.machine", f"No machine named {machine_name!r} is in this bundle.")
         fields = {name: row[name] for name in ASSET_FIELDS if row.get(name) is not None}
         if planned and not fields.get("file_name"):
@@ -582,6 +585,12 @@ def _apply_plan(*, plan: ImportPlan, actor, stored: list[str]) -> ScenarioVersio
             fields={f"{plan.source_file}:scenario.slug": ["This slug belongs to another creator's scenario."]},
         )
     if scenario is None:
+        # A challenge.yml slug comes from its name: hold it to the same rules as a typed one.
+        try:
+            full_clean_or_raise(Scenario(slug=plan.slug), exclude=["created_by_user"], validate_unique=False)
+        except ValidationFailed as exc:
+            field = f"{plan.source_file}:scenario.slug"
+            raise ValidationFailed(f"{plan.source_file}: {exc.message}", fields={field: [exc.message]}) from None
         try:
             with transaction.atomic():
                 scenario = Scenario.objects.create(slug=plan.slug, created_by_user=actor)
@@ -760,6 +769,13 @@ def bundle_import_job_run(*, job_id) -> None:
         except ApplicationError as exc:
             details = [f"{field}: {m}" for field, ms in exc.fields.items() for m in ms]
             job_fail(job_id=job_id, error="\n".join([exc.message, *details]))
+            return
+        except Exception as exc:
+            # Never leave the person waiting on a job that stays "running".
+            logger.exception("scenario import job %s failed", job_id)
+            job_fail(
+                job_id=job_id, error=f"The import failed unexpectedly ({exc.__class__.__name__}); nothing was imported."
+            )
             return
         job_succeed(
             job_id=job_id,

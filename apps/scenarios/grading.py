@@ -235,7 +235,8 @@ def validate_questions(
             add(f"{at}.id", f"The id {hid!r} is used by another hint.")
         else:
             seen_hints.add(hid)
-        if h.get("question_id") not in seen_ids:
+        question_id = h.get("question_id")
+        if not isinstance(question_id, str) or question_id not in seen_ids:
             add(f"{at}.question_id", "Name the id of one of this version's questions.")
         text = h.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -317,6 +317,20 @@ def test_asset_target_path_must_be_absolute(creator):
         bundle_import(actor=creator, data=zip_with({"assets/a.txt": b"a"}, manifest), filename="t.zip")
 
 
+def test_odd_yaml_types_are_errors_not_crashes(creator):
+    manifest = base_manifest(
+        version={"title": "Tiny", "short_description": "s", "category": "web", 1: "x", "extra": "y"},
+        machines=[{"name": "web", "image": {"ref": "a/b:1"}, 2: "x", "other": "y"}],
+        assets=[{"file": "assets/a.txt", "machine": ["web"]}],
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        bundle_import(actor=creator, data=zip_with({"assets/a.txt": b"a"}, manifest), filename="t.zip")
+    assert "scenario.yaml:version.extra" in exc.value.fields
+    assert "scenario.yaml:machines[0].other" in exc.value.fields
+    assert "scenario.yaml:assets[0].machine" in exc.value.fields
+    assert not Scenario.objects.exists()
+
+
 def test_malformed_yaml_names_the_line(creator):
     bad = b"format_version: 1\nscenario:\n  slug: [unclosed\n"
     with pytest.raises(ValidationFailed, match=r"scenario.yaml, line \d+: this is not valid YAML"):

@@ -175,3 +175,11 @@ def test_local_build_context_image_is_noted_not_a_machine():
 def test_challenge_without_flags_is_refused():
     with pytest.raises(ValidationFailed, match=r"line 1, flags: Give at least one flag"):
         plan_challenge("challenge.yml", {"challenge.yml": b"name: X\ncategory: c\n"}, limits=DEFAULT_LIMITS)
+
+
+def test_a_challenge_named_after_a_catalog_page_is_refused(creator):
+    data = (DATA / "regex-login" / "challenge.yml").read_bytes().replace(b"name: Regex Login", b"name: Favorites")
+    with pytest.raises(ValidationFailed, match="names a catalog page") as exc:
+        bundle_import(actor=creator, data=data, filename="challenge.yml")
+    assert "challenge.yml:scenario.slug" in exc.value.fields
+    assert not Scenario.objects.exists()

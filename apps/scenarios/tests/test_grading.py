@@ -387,6 +387,12 @@ def test_duplicate_ids_and_bad_hints():
     assert errors["hints[2]"] == ["Each hint must be an object."]
 
 
+def test_a_hint_naming_its_question_with_a_list_is_an_error_not_a_crash():
+    hints = [{"id": "h1", "question_id": ["q1"], "text": "t", "cost": 0}]
+    errors = validate_questions([flag_q()], hints, scenario_type="challenge")
+    assert errors["hints[0].question_id"] == ["Name the id of one of this version's questions."]
+
+
 def test_questions_not_a_list():
     errors = validate_questions({"a": 1}, "x", scenario_type="open_lab")
     assert errors == {"questions": ["Questions must be a list."], "hints": ["Hints must be a list."]}
