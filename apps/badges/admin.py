@@ -7,8 +7,7 @@ from django.contrib import admin
 
 from apps.badges import services
 from apps.badges.models import Badge, BadgeRequirement, UserBadge
-from apps.images.admin import ApplicationErrorAdminMixin
-from rangex.core.admin import ReadOnlyAdmin
+from rangex.core.admin import ApplicationErrorAdminMixin, ReadOnlyAdmin
 from rangex.core.errors import ValidationFailed
 
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from apps.events import selectors, services
 from apps.events.models import Event, EventParticipation, EventScenario
-from apps.images.admin import ApplicationErrorAdminMixin
 from apps.scenarios.models import ScenarioVersion, VersionStatus
+from rangex.core.admin import ApplicationErrorAdminMixin
 from rangex.core.errors import ApplicationError
 from rangex.core.selectors import get_one
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist
-from django.shortcuts import redirect
 
 from apps.images import services
 from apps.images.models import DockerCredential, DockerImage, ImageVariant, PlatformImage, RegistryCredential
 from apps.ops.crypto import EncryptedTextField
 from apps.ops.services import audit_record
-from rangex.core.admin import SecretFieldsAdminMixin
+from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin
 from rangex.core.errors import ApplicationError
 
 
@@ -30,17 +29,6 @@ class SecretKeepingForm(forms.ModelForm):
             if isinstance(model_field, EncryptedTextField) and not data.get(name):
                 data[name] = getattr(self.instance, name)
         return data
-
-
-class ApplicationErrorAdminMixin:
-    """Turn an ApplicationError raised while saving into an error message; the whole save rolls back."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return redirect(request.get_full_path())
 
 
 class AuditedAdmin(admin.ModelAdmin):

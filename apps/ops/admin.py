@@ -16,7 +16,7 @@ from apps.ops.models import (
     UsageDaily,
 )
 from apps.ops.selectors import get_settings
-from rangex.core.admin import ReadOnlyAdmin, SecretFieldsAdminMixin, report_application_error
+from rangex.core.admin import ApplicationErrorAdminMixin, ReadOnlyAdmin, SecretFieldsAdminMixin
 from rangex.core.errors import ApplicationError
 
 
@@ -193,7 +193,7 @@ class AlertLogAdmin(PlatformAdminOnly, ReadOnlyAdmin):
 
 
 @admin.register(BudgetAlert)
-class BudgetAlertAdmin(PlatformAdminOnly, admin.ModelAdmin):
+class BudgetAlertAdmin(ApplicationErrorAdminMixin, PlatformAdminOnly, admin.ModelAdmin):
     list_display = [
         "scenario",
         "alert_month",
@@ -247,14 +247,11 @@ class BudgetAlertAdmin(PlatformAdminOnly, admin.ModelAdmin):
         return [*self.readonly_fields, "scenario", "alert_month"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        try:
-            services.budget_alert_save(actor=request.user, budget=obj, changed=form.changed_data)
-        except ApplicationError as exc:
-            report_application_error(request, exc)
+        services.budget_alert_save(actor=request.user, budget=obj, changed=form.changed_data)
 
 
 @admin.register(InterfaceEndpoint)
-class InterfaceEndpointAdmin(PlatformAdminOnly, admin.ModelAdmin):
+class InterfaceEndpointAdmin(ApplicationErrorAdminMixin, PlatformAdminOnly, admin.ModelAdmin):
     list_display = ["label", "type", "value", "updated_at"]
     search_fields = ["label", "value"]
 
@@ -268,10 +265,7 @@ class InterfaceEndpointAdmin(PlatformAdminOnly, admin.ModelAdmin):
         return self.has_view_permission(request)
 
     def save_model(self, request, obj, form, change):
-        try:
-            services.interface_endpoint_save(actor=request.user, endpoint=obj)
-        except ApplicationError as exc:
-            report_application_error(request, exc)
+        services.interface_endpoint_save(actor=request.user, endpoint=obj)
 
     def delete_model(self, request, obj):
         services.interface_endpoint_delete(actor=request.user, endpoint=obj)

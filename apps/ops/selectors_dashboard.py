@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession
+from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
 from apps.ops.costs import _rm_per_usd, month_cost_rm, month_start
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog, UsageDaily
 from apps.ops.selectors import get_settings
@@ -50,9 +50,12 @@ def platform_overview(now=None) -> dict:
     cap = conf.budget_hard_cap_usd
     since = timezone.localdate(now) - timedelta(days=29)
     usage = list(UsageDaily.objects.filter(date__gte=since).order_by("date"))
+    checks = latest_health_checks()
     return {
         "sessions": sessions_by_status(),
-        "running": EnvironmentSession.objects.filter(status="running").select_related("user", "scenario_version")[:20],
+        "running": EnvironmentSession.objects.filter(status=SessionStatus.RUNNING).select_related(
+            "user", "scenario_version"
+        )[:20],
         "containers": live_container_count(),
         "cost_today_rm": cost_today_rm(now),
         "month_rm": month_rm,
@@ -68,8 +71,8 @@ def platform_overview(now=None) -> dict:
             "cost": [float(u.total_estimated_cost_rm) for u in usage],
         },
         "orphans": OrphanedTaskLog.objects.select_related("user", "scenario")[:10],
-        "checks": latest_health_checks(),
-        "failing_checks": [c for c in latest_health_checks() if c.status != HealthCheck.Status.OK],
+        "checks": checks,
+        "failing_checks": [c for c in checks if c.status != HealthCheck.Status.OK],
         "alerts": AlertLog.objects.all()[:10],
         "maintenance": conf.maintenance_mode,
         "orphans_month": OrphanedTaskLog.objects.filter(detected_at__gte=now - timedelta(days=30)).aggregate(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.images.admin import ApplicationErrorAdminMixin
 from apps.paths import services
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
+from rangex.core.admin import ApplicationErrorAdminMixin
 
 
 class ItemInline(admin.TabularInline):

@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.images.admin import ApplicationErrorAdminMixin, AuditedAdmin, SecretKeepingForm
+from apps.images.admin import AuditedAdmin, SecretKeepingForm
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
 from apps.scenarios import selectors, services
 from apps.scenarios.models import (
@@ -34,7 +34,7 @@ from apps.scenarios.models import (
     VersionStatus,
 )
 from apps.scenarios.validation import questions_errors
-from rangex.core.admin import SecretFieldsAdminMixin
+from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin
 from rangex.core.errors import ApplicationError
 
 QUESTIONS_HELP = (

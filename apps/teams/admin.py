@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from apps.images.admin import ApplicationErrorAdminMixin
 from apps.teams.models import Team, TeamBadge, TeamJoinRequest, TeamMember
+from rangex.core.admin import ApplicationErrorAdminMixin
 
 
 class TeamMemberInline(admin.TabularInline):

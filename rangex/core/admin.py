@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import redirect
 
 from apps.ops.crypto import EncryptedTextField
 from rangex.core.errors import ApplicationError
@@ -55,5 +56,12 @@ class SecretFieldsAdminMixin:
         return out
 
 
-def report_application_error(request, exc: ApplicationError) -> None:
-    messages.error(request, exc.message)
+class ApplicationErrorAdminMixin:
+    """Turn an ApplicationError raised while saving into an error message; the whole save rolls back."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(request.get_full_path())

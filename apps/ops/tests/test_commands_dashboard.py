@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from apps.ops.costs import usage_rollup
-from apps.ops.models import BudgetAlert, HealthCheck
+from apps.ops.models import AuditLog, BudgetAlert, HealthCheck
 from apps.ops.selectors import get_settings, invalidate_settings_cache
 from apps.ops.services import system_settings_update
 from apps.ops.tests.helpers import running_session
@@ -106,6 +106,32 @@ def test_budget_admin_creates_a_budget_through_the_service(admin_client_2fa):
     assert response.status_code == 302, response.content.decode()[:2000]
     budget = BudgetAlert.objects.get()
     assert budget.alert_month == date(2026, 3, 1) and budget.auto_shutdown_enabled
+
+
+def test_budget_admin_refusal_is_shown_and_nothing_is_saved(admin_client_2fa):
+    session = running_session()
+    form = {
+        "scenario": session.scenario_version.scenario.pk,
+        "budget_limit": "25.00",
+        "alert_percentage": "75",
+        "grace_period_hours": "6",
+    }
+    first = admin_client_2fa.post(
+        reverse("admin:ops_budgetalert_add"), {**form, "alert_month": "2026-03-01"}, follow=True
+    )
+    assert "was added successfully" in first.content.decode()
+    # Another day of the same month passes the form's unique check; the service refuses it.
+    response = admin_client_2fa.post(
+        reverse("admin:ops_budgetalert_add"), {**form, "alert_month": "2026-03-17"}, follow=True
+    )
+    html = response.content.decode()
+    assert "already has a budget for that month" in html and "was added successfully" not in html
+    assert BudgetAlert.objects.count() == 1
+    assert (
+        not AuditLog.objects.filter(action_type="budget.create")
+        .exclude(target_id=str(BudgetAlert.objects.get().pk))
+        .exists()
+    )
 
 
 def test_creators_see_the_admin_index_without_the_operations_dashboard(creator_client):
