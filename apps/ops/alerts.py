@@ -41,11 +41,13 @@ def alert_send(
     metadata: dict[str, Any] | None = None,
     dedupe_key: str = "",
     dedupe_minutes: int = DEDUPE_MINUTES,
+    queue: bool = True,
 ) -> list[AlertLog]:
     """Record an alert for every admin address and the Slack webhook, and queue the deliveries.
 
     An alert with the same ``dedupe_key`` within ``dedupe_minutes`` is not sent again. Error
     alerts are sent only when ``send_error_notifications`` is on. Return the rows created.
+    With ``queue=False`` nothing is queued: the caller delivers them itself (``alert_deliver``).
     """
     conf = get_settings()
     if alert_type == AlertLog.AlertType.ERROR and not conf.send_error_notifications:
@@ -86,7 +88,7 @@ def alert_send(
         ]
         from apps.ops.tasks import alert_deliver_task
 
-        for row in rows:
+        for row in rows if queue else []:
             enqueue(alert_deliver_task, row.pk)
     return rows
 

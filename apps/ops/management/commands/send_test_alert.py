@@ -12,12 +12,12 @@ class Command(BaseCommand):
         parser.add_argument("--message", default="This is a test alert from RangeX.")
 
     def handle(self, *args, message, **options):
-        rows = alert_send(alert_type="test", priority="low", subject="Test alert", message=message)
+        # Delivered here and only here, so the operator sees the outcome and nothing is sent twice.
+        rows = alert_send(alert_type="test", priority="low", subject="Test alert", message=message, queue=False)
         if not rows:
             raise CommandError("No recipients: set admin_emails or slack_webhook_url in the system settings.")
         delivered = 0
         for row in rows:
-            # Deliver now, so the operator sees the outcome; the queued task then finds it done.
             result = alert_deliver(alert_id=row.pk)
             delivered += result.status == "sent"
             self.stdout.write(f"{result.channel:<6} {result.recipient:<40} {result.status} {result.error_message}")
