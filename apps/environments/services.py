@@ -443,6 +443,10 @@ def env_session_stop(*, session: EnvironmentSession, actor, reason: str = "Stopp
         session.refresh_from_db()
         if not changed:
             if session.status == SessionStatus.STOPPING:
+                # Stop again on a stopping session tries its teardown again (it is safe to repeat).
+                from apps.environments.tasks import env_session_teardown_task
+
+                enqueue(env_session_teardown_task, str(session.pk))
                 return session
             raise InvalidTransition("This session has already ended.")
         audit_record(actor=actor, action="session.stop", target=session, details={"reason": reason})
@@ -479,6 +483,31 @@ def env_session_teardown(*, session_id) -> EnvironmentSession | None:
             audit_record(actor=None, action="session.terminated", target=session)
             transaction.on_commit(lambda: _push(session_id, {"type": "status", "status": "terminated"}))
     return session
+
+
+STALE_STOPPING_MINUTES = 10
+
+
+def env_session_teardown_stale(*, now=None, older_than_minutes: int = STALE_STOPPING_MINUTES) -> int:
+    """Finish the teardown of sessions left ``stopping`` (their task gave up or was lost); return how many.
+
+    A session that stays ``stopping`` keeps its containers, and the orphan sweep leaves the
+    resources of live sessions alone, so this pass is what finally releases them.
+    """
+    from apps.environments.runtime import RuntimeFailure
+
+    now = now or timezone.now()
+    stale = EnvironmentSession.objects.filter(
+        status=SessionStatus.STOPPING, stopped_at__lte=now - timedelta(minutes=older_than_minutes)
+    ).values_list("pk", flat=True)
+    finished = 0
+    for session_id in list(stale):
+        try:
+            session = env_session_teardown(session_id=session_id)
+        except RuntimeFailure:
+            continue  # logged by the teardown; the next pass tries again
+        finished += session is not None and session.status == SessionStatus.TERMINATED
+    return finished
 
 
 _ENGINE_STATES = {

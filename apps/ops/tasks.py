@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from apps.environments import services as env_services
 from apps.ops import alerts, costs, health, reconcile
 from apps.ops.locks import single_flight
 
@@ -13,6 +14,7 @@ def sessions_expire_task() -> None:
     with single_flight("expire", ttl_seconds=120) as mine:
         if mine:
             reconcile.sessions_expire()
+            env_services.env_session_teardown_stale()
 
 
 @shared_task(**PERIODIC)

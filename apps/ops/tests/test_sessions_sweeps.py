@@ -173,3 +173,18 @@ def test_retention_deletes_old_alerts_jobs_and_checks_but_never_audit_rows():
     assert reconcile.retention_purge() == {"alerts": 1, "jobs": 1, "health_checks": 1}
     assert AlertLog.objects.filter(subject="new").exists()
     assert AuditLog.objects.filter(pk=audit.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_session_left_stopping_is_torn_down_by_the_periodic_pass():
+    from apps.environments import services as env_services
+
+    with time_machine.travel(T0, tick=False):
+        session = running_session()
+        # The teardown task is queued on commit, which never comes here: the session stays stopping.
+        env_services.env_session_stop(session=session, actor=None, reason="test")
+    assert EnvironmentSession.objects.get(pk=session.pk).status == SessionStatus.STOPPING
+    assert env_services.env_session_teardown_stale(now=T0 + timedelta(minutes=5)) == 0
+    assert env_services.env_session_teardown_stale(now=T0 + timedelta(minutes=15)) == 1
+    assert EnvironmentSession.objects.get(pk=session.pk).status == SessionStatus.TERMINATED
+    assert env_services.env_session_teardown_stale(now=T0 + timedelta(minutes=15)) == 0

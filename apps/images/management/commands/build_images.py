@@ -128,6 +128,7 @@ class Command(BaseCommand):
                 stdin=tar.stdout,
                 capture_output=True,
             )
+            tar.stdout.close()  # if docker import stopped early, tar gets SIGPIPE instead of blocking
             tar.wait()
             if result.returncode != 0 or tar.returncode != 0:
                 raise CommandError(f"docker import failed: {result.stderr.decode('utf-8', 'replace')[-2000:]}")
