@@ -252,6 +252,10 @@ def event_session_start(*, event: Event, user, version_id, client_ip=None, user_
                 event_id=event.pk,
                 team_id=participation.team_id,
             )
+            if env.event_id != event.pk:
+                # env_session_start hands back a live lab of this version, which here is one of
+                # practice or of another event: its answers would not count in this event.
+                raise Conflict("You already have a lab of this challenge running outside this event; stop it first.")
             event_session.environment_session = env
             event_session.save(update_fields=["environment_session", "updated_at"])
         audit_record(actor=user, action="event.session_start", target=event, details={"version": str(version.pk)})

@@ -82,3 +82,17 @@ def test_team_in_shared_mode_plays_one_lab(version, django_capture_on_commit_cal
     assert env_session_get_for_user(user=member, pk=env.pk) == env
     with pytest.raises(NotFound):
         env_session_get_for_user(user=UserFactory(), pk=env.pk)
+
+
+def test_a_practice_lab_of_the_same_challenge_is_named_instead_of_reused(version):
+    from apps.environments import services as env_services
+    from rangex.core.errors import Conflict
+
+    event = make_event(versions=[version], allow_late_registration=True)
+    player = UserFactory()
+    services.event_register(event=event, user=player)
+    practice = env_services.env_session_start(user=player, version=version)  # never provisioned here
+    with pytest.raises(Conflict, match="outside this event"):
+        services.event_session_start(event=event, user=player, version_id=version.pk)
+    assert not EventSession.objects.filter(participation__event=event).exists()
+    assert list(EnvironmentSession.objects.filter(user=player)) == [practice]
