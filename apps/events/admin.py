@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.events import selectors, services
 from apps.events.models import Event, EventParticipation, EventScenario
 from apps.scenarios.models import ScenarioVersion, VersionStatus
-from rangex.core.admin import ApplicationErrorAdminMixin
+from rangex.core.admin import ApplicationErrorAdminMixin, ReadOnlyAdmin
 from rangex.core.errors import ApplicationError
 from rangex.core.selectors import get_one
 
@@ -219,8 +219,9 @@ def _csv_response(events) -> HttpResponse:
     return response
 
 
+# A board row changes only through registration, solves and disqualification (ranks, audit, push).
 @admin.register(EventParticipation)
-class EventParticipationAdmin(admin.ModelAdmin):
+class EventParticipationAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "event", "rank", "total_points", "challenges_completed", "disqualified"]
     list_filter = ["disqualified", "participant_type"]
     search_fields = ["event__name", "team__name", "user__email"]
@@ -228,9 +229,3 @@ class EventParticipationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("event", "user", "team")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

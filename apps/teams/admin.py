@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from apps.teams.models import Team, TeamBadge, TeamJoinRequest, TeamMember
-from rangex.core.admin import ApplicationErrorAdminMixin
+from rangex.core.admin import ApplicationErrorAdminMixin, ReadOnlyAdmin
 
 
 class TeamMemberInline(admin.TabularInline):
@@ -33,17 +33,15 @@ class TeamAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         team_update_profile(team=obj, actor=request.user, **{k: form.cleaned_data[k] for k in form.changed_data})
 
 
+# Join requests and team badges change only through the teams and events services (audited).
 @admin.register(TeamJoinRequest)
-class TeamJoinRequestAdmin(admin.ModelAdmin):
+class TeamJoinRequestAdmin(ReadOnlyAdmin):
     list_display = ["team", "user", "status", "created_at", "decided_at"]
     list_filter = ["status"]
     readonly_fields = [f.name for f in TeamJoinRequest._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(TeamBadge)
-class TeamBadgeAdmin(admin.ModelAdmin):
+class TeamBadgeAdmin(ReadOnlyAdmin):
     list_display = ["team", "badge", "earned_at"]
     list_select_related = ["team", "badge"]
