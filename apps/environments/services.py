@@ -361,9 +361,15 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
     try:
         get_runtime().pause(str(session.pk))
     except RuntimeFailure as exc:
-        EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.PAUSED).update(
-            status=SessionStatus.RUNNING, paused_remaining_seconds=None, version=F("version") + 1
-        )
+        with transaction.atomic():
+            undone = EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.PAUSED).update(
+                status=SessionStatus.RUNNING, paused_remaining_seconds=None, version=F("version") + 1
+            )
+            if undone:
+                # The audit log must not show a pause that never happened without its undoing.
+                audit_record(
+                    actor=actor, action="session.pause_failed", target=session, details={"error": str(exc)[:500]}
+                )
         raise ServiceUnavailable(f"The lab could not be paused: {exc}") from exc
     _push(session.pk, {"type": "status", "status": "paused", "remaining_seconds": remaining})
     return session

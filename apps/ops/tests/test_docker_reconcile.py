@@ -228,3 +228,18 @@ def test_a_missing_host_firewall_rule_fails_the_check_with_the_fix():
     assert checked["ok"] is True, checked["message"]
     remote = DockerRuntime(base_url="tcp://127.0.0.1:1").host_isolation()
     assert remote["ok"] is None and "another host" in remote["message"]
+
+
+def test_a_pause_the_engine_refuses_is_undone_and_audited(settings):
+    from apps.environments import services as env_services
+    from apps.ops.models import AuditLog
+    from rangex.core.errors import ServiceUnavailable
+
+    session = running_session()
+    settings.RANGEX_RUNTIME_BACKEND = "apps.ops.tests.test_docker_reconcile.DeadEngine"
+    with pytest.raises(ServiceUnavailable, match="could not be paused"):
+        env_services.env_session_pause(session=session, actor=session.user)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.RUNNING and session.paused_remaining_seconds is None
+    actions = list(AuditLog.objects.filter(target_id=str(session.pk)).values_list("action_type", flat=True))
+    assert {"session.pause", "session.pause_failed"} <= set(actions)
