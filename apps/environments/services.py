@@ -463,6 +463,20 @@ def env_session_stop(*, session: EnvironmentSession, actor, reason: str = "Stopp
     return session
 
 
+def env_session_stop_for_platform(*, session: EnvironmentSession, reason: str) -> bool:
+    """Stop a session for the platform (expiry, idle, budgets); return whether this call stopped it.
+
+    A session already stopping or ended is left as it is and not counted.
+    """
+    if session.status == SessionStatus.STOPPING:
+        return False
+    try:
+        env_session_stop(session=session, actor=None, reason=reason)
+    except InvalidTransition:
+        return False
+    return True
+
+
 def env_session_teardown(*, session_id) -> EnvironmentSession | None:
     """Remove the runtime resources of a stopping session, then mark it terminated. Safe to repeat."""
     from apps.environments.runtime import RuntimeFailure, get_runtime

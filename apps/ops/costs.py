@@ -24,7 +24,6 @@ from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
 from apps.ops.selectors import get_settings
 from apps.ops.services import audit_record, maintenance_set
-from rangex.core.errors import InvalidTransition
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +34,6 @@ DEFAULT_SOFT_THRESHOLD = Decimal("80")
 
 def _rm_per_usd() -> Decimal:
     return Decimal(str(getattr(settings, "RANGEX_RM_PER_USD", "4.70")))
-
-
-def _stop(session, reason: str) -> bool:
-    try:
-        env_services.env_session_stop(session=session, actor=None, reason=reason)
-    except InvalidTransition:
-        return False
-    return True
 
 
 def _accrual_sql() -> tuple[str, str, str, list]:
@@ -142,7 +133,9 @@ def budget_limits_enforce(*, user_ids) -> dict[str, int]:
     for session in live:
         user = users[session.user_id]
         if user.budget_spent_rm >= user.budget_limit_rm:
-            if _stop(session, f"Your budget of RM {user.budget_limit_rm} is used up."):
+            if env_services.env_session_stop_for_platform(
+                session=session, reason=f"Your budget of RM {user.budget_limit_rm} is used up."
+            ):
                 stopped += 1
             continue
         if session.soft_limit_warned:
@@ -347,7 +340,9 @@ def _budget_shutdown(budget: BudgetAlert, now) -> int:
     stopped = 0
     live = EnvironmentSession.objects.filter(scenario_version__scenario_id=budget.scenario_id, status__in=LIVE_STATUSES)
     for session in live:
-        stopped += _stop(session, "This scenario's monthly budget is used up.")
+        stopped += env_services.env_session_stop_for_platform(
+            session=session, reason="This scenario's monthly budget is used up."
+        )
     audit_record(actor=None, action="budget.shutdown", target=budget, details={"sessions_stopped": stopped})
     alert_send(
         alert_type=AlertLog.AlertType.BUDGET,
@@ -389,7 +384,9 @@ def budget_cap_check(*, now=None) -> dict:
                 message="RangeX has reached its monthly budget and is paused until an administrator resumes it.",
             )
         for session in EnvironmentSession.objects.filter(status__in=LIVE_STATUSES):
-            state["stopped"] += _stop(session, "The platform reached its monthly budget.")
+            state["stopped"] += env_services.env_session_stop_for_platform(
+                session=session, reason="The platform reached its monthly budget."
+            )
     alert_send(
         alert_type=AlertLog.AlertType.BUDGET_CAP,
         priority=AlertLog.Priority.CRITICAL,

@@ -22,7 +22,6 @@ from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, Environm
 from apps.images.profiles import profile_limits
 from apps.ops.models import AlertLog, HealthCheck, Job, OrphanedTaskLog
 from apps.ops.selectors import get_settings
-from rangex.core.errors import InvalidTransition
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +32,12 @@ ORPHAN_CLAIM_MINUTES = 10
 REMOVAL_WORKERS = 8
 
 
-def _stop(session: EnvironmentSession, reason: str) -> bool:
-    try:
-        env_services.env_session_stop(session=session, actor=None, reason=reason)
-    except InvalidTransition:
-        return False
-    return True
-
-
 def sessions_expire(*, now=None) -> int:
     """Stop every running session past its ``expires_at``; return how many this pass stopped."""
     now = now or timezone.now()
     stopped = 0
     for session in EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, expires_at__lte=now):
-        if session.status == SessionStatus.RUNNING and _stop(session, "The session time ran out."):
-            stopped += 1
+        stopped += env_services.env_session_stop_for_platform(session=session, reason="The session time ran out.")
     return stopped
 
 
@@ -59,7 +49,9 @@ def sessions_stop_idle(*, now=None) -> dict[str, int]:
     running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, is_test=False)
     stopped = warned = 0
     for session in running.filter(last_activity_at__lte=now - timedelta(minutes=timeout)):
-        if _stop(session, f"The lab was idle for {timeout} minutes."):
+        if env_services.env_session_stop_for_platform(
+            session=session, reason=f"The lab was idle for {timeout} minutes."
+        ):
             stopped += 1
     candidates = running.filter(
         idle_warned=False,
