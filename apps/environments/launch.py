@@ -33,14 +33,23 @@ def machine_networks(machine, pivot_points) -> list[str]:
     return list(dict.fromkeys(groups))
 
 
-def session_flags(session: EnvironmentSession) -> dict[str, str]:
-    """Return ``{question id: flag}`` for the dynamic flags of this session."""
+def is_dynamic_flag(question: dict) -> bool:
+    return question.get("type") == "flag" and bool(question.get("dynamic"))
+
+
+def session_flag(*, session_id, question_id: str) -> str:
+    """Return the flag of one dynamic-flag question in one session (an HMAC under the server key)."""
     from django.conf import settings
 
+    return dynamic_flag(secret=settings.RANGEX_FLAG_SECRET, session_id=str(session_id), question_id=question_id)
+
+
+def session_flags(session: EnvironmentSession) -> dict[str, str]:
+    """Return ``{question id: flag}`` for the dynamic flags of this session."""
     return {
-        q["id"]: dynamic_flag(secret=settings.RANGEX_FLAG_SECRET, session_id=str(session.id), question_id=q["id"])
+        q["id"]: session_flag(session_id=session.id, question_id=q["id"])
         for q in session.scenario_version.questions or []
-        if q.get("type") == "flag" and q.get("dynamic")
+        if is_dynamic_flag(q)
     }
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.environments import launch
 from apps.environments.models import (
     LIVE_STATUSES,
     EnvironmentMachine,
@@ -579,10 +580,8 @@ def _question(version, question_id: str) -> dict[str, Any]:
 
 
 def _expected_flag(session, question) -> str | None:
-    if question.get("type") == "flag" and question.get("dynamic"):
-        return grading.dynamic_flag(
-            secret=settings.RANGEX_FLAG_SECRET, session_id=str(session.pk), question_id=question["id"]
-        )
+    if launch.is_dynamic_flag(question):
+        return launch.session_flag(session_id=session.pk, question_id=question["id"])
     return None
 
 
@@ -596,9 +595,7 @@ def _record_sharing(session, question, answer: str) -> None:
     )
     submitted = str(answer).strip()
     for other_id in others.iterator():
-        flag = grading.dynamic_flag(
-            secret=settings.RANGEX_FLAG_SECRET, session_id=str(other_id), question_id=question["id"]
-        )
+        flag = launch.session_flag(session_id=other_id, question_id=question["id"])
         if hmac.compare_digest(flag.encode(), submitted.encode()):
             FlagShareSuspicion.objects.create(session=session, owner_session_id=other_id, question_id=question["id"])
             audit_record(
