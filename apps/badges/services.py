@@ -29,7 +29,7 @@ from apps.accounts.services import notification_send
 from apps.badges import event_rules
 from apps.badges.models import Badge, BadgeRequirement, RequirementType, UserBadge
 from apps.environments.models import EnvironmentSession
-from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
+from apps.ops.services import audit_record, full_clean_or_raise
 from apps.scenarios.models import ScenarioVersion
 from rangex.core.errors import PermissionDenied, ValidationFailed
 
@@ -108,24 +108,6 @@ def badge_create(*, actor, name: str, description: str = "", criteria: str = "",
             raise ValidationFailed(f"Requirement {position}: {exc.message}", fields=exc.fields) from None
         requirement.save()
     audit_record(actor=actor, action="badge.create", target=badge, details={"requirements": len(requirements)})
-    return badge
-
-
-@transaction.atomic
-def badge_update(*, badge: Badge, actor, **changes: Any) -> Badge:
-    _require_admin(actor)
-    unknown = set(changes) - set(BADGE_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
-    badge = Badge.objects.select_for_update().get(pk=badge.pk)
-    before = model_values(badge, BADGE_FIELDS)
-    for name, value in changes.items():
-        setattr(badge, name, value)
-    full_clean_or_raise(badge)
-    changed = field_changes(badge, before, changes.keys())
-    if changed:
-        badge.save(update_fields=list(changed))
-        audit_record(actor=actor, action="badge.update", target=badge, details={"fields": sorted(changed)})
     return badge
 
 

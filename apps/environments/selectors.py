@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from apps.environments.models import LIVE_STATUSES, EnvironmentSession
+from apps.environments.models import EnvironmentSession
 from rangex.core.errors import NotFound
 
 
@@ -43,31 +40,3 @@ def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
 
 def env_session_list_for_user(*, user) -> QuerySet[EnvironmentSession]:
     return _base().filter(user=user, is_test=False).order_by("-created_at")
-
-
-def env_session_live_for_user(*, user) -> QuerySet[EnvironmentSession]:
-    return _base().filter(user=user, status__in=LIVE_STATUSES)
-
-
-def env_session_live_for_version(*, user, version) -> EnvironmentSession | None:
-    return _base().filter(user=user, scenario_version=version, status__in=LIVE_STATUSES).first()
-
-
-def sessions_started_since(*, user, since) -> int:
-    return EnvironmentSession.objects.filter(user=user, created_at__gte=since, is_test=False).count()
-
-
-def live_sessions() -> QuerySet[EnvironmentSession]:
-    return EnvironmentSession.objects.filter(status__in=LIVE_STATUSES)
-
-
-def sessions_expired(*, now=None) -> QuerySet[EnvironmentSession]:
-    now = now or timezone.now()
-    return EnvironmentSession.objects.filter(status="running", expires_at__lte=now)
-
-
-def sessions_idle(*, idle_minutes: int, now=None) -> QuerySet[EnvironmentSession]:
-    now = now or timezone.now()
-    return EnvironmentSession.objects.filter(
-        status="running", last_activity_at__lte=now - timedelta(minutes=idle_minutes)
-    )

@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
-from apps.environments.models import SessionStatus
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
@@ -163,7 +162,3 @@ def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
         }
         messages.success(request, labels[action])
     return redirect("environments:detail", pk=session.pk)
-
-
-def is_live(session) -> bool:
-    return session.status in (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.PAUSED)

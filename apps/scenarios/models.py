@@ -173,9 +173,6 @@ class ScenarioVersion(BaseModel):
     def is_editable(self) -> bool:
         return self.status == VersionStatus.DRAFT
 
-    def network_groups(self) -> set[str]:
-        return {m.network_group for m in self.machines.all()}
-
 
 class ScenarioLimit(TimestampedModel):
     """Per-scenario caps (``scenario_limit``)."""
