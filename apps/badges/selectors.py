@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.badges.models import Badge, UserBadge
 from apps.environments.models import EnvironmentSession
+from rangex.core.errors import NotFound
 from rangex.core.selectors import get_one
 
 WEEKS_IN_CHART = 12
@@ -47,7 +48,7 @@ def profile_user_get(*, viewer, pk):
     """Return the user whose profile ``viewer`` may see; a private profile is a 404 to others."""
     user = get_one(get_user_model().objects.all(), "No such profile.", pk=pk)
     if not _can_view(viewer, user):
-        get_one(get_user_model().objects.none(), "No such profile.")
+        raise NotFound("No such profile.")
     return user
 
 
