@@ -43,6 +43,7 @@ from apps.scenarios.models import (
     ScenarioVersion,
     VersionStatus,
 )
+from apps.scenarios.services import asset_check
 from rangex.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -620,6 +621,11 @@ def _apply_plan(*, plan: ImportPlan, actor, stored: list[str]) -> ScenarioVersio
         asset.machine = by_name.get(machine_name) if machine_name else None
         asset.file_size = len(planned.content)
         asset.sha256 = hashlib.sha256(planned.content).hexdigest()
+        try:
+            asset_check(asset, actor=actor)
+        except ValidationFailed as exc:
+            where = f"{plan.source_file}: {planned.path}"
+            raise ValidationFailed(f"{where}: {exc.message}", fields={where: [exc.message]}) from None
         asset.file.save(posixpath.basename(asset.file_name) or "file", ContentFile(planned.content), save=False)
         stored.append(asset.file.name)
         asset.save()

@@ -201,7 +201,7 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
                 "The machine belongs to another version.", fields={"machine": ["Not in this version."]}
             )
         _describe_upload(obj)
-        _check_asset(obj, actor=actor)
+        asset_check(obj, actor=actor)
     created = obj._state.adding
     full_clean_or_raise(obj)
     obj.save()
@@ -227,8 +227,11 @@ def _describe_upload(asset: ScenarioAsset) -> None:
         asset.file_name = asset.file.name.rsplit("/", 1)[-1][:255]
 
 
-def _check_asset(asset: ScenarioAsset, *, actor) -> None:
-    """Refuse an oversize file, a file over the owner's storage quota, or a type its fields contradict."""
+def asset_check(asset: ScenarioAsset, *, actor) -> None:
+    """Refuse an oversize file, a file over the owner's storage quota, or a type its fields contradict.
+
+    Every path that stores an asset calls it: the admin and API through the services, imports per file.
+    """
     from apps.ops.selectors import get_settings
 
     errors: dict[str, list[str]] = {}
