@@ -135,7 +135,7 @@ if not RANGEX_INSTANCE.replace("-", "").replace("_", "").isalnum():
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "rangex.core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": RANGEX_INSTANCE,
         }

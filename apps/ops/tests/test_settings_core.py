@@ -102,3 +102,34 @@ def test_secret_can_come_from_a_file(tmp_path):
         "shell", "--no-imports", "-c", "from django.conf import settings; print(settings.SECRET_KEY)", **env
     )
     assert result.stdout.strip() == "file-secret-" + "z" * 40, result.stderr
+
+
+def test_redis_cache_keeps_one_client_per_pool_and_works_across_threads():
+    import threading
+    import uuid
+
+    from django.core.cache import cache, caches
+
+    from rangex.core.cache import RedisCache
+
+    assert isinstance(caches["default"], RedisCache)
+    assert cache._cache.get_client("a", write=True) is cache._cache.get_client("b", write=True)
+    key = f"test-client-reuse-{uuid.uuid4().hex}"
+    errors = []
+
+    def work(n):
+        try:
+            for i in range(50):
+                cache.set(f"{key}-{n}", i, 30)
+                assert cache.get(f"{key}-{n}") == i
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert cache.incr(f"{key}-0") == 50
+    cache.delete_many([f"{key}-{n}" for n in range(4)])
