@@ -7,6 +7,7 @@ served from the cache to every viewer until the next solve.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -92,10 +93,8 @@ def _generation_key(event_id) -> str:
 
 
 def scoreboard_invalidate(*, event_id) -> None:
-    try:
-        cache.incr(_generation_key(event_id))
-    except ValueError:
-        cache.set(_generation_key(event_id), 1, None)
+    # A fresh token, not a counter: one SET, where the cache API's incr costs two round trips.
+    cache.set(_generation_key(event_id), uuid.uuid4().hex, None)
 
 
 def _cached(event: Event, kind: str, build):
@@ -126,7 +125,7 @@ ROW_FIELDS = (
 
 
 def _live_rows(event: Event, limit: int | None) -> list[dict[str, Any]]:
-    # Board order is rank order (rank is 1 + the number strictly ahead); the board index walks it.
+    # Board order is rank order (see services.OVERTAKEN_SQL); the board index walks it.
     qs = (
         EventParticipation.objects.filter(event=event, disqualified=False)
         .order_by("-total_points", "last_solve_at", "id")
@@ -176,12 +175,14 @@ def _frozen_rows(event: Event, limit: int | None) -> list[dict[str, Any]]:
         )
     far = timezone.now().replace(year=9999)
     rows.sort(key=lambda r: (-r["points"], r["last_solve_at"] or far, r["id"]))
-    previous, rank = None, 0
-    for index, row in enumerate(rows, start=1):
-        key = (row["points"], row["last_solve_at"])
-        if key != previous:
-            rank, previous = index, key
-        row["rank"] = rank
+    # As the live board: a place each for the scorers, one shared place for everyone on zero.
+    scorers = 0
+    for row in rows:
+        if row["points"] > 0:
+            scorers += 1
+            row["rank"] = scorers
+        else:
+            row["rank"] = scorers + 1
         row["last_solve_at"] = row["last_solve_at"].isoformat() if row["last_solve_at"] else None
     return rows[:limit] if limit else rows
 

@@ -8,6 +8,7 @@ the new board is pushed to open pages after the commit.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from django.db import connection, transaction
@@ -30,6 +31,7 @@ from apps.events.models import (
 )
 from apps.ops.services import audit_record, full_clean_or_raise
 from apps.scenarios import grading
+from apps.scenarios.selectors import version_content
 from apps.teams.models import Team, TeamMember
 from rangex.core.errors import Conflict, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
 from rangex.core.tasks import send_now
@@ -65,6 +67,48 @@ def event_save(*, event: Event, actor, changed: list[str] | None = None) -> Even
 
 def _locked_event(event: Event) -> Event:
     return Event.objects.select_for_update().get(pk=event.pk)
+
+
+# Two statements of the answer path in plain SQL. Django compiles every ORM query afresh, about
+# 1 ms each on a small server, and these run under the event lock, where each millisecond is paid
+# by every solver of the event in turn. (UUIDs go in as hex, which MariaDB and SQLite both read.)
+LOCK_FOR_ANSWER_SQL = """
+SELECT start_date, end_date,
+       EXISTS(SELECT 1 FROM event_scenario WHERE event_id = %(event)s AND scenario_version_id = %(version)s)
+FROM event WHERE id = %(event)s
+"""
+SOLVED_BEFORE_SQL = """
+SELECT 1 FROM event_solve
+WHERE event_id = %(event)s AND scenario_version_id = %(version)s AND question_id = %(question)s LIMIT 1
+"""
+
+
+def _lock_event_for_answer(event: Event, version_id) -> None:
+    """Lock the event row, serialising its solves; refresh ``event``'s window; check the challenge.
+
+    One statement: the challenge check is a subquery, which a locking read leaves unlocked. The
+    rest of ``event`` is as the caller read it at the start of the request: an admin's change of
+    the scoring rules takes effect from the next answer on, but a changed window binds at once.
+    """
+    try:
+        version_hex = uuid.UUID(str(version_id)).hex
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("This event has no such challenge.") from None
+    sql = LOCK_FOR_ANSWER_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"event": event.pk.hex, "version": version_hex})
+        row = cursor.fetchone()
+    if row is None or not row[2]:
+        raise NotFound("This event has no such challenge.")
+    convert = connection.ops.convert_datetimefield_value
+    event.start_date, event.end_date = (convert(value, None, connection) for value in row[:2])
+
+
+def _solved_before(event: Event, version, question_id: str) -> bool:
+    """Return whether anyone solved ``question_id`` of ``version`` in ``event`` (one index probe)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SOLVED_BEFORE_SQL, {"event": event.pk.hex, "version": version.pk.hex, "question": question_id})
+        return cursor.fetchone() is not None
 
 
 def _new_participant_rank(event: Event) -> int:
@@ -207,26 +251,38 @@ def _event_version(event: Event, version_id):
     return row.scenario_version
 
 
-def _get_event_session(event: Event, participation: EventParticipation, version, user) -> EventSession:
+def _get_event_session(
+    event: Event, participation: EventParticipation, version, user, *, save: bool = True
+) -> EventSession:
     """Return the participant's play of ``version``, locked; created on first play.
 
-    The caller holds the lock on ``participation``: every path that creates an event session takes
-    it first, so the lookup and the insert cannot race (and the inserted row is ours until commit).
+    With ``save=False`` a first play is returned unsaved, for the caller to write once with its
+    first answer (``_save_event_session``). The caller holds the lock on ``participation``: every
+    path that creates an event session takes it first, so the lookup and the insert cannot race.
     """
-    event_session = (
-        EventSession.objects.select_for_update().filter(participation=participation, scenario_version=version).first()
+    try:
+        return EventSession.objects.select_for_update().get(participation=participation, scenario_version=version)
+    except EventSession.DoesNotExist:
+        pass
+    event_session = EventSession(
+        event=event,
+        participation=participation,
+        scenario_version=version,
+        user=user,
+        mode=event.environment_mode if event.is_team else EnvironmentMode.OWN,
+        started_at=timezone.now(),
     )
-    if event_session is None:
-        mode = event.environment_mode if event.is_team else EnvironmentMode.OWN
-        event_session = EventSession.objects.create(
-            event=event,
-            participation=participation,
-            scenario_version=version,
-            user=user,
-            mode=mode,
-            started_at=timezone.now(),
-        )
+    if save:
+        event_session.save()
     return event_session
+
+
+def _save_event_session(event_session: EventSession, fields: list[str]) -> None:
+    """Write ``fields`` of ``event_session``, or the whole row on its first play."""
+    if event_session.pk is None:
+        event_session.save()
+    else:
+        event_session.save(update_fields=[*fields, "updated_at"])
 
 
 def event_session_start(*, event: Event, user, version_id, client_ip=None, user_agent: str = "") -> EventSession:
@@ -320,9 +376,10 @@ def _locked_participation(event: Event, user) -> EventParticipation:
     if event.is_team:
         participation = rows.filter(event=event, team__members__user=user).first()
     if participation is None:
-        participation = rows.filter(event=event, user=user).first()
-    if participation is None:
-        raise PermissionDenied("Register for this event first.")
+        try:
+            participation = rows.get(event=event, user=user)
+        except EventParticipation.DoesNotExist:
+            raise PermissionDenied("Register for this event first.") from None
     if participation.disqualified:
         raise PermissionDenied("You were disqualified from this event.")
     return participation
@@ -333,15 +390,16 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
     if not isinstance(question_id, str) or not question_id:
         raise ValidationFailed("Name the question you answer.", fields={"question_id": ["This field is required."]})
     _require_live(event, "answers")
-    version = _event_version(event, version_id)
-    _question(version, question_id)
     if not event.registration_required and participation_for(event=event, user=user) is None:
+        _question(_event_version(event, version_id), question_id)  # a bad challenge registers nobody
         _playing_participation(event, user)
     with transaction.atomic():
-        event = _locked_event(event)
+        _lock_event_for_answer(event, version_id)
         _require_live(event, "answers")
+        version = version_content(version_id=version_id)  # published content, cached in this process
+        _question(version, question_id)
         participation = _locked_participation(event, user)
-        event_session = _get_event_session(event, participation, version, user)
+        event_session = _get_event_session(event, participation, version, user, save=False)
         if question_id in (event_session.answers or {}):
             who = "Your team has" if event.is_team else "You have"
             raise grading.AlreadySolved(f"{who} already solved this question.")
@@ -360,7 +418,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
             )
             message = f"Correct! {points} points."
         else:
-            event_session.save(update_fields=["attempt_states", "updated_at"])
+            _save_event_session(event_session, ["attempt_states"])
         audit_record(
             actor=user,
             action="event.answer",
@@ -380,9 +438,9 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
 def _record_solve(*, event, participation, event_session, version, question_id, user, answer, earned) -> int:
     """Write the solve, the hash chain, the totals and the ranks; all inside the caller's transaction."""
     now = timezone.now()
-    earlier = EventSolve.objects.filter(event=event, scenario_version=version, question_id=question_id)
     retro_delta = 0
     if event.scoring_mode == ScoringMode.DYNAMIC:
+        earlier = EventSolve.objects.filter(event=event, scenario_version=version, question_id=question_id)
         solves_before = earlier.count()
         value = scoring.dynamic_value(
             initial=event.dynamic_initial,
@@ -401,21 +459,10 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
         first_blood = solves_before == 0
     else:
         value = earned
-        # Static points need no count, only whether anyone solved it before: one index probe.
-        first_blood = not earlier.exists()
+        # Static points need no count, only whether anyone solved it before.
+        first_blood = not _solved_before(event, version, question_id)
     points = value + (event.first_blood_bonus if first_blood else 0)
 
-    EventSolve.objects.create(
-        event=event,
-        participation=participation,
-        event_session=event_session,
-        scenario_version=version,
-        question_id=question_id,
-        user=user,
-        points=points,
-        first_blood=first_blood,
-        created_at=now,
-    )
     answers = dict(event_session.answers or {})
     entry = {
         "seq": len(answers) + 1,
@@ -432,26 +479,39 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
     total_questions = max(len(version.questions or []), 1)
     event_session.progress_pct = min(100, int(100 * len(answers) / total_questions))
     finished = event_session.finished_at is None and len(answers) >= total_questions
-    fields = ["answers", "answers_hash", "score", "progress_pct", "attempt_states", "updated_at"]
+    fields = ["answers", "answers_hash", "score", "progress_pct", "attempt_states"]
     if finished:
         event_session.status = EventSession.Status.FINISHED
         event_session.finished_at = now
         fields += ["status", "finished_at"]
-    event_session.save(update_fields=fields)
+    _save_event_session(event_session, fields)
 
+    EventSolve.objects.create(
+        event=event,
+        participation=participation,
+        event_session=event_session,
+        scenario_version=version,
+        question_id=question_id,
+        user=user,
+        points=points,
+        first_blood=first_blood,
+        created_at=now,
+    )
     old_total, old_time = participation.total_points, participation.last_solve_at
     participation.total_points += points
     if finished:
         participation.challenges_completed += 1
     if points > 0:
         participation.last_solve_at = now
+    ranked = True
     if points > 0 and not retro_delta:
-        _rank_after_gain(event, participation, old_total, old_time)
+        ranked = _rank_after_gain(event, participation, old_total, old_time)
     participation.save(update_fields=["total_points", "challenges_completed", "last_solve_at", "rank"])
     if participation.team_id:
         Team.objects.filter(pk=participation.team_id).update(event_points=F("event_points") + points)
     if retro_delta:
         _apply_retroactive(event, version, question_id, participation, retro_delta)
+    if retro_delta or not ranked:
         rank_recompute(event=event)
         participation.refresh_from_db(fields=["rank"])
     transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
@@ -547,34 +607,54 @@ def _apply_retroactive(event, version, question_id, participation, delta: int) -
     Team.objects.filter(event_participations__pk__in=solver_ids).update(event_points=F("event_points") - delta)
 
 
-# Rank is 1 + the number of participants strictly ahead: more points, or as many reached earlier.
-# Everyone on zero points ties. These two statements run on every solve, so they are plain SQL over
-# the board index (event, disqualified, total_points DESC, last_solve_at): the explicit total_points
-# bounds let MariaDB walk just that index range instead of scanning, and locking, the whole event.
-# (Reading the rank of the participant right ahead instead of counting was tried: MariaDB walks
-# the index backwards from the bottom of the board for it, three times slower than the count.)
-OVERTAKEN_SQL = """
+# Board order: more points first, then whoever reached that total earlier, then whoever registered
+# first (an exact tie to the microsecond). Every participant with points has a place of its own;
+# everyone on zero points shares the place after the last scorer. Rank is 1 + the number ahead.
+#
+# A solve only raises its participant, so only the participants it overtakes (strictly between its
+# old place and its new one) move, each down one: one UPDATE over a range of the board index
+# (event, disqualified, total_points DESC, last_solve_at), bounded by total_points so MariaDB walks
+# and locks just that range. The riser's new rank is its old rank minus the rows that UPDATE
+# matched, so no statement counts the board. From zero points the riser also leaves the shared
+# place, so everyone still on zero moves down one too.
+# (Counting everyone ahead instead costs a walk over the whole top of the board, 2-3 ms at 10,000
+# participants; reading the rank of the participant right ahead makes MariaDB walk the index
+# backwards from the bottom, slower still.)
+BEHIND_NEW = """
+  AND (total_points < %(new_total)s OR (total_points = %(new_total)s
+       AND (last_solve_at > %(new_time)s OR (last_solve_at = %(new_time)s AND id > %(me)s))))"""
+OVERTAKEN_SQL = (
+    """
 UPDATE event_participation SET `rank` = `rank` + 1
 WHERE event_id = %(event)s AND disqualified = 0 AND id <> %(me)s
   AND total_points >= %(old_total)s AND total_points <= %(new_total)s
-  AND ({not_worse_than_old})
-  AND (total_points < %(new_total)s OR (total_points = %(new_total)s AND last_solve_at > %(new_time)s))
-"""
-NOT_WORSE_THAN_OLD = "total_points > %(old_total)s OR (total_points = %(old_total)s AND last_solve_at <= %(old_time)s)"
-AHEAD_SQL = """
-SELECT COUNT(*) FROM event_participation
-WHERE event_id = %(event)s AND disqualified = 0 AND id <> %(me)s AND total_points >= %(new_total)s
-  AND (total_points > %(new_total)s OR (total_points = %(new_total)s AND last_solve_at < %(new_time)s))
+  AND (total_points > %(old_total)s OR (total_points = %(old_total)s
+       AND (last_solve_at < %(old_time)s OR (last_solve_at = %(old_time)s AND id < %(me)s))))"""
+    + BEHIND_NEW
+)
+FIRST_POINTS_SQL = (
+    """
+UPDATE event_participation SET `rank` = `rank` + 1
+WHERE event_id = %(event)s AND disqualified = 0 AND id <> %(me)s
+  AND total_points > 0 AND total_points <= %(new_total)s"""
+    + BEHIND_NEW
+)
+ZERO_TIER_SQL = """
+UPDATE event_participation SET `rank` = `rank` + 1
+WHERE event_id = %(event)s AND disqualified = 0 AND id <> %(me)s AND total_points = 0
 """
 
 
-def _rank_after_gain(event: Event, participation: EventParticipation, old_total: int, old_time) -> None:
+def _rank_after_gain(event: Event, participation: EventParticipation, old_total: int, old_time) -> bool:
     """Move ranks after ``participation`` rose from (old_total, old_time) to its current key.
 
-    Only the participants the riser overtook move down one place: one UPDATE over an index range,
-    not a rebuild of the whole board. The riser's own rank is counted afresh, so it never inherits
-    an error. The caller holds the event lock and saves the new rank with the new total.
+    Returns False, changing nothing, for a row whose old place is unknown (no rank, or points
+    without a time: only hand-edited rows): the caller then recomputes the board. The caller
+    holds the event lock (every rank writer does) and saves the new rank with the new total.
     """
+    old_rank = participation.rank
+    if old_rank is None or (old_total != 0 and old_time is None):
+        return False
     adapt = connection.ops.adapt_datetimefield_value
     params = {
         "event": event.pk.hex,
@@ -584,29 +664,36 @@ def _rank_after_gain(event: Event, participation: EventParticipation, old_total:
         "new_total": participation.total_points,
         "new_time": adapt(participation.last_solve_at),
     }
-    # From zero points (or no time yet) the riser tied with everyone at or above its old total.
-    from_tie = old_total == 0 or old_time is None
-    overtaken = OVERTAKEN_SQL.format(not_worse_than_old="TRUE" if from_tie else NOT_WORSE_THAN_OLD)
     with connection.cursor() as cursor:
-        cursor.execute(overtaken, params)
-        cursor.execute(AHEAD_SQL, params)
-        participation.rank = cursor.fetchone()[0] + 1
+        if old_total == 0:
+            cursor.execute(ZERO_TIER_SQL, params)
+            cursor.execute(FIRST_POINTS_SQL, params)
+        else:
+            cursor.execute(OVERTAKEN_SQL, params)
+        participation.rank = old_rank - cursor.rowcount
+    return True
 
 
-RANK_SQL = """
-UPDATE event_participation p
-JOIN (
-    SELECT id, RANK() OVER (ORDER BY total_points DESC, CASE WHEN total_points > 0 THEN last_solve_at END ASC) AS r
-    FROM event_participation WHERE event_id = %s AND disqualified = 0
-) ranked ON ranked.id = p.id
-SET p.`rank` = ranked.r
+BOARD_RANKS = """
+SELECT id, RANK() OVER (
+    ORDER BY total_points DESC,
+             CASE WHEN total_points > 0 THEN last_solve_at END ASC,
+             CASE WHEN total_points > 0 THEN id END ASC
+) AS r
+FROM event_participation WHERE event_id = %s AND disqualified = 0
 """
+# MariaDB updates through a join; SQLite (the embedded default) through UPDATE ... FROM.
+RANK_SQL = {  # built from constants only
+    "mysql": f"UPDATE event_participation p JOIN ({BOARD_RANKS}) ranked ON ranked.id = p.id SET p.`rank` = ranked.r",  # noqa: S608
+    "sqlite": f'UPDATE event_participation SET "rank" = ranked.r FROM ({BOARD_RANKS}) AS ranked '  # noqa: S608
+    "WHERE ranked.id = event_participation.id",
+}
 
 
 def rank_recompute(*, event: Event) -> None:
     """Recompute every rank of ``event`` in one statement (after retroactive scoring or a disqualification)."""
     with connection.cursor() as cursor:
-        cursor.execute(RANK_SQL, [event.pk.hex])
+        cursor.execute(RANK_SQL[connection.vendor], [event.pk.hex])
     EventParticipation.objects.filter(event=event, disqualified=True).update(rank=None)
 
 

@@ -6,6 +6,9 @@ is reported as missing (404), never as forbidden, so ids reveal nothing.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
@@ -42,6 +45,38 @@ def scenario_version_get_for_creator(*, user, pk) -> ScenarioVersion:
     except (ScenarioVersion.DoesNotExist, ValueError, TypeError, ValidationError):
         # A malformed UUID raises ValidationError from the field; it is just as missing.
         raise NotFound("No such scenario version.") from None
+
+
+# Content of a published or archived version never changes again (only a draft may be edited, and
+# neither status leads back to one), so each process keeps the last few it played from.
+FROZEN_STATUSES = frozenset({VersionStatus.PUBLISHED, VersionStatus.ARCHIVED})
+_CONTENT_CACHE_SIZE = 256
+_content_cache: OrderedDict = OrderedDict()
+_content_lock = threading.Lock()
+
+
+def version_content(*, version_id) -> ScenarioVersion:
+    """Return the version to play from (questions, hints, scoring), from this process's cache when frozen.
+
+    The instance may be shared between callers: read its content, never change it, and do not
+    rely on its workflow fields (``status`` is as it was when first read). NotFound when missing.
+    """
+    key = str(version_id)
+    with _content_lock:
+        version = _content_cache.get(key)
+        if version is not None:
+            _content_cache.move_to_end(key)
+            return version
+    try:
+        version = ScenarioVersion.objects.get(pk=version_id)
+    except (ScenarioVersion.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotFound("No such scenario version.") from None
+    if version.status in FROZEN_STATUSES:
+        with _content_lock:
+            _content_cache[key] = version
+            while len(_content_cache) > _CONTENT_CACHE_SIZE:
+                _content_cache.popitem(last=False)
+    return version
 
 
 def review_queue() -> QuerySet[ScenarioVersion]:

@@ -83,33 +83,62 @@ def test_rank_tie_break_goes_to_whoever_reached_the_total_first():
 
 
 def test_incremental_ranks_match_a_full_recompute():
-    versions = [quiz_version(), quiz_version()]
+    versions = [quiz_version(), quiz_version(), quiz_version()]
     event = make_event(versions=versions)
-    users = _register(event, 8)
+    users = _register(event, 12)
     rng = random.Random(5)
-    for _ in range(20):
+    for _ in range(45):
         user, version, question = rng.choice(users), rng.choice(versions), rng.choice(["q1", "q2"])
         with contextlib.suppress(AlreadySolved):
             _answer(event, user, question, version=version)
         incremental = _ranks(event)
         services.rank_recompute(event=event)
         assert _ranks(event) == incremental
+    # Scorers hold a place each; whoever is still on zero shares the one after them.
+    totals = dict(EventParticipation.objects.filter(event=event).values_list("user_id", "total_points"))
+    scorers = sum(1 for t in totals.values() if t > 0)
+    assert sorted(r for u, r in incremental.items() if totals[u] > 0) == list(range(1, scorers + 1))
+    assert {r for u, r in incremental.items() if totals[u] == 0} <= {scorers + 1}
 
 
-def test_a_riser_behind_an_exact_tie_counts_everyone_ahead():
+def test_an_exact_tie_goes_to_whoever_registered_first_and_a_riser_counts_everyone_ahead():
     event = make_event()
     first, second, riser = _register(event, 3)
     at = timezone.now() - timedelta(minutes=5)
     EventParticipation.objects.filter(event=event, user__in=[first, second]).update(total_points=200, last_solve_at=at)
     services.rank_recompute(event=event)
-    assert _ranks(event) == {first.pk: 1, second.pk: 1, riser.pk: 3}
+    assert _ranks(event) == {first.pk: 1, second.pk: 2, riser.pk: 3}
     assert _answer(event, riser)["rank"] == 3
     # Reaching the same total later ranks behind; the incremental ranks agree with a recompute.
     lone = _register(event, 1)[0]
     assert _answer(event, lone)["rank"] == 4
     incremental = _ranks(event)
     services.rank_recompute(event=event)
-    assert _ranks(event) == incremental == {first.pk: 1, second.pk: 1, riser.pk: 3, lone.pk: 4}
+    assert _ranks(event) == incremental == {first.pk: 1, second.pk: 2, riser.pk: 3, lone.pk: 4}
+
+
+def test_a_riser_overtakes_an_exact_tie_in_board_order():
+    event = make_event(versions=[quiz_version(), quiz_version()])
+    users = _register(event, 4)
+    at = timezone.now() - timedelta(minutes=5)
+    # Three rows tied to the microsecond on 100 points; the last registered rises past the other two.
+    EventParticipation.objects.filter(event=event, user__in=users[:3]).update(total_points=100, last_solve_at=at)
+    services.rank_recompute(event=event)
+    assert _ranks(event) == {users[0].pk: 1, users[1].pk: 2, users[2].pk: 3, users[3].pk: 4}
+    assert _answer(event, users[2])["rank"] == 1
+    incremental = _ranks(event)
+    services.rank_recompute(event=event)
+    assert _ranks(event) == incremental == {users[2].pk: 1, users[0].pk: 2, users[1].pk: 3, users[3].pk: 4}
+
+
+def test_a_row_without_a_known_place_is_ranked_by_a_recompute():
+    event = make_event()
+    ahead, edited = _register(event, 2)
+    _answer(event, ahead)
+    # Points without a time, and no rank: only a hand edit makes such a row.
+    EventParticipation.objects.filter(event=event, user=edited).update(total_points=50, last_solve_at=None, rank=None)
+    assert _answer(event, edited)["rank"] == 1  # 150 points beats 100
+    assert _ranks(event) == {edited.pk: 1, ahead.pk: 2}
 
 
 def test_first_blood_bonus_goes_to_the_first_solver_only():
@@ -176,7 +205,7 @@ def test_answers_hash_chain_verifies_and_shows_tampering():
 
 def test_freeze_shows_participants_the_frozen_board_and_admins_the_live_one():
     event = make_event()
-    early, late = _register(event, 2)
+    early, late, _idle = _register(event, 3)
     _answer(event, early)
     event.freeze_at = timezone.now()
     event.save(update_fields=["freeze_at"])
@@ -184,8 +213,8 @@ def test_freeze_shows_participants_the_frozen_board_and_admins_the_live_one():
     _answer(event, late, "q2")
     public = selectors.scoreboard(event=event, admin=False)
     live = selectors.scoreboard(event=event, admin=True)
-    assert public["frozen"] and [r["points"] for r in public["rows"]] == [100, 0]
-    assert not live["frozen"] and [r["points"] for r in live["rows"]] == [150, 100]
+    assert public["frozen"] and [(r["points"], r["rank"]) for r in public["rows"]] == [(100, 1), (0, 2), (0, 2)]
+    assert not live["frozen"] and [(r["points"], r["rank"]) for r in live["rows"]] == [(150, 1), (100, 2), (0, 3)]
 
 
 def test_disqualification_removes_the_participant_from_the_board():
