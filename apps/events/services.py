@@ -604,7 +604,9 @@ def _apply_retroactive(event, version, question_id, participation, delta: int) -
     EventSession.objects.filter(participation_id__in=solver_ids, scenario_version=version).update(
         score=F("score") - delta
     )
-    Team.objects.filter(event_participations__pk__in=solver_ids).update(event_points=F("event_points") - delta)
+    # A disqualified team's points already left its standing.
+    counted = EventParticipation.objects.filter(pk__in=solver_ids, disqualified=False, team__isnull=False)
+    Team.objects.filter(pk__in=counted.values("team_id")).update(event_points=F("event_points") - delta)
 
 
 # Board order: more points first, then whoever reached that total earlier, then whoever registered
@@ -716,12 +718,21 @@ def participation_disqualify(*, participation: EventParticipation, actor, reason
         participation.disqualified_at = timezone.now()
         participation.rank = None
         participation.save(update_fields=["disqualified", "disqualified_reason", "disqualified_at", "rank"])
+        if participation.team_id:
+            # The team's standing across events loses what it scored here.
+            Team.objects.filter(pk=participation.team_id).update(
+                event_points=F("event_points") - participation.total_points
+            )
         rank_recompute(event=event)
         audit_record(
             actor=actor,
             action="event.disqualify",
             target=participation,
-            details={"event": str(event.pk), "reason": participation.disqualified_reason},
+            details={
+                "event": str(event.pk),
+                "reason": participation.disqualified_reason,
+                "points": participation.total_points,
+            },
         )
         transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
     return participation

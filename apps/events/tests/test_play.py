@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.events import selectors, services
 from apps.events.models import EventParticipation, EventSession, EventSolve
 from apps.events.tests.factories import make_event, quiz_version, version_of
@@ -186,6 +186,10 @@ def test_team_members_share_answers_and_score():
     participation = EventParticipation.objects.get(event=event)
     assert participation.total_points == 150 and participation.challenges_completed == 1
     assert Team.objects.get(pk=team.pk).event_points == 150
+    # Disqualified, the team's standing loses what it scored in this event; the board row keeps it.
+    services.participation_disqualify(participation=participation, actor=AdminFactory(), reason="Shared flags")
+    assert Team.objects.get(pk=team.pk).event_points == 0
+    assert EventParticipation.objects.get(pk=participation.pk).total_points == 150
 
 
 def test_answers_hash_chain_verifies_and_shows_tampering():
