@@ -16,4 +16,9 @@ urlpatterns = [
         api.JoinRequestDecideApi.as_view(decision="decline"),
         name="api-team-decline",
     ),
+    path(
+        "requests/<int:request_id>/cancel/",
+        api.JoinRequestDecideApi.as_view(decision="cancel"),
+        name="api-team-cancel",
+    ),
 ]

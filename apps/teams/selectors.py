@@ -38,5 +38,12 @@ def join_request_get_for_user(*, user, pk) -> TeamJoinRequest:
     return request
 
 
+def join_request_pending_of(*, team: Team, user) -> TeamJoinRequest | None:
+    """Return ``user``'s own request to join ``team`` while it waits for the leader."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return TeamJoinRequest.objects.filter(team=team, user=user, status=TeamJoinRequest.Status.PENDING).first()
+
+
 def join_requests_pending(*, team: Team) -> QuerySet[TeamJoinRequest]:
     return TeamJoinRequest.objects.filter(team=team, status=TeamJoinRequest.Status.PENDING).select_related("user")

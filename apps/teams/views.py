@@ -31,6 +31,7 @@ def team_detail(request: HttpRequest, pk) -> HttpResponse:
         "is_member": selectors.team_is_member(team=team, user=user),
         "is_leader": is_leader,
         "pending": selectors.join_requests_pending(team=team) if is_leader else [],
+        "my_request": selectors.join_request_pending_of(team=team, user=user),
     }
     return render(request, "teams/team_detail.html", context)
 
@@ -107,14 +108,16 @@ def team_transfer(request: HttpRequest, pk, user_id) -> HttpResponse:
 @require_POST
 def join_request_decide(request: HttpRequest, request_id, decision: str) -> HttpResponse:
     join_request = selectors.join_request_get_for_user(user=request.user, pk=request_id)
+    message = request.POST.get("message", "")
     decide = {
-        "approve": services.team_join_request_approve,
-        "decline": services.team_join_request_decline,
+        "approve": lambda: services.team_join_request_approve(
+            request=join_request, actor=request.user, message=message
+        ),
+        "decline": lambda: services.team_join_request_decline(
+            request=join_request, actor=request.user, message=message
+        ),
+        "cancel": lambda: services.team_join_request_cancel(request=join_request, actor=request.user),
     }.get(decision)
     if decide is None:
         raise NotFound("No such decision.")
-    return _act(
-        request,
-        join_request.team,
-        lambda: decide(request=join_request, actor=request.user, message=request.POST.get("message", "")),
-    )
+    return _act(request, join_request.team, decide)

@@ -51,3 +51,30 @@ def test_non_leader_member_cannot_approve():
     assert response.status_code == 403
     pending.refresh_from_db()
     assert pending.status == "pending"
+
+
+def test_a_requester_sees_and_cancels_their_pending_request_on_the_page_and_the_api():
+    leader, joiner, other = UserFactory(), UserFactory(), UserFactory()
+    team = services.team_create(actor=leader, name="Closed Door")
+    joiner_client, leader_client = login_client(joiner), login_client(leader)
+    joiner_client.post(reverse("teams:join", args=[team.pk]), {"message": "please"})
+    request = TeamJoinRequest.objects.get(team=team, user=joiner)
+    page = joiner_client.get(reverse("teams:detail", args=[team.pk])).content.decode()
+    assert "Request pending" in page and "Cancel request" in page and "Ask to join" not in page
+    # Only the requester may withdraw it; to the leader it is not theirs to cancel.
+    leader_client.post(reverse("teams:decide", args=[request.pk, "cancel"]))
+    assert TeamJoinRequest.objects.get(pk=request.pk).status == "pending"
+    joiner_client.post(reverse("teams:decide", args=[request.pk, "cancel"]))
+    assert TeamJoinRequest.objects.get(pk=request.pk).status == "cancelled"
+    page = joiner_client.get(reverse("teams:detail", args=[team.pk])).content.decode()
+    assert "Ask to join" in page and "Request pending" not in page
+
+    other_client = login_client(other)
+    joined = other_client.post(reverse("api-team-join", args=[team.pk]), {}, content_type="application/json")
+    request_id = joined.json()["id"]
+    refused = leader_client.post(reverse("api-team-cancel", args=[request_id]), {}, content_type="application/json")
+    assert refused.status_code == 404
+    cancelled = other_client.post(reverse("api-team-cancel", args=[request_id]), {}, content_type="application/json")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = other_client.post(reverse("api-team-cancel", args=[request_id]), {}, content_type="application/json")
+    assert again.status_code == 409
