@@ -137,6 +137,15 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.event_save(event=obj, actor=request.user, changed=sorted(form.changed_data))
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not EventScenario:
+            return super().save_formset(request, form, formset, change)
+        saved = formset.save(commit=False)
+        services.event_challenges_save(
+            event=form.instance, actor=request.user, saved=saved, removed=formset.deleted_objects
+        )
+        return None
+
     def get_urls(self):
         return [
             path("<uuid:pk>/suspicions/", self.admin_site.admin_view(self.suspicions_view), name="events_suspicions"),

@@ -62,6 +62,32 @@ def event_save(*, event: Event, actor, changed: list[str] | None = None) -> Even
     return event
 
 
+def event_challenges_save(*, event: Event, actor, saved: list[EventScenario], removed: list[EventScenario]) -> None:
+    """Add, reorder and remove ``event``'s challenges (the admin's inline), with an audit row.
+
+    The scoreboard's task list is cached with the board, so the open pages get a fresh one.
+    """
+    if not saved and not removed:
+        return
+    with transaction.atomic():
+        for row in removed:
+            row.delete()
+        for row in saved:
+            row.event = event
+            full_clean_or_raise(row)
+            row.save()
+        audit_record(
+            actor=actor,
+            action="event.challenges",
+            target=event,
+            details={
+                "saved": [{"version": str(r.scenario_version_id), "sort_order": r.sort_order} for r in saved],
+                "removed": [str(r.scenario_version_id) for r in removed],
+            },
+        )
+        transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
+
+
 # --- Registration -------------------------------------------------------------------------------
 
 

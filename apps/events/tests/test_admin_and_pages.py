@@ -57,8 +57,37 @@ def test_admin_creates_an_event_with_times_in_its_time_zone_and_ordered_challeng
         first.pk,
     ]
     assert AuditLog.objects.filter(action_type="event.create", target_id=str(event.pk)).exists()
+    added = AuditLog.objects.get(action_type="event.challenges", target_id=str(event.pk))
+    assert {row["version"] for row in added.details["saved"]} == {str(first.pk), str(second.pk)}
     page = admin_client_2fa.get(reverse("admin:events_event_change", args=[event.pk]))
     assert "2030-01-10" in page.content.decode() and "09:00:00" in page.content.decode()
+
+    # Removing a challenge on the change page is audited too.
+    rows = list(EventScenario.objects.filter(event=event).order_by("sort_order"))
+    change = {k: v for k, v in data.items() if not k.startswith("scenarios-")}
+    change.update(
+        {
+            "scenarios-TOTAL_FORMS": "2",
+            "scenarios-INITIAL_FORMS": "2",
+            "scenarios-MIN_NUM_FORMS": "0",
+            "scenarios-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for i, row in enumerate(rows):
+        change.update(
+            {
+                f"scenarios-{i}-id": str(row.pk),
+                f"scenarios-{i}-event": str(event.pk),
+                f"scenarios-{i}-sort_order": str(row.sort_order),
+                f"scenarios-{i}-scenario_version": str(row.scenario_version_id),
+            }
+        )
+    change["scenarios-0-DELETE"] = "on"
+    response = admin_client_2fa.post(reverse("admin:events_event_change", args=[event.pk]), change)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(EventScenario.objects.filter(event=event).values_list("scenario_version", flat=True)) == [first.pk]
+    removed = AuditLog.objects.filter(action_type="event.challenges", target_id=str(event.pk)).order_by("-timestamp")
+    assert removed.first().details["removed"] == [str(second.pk)]
 
 
 def test_admin_refuses_an_end_before_the_start(admin_client_2fa):
