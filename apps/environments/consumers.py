@@ -23,6 +23,10 @@ from apps.environments.models import EnvironmentSession, SessionStatus
 
 logger = logging.getLogger(__name__)
 
+# Output goes out in batches of at least BATCH_BYTES when that much is waiting; a batch passes it by
+# less than one read (a terminal read returns at most 64 KiB). Sending pauses once more than
+# WINDOW_BYTES are unacknowledged, so a page that stops acknowledging is sent at most the window
+# plus one batch: under 1.125 MiB.
 BATCH_BYTES = 64 * 1024
 WINDOW_BYTES = 1024 * 1024
 READ_TIMEOUT = 0.02
