@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 
 from apps.scenarios.models import Scenario, ScenarioVersion, VersionStatus
 from rangex.core.errors import NotFound
+from rangex.core.selectors import get_one
 
 
 def scenario_list_for_creator(*, user) -> QuerySet[Scenario]:
@@ -67,10 +68,7 @@ def version_content(*, version_id) -> ScenarioVersion:
         if version is not None:
             _content_cache.move_to_end(key)
             return version
-    try:
-        version = ScenarioVersion.objects.get(pk=version_id)
-    except (ScenarioVersion.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise NotFound("No such scenario version.") from None
+    version = get_one(ScenarioVersion.objects.all(), "No such scenario version.", pk=version_id)
     if version.status in FROZEN_STATUSES:
         with _content_lock:
             _content_cache[key] = version
