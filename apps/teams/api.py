@@ -87,11 +87,7 @@ class JoinRequestDecideApi(APIView):
         data = MessageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         join = selectors.join_request_get_for_user(user=request.user, pk=request_id)
-        message = data.validated_data["message"]
-        if self.decision == "cancel":  # the requester withdraws it
-            join = services.team_join_request_cancel(request=join, actor=request.user)
-        elif self.decision == "approve":
-            join = services.team_join_request_approve(request=join, actor=request.user, message=message)
-        else:
-            join = services.team_join_request_decline(request=join, actor=request.user, message=message)
+        join = services.team_join_request_decide(
+            request=join, actor=request.user, decision=self.decision, message=data.validated_data["message"]
+        )
         return Response(JoinRequestSerializer(join).data)

@@ -191,6 +191,23 @@ def team_join_request_cancel(*, request: TeamJoinRequest, actor) -> TeamJoinRequ
     return _decide(request=request, actor=actor, to=TeamJoinRequest.Status.CANCELLED, response_message="")
 
 
+DECISIONS = {
+    "approve": TeamJoinRequest.Status.APPROVED,
+    "decline": TeamJoinRequest.Status.DECLINED,
+    "cancel": TeamJoinRequest.Status.CANCELLED,
+}
+
+
+def team_join_request_decide(*, request: TeamJoinRequest, actor, decision: str, message: str = "") -> TeamJoinRequest:
+    """Apply a decision named in a URL: the leader's approve or decline, the requester's cancel."""
+    to = DECISIONS.get(decision)
+    if to is None:
+        raise NotFound("No such decision.")
+    if to == TeamJoinRequest.Status.CANCELLED:
+        message = ""  # withdrawing a request carries no reply
+    return _decide(request=request, actor=actor, to=to, response_message=message)
+
+
 def team_leave(*, team: Team, user) -> None:
     """Leave ``team``; a leader must hand over leadership first unless they are the last member."""
     with transaction.atomic():

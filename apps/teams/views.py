@@ -108,16 +108,12 @@ def team_transfer(request: HttpRequest, pk, user_id) -> HttpResponse:
 @require_POST
 def join_request_decide(request: HttpRequest, request_id, decision: str) -> HttpResponse:
     join_request = selectors.join_request_get_for_user(user=request.user, pk=request_id)
-    message = request.POST.get("message", "")
-    decide = {
-        "approve": lambda: services.team_join_request_approve(
-            request=join_request, actor=request.user, message=message
-        ),
-        "decline": lambda: services.team_join_request_decline(
-            request=join_request, actor=request.user, message=message
-        ),
-        "cancel": lambda: services.team_join_request_cancel(request=join_request, actor=request.user),
-    }.get(decision)
-    if decide is None:
+    if decision not in services.DECISIONS:
         raise NotFound("No such decision.")
-    return _act(request, join_request.team, decide)
+    return _act(
+        request,
+        join_request.team,
+        lambda: services.team_join_request_decide(
+            request=join_request, actor=request.user, decision=decision, message=request.POST.get("message", "")
+        ),
+    )
