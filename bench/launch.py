@@ -32,8 +32,8 @@ import django
 
 django.setup()
 
-from apps.environments.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec  # noqa: E402
-from apps.environments.runtime.docker import DockerRuntime  # noqa: E402
+from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec  # noqa: E402
+from apps.runtime.docker import DockerRuntime  # noqa: E402
 
 BIG_FILE_BYTES = 20 * 1024 * 1024
 LISTEN = ["sh", "-c", "while true; do nc -l -p 80 </dev/null >/dev/null 2>&1; done"]

@@ -128,8 +128,8 @@ def main() -> None:
 
     setup_database()
     from apps.environments.models import EnvironmentSession, SessionStatus
-    from apps.environments.runtime import get_runtime
     from apps.ops import costs, reconcile
+    from apps.runtime import get_runtime
 
     runtime = get_runtime()
     n_running = -(-args.containers // 3)

@@ -363,7 +363,7 @@ LOGGING = {
 }
 
 # --- RangeX ---------------------------------------------------------------------------------
-RANGEX_RUNTIME_BACKEND = e.get_str("RANGEX_RUNTIME_BACKEND", "apps.environments.runtime.docker.DockerRuntime")
+RANGEX_RUNTIME_BACKEND = e.get_str("RANGEX_RUNTIME_BACKEND", "apps.runtime.docker.DockerRuntime")
 RANGEX_DOCKER_URL = e.get_str("RANGEX_DOCKER_URL", "")
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")

@@ -117,8 +117,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         try:
-            from apps.environments.runtime import get_runtime
-            from apps.environments.runtime.base import RuntimeFailure
+            from apps.runtime import get_runtime
+            from apps.runtime.base import RuntimeFailure
 
             self.terminal = await asyncio.to_thread(
                 get_runtime().open_terminal,

@@ -55,7 +55,7 @@ def session_flags(session: EnvironmentSession) -> dict[str, str]:
 
 def build_launch_spec(session: EnvironmentSession):
     """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
-    from apps.environments.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
+    from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
 
     version = session.scenario_version
     machines = list(version.machines.select_related("image_variant", "platform_image").prefetch_related("assets"))

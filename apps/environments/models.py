@@ -1,7 +1,7 @@
 """Environments: a solver's running lab (``environment_session``) and what the runtime made for it.
 
 The session row separates intent from effect: services write the state, the runtime (see
-``apps.environments.runtime``) makes the containers and networks, and a task reports back.
+``apps.runtime``) makes the containers and networks, and a task reports back.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def _set_progress(session_id, step: int, total: int, message: str) -> None:
 def env_session_provision(*, session_id) -> EnvironmentSession | None:
     """Make the containers of a ``starting`` session. Idempotent: a retry adopts or cleans up."""
     from apps.environments.launch import build_launch_spec
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     updated = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
         launch_attempts=F("launch_attempts") + 1
@@ -344,7 +344,7 @@ def _check_actor(session: EnvironmentSession, actor) -> None:
 
 def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSession:
     """Freeze the containers and the timer."""
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     _check_actor(session, actor)
     with transaction.atomic():
@@ -378,7 +378,7 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
 
 def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSession:
     """Unfreeze the containers; the timer continues from where it stopped."""
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     _check_actor(session, actor)
     session.refresh_from_db()
@@ -480,7 +480,7 @@ def env_session_stop_for_platform(*, session: EnvironmentSession, reason: str) -
 
 def env_session_teardown(*, session_id) -> EnvironmentSession | None:
     """Remove the runtime resources of a stopping session, then mark it terminated. Safe to repeat."""
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     session = EnvironmentSession.objects.filter(pk=session_id).first()
     if session is None or session.status != SessionStatus.STOPPING:
@@ -515,7 +515,7 @@ def env_session_teardown_stale(*, now=None, older_than_minutes: int = STALE_STOP
     A session that stays ``stopping`` keeps its containers, and the orphan sweep leaves the
     resources of live sessions alone, so this pass is what finally releases them.
     """
-    from apps.environments.runtime import RuntimeFailure
+    from apps.runtime import RuntimeFailure
 
     now = now or timezone.now()
     stale = EnvironmentSession.objects.filter(
@@ -542,7 +542,7 @@ _ENGINE_STATES = {
 
 def env_session_refresh_machines(*, session: EnvironmentSession) -> EnvironmentSession:
     """Bring the machine rows in line with the engine, so a container that died shows as such."""
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
         return session

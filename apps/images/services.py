@@ -61,7 +61,7 @@ def registry_credential_test(*, credential: RegistryCredential, actor) -> Regist
     if not (getattr(actor, "role_creator", False) or getattr(actor, "is_platform_admin", False)):
         raise PermissionDenied("Only creators and admins test registry credentials.")
     _require_credential_access(credential, actor, "created_by_user")
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     try:
         runtime = get_runtime()

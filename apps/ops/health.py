@@ -38,7 +38,7 @@ def required_images() -> set[str]:
 
 def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -> list[HealthCheck]:
     """Run every check; return the recorded rows. Alert the admins about failures."""
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     now = now or timezone.now()
     runtime = get_runtime()
@@ -117,7 +117,7 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
 
 def _heal_stuck_starting(*, now, stuck_minutes: int, engine_ok: bool) -> HealthCheck:
     """Fail sessions stuck in ``starting`` and remove what their launch left on the engine."""
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     stuck = list(
         EnvironmentSession.objects.filter(

@@ -96,7 +96,7 @@ def orphans_sweep(
     removed and logged; running sessions whose containers are gone are failed. An unreachable
     engine is a failed health check and changes no session.
     """
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     now = now or timezone.now()
     result = SweepResult()
@@ -211,7 +211,7 @@ def _report(logs: list[OrphanedTaskLog]) -> None:
 
 def _remove_claimed(runtime, logs: list[OrphanedTaskLog]) -> int:
     """Remove claimed resources in parallel (engine calls only), then record each outcome."""
-    from apps.environments.runtime import RuntimeFailure
+    from apps.runtime import RuntimeFailure
 
     def remove(log: OrphanedTaskLog) -> str:
         try:
@@ -290,7 +290,7 @@ def _fail_vanished_sessions(resources, *, now, grace_edge) -> int:
 
 
 def _cleanup(session_id: str) -> None:
-    from apps.environments.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, get_runtime
 
     try:
         get_runtime().stop(session_id)
@@ -299,7 +299,7 @@ def _cleanup(session_id: str) -> None:
 
 
 def _oversized(runtime, resources, *, limit: int) -> list[dict]:
-    from apps.environments.runtime import RuntimeFailure
+    from apps.runtime import RuntimeFailure
 
     found = []
     for session_id in sorted({r.session_id for r in resources if r.kind == "container" and r.session_id}):

@@ -1,7 +1,7 @@
 import pytest
 
-from apps.environments.runtime import get_runtime
 from apps.environments.tests.helpers import ensure_test_image
+from apps.runtime import get_runtime
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import time
 from django.core.management import call_command
 
 from apps.accounts.tests.factories import AdminFactory, CreatorFactory
-from apps.environments.runtime import get_runtime
+from apps.runtime import get_runtime
 from apps.scenarios import services as scenario_services
 from apps.scenarios.tests.factories import image_variant
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from apps.environments.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, Terminal
+from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, Terminal
 
 BUSYBOX = "rangex/busybox:latest"
 # Every machine answers on port 80 so reachability is a plain TCP connect (cap_drop ALL rules out ping).

@@ -22,8 +22,6 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from apps.environments.runtime import FileSpec, NetworkSpec, RuntimeFailure, get_runtime
-from apps.environments.runtime.docker import DockerRuntime, egress_bridge_name
 from apps.environments.tests.runtime_helpers import (
     BUSYBOX,
     can_connect,
@@ -36,6 +34,8 @@ from apps.environments.tests.runtime_helpers import (
     sh,
 )
 from apps.images.management.commands.build_images import busybox_rootfs_tar
+from apps.runtime import FileSpec, NetworkSpec, RuntimeFailure, get_runtime
+from apps.runtime.docker import DockerRuntime, egress_bridge_name
 
 pytestmark = pytest.mark.docker
 
@@ -78,7 +78,7 @@ def test_get_runtime_loads_the_configured_backend_once():
 
 def test_get_runtime_with_an_unknown_backend_fails_permanently():
     with pytest.raises(RuntimeFailure) as excinfo:
-        get_runtime("apps.environments.runtime.nowhere.Runtime")
+        get_runtime("apps.runtime.nowhere.Runtime")
     assert excinfo.value.permanent
 
 
@@ -407,7 +407,7 @@ def test_busybox_rootfs_has_applets_and_a_player_user():
 
 def test_nothing_outside_the_runtime_package_imports_the_docker_sdk():
     root = Path(settings.BASE_DIR)
-    runtime_dir = root / "apps" / "environments" / "runtime"
+    runtime_dir = root / "apps" / "runtime"
     pattern = re.compile(r"^\s*(import docker\b|from docker\b)", re.M)
     offenders = [
         str(path.relative_to(root))
@@ -417,7 +417,7 @@ def test_nothing_outside_the_runtime_package_imports_the_docker_sdk():
     ]
     assert offenders == []
     loaded = subprocess.run(
-        [sys.executable, "-c", "import apps.environments.runtime, sys; print('docker' in sys.modules)"],
+        [sys.executable, "-c", "import apps.runtime, sys; print('docker' in sys.modules)"],
         capture_output=True,
         text=True,
         cwd=root,

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from apps.accounts.tests.factories import UserFactory
 from apps.environments import services as env_services
-from apps.environments.runtime import LaunchResult
+from apps.runtime import LaunchResult
 from apps.scenarios.tests.factories import published_version
 
 

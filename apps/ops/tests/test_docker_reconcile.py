@@ -11,11 +11,11 @@ from django.utils import timezone
 from apps.accounts.tests.factories import UserFactory
 from apps.environments import services as env_services
 from apps.environments.models import SessionStatus
-from apps.environments.runtime.docker import DockerRuntime
 from apps.environments.tests.helpers import TEST_IMAGE, pivot_version
 from apps.ops import health, reconcile
 from apps.ops.models import HealthCheck, OrphanedTaskLog
 from apps.ops.tests.helpers import running_session, starting_session
+from apps.runtime.docker import DockerRuntime
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ from django.conf import settings
 from docker import errors as docker_errors
 from docker.types import LogConfig
 
-from apps.environments.runtime.base import (
+from apps.runtime.base import (
     FileSpec,
     LaunchResult,
     LaunchSpec,

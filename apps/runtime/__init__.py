@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from apps.environments.runtime.base import (
+from apps.runtime.base import (
     FileSpec,
     LaunchResult,
     LaunchSpec,
