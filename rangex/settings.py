@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.forms",
     "rangex",
+    "rangex.core",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -74,8 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "apps.ops.middleware.RequestContextMiddleware",
-    "apps.ops.middleware.MaintenanceModeMiddleware",
+    "rangex.core.middleware.RequestContextMiddleware",
+    "rangex.core.middleware.MaintenanceModeMiddleware",
     "rangex.core.middleware.ApplicationErrorMiddleware",
 ]
 
@@ -349,7 +350,7 @@ LOG_LEVEL = e.get_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "apps.ops.logging.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "rangex.core.logging.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

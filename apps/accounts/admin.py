@@ -3,9 +3,10 @@ from django.contrib import admin, messages
 from django.contrib.auth import password_validation
 
 from apps.accounts import services
-from apps.accounts.models import ApiToken, CreatorPreferences, LoginSession, Notification, User
+from apps.accounts.models import ApiToken, CreatorPreferences, LoginSession, User
 from rangex.core.admin import ReadOnlyAdmin, SecretFieldsAdminMixin
 from rangex.core.errors import ApplicationError
+from rangex.core.models import Notification
 
 
 class UserAddForm(forms.ModelForm):

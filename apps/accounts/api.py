@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
+from rangex.core.notifications import notification_mark_read
 
 
 class MeSerializer(serializers.Serializer):
@@ -53,7 +54,7 @@ class NotificationMarkReadApi(APIView):
     def post(self, request):
         data = MarkReadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        changed = services.notification_mark_read(user=request.user, notification_ids=data.validated_data.get("ids"))
+        changed = notification_mark_read(user=request.user, notification_ids=data.validated_data.get("ids"))
         return Response({"marked": changed})
 
 

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 
-from apps.accounts.models import NotificationType, Theme, User
+from apps.accounts.models import Theme, User
+from rangex.core.models import NotificationType
 
 
 class SignupForm(forms.Form):

@@ -14,8 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
 
-from apps.ops.crypto import EncryptedTextField
-from rangex.core.models import BaseModel, TimestampedModel
+from rangex.core.crypto import EncryptedTextField
+from rangex.core.models import DEFAULT_EMAIL_PREFERENCES, BaseModel, TimestampedModel
 
 
 class UserManager(BaseUserManager):
@@ -45,30 +45,6 @@ class Theme(models.TextChoices):
     AUTO = "auto", "Follow the system"
     LIGHT = "light", "Light"
     DARK = "dark", "Dark"
-
-
-class NotificationType(models.TextChoices):
-    SYSTEM = "system", "Platform announcements"
-    SECURITY = "security", "Security of my account"
-    REVIEW = "review", "Scenario review decisions"
-    SESSION = "session", "Lab sessions (expiry, idle stop)"
-    BUDGET = "budget", "Budget warnings"
-    TEAM = "team", "Teams"
-    EVENT = "event", "Events"
-    BADGE = "badge", "Badges earned"
-
-
-# Which notification types are emailed when the user has not chosen.
-DEFAULT_EMAIL_PREFERENCES = {
-    NotificationType.SYSTEM: True,
-    NotificationType.SECURITY: True,
-    NotificationType.REVIEW: True,
-    NotificationType.SESSION: False,
-    NotificationType.BUDGET: True,
-    NotificationType.TEAM: False,
-    NotificationType.EVENT: True,
-    NotificationType.BADGE: False,
-}
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -197,27 +173,6 @@ class CreatorPreferences(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
-
-
-class Notification(models.Model):
-    """An in-app notification (``notification``); emailed too when the user's preferences say so."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    type = models.CharField(max_length=32, choices=NotificationType.choices, default=NotificationType.SYSTEM)
-    link = models.CharField(max_length=500, blank=True)
-    is_read = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "notification"
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "is_read", "created_at"], name="notification_user_unread_idx")]
-
-    def __str__(self) -> str:
-        return self.title
 
 
 class ApiToken(BaseModel):

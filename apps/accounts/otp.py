@@ -4,6 +4,7 @@ and single-use recovery codes."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 from urllib.parse import quote, urlencode
 
@@ -64,11 +65,9 @@ def totp_matches(*, secret_b32: str, token, min_t: int | None = None, tolerance:
 
 def totp_verify(device, token) -> bool:
     """Verify a TOTP code for ``device``; a code (or an earlier one) that was already accepted fails."""
-    from apps.accounts.models import TOTPDevice
-
     with transaction.atomic():
         # Lock the device so two requests carrying the same code cannot both pass.
-        locked = TOTPDevice.objects.select_for_update().select_related("user").get(pk=device.pk)
+        locked = type(device).objects.select_for_update().select_related("user").get(pk=device.pk)
         allowed, _ = locked.verify_is_allowed()
         secret = locked.user.twofa_secret
         if not allowed or not secret:
@@ -92,9 +91,7 @@ def normalize_recovery_code(token) -> str:
 
 
 def recovery_code_digest(token) -> str:
-    from apps.accounts.models import ApiToken
-
-    return ApiToken.digest_of("recovery:" + normalize_recovery_code(token))
+    return hashlib.sha256(("recovery:" + normalize_recovery_code(token)).encode("utf-8")).hexdigest()
 
 
 def new_recovery_code() -> str:
@@ -104,14 +101,12 @@ def new_recovery_code() -> str:
 
 def recovery_code_verify(device, token) -> bool:
     """Accept a recovery code once: the matching row is deleted in the same statement."""
-    from apps.accounts.models import RecoveryCode, RecoveryCodeDevice
-
     with transaction.atomic():
-        locked = RecoveryCodeDevice.objects.select_for_update().get(pk=device.pk)
+        locked = type(device).objects.select_for_update().get(pk=device.pk)
         allowed, _ = locked.verify_is_allowed()
         if not allowed:
             return False
-        deleted, _ = RecoveryCode.objects.filter(device=locked, digest=recovery_code_digest(token)).delete()
+        deleted, _ = locked.codes.filter(digest=recovery_code_digest(token)).delete()
         if deleted:
             locked.throttle_reset(commit=False)
         else:

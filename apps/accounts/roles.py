@@ -35,7 +35,7 @@ CREATOR_PERMISSIONS: dict[str, dict[str, set[str]]] = {
 }
 
 # Admins get every permission except writing audit rows, which no one may edit.
-ADMIN_EXCLUDED = {("ops", "add_auditlog"), ("ops", "change_auditlog"), ("ops", "delete_auditlog")}
+ADMIN_EXCLUDED = {("core", "add_auditlog"), ("core", "change_auditlog"), ("core", "delete_auditlog")}
 
 
 def _creator_permissions():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from apps.accounts.models import ApiToken, LoginSession, Notification, User
+from apps.accounts.models import ApiToken, LoginSession, User
+from rangex.core.models import Notification
 from rangex.core.selectors import get_one
 
 

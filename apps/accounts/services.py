@@ -14,7 +14,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -25,8 +24,6 @@ from apps.accounts.models import (
     ApiToken,
     CreatorPreferences,
     LoginSession,
-    Notification,
-    NotificationType,
     RecoveryCode,
     RecoveryCodeDevice,
     Theme,
@@ -34,8 +31,7 @@ from apps.accounts.models import (
     User,
 )
 from apps.accounts.roles import user_sync_groups
-from apps.ops.selectors import get_settings
-from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
+from rangex.core.audit import AuditAction, audit_record, field_changes, full_clean_or_raise, model_values
 from rangex.core.errors import (
     ApplicationError,
     LimitExceeded,
@@ -44,7 +40,9 @@ from rangex.core.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from rangex.core.tasks import enqueue
+from rangex.core.models import NotificationType
+from rangex.core.notifications import email_send, notification_send
+from rangex.core.system import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +121,10 @@ def user_create(
         ) from None
     user_sync_groups(user)
     audit_record(
-        actor=actor or user, action="user.create", target=user, details={"roles": _roles_of(user), "verified": verified}
+        actor=actor or user,
+        action=AuditAction.USER_CREATE,
+        target=user,
+        details={"roles": _roles_of(user), "verified": verified},
     )
     return user
 
@@ -157,7 +158,7 @@ def user_set_roles(*, user: User, actor: User, solver: bool, creator: bool, admi
     user_sync_groups(user)
     changes = field_changes(user, before, before.keys())
     if changes:
-        audit_record(actor=actor, action="user.roles", target=user, details={"changes": changes})
+        audit_record(actor=actor, action=AuditAction.USER_ROLES, target=user, details={"changes": changes})
     return user
 
 
@@ -169,7 +170,7 @@ def user_set_active(*, user: User, actor: User, active: bool) -> User:
         return user
     user.is_active = active
     user.save(update_fields=["is_active"])
-    audit_record(actor=actor, action="user.enable" if active else "user.disable", target=user)
+    audit_record(actor=actor, action=AuditAction.USER_ENABLE if active else AuditAction.USER_DISABLE, target=user)
     if not active:
         # Sessions are checked against is_active by the auth backend; deleting them also frees storage.
         _end_sessions(user=user, keep_session_key=None)
@@ -215,7 +216,7 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
     user.save(update_fields=list(fields))
     changes = field_changes(user, before, fields)
     if changes:
-        audit_record(actor=user, action="user.profile", target=user, details={"changes": changes})
+        audit_record(actor=user, action=AuditAction.USER_PROFILE, target=user, details={"changes": changes})
     return user
 
 
@@ -235,7 +236,10 @@ def user_set_preferences(*, user: User, email_types: set[str], theme: str) -> Us
         user.appearance_settings = appearance
         user.save(update_fields=["notification_preferences", "appearance_settings"])
         audit_record(
-            actor=user, action="user.preferences", target=user, details={"email": sorted(email_types), "theme": theme}
+            actor=user,
+            action=AuditAction.USER_PREFERENCES,
+            target=user,
+            details={"email": sorted(email_types), "theme": theme},
         )
     return user
 
@@ -285,7 +289,7 @@ def user_set_avatar(*, user: User, upload) -> User:
         old = user.avatar.name if user.avatar else None
         user.avatar.save(content.name, content, save=False)
         user.save(update_fields=["avatar"])
-        audit_record(actor=user, action="user.avatar", target=user)
+        audit_record(actor=user, action=AuditAction.USER_AVATAR, target=user)
     if old:
         transaction.on_commit(lambda: user.avatar.storage.delete(old))
     return user
@@ -307,7 +311,7 @@ def user_set_password(*, user: User, password: str, actor: User, keep_session_ke
     user.locked_until = None
     user.save(update_fields=["password", "password_updated_at", "failed_login_attempts", "locked_until"])
     ended = _end_sessions(user=user, keep_session_key=keep_session_key)
-    audit_record(actor=actor, action="user.password_change", target=user, details={"sessions_ended": ended})
+    audit_record(actor=actor, action=AuditAction.USER_PASSWORD_CHANGE, target=user, details={"sessions_ended": ended})
     notification_send(
         user=user,
         type=NotificationType.SECURITY,
@@ -355,13 +359,18 @@ def auth_check_credentials(*, email: str, password: str) -> User:
         user.save(update_fields=["failed_login_attempts", "locked_until"])
         user.refresh_from_db(fields=["failed_login_attempts"])
         audit_record(
-            actor=None, action="auth.login_failed", target=user, details={"attempts": user.failed_login_attempts}
+            actor=None,
+            action=AuditAction.AUTH_LOGIN_FAILED,
+            target=user,
+            details={"attempts": user.failed_login_attempts},
         )
         if user.failed_login_attempts >= settings.ACCOUNT_LOCKOUT_THRESHOLD:
             user.locked_until = now + timedelta(minutes=settings.ACCOUNT_LOCKOUT_MINUTES)
             user.failed_login_attempts = 0
             user.save(update_fields=["locked_until", "failed_login_attempts"])
-            audit_record(actor=None, action="auth.lockout", target=user, details={"locked_until": user.locked_until})
+            audit_record(
+                actor=None, action=AuditAction.AUTH_LOCKOUT, target=user, details={"locked_until": user.locked_until}
+            )
             notification_send(
                 user=user,
                 type=NotificationType.SECURITY,
@@ -376,7 +385,9 @@ def auth_record_login(*, user: User, ip: str | None, second_factor: str | None) 
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(last_login_at=now, last_login_ip=ip, last_ip=ip, updated_at=now)
     user.last_login_at, user.last_login_ip = now, ip
-    audit_record(actor=user, action="auth.login", target=user, ip=ip, details={"second_factor": second_factor})
+    audit_record(
+        actor=user, action=AuditAction.AUTH_LOGIN, target=user, ip=ip, details={"second_factor": second_factor}
+    )
 
 
 # --- Email verification -------------------------------------------------------------------------
@@ -393,7 +404,7 @@ def email_verification_send(*, user: User) -> None:
         f"Welcome to RangeX.\n\nConfirm your email address within {hours} hours by opening:\n{link}\n\n"
         "If you did not sign up, ignore this message."
     )
-    _send_email_on_commit(user.email, "Confirm your RangeX email address", body)
+    email_send(to=user.email, subject="Confirm your RangeX email address", body=body)
 
 
 @transaction.atomic
@@ -414,7 +425,7 @@ def email_verify(*, token: str) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
-        audit_record(actor=user, action="user.email_verified", target=user)
+        audit_record(actor=user, action=AuditAction.USER_EMAIL_VERIFIED, target=user)
     return user
 
 
@@ -451,7 +462,7 @@ def twofa_enable(*, user: User, secret: str, code: str) -> tuple[TOTPDevice, lis
     # The enrolment code counts as used: it cannot sign anyone in afterwards.
     device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True, last_t=step)
     codes = _recovery_codes_issue(user=user)
-    audit_record(actor=user, action="auth.2fa_enabled", target=user)
+    audit_record(actor=user, action=AuditAction.AUTH_2FA_ENABLED, target=user)
     notification_send(
         user=user,
         type=NotificationType.SECURITY,
@@ -475,7 +486,7 @@ def twofa_disable(*, user: User, actor: User, password: str | None = None) -> Us
     user.save(update_fields=["twofa_secret", "twofa_enabled"])
     TOTPDevice.objects.filter(user=user).delete()
     RecoveryCodeDevice.objects.filter(user=user).delete()
-    audit_record(actor=actor, action="auth.2fa_disabled", target=user)
+    audit_record(actor=actor, action=AuditAction.AUTH_2FA_DISABLED, target=user)
     notification_send(
         user=user,
         type=NotificationType.SECURITY,
@@ -490,7 +501,7 @@ def recovery_codes_regenerate(*, user: User) -> list[str]:
     if not user.twofa_enabled:
         raise ValidationFailed("Turn on two-factor authentication first.")
     codes = _recovery_codes_issue(user=user)
-    audit_record(actor=user, action="auth.recovery_codes_regenerated", target=user)
+    audit_record(actor=user, action=AuditAction.AUTH_RECOVERY_CODES_REGENERATED, target=user)
     return codes
 
 
@@ -507,7 +518,10 @@ def twofa_verify(*, user: User, code: str):
             if device is recovery:
                 remaining = recovery.codes.count()
                 audit_record(
-                    actor=user, action="auth.recovery_code_used", target=user, details={"remaining": remaining}
+                    actor=user,
+                    action=AuditAction.AUTH_RECOVERY_CODE_USED,
+                    target=user,
+                    details={"remaining": remaining},
                 )
                 notification_send(
                     user=user,
@@ -516,7 +530,7 @@ def twofa_verify(*, user: User, code: str):
                     body=f"{remaining} recovery codes are left. Generate new ones from your profile.",
                 )
             return device
-    audit_record(actor=user, action="auth.2fa_failed", target=user)
+    audit_record(actor=user, action=AuditAction.AUTH_2FA_FAILED, target=user)
     raise AuthenticationFailed("That code is not valid, or it was already used.")
 
 
@@ -549,7 +563,7 @@ def api_token_create(*, user: User, label: str, expires_in_days: int | None) -> 
         )
         audit_record(
             actor=user,
-            action="api_token.create",
+            action=AuditAction.API_TOKEN_CREATE,
             target=token,
             details={"label": token.label, "expires_at": token.expires_at},
         )
@@ -562,7 +576,7 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action="api_token.revoke", target=token)
+        audit_record(actor=actor, action=AuditAction.API_TOKEN_REVOKE, target=token)
     return token
 
 
@@ -582,51 +596,6 @@ def api_token_authenticate(*, raw: str, ip: str | None) -> tuple[User, ApiToken]
     return token.user, token
 
 
-# --- Notifications ------------------------------------------------------------------------------
-
-
-def _send_email_on_commit(to: str, subject: str, body: str) -> None:
-    from apps.accounts.tasks import send_email
-
-    enqueue(send_email, to=to, subject=subject, body=body)
-
-
-def notification_send(*, user: User, type: str, title: str, body: str = "", link: str = "") -> Notification:
-    """Create an in-app notification; email it when the user's preferences say so."""
-    if type not in NotificationType.values:
-        raise ValidationFailed(f"Unknown notification type {type!r}.")
-    notification = Notification.objects.create(user=user, type=type, title=title[:200], body=body, link=link)
-    if user.wants_email_for(type):
-        text = body + (f"\n\n{settings.SITE_URL}{link}" if link else "")
-        _send_email_on_commit(user.email, f"[RangeX] {title}", text)
-    transaction.on_commit(lambda: _push_unread_count(user.pk))
-    return notification
-
-
-def _push_unread_count(user_id) -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    count = Notification.objects.filter(user_id=user_id, is_read=False).count()
-    try:
-        async_to_sync(layer.group_send)(f"user-{user_id}", {"type": "notify.unread", "unread": count})
-    except Exception:  # A push is a courtesy; the page shows the count on its next load anyway.
-        logger.warning("could not push the unread count", exc_info=True)
-
-
-def notification_mark_read(*, user: User, notification_ids: list | None = None) -> int:
-    qs = Notification.objects.filter(user=user, is_read=False)
-    if notification_ids is not None:
-        qs = qs.filter(pk__in=notification_ids)
-    changed = qs.update(is_read=True)
-    if changed:
-        transaction.on_commit(lambda: _push_unread_count(user.pk))
-    return changed
-
-
 @transaction.atomic
 def creator_preferences_update(*, user: User, **fields: Any) -> CreatorPreferences:
     if not (user.role_creator or user.role_admin):
@@ -643,7 +612,9 @@ def creator_preferences_update(*, user: User, **fields: Any) -> CreatorPreferenc
     prefs.save()
     changes = field_changes(prefs, before, fields)
     if changes:
-        audit_record(actor=user, action="creator_preferences.update", target=prefs, details={"changes": changes})
+        audit_record(
+            actor=user, action=AuditAction.CREATOR_PREFERENCES_UPDATE, target=prefs, details={"changes": changes}
+        )
     return prefs
 
 
@@ -652,10 +623,6 @@ def user_get_by_email(email: str) -> User:
     if user is None:
         raise NotFound("No such user.")
     return user
-
-
-def send_plain_email(*, to: str, subject: str, body: str) -> None:
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
 
 
 ADMIN_EDITABLE_USER_FIELDS = {
@@ -697,7 +664,7 @@ def user_admin_update(*, user: User, actor: User, changes: dict[str, Any]) -> Us
             locked.save(update_fields=list(plain))
             audit_record(
                 actor=actor,
-                action="user.admin_update",
+                action=AuditAction.USER_ADMIN_UPDATE,
                 target=locked,
                 details={"changes": field_changes(locked, before, plain)},
             )
@@ -721,5 +688,5 @@ def user_unlock(*, user: User, actor: User) -> User:
     user.locked_until = None
     user.failed_login_attempts = 0
     user.save(update_fields=["locked_until", "failed_login_attempts"])
-    audit_record(actor=actor, action="auth.unlock", target=user)
+    audit_record(actor=actor, action=AuditAction.AUTH_UNLOCK, target=user)
     return user

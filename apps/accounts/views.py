@@ -33,11 +33,13 @@ from apps.accounts.forms import (
     TotpEnrolForm,
 )
 from apps.accounts.middleware import SEEN_KEY, STARTED_KEY
-from apps.accounts.models import NotificationType, User
-from apps.ops import crypto
-from apps.ops.selectors import get_settings
+from apps.accounts.models import User
+from rangex.core import crypto
 from rangex.core.errors import ApplicationError
 from rangex.core.http import client_ip, safe_next_url, user_agent
+from rangex.core.models import NotificationType
+from rangex.core.notifications import notification_mark_read
+from rangex.core.system import get_settings
 
 PENDING_2FA_KEY = "_rx_pending_2fa"
 PENDING_ENROL_KEY = "_rx_pending_totp"
@@ -362,7 +364,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_mark_read(request: HttpRequest) -> HttpResponse:
     ids = request.POST.getlist("id") or None
-    services.notification_mark_read(user=request.user, notification_ids=ids)
+    notification_mark_read(user=request.user, notification_ids=ids)
     return redirect(safe_next_url(request, "accounts:notifications"))
 
 

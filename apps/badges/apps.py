@@ -7,8 +7,12 @@ class BadgesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.badges.services import badges_on_session_completed
-        from apps.environments.services import COMPLETION_HOOKS
+        from apps.badges import awards
+        from apps.environments import hooks as environment_hooks
+        from apps.events import hooks as event_hooks
 
-        if badges_on_session_completed not in COMPLETION_HOOKS:
-            COMPLETION_HOOKS.append(badges_on_session_completed)
+        # Registered after the paths app's receiver (INSTALLED_APPS order), so one evaluation after a
+        # completion also sees the paths it finished.
+        environment_hooks.session_completed.register(awards.badges_on_session_completed)
+        event_hooks.first_blood.register(awards.badges_on_first_blood)
+        event_hooks.event_finished.register(awards.badges_on_event_finished)

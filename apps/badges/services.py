@@ -5,13 +5,11 @@ requirement is met. Awarding is exactly-once: ``user_badge`` has a unique (user,
 and each award inserts inside a savepoint, so a concurrent duplicate just loses the race quietly.
 Each award is its own transaction, taken in badge-id order, so two evaluations never deadlock.
 
-Triggers: a completed session (``COMPLETION_HOOKS``, registered in ``BadgesConfig.ready``), a
-completed path (``apps.paths.hooks``), a finished event (the events app calls
-``badges_evaluate_for_users``), and the ``award_badges`` backfill command.
+Triggers (``apps.badges.awards``, registered in ``BadgesConfig.ready``): a completed session
+(``environments.hooks.session_completed``, which also covers the paths it finished), first blood and
+a finished event (``events.hooks``), and the ``award_badges`` backfill command.
 
-Team badges: the teams app awards ``team_badge`` rows itself. It may append a callable
-``hook(*, user_badge_id)`` to ``BADGE_AWARDED_HOOKS`` (run on commit of every award) or call
-``badge_requirements_met(badge=..., user=...)`` for each member.
+Whoever must react to an award registers on ``apps.badges.hooks.badge_awarded`` (run on commit).
 """
 
 from __future__ import annotations
@@ -24,18 +22,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from apps.accounts.models import NotificationType
-from apps.accounts.services import notification_send
-from apps.badges import event_rules
+from apps.badges import event_rules, hooks
 from apps.badges.models import Badge, BadgeRequirement, RequirementType, UserBadge
 from apps.environments.models import EnvironmentSession
-from apps.ops.services import audit_record, full_clean_or_raise
 from apps.scenarios.models import ScenarioVersion
+from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise
 from rangex.core.errors import PermissionDenied, ValidationFailed
+from rangex.core.models import NotificationType
+from rangex.core.notifications import notification_send
 
 logger = logging.getLogger(__name__)
 
-BADGE_AWARDED_HOOKS: list = []
 BADGE_FIELDS = ("name", "description", "criteria", "icon")
 REQUIREMENT_FIELDS = ("requirement_type", "scenario", "count", "category", "difficulty", "min_score", "event_id",
                       "career_path")  # fmt: skip
@@ -107,7 +104,9 @@ def badge_create(*, actor, name: str, description: str = "", criteria: str = "",
         except ValidationFailed as exc:
             raise ValidationFailed(f"Requirement {position}: {exc.message}", fields=exc.fields) from None
         requirement.save()
-    audit_record(actor=actor, action="badge.create", target=badge, details={"requirements": len(requirements)})
+    audit_record(
+        actor=actor, action=AuditAction.BADGE_CREATE, target=badge, details={"requirements": len(requirements)}
+    )
     return badge
 
 
@@ -119,9 +118,11 @@ def badge_requirement_save(*, requirement: BadgeRequirement, actor) -> BadgeRequ
     is_new = requirement.pk is None
     requirement.save()
     audit_record(
-        actor=actor, action="badge.requirement_" + ("add" if is_new else "update"), target=requirement.badge,
+        actor=actor,
+        action=AuditAction.BADGE_REQUIREMENT_ADD if is_new else AuditAction.BADGE_REQUIREMENT_UPDATE,
+        target=requirement.badge,
         details={"requirement": requirement.pk, "type": requirement.requirement_type},
-    )  # fmt: skip
+    )
     return requirement
 
 
@@ -129,7 +130,7 @@ def badge_requirement_save(*, requirement: BadgeRequirement, actor) -> BadgeRequ
 def badge_requirement_delete(*, requirement: BadgeRequirement, actor) -> None:
     _require_admin(actor)
     audit_record(
-        actor=actor, action="badge.requirement_delete", target=requirement.badge,
+        actor=actor, action=AuditAction.BADGE_REQUIREMENT_DELETE, target=requirement.badge,
         details={"requirement": requirement.pk, "type": requirement.requirement_type},
     )  # fmt: skip
     requirement.delete()
@@ -218,7 +219,7 @@ def user_badge_award(*, user, badge: Badge, trigger: str) -> UserBadge | None:
         except IntegrityError:
             return None
         audit_record(
-            actor=None, action="badge.award", target=award,
+            actor=None, action=AuditAction.BADGE_AWARD, target=award,
             details={"badge": str(badge.pk), "user": str(user.pk), "trigger": trigger},
         )  # fmt: skip
         notification_send(
@@ -234,11 +235,11 @@ def user_badge_award(*, user, badge: Badge, trigger: str) -> UserBadge | None:
 
 
 def _run_awarded_hooks(user_badge_id) -> None:
-    for hook in BADGE_AWARDED_HOOKS:
+    for receiver in hooks.badge_awarded.receivers:
         try:
-            hook(user_badge_id=user_badge_id)
+            receiver(user_badge_id=user_badge_id)
         except Exception:
-            logger.exception("badge-awarded hook %s failed for user badge %s", hook, user_badge_id)
+            logger.exception("badge-awarded receiver %s failed for user badge %s", receiver, user_badge_id)
 
 
 def badges_evaluate_for(*, user, trigger: str, badges: QuerySet[Badge] | None = None) -> list[UserBadge]:
@@ -270,13 +271,6 @@ def badges_evaluate_for_users(*, user_ids, trigger: str) -> int:
     return total
 
 
-def badges_on_session_completed(*, session_id) -> None:
-    """Completion hook: evaluate the badges of the session's user."""
-    session = EnvironmentSession.objects.select_related("user").filter(pk=session_id, is_test=False).first()
-    if session is not None:
-        badges_evaluate_for(user=session.user, trigger="session_completed")
-
-
 @transaction.atomic
 def badge_save(*, badge: Badge, actor) -> Badge:
     """Create or update a badge edited in the admin; its requirements are saved one by one afterwards."""
@@ -284,5 +278,5 @@ def badge_save(*, badge: Badge, actor) -> Badge:
     full_clean_or_raise(badge)
     is_new = badge._state.adding
     badge.save()
-    audit_record(actor=actor, action="badge.create" if is_new else "badge.update", target=badge)
+    audit_record(actor=actor, action=AuditAction.BADGE_CREATE if is_new else AuditAction.BADGE_UPDATE, target=badge)
     return badge

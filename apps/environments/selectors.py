@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from apps.environments import hooks
 from apps.environments.models import EnvironmentSession
 from rangex.core.errors import NotFound
 
@@ -13,18 +14,13 @@ def _base() -> QuerySet[EnvironmentSession]:
     return EnvironmentSession.objects.select_related("scenario_version__scenario", "user").prefetch_related("machines")
 
 
-# Callables ``(*, user, session) -> bool`` that let more people in than the owner and admins: the
-# events app registers one for a team's shared lab.
-ACCESS_HOOKS: list = []
-
-
 def env_session_can_access(*, user, session: EnvironmentSession) -> bool:
     """Return True for the owner, an admin, or someone a registered hook lets in."""
     if user is None or not user.is_authenticated:
         return False
     if session.user_id == user.pk or getattr(user, "is_platform_admin", False):
         return True
-    return any(hook(user=user, session=session) for hook in ACCESS_HOOKS)
+    return hooks.session_access.any(user=user, session=session)
 
 
 def env_session_get_for_user(*, user, pk) -> EnvironmentSession:

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.environments import launch
+from apps.environments import hooks, launch
 from apps.environments.models import (
     LIVE_STATUSES,
     EnvironmentMachine,
@@ -30,10 +30,9 @@ from apps.environments.models import (
     SessionSecurityGroup,
     SessionStatus,
 )
-from apps.ops.selectors import get_settings
-from apps.ops.services import audit_record
 from apps.scenarios import grading
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
+from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
     Conflict,
     InvalidTransition,
@@ -43,7 +42,8 @@ from rangex.core.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from rangex.core.tasks import enqueue
+from rangex.core.scheduling import enqueue
+from rangex.core.system import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -94,17 +94,6 @@ def _check_start_limits(*, user, version, now) -> None:
         raise LimitExceeded(
             f"The platform is at its limit of {cap} running machines. Try again in a few minutes.",
             limit="max_total_containers",
-        )
-
-
-def _check_scenario_budget(*, scenario: Scenario, now) -> None:
-    from apps.ops.models import BudgetAlert
-
-    month = now.date().replace(day=1)
-    if BudgetAlert.objects.filter(scenario=scenario, alert_month=month, status=BudgetAlert.Status.SHUTDOWN).exists():
-        raise LimitExceeded(
-            "This scenario has used its budget for the month and is closed until the next month.",
-            limit="scenario_monthly_budget",
         )
 
 
@@ -163,7 +152,7 @@ def env_session_start(
             # The scenario row lock serialises players of one scenario across users.
             scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
             _check_scenario_cap(scenario=scenario)
-            _check_scenario_budget(scenario=scenario, now=now)
+            hooks.session_start_check.send(user=locked_user, version=version, now=now)
         machines = list(version.machines.all())
         profile = max((m.resource_profile for m in machines), key=_profile_rank, default="small")
         session = EnvironmentSession.objects.create(
@@ -192,11 +181,13 @@ def env_session_start(
             for m in machines
         )
         audit_record(
-            actor=user, action="session.start", target=session, details={"version": str(version.id), "is_test": is_test}
+            actor=user,
+            action=AuditAction.SESSION_START,
+            target=session,
+            details={"version": str(version.id), "is_test": is_test},
         )
-        from apps.environments.tasks import env_session_provision_task
 
-        enqueue(env_session_provision_task, str(session.id))
+        enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
     return session
 
 
@@ -299,7 +290,7 @@ def env_session_mark_running(*, session: EnvironmentSession, result) -> Environm
             )
             for g, nid in groups.items()
         )
-        audit_record(actor=None, action="session.running", target=session)
+        audit_record(actor=None, action=AuditAction.SESSION_RUNNING, target=session)
         transaction.on_commit(lambda: _push(session.pk, {"type": "status", "status": "running"}))
     return session
 
@@ -318,7 +309,7 @@ def env_session_mark_failed(*, session: EnvironmentSession, reason: str) -> Envi
         session.refresh_from_db()
         if changed:
             session.machines.update(status=EnvironmentMachine.Status.REMOVED)
-            audit_record(actor=None, action="session.failed", target=session, details={"reason": reason})
+            audit_record(actor=None, action=AuditAction.SESSION_FAILED, target=session, details={"reason": reason})
             transaction.on_commit(lambda: _push(session.pk, {"type": "status", "status": "failed", "reason": reason}))
     return session
 
@@ -357,7 +348,9 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
         session.paused_remaining_seconds = remaining
         session.version += 1
         session.save(update_fields=["status", "paused_remaining_seconds", "version"])
-        audit_record(actor=actor, action="session.pause", target=session, details={"remaining_seconds": remaining})
+        audit_record(
+            actor=actor, action=AuditAction.SESSION_PAUSE, target=session, details={"remaining_seconds": remaining}
+        )
     # The engine call happens after the commit; if it fails, the timer state is put back.
     try:
         get_runtime().pause(str(session.pk))
@@ -369,7 +362,10 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
             if undone:
                 # The audit log must not show a pause that never happened without its undoing.
                 audit_record(
-                    actor=actor, action="session.pause_failed", target=session, details={"error": str(exc)[:500]}
+                    actor=actor,
+                    action=AuditAction.SESSION_PAUSE_FAILED,
+                    target=session,
+                    details={"error": str(exc)[:500]},
                 )
         raise ServiceUnavailable(f"The lab could not be paused: {exc}") from exc
     _push(session.pk, {"type": "status", "status": "paused", "remaining_seconds": remaining})
@@ -399,7 +395,7 @@ def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSess
         session.last_activity_at = now
         session.version += 1
         session.save(update_fields=["status", "expires_at", "paused_remaining_seconds", "last_activity_at", "version"])
-        audit_record(actor=actor, action="session.resume", target=session)
+        audit_record(actor=actor, action=AuditAction.SESSION_RESUME, target=session)
     _push(session.pk, {"type": "status", "status": "running", "expires_at": session.expires_at.isoformat()})
     return session
 
@@ -427,7 +423,7 @@ def env_session_extend(*, session: EnvironmentSession, actor, minutes: int = EXT
         session.idle_warned = False
         session.version += 1
         session.save(update_fields=["expires_at", "idle_warned", "version"])
-        audit_record(actor=actor, action="session.extend", target=session, details={"minutes": minutes})
+        audit_record(actor=actor, action=AuditAction.SESSION_EXTEND, target=session, details={"minutes": minutes})
     _push(session.pk, {"type": "status", "status": "running", "expires_at": session.expires_at.isoformat()})
     return session
 
@@ -451,15 +447,13 @@ def env_session_stop(*, session: EnvironmentSession, actor, reason: str = "Stopp
         if not changed:
             if session.status == SessionStatus.STOPPING:
                 # Stop again on a stopping session tries its teardown again (it is safe to repeat).
-                from apps.environments.tasks import env_session_teardown_task
 
-                enqueue(env_session_teardown_task, str(session.pk))
+                enqueue("apps.environments.tasks.env_session_teardown_task", str(session.pk))
                 return session
             raise InvalidTransition("This session has already ended.")
-        audit_record(actor=actor, action="session.stop", target=session, details={"reason": reason})
-        from apps.environments.tasks import env_session_teardown_task
+        audit_record(actor=actor, action=AuditAction.SESSION_STOP, target=session, details={"reason": reason})
 
-        enqueue(env_session_teardown_task, str(session.pk))
+        enqueue("apps.environments.tasks.env_session_teardown_task", str(session.pk))
         transaction.on_commit(lambda: _push(session.pk, {"type": "status", "status": "stopping", "reason": reason}))
     return session
 
@@ -501,7 +495,7 @@ def env_session_teardown(*, session_id) -> EnvironmentSession | None:
             )
             SessionSecurityGroup.objects.filter(session_id=session_id).update(status="deleted", deleted_at=now)
             session.refresh_from_db()
-            audit_record(actor=None, action="session.terminated", target=session)
+            audit_record(actor=None, action=AuditAction.SESSION_TERMINATED, target=session)
             transaction.on_commit(lambda: _push(session_id, {"type": "status", "status": "terminated"}))
     return session
 
@@ -600,7 +594,7 @@ def _record_sharing(session, question, answer: str) -> None:
             FlagShareSuspicion.objects.create(session=session, owner_session_id=other_id, question_id=question["id"])
             audit_record(
                 actor=session.user,
-                action="session.flag_shared",
+                action=AuditAction.SESSION_FLAG_SHARED,
                 target=session,
                 details={"question": question["id"], "owner_session": str(other_id)},
             )
@@ -654,7 +648,7 @@ def env_session_submit_answer(*, session: EnvironmentSession, actor, question_id
             _record_sharing(session, question, answer)
         audit_record(
             actor=actor,
-            action="session.answer",
+            action=AuditAction.SESSION_ANSWER,
             target=session,
             details={"question": question_id, "correct": bool(result.state.get("correct"))},
         )
@@ -690,20 +684,17 @@ def env_session_take_hint(*, session: EnvironmentSession, actor, hint_id: str) -
         session.answers = answers
         session.version += 1
         session.save(update_fields=["answers", "version"])
-        audit_record(actor=actor, action="session.hint", target=session, details={"hint": hint_id})
+        audit_record(actor=actor, action=AuditAction.SESSION_HINT, target=session, details={"hint": hint_id})
     return {"hint_id": hint_id, "text": hint["text"], "cost": hint.get("cost", 0), "state": answers[question["id"]]}
 
 
 def _session_completed(session_id) -> None:
-    """Hook for the things a completed session triggers (badges, paths); they register here."""
-    for hook in COMPLETION_HOOKS:
+    """Tell the higher apps (paths, badges) that a session completed; one failing receiver spares the rest."""
+    for receiver in hooks.session_completed.receivers:
         try:
-            hook(session_id=session_id)
+            receiver(session_id=session_id)
         except Exception:
-            logger.exception("completion hook %s failed for session %s", hook, session_id)
-
-
-COMPLETION_HOOKS: list = []
+            logger.exception("completion receiver %s failed for session %s", receiver, session_id)
 
 
 # --- Live updates --------------------------------------------------------------------------------
@@ -744,7 +735,7 @@ def env_session_warn_idle(*, session: EnvironmentSession, minutes_left: int) -> 
 
     Return False when another worker warned first or the session is no longer running.
     """
-    from apps.accounts.services import notification_send
+    from rangex.core.notifications import notification_send
 
     message = f"Your lab has been idle and will stop in about {minutes_left} minute(s). Use it to keep it running."
     with transaction.atomic():
@@ -760,6 +751,8 @@ def env_session_warn_idle(*, session: EnvironmentSession, minutes_left: int) -> 
             body=message,
             link=f"/sessions/{session.pk}/",
         )
-        audit_record(actor=None, action="session.idle_warned", target=session, details={"minutes_left": minutes_left})
+        audit_record(
+            actor=None, action=AuditAction.SESSION_IDLE_WARNED, target=session, details={"minutes_left": minutes_left}
+        )
         transaction.on_commit(lambda: _push(session.pk, {"type": "idle_warning", "message": message}))
     return True

@@ -7,7 +7,10 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from apps.environments.selectors import ACCESS_HOOKS
-        from apps.events.selectors import teammate_in_shared_lab
+        from apps.environments import hooks as environment_hooks
+        from apps.events import tasks  # noqa: F401 (registers the Celery tasks)
+        from apps.events.selectors import event_history_for_team, teammate_in_shared_lab
+        from apps.teams import hooks as team_hooks
 
-        ACCESS_HOOKS.append(teammate_in_shared_lab)
+        environment_hooks.session_access.register(teammate_in_shared_lab)
+        team_hooks.team_page_context.register(lambda *, team: {"history": event_history_for_team(team=team)})

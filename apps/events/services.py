@@ -15,10 +15,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.accounts.models import NotificationType
-from apps.accounts.services import notification_send
 from apps.environments.models import LIVE_STATUSES, EnvironmentSession
-from apps.events import scoring
+from apps.events import hooks, scoring
 from apps.events.models import (
     EnvironmentMode,
     Event,
@@ -29,12 +27,14 @@ from apps.events.models import (
     EventSolve,
     ScoringMode,
 )
-from apps.ops.services import audit_record, full_clean_or_raise
 from apps.scenarios import grading
 from apps.scenarios.selectors import version_content
 from apps.teams.models import Team, TeamMember
+from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise
 from rangex.core.errors import Conflict, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
-from rangex.core.tasks import send_now
+from rangex.core.models import NotificationType
+from rangex.core.notifications import notification_send
+from rangex.core.scheduling import send_now
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def event_save(*, event: Event, actor, changed: list[str] | None = None) -> Even
             event.save()
         audit_record(
             actor=actor,
-            action="event.create" if creating else "event.update",
+            action=AuditAction.EVENT_CREATE if creating else AuditAction.EVENT_UPDATE,
             target=event,
             details={"changed": changed or []},
         )
@@ -78,7 +78,7 @@ def event_challenges_save(*, event: Event, actor, saved: list[EventScenario], re
             row.save()
         audit_record(
             actor=actor,
-            action="event.challenges",
+            action=AuditAction.EVENT_CHALLENGES,
             target=event,
             details={
                 "saved": [{"version": str(r.scenario_version_id), "sort_order": r.sort_order} for r in saved],
@@ -213,7 +213,10 @@ def event_register(*, event: Event, user, team: Team | None = None, on_first_pla
             rank=_new_participant_rank(event),
         )
         audit_record(
-            actor=user, action="event.register", target=event, details={"team": str(team.pk) if team else None}
+            actor=user,
+            action=AuditAction.EVENT_REGISTER,
+            target=event,
+            details={"team": str(team.pk) if team else None},
         )
         recipients = [m.user for m in TeamMember.objects.filter(team=team).select_related("user")] if team else [user]
         for recipient in recipients:
@@ -340,7 +343,9 @@ def event_session_start(*, event: Event, user, version_id, client_ip=None, user_
                 raise Conflict("You already have a lab of this challenge running outside this event; stop it first.")
             event_session.environment_session = env
             event_session.save(update_fields=["environment_session", "updated_at"])
-        audit_record(actor=user, action="event.session_start", target=event, details={"version": str(version.pk)})
+        audit_record(
+            actor=user, action=AuditAction.EVENT_SESSION_START, target=event, details={"version": str(version.pk)}
+        )
     return event_session
 
 
@@ -447,7 +452,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
             _save_event_session(event_session, ["attempt_states"])
         audit_record(
             actor=user,
-            action="event.answer",
+            action=AuditAction.EVENT_ANSWER,
             target=event,
             details={"version": str(version.pk), "question": question_id, "correct": correct, "points": points},
         )
@@ -542,24 +547,16 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
         participation.refresh_from_db(fields=["rank"])
     transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
     if first_blood and user is not None:
-        transaction.on_commit(lambda: _award_first_blood_badges(user_id=user.pk))
+        transaction.on_commit(lambda: hooks.first_blood.send(user_id=user.pk))
     return points
 
 
-def _award_first_blood_badges(*, user_id) -> None:
-    from apps.badges.services import badges_evaluate_for_users
-
-    badges_evaluate_for_users(user_ids=[user_id], trigger="event_first_blood")
-
-
 def events_award_finished(*, within_hours: int = 2) -> int:
-    """Evaluate badges for the participants of events that ended in the last ``within_hours``.
+    """Tell the badges app about the events that ended in the last ``within_hours``.
 
     Run periodically; awarding is idempotent, so overlapping windows only cost a re-check.
     """
     from datetime import timedelta
-
-    from apps.badges.services import badges_evaluate_for_users
 
     now = timezone.now()
     awarded = 0
@@ -573,49 +570,7 @@ def events_award_finished(*, within_hours: int = 2) -> int:
             )
         )
         user_ids.discard(None)
-        awarded += badges_evaluate_for_users(user_ids=user_ids, trigger="event_finished")
-        awarded += _award_team_badges(event)
-    return awarded
-
-
-def _award_team_badges(event: Event) -> int:
-    """Give teams the event badges (top N, first blood) their members earned through the team.
-
-    Team badges use the same definitions as personal ones: a badge whose requirements all concern
-    this event goes to a participating team when a member meets it through the team's standing.
-    """
-    from django.db import IntegrityError
-
-    from apps.badges.models import Badge, RequirementType
-    from apps.badges.services import badge_requirements_met
-    from apps.teams.models import TeamBadge
-
-    event_types = {RequirementType.EVENT_TOP_N, RequirementType.EVENT_FIRST_BLOOD}
-    badges = [
-        badge
-        for badge in Badge.objects.filter(requirements__event_id=event.pk).distinct().prefetch_related("requirements")
-        if all(r.requirement_type in event_types and r.event_id == event.pk for r in badge.requirements.all())
-    ]
-    awarded = 0
-    rows = EventParticipation.objects.filter(event=event, team__isnull=False, disqualified=False).select_related("team")
-    for participation in rows:
-        members = list(participation.team.members.select_related("user"))
-        for badge in badges:
-            if any(badge_requirements_met(badge=badge, user=m.user) for m in members):
-                # The award and its audit row commit together; a concurrent run's award wins quietly.
-                with transaction.atomic():
-                    try:
-                        with transaction.atomic():
-                            team_badge = TeamBadge.objects.create(team_id=participation.team_id, badge=badge)
-                    except IntegrityError:
-                        continue
-                    audit_record(
-                        actor=None,
-                        action="team.badge_award",
-                        target=participation.team,
-                        details={"badge": str(badge.pk), "event": str(event.pk), "id": team_badge.pk},
-                    )
-                awarded += 1
+        awarded += sum(hooks.event_finished.send(event=event, user_ids=user_ids))
     return awarded
 
 
@@ -752,7 +707,7 @@ def participation_disqualify(*, participation: EventParticipation, actor, reason
         rank_recompute(event=event)
         audit_record(
             actor=actor,
-            action="event.disqualify",
+            action=AuditAction.EVENT_DISQUALIFY,
             target=participation,
             details={
                 "event": str(event.pk),
@@ -774,13 +729,12 @@ def scoreboard_publish(*, event_id) -> None:
     a task, so a solve never waits for the fan-out.
     """
     from apps.events import selectors
-    from apps.events.tasks import scoreboard_push_task
 
     try:
         selectors.scoreboard_invalidate(event_id=event_id)
     except Exception:
         logger.warning("scoreboard cache bump for event %s failed", event_id, exc_info=True)
-    send_now(scoreboard_push_task, str(event_id))
+    send_now("apps.events.tasks.scoreboard_push_task", str(event_id))
 
 
 def scoreboard_push(*, event_id) -> None:

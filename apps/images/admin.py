@@ -2,70 +2,41 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist
 
 from apps.images import services
 from apps.images.models import DockerCredential, DockerImage, ImageVariant, PlatformImage, RegistryCredential
-from apps.ops.crypto import EncryptedTextField
-from apps.ops.services import audit_record
-from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin
+from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin, SecretKeepingForm
 from rangex.core.errors import ApplicationError
 
 
-class SecretKeepingForm(forms.ModelForm):
-    """A form whose blank secret inputs keep the stored secret instead of erasing it."""
-
-    def clean(self):
-        data = super().clean()
-        if self.instance.pk is None:
-            return data
-        for name in self.fields:
-            try:
-                model_field = self._meta.model._meta.get_field(name)
-            except FieldDoesNotExist:
-                continue
-            if isinstance(model_field, EncryptedTextField) and not data.get(name):
-                data[name] = getattr(self.instance, name)
-        return data
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    """Catalogue rows that admins edit directly; every save and delete is audited."""
+class CatalogAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
+    """Catalogue rows that admins edit; every save and delete goes through the catalogue services."""
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        action = f"{obj._meta.model_name}.{'update' if change else 'create'}"
-        audit_record(actor=request.user, action=action, target=obj, details={"fields": sorted(form.changed_data)})
+        services.catalog_entry_save(actor=request.user, entry=obj, changed=form.changed_data)
 
     def delete_model(self, request, obj):
-        audit_record(actor=request.user, action=f"{obj._meta.model_name}.delete", target=obj)
-        super().delete_model(request, obj)
+        services.catalog_entry_delete(actor=request.user, entry=obj)
 
 
 @admin.register(DockerImage)
-class DockerImageAdmin(AuditedAdmin):
+class DockerImageAdmin(CatalogAdmin):
     list_display = ["__str__", "category", "is_public", "is_verified", "is_ready_image", "pull_count"]
     list_filter = ["is_public", "is_verified", "is_ready_image", "category"]
     search_fields = ["name", "tag", "description"]
     readonly_fields = ["created_by", "pull_count", "last_pulled_at"]
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(ImageVariant)
-class ImageVariantAdmin(AuditedAdmin):
+class ImageVariantAdmin(CatalogAdmin):
     list_display = ["display_name", "image_ref", "base_os", "variant_type", "is_active", "is_admin_approved"]
     list_filter = ["is_active", "is_admin_approved", "base_os", "variant_type"]
     search_fields = ["display_name", "image_ref", "description"]
 
 
 @admin.register(PlatformImage)
-class PlatformImageAdmin(AuditedAdmin):
+class PlatformImageAdmin(CatalogAdmin):
     list_display = ["label", "image_ref", "resource_profile", "is_active"]
     list_filter = ["is_active", "resource_profile", "compatible_attacker", "compatible_internal"]
     search_fields = ["label", "image_ref"]
@@ -98,6 +69,9 @@ class RegistryCredentialAdmin(ApplicationErrorAdminMixin, SecretFieldsAdminMixin
         saved = services.registry_credential_save(actor=request.user, credential=current, changes=changes)
         obj.pk = saved.pk
 
+    def delete_model(self, request, obj):
+        services.registry_credential_delete(actor=request.user, credential=obj)
+
     @admin.action(description="Test credential (sign in to the registry)")
     def test_credentials(self, request, queryset):
         for credential in queryset:
@@ -126,3 +100,6 @@ class DockerCredentialAdmin(ApplicationErrorAdminMixin, SecretFieldsAdminMixin, 
         current = DockerCredential.objects.get(pk=obj.pk) if change else None
         saved = services.docker_credential_save(actor=request.user, credential=current, changes=changes)
         obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.docker_credential_delete(actor=request.user, credential=obj)

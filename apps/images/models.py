@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from apps.images.profiles import ResourceProfile
-from apps.ops.crypto import EncryptedTextField
+from rangex.core.crypto import EncryptedTextField
 from rangex.core.models import BaseModel, TimestampedModel
 
 

@@ -1,4 +1,4 @@
-"""State changes of the image catalogue: registry credentials and their connection test."""
+"""State changes of the image catalogue: curated images, registry credentials and their connection test."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.images.models import DockerCredential, RegistryCredential
-from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
+from apps.images.models import DockerCredential, DockerImage, ImageVariant, PlatformImage, RegistryCredential
+from rangex.core.audit import (
+    AuditAction,
+    audit_record,
+    field_changes,
+    full_clean_or_raise,
+    model_delete_audited,
+    model_save_audited,
+    model_values,
+)
 from rangex.core.errors import NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 
 CREDENTIAL_FIELDS = ("label", "registry_url", "username_enc", "password_or_token_enc", "is_active")
@@ -49,7 +57,7 @@ def registry_credential_save(
     credential.save()
     audit_record(
         actor=actor,
-        action="registry_credential.create" if created else "registry_credential.update",
+        action=AuditAction.REGISTRY_CREDENTIAL_CREATE if created else AuditAction.REGISTRY_CREDENTIAL_UPDATE,
         target=credential,
         details={"changes": diff},
     )
@@ -84,7 +92,9 @@ def registry_credential_test(*, credential: RegistryCredential, actor) -> Regist
         credential.last_tested_at = timezone.now()
         credential.last_test_message = message[:500]
         credential.save(update_fields=["status", "last_tested_at", "last_test_message"])
-        audit_record(actor=actor, action="registry_credential.test", target=credential, details={"status": status})
+        audit_record(
+            actor=actor, action=AuditAction.REGISTRY_CREDENTIAL_TEST, target=credential, details={"status": status}
+        )
     return credential
 
 
@@ -107,8 +117,62 @@ def docker_credential_save(*, actor, credential: DockerCredential | None = None,
     credential.save()
     audit_record(
         actor=actor,
-        action="docker_credential.create" if created else "docker_credential.update",
+        action=AuditAction.DOCKER_CREDENTIAL_CREATE if created else AuditAction.DOCKER_CREDENTIAL_UPDATE,
         target=credential,
         details={"changes": field_changes(credential, before, changes)},
     )
     return credential
+
+
+# --- The curated catalogue (admins only) ----------------------------------------------------------
+
+CATALOG_ACTIONS = {
+    DockerImage: (AuditAction.DOCKER_IMAGE_CREATE, AuditAction.DOCKER_IMAGE_UPDATE, AuditAction.DOCKER_IMAGE_DELETE),
+    ImageVariant: (
+        AuditAction.IMAGE_VARIANT_CREATE,
+        AuditAction.IMAGE_VARIANT_UPDATE,
+        AuditAction.IMAGE_VARIANT_DELETE,
+    ),
+    PlatformImage: (
+        AuditAction.PLATFORM_IMAGE_CREATE,
+        AuditAction.PLATFORM_IMAGE_UPDATE,
+        AuditAction.PLATFORM_IMAGE_DELETE,
+    ),
+}
+
+
+def _require_admin(actor) -> None:
+    if not getattr(actor, "is_platform_admin", False):
+        raise PermissionDenied("Only admins curate the image catalogue.")
+
+
+@transaction.atomic
+def catalog_entry_save(*, actor, entry: DockerImage | ImageVariant | PlatformImage, changed=()):
+    """Create or change a docker image, image variant or platform image of the catalogue."""
+    _require_admin(actor)
+    if isinstance(entry, DockerImage) and entry._state.adding and entry.created_by_id is None:
+        entry.created_by = actor
+    create, update, _ = CATALOG_ACTIONS[type(entry)]
+    return model_save_audited(instance=entry, actor=actor, create_action=create, update_action=update, changed=changed)
+
+
+@transaction.atomic
+def catalog_entry_delete(*, actor, entry: DockerImage | ImageVariant | PlatformImage) -> None:
+    """Remove a catalogue entry; one that machines still use is refused (they keep pointing at it)."""
+    _require_admin(actor)
+    model_delete_audited(instance=entry, actor=actor, action=CATALOG_ACTIONS[type(entry)][2])
+
+
+@transaction.atomic
+def registry_credential_delete(*, actor, credential: RegistryCredential) -> None:
+    """Delete a registry credential that no machine uses (machines keep theirs: PROTECT)."""
+    _require_admin(actor)
+    model_delete_audited(instance=credential, actor=actor, action=AuditAction.REGISTRY_CREDENTIAL_DELETE)
+
+
+@transaction.atomic
+def docker_credential_delete(*, actor, credential: DockerCredential) -> None:
+    """Delete one's own registry login (admins: anyone's)."""
+    credential = DockerCredential.objects.select_for_update().get(pk=credential.pk)
+    _require_credential_access(credential, actor, "user")
+    model_delete_audited(instance=credential, actor=actor, action=AuditAction.DOCKER_CREDENTIAL_DELETE)

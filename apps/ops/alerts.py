@@ -22,8 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.ops.models import AlertLog
-from apps.ops.selectors import get_settings
-from rangex.core.tasks import enqueue
+from rangex.core.scheduling import enqueue
+from rangex.core.system import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def alert_send(
         if dedupe_key:
             # The lock on the settings row serialises senders of one key, so two workers raising
             # the same alert at once record it once.
-            from apps.ops.models import SystemSettings
+            from rangex.core.models import SystemSettings
 
             SystemSettings.objects.select_for_update().filter(pk=SystemSettings.SINGLETON_ID).first()
             recent = AlertLog.objects.filter(
@@ -86,10 +86,9 @@ def alert_send(
             )
             for channel, recipient in targets
         ]
-        from apps.ops.tasks import alert_deliver_task
 
         for row in rows if queue else []:
-            enqueue(alert_deliver_task, row.pk)
+            enqueue("apps.ops.tasks.alert_deliver_task", row.pk)
     return rows
 
 

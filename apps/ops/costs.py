@@ -22,8 +22,8 @@ from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, Environm
 from apps.images.profiles import PROFILES, profile_limits
 from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
-from apps.ops.selectors import get_settings
-from apps.ops.services import audit_record, maintenance_set
+from rangex.core.audit import AuditAction, audit_record
+from rangex.core.system import get_settings, maintenance_set
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def _soft_threshold(own, creators) -> Decimal:
 def budget_limits_enforce(*, user_ids) -> dict[str, int]:
     """Warn once per session at a user's soft limit; stop the user's sessions at the hard limit."""
     from apps.accounts.models import CreatorPreferences
-    from apps.accounts.services import notification_send
+    from rangex.core.notifications import notification_send
 
     User = get_user_model()
     users = {u.pk: u for u in User.objects.filter(pk__in=list(user_ids), budget_limit_rm__gt=0)}
@@ -159,7 +159,7 @@ def budget_limits_enforce(*, user_ids) -> dict[str, int]:
                 ),
                 link=f"/sessions/{session.pk}/",
             )
-            audit_record(actor=None, action="session.soft_limit_warned", target=session)
+            audit_record(actor=None, action=AuditAction.SESSION_SOFT_LIMIT_WARNED, target=session)
         warned += 1
     return {"warned": warned, "stopped": stopped}
 
@@ -288,6 +288,21 @@ def scenario_budgets_check(*, now=None) -> dict[str, int]:
     return counts
 
 
+def scenario_budget_start_check(*, user, version, now) -> None:
+    """Refuse a start of a scenario whose monthly budget was spent (a session start check)."""
+    from rangex.core.errors import LimitExceeded
+
+    month = now.date().replace(day=1)
+    spent = BudgetAlert.objects.filter(
+        scenario_id=version.scenario_id, alert_month=month, status=BudgetAlert.Status.SHUTDOWN
+    )
+    if spent.exists():
+        raise LimitExceeded(
+            "This scenario has used its budget for the month and is closed until the next month.",
+            limit="scenario_monthly_budget",
+        )
+
+
 def _budget_alert(budget: BudgetAlert) -> int:
     pct = budget.percentage_used
     if budget.status != BudgetAlert.Status.OK or pct < budget.alert_percentage:
@@ -343,7 +358,7 @@ def _budget_shutdown(budget: BudgetAlert, now) -> int:
         stopped += env_services.env_session_stop_for_platform(
             session=session, reason="This scenario's monthly budget is used up."
         )
-    audit_record(actor=None, action="budget.shutdown", target=budget, details={"sessions_stopped": stopped})
+    audit_record(actor=None, action=AuditAction.BUDGET_SHUTDOWN, target=budget, details={"sessions_stopped": stopped})
     alert_send(
         alert_type=AlertLog.AlertType.BUDGET,
         priority=AlertLog.Priority.CRITICAL,

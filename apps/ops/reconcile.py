@@ -20,8 +20,9 @@ from django.utils import timezone
 from apps.environments import services as env_services
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
 from apps.images.profiles import profile_limits
-from apps.ops.models import AlertLog, HealthCheck, Job, OrphanedTaskLog
-from apps.ops.selectors import get_settings
+from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog
+from rangex.core.models import Job
+from rangex.core.system import get_settings
 
 logger = logging.getLogger(__name__)
 

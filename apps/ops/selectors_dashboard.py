@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
 from apps.ops.costs import _rm_per_usd, month_cost_rm, month_start
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog, UsageDaily
-from apps.ops.selectors import get_settings
+from rangex.core.system import get_settings
 
 
 def sessions_by_status() -> dict[str, int]:

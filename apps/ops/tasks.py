@@ -4,7 +4,7 @@ from celery import shared_task
 
 from apps.environments import services as env_services
 from apps.ops import alerts, costs, health, reconcile
-from apps.ops.locks import single_flight
+from rangex.core.locks import single_flight
 
 PERIODIC = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from apps.ops.selectors import job_get_for_user
+from rangex.core.jobs import job_get_for_user
 
 
 @login_required
@@ -19,7 +19,7 @@ def metrics(request):
     from django.http import Http404, HttpResponse
 
     from apps.ops.metrics import metrics_text
-    from apps.ops.selectors import get_settings
+    from rangex.core.system import get_settings
 
     if not get_settings().enable_prometheus_metrics:
         raise Http404

@@ -7,8 +7,7 @@ class PathsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.environments.services import COMPLETION_HOOKS
+        from apps.environments import hooks as environment_hooks
         from apps.paths.services import paths_on_session_completed
 
-        if paths_on_session_completed not in COMPLETION_HOOKS:
-            COMPLETION_HOOKS.append(paths_on_session_completed)
+        environment_hooks.session_completed.register(paths_on_session_completed)

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
 from apps.scenarios.models import ScenarioType, ScenarioVersion, VersionStatus
+from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise, model_update
 from rangex.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 Container = CareerPath | Playlist
@@ -27,6 +27,32 @@ EDITABLE_FIELDS = ("title", "description", "is_public", "cover_image")
 
 def _kind(container: Container) -> str:
     return "career_path" if isinstance(container, CareerPath) else "playlist"
+
+
+_ACTIONS = {
+    "career_path": {
+        "create": AuditAction.CAREER_PATH_CREATE,
+        "update": AuditAction.CAREER_PATH_UPDATE,
+        "delete": AuditAction.CAREER_PATH_DELETE,
+        "item_add": AuditAction.CAREER_PATH_ITEM_ADD,
+        "item_update": AuditAction.CAREER_PATH_ITEM_UPDATE,
+        "item_move": AuditAction.CAREER_PATH_ITEM_MOVE,
+        "item_remove": AuditAction.CAREER_PATH_ITEM_REMOVE,
+    },
+    "playlist": {
+        "create": AuditAction.PLAYLIST_CREATE,
+        "update": AuditAction.PLAYLIST_UPDATE,
+        "delete": AuditAction.PLAYLIST_DELETE,
+        "item_add": AuditAction.PLAYLIST_ITEM_ADD,
+        "item_update": AuditAction.PLAYLIST_ITEM_UPDATE,
+        "item_move": AuditAction.PLAYLIST_ITEM_MOVE,
+        "item_remove": AuditAction.PLAYLIST_ITEM_REMOVE,
+    },
+}
+
+
+def _action(container: Container, operation: str) -> AuditAction:
+    return _ACTIONS[_kind(container)][operation]
 
 
 def _noun(container: Container) -> str:
@@ -106,7 +132,7 @@ def _create(model, *, actor, owner, title: str, description: str = "", is_public
     )
     full_clean_or_raise(container)
     container.save()
-    audit_record(actor=actor, action=f"{_kind(container)}.create", target=container, details={"public": is_public})
+    audit_record(actor=actor, action=_action(container, "create"), target=container, details={"public": is_public})
     return container
 
 
@@ -151,10 +177,10 @@ def collection_update(*, container: Container, actor, **changes: Any) -> Contain
         raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     _require_owner(container, actor)
     container = _locked(container)
-    before = model_values(container, EDITABLE_FIELDS)
-    for name, value in changes.items():
-        setattr(container, name, value)
-    if container.is_public and not before["is_public"]:
+
+    def check_public(before: dict[str, Any]) -> None:
+        if not container.is_public or before.get("is_public", container.is_public):
+            return
         unpublished = [
             i.scenario_version for i in _items(container).select_related("scenario_version")
             if not _was_published(i.scenario_version)
@@ -164,19 +190,22 @@ def collection_update(*, container: Container, actor, **changes: Any) -> Contain
                 f"A public {_noun(container)} holds only published scenarios; {unpublished[0]} is not published.",
                 fields={"is_public": ["Remove the unpublished versions first."]},
             )
-    full_clean_or_raise(container)
-    changed = field_changes(container, before, changes.keys())
-    if changed:
-        container.save(update_fields=list(changed))
-        details = {k: v for k, v in changed.items() if k != "cover_image"}
-        audit_record(actor=actor, action=f"{_kind(container)}.update", target=container, details=details)
+
+    model_update(
+        instance=container,
+        actor=actor,
+        data=changes,
+        allowed=EDITABLE_FIELDS,
+        action=_action(container, "update"),
+        check=check_public,
+    )
     return container
 
 
 @transaction.atomic
 def collection_delete(*, container: Container, actor) -> None:
     _require_owner(container, actor)
-    audit_record(actor=actor, action=f"{_kind(container)}.delete", target=container)
+    audit_record(actor=actor, action=_action(container, "delete"), target=container)
     container.delete()
 
 
@@ -202,7 +231,7 @@ def collection_item_add(*, container: Container, actor, version: ScenarioVersion
         existing.insert(position - 1, item)
         _renumber(container, existing)
     audit_record(
-        actor=actor, action=f"{_kind(container)}.item_add", target=container,
+        actor=actor, action=_action(container, "item_add"), target=container,
         details={"scenario_version": str(version.pk), "position": item.sort_order},
     )  # fmt: skip
     return item
@@ -224,7 +253,7 @@ def collection_item_save(*, item: Item, actor, version_changed: bool = True) -> 
     _check_duplicate(container, version, exclude_pk=item.pk)
     item.save()
     audit_record(
-        actor=actor, action=f"{_kind(container)}.item_{'add' if is_new else 'update'}", target=container,
+        actor=actor, action=_action(container, "item_add" if is_new else "item_update"), target=container,
         details={"scenario_version": str(version.pk), "sort_order": item.sort_order},
     )  # fmt: skip
     return item
@@ -254,7 +283,7 @@ def collection_item_move(*, item: Item, actor, position) -> Item:
     items.insert(position - 1, current)
     _renumber(container, items)
     audit_record(
-        actor=actor, action=f"{_kind(container)}.item_move", target=container,
+        actor=actor, action=_action(container, "item_move"), target=container,
         details={"item": current.pk, "position": position},
     )  # fmt: skip
     return current
@@ -266,7 +295,7 @@ def collection_item_remove(*, item: Item, actor) -> None:
     _require_owner(container, actor)
     container = _locked(container)
     audit_record(
-        actor=actor, action=f"{_kind(container)}.item_remove", target=container,
+        actor=actor, action=_action(container, "item_remove"), target=container,
         details={"scenario_version": str(item.scenario_version_id)},
     )  # fmt: skip
     item.delete()
@@ -282,11 +311,10 @@ def paths_on_session_completed(*, session_id) -> list[CareerPath]:
     A path counts as *newly* finished when it is complete now and this session is the user's first
     completion of its scenario (a repeat completion finishes nothing new).
     """
-    from apps.accounts.models import NotificationType
-    from apps.accounts.services import notification_send
-    from apps.badges.services import badges_evaluate_for
     from apps.environments.models import EnvironmentSession
     from apps.paths.selectors import career_path_progress_many
+    from rangex.core.models import NotificationType
+    from rangex.core.notifications import notification_send
 
     session = (
         EnvironmentSession.objects.select_related("user", "scenario_version")
@@ -306,7 +334,9 @@ def paths_on_session_completed(*, session_id) -> list[CareerPath]:
     finished = [p for p, progress in career_path_progress_many(user=user, paths=paths) if progress.is_complete]
     for path in finished:
         with transaction.atomic():
-            audit_record(actor=None, action="career_path.complete", target=path, details={"user": str(user.pk)})
+            audit_record(
+                actor=None, action=AuditAction.CAREER_PATH_COMPLETE, target=path, details={"user": str(user.pk)}
+            )
             notification_send(
                 user=user,
                 type=NotificationType.BADGE,
@@ -314,6 +344,4 @@ def paths_on_session_completed(*, session_id) -> list[CareerPath]:
                 body=f"You completed every scenario of {path.title}.",
                 link=path.get_absolute_url(),
             )
-    if finished:
-        badges_evaluate_for(user=user, trigger="path_completed")
     return finished

@@ -21,7 +21,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.images.admin import AuditedAdmin, SecretKeepingForm
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
 from apps.scenarios import selectors, services
 from apps.scenarios.models import (
@@ -34,7 +33,7 @@ from apps.scenarios.models import (
     VersionStatus,
 )
 from apps.scenarios.validation import questions_errors
-from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin
+from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin, SecretKeepingForm
 from rangex.core.errors import ApplicationError
 
 QUESTIONS_HELP = (
@@ -637,8 +636,14 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Tool)
-class ToolAdmin(AuditedAdmin):
+class ToolAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     list_display = ["name", "version", "category", "package_manager", "is_active", "usage_count"]
     list_filter = ["is_active", "category", "package_manager"]
     search_fields = ["name", "description", "package_name"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        services.tool_save(actor=request.user, tool=obj, changed=form.changed_data)
+
+    def delete_model(self, request, obj):
+        services.tool_delete(actor=request.user, tool=obj)

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.utils.text import slugify
 
-from apps.scenarios.bundles import BundleLimits, ImportPlan, PlannedFile, YamlDoc, _safe_relative
+from apps.scenarios.bundle_io import BundleLimits, ImportPlan, PlannedFile, YamlDoc, safe_relative
 from apps.scenarios.grading import regex_problem
 from apps.scenarios.models import ImageSourceType, Machine, ScenarioAsset
 
@@ -176,7 +176,7 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     raw_files = data.get("files") or []
     for i, rel in enumerate(raw_files if isinstance(raw_files, list) else []):
         at = f"files[{i}]"
-        safe = _safe_relative(rel) if isinstance(rel, str) else None
+        safe = safe_relative(rel) if isinstance(rel, str) else None
         if safe is None:
             doc.add(at, "Give a path relative to the challenge.yml, without '..' or a leading '/'.")
             continue

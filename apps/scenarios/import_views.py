@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
-from apps.scenarios.bundles import DEFAULT_LIMITS, bundle_import_all, bundle_import_enqueue, version_admin_url
+from apps.scenarios.bundle_io import DEFAULT_LIMITS
+from apps.scenarios.imports import bundle_import_all, bundle_import_enqueue, version_admin_url
 from rangex.core.errors import ApplicationError
 
 # Uploads above this size are imported by a background job, so the request returns at once.
@@ -76,7 +77,7 @@ def scenario_import(request):
 
 @staff_verified_required
 def scenario_import_job(request, pk):
-    from apps.ops.selectors import job_get_for_user
+    from rangex.core.jobs import job_get_for_user
 
     job = job_get_for_user(user=request.user, pk=pk)
     return render(request, "scenarios/import_job.html", {"job": job})

@@ -17,7 +17,7 @@ from django.db import models
 
 from apps.images.models import EgressPolicy, MachineRole
 from apps.images.profiles import ResourceProfile
-from apps.ops.crypto import EncryptedTextField
+from rangex.core.crypto import EncryptedTextField
 from rangex.core.models import BaseModel, TimestampedModel
 
 NAME_VALIDATOR = RegexValidator(
@@ -102,6 +102,32 @@ class ScenarioVersion(BaseModel):
         VersionStatus.REJECTED: {VersionStatus.DRAFT, VersionStatus.ARCHIVED},
         VersionStatus.ARCHIVED: set(),
     }
+    # The content of a version: what a creator edits on a DRAFT, a new version inherits and a bundle
+    # carries. Workflow stamps, identity and build-pipeline columns are not content. The one list.
+    CONTENT_FIELDS = (
+        "title",
+        "short_description",
+        "difficulty",
+        "category",
+        "tags",
+        "cover_image",
+        "estimated_minutes",
+        "scenario_type",
+        "creator_name",
+        "requires_machines",
+        "code_of_ethics",
+        "learning_outcomes",
+        "validation_mode",
+        "scoring_mode",
+        "hint_mode",
+        "mission_text",
+        "metadata",
+        "solution_writeup",
+        "network_topology",
+        "docker_compose_path",
+        "questions",
+        "hints",
+    )
 
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="versions")
     version_number = models.PositiveIntegerField()

@@ -13,14 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import CreatorPreferences, NotificationType
-from apps.accounts.services import notification_send
-from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
+from apps.accounts.models import CreatorPreferences
 from apps.scenarios.models import (
     AssetScenarioVersion,
     AssetType,
@@ -29,33 +27,24 @@ from apps.scenarios.models import (
     Scenario,
     ScenarioAsset,
     ScenarioVersion,
+    Tool,
     VersionStatus,
 )
-from rangex.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-
-# Content a creator edits on a DRAFT. Workflow stamps and build-pipeline columns are not here.
-EDITABLE_FIELDS = (
-    "title",
-    "short_description",
-    "difficulty",
-    "category",
-    "tags",
-    "cover_image",
-    "estimated_minutes",
-    "scenario_type",
-    "creator_name",
-    "requires_machines",
-    "code_of_ethics",
-    "learning_outcomes",
-    "validation_mode",
-    "scoring_mode",
-    "hint_mode",
-    "mission_text",
-    "metadata",
-    "solution_writeup",
-    "questions",
-    "hints",
+from rangex.core.audit import (
+    AuditAction,
+    audit_record,
+    field_changes,
+    full_clean_or_raise,
+    model_delete_audited,
+    model_save_audited,
+    model_values,
 )
+from rangex.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from rangex.core.models import NotificationType
+from rangex.core.notifications import notification_send
+
+# Content a creator edits on a DRAFT (one list, on the model; bundles carry the same fields).
+EDITABLE_FIELDS = ScenarioVersion.CONTENT_FIELDS
 
 # Columns a new version does not inherit: identity, place in the workflow, and who moved it there.
 WORKFLOW_FIELDS = (
@@ -81,6 +70,31 @@ WORKFLOW_FIELDS = (
 
 # The components of a version that the admin edits inline; each belongs to exactly one version.
 COMPONENT_MODELS = (Machine, ScenarioAsset, NetworkPivotPoint)
+COMPONENT_ACTIONS = {
+    Machine: {
+        "create": AuditAction.SCENARIO_VERSION_MACHINE_CREATE,
+        "update": AuditAction.SCENARIO_VERSION_MACHINE_UPDATE,
+        "delete": AuditAction.SCENARIO_VERSION_MACHINE_DELETE,
+    },
+    ScenarioAsset: {
+        "create": AuditAction.SCENARIO_VERSION_ASSET_CREATE,
+        "update": AuditAction.SCENARIO_VERSION_ASSET_UPDATE,
+        "delete": AuditAction.SCENARIO_VERSION_ASSET_DELETE,
+    },
+    NetworkPivotPoint: {
+        "create": AuditAction.SCENARIO_VERSION_PIVOT_CREATE,
+        "update": AuditAction.SCENARIO_VERSION_PIVOT_UPDATE,
+        "delete": AuditAction.SCENARIO_VERSION_PIVOT_DELETE,
+    },
+}
+TRANSITION_ACTIONS = {
+    VersionStatus.DRAFT: AuditAction.SCENARIO_VERSION_DRAFT,
+    VersionStatus.SUBMITTED: AuditAction.SCENARIO_VERSION_SUBMITTED,
+    VersionStatus.APPROVED: AuditAction.SCENARIO_VERSION_APPROVED,
+    VersionStatus.REJECTED: AuditAction.SCENARIO_VERSION_REJECTED,
+    VersionStatus.PUBLISHED: AuditAction.SCENARIO_VERSION_PUBLISHED,
+    VersionStatus.ARCHIVED: AuditAction.SCENARIO_VERSION_ARCHIVED,
+}
 
 
 # --- Access rules ---------------------------------------------------------------------------------
@@ -128,33 +142,75 @@ def _locked(version: ScenarioVersion) -> ScenarioVersion:
 # --- Creating and editing ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def scenario_create(*, actor, slug: str, title: str, short_description: str, category: str, **fields: Any):
-    """Create a scenario and its first version, a DRAFT owned by ``actor``."""
+def scenario_author_require(actor) -> None:
+    """Refuse anyone who may not author scenarios (creators and admins may)."""
     if not (getattr(actor, "role_creator", False) or getattr(actor, "is_platform_admin", False)):
-        raise PermissionDenied("Only creators may create scenarios.")
+        raise PermissionDenied("Only creators and admins may author scenarios.")
+
+
+def _next_version_number(scenario: Scenario) -> int:
+    """Return the next version number; call with the scenario row locked, so two callers never share one."""
+    return (scenario.versions.aggregate(n=Max("version_number"))["n"] or 0) + 1
+
+
+@transaction.atomic
+def scenario_version_draft_add(
+    *, actor, slug: str, fields: dict[str, Any], new_scenario_only: bool = False, source: str = ""
+) -> ScenarioVersion:
+    """Create a DRAFT whose content is ``fields``: version 1 of a new scenario ``slug`` owned by ``actor``,
+    or the next version of the actor's own scenario of that slug.
+
+    Creating by hand and importing a file both come through here, so they number versions and audit
+    alike. ``source`` names the imported file, if any, in the audit row.
+    """
+    scenario_author_require(actor)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed(
             f"Unknown field: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in unknown}
         )
-    if Scenario.objects.filter(slug=slug).exists():
-        raise ValidationFailed("A scenario with this slug already exists.", fields={"slug": ["Already taken."]})
-    scenario = Scenario(slug=slug, created_by_user=actor)
-    full_clean_or_raise(scenario)
-    scenario.save()
+    scenario = Scenario.objects.select_for_update().filter(slug=slug).first()
+    if scenario is not None and (new_scenario_only or scenario.created_by_user_id != actor.pk):
+        message = (
+            "A scenario with this slug already exists."
+            if new_scenario_only
+            else f"The slug {slug!r} belongs to another creator's scenario; choose another slug."
+        )
+        raise ValidationFailed(message, fields={"slug": ["Already taken."]})
+    created = scenario is None
+    if created:
+        scenario = Scenario(slug=slug, created_by_user=actor)
+        full_clean_or_raise(scenario, validate_unique=False)
+        try:
+            with transaction.atomic():
+                scenario.save()
+        except IntegrityError:
+            raise Conflict(f"Another scenario took the slug {slug!r} at the same moment; try again.") from None
     version = ScenarioVersion(
-        scenario=scenario,
-        version_number=1,
-        title=title,
-        short_description=short_description,
-        category=category,
-        **fields,
+        scenario=scenario, version_number=_next_version_number(scenario), status=VersionStatus.DRAFT, **fields
     )
     full_clean_or_raise(version, exclude=["scenario"])
     version.save()
-    audit_record(actor=actor, action="scenario.create", target=version, details={"slug": slug})
+    details = {"slug": slug} if created else {"version_number": version.version_number}
+    if source:
+        details["imported_from"] = source
+    audit_record(
+        actor=actor,
+        action=AuditAction.SCENARIO_CREATE if created else AuditAction.SCENARIO_VERSION_NEW,
+        target=version,
+        details=details,
+    )
     return version
+
+
+def scenario_create(*, actor, slug: str, title: str, short_description: str, category: str, **fields: Any):
+    """Create a scenario and its first version, a DRAFT owned by ``actor``."""
+    return scenario_version_draft_add(
+        actor=actor,
+        slug=slug,
+        fields={"title": title, "short_description": short_description, "category": category, **fields},
+        new_scenario_only=True,
+    )
 
 
 @transaction.atomic
@@ -176,7 +232,9 @@ def scenario_version_update(*, version: ScenarioVersion, actor, data: dict[str, 
     changes = field_changes(version, before, data)
     if changes:
         version.save(update_fields=list(changes))
-        audit_record(actor=actor, action="scenario_version.update", target=version, details={"fields": sorted(changes)})
+        audit_record(
+            actor=actor, action=AuditAction.SCENARIO_VERSION_UPDATE, target=version, details={"fields": sorted(changes)}
+        )
     return version
 
 
@@ -207,7 +265,7 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
     obj.save()
     audit_record(
         actor=actor,
-        action=f"scenario_version.{obj._meta.model_name}.{'create' if created else 'update'}",
+        action=COMPONENT_ACTIONS[type(obj)]["create" if created else "update"],
         target=version,
         details={"component": str(obj), "component_id": str(obj.pk)},
     )
@@ -232,7 +290,7 @@ def asset_check(asset: ScenarioAsset, *, actor) -> None:
 
     Every path that stores an asset calls it: the admin and API through the services, imports per file.
     """
-    from apps.ops.selectors import get_settings
+    from rangex.core.system import get_settings
 
     errors: dict[str, list[str]] = {}
     limit = settings.RANGEX_MAX_ASSET_BYTES
@@ -286,7 +344,7 @@ def scenario_version_component_delete(*, version: ScenarioVersion, actor, obj: m
     obj.delete()
     audit_record(
         actor=actor,
-        action=f"scenario_version.{obj._meta.model_name}.delete",
+        action=COMPONENT_ACTIONS[type(obj)]["delete"],
         target=version,
         details={"component": label, "component_id": pk},
     )
@@ -343,7 +401,7 @@ def _transition(version: ScenarioVersion, actor, to: str, **stamps: Any) -> Scen
     details = {"from": source, "to": to}
     if "reject_reason" in stamps:
         details["reason"] = stamps["reject_reason"]
-    audit_record(actor=actor, action=f"scenario_version.{to.lower()}", target=version, details=details)
+    audit_record(actor=actor, action=TRANSITION_ACTIONS[to], target=version, details=details)
     return version
 
 
@@ -501,10 +559,9 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
     scenario = Scenario.objects.select_for_update().get(pk=source.scenario_id)
     source = ScenarioVersion.objects.select_related("scenario").get(pk=source.pk)
     _require_owner_or_admin(source, actor)
-    number = (scenario.versions.aggregate(n=Max("version_number"))["n"] or 0) + 1
     version = ScenarioVersion(
         scenario=scenario,
-        version_number=number,
+        version_number=_next_version_number(scenario),
         status=VersionStatus.DRAFT,
         based_on=source,
         **_copy_fields(source, WORKFLOW_FIELDS),
@@ -543,8 +600,28 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
     )
     audit_record(
         actor=actor,
-        action="scenario_version.new",
+        action=AuditAction.SCENARIO_VERSION_NEW,
         target=version,
         details={"based_on": str(source.pk), "based_on_number": source.version_number},
     )
     return version
+
+
+# --- The tools catalogue (admins only) ------------------------------------------------------------
+
+
+@transaction.atomic
+def tool_save(*, actor, tool: Tool, changed=()) -> Tool:
+    if not getattr(actor, "is_platform_admin", False):
+        raise PermissionDenied("Only admins curate the tools catalogue.")
+    return model_save_audited(
+        instance=tool, actor=actor, create_action=AuditAction.TOOL_CREATE, update_action=AuditAction.TOOL_UPDATE,
+        changed=changed,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def tool_delete(*, actor, tool: Tool) -> None:
+    if not getattr(actor, "is_platform_admin", False):
+        raise PermissionDenied("Only admins curate the tools catalogue.")
+    model_delete_audited(instance=tool, actor=actor, action=AuditAction.TOOL_DELETE)

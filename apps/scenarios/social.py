@@ -7,8 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.db.models import Avg, Count
 
-from apps.ops.services import audit_record
 from apps.scenarios.models import Scenario, ScenarioRating, UserFavorite
+from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import PermissionDenied, ValidationFailed
 
 RATING_MESSAGE = "A rating is a whole number from 1 to 5."
@@ -54,7 +54,7 @@ def scenario_rate(*, user, scenario: Scenario, rating) -> ScenarioRating:
         locked.average_rating = Decimal(str(totals["average"] or 0)).quantize(Decimal("0.01"), ROUND_HALF_UP)
         locked.total_ratings = totals["count"]
         locked.save(update_fields=["average_rating", "total_ratings"])
-        audit_record(actor=user, action="scenario.rate", target=locked, details={"old": old, "new": value})
+        audit_record(actor=user, action=AuditAction.SCENARIO_RATE, target=locked, details={"old": old, "new": value})
     scenario.average_rating = locked.average_rating
     scenario.total_ratings = locked.total_ratings
     return existing
@@ -70,5 +70,9 @@ def scenario_favorite_set(*, user, scenario: Scenario, on: bool) -> bool:
         else:
             changed = UserFavorite.objects.filter(user=user, scenario=scenario).delete()[0] > 0
         if changed:
-            audit_record(actor=user, action="scenario.favorite" if on else "scenario.unfavorite", target=scenario)
+            audit_record(
+                actor=user,
+                action=AuditAction.SCENARIO_FAVORITE if on else AuditAction.SCENARIO_UNFAVORITE,
+                target=scenario,
+            )
     return on

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from apps.scenarios.bundles import bundle_import_job_run
+from apps.scenarios.imports import bundle_import_job_run
 
 
 @shared_task

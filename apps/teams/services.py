@@ -11,11 +11,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.accounts.models import NotificationType
-from apps.accounts.services import notification_send
-from apps.ops.services import audit_record, field_changes, full_clean_or_raise, model_values
 from apps.teams.models import Team, TeamJoinRequest, TeamMember
+from rangex.core.audit import AuditAction, audit_record, field_changes, full_clean_or_raise, model_values
 from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
+from rangex.core.models import NotificationType
+from rangex.core.notifications import notification_send
 
 PROFILE_FIELDS = (
     "name",
@@ -27,6 +27,13 @@ PROFILE_FIELDS = (
     "open_team",
     "registrations_open",
 )
+
+
+REQUEST_ACTIONS = {
+    TeamJoinRequest.Status.APPROVED: AuditAction.TEAM_REQUEST_APPROVED,
+    TeamJoinRequest.Status.DECLINED: AuditAction.TEAM_REQUEST_DECLINED,
+    TeamJoinRequest.Status.CANCELLED: AuditAction.TEAM_REQUEST_CANCELLED,
+}
 
 
 def _locked(team: Team) -> Team:
@@ -84,7 +91,7 @@ def team_create(*, actor, name: str, **profile: Any) -> Team:
         team = Team(owner_user=actor, leader=actor, **values)
         _save_new(team)
         TeamMember.objects.create(team=team, user=actor, role=TeamMember.Role.LEADER)
-        audit_record(actor=actor, action="team.create", target=team, details={"name": team.name})
+        audit_record(actor=actor, action=AuditAction.TEAM_CREATE, target=team, details={"name": team.name})
     return team
 
 
@@ -106,7 +113,9 @@ def team_update_profile(*, team: Team, actor, **changes: Any) -> Team:
             raise Conflict("A team with this name already exists.", fields={"name": ["Taken."]})
         full_clean_or_raise(team)
         team.save(update_fields=list(values))
-        audit_record(actor=actor, action="team.update", target=team, details=field_changes(team, before, values.keys()))
+        audit_record(
+            actor=actor, action=AuditAction.TEAM_UPDATE, target=team, details=field_changes(team, before, values.keys())
+        )
     return team
 
 
@@ -141,13 +150,13 @@ def team_join(*, team: Team, user, message: str = "") -> TeamJoinRequest:
                 status=TeamJoinRequest.Status.APPROVED,
                 decided_at=timezone.now(),
             )
-            audit_record(actor=user, action="team.join", target=team, details={"open": True})
+            audit_record(actor=user, action=AuditAction.TEAM_JOIN, target=team, details={"open": True})
             _notify(team.leader, f"{user.display_name or user.email} joined {team.name}", "", team)
             return request
         if TeamMember.objects.filter(team=team).count() >= team.max_members:
             raise LimitExceeded(f"The team is full ({team.max_members} members).", limit="max_members")
         request = TeamJoinRequest.objects.create(team=team, user=user, message=message.strip())
-        audit_record(actor=user, action="team.join_request", target=team, details={"request": request.pk})
+        audit_record(actor=user, action=AuditAction.TEAM_JOIN_REQUEST, target=team, details={"request": request.pk})
         _notify(team.leader, f"{user.display_name or user.email} asks to join {team.name}", message.strip(), team)
     return request
 
@@ -172,7 +181,7 @@ def _decide(*, request: TeamJoinRequest, actor, to: str, response_message: str) 
         request.decided_by = actor
         request.decided_at = timezone.now()
         request.save(update_fields=["status", "response_message", "decided_by", "decided_at", "updated_at"])
-        audit_record(actor=actor, action=f"team.request_{to}", target=team, details={"request": request.pk})
+        audit_record(actor=actor, action=REQUEST_ACTIONS[to], target=team, details={"request": request.pk})
         if to != TeamJoinRequest.Status.CANCELLED:
             verdict = "accepted" if to == TeamJoinRequest.Status.APPROVED else "declined"
             _notify(request.user, f"{team.name} {verdict} your request", request.response_message, team)
@@ -219,7 +228,7 @@ def team_leave(*, team: Team, user) -> None:
         if team.leader_id == user.pk and others.exists():
             raise Conflict("Hand the leadership to another member before you leave.")
         member.delete()
-        audit_record(actor=user, action="team.leave", target=team)
+        audit_record(actor=user, action=AuditAction.TEAM_LEAVE, target=team)
         if team.leader_id != user.pk:
             _notify(team.leader, f"{user.display_name or user.email} left {team.name}", "", team)
 
@@ -234,7 +243,7 @@ def team_kick(*, team: Team, actor, user) -> None:
         deleted, _ = TeamMember.objects.filter(team=team, user=user).delete()
         if not deleted:
             raise NotFound("This user is not a member of the team.")
-        audit_record(actor=actor, action="team.kick", target=team, details={"user": str(user.pk)})
+        audit_record(actor=actor, action=AuditAction.TEAM_KICK, target=team, details={"user": str(user.pk)})
         _notify(user, f"You were removed from {team.name}", "", team)
 
 
@@ -254,7 +263,7 @@ def team_transfer_leadership(*, team: Team, actor, to_user) -> Team:
         team.save(update_fields=["leader"])
         audit_record(
             actor=actor,
-            action="team.transfer",
+            action=AuditAction.TEAM_TRANSFER,
             target=team,
             details={"from": str(old_leader_id), "to": str(to_user.pk)},
         )

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.teams import selectors, services
+from apps.teams import hooks, selectors, services
 from rangex.core.errors import ApplicationError, NotFound
 
 
@@ -18,8 +18,6 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 
 def team_detail(request: HttpRequest, pk) -> HttpResponse:
-    from apps.events.selectors import event_history_for_team
-
     team = selectors.team_get(pk=pk)
     user = request.user
     is_leader = user.is_authenticated and team.leader_id == user.pk
@@ -27,12 +25,13 @@ def team_detail(request: HttpRequest, pk) -> HttpResponse:
         "team": team,
         "members": selectors.team_members(team=team),
         "badges": team.badges.select_related("badge")[:50],
-        "history": event_history_for_team(team=team),
         "is_member": selectors.team_is_member(team=team, user=user),
         "is_leader": is_leader,
         "pending": selectors.join_requests_pending(team=team) if is_leader else [],
         "my_request": selectors.join_request_pending_of(team=team, user=user),
     }
+    for extra in hooks.team_page_context.send(team=team):
+        context.update(extra)
     return render(request, "teams/team_detail.html", context)
 
 

@@ -1,12 +1,85 @@
-"""Turn ApplicationError raised under a page into a clear 4xx page, or JSON for API clients."""
+"""The kernel's middleware: request context and logging, maintenance mode, ApplicationError pages."""
 
 from __future__ import annotations
+
+import logging
+import time
 
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from rangex.core.context import RequestContext, reset_request_context, set_request_context
 from rangex.core.errors import ApplicationError
-from rangex.core.http import wants_json
+from rangex.core.http import client_ip, user_agent, wants_json
+from rangex.core.logging import redact
+from rangex.core.system import get_settings
+
+request_logger = logging.getLogger("rangex.requests")
+
+
+# Paths that stay reachable in maintenance mode so staff can sign in and the load balancer can probe.
+MAINTENANCE_EXEMPT_PREFIXES = (
+    "/static/",
+    "/media/",
+    "/accounts/login",
+    "/accounts/2fa/",
+    "/accounts/logout",
+    "/healthz",
+    "/admin/",
+    "/metrics",
+)
+
+
+class RequestContextMiddleware:
+    """Remember the client address for audit rows; log requests when the settings ask for it.
+
+    A logged line holds method, path, status, duration and user id: never the query string,
+    headers or body, where tokens, passwords and answers travel.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = set_request_context(RequestContext(ip=client_ip(request), user_agent=user_agent(request)))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_context(token)
+        if get_settings().enable_request_logging and not request.path.startswith("/static/"):
+            user = getattr(request, "user", None)
+            request_logger.info(
+                "%s %s %s %.1fms user=%s",
+                request.method,
+                redact(request.path),
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                getattr(user, "pk", None) if user is not None and user.is_authenticated else "-",
+            )
+        return response
+
+
+class MaintenanceModeMiddleware:
+    """In maintenance mode everyone but staff gets a 503 carrying the admin's message."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        system = get_settings()
+        if not system.maintenance_mode or request.path.startswith(MAINTENANCE_EXEMPT_PREFIXES):
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self.get_response(request)
+        message = system.maintenance_message or "RangeX is down for maintenance."
+        if wants_json(request):
+            response = JsonResponse({"error": {"code": "maintenance", "message": message}}, status=503)
+        else:
+            response = render(request, "maintenance.html", {"message": message}, status=503)
+        response["Retry-After"] = "300"
+        return response
 
 
 class ApplicationErrorMiddleware:

@@ -1,8 +1,22 @@
-"""Abstract base models shared by every app."""
+"""The kernel's tables and the abstract base models shared by every app.
+
+The kernel owns what every app needs: the system settings, the audit trail, durable job records
+and notifications. Their tables keep the seed's names; they moved here from ``ops`` and
+``accounts`` without touching the data (see migrations/0001_initial.py).
+"""
+
+from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+
+from rangex.core.crypto import EncryptedTextField
 
 
 class TimestampedModel(models.Model):
@@ -28,3 +42,206 @@ class BaseModel(TimestampedModel):
 
     class Meta:
         abstract = True
+
+
+class SystemSettings(models.Model):
+    """The one row of platform configuration that admins edit in the admin (``system_settings``)."""
+
+    class StorageDriver(models.TextChoices):
+        LOCAL = "local", "Local files"
+        MINIO = "minio", "MinIO / S3-compatible"
+        S3 = "s3", "Amazon S3"
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    maintenance_mode = models.BooleanField(default=False)
+    maintenance_message = models.TextField(blank=True, default="RangeX is down for maintenance. Please come back soon.")
+    max_concurrent_users = models.PositiveIntegerField(default=500, help_text="0 means no limit.")
+    max_total_users = models.PositiveIntegerField(default=0, help_text="0 means no limit.")
+    allow_new_registrations = models.BooleanField(default=True)
+    max_sessions_per_user = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Concurrent live sessions per user."
+    )
+    max_sessions_per_hour = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
+    max_sessions_per_day = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    idle_timeout_minutes = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    max_session_duration_minutes = models.PositiveIntegerField(default=240, validators=[MinValueValidator(5)])
+    max_total_containers = models.PositiveIntegerField(default=200, validators=[MinValueValidator(1)])
+    max_accessible_scenarios = models.PositiveIntegerField(default=0, help_text="0 means no limit.")
+    allow_all_scenarios = models.BooleanField(default=True)
+    budget_hard_cap_usd = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), help_text="0 means no cap."
+    )
+    budget_alert_percentage = models.PositiveSmallIntegerField(
+        default=80, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    auto_maintenance_on_budget_cap = models.BooleanField(default=False)
+    max_storage_per_user_bytes = models.BigIntegerField(default=500 * 1024 * 1024, validators=[MinValueValidator(0)])
+    max_total_storage_bytes = models.BigIntegerField(default=50 * 1024**3, validators=[MinValueValidator(0)])
+    storage_driver = models.CharField(max_length=16, choices=StorageDriver.choices, default=StorageDriver.LOCAL)
+    minio_endpoint = models.CharField(max_length=255, blank=True)
+    minio_port = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(65535)])
+    minio_use_ssl = models.BooleanField(default=True)
+    minio_access_key = EncryptedTextField(blank=True, default="")
+    minio_secret_key = EncryptedTextField(blank=True, default="")
+    minio_bucket = models.CharField(max_length=63, blank=True)
+    aws_region = models.CharField(max_length=32, blank=True)
+    aws_ecs_cluster_name = models.CharField(max_length=255, blank=True)
+    aws_ecs_subnet_ids = models.TextField(blank=True, help_text="Comma-separated subnet ids.")
+    aws_ecs_security_group_ids = models.TextField(blank=True, help_text="Comma-separated security group ids.")
+    aws_ecr_registry = models.CharField(max_length=255, blank=True)
+    use_local_docker = models.BooleanField(default=True)
+    docker_max_containers = models.PositiveIntegerField(default=200, validators=[MinValueValidator(1)])
+    docker_max_cpus_per_container = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("2.00"), validators=[MinValueValidator(Decimal("0.1"))]
+    )
+    docker_max_memory_mb_per_container = models.PositiveIntegerField(default=2048, validators=[MinValueValidator(16)])
+    docker_test_timeout_minutes = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    docker_enable_pull_from_hub = models.BooleanField(default=False)
+    enable_prometheus_metrics = models.BooleanField(default=False)
+    enable_request_logging = models.BooleanField(default=False)
+    log_retention_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+    send_error_notifications = models.BooleanField(default=True)
+    admin_emails = models.TextField(blank=True, help_text="Comma-separated addresses that receive alerts.")
+    slack_webhook_url = EncryptedTextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "system_settings"
+        verbose_name = "system settings"
+        verbose_name_plural = "system settings"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="system_settings_singleton")]
+
+    def __str__(self) -> str:
+        return "System settings"
+
+    def save(self, *args, **kwargs):
+        self.id = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+
+    @property
+    def admin_email_list(self) -> list[str]:
+        return [a.strip() for a in self.admin_emails.replace(";", ",").split(",") if a.strip()]
+
+
+class SystemSetting(TimestampedModel):
+    """Free-form key/value configuration (``system_setting``)."""
+
+    key = models.CharField(max_length=191, primary_key=True)
+    value = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "system_setting"
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AuditLog(models.Model):
+    """One state change: who did what to which object, from where. Never edited, never deleted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action_type = models.CharField(max_length=100, db_index=True)
+    target_type = models.CharField(max_length=100, blank=True, db_index=True)
+    target_id = models.CharField(max_length=64, blank=True, db_index=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip_address = models.CharField(max_length=45, null=True, blank=True)
+    user_agent = models.CharField(max_length=512, null=True, blank=True)
+
+    class Meta:
+        db_table = "audit_log"
+        ordering = ["-timestamp"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_log_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action_type}"
+
+
+class Job(BaseModel):
+    """The durable record of a long operation, shown as progress to whoever waits for it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}
+
+    type = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    attempts = models.PositiveIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    progress_message = models.CharField(max_length=255, blank=True)
+    error = models.TextField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "job"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class NotificationType(models.TextChoices):
+    SYSTEM = "system", "Platform announcements"
+    SECURITY = "security", "Security of my account"
+    REVIEW = "review", "Scenario review decisions"
+    SESSION = "session", "Lab sessions (expiry, idle stop)"
+    BUDGET = "budget", "Budget warnings"
+    TEAM = "team", "Teams"
+    EVENT = "event", "Events"
+    BADGE = "badge", "Badges earned"
+
+
+# Which notification types are emailed when the user has not chosen.
+DEFAULT_EMAIL_PREFERENCES = {
+    NotificationType.SYSTEM: True,
+    NotificationType.SECURITY: True,
+    NotificationType.REVIEW: True,
+    NotificationType.SESSION: False,
+    NotificationType.BUDGET: True,
+    NotificationType.TEAM: False,
+    NotificationType.EVENT: True,
+    NotificationType.BADGE: False,
+}
+
+
+class Notification(models.Model):
+    """An in-app notification (``notification``); emailed too when the user's preferences say so."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    type = models.CharField(max_length=32, choices=NotificationType.choices, default=NotificationType.SYSTEM)
+    link = models.CharField(max_length=500, blank=True)
+    is_read = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "notification"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "is_read", "created_at"], name="notification_user_unread_idx")]
+
+    def __str__(self) -> str:
+        return self.title

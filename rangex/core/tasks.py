@@ -1,54 +1,10 @@
-"""Queue Celery tasks after the current transaction commits.
+"""The kernel's Celery tasks."""
 
-In production the task goes to the broker. In the embedded default there is no worker,
-so Celery runs tasks eagerly; then a request must not wait for a slow task, and the
-task runs on a background thread of this process instead (``RANGEX_EAGER_IN_BACKGROUND``).
-Tests keep eager tasks synchronous so they can assert what a task did.
-"""
-
-from __future__ import annotations
-
-import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
+from celery import shared_task
 from django.conf import settings
-from django.db import close_old_connections, transaction
-
-logger = logging.getLogger(__name__)
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+from django.core.mail import send_mail
 
 
-def _background_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rangex-task")
-        return _executor
-
-
-def _run_in_background(task, args, kwargs):
-    def run():
-        close_old_connections()
-        try:
-            task.apply(args=args, kwargs=kwargs, throw=False)
-        except Exception:
-            logger.exception("background task %s failed", task.name)
-        finally:
-            close_old_connections()
-
-    _background_executor().submit(run)
-
-
-def send_now(task, *args, **kwargs) -> None:
-    """Send ``task`` at once (no transaction to wait for)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER and settings.RANGEX_EAGER_IN_BACKGROUND:
-        _run_in_background(task, args, kwargs)
-    else:
-        task.apply_async(args=args, kwargs=kwargs)
-
-
-def enqueue(task, *args, **kwargs) -> None:
-    """Send ``task`` when the surrounding transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: send_now(task, *args, **kwargs), robust=True)
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_email(*, to: str, subject: str, body: str) -> None:
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)

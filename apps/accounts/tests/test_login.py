@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services import LOGIN_FAILED_MESSAGE
 from apps.accounts.tests.factories import PASSWORD, UserFactory, enable_2fa, totp_code
-from apps.ops.models import AuditLog
+from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from apps.accounts.models import Notification, NotificationType
-from apps.accounts.services import notification_send, user_set_preferences
+from apps.accounts.services import user_set_preferences
+from rangex.core.models import Notification, NotificationType
+from rangex.core.notifications import notification_send
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,9 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.accounts.services import notification_send, user_set_roles
+from apps.accounts.services import user_set_roles
 from rangex.asgi import application
+from rangex.core.notifications import notification_send
 
 pytestmark = pytest.mark.django_db
 

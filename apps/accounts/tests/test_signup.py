@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.ops.services import system_settings_update
+from rangex.core.system import system_settings_update
 
 pytestmark = pytest.mark.django_db
 

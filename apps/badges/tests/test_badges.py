@@ -6,14 +6,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from apps.accounts.models import Notification
 from apps.accounts.tests.factories import AdminFactory, UserFactory
-from apps.badges import event_rules, services
+from apps.badges import awards, event_rules, hooks, services
 from apps.badges.models import UserBadge
-from apps.ops.models import AuditLog
 from apps.paths.tests.factories import answer_all, career_path, completed_session_row, running_session
 from apps.scenarios.tests.factories import published_version
 from rangex.core.errors import PermissionDenied, ValidationFailed
+from rangex.core.models import AuditLog, Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +162,7 @@ def test_concurrent_completions_award_exactly_once():
     def complete(session_id):
         try:
             barrier.wait()
-            services.badges_on_session_completed(session_id=session_id)
+            awards.badges_on_session_completed(session_id=session_id)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -228,11 +227,11 @@ def test_awarded_hooks_run_on_commit_for_team_badges(django_capture_on_commit_ca
     def hook(*, user_badge_id):
         seen.append(user_badge_id)
 
-    services.BADGE_AWARDED_HOOKS.append(hook)
+    hooks.badge_awarded.register(hook)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             made = services.badges_evaluate_for_users(user_ids=[u.pk for u in users], trigger="event_finished")
     finally:
-        services.BADGE_AWARDED_HOOKS.remove(hook)
+        hooks.badge_awarded.unregister(hook)
     assert made == 2
     assert sorted(seen) == sorted(UserBadge.objects.values_list("pk", flat=True))

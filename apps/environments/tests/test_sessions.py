@@ -15,8 +15,8 @@ from apps.environments import services
 from apps.environments.launch import session_flags
 from apps.environments.models import EnvironmentSession, FlagShareSuspicion, SessionStatus
 from apps.environments.tests.helpers import STATIC_FLAG, pivot_version, run_in
-from apps.ops.services import maintenance_set, system_settings_update
 from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, ServiceUnavailable
+from rangex.core.system import maintenance_set, system_settings_update
 
 pytestmark = pytest.mark.django_db
 

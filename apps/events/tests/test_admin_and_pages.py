@@ -8,7 +8,7 @@ from apps.accounts.tests.factories import UserFactory
 from apps.events import services
 from apps.events.models import Event, EventScenario
 from apps.events.tests.factories import make_event, quiz_version, version_of
-from apps.ops.models import AuditLog
+from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

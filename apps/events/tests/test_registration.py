@@ -7,9 +7,9 @@ from apps.accounts.tests.factories import UserFactory
 from apps.events import services
 from apps.events.models import EventParticipation, EventRegistration
 from apps.events.tests.factories import make_event
-from apps.ops.models import AuditLog
 from apps.teams import services as team_services
 from rangex.core.errors import Conflict, LimitExceeded, PermissionDenied, ValidationFailed
+from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from apps.images import services
 from apps.images.models import RegistryCredential
-from apps.ops.models import AuditLog
 from rangex.core.errors import NotFound
+from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

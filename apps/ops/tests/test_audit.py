@@ -5,9 +5,10 @@ from django.contrib.admin.sites import site
 from django.test import Client, RequestFactory
 
 from apps.accounts.tests.factories import AdminFactory, enable_2fa
-from apps.ops.models import AuditLog
-from apps.ops.services import audit_record, system_settings_update
 from conftest import login_client
+from rangex.core.audit import AuditAction, audit_record
+from rangex.core.models import AuditLog
+from rangex.core.system import system_settings_update
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def test_audit_rows_are_read_only_in_the_admin_even_for_superusers(admin_user):
     superuser.refresh_from_db()
     secret, _ = enable_2fa(superuser)
     client = login_client(superuser, secret=secret)
-    row = audit_record(actor=admin_user, action="test.thing", target=admin_user, details={"a": 1})
+    row = audit_record(actor=admin_user, action=AuditAction.SYSTEM_SETTING_SET, target=admin_user, details={"a": 1})
 
     model_admin = site._registry[AuditLog]
     request = RequestFactory().get("/")
@@ -45,23 +46,23 @@ def test_audit_rows_are_read_only_in_the_admin_even_for_superusers(admin_user):
     assert not model_admin.has_change_permission(request, row)
     assert not model_admin.has_delete_permission(request, row)
 
-    assert client.get("/admin/ops/auditlog/").status_code == 200
-    change = client.post(f"/admin/ops/auditlog/{row.pk}/change/", {"action_type": "tampered"})
+    assert client.get("/admin/core/auditlog/").status_code == 200
+    change = client.post(f"/admin/core/auditlog/{row.pk}/change/", {"action_type": "tampered"})
     assert change.status_code in (403, 200)
-    delete = client.post(f"/admin/ops/auditlog/{row.pk}/delete/", {"post": "yes"})
+    delete = client.post(f"/admin/core/auditlog/{row.pk}/delete/", {"post": "yes"})
     assert delete.status_code == 403
     bulk = client.post(
-        "/admin/ops/auditlog/", {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
+        "/admin/core/auditlog/", {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
     )
     assert bulk.status_code in (200, 302)
     row.refresh_from_db()
-    assert row.action_type == "test.thing"
+    assert row.action_type == AuditAction.SYSTEM_SETTING_SET
 
 
 def test_creators_do_not_see_the_audit_log(creator_client):
-    assert creator_client.get("/admin/ops/auditlog/").status_code == 403
+    assert creator_client.get("/admin/core/auditlog/").status_code == 403
 
 
 def test_anonymous_admin_visit_goes_to_login():
-    response = Client().get("/admin/ops/auditlog/")
+    response = Client().get("/admin/core/auditlog/")
     assert response.status_code == 302

@@ -10,9 +10,8 @@ from django.core import mail
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.ops import alerts, costs
 from apps.ops.models import AlertLog, BudgetAlert
-from apps.ops.selectors import get_settings, invalidate_settings_cache
-from apps.ops.services import system_settings_update
 from apps.ops.tests.helpers import running_session
+from rangex.core.system import get_settings, invalidate_settings_cache, system_settings_update
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from apps.ops.costs import usage_rollup
-from apps.ops.models import AuditLog, BudgetAlert, HealthCheck
-from apps.ops.selectors import get_settings, invalidate_settings_cache
-from apps.ops.services import system_settings_update
+from apps.ops.models import BudgetAlert, HealthCheck
 from apps.ops.tests.helpers import running_session
+from rangex.core.models import AuditLog
+from rangex.core.system import get_settings, invalidate_settings_cache, system_settings_update
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from apps.accounts.models import CreatorPreferences
-from apps.ops import crypto
-from apps.ops.services import system_settings_update
+from rangex.core import crypto
+from rangex.core.system import system_settings_update
 
 pytestmark = pytest.mark.django_db
 

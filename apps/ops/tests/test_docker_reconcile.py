@@ -169,7 +169,7 @@ def test_two_expiry_passes_at_once_stop_each_session_once():
 
     from django.db import connection
 
-    from apps.ops.models import AuditLog
+    from rangex.core.models import AuditLog
 
     with time_machine.travel(timezone.now() - timedelta(hours=6)):
         sessions = [running_session() for _ in range(3)]
@@ -232,8 +232,8 @@ def test_a_missing_host_firewall_rule_fails_the_check_with_the_fix():
 
 def test_a_pause_the_engine_refuses_is_undone_and_audited(settings):
     from apps.environments import services as env_services
-    from apps.ops.models import AuditLog
     from rangex.core.errors import ServiceUnavailable
+    from rangex.core.models import AuditLog
 
     session = running_session()
     settings.RANGEX_RUNTIME_BACKEND = "apps.ops.tests.test_docker_reconcile.DeadEngine"

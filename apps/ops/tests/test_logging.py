@@ -2,7 +2,7 @@
 
 import logging
 
-from apps.ops.logging import RedactSecretsFilter, redact
+from rangex.core.logging import RedactSecretsFilter, redact
 
 
 def test_redaction_of_tokens_passwords_flags_and_ciphertext():

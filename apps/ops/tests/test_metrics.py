@@ -3,8 +3,8 @@ from celery import shared_task
 from django.urls import reverse
 
 from apps.ops.models import AlertLog
-from apps.ops.services import system_settings_update
 from apps.ops.tests.helpers import running_session
+from rangex.core.system import system_settings_update
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,15 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
 
-from apps.accounts.models import Notification, User
+from apps.accounts.models import User
 from apps.accounts.tests.factories import UserFactory
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.environments.services import cost_rate_rm
 from apps.ops import costs, reconcile
-from apps.ops.models import AuditLog, HealthCheck
-from apps.ops.services import system_settings_update
+from apps.ops.models import HealthCheck
 from apps.ops.tests.helpers import running_session
+from rangex.core.models import AuditLog, Notification
+from rangex.core.system import system_settings_update
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -157,8 +158,10 @@ def test_daily_rollup_counts_hours_per_profile_and_is_repeatable():
 
 @pytest.mark.django_db
 def test_retention_deletes_old_alerts_jobs_and_checks_but_never_audit_rows():
-    from apps.ops.models import AlertLog, Job
-    from apps.ops.services import audit_record, job_create, job_succeed
+    from apps.ops.models import AlertLog
+    from rangex.core.audit import AuditAction, audit_record
+    from rangex.core.jobs import job_create, job_succeed
+    from rangex.core.models import Job
 
     system_settings_update(actor=None, log_retention_days=30)
     old = timezone.now() - timedelta(days=31)
@@ -168,7 +171,7 @@ def test_retention_deletes_old_alerts_jobs_and_checks_but_never_audit_rows():
     job_succeed(job_id=job.pk)
     Job.objects.filter(pk=job.pk).update(created_at=old)
     HealthCheck.objects.create(check_type="disk", service_name="d", status="ok", checked_at=old)
-    audit = audit_record(actor=None, action="old.thing")
+    audit = audit_record(actor=None, action=AuditAction.SYSTEM_SETTING_SET)
     AuditLog.objects.filter(pk=audit.pk).update(timestamp=old)
     assert reconcile.retention_purge() == {"alerts": 1, "jobs": 1, "health_checks": 1}
     assert AlertLog.objects.filter(subject="new").exists()

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from apps.ops.models import SystemSettings
-from apps.ops.selectors import get_settings
-from apps.ops.services import system_settings_update
 from rangex.core.errors import ValidationFailed
+from rangex.core.models import SystemSettings
+from rangex.core.system import get_settings, system_settings_update
 
 ROOT = Path(__file__).resolve().parents[3]
 PRODUCTION_ENV = {

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.ops import costs, tasks
-from apps.ops.locks import single_flight
 from apps.ops.tests.helpers import running_session
+from rangex.core.locks import single_flight
 
 pytestmark = pytest.mark.django_db
 

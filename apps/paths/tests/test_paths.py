@@ -1,8 +1,6 @@
 import pytest
 
-from apps.accounts.models import Notification
 from apps.accounts.tests.factories import AdminFactory, UserFactory
-from apps.ops.models import AuditLog
 from apps.paths import selectors, services
 from apps.paths.tests.factories import (
     answer_all,
@@ -14,6 +12,7 @@ from apps.paths.tests.factories import (
 from apps.scenarios import services as scenario_services
 from apps.scenarios.tests.factories import draft_version, published_version
 from rangex.core.errors import NotFound, PermissionDenied, ValidationFailed
+from rangex.core.models import AuditLog, Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -3,11 +3,11 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.ops.services import system_settings_update
 from apps.scenarios import services
 from apps.scenarios.models import ScenarioAsset
 from apps.scenarios.tests.factories import draft_version
 from rangex.core.errors import ValidationFailed
+from rangex.core.system import system_settings_update
 
 pytestmark = pytest.mark.django_db
 

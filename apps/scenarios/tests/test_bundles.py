@@ -16,15 +16,9 @@ from django.core.management import CommandError, call_command
 
 from apps.accounts.tests.factories import CreatorFactory
 from apps.images.models import ImageVariant, PlatformImage
-from apps.scenarios.bundles import (
-    ASSET_FIELDS,
-    MACHINE_FIELDS,
-    VERSION_FIELDS,
-    BundleLimits,
-    bundle_export,
-    bundle_import,
-    read_zip,
-)
+from apps.scenarios.bundle_io import BundleLimits, read_zip
+from apps.scenarios.bundles import ASSET_FIELDS, MACHINE_FIELDS, VERSION_FIELDS, bundle_export
+from apps.scenarios.imports import bundle_import
 from apps.scenarios.models import Machine, NetworkPivotPoint, Scenario, ScenarioAsset, ScenarioVersion
 from rangex.core.errors import PermissionDenied, ValidationFailed
 
@@ -332,7 +326,7 @@ def test_odd_yaml_types_are_errors_not_crashes(creator):
 
 
 def test_an_import_over_the_creators_storage_quota_is_refused_and_leaves_nothing(creator):
-    from apps.ops.services import system_settings_update
+    from rangex.core.system import system_settings_update
 
     system_settings_update(actor=None, max_storage_per_user_bytes=8)
     manifest = base_manifest(assets=[{"file": "assets/big.txt", "asset_type": "download"}])

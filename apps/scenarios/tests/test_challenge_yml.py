@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from apps.ops.models import AuditLog
-from apps.scenarios.bundles import DEFAULT_LIMITS, bundle_import, bundle_import_all, read_folder
+from apps.scenarios.bundle_io import DEFAULT_LIMITS, read_folder
 from apps.scenarios.challenge_yml import plan_challenge
 from apps.scenarios.grading import grade, new_answer_state, validate_questions
+from apps.scenarios.imports import bundle_import, bundle_import_all
 from apps.scenarios.models import Scenario, ScenarioAsset
 from rangex.core.errors import ValidationFailed
+from rangex.core.models import AuditLog
 
 DATA = Path(__file__).parent / "data" / "ctfd"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.ops.models import Job
 from apps.scenarios.models import ScenarioVersion
+from rangex.core.models import Job
 
 DATA = Path(__file__).parent / "data" / "ctfd"
 URL = "/studio/import/"

@@ -7,12 +7,12 @@ import pytest
 from django.db import connection
 
 from apps.accounts.tests.factories import AdminFactory, UserFactory
-from apps.ops.models import AuditLog
 from apps.scenarios import services
 from apps.scenarios.models import ScenarioRating, UserFavorite
 from apps.scenarios.social import scenario_favorite_set, scenario_rate
 from apps.scenarios.tests.factories import published_version
 from rangex.core.errors import PermissionDenied, ValidationFailed
+from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

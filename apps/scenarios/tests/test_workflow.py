@@ -9,9 +9,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 
-from apps.accounts.models import CreatorPreferences, Notification
+from apps.accounts.models import CreatorPreferences
 from apps.accounts.tests.factories import AdminFactory, CreatorFactory
-from apps.ops.models import AuditLog
 from apps.scenarios import services
 from apps.scenarios.models import (
     Asset,
@@ -29,6 +28,7 @@ from apps.scenarios.tests.factories import (
     version_in,
 )
 from rangex.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from rangex.core.models import AuditLog, Notification
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

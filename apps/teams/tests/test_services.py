@@ -3,12 +3,11 @@ import threading
 import pytest
 from django.db import connection
 
-from apps.accounts.models import Notification
 from apps.accounts.tests.factories import UserFactory
-from apps.ops.models import AuditLog
 from apps.teams import services
 from apps.teams.models import Team, TeamJoinRequest, TeamMember
 from rangex.core.errors import Conflict, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
+from rangex.core.models import AuditLog, Notification
 
 pytestmark = pytest.mark.django_db
 

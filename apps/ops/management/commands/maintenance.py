@@ -2,8 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from apps.ops.selectors import get_settings
-from apps.ops.services import maintenance_set
+from rangex.core.system import get_settings, maintenance_set
 
 
 class Command(BaseCommand):

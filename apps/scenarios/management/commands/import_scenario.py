@@ -5,7 +5,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.scenarios.bundles import bundle_import_all
+from apps.scenarios.imports import bundle_import_all
 from rangex.core.errors import ApplicationError
 
 

@@ -2,8 +2,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from apps.ops.models import SystemSettings
-from apps.ops.selectors import invalidate_settings_cache
+from rangex.core.models import SystemSettings
+from rangex.core.system import invalidate_settings_cache
 
 
 @receiver([post_save, post_delete], sender=SystemSettings)

@@ -4,7 +4,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from apps.ops.crypto import DecryptionError, EncryptedTextField
+from rangex.core.crypto import DecryptionError, EncryptedTextField
 
 
 class Command(BaseCommand):

@@ -1,0 +1,22 @@
+"""Extension points of the environments app; higher apps register receivers in their ``ready()``."""
+
+from rangex.core.hooks import Hook
+
+session_access = Hook(
+    "environments.session_access",
+    "Receivers ``(*, user, session) -> bool`` let more people than the owner and admins into a session "
+    "(the events app lets teammates into a team's shared lab).",
+)
+
+session_start_check = Hook(
+    "environments.session_start_check",
+    "Receivers ``(*, user, version, now) -> None`` may refuse a start by raising an ApplicationError "
+    "(operations refuses a scenario whose monthly budget is spent). Called under the user's row lock.",
+)
+
+session_completed = Hook(
+    "environments.session_completed",
+    "Receivers ``(*, session_id) -> None`` react to a session whose every question is solved (paths tell "
+    "the user about finished paths, then badges are evaluated). Called after commit; a failing receiver "
+    "is logged and does not stop the others.",
+)

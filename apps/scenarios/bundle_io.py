@@ -1,0 +1,256 @@
+"""Reading uploads safely: zips, folders and YAML with line numbers, for every importer.
+
+Reading is defensive: entries with absolute paths, ``..`` or symlinks are refused, and the number
+of entries, the total uncompressed size and each entry's compression ratio are capped while the
+bytes are read (the sizes in the zip headers are not trusted). YAML errors name the file, the line
+and the field. ``ImportPlan`` is what an importer (a RangeX bundle, a CTFd ``challenge.yml``) hands to
+``apps.scenarios.imports``, which writes it through the scenario services.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import posixpath
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from apps.scenarios.models import Machine, NetworkPivotPoint, ScenarioAsset
+from rangex.core.errors import ValidationFailed
+
+MANIFEST_NAME = "scenario.yaml"
+
+
+@dataclass(frozen=True)
+class BundleLimits:
+    """Caps applied while reading an upload."""
+
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_entries: int = 500
+    max_total_bytes: int = 200 * 1024 * 1024
+    max_ratio: int = 100
+    max_manifest_bytes: int = 1024 * 1024
+
+
+DEFAULT_LIMITS = BundleLimits()
+
+
+# --- Reading files safely -----------------------------------------------------------------------
+
+
+def safe_relative(name: str) -> str | None:
+    """Return ``name`` normalised when it is a safe relative path, else None."""
+    if not name or "\\" in name or "\x00" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def read_zip(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
+    """Return the files of a zip as ``{path: bytes}``, refusing anything unsafe."""
+    stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationFailed(f"{filename} is not a valid zip file.") from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > limits.max_entries:
+            raise ValidationFailed(f"{filename} has {len(infos)} entries; at most {limits.max_entries} are allowed.")
+        files: dict[str, bytes] = {}
+        total = 0
+        for info in infos:
+            name = info.filename
+            safe = safe_relative(name.rstrip("/") if info.is_dir() else name)
+            if safe is None:
+                raise ValidationFailed(f"{filename}: the entry {name!r} has an absolute path or '..'; refused.")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise ValidationFailed(f"{filename}: the entry {name!r} is a symbolic link; refused.")
+            if info.is_dir():
+                continue
+            if info.flag_bits & 0x1:
+                raise ValidationFailed(f"{filename}: the entry {name!r} is encrypted; refused.")
+            if safe in files:
+                raise ValidationFailed(f"{filename}: the entry {name!r} appears twice.")
+            chunks = []
+            size = 0
+            try:
+                with archive.open(info) as fh:
+                    while chunk := fh.read(64 * 1024):
+                        size += len(chunk)
+                        total += len(chunk)
+                        if total > limits.max_total_bytes:
+                            megabytes = limits.max_total_bytes // (1024 * 1024)
+                            raise ValidationFailed(f"{filename} unpacks to more than {megabytes} MB; refused.")
+                        if size > 1024 * 1024 and size > limits.max_ratio * max(info.compress_size, 1):
+                            raise ValidationFailed(
+                                f"{filename}: the entry {name!r} is compressed more than {limits.max_ratio}:1 "
+                                "(a decompression bomb?); refused."
+                            )
+                        chunks.append(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+                raise ValidationFailed(f"{filename}: the entry {name!r} cannot be read ({exc}).") from None
+            files[safe] = b"".join(chunks)
+    return files
+
+
+def read_folder(path: Path, *, limits: BundleLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
+    """Return the files under ``path`` as ``{relative path: bytes}``; symlinks are refused."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for root, dirs, names in os.walk(path, followlinks=False):
+        for name in dirs + names:
+            full = Path(root) / name
+            if full.is_symlink():
+                raise ValidationFailed(f"{full} is a symbolic link; refused.")
+        for name in names:
+            full = Path(root) / name
+            rel = full.relative_to(path).as_posix()
+            if len(files) >= limits.max_entries:
+                raise ValidationFailed(f"{path} has more than {limits.max_entries} files.")
+            total += full.stat().st_size
+            if total > limits.max_total_bytes:
+                raise ValidationFailed(f"{path} holds more than {limits.max_total_bytes // (1024 * 1024)} MB.")
+            files[rel] = full.read_bytes()
+    return files
+
+
+# --- YAML with line numbers ---------------------------------------------------------------------
+
+
+class YamlDoc:
+    """A parsed YAML file that remembers the line of every field, for error messages."""
+
+    def __init__(self, text: bytes | str, *, filename: str, limits: BundleLimits = DEFAULT_LIMITS):
+        self.filename = filename
+        self.errors: dict[str, list[str]] = {}
+        self.lines: dict[str, int] = {}
+        if len(text) > limits.max_manifest_bytes:
+            raise ValidationFailed(f"{filename} is larger than {limits.max_manifest_bytes // 1024} KB.")
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValidationFailed(f"{filename} is not UTF-8 text.") from None
+        try:
+            # Aliases would let a small file expand into a huge document; a manifest has no use for them.
+            for event in yaml.parse(text, Loader=yaml.SafeLoader):
+                if isinstance(event, yaml.AliasEvent):
+                    line = event.start_mark.line + 1
+                    raise ValidationFailed(f"{filename}, line {line}: YAML anchors and aliases are not supported.")
+            loader = yaml.SafeLoader(text)
+            try:
+                node = loader.get_single_node()
+                self.data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f", line {mark.line + 1}" if mark else ""
+            raise ValidationFailed(f"{filename}{where}: this is not valid YAML ({exc.problem or exc}).") from None
+        except yaml.YAMLError as exc:
+            raise ValidationFailed(f"{filename}: this is not valid YAML ({exc}).") from None
+        if node is not None:
+            self._index(node, "")
+        self._check_finite(self.data, "")
+        self.raise_if_errors()
+
+    def _check_finite(self, value: Any, path: str) -> None:
+        # NaN and infinity are not JSON; the database would refuse them with an unfriendly error.
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(path, "Use a finite number.")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self._check_finite(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self._check_finite(item, f"{path}[{i}]")
+
+    def _index(self, node, path: str) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                child = f"{path}.{key}" if path else key
+                self.lines[child] = key_node.start_mark.line + 1
+                self._index(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._index(item, f"{path}[{i}]")
+
+    def line_of(self, path: str) -> int:
+        probe = path
+        while probe:
+            if probe in self.lines:
+                return self.lines[probe]
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        return self.lines.get("", 1)
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+
+    def raise_if_errors(self) -> None:
+        if not self.errors:
+            return
+        fields = {
+            f"{self.filename}:{path}": [f"line {self.line_of(path)}: {m}" for m in messages]
+            for path, messages in self.errors.items()
+        }
+        path, messages = next(iter(self.errors.items()))
+        more = len(self.errors) - 1
+        tail = f" ({more} more problem{'s' if more != 1 else ''})" if more else ""
+        raise ValidationFailed(
+            f"{self.filename}, line {self.line_of(path)}, {path}: {messages[0]}{tail}", fields=fields
+        )
+
+
+def load_source(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
+    """Return the files of an upload: a zip, a folder path, or a single YAML file."""
+    if isinstance(data, Path):
+        if not data.is_dir():
+            raise ValidationFailed(f"{data} is not a folder.")
+        return read_folder(data, limits=limits)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, bytes | bytearray):
+        data = data.read(limits.max_upload_bytes + 1)
+    if len(data) > limits.max_upload_bytes:
+        raise ValidationFailed(f"{filename} is larger than {limits.max_upload_bytes // (1024 * 1024)} MB.")
+    lower = filename.lower()
+    if lower.endswith(".zip") or data[:4] == b"PK\x03\x04":
+        return read_zip(bytes(data), filename=filename, limits=limits)
+    if lower.endswith((".yml", ".yaml")):
+        name = posixpath.basename(lower)
+        if name in (MANIFEST_NAME, "scenario.yml"):
+            return {MANIFEST_NAME: bytes(data)}
+        return {"challenge.yml": bytes(data)}
+    raise ValidationFailed(f"{filename}: upload a .zip bundle, a scenario.yaml or a challenge.yml file.")
+
+
+@dataclass
+class PlannedFile:
+    path: str
+    content: bytes
+
+
+@dataclass
+class ImportPlan:
+    """Everything one import will create, checked before anything is written."""
+
+    slug: str
+    version_fields: dict[str, Any]
+    machines: list[Machine]
+    pivot_points: list[NetworkPivotPoint]
+    assets: list[tuple[ScenarioAsset, str | None, PlannedFile]]
+    cover: PlannedFile | None
+    source_format: str
+    source_file: str

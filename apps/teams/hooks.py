@@ -1,0 +1,8 @@
+"""Extension points of the teams app; higher apps register receivers in their ``ready()``."""
+
+from rangex.core.hooks import Hook
+
+team_page_context = Hook(
+    "teams.team_page_context",
+    "Receivers ``(*, team) -> dict`` add to the team page's template context (events adds the team's event history).",
+)

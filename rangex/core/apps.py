@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """The kernel: system settings, the audit trail, jobs, notifications and encryption."""
+
+    name = "rangex.core"
+    label = "core"
+    verbose_name = "Platform"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from rangex.core import signals, tasks  # noqa: F401 (receivers and Celery tasks)
