@@ -31,7 +31,7 @@ from apps.accounts.models import (
     User,
 )
 from apps.accounts.roles import user_sync_groups
-from rangex.core.audit import AuditAction, audit_record, field_changes, full_clean_or_raise, model_values
+from rangex.core.audit import AuditAction, audit_record, model_update
 from rangex.core.errors import (
     ApplicationError,
     LimitExceeded,
@@ -45,6 +45,10 @@ from rangex.core.notifications import email_send, notification_send
 from rangex.core.system import get_settings
 
 logger = logging.getLogger(__name__)
+
+ROLE_FIELDS = ("role_solver", "role_creator", "role_admin")
+# A user row is validated without the columns a service never changes this way.
+USER_CLEAN = {"exclude": ["password", "email", "avatar"], "validate_unique": False}
 
 LOGIN_FAILED_MESSAGE = (
     "That email and password did not match an account we can sign you in to. "
@@ -152,13 +156,15 @@ def user_signup(*, email: str, password: str, display_name: str = "") -> User:
 @transaction.atomic
 def user_set_roles(*, user: User, actor: User, solver: bool, creator: bool, admin: bool) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
-    before = model_values(user, ["role_solver", "role_creator", "role_admin"])
-    user.role_solver, user.role_creator, user.role_admin = solver, creator, admin
-    user.save(update_fields=["role_solver", "role_creator", "role_admin"])
+    model_update(
+        instance=user,
+        actor=actor,
+        data={"role_solver": solver, "role_creator": creator, "role_admin": admin},
+        allowed=ROLE_FIELDS,
+        action=AuditAction.USER_ROLES,
+        clean_kwargs=USER_CLEAN,
+    )
     user_sync_groups(user)
-    changes = field_changes(user, before, before.keys())
-    if changes:
-        audit_record(actor=actor, action=AuditAction.USER_ROLES, target=user, details={"changes": changes})
     return user
 
 
@@ -209,14 +215,14 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
     if unknown:
         raise ValidationFailed(f"Unknown profile field: {', '.join(sorted(unknown))}.")
     user = User.objects.select_for_update().get(pk=user.pk)
-    before = model_values(user, fields)
-    for name, value in fields.items():
-        setattr(user, name, value)
-    full_clean_or_raise(user, exclude=["password", "email", "avatar"], validate_unique=False)
-    user.save(update_fields=list(fields))
-    changes = field_changes(user, before, fields)
-    if changes:
-        audit_record(actor=user, action=AuditAction.USER_PROFILE, target=user, details={"changes": changes})
+    model_update(
+        instance=user,
+        actor=user,
+        data=fields,
+        allowed=allowed,
+        action=AuditAction.USER_PROFILE,
+        clean_kwargs=USER_CLEAN,
+    )
     return user
 
 
@@ -605,16 +611,9 @@ def creator_preferences_update(*, user: User, **fields: Any) -> CreatorPreferenc
     unknown = set(fields) - editable
     if unknown:
         raise ValidationFailed(f"Unknown preference: {', '.join(sorted(unknown))}.")
-    before = model_values(prefs, fields)
-    for name, value in fields.items():
-        setattr(prefs, name, value)
-    full_clean_or_raise(prefs)
-    prefs.save()
-    changes = field_changes(prefs, before, fields)
-    if changes:
-        audit_record(
-            actor=user, action=AuditAction.CREATOR_PREFERENCES_UPDATE, target=prefs, details={"changes": changes}
-        )
+    model_update(
+        instance=prefs, actor=user, data=fields, allowed=editable, action=AuditAction.CREATOR_PREFERENCES_UPDATE
+    )
     return prefs
 
 
@@ -651,22 +650,24 @@ def user_admin_update(*, user: User, actor: User, changes: dict[str, Any]) -> Us
         plain = {k: v for k, v in changes.items() if k not in role_keys | {"is_active"}}
         if plain:
             locked = User.objects.select_for_update().get(pk=user.pk)
-            before = model_values(locked, plain)
-            for name, value in plain.items():
-                setattr(locked, name, value)
-            if "email" in plain:
-                locked.email = locked.email.strip().lower()
-                if User.objects.filter(email__iexact=locked.email).exclude(pk=locked.pk).exists():
-                    raise ValidationFailed(
-                        "An account with this email address already exists.", fields={"email": ["Already in use."]}
-                    )
-            full_clean_or_raise(locked, exclude=["password", "avatar"], validate_unique=False)
-            locked.save(update_fields=list(plain))
-            audit_record(
+
+            def unique_email(before: dict[str, Any]) -> None:
+                if "email" in plain:
+                    locked.email = locked.email.strip().lower()
+                    if User.objects.filter(email__iexact=locked.email).exclude(pk=locked.pk).exists():
+                        raise ValidationFailed(
+                            "An account with this email address already exists.",
+                            fields={"email": ["Already in use."]},
+                        )
+
+            model_update(
+                instance=locked,
                 actor=actor,
+                data=plain,
+                allowed=ADMIN_EDITABLE_USER_FIELDS,
                 action=AuditAction.USER_ADMIN_UPDATE,
-                target=locked,
-                details={"changes": field_changes(locked, before, plain)},
+                check=unique_email,
+                clean_kwargs={"exclude": ["password", "avatar"], "validate_unique": False},
             )
         if role_keys & set(changes):
             current = User.objects.get(pk=user.pk)

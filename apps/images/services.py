@@ -11,16 +11,15 @@ from apps.images.models import DockerCredential, DockerImage, ImageVariant, Plat
 from rangex.core.audit import (
     AuditAction,
     audit_record,
-    field_changes,
-    full_clean_or_raise,
     model_delete_audited,
     model_save_audited,
-    model_values,
+    model_update,
 )
 from rangex.core.errors import NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 
 CREDENTIAL_FIELDS = ("label", "registry_url", "username_enc", "password_or_token_enc", "is_active")
 DOCKER_CREDENTIAL_FIELDS = ("username", "registry_url", "password_encrypted")
+CONNECTION_FIELDS = ("registry_url", "username_enc", "password_or_token_enc")
 
 
 def _require_credential_access(credential, actor, owner_field: str) -> None:
@@ -46,20 +45,20 @@ def registry_credential_save(
     else:
         credential = RegistryCredential.objects.select_for_update().get(pk=credential.pk)
         _require_credential_access(credential, actor, "created_by_user")
-    before = model_values(credential, changes)
-    for name, value in changes.items():
-        setattr(credential, name, value)
-    diff = field_changes(credential, before, changes)
-    if {"registry_url", "username_enc", "password_or_token_enc"} & set(diff) and not created:
+
+    def untested_if_moved(before: dict[str, Any]) -> None:
         # New connection details have not been tried yet.
-        credential.status = RegistryCredential.Status.UNTESTED
-    full_clean_or_raise(credential)
-    credential.save()
-    audit_record(
+        moved = any(getattr(credential, name) != before[name] for name in CONNECTION_FIELDS if name in before)
+        if moved and not created:
+            credential.status = RegistryCredential.Status.UNTESTED
+
+    model_update(
+        instance=credential,
         actor=actor,
+        data={**changes, "status": credential.status},
+        allowed=(*CREDENTIAL_FIELDS, "status"),
         action=AuditAction.REGISTRY_CREDENTIAL_CREATE if created else AuditAction.REGISTRY_CREDENTIAL_UPDATE,
-        target=credential,
-        details={"changes": diff},
+        check=untested_if_moved,
     )
     return credential
 
@@ -110,16 +109,12 @@ def docker_credential_save(*, actor, credential: DockerCredential | None = None,
     else:
         credential = DockerCredential.objects.select_for_update().get(pk=credential.pk)
         _require_credential_access(credential, actor, "user")
-    before = model_values(credential, changes)
-    for name, value in changes.items():
-        setattr(credential, name, value)
-    full_clean_or_raise(credential)
-    credential.save()
-    audit_record(
+    model_update(
+        instance=credential,
         actor=actor,
+        data=changes,
+        allowed=DOCKER_CREDENTIAL_FIELDS,
         action=AuditAction.DOCKER_CREDENTIAL_CREATE if created else AuditAction.DOCKER_CREDENTIAL_UPDATE,
-        target=credential,
-        details={"changes": field_changes(credential, before, changes)},
     )
     return credential
 

@@ -33,11 +33,10 @@ from apps.scenarios.models import (
 from rangex.core.audit import (
     AuditAction,
     audit_record,
-    field_changes,
     full_clean_or_raise,
     model_delete_audited,
     model_save_audited,
-    model_values,
+    model_update,
 )
 from rangex.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from rangex.core.models import NotificationType
@@ -225,16 +224,15 @@ def scenario_version_update(*, version: ScenarioVersion, actor, data: dict[str, 
             f"These fields cannot be edited: {', '.join(sorted(unknown))}.",
             fields={k: ["This field cannot be edited."] for k in unknown},
         )
-    before = model_values(version, data)
-    for name, value in data.items():
-        setattr(version, name, value)
-    full_clean_or_raise(version, exclude=["scenario"])
-    changes = field_changes(version, before, data)
-    if changes:
-        version.save(update_fields=list(changes))
-        audit_record(
-            actor=actor, action=AuditAction.SCENARIO_VERSION_UPDATE, target=version, details={"fields": sorted(changes)}
-        )
+    model_update(
+        instance=version,
+        actor=actor,
+        data=data,
+        allowed=EDITABLE_FIELDS,
+        action=AuditAction.SCENARIO_VERSION_UPDATE,
+        clean_kwargs={"exclude": ["scenario"]},
+        details=lambda changes: {"fields": sorted(changes)},
+    )
     return version
 
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.teams.models import Team, TeamJoinRequest, TeamMember
-from rangex.core.audit import AuditAction, audit_record, field_changes, full_clean_or_raise, model_values
+from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise, model_update
 from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
 from rangex.core.models import NotificationType
 from rangex.core.notifications import notification_send
@@ -101,20 +101,24 @@ def team_update_profile(*, team: Team, actor, **changes: Any) -> Team:
     with transaction.atomic():
         team = _locked(team)
         _require_leader(team, actor)
-        before = model_values(team, values.keys())
-        for key, value in values.items():
-            setattr(team, key, value)
-        if "max_members" in values and values["max_members"] < team.members.count():
-            raise Conflict(
-                f"The team has {team.members.count()} members; the size cannot go below that.",
-                fields={"max_members": ["Below the current member count."]},
-            )
-        if "name" in values and Team.objects.filter(name__iexact=values["name"]).exclude(pk=team.pk).exists():
-            raise Conflict("A team with this name already exists.", fields={"name": ["Taken."]})
-        full_clean_or_raise(team)
-        team.save(update_fields=list(values))
-        audit_record(
-            actor=actor, action=AuditAction.TEAM_UPDATE, target=team, details=field_changes(team, before, values.keys())
+
+        def check(before: dict[str, Any]) -> None:
+            if "max_members" in values and values["max_members"] < team.members.count():
+                raise Conflict(
+                    f"The team has {team.members.count()} members; the size cannot go below that.",
+                    fields={"max_members": ["Below the current member count."]},
+                )
+            if "name" in values and Team.objects.filter(name__iexact=values["name"]).exclude(pk=team.pk).exists():
+                raise Conflict("A team with this name already exists.", fields={"name": ["Taken."]})
+
+        model_update(
+            instance=team,
+            actor=actor,
+            data=values,
+            allowed=PROFILE_FIELDS,
+            action=AuditAction.TEAM_UPDATE,
+            check=check,
+            details=lambda changes: changes,
         )
     return team
 

@@ -271,14 +271,16 @@ def model_update(
     unknown_message: str = "Unknown field",
     clean_kwargs: dict[str, Any] | None = None,
     check: Callable[[dict[str, Any]], None] | None = None,
+    details: Callable[[dict[str, dict[str, Any]]], dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Apply ``data`` to ``instance`` the one audited way, and return the changes made.
 
     The recipe every service shares: refuse fields outside ``allowed``, remember the old values,
     set the new ones, run ``check(before)`` (rules that compare old and new values), ``full_clean``,
-    save only the fields that changed (with ``update_fields``), and write one audit row listing the
-    changes (secrets masked). Nothing is saved or audited when nothing changed. Call it inside the
-    service's transaction, on a locked row.
+    save only the fields that changed (with ``update_fields``; a row not yet in the database is
+    inserted whole), and write one audit row listing the changes (secrets masked), shaped by
+    ``details(changes)`` when given. Nothing is saved or audited when nothing changed. Call it
+    inside the service's transaction, on a locked row.
     """
     allowed = set(allowed)
     unknown = sorted(set(data) - allowed)
@@ -286,6 +288,7 @@ def model_update(
         raise ValidationFailed(
             f"{unknown_message}: {', '.join(unknown)}.", fields={name: ["Not editable."] for name in unknown}
         )
+    adding = instance._state.adding
     before = model_values(instance, data)
     for name, value in data.items():
         setattr(instance, name, value)
@@ -293,10 +296,17 @@ def model_update(
         check(before)
     full_clean_or_raise(instance, **(clean_kwargs or {}))
     changes = field_changes(instance, before, data)
-    if changes:
+    if adding:
+        instance.save()
+    elif changes:
         instance.save(update_fields=list(changes))
-        if action is not None:
-            audit_record(actor=actor, action=action, target=audit_target or instance, details={"changes": changes})
+    if (changes or adding) and action is not None:
+        audit_record(
+            actor=actor,
+            action=action,
+            target=audit_target or instance,
+            details=details(changes) if details is not None else {"changes": changes},
+        )
     return changes
 
 
