@@ -1,0 +1,60 @@
+"""Every state change of an environment session, one module per stage.
+
+Intent and effect are separate: ``env_session_start`` writes the row as ``starting`` and queues
+provisioning on commit; the provisioning task calls the runtime outside any transaction and then
+reports back with ``env_session_mark_running`` or ``env_session_mark_failed``. Reconcilers use
+conditional updates, so two workers racing on one session act once.
+
+- ``start``: limits and ``env_session_start``;
+- ``provision``: launching on the runtime, ``env_session_mark_running`` / ``_failed``;
+- ``lifecycle``: pause, resume, extend, stop, teardown, activity, idle warnings;
+- ``answers``: answers, hints, flag sharing, completion;
+- ``costs``: the hourly rate of a session.
+"""
+
+from apps.environments.services.answers import env_session_submit_answer, env_session_take_hint
+from apps.environments.services.common import EXTEND_MINUTES, MIN_SESSION_MINUTES, session_duration_minutes
+from apps.environments.services.costs import cost_rate_rm
+from apps.environments.services.lifecycle import (
+    STALE_STOPPING_MINUTES,
+    env_session_extend,
+    env_session_pause,
+    env_session_refresh_machines,
+    env_session_resume,
+    env_session_stop,
+    env_session_stop_for_platform,
+    env_session_teardown,
+    env_session_teardown_stale,
+    env_session_touch,
+    env_session_warn_idle,
+)
+from apps.environments.services.provision import (
+    env_session_mark_failed,
+    env_session_mark_running,
+    env_session_provision,
+)
+from apps.environments.services.start import env_session_start
+
+__all__ = [
+    "EXTEND_MINUTES",
+    "MIN_SESSION_MINUTES",
+    "STALE_STOPPING_MINUTES",
+    "cost_rate_rm",
+    "env_session_extend",
+    "env_session_mark_failed",
+    "env_session_mark_running",
+    "env_session_pause",
+    "env_session_provision",
+    "env_session_refresh_machines",
+    "env_session_resume",
+    "env_session_start",
+    "env_session_stop",
+    "env_session_stop_for_platform",
+    "env_session_submit_answer",
+    "env_session_take_hint",
+    "env_session_teardown",
+    "env_session_teardown_stale",
+    "env_session_touch",
+    "env_session_warn_idle",
+    "session_duration_minutes",
+]

@@ -1,0 +1,295 @@
+"""A session's life after the start: pause, resume, extend, stop, teardown, activity and idle warnings."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.environments.models import (
+    LIVE_STATUSES,
+    EnvironmentMachine,
+    EnvironmentSession,
+    SessionSecurityGroup,
+    SessionStatus,
+)
+from apps.environments.services.common import (
+    ACTIVITY_THROTTLE_SECONDS,
+    EXTEND_MINUTES,
+    push,
+    require_access,
+    require_transition,
+    session_locked,
+)
+from rangex.core.audit import AuditAction, audit_record
+from rangex.core.errors import (
+    InvalidTransition,
+    LimitExceeded,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from rangex.core.scheduling import enqueue
+from rangex.core.system import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSession:
+    """Freeze the containers and the timer."""
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    require_access(session, actor)
+    with transaction.atomic():
+        session = session_locked(session)
+        require_transition(session, SessionStatus.PAUSED)
+        if session.status != SessionStatus.RUNNING:
+            raise InvalidTransition("Only a running session can be paused.")
+        remaining = max(int((session.expires_at - timezone.now()).total_seconds()), 0)
+        session.status = SessionStatus.PAUSED
+        session.paused_remaining_seconds = remaining
+        session.version += 1
+        session.save(update_fields=["status", "paused_remaining_seconds", "version"])
+        audit_record(
+            actor=actor, action=AuditAction.SESSION_PAUSE, target=session, details={"remaining_seconds": remaining}
+        )
+    # The engine call happens after the commit; if it fails, the timer state is put back.
+    try:
+        get_runtime().pause(str(session.pk))
+    except RuntimeFailure as exc:
+        with transaction.atomic():
+            undone = EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.PAUSED).update(
+                status=SessionStatus.RUNNING, paused_remaining_seconds=None, version=F("version") + 1
+            )
+            if undone:
+                # The audit log must not show a pause that never happened without its undoing.
+                audit_record(
+                    actor=actor,
+                    action=AuditAction.SESSION_PAUSE_FAILED,
+                    target=session,
+                    details={"error": str(exc)[:500]},
+                )
+        raise ServiceUnavailable(f"The lab could not be paused: {exc}") from exc
+    push(session.pk, {"type": "status", "status": "paused", "remaining_seconds": remaining})
+    return session
+
+
+def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSession:
+    """Unfreeze the containers; the timer continues from where it stopped."""
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    require_access(session, actor)
+    session.refresh_from_db()
+    if session.status != SessionStatus.PAUSED:
+        raise InvalidTransition("Only a paused session can be resumed.")
+    try:
+        get_runtime().resume(str(session.pk))
+    except RuntimeFailure as exc:
+        raise ServiceUnavailable(f"The lab could not be resumed: {exc}") from exc
+    with transaction.atomic():
+        session = session_locked(session)
+        if session.status != SessionStatus.PAUSED:
+            raise InvalidTransition("Only a paused session can be resumed.")
+        now = timezone.now()
+        session.status = SessionStatus.RUNNING
+        session.expires_at = now + timedelta(seconds=session.paused_remaining_seconds or 0)
+        session.paused_remaining_seconds = None
+        session.last_activity_at = now
+        session.version += 1
+        session.save(update_fields=["status", "expires_at", "paused_remaining_seconds", "last_activity_at", "version"])
+        audit_record(actor=actor, action=AuditAction.SESSION_RESUME, target=session)
+    push(session.pk, {"type": "status", "status": "running", "expires_at": session.expires_at.isoformat()})
+    return session
+
+
+def env_session_extend(*, session: EnvironmentSession, actor, minutes: int = EXTEND_MINUTES) -> EnvironmentSession:
+    """Add time, up to the system's maximum session duration counted from the start."""
+    require_access(session, actor)
+    if not 1 <= minutes <= 240:
+        raise ValidationFailed("Extend by 1 to 240 minutes.", fields={"minutes": ["Use 1 to 240."]})
+    with transaction.atomic():
+        session = session_locked(session)
+        if session.status != SessionStatus.RUNNING:
+            raise InvalidTransition("Only a running session can be extended.")
+        cap = (session.started_at or session.created_at) + timedelta(
+            minutes=get_settings().max_session_duration_minutes
+        )
+        new_expiry = min(session.expires_at + timedelta(minutes=minutes), cap)
+        if new_expiry <= session.expires_at:
+            raise LimitExceeded(
+                f"Sessions last at most {get_settings().max_session_duration_minutes} minutes; this one cannot be "
+                "extended further.",
+                limit="max_session_duration_minutes",
+            )
+        session.expires_at = new_expiry
+        session.idle_warned = False
+        session.version += 1
+        session.save(update_fields=["expires_at", "idle_warned", "version"])
+        audit_record(actor=actor, action=AuditAction.SESSION_EXTEND, target=session, details={"minutes": minutes})
+    push(session.pk, {"type": "status", "status": "running", "expires_at": session.expires_at.isoformat()})
+    return session
+
+
+def env_session_stop(*, session: EnvironmentSession, actor, reason: str = "Stopped by the user") -> EnvironmentSession:
+    """Begin a graceful stop; the teardown task removes every container and network."""
+    if actor is not None:
+        require_access(session, actor)
+    with transaction.atomic():
+        changed = (
+            EnvironmentSession.objects.filter(pk=session.pk, status__in=LIVE_STATUSES)
+            .exclude(status=SessionStatus.STOPPING)
+            .update(
+                status=SessionStatus.STOPPING,
+                stopped_at=timezone.now(),
+                reason_stopped=reason[:2000],
+                version=F("version") + 1,
+            )
+        )
+        session.refresh_from_db()
+        if not changed:
+            if session.status == SessionStatus.STOPPING:
+                # Stop again on a stopping session tries its teardown again (it is safe to repeat).
+
+                enqueue("apps.environments.tasks.env_session_teardown_task", str(session.pk))
+                return session
+            raise InvalidTransition("This session has already ended.")
+        audit_record(actor=actor, action=AuditAction.SESSION_STOP, target=session, details={"reason": reason})
+
+        enqueue("apps.environments.tasks.env_session_teardown_task", str(session.pk))
+        transaction.on_commit(lambda: push(session.pk, {"type": "status", "status": "stopping", "reason": reason}))
+    return session
+
+
+def env_session_stop_for_platform(*, session: EnvironmentSession, reason: str) -> bool:
+    """Stop a session for the platform (expiry, idle, budgets); return whether this call stopped it.
+
+    A session already stopping or ended is left as it is and not counted.
+    """
+    if session.status == SessionStatus.STOPPING:
+        return False
+    try:
+        env_session_stop(session=session, actor=None, reason=reason)
+    except InvalidTransition:
+        return False
+    return True
+
+
+def env_session_teardown(*, session_id) -> EnvironmentSession | None:
+    """Remove the runtime resources of a stopping session, then mark it terminated. Safe to repeat."""
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    session = EnvironmentSession.objects.filter(pk=session_id).first()
+    if session is None or session.status != SessionStatus.STOPPING:
+        return session
+    try:
+        get_runtime().stop(str(session_id))
+    except RuntimeFailure as exc:
+        logger.warning("teardown of session %s failed: %s", session_id, exc)
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        changed = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STOPPING).update(
+            status=SessionStatus.TERMINATED, ended_at=now, version=F("version") + 1
+        )
+        if changed:
+            EnvironmentMachine.objects.filter(environment_session_id=session_id).update(
+                status=EnvironmentMachine.Status.REMOVED
+            )
+            SessionSecurityGroup.objects.filter(session_id=session_id).update(status="deleted", deleted_at=now)
+            session.refresh_from_db()
+            audit_record(actor=None, action=AuditAction.SESSION_TERMINATED, target=session)
+            transaction.on_commit(lambda: push(session_id, {"type": "status", "status": "terminated"}))
+    return session
+
+
+STALE_STOPPING_MINUTES = 10
+
+
+def env_session_teardown_stale(*, now=None, older_than_minutes: int = STALE_STOPPING_MINUTES) -> int:
+    """Finish the teardown of sessions left ``stopping`` (their task gave up or was lost); return how many.
+
+    A session that stays ``stopping`` keeps its containers, and the orphan sweep leaves the
+    resources of live sessions alone, so this pass is what finally releases them.
+    """
+    from apps.runtime import RuntimeFailure
+
+    now = now or timezone.now()
+    stale = EnvironmentSession.objects.filter(
+        status=SessionStatus.STOPPING, stopped_at__lte=now - timedelta(minutes=older_than_minutes)
+    ).values_list("pk", flat=True)
+    finished = 0
+    for session_id in list(stale):
+        try:
+            session = env_session_teardown(session_id=session_id)
+        except RuntimeFailure:
+            continue  # logged by the teardown; the next pass tries again
+        finished += session is not None and session.status == SessionStatus.TERMINATED
+    return finished
+
+
+_ENGINE_STATES = {
+    "running": EnvironmentMachine.Status.RUNNING,
+    "paused": EnvironmentMachine.Status.PAUSED,
+    "exited": EnvironmentMachine.Status.EXITED,
+    "dead": EnvironmentMachine.Status.EXITED,
+    "created": EnvironmentMachine.Status.EXITED,
+}
+
+
+def env_session_refresh_machines(*, session: EnvironmentSession) -> EnvironmentSession:
+    """Bring the machine rows in line with the engine, so a container that died shows as such."""
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
+        return session
+    try:
+        states = get_runtime().status(str(session.pk))
+    except RuntimeFailure:
+        logger.warning("status of session %s unavailable", session.pk, exc_info=True)
+        return session
+    for row in session.machines.all():
+        new = _ENGINE_STATES.get(states.get(row.machine_name, ""), EnvironmentMachine.Status.MISSING)
+        if row.status != new:
+            EnvironmentMachine.objects.filter(pk=row.pk).update(status=new)
+            row.status = new
+    return session
+
+
+def env_session_touch(*, session_id) -> None:
+    """Record activity (terminal input or output), at most every few seconds per session."""
+    now = timezone.now()
+    EnvironmentSession.objects.filter(
+        pk=session_id,
+        status=SessionStatus.RUNNING,
+        last_activity_at__lt=now - timedelta(seconds=ACTIVITY_THROTTLE_SECONDS),
+    ).update(last_activity_at=now, idle_warned=False)
+
+
+def env_session_warn_idle(*, session: EnvironmentSession, minutes_left: int) -> bool:
+    """Warn the solver once that an idle session stops soon: in the page and by notification.
+
+    Return False when another worker warned first or the session is no longer running.
+    """
+    from rangex.core.notifications import notification_send
+
+    message = f"Your lab has been idle and will stop in about {minutes_left} minute(s). Use it to keep it running."
+    with transaction.atomic():
+        changed = EnvironmentSession.objects.filter(
+            pk=session.pk, status=SessionStatus.RUNNING, idle_warned=False
+        ).update(idle_warned=True)
+        if not changed:
+            return False
+        notification_send(
+            user=session.user,
+            type="session",
+            title="Your lab will stop soon",
+            body=message,
+            link=f"/sessions/{session.pk}/",
+        )
+        audit_record(
+            actor=None, action=AuditAction.SESSION_IDLE_WARNED, target=session, details={"minutes_left": minutes_left}
+        )
+        transaction.on_commit(lambda: push(session.pk, {"type": "idle_warning", "message": message}))
+    return True

@@ -1,0 +1,142 @@
+"""Provisioning, run by tasks outside transactions: launch on the runtime, then mark the session running or failed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.environments.models import (
+    LIVE_STATUSES,
+    EnvironmentMachine,
+    EnvironmentSession,
+    SessionNetworkTopology,
+    SessionSecurityGroup,
+    SessionStatus,
+)
+from apps.environments.services.common import (
+    push,
+    session_duration_minutes,
+)
+from rangex.core.audit import AuditAction, audit_record
+
+logger = logging.getLogger(__name__)
+
+
+def _set_progress(session_id, step: int, total: int, message: str) -> None:
+    pct = int(100 * step / max(total, 1))
+    EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
+        progress=min(pct, 99), progress_message=message[:255]
+    )
+    push(session_id, {"type": "progress", "progress": min(pct, 99), "message": message})
+
+
+def env_session_provision(*, session_id) -> EnvironmentSession | None:
+    """Make the containers of a ``starting`` session. Idempotent: a retry adopts or cleans up."""
+    from apps.environments.launch import build_launch_spec
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    updated = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
+        launch_attempts=F("launch_attempts") + 1
+    )
+    if not updated:
+        return None
+    session = EnvironmentSession.objects.select_related("scenario_version", "user").get(pk=session_id)
+    runtime = get_runtime()
+    try:
+        spec = build_launch_spec(session)
+        result = runtime.launch(spec, progress=lambda s, t, m: _set_progress(session_id, s, t, m))
+    except RuntimeFailure as exc:
+        _cleanup(runtime, session_id)
+        return env_session_mark_failed(session=session, reason=f"The lab could not start: {exc}")
+    except Exception:
+        logger.exception("launch of session %s failed", session_id)
+        _cleanup(runtime, session_id)
+        return env_session_mark_failed(session=session, reason="The lab could not start because of an internal error.")
+    session = env_session_mark_running(session=session, result=result)
+    if session.status != SessionStatus.RUNNING:
+        # Stopped while we were launching: take down what we just made.
+        _cleanup(runtime, session_id)
+    return session
+
+
+def _cleanup(runtime, session_id) -> None:
+    try:
+        runtime.stop(str(session_id))
+    except Exception:
+        logger.exception("cleanup of session %s failed", session_id)
+
+
+def env_session_mark_running(*, session: EnvironmentSession, result) -> EnvironmentSession:
+    """Record what the runtime made and move ``starting`` to ``running``; act only if still starting."""
+    now = timezone.now()
+    duration = session_duration_minutes(session.scenario_version)
+    with transaction.atomic():
+        changed = EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.STARTING).update(
+            status=SessionStatus.RUNNING,
+            started_at=now,
+            expires_at=now + timedelta(minutes=duration),
+            last_activity_at=now,
+            progress=100,
+            progress_message="Running",
+            version=F("version") + 1,
+        )
+        session.refresh_from_db()
+        if not changed:
+            return session
+        rows = {m.machine_name: m for m in session.machines.all()}
+        topology, groups = [], {}
+        for name, handle in result.machines.items():
+            row = rows.get(name)
+            if row is None:
+                continue
+            ips = dict(handle.ips)
+            row.task_arn = handle.container_id
+            row.private_ip = next(iter(ips.values()), None)
+            row.status = EnvironmentMachine.Status.RUNNING
+            row.save(update_fields=["task_arn", "private_ip", "status"])
+            for group, ip in ips.items():
+                topology.append(
+                    SessionNetworkTopology(
+                        session=session,
+                        machine_name=name,
+                        machine_role=row.role,
+                        network_group=group,
+                        task_arn=handle.container_id,
+                        private_ip=ip,
+                    )
+                )
+        for group, network_id in (getattr(result, "networks", None) or {}).items():
+            groups[group] = network_id
+        SessionNetworkTopology.objects.bulk_create(topology)
+        SessionSecurityGroup.objects.bulk_create(
+            SessionSecurityGroup(
+                session=session, security_group_id=nid, network_group=g, security_group_name=f"{session.pk}:{g}"
+            )
+            for g, nid in groups.items()
+        )
+        audit_record(actor=None, action=AuditAction.SESSION_RUNNING, target=session)
+        transaction.on_commit(lambda: push(session.pk, {"type": "status", "status": "running"}))
+    return session
+
+
+def env_session_mark_failed(*, session: EnvironmentSession, reason: str) -> EnvironmentSession:
+    """Mark a live session failed with ``reason`` (shown to the solver); act only if still live."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = EnvironmentSession.objects.filter(pk=session.pk, status__in=LIVE_STATUSES).update(
+            status=SessionStatus.FAILED,
+            stopped_at=now,
+            ended_at=now,
+            reason_stopped=reason[:2000],
+            version=F("version") + 1,
+        )
+        session.refresh_from_db()
+        if changed:
+            session.machines.update(status=EnvironmentMachine.Status.REMOVED)
+            audit_record(actor=None, action=AuditAction.SESSION_FAILED, target=session, details={"reason": reason})
+            transaction.on_commit(lambda: push(session.pk, {"type": "status", "status": "failed", "reason": reason}))
+    return session

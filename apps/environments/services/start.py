@@ -1,0 +1,167 @@
+"""Starting a session: the limits, the row and the queued provisioning."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from apps.environments import hooks
+from apps.environments.models import (
+    LIVE_STATUSES,
+    EnvironmentMachine,
+    EnvironmentSession,
+    SessionStatus,
+)
+from apps.environments.services.common import (
+    session_duration_minutes,
+)
+from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
+from rangex.core.audit import AuditAction, audit_record
+from rangex.core.errors import (
+    Conflict,
+    LimitExceeded,
+    PermissionDenied,
+    ServiceUnavailable,
+)
+from rangex.core.scheduling import enqueue
+from rangex.core.system import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _check_start_limits(*, user, version, now) -> None:
+    conf = get_settings()
+    live = EnvironmentSession.objects.filter(user=user, status__in=LIVE_STATUSES, is_test=False)
+    if conf.max_sessions_per_user and live.count() >= conf.max_sessions_per_user:
+        raise LimitExceeded(
+            f"You already have {conf.max_sessions_per_user} running lab(s), the most allowed at once. "
+            "Stop one to start another.",
+            limit="max_sessions_per_user",
+        )
+    started = EnvironmentSession.objects.filter(user=user, is_test=False)
+    if started.filter(created_at__gte=now - timedelta(hours=1)).count() >= conf.max_sessions_per_hour:
+        raise LimitExceeded(
+            f"You have started {conf.max_sessions_per_hour} labs in the last hour, the hourly limit. Try again later.",
+            limit="max_sessions_per_hour",
+        )
+    if started.filter(created_at__gte=now - timedelta(days=1)).count() >= conf.max_sessions_per_day:
+        raise LimitExceeded(
+            f"You have started {conf.max_sessions_per_day} labs in the last 24 hours, the daily limit.",
+            limit="max_sessions_per_day",
+        )
+    if user.budget_limit_rm and user.budget_spent_rm >= user.budget_limit_rm:
+        raise LimitExceeded(
+            f"Your budget of RM {user.budget_limit_rm} is used up (RM {user.budget_spent_rm} spent).",
+            limit="budget_limit_rm",
+        )
+    machine_count = version.machines.count()
+    running_containers = EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count()
+    cap = min(conf.max_total_containers, conf.docker_max_containers)
+    if running_containers + machine_count > cap:
+        raise LimitExceeded(
+            f"The platform is at its limit of {cap} running machines. Try again in a few minutes.",
+            limit="max_total_containers",
+        )
+
+
+def _check_scenario_cap(*, scenario: Scenario) -> None:
+    limit = getattr(scenario, "limit", None)
+    if limit is None or not limit.max_concurrent_players:
+        return
+    players = EnvironmentSession.objects.filter(
+        scenario_version__scenario=scenario, status__in=LIVE_STATUSES, is_test=False
+    ).count()
+    if players >= limit.max_concurrent_players:
+        raise LimitExceeded(
+            f"This scenario is full ({limit.max_concurrent_players} players at once). Try again later.",
+            limit="max_concurrent_players",
+        )
+
+
+def env_session_start(
+    *,
+    user,
+    version,
+    client_ip: str | None = None,
+    user_agent: str = "",
+    event_id=None,
+    team_id=None,
+    is_test: bool = False,
+) -> EnvironmentSession:
+    """Start (or return the already live) session of ``user`` on ``version``; provisioning runs on commit."""
+    if is_test:
+        if not user.is_platform_admin:
+            raise PermissionDenied("Only admins may test-deploy a version.")
+    else:
+        if version.status != VersionStatus.PUBLISHED:
+            raise Conflict("This version is not published, so it cannot be started.")
+        if version.scenario_type == ScenarioType.EVENT_LAB and event_id is None:
+            raise PermissionDenied("This lab can only be started inside its event.")
+    if not version.requires_machines:
+        raise Conflict("This scenario has no machines to start; answer its questions directly.")
+    if get_settings().maintenance_mode and not user.is_staff:
+        raise ServiceUnavailable("RangeX is in maintenance mode; labs cannot be started right now.")
+
+    now = timezone.now()
+    with transaction.atomic():
+        # MariaDB does not enforce partial unique constraints, so the user row lock is what makes a
+        # double-clicked Start (or twenty parallel ones) yield one session.
+        locked_user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        existing = (
+            EnvironmentSession.objects.filter(user=locked_user, scenario_version=version, status__in=LIVE_STATUSES)
+            .order_by("created_at")
+            .first()
+        )
+        if existing is not None:
+            return existing
+        if not is_test:
+            _check_start_limits(user=locked_user, version=version, now=now)
+            # The scenario row lock serialises players of one scenario across users.
+            scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
+            _check_scenario_cap(scenario=scenario)
+            hooks.session_start_check.send(user=locked_user, version=version, now=now)
+        machines = list(version.machines.all())
+        profile = max((m.resource_profile for m in machines), key=_profile_rank, default="small")
+        session = EnvironmentSession.objects.create(
+            user=locked_user,
+            scenario_version=version,
+            event_id=event_id,
+            team_id=team_id,
+            status=SessionStatus.STARTING,
+            runtime_backend=settings.RANGEX_RUNTIME_BACKEND.rsplit(".", 1)[-1],
+            expires_at=now + timedelta(minutes=session_duration_minutes(version)),
+            env_profile=profile,
+            client_ip=client_ip,
+            client_user_agent=(user_agent or "")[:512],
+            last_activity_at=now,
+            is_test=is_test,
+            progress_message="Queued",
+        )
+        EnvironmentMachine.objects.bulk_create(
+            EnvironmentMachine(
+                environment_session=session,
+                machine=m,
+                machine_name=m.name,
+                role=m.role,
+                allow_solver_entry=m.allow_solver_entry,
+            )
+            for m in machines
+        )
+        audit_record(
+            actor=user,
+            action=AuditAction.SESSION_START,
+            target=session,
+            details={"version": str(version.id), "is_test": is_test},
+        )
+
+        enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
+    return session
+
+
+def _profile_rank(name: str) -> int:
+    return ["micro", "small", "medium", "large"].index(name) if name in ("micro", "small", "medium", "large") else 1
