@@ -1,0 +1,398 @@
+"""Playing an event: its labs, answers and solves.
+
+Solves in one event are serialised by a lock on the event row: the solve, first blood, the dynamic
+value, the participant's total and every rank that moves are written in that one transaction, and
+the new board is pushed to open pages after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.environments.models import LIVE_STATUSES, EnvironmentSession
+from apps.events import hooks, scoring
+from apps.events.models import (
+    EnvironmentMode,
+    Event,
+    EventParticipation,
+    EventScenario,
+    EventSession,
+    EventSolve,
+    ScoringMode,
+)
+from apps.events.services.ranking import apply_retroactive, rank_after_gain, rank_recompute
+from apps.events.services.registration import event_register
+from apps.events.services.scoreboard import scoreboard_publish
+from apps.scenarios import grading
+from apps.scenarios.selectors import version_content
+from apps.teams.models import Team
+from rangex.core.audit import AuditAction, audit_record
+from rangex.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+
+# Two statements of the answer path in plain SQL. Django compiles every ORM query afresh, about
+# 1 ms each on a small server, and these run under the event lock, where each millisecond is paid
+# by every solver of the event in turn. (UUIDs go in as hex, which MariaDB and SQLite both read.)
+LOCK_FOR_ANSWER_SQL = """
+SELECT start_date, end_date,
+       EXISTS(SELECT 1 FROM event_scenario WHERE event_id = %(event)s AND scenario_version_id = %(version)s)
+FROM event WHERE id = %(event)s
+"""
+
+SOLVED_BEFORE_SQL = """
+SELECT 1 FROM event_solve
+WHERE event_id = %(event)s AND scenario_version_id = %(version)s AND question_id = %(question)s LIMIT 1
+"""
+
+
+def _lock_event_for_answer(event: Event, version_id) -> None:
+    """Lock the event row, serialising its solves; refresh ``event``'s window; check the challenge.
+
+    One statement: the challenge check is a subquery, which a locking read leaves unlocked. The
+    rest of ``event`` is as the caller read it at the start of the request: an admin's change of
+    the scoring rules takes effect from the next answer on, but a changed window binds at once.
+    """
+    try:
+        version_hex = uuid.UUID(str(version_id)).hex
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("This event has no such challenge.") from None
+    sql = LOCK_FOR_ANSWER_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"event": event.pk.hex, "version": version_hex})
+        row = cursor.fetchone()
+    if row is None or not row[2]:
+        raise NotFound("This event has no such challenge.")
+    convert = connection.ops.convert_datetimefield_value
+    event.start_date, event.end_date = (convert(value, None, connection) for value in row[:2])
+
+
+def _solved_before(event: Event, version, question_id: str) -> bool:
+    """Return whether anyone solved ``question_id`` of ``version`` in ``event`` (one index probe)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SOLVED_BEFORE_SQL, {"event": event.pk.hex, "version": version.pk.hex, "question": question_id})
+        return cursor.fetchone() is not None
+
+
+def participation_for(*, event: Event, user) -> EventParticipation | None:
+    """Return the board row ``user`` plays under in ``event`` (their own, or their team's)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if event.is_team:
+        team_row = (
+            EventParticipation.objects.filter(event=event, team__members__user=user).select_related("team").first()
+        )
+        if team_row is not None:
+            return team_row
+    return EventParticipation.objects.filter(event=event, user=user).first()
+
+
+def _playing_participation(event: Event, user) -> EventParticipation:
+    participation = participation_for(event=event, user=user)
+    if participation is None:
+        if event.registration_required:
+            raise PermissionDenied("Register for this event first.")
+        participation = event_register(event=event, user=user, on_first_play=True)
+    if participation.disqualified:
+        raise PermissionDenied("You were disqualified from this event.")
+    return participation
+
+
+def _require_live(event: Event, what: str) -> None:
+    now = timezone.now()
+    fmt = "%Y-%m-%d %H:%M"
+    if now < event.start_date:
+        raise Conflict(
+            f"The event has not started yet; {what} open at {event.local(event.start_date):{fmt}} ({event.timezone})."
+        )
+    if now >= event.end_date:
+        raise Conflict(f"The event is over; {what} closed at {event.local(event.end_date):{fmt}} ({event.timezone}).")
+
+
+def _event_version(event: Event, version_id):
+    row = (
+        EventScenario.objects.filter(event=event, scenario_version_id=version_id)
+        .select_related("scenario_version")
+        .first()
+    )
+    if row is None:
+        raise NotFound("This event has no such challenge.")
+    return row.scenario_version
+
+
+def _get_event_session(
+    event: Event, participation: EventParticipation, version, user, *, save: bool = True
+) -> EventSession:
+    """Return the participant's play of ``version``, locked; created on first play.
+
+    With ``save=False`` a first play is returned unsaved, for the caller to write once with its
+    first answer (``_save_event_session``). The caller holds the lock on ``participation``: every
+    path that creates an event session takes it first, so the lookup and the insert cannot race.
+    """
+    try:
+        return EventSession.objects.select_for_update().get(participation=participation, scenario_version=version)
+    except EventSession.DoesNotExist:
+        pass
+    event_session = EventSession(
+        event=event,
+        participation=participation,
+        scenario_version=version,
+        user=user,
+        mode=event.environment_mode if event.is_team else EnvironmentMode.OWN,
+        started_at=timezone.now(),
+    )
+    if save:
+        event_session.save()
+    return event_session
+
+
+def _save_event_session(event_session: EventSession, fields: list[str]) -> None:
+    """Write ``fields`` of ``event_session``, or the whole row on its first play."""
+    if event_session.pk is None:
+        event_session.save()
+    else:
+        event_session.save(update_fields=[*fields, "updated_at"])
+
+
+def event_session_start(*, event: Event, user, version_id, client_ip=None, user_agent: str = "") -> EventSession:
+    """Start playing a challenge; a lab version also starts (or reuses) the environment session."""
+    from apps.environments.services import env_session_start
+
+    _require_live(event, "challenges")
+    version = _event_version(event, version_id)
+    _playing_participation(event, user)
+    with transaction.atomic():
+        participation = _locked_participation(event, user)
+        event_session = _get_event_session(event, participation, version, user)
+        if version.requires_machines:
+            shared = event_session.mode == EnvironmentMode.SHARED
+            current = event_session.environment_session
+            if shared and current is not None and current.status in LIVE_STATUSES:
+                return event_session
+            env = env_session_start(
+                user=user,
+                version=version,
+                client_ip=client_ip,
+                user_agent=user_agent,
+                event_id=event.pk,
+                team_id=participation.team_id,
+            )
+            if env.event_id != event.pk:
+                # env_session_start hands back a live lab of this version, which here is one of
+                # practice or of another event: its answers would not count in this event.
+                raise Conflict("You already have a lab of this challenge running outside this event; stop it first.")
+            event_session.environment_session = env
+            event_session.save(update_fields=["environment_session", "updated_at"])
+        audit_record(
+            actor=user, action=AuditAction.EVENT_SESSION_START, target=event, details={"version": str(version.pk)}
+        )
+    return event_session
+
+
+def _lab_session(event_session: EventSession, user) -> EnvironmentSession:
+    if event_session.mode == EnvironmentMode.SHARED:
+        env = event_session.environment_session
+    else:
+        env = (
+            EnvironmentSession.objects.filter(
+                user=user, scenario_version_id=event_session.scenario_version_id, event_id=event_session.event_id
+            )
+            .filter(status__in=LIVE_STATUSES)
+            .order_by("-created_at")
+            .first()
+        )
+    if env is None or env.status not in LIVE_STATUSES:
+        raise Conflict("Start the lab of this challenge first.")
+    return env
+
+
+def _question(version, question_id):
+    for question in version.questions or []:
+        if question.get("id") == question_id:
+            return question
+    raise NotFound(f"This challenge has no question {question_id!r}.")
+
+
+def _grade(event_session: EventSession, version, user, question_id: str, answer) -> tuple[bool, Any, str]:
+    """Grade through the lab's answer service, or directly for a version without machines."""
+    if version.requires_machines:
+        from apps.environments.services import env_session_submit_answer
+
+        env = _lab_session(event_session, user)
+        # The event checked membership; in a shared lab the teammate acts for the team.
+        result = env_session_submit_answer(
+            session=env, actor=user if env.user_id == user.pk else None, question_id=question_id, answer=answer
+        )
+        state = result["state"]
+        return bool(state.get("correct")), state, result["message"]
+    question = _question(version, question_id)
+    states = dict(event_session.attempt_states or {})
+    result = grading.grade(
+        question=question,
+        state=states.get(question_id),
+        answer=answer,
+        scoring_mode=version.scoring_mode,
+        hint_mode=version.hint_mode,
+        hints=version.hints or [],
+    )
+    states[question_id] = result.state
+    event_session.attempt_states = states
+    return result.correct, result.state, result.message
+
+
+def _locked_participation(event: Event, user) -> EventParticipation:
+    """Return the caller's board row, locked; their team's in a team event."""
+    rows = EventParticipation.objects.select_for_update()
+    participation = None
+    if event.is_team:
+        participation = rows.filter(event=event, team__members__user=user).first()
+    if participation is None:
+        try:
+            participation = rows.get(event=event, user=user)
+        except EventParticipation.DoesNotExist:
+            raise PermissionDenied("Register for this event first.") from None
+    if participation.disqualified:
+        raise PermissionDenied("You were disqualified from this event.")
+    return participation
+
+
+def event_submit_answer(*, event: Event, user, version_id, question_id: str, answer) -> dict[str, Any]:
+    """Answer a challenge question; a correct answer scores for the participant (the whole team)."""
+    if not isinstance(question_id, str) or not question_id:
+        raise ValidationFailed("Name the question you answer.", fields={"question_id": ["This field is required."]})
+    _require_live(event, "answers")
+    if not event.registration_required and participation_for(event=event, user=user) is None:
+        _question(_event_version(event, version_id), question_id)  # a bad challenge registers nobody
+        _playing_participation(event, user)
+    with transaction.atomic():
+        _lock_event_for_answer(event, version_id)
+        _require_live(event, "answers")
+        version = version_content(version_id=version_id)  # published content, cached in this process
+        _question(version, question_id)
+        participation = _locked_participation(event, user)
+        event_session = _get_event_session(event, participation, version, user, save=False)
+        if question_id in (event_session.answers or {}):
+            who = "Your team has" if event.is_team else "You have"
+            raise grading.AlreadySolved(f"{who} already solved this question.")
+        correct, state, message = _grade(event_session, version, user, question_id, answer)
+        points = 0
+        if correct:
+            points = _record_solve(
+                event=event,
+                participation=participation,
+                event_session=event_session,
+                version=version,
+                question_id=question_id,
+                user=user,
+                answer=state.get("submitted_answer"),
+                earned=int(state.get("earned_points") or 0),
+            )
+            message = f"Correct! {points} points."
+        else:
+            _save_event_session(event_session, ["attempt_states"])
+        audit_record(
+            actor=user,
+            action=AuditAction.EVENT_ANSWER,
+            target=event,
+            details={"version": str(version.pk), "question": question_id, "correct": correct, "points": points},
+        )
+    return {
+        "question_id": question_id,
+        "correct": correct,
+        "message": message,
+        "points": points,
+        "total_points": participation.total_points,
+        "rank": participation.rank,
+    }
+
+
+def _record_solve(*, event, participation, event_session, version, question_id, user, answer, earned) -> int:
+    """Write the solve, the hash chain, the totals and the ranks; all inside the caller's transaction."""
+    now = timezone.now()
+    retro_delta = 0
+    if event.scoring_mode == ScoringMode.DYNAMIC:
+        earlier = EventSolve.objects.filter(event=event, scenario_version=version, question_id=question_id)
+        solves_before = earlier.count()
+        value = scoring.dynamic_value(
+            initial=event.dynamic_initial,
+            minimum=event.dynamic_minimum,
+            decay=event.dynamic_decay,
+            solves_before=solves_before,
+        )
+        if event.dynamic_retroactive and solves_before:
+            before = scoring.dynamic_value(
+                initial=event.dynamic_initial,
+                minimum=event.dynamic_minimum,
+                decay=event.dynamic_decay,
+                solves_before=solves_before - 1,
+            )
+            retro_delta = before - value
+        first_blood = solves_before == 0
+    else:
+        value = earned
+        # Static points need no count, only whether anyone solved it before.
+        first_blood = not _solved_before(event, version, question_id)
+    points = value + (event.first_blood_bonus if first_blood else 0)
+
+    answers = dict(event_session.answers or {})
+    entry = {
+        "seq": len(answers) + 1,
+        "question_id": question_id,
+        "answer": answer,
+        "points": points,
+        "user_id": str(user.pk),
+        "at": now.isoformat(),
+    }
+    answers[question_id] = entry
+    event_session.answers = answers
+    event_session.answers_hash = scoring.chain_next(event_session.answers_hash or "", entry)
+    event_session.score += points
+    total_questions = max(len(version.questions or []), 1)
+    event_session.progress_pct = min(100, int(100 * len(answers) / total_questions))
+    finished = event_session.finished_at is None and len(answers) >= total_questions
+    fields = ["answers", "answers_hash", "score", "progress_pct", "attempt_states"]
+    if finished:
+        event_session.status = EventSession.Status.FINISHED
+        event_session.finished_at = now
+        fields += ["status", "finished_at"]
+    _save_event_session(event_session, fields)
+
+    EventSolve.objects.create(
+        event=event,
+        participation=participation,
+        event_session=event_session,
+        scenario_version=version,
+        question_id=question_id,
+        user=user,
+        points=points,
+        first_blood=first_blood,
+        created_at=now,
+    )
+    old_total, old_time = participation.total_points, participation.last_solve_at
+    participation.total_points += points
+    if finished:
+        participation.challenges_completed += 1
+    if points > 0:
+        participation.last_solve_at = now
+    ranked = True
+    if points > 0 and not retro_delta:
+        ranked = rank_after_gain(event, participation, old_total, old_time)
+    participation.save(update_fields=["total_points", "challenges_completed", "last_solve_at", "rank"])
+    if participation.team_id:
+        Team.objects.filter(pk=participation.team_id).update(event_points=F("event_points") + points)
+    if retro_delta:
+        apply_retroactive(event, version, question_id, participation, retro_delta)
+    if retro_delta or not ranked:
+        rank_recompute(event=event)
+        participation.refresh_from_db(fields=["rank"])
+    transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
+    if first_blood and user is not None:
+        transaction.on_commit(lambda: hooks.first_blood.send(user_id=user.pk))
+    return points
