@@ -15,6 +15,12 @@ class RangexAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     enable_nav_sidebar = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every delete goes through a service (lock, audit row, side effects) or is not offered:
+        # the bulk action would delete rows without any of that.
+        self.disable_action("delete_selected")
+
     def has_permission(self, request) -> bool:
         user = request.user
         return bool(user.is_active and user.is_authenticated and user.is_staff and user.is_verified())
@@ -50,3 +56,31 @@ class RangexAdminSite(admin.AdminSite):
         from apps.accounts.views import logout_view
 
         return logout_view(request)
+
+
+def tighten_third_party_admins(site: admin.AdminSite) -> None:
+    """Take away deletes that would skip RangeX's services from admins other apps register.
+
+    Groups mirror the role flags (``apps.accounts.roles``), so they have no editor of their own.
+    The beat schedule is seeded by ``sync_beat``: admins change intervals or disable entries, and a
+    deleted entry would only come back.
+    """
+    from django.contrib.auth.models import Group
+
+    if site.is_registered(Group):
+        site.unregister(Group)
+    for model, model_admin in list(site._registry.items()):
+        if model._meta.app_label != "django_celery_beat":
+            continue
+        site.unregister(model)
+        inlines = [type(f"Kept{i.__name__}", (i,), {"has_delete_permission": _never}) for i in model_admin.inlines]
+        kept = type(
+            f"Kept{type(model_admin).__name__}",
+            (type(model_admin),),
+            {"has_delete_permission": _never, "inlines": inlines},
+        )
+        site.register(model, kept)
+
+
+def _never(self, request, obj=None) -> bool:
+    return False

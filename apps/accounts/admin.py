@@ -4,7 +4,7 @@ from django.contrib.auth import password_validation
 
 from apps.accounts import services
 from apps.accounts.models import ApiToken, CreatorPreferences, LoginSession, User
-from rangex.core.admin import ReadOnlyAdmin, SecretFieldsAdminMixin
+from rangex.core.admin import ApplicationErrorAdminMixin, ReadOnlyAdmin, SecretFieldsAdminMixin
 from rangex.core.errors import ApplicationError
 from rangex.core.models import Notification
 
@@ -37,7 +37,7 @@ class UserAddForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     list_display = [
         "email",
         "display_name",
@@ -127,6 +127,9 @@ class UserAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         """Groups follow the role flags; there is no separate group editor."""
 
+    def delete_model(self, request, obj):
+        services.user_delete(user=obj, actor=request.user)
+
     @admin.action(description="Unlock selected accounts")
     def unlock_accounts(self, request, queryset):
         for user in queryset:
@@ -160,6 +163,10 @@ class CreatorPreferencesAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("user")
         return qs if request.user.is_platform_admin else qs.filter(user=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # One row per creator, made on first use; there is nothing to delete, only defaults to restore.
+        return False
 
     def save_model(self, request, obj, form, change):
         changes = self.changed_values(obj, form)

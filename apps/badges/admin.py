@@ -46,6 +46,9 @@ class BadgeAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.badge_save(badge=obj, actor=request.user)
 
+    def delete_model(self, request, obj):
+        services.badge_delete(badge=obj, actor=request.user)
+
     def save_formset(self, request, form, formset, change):
         formset.save(commit=False)
         for requirement in formset.deleted_objects:

@@ -280,3 +280,13 @@ def badge_save(*, badge: Badge, actor) -> Badge:
     badge.save()
     audit_record(actor=actor, action=AuditAction.BADGE_CREATE if is_new else AuditAction.BADGE_UPDATE, target=badge)
     return badge
+
+
+@transaction.atomic
+def badge_delete(*, badge: Badge, actor) -> None:
+    """Remove a badge definition, its requirements and every award of it (audited with the count)."""
+    _require_admin(actor)
+    badge = Badge.objects.select_for_update().get(pk=badge.pk)
+    awards = badge.awards.count()
+    audit_record(actor=actor, action=AuditAction.BADGE_DELETE, target=badge, details={"awards_removed": awards})
+    badge.delete()

@@ -7,4 +7,8 @@ class EnvironmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from apps.accounts import hooks as account_hooks
         from apps.environments import tasks  # noqa: F401 (registers the Celery tasks)
+        from apps.environments.services import env_sessions_release_for_user
+
+        account_hooks.user_deleting.register(env_sessions_release_for_user)

@@ -20,3 +20,15 @@ def env_session_provision_task(session_id: str) -> None:
 )
 def env_session_teardown_task(session_id: str) -> None:
     services.env_session_teardown(session_id=session_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def env_runtime_release_task(session_id: str) -> None:
+    services.env_runtime_release(session_id=session_id)

@@ -137,6 +137,9 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.event_save(event=obj, actor=request.user, changed=sorted(form.changed_data))
 
+    def delete_model(self, request, obj):
+        services.event_delete(event=obj, actor=request.user)
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not EventScenario:
             return super().save_formset(request, form, formset, change)

@@ -32,6 +32,11 @@ class TeamAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
 
         team_update_profile(team=obj, actor=request.user, **{k: form.cleaned_data[k] for k in form.changed_data})
 
+    def delete_model(self, request, obj):
+        from apps.teams.services import team_delete
+
+        team_delete(team=obj, actor=request.user)
+
 
 # Join requests and team badges change only through the teams and events services (audited).
 @admin.register(TeamJoinRequest)

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.teams import hooks
 from apps.teams.models import Team, TeamJoinRequest, TeamMember
 from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise, model_update
 from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
@@ -273,3 +274,21 @@ def team_transfer_leadership(*, team: Team, actor, to_user) -> Team:
         )
         _notify(to_user, f"You now lead {team.name}", "", team)
     return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, actor) -> None:
+    """Disband a team (its leader or an admin); its members are told. A team with event results stays."""
+    team = _locked(team)
+    if not getattr(actor, "is_platform_admin", False):
+        _require_leader(team, actor)
+    if hooks.team_deleting.any(team=team):
+        raise Conflict(f"{team.name} has played in events, whose results keep it; it cannot be deleted.")
+    members = [m.user for m in TeamMember.objects.filter(team=team).select_related("user")]
+    audit_record(actor=actor, action=AuditAction.TEAM_DELETE, target=team, details={"members": len(members)})
+    for member in members:
+        if member.pk != getattr(actor, "pk", None):
+            notification_send(
+                user=member, type=NotificationType.TEAM, title=f"{team.name} was disbanded", body="", link="/teams/"
+            )
+    team.delete()

@@ -78,7 +78,10 @@ class SecretFieldsAdminMixin:
 
 
 class ApplicationErrorAdminMixin:
-    """Turn an ApplicationError raised while saving into an error message; the whole save rolls back."""
+    """Turn an ApplicationError raised while saving or deleting into an error message; nothing is half-done.
+
+    Deleting goes through ``delete_model`` (a service) one row at a time, bulk deletes included.
+    """
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -86,6 +89,27 @@ class ApplicationErrorAdminMixin:
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(request.get_full_path())
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        """List what a delete takes with it, but let the delete service judge it.
+
+        The service decides who may delete and what keeps a row (refusing with a reason), so
+        Django's per-model permission check on every cascaded row and its "protected" page would only
+        get in the way of that one decision.
+        """
+        to_delete, model_count, _perms_needed, _protected = super().get_deleted_objects(objs, request)
+        return to_delete, model_count, set(), []
 
 
 # --- The kernel's tables ----------------------------------------------------------------------
@@ -187,12 +211,15 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SystemSetting)
-class SystemSettingAdmin(admin.ModelAdmin):
+class SystemSettingAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     list_display = ["key", "value", "updated_at"]
     search_fields = ["key"]
 
     def save_model(self, request, obj, form, change):
         system.system_setting_set(actor=request.user, key=obj.key, value=obj.value)
+
+    def delete_model(self, request, obj):
+        system.system_setting_delete(actor=request.user, key=obj.key)
 
 
 @admin.register(AuditLog)

@@ -27,6 +27,7 @@ class AuditAction(models.TextChoices):
     # Kernel: settings.
     SYSTEM_SETTINGS_UPDATE = "system_settings.update"
     SYSTEM_SETTING_SET = "system_setting.set"
+    SYSTEM_SETTING_DELETE = "system_setting.delete"
     MAINTENANCE_ON = "maintenance.on"
     MAINTENANCE_OFF = "maintenance.off"
     ENCRYPTION_KEYS_ROTATE = "encryption_keys.rotate"

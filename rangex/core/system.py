@@ -70,3 +70,12 @@ def maintenance_set(*, actor, enabled: bool, message: str | None = None) -> Syst
     if message is not None:
         changes["maintenance_message"] = message
     return system_settings_update(actor=actor, **changes)
+
+
+@transaction.atomic
+def system_setting_delete(*, actor, key: str) -> None:
+    row = SystemSetting.objects.select_for_update().filter(key=key).first()
+    if row is None:
+        return
+    audit_record(actor=actor, action=AuditAction.SYSTEM_SETTING_DELETE, target=row, details={"old": row.value})
+    row.delete()

@@ -17,6 +17,7 @@ from apps.environments.services.common import EXTEND_MINUTES, MIN_SESSION_MINUTE
 from apps.environments.services.costs import cost_rate_rm
 from apps.environments.services.lifecycle import (
     STALE_STOPPING_MINUTES,
+    env_runtime_release,
     env_session_extend,
     env_session_pause,
     env_session_refresh_machines,
@@ -27,6 +28,7 @@ from apps.environments.services.lifecycle import (
     env_session_teardown_stale,
     env_session_touch,
     env_session_warn_idle,
+    env_sessions_release_for_user,
 )
 from apps.environments.services.provision import (
     env_session_mark_failed,
@@ -40,6 +42,7 @@ __all__ = [
     "MIN_SESSION_MINUTES",
     "STALE_STOPPING_MINUTES",
     "cost_rate_rm",
+    "env_runtime_release",
     "env_session_extend",
     "env_session_mark_failed",
     "env_session_mark_running",
@@ -56,5 +59,6 @@ __all__ = [
     "env_session_teardown_stale",
     "env_session_touch",
     "env_session_warn_idle",
+    "env_sessions_release_for_user",
     "session_duration_minutes",
 ]

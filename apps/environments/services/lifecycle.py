@@ -293,3 +293,27 @@ def env_session_warn_idle(*, session: EnvironmentSession, minutes_left: int) -> 
         )
         transaction.on_commit(lambda: push(session.pk, {"type": "idle_warning", "message": message}))
     return True
+
+
+def env_sessions_release_for_user(*, user, actor) -> dict[str, int]:
+    """Stop every live lab of an account that is being deleted (an ``accounts.user_deleting`` receiver).
+
+    The session rows go with the account, so the runtime's resources are released by session id
+    after the commit, without needing the rows; the orphan sweep is the safety net if that fails.
+    """
+    live = list(
+        EnvironmentSession.objects.select_for_update().filter(user=user, status__in=LIVE_STATUSES).order_by("pk")
+    )
+    for session in live:
+        audit_record(
+            actor=actor, action=AuditAction.SESSION_STOP, target=session, details={"reason": "The account was deleted"}
+        )
+        enqueue("apps.environments.tasks.env_runtime_release_task", str(session.pk))
+    return {"labs_stopped": len(live)}
+
+
+def env_runtime_release(*, session_id) -> None:
+    """Remove whatever the runtime still holds for a session id (idempotent; no session row needed)."""
+    from apps.runtime import get_runtime
+
+    get_runtime().stop(str(session_id))

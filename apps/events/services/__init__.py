@@ -8,7 +8,7 @@
 - ``scoreboard``: pushing the board to open pages, verifying answer chains.
 """
 
-from apps.events.services.admin import event_challenges_save, event_save
+from apps.events.services.admin import event_challenges_save, event_delete, event_save, team_has_event_results
 from apps.events.services.discipline import events_award_finished, participation_disqualify
 from apps.events.services.play import event_session_start, event_submit_answer, participation_for
 from apps.events.services.ranking import rank_recompute
@@ -17,6 +17,7 @@ from apps.events.services.scoreboard import event_session_verify, scoreboard_pub
 
 __all__ = [
     "event_challenges_save",
+    "event_delete",
     "event_register",
     "event_save",
     "event_session_start",
@@ -28,4 +29,5 @@ __all__ = [
     "rank_recompute",
     "scoreboard_publish",
     "scoreboard_push",
+    "team_has_event_results",
 ]

@@ -6,12 +6,10 @@ import logging
 
 from django.db import transaction
 
-from apps.events.models import (
-    Event,
-    EventScenario,
-)
+from apps.events.models import Event, EventParticipation, EventScenario
 from apps.events.services.scoreboard import scoreboard_publish
 from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise
+from rangex.core.errors import Conflict, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +58,20 @@ def event_challenges_save(*, event: Event, actor, saved: list[EventScenario], re
             },
         )
         transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
+
+
+@transaction.atomic
+def event_delete(*, event: Event, actor) -> None:
+    """Delete an event nobody has registered for; one with participants keeps its results (hide it instead)."""
+    if not getattr(actor, "is_platform_admin", False):
+        raise PermissionDenied("Only admins may delete events.")
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if EventParticipation.objects.filter(event=event).exists():
+        raise Conflict(f"{event.name} has participants and results; it cannot be deleted.")
+    audit_record(actor=actor, action=AuditAction.EVENT_DELETE, target=event, details={"name": event.name})
+    event.delete()
+
+
+def team_has_event_results(*, team) -> bool:
+    """A ``teams.team_deleting`` receiver: a team that played in an event stays with its results."""
+    return EventParticipation.objects.filter(team=team).exists()
