@@ -6,8 +6,7 @@ from django.contrib.admin import ModelAdmin
 from django.contrib.admin.options import InlineModelAdmin
 from django.test import RequestFactory
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
-from rangex.core.models import AuditLog
+from apps.accounts.tests.factories import AdminFactory
 
 pytestmark = pytest.mark.django_db
 

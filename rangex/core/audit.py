@@ -1,9 +1,9 @@
 """The audit trail: one enum of actions, one way to write a row, one recipe for audited updates.
 
 Every state change a person or the platform makes writes one ``audit_log`` row through
-``audit_record``. Actions are members of ``AuditAction`` (as Zulip's ``AuditLogEventType``), so an
-operator can filter the log by action and a misspelt action fails at once instead of writing a
-row nobody will ever find. The values are the strings the rows have always carried.
+``audit_record``. Actions are members of ``AuditAction`` (``audit_actions``, as Zulip's
+``AuditLogEventType``), so an operator can filter the log by action and a misspelt action fails at
+once instead of writing a row nobody will ever find.
 """
 
 from __future__ import annotations
@@ -14,173 +14,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from rangex.core.audit_actions import AuditAction
 from rangex.core.context import current_request_context
 from rangex.core.crypto import EncryptedTextField
 from rangex.core.errors import ValidationFailed
+from rangex.core.models import AuditLog
 
-SECRET_MASK = "********"
-
-
-class AuditAction(models.TextChoices):
-    """Every action the audit log records, grouped by the app that performs it."""
-
-    # Kernel: settings.
-    SYSTEM_SETTINGS_UPDATE = "system_settings.update"
-    SYSTEM_SETTING_SET = "system_setting.set"
-    SYSTEM_SETTING_DELETE = "system_setting.delete"
-    MAINTENANCE_ON = "maintenance.on"
-    MAINTENANCE_OFF = "maintenance.off"
-    ENCRYPTION_KEYS_ROTATE = "encryption_keys.rotate"
-
-    # Accounts.
-    USER_CREATE = "user.create"
-    USER_ROLES = "user.roles"
-    USER_ENABLE = "user.enable"
-    USER_DISABLE = "user.disable"
-    USER_DELETE = "user.delete"
-    USER_PROFILE = "user.profile"
-    USER_PREFERENCES = "user.preferences"
-    USER_AVATAR = "user.avatar"
-    USER_PASSWORD_CHANGE = "user.password_change"
-    USER_EMAIL_VERIFIED = "user.email_verified"
-    USER_ADMIN_UPDATE = "user.admin_update"
-    AUTH_LOGIN = "auth.login"
-    AUTH_LOGIN_FAILED = "auth.login_failed"
-    AUTH_LOCKOUT = "auth.lockout"
-    AUTH_UNLOCK = "auth.unlock"
-    AUTH_2FA_ENABLED = "auth.2fa_enabled"
-    AUTH_2FA_DISABLED = "auth.2fa_disabled"
-    AUTH_2FA_FAILED = "auth.2fa_failed"
-    AUTH_RECOVERY_CODE_USED = "auth.recovery_code_used"
-    AUTH_RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
-    API_TOKEN_CREATE = "api_token.create"
-    API_TOKEN_REVOKE = "api_token.revoke"
-    CREATOR_PREFERENCES_UPDATE = "creator_preferences.update"
-
-    # Images.
-    REGISTRY_CREDENTIAL_CREATE = "registry_credential.create"
-    REGISTRY_CREDENTIAL_UPDATE = "registry_credential.update"
-    REGISTRY_CREDENTIAL_DELETE = "registry_credential.delete"
-    REGISTRY_CREDENTIAL_TEST = "registry_credential.test"
-    DOCKER_CREDENTIAL_CREATE = "docker_credential.create"
-    DOCKER_CREDENTIAL_UPDATE = "docker_credential.update"
-    DOCKER_CREDENTIAL_DELETE = "docker_credential.delete"
-    DOCKER_IMAGE_CREATE = "dockerimage.create"
-    DOCKER_IMAGE_UPDATE = "dockerimage.update"
-    DOCKER_IMAGE_DELETE = "dockerimage.delete"
-    IMAGE_VARIANT_CREATE = "imagevariant.create"
-    IMAGE_VARIANT_UPDATE = "imagevariant.update"
-    IMAGE_VARIANT_DELETE = "imagevariant.delete"
-    PLATFORM_IMAGE_CREATE = "platformimage.create"
-    PLATFORM_IMAGE_UPDATE = "platformimage.update"
-    PLATFORM_IMAGE_DELETE = "platformimage.delete"
-
-    # Scenarios.
-    SCENARIO_CREATE = "scenario.create"
-    SCENARIO_UPDATE = "scenario.update"
-    SCENARIO_DELETE = "scenario.delete"
-    SCENARIO_RATE = "scenario.rate"
-    SCENARIO_FAVORITE = "scenario.favorite"
-    SCENARIO_UNFAVORITE = "scenario.unfavorite"
-    SCENARIO_VERSION_NEW = "scenario_version.new"
-    SCENARIO_VERSION_UPDATE = "scenario_version.update"
-    SCENARIO_VERSION_DELETE = "scenario_version.delete"
-    SCENARIO_VERSION_IMPORT = "scenario_version.import"
-    SCENARIO_VERSION_IMPORT_QUEUED = "scenario_version.import_queued"
-    SCENARIO_VERSION_DRAFT = "scenario_version.draft"
-    SCENARIO_VERSION_SUBMITTED = "scenario_version.submitted"
-    SCENARIO_VERSION_APPROVED = "scenario_version.approved"
-    SCENARIO_VERSION_REJECTED = "scenario_version.rejected"
-    SCENARIO_VERSION_PUBLISHED = "scenario_version.published"
-    SCENARIO_VERSION_ARCHIVED = "scenario_version.archived"
-    SCENARIO_VERSION_MACHINE_CREATE = "scenario_version.machine.create"
-    SCENARIO_VERSION_MACHINE_UPDATE = "scenario_version.machine.update"
-    SCENARIO_VERSION_MACHINE_DELETE = "scenario_version.machine.delete"
-    SCENARIO_VERSION_ASSET_CREATE = "scenario_version.scenarioasset.create"
-    SCENARIO_VERSION_ASSET_UPDATE = "scenario_version.scenarioasset.update"
-    SCENARIO_VERSION_ASSET_DELETE = "scenario_version.scenarioasset.delete"
-    SCENARIO_VERSION_PIVOT_CREATE = "scenario_version.networkpivotpoint.create"
-    SCENARIO_VERSION_PIVOT_UPDATE = "scenario_version.networkpivotpoint.update"
-    SCENARIO_VERSION_PIVOT_DELETE = "scenario_version.networkpivotpoint.delete"
-    TOOL_CREATE = "tool.create"
-    TOOL_UPDATE = "tool.update"
-    TOOL_DELETE = "tool.delete"
-
-    # Environments.
-    SESSION_START = "session.start"
-    SESSION_RUNNING = "session.running"
-    SESSION_FAILED = "session.failed"
-    SESSION_PAUSE = "session.pause"
-    SESSION_PAUSE_FAILED = "session.pause_failed"
-    SESSION_RESUME = "session.resume"
-    SESSION_EXTEND = "session.extend"
-    SESSION_STOP = "session.stop"
-    SESSION_TERMINATED = "session.terminated"
-    SESSION_ANSWER = "session.answer"
-    SESSION_HINT = "session.hint"
-    SESSION_FLAG_SHARED = "session.flag_shared"
-    SESSION_IDLE_WARNED = "session.idle_warned"
-    SESSION_SOFT_LIMIT_WARNED = "session.soft_limit_warned"
-    SESSION_TERMINAL_OPEN = "session.terminal_open"
-
-    # Teams.
-    TEAM_CREATE = "team.create"
-    TEAM_UPDATE = "team.update"
-    TEAM_DELETE = "team.delete"
-    TEAM_JOIN = "team.join"
-    TEAM_JOIN_REQUEST = "team.join_request"
-    TEAM_REQUEST_APPROVED = "team.request_approved"
-    TEAM_REQUEST_DECLINED = "team.request_declined"
-    TEAM_REQUEST_CANCELLED = "team.request_cancelled"
-    TEAM_LEAVE = "team.leave"
-    TEAM_KICK = "team.kick"
-    TEAM_TRANSFER = "team.transfer"
-    TEAM_BADGE_AWARD = "team.badge_award"
-
-    # Events.
-    EVENT_CREATE = "event.create"
-    EVENT_UPDATE = "event.update"
-    EVENT_DELETE = "event.delete"
-    EVENT_CHALLENGES = "event.challenges"
-    EVENT_REGISTER = "event.register"
-    EVENT_SESSION_START = "event.session_start"
-    EVENT_ANSWER = "event.answer"
-    EVENT_DISQUALIFY = "event.disqualify"
-
-    # Paths and playlists.
-    CAREER_PATH_CREATE = "career_path.create"
-    CAREER_PATH_UPDATE = "career_path.update"
-    CAREER_PATH_DELETE = "career_path.delete"
-    CAREER_PATH_ITEM_ADD = "career_path.item_add"
-    CAREER_PATH_ITEM_UPDATE = "career_path.item_update"
-    CAREER_PATH_ITEM_MOVE = "career_path.item_move"
-    CAREER_PATH_ITEM_REMOVE = "career_path.item_remove"
-    CAREER_PATH_COMPLETE = "career_path.complete"
-    PLAYLIST_CREATE = "playlist.create"
-    PLAYLIST_UPDATE = "playlist.update"
-    PLAYLIST_DELETE = "playlist.delete"
-    PLAYLIST_ITEM_ADD = "playlist.item_add"
-    PLAYLIST_ITEM_UPDATE = "playlist.item_update"
-    PLAYLIST_ITEM_MOVE = "playlist.item_move"
-    PLAYLIST_ITEM_REMOVE = "playlist.item_remove"
-
-    # Badges.
-    BADGE_CREATE = "badge.create"
-    BADGE_UPDATE = "badge.update"
-    BADGE_DELETE = "badge.delete"
-    BADGE_REQUIREMENT_ADD = "badge.requirement_add"
-    BADGE_REQUIREMENT_UPDATE = "badge.requirement_update"
-    BADGE_REQUIREMENT_DELETE = "badge.requirement_delete"
-    BADGE_AWARD = "badge.award"
-
-    # Operations.
-    BUDGET_CREATE = "budget.create"
-    BUDGET_UPDATE = "budget.update"
-    BUDGET_DELETE = "budget.delete"
-    BUDGET_SHUTDOWN = "budget.shutdown"
-    INTERFACE_ENDPOINT_CREATE = "interface_endpoint.create"
-    INTERFACE_ENDPOINT_UPDATE = "interface_endpoint.update"
-    INTERFACE_ENDPOINT_DELETE = "interface_endpoint.delete"
+SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
 
 
 def audit_record(
@@ -196,8 +36,6 @@ def audit_record(
 
     ``action`` must be an ``AuditAction`` member: a free-form string is refused with ValueError.
     """
-    from rangex.core.models import AuditLog
-
     if not isinstance(action, AuditAction):
         raise ValueError(f"Unknown audit action {action!r}: add it to rangex.core.audit.AuditAction.")
     ctx = current_request_context()
@@ -216,8 +54,6 @@ def audit_record(
 
 def audit_log_for_target(*, target) -> models.QuerySet:
     """Return the audit rows about ``target``, newest first."""
-    from rangex.core.models import AuditLog
-
     return AuditLog.objects.filter(target_type=target._meta.label_lower, target_id=str(target.pk)).select_related(
         "user"
     )

@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from rangex.core.audit_actions import AuditAction
 from rangex.core.crypto import EncryptedTextField
 
 
@@ -147,7 +148,7 @@ class AuditLog(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action_type = models.CharField(max_length=100, db_index=True)
+    action_type = models.CharField(max_length=100, db_index=True, choices=AuditAction.choices)
     target_type = models.CharField(max_length=100, blank=True, db_index=True)
     target_id = models.CharField(max_length=64, blank=True, db_index=True)
     target_repr = models.CharField(max_length=255, blank=True)

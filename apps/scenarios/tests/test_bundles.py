@@ -20,7 +20,9 @@ from apps.scenarios.bundle_io import BundleLimits, read_zip
 from apps.scenarios.bundles import ASSET_FIELDS, MACHINE_FIELDS, VERSION_FIELDS, bundle_export
 from apps.scenarios.imports import bundle_import
 from apps.scenarios.models import Machine, NetworkPivotPoint, Scenario, ScenarioAsset, ScenarioVersion
+from rangex.core.audit import AuditAction
 from rangex.core.errors import PermissionDenied, ValidationFailed
+from rangex.core.models import AuditLog
 
 QUESTIONS = [
     {"id": "q1", "type": "flag", "prompt": "Root flag?", "points": 100, "max_attempts": 5, "answer": "RX{x}"},
@@ -474,3 +476,56 @@ def test_a_lone_scenario_yaml_imports(creator):
     raw = yaml.safe_dump(base_manifest()).encode()
     version = bundle_import(actor=creator, data=raw, filename="scenario.yaml")
     assert version.scenario.slug == "tiny"
+
+
+def _version_actions(version) -> list[str]:
+    rows = AuditLog.objects.filter(target_id=str(version.pk)).order_by("timestamp", "id")
+    return [r.action_type for r in rows if r.action_type != AuditAction.SCENARIO_VERSION_IMPORT]
+
+
+def test_an_import_and_a_hand_made_version_get_the_same_numbering_and_audit_rows(creator):
+    from apps.scenarios import services
+    from apps.scenarios.models import ScenarioAsset
+
+    fields = {"title": "Twin", "short_description": "Made twice.", "category": "web", "questions": QUESTIONS}
+    hand = services.scenario_create(actor=creator, slug="twin-by-hand", **fields)
+    services.machine_add(version=hand, actor=creator, name="attacker", image_ref="a/b:1", network_group="dmz")
+    services.machine_add(version=hand, actor=creator, name="pivot", image_ref="a/b:1", network_group="dmz",
+                         is_pivot_host=True)  # fmt: skip
+    services.pivot_point_add(version=hand, actor=creator, source="dmz", target="internal")
+    services.scenario_version_component_save(
+        version=hand,
+        actor=creator,
+        obj=ScenarioAsset(asset_type="download", file_name="notes.txt", file=ContentFile(b"hi", name="notes.txt")),
+    )
+
+    manifest = base_manifest(
+        scenario={"slug": "twin-imported"},
+        version={k: v for k, v in fields.items() if k != "questions"},
+        hints=[],
+        machines=[
+            {"name": "attacker", "image": {"ref": "a/b:1"}, "network_group": "dmz"},
+            {"name": "pivot", "image": {"ref": "a/b:1"}, "network_group": "dmz", "is_pivot_host": True},
+        ],
+        pivot_points=[{"source": "dmz", "target": "internal"}],
+        assets=[{"file": "assets/notes.txt", "asset_type": "download", "file_name": "notes.txt"}],
+    )
+    imported = bundle_import(actor=creator, data=zip_with({"assets/notes.txt": b"hi"}, manifest), filename="t.zip")
+
+    assert hand.version_number == imported.version_number == 1
+    assert (
+        _version_actions(imported)
+        == _version_actions(hand)
+        == [
+            AuditAction.SCENARIO_CREATE,
+            AuditAction.SCENARIO_VERSION_MACHINE_CREATE,
+            AuditAction.SCENARIO_VERSION_MACHINE_CREATE,
+            AuditAction.SCENARIO_VERSION_PIVOT_CREATE,
+            AuditAction.SCENARIO_VERSION_ASSET_CREATE,
+        ]
+    )
+
+    hand_next = services.scenario_version_new(source=hand, actor=creator)
+    imported_next = bundle_import(actor=creator, data=zip_with({"assets/notes.txt": b"hi"}, manifest), filename="t.zip")
+    assert hand_next.version_number == imported_next.version_number == 2
+    assert _version_actions(hand_next)[0] == _version_actions(imported_next)[0] == AuditAction.SCENARIO_VERSION_NEW

@@ -1,6 +1,10 @@
 """Audit rows: written by audit_record with actor, target, details, address; immutable in the admin."""
 
+import ast
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.contrib.admin.sites import site
 from django.test import Client, RequestFactory
 
@@ -66,3 +70,50 @@ def test_creators_do_not_see_the_audit_log(creator_client):
 def test_anonymous_admin_visit_goes_to_login():
     response = Client().get("/admin/core/auditlog/")
     assert response.status_code == 302
+
+
+def test_an_action_that_is_not_an_enum_member_is_refused(admin_user):
+    before = AuditLog.objects.count()
+    with pytest.raises(ValueError, match=r"Unknown audit action 'scenario_version\.submited'"):
+        audit_record(actor=admin_user, action="scenario_version.submited", target=admin_user)
+    with pytest.raises(ValueError):
+        audit_record(actor=admin_user, action="system_settings.update", target=admin_user)  # the value, not the member
+    assert AuditLog.objects.count() == before
+
+
+def _is_string_expression(node) -> bool:
+    """A literal, an f-string, a concatenation or a conditional of those: the forms actions used to take."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp):
+        return _is_string_expression(node.left) or _is_string_expression(node.right)
+    if isinstance(node, ast.IfExp):
+        return _is_string_expression(node.body) or _is_string_expression(node.orelse)
+    return False
+
+
+def test_no_code_passes_a_string_as_an_audit_action():
+    """Every ``audit_record(action=...)`` in RangeX names an enum member (or a table of them), never a string."""
+    offenders = []
+    for folder in ("apps", "rangex"):
+        for path in (Path(settings.BASE_DIR) / folder).rglob("*.py"):
+            if "migrations" in path.parts or "tests" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                name = getattr(getattr(node, "func", None), "id", None) or getattr(
+                    getattr(node, "func", None), "attr", None
+                )
+                if isinstance(node, ast.Call) and name == "audit_record":
+                    for keyword in node.keywords:
+                        if keyword.arg == "action" and _is_string_expression(keyword.value):
+                            offenders.append(f"{path.relative_to(settings.BASE_DIR)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_the_audit_log_admin_filters_by_action(admin_client_2fa, admin_user):
+    audit_record(actor=admin_user, action=AuditAction.USER_ROLES, target=admin_user)
+    response = admin_client_2fa.get("/admin/core/auditlog/", {"action_type__exact": AuditAction.USER_ROLES})
+    assert response.status_code == 200
+    assert AuditAction.USER_ROLES.label in response.content.decode()
