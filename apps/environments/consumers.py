@@ -11,7 +11,6 @@ process, as a slow terminal would).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import time
@@ -19,7 +18,8 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from apps.environments.models import EnvironmentSession, SessionStatus
+from apps.environments.models import EnvironmentSession
+from rangex.core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +32,19 @@ WINDOW_BYTES = 1024 * 1024
 READ_TIMEOUT = 0.02
 TOUCH_EVERY_SECONDS = 20
 ENDED = {"stopping", "terminated", "failed", "error"}
+# A refused terminal closes before ``accept`` with a code the page understands.
+REFUSAL_CODES = {404: 4404, 409: 4409, 403: 4403}
 
 RED = "\x1b[1;31m"
 YELLOW = "\x1b[1;33m"
 RESET = "\x1b[0m"
+
+
+@database_sync_to_async
+def _authorize_terminal(user, session_id, machine, token):
+    from apps.environments.services import env_terminal_authorize
+
+    return env_terminal_authorize(user=user, session_id=session_id, machine=machine, token=token)
 
 
 @database_sync_to_async
@@ -54,16 +63,6 @@ def _load_session(user, session_id):
     if session is None or not env_session_can_access(user=user, session=session):
         return None
     return session
-
-
-@database_sync_to_async
-def _terminal_user(machine_row) -> str:
-    from apps.environments.launch import machine_image
-
-    if machine_row.machine is None:
-        return "root"
-    _, source = machine_image(machine_row.machine)
-    return getattr(source, "terminal_user", "") or "root"
 
 
 @database_sync_to_async
@@ -90,25 +89,15 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         kwargs = self.scope["url_route"]["kwargs"]
         self.session_id = str(kwargs["session_id"])
         self.machine_name = kwargs["machine"]
-        user = self.scope.get("user")
-        session = await _load_session(user, self.session_id)
-        token = _query_param(self.scope, "token")
-        if session is None:
-            await self.close(code=4404)
-            return
-        if session.status != SessionStatus.RUNNING:
-            await self.close(code=4409)
-            return
-        if not token or not hmac.compare_digest(token.encode(), session.gateway_session_token.encode()):
-            await self.close(code=4403)
-            return
-        machine = next((m for m in session.machines.all() if m.machine_name == self.machine_name), None)
-        if machine is None or not (machine.allow_solver_entry or user.is_platform_admin):
-            await self.close(code=4404)
+        try:
+            grant = await _authorize_terminal(
+                self.scope.get("user"), self.session_id, self.machine_name, _query_param(self.scope, "token")
+            )
+        except ApplicationError as exc:
+            await self.close(code=REFUSAL_CODES.get(exc.status_code, 4403))
             return
         cols = _bounded(_query_param(self.scope, "cols"), 80, 20, 500)
         rows = _bounded(_query_param(self.scope, "rows"), 24, 5, 200)
-        terminal_user = await _terminal_user(machine)
         self.unacked = 0
         self.window_open = asyncio.Event()
         self.window_open.set()
@@ -117,17 +106,10 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         try:
-            from apps.runtime import get_runtime
+            from apps.environments.services import env_terminal_open
             from apps.runtime.base import RuntimeFailure
 
-            self.terminal = await asyncio.to_thread(
-                get_runtime().open_terminal,
-                self.session_id,
-                self.machine_name,
-                user=terminal_user,
-                cols=cols,
-                rows=rows,
-            )
+            self.terminal = await asyncio.to_thread(env_terminal_open, grant=grant, cols=cols, rows=rows)
         except RuntimeFailure as exc:
             await self._fail(f"Could not open a terminal on {self.machine_name}: {exc}")
             return

@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from apps.environments import hooks
-from apps.environments.models import EnvironmentSession
+from apps.environments.models import EnvironmentMachine, EnvironmentSession, SessionStatus
 from rangex.core.errors import NotFound
+
+logger = logging.getLogger(__name__)
 
 
 def _base() -> QuerySet[EnvironmentSession]:
     return EnvironmentSession.objects.select_related("scenario_version__scenario", "user").prefetch_related("machines")
+
+
+# What the machine rows show for each state a runtime reports.
+_RUNTIME_STATES = {
+    "running": EnvironmentMachine.Status.RUNNING,
+    "paused": EnvironmentMachine.Status.PAUSED,
+    "exited": EnvironmentMachine.Status.EXITED,
+    "dead": EnvironmentMachine.Status.EXITED,
+    "created": EnvironmentMachine.Status.EXITED,
+}
+
+
+def env_session_machines_live(*, session: EnvironmentSession) -> list[EnvironmentMachine]:
+    """Return the session's machine rows with ``status`` set to what the runtime reports now.
+
+    Nothing is saved (a page that shows a session never writes); the periodic sweep records it.
+    When the runtime cannot be asked, the rows keep their stored status.
+    """
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    rows = list(session.machines.all())
+    if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
+        return rows
+    try:
+        states = get_runtime().status(str(session.pk))
+    except RuntimeFailure:
+        logger.warning("status of session %s unavailable", session.pk, exc_info=True)
+        return rows
+    for row in rows:
+        row.status = _RUNTIME_STATES.get(states.get(row.machine_name, ""), EnvironmentMachine.Status.MISSING)
+    return rows
 
 
 def env_session_can_access(*, user, session: EnvironmentSession) -> bool:

@@ -82,14 +82,14 @@ def _context(session) -> dict:
 @login_required
 def session_detail(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
-    services.env_session_refresh_machines(session=session)
+    selectors.env_session_machines_live(session=session)
     return render(request, "environments/session_detail.html", _context(session))
 
 
 @login_required
 def session_status(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
-    services.env_session_refresh_machines(session=session)
+    selectors.env_session_machines_live(session=session)
     return render(request, "environments/_status.html", _context(session))
 
 

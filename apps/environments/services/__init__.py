@@ -36,11 +36,13 @@ from apps.environments.services.provision import (
     env_session_provision,
 )
 from apps.environments.services.start import env_session_start
+from apps.environments.services.terminals import TerminalGrant, env_terminal_authorize, env_terminal_open
 
 __all__ = [
     "EXTEND_MINUTES",
     "MIN_SESSION_MINUTES",
     "STALE_STOPPING_MINUTES",
+    "TerminalGrant",
     "cost_rate_rm",
     "env_runtime_release",
     "env_session_extend",
@@ -60,5 +62,7 @@ __all__ = [
     "env_session_touch",
     "env_session_warn_idle",
     "env_sessions_release_for_user",
+    "env_terminal_authorize",
+    "env_terminal_open",
     "session_duration_minutes",
 ]

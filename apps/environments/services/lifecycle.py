@@ -16,6 +16,7 @@ from apps.environments.models import (
     SessionSecurityGroup,
     SessionStatus,
 )
+from apps.environments.selectors import env_session_machines_live
 from apps.environments.services.common import (
     ACTIVITY_THROTTLE_SECONDS,
     EXTEND_MINUTES,
@@ -229,31 +230,13 @@ def env_session_teardown_stale(*, now=None, older_than_minutes: int = STALE_STOP
     return finished
 
 
-_ENGINE_STATES = {
-    "running": EnvironmentMachine.Status.RUNNING,
-    "paused": EnvironmentMachine.Status.PAUSED,
-    "exited": EnvironmentMachine.Status.EXITED,
-    "dead": EnvironmentMachine.Status.EXITED,
-    "created": EnvironmentMachine.Status.EXITED,
-}
-
-
 def env_session_refresh_machines(*, session: EnvironmentSession) -> EnvironmentSession:
     """Bring the machine rows in line with the engine, so a container that died shows as such."""
-    from apps.runtime import RuntimeFailure, get_runtime
 
-    if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
-        return session
-    try:
-        states = get_runtime().status(str(session.pk))
-    except RuntimeFailure:
-        logger.warning("status of session %s unavailable", session.pk, exc_info=True)
-        return session
-    for row in session.machines.all():
-        new = _ENGINE_STATES.get(states.get(row.machine_name, ""), EnvironmentMachine.Status.MISSING)
-        if row.status != new:
-            EnvironmentMachine.objects.filter(pk=row.pk).update(status=new)
-            row.status = new
+    before = {row.pk: row.status for row in session.machines.all()}
+    for row in env_session_machines_live(session=session):
+        if before[row.pk] != row.status:
+            EnvironmentMachine.objects.filter(pk=row.pk).update(status=row.status)
     return session
 
 

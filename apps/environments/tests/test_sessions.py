@@ -347,3 +347,26 @@ def test_a_scenario_shut_down_by_its_budget_refuses_new_starts(solver, version):
     with pytest.raises(LimitExceeded) as exc:
         services.env_session_start(user=solver, version=version)
     assert exc.value.limit == "scenario_monthly_budget"
+
+
+def test_the_session_pages_read_the_engine_but_never_write(
+    solver, solver_client, version, django_capture_on_commit_callbacks, cleanup_sessions, runtime
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session = start(solver, version, django_capture_on_commit_callbacks, cleanup_sessions)
+    runtime.client.containers.get(runtime.resource_name(str(session.pk), "victim")).stop(timeout=0)
+
+    with CaptureQueriesContext(connection) as queries:
+        detail = solver_client.get(f"/sessions/{session.pk}/")
+        status = solver_client.get(f"/sessions/{session.pk}/status/")
+
+    writes = [
+        q["sql"] for q in queries
+        if q["sql"].split()[0].upper() in ("INSERT", "UPDATE", "DELETE") and "environment_" in q["sql"]
+    ]  # fmt: skip
+    assert detail.status_code == status.status_code == 200
+    assert writes == []
+    assert "exited" in status.content.decode()
+    assert session.machines.get(machine_name="victim").status == "running"  # recorded by the sweep, not the page

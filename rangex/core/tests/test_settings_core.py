@@ -132,3 +132,16 @@ def test_redis_cache_keeps_one_client_per_pool_and_works_across_threads():
     assert errors == []
     assert cache.incr(f"{key}-0") == 50
     cache.delete_many([f"{key}-{n}" for n in range(4)])
+
+
+@pytest.mark.django_db
+def test_reading_the_settings_never_writes_even_when_the_row_is_missing():
+    from rangex.core.system import invalidate_settings_cache
+
+    SystemSettings.objects.all().delete()
+    invalidate_settings_cache()
+    conf = get_settings()
+    assert conf.max_sessions_per_user == 1 and conf.maintenance_mode is False
+    assert not SystemSettings.objects.exists()
+    system_settings_update(actor=None, maintenance_mode=True)
+    assert SystemSettings.objects.get().maintenance_mode is True

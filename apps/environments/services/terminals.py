@@ -1,0 +1,70 @@
+"""Opening terminals: who may open a shell in which machine, recorded in the audit log.
+
+The consumer calls ``env_terminal_authorize`` before it accepts the socket (every refusal happens
+before ``accept``), then ``env_terminal_open`` on a worker thread: the runtime call runs outside
+any transaction.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from apps.environments.launch import machine_image
+from apps.environments.models import EnvironmentSession, SessionStatus
+from apps.environments.selectors import env_session_can_access
+from rangex.core.audit import AuditAction, audit_record
+from rangex.core.errors import Conflict, NotFound, PermissionDenied
+
+
+@dataclass(frozen=True)
+class TerminalGrant:
+    """What one authorised terminal may open: a machine of a session, as a given machine user."""
+
+    session_id: str
+    machine: str
+    user: str
+
+
+def env_terminal_authorize(*, user, session_id, machine: str, token: str) -> TerminalGrant:
+    """Check access, state, the page's per-session token and the machine's entry rule; audit the open.
+
+    NotFound: no such session or machine for this user (or a machine solvers may not enter);
+    Conflict: the session is not running; PermissionDenied: the token is missing or wrong.
+    """
+    if user is None or not user.is_authenticated:
+        raise NotFound("No such session.")
+    session = (
+        EnvironmentSession.objects.prefetch_related(
+            "machines__machine__image_variant", "machines__machine__platform_image"
+        )
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None or not env_session_can_access(user=user, session=session):
+        raise NotFound("No such session.")
+    if session.status != SessionStatus.RUNNING:
+        raise Conflict("Terminals open only while the session is running.")
+    if not token or not hmac.compare_digest(token.encode(), session.gateway_session_token.encode()):
+        raise PermissionDenied("This terminal link is not valid; reload the session page.")
+    row = next((m for m in session.machines.all() if m.machine_name == machine), None)
+    if row is None or not (row.allow_solver_entry or user.is_platform_admin):
+        raise NotFound("No such machine in this session.")
+    terminal_user = "root"
+    if row.machine is not None:
+        _, source = machine_image(row.machine)
+        terminal_user = getattr(source, "terminal_user", "") or "root"
+    audit_record(
+        actor=user,
+        action=AuditAction.SESSION_TERMINAL_OPEN,
+        target=session,
+        details={"machine": machine, "as": terminal_user, "owner": session.user_id == user.pk},
+    )
+    return TerminalGrant(session_id=str(session.pk), machine=machine, user=terminal_user)
+
+
+def env_terminal_open(*, grant: TerminalGrant, cols: int, rows: int):
+    """Open the granted terminal on the runtime (blocking; call it from a worker thread)."""
+    from apps.runtime import get_runtime
+
+    return get_runtime().open_terminal(grant.session_id, grant.machine, user=grant.user, cols=cols, rows=rows)
