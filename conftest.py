@@ -1,10 +1,14 @@
-"""Fixtures shared by every test: users in each role, signed-in clients, a clean cache."""
+"""Fixtures shared by every test: users in each role, signed-in clients, a clean cache.
+
+Fixtures for labs on the real engine come from the plugin ``tests.plugins.runtime``.
+"""
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 
-from apps.accounts.tests.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory, enable_2fa, totp_code
+from apps.accounts.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory, enable_2fa, login_client
+
+pytest_plugins = ["tests.plugins.runtime"]
 
 
 @pytest.fixture(autouse=True)
@@ -51,17 +55,6 @@ def creator(db):
 @pytest.fixture
 def admin_user(db):
     return AdminFactory()
-
-
-def login_client(user, *, secret: str | None = None) -> Client:
-    """Sign ``user`` in through the real login pages, with the TOTP step when 2FA is on."""
-    client = Client()
-    response = client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.content[:500]
-    if user.twofa_enabled:
-        response = client.post("/accounts/2fa/verify/", {"code": totp_code(secret)})
-        assert response.status_code == 302, response.content[:500]
-    return client
 
 
 @pytest.fixture

@@ -69,8 +69,8 @@ def ms(values: list[float]) -> str:
 
 
 def make_versions(tag: str):
-    from apps.accounts.tests.factories import AdminFactory, CreatorFactory
-    from apps.scenarios.tests.factories import published_version
+    from apps.accounts.factories import AdminFactory, CreatorFactory
+    from apps.scenarios.factories import published_version
 
     questions = [
         {

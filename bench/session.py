@@ -38,9 +38,9 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from launch import cli_launch, cli_stop, percentile  # noqa: E402
 
-from apps.accounts.tests.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory  # noqa: E402
+from apps.accounts.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory  # noqa: E402
 from apps.environments import services  # noqa: E402
-from apps.environments.tests.helpers import ensure_test_image, pivot_version  # noqa: E402
+from apps.environments.factories import ensure_test_image, pivot_version  # noqa: E402
 from apps.runtime import get_runtime  # noqa: E402
 from rangex.asgi import application  # noqa: E402
 from rangex.core.system import system_settings_update  # noqa: E402

@@ -47,9 +47,9 @@ def setup_database() -> None:
 
 
 def make_rows(n_sessions: int, n_running: int):
-    from apps.accounts.tests.factories import UserFactory
+    from apps.accounts.factories import UserFactory
+    from apps.environments.factories import pivot_version
     from apps.environments.models import EnvironmentMachine, EnvironmentSession, SessionStatus
-    from apps.environments.tests.helpers import pivot_version
 
     version = pivot_version()
     machines = list(version.machines.all())

@@ -16,7 +16,8 @@ if "$PY" manage.py help build_images >/dev/null 2>&1; then
   DJANGO_SETTINGS_MODULE=rangex.settings_test "$PY" manage.py build_images --set test
 fi
 
-say "Checking the code style"
+say "Checking the code style and the layer contracts"
 "$VENV/bin/ruff" check --quiet .
+"$VENV/bin/lint-imports" --no-cache
 say "Running the tests (MariaDB, Redis, Docker, Chromium)"
 exec "$PY" -m pytest -n "${RANGEX_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -6,7 +6,7 @@ from django.contrib.admin import ModelAdmin
 from django.contrib.admin.options import InlineModelAdmin
 from django.test import RequestFactory
 
-from apps.accounts.tests.factories import AdminFactory
+from apps.accounts.factories import AdminFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from apps.accounts.tests.factories import totp_code
+from apps.accounts.factories import totp_code
 
 pytestmark = pytest.mark.browser
 

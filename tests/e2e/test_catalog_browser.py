@@ -5,9 +5,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
+from apps.scenarios.factories import published_version
 from apps.scenarios.social import scenario_rate
-from apps.scenarios.tests.factories import published_version
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from apps.accounts.models import User
-from apps.paths.tests.factories import career_path, completed_session_row
-from apps.scenarios.tests.factories import published_version
+from apps.paths.factories import career_path, completed_session_row
+from apps.scenarios.factories import published_version
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from apps.accounts.tests.factories import totp_code
+from apps.accounts.factories import totp_code
 
 pytestmark = pytest.mark.browser
 

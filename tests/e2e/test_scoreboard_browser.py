@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from playwright.sync_api import Page, expect
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
 from apps.events import services
-from apps.events.tests.factories import make_event, version_of
+from apps.events.factories import make_event, version_of
 
 pytestmark = pytest.mark.browser
 

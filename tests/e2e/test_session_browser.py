@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from apps.accounts.tests.factories import PASSWORD, UserFactory
+from apps.accounts.factories import PASSWORD, UserFactory
+from apps.environments.factories import STATIC_FLAG, ensure_test_image, pivot_version
 from apps.environments.models import EnvironmentSession
-from apps.environments.tests.helpers import STATIC_FLAG, ensure_test_image, pivot_version
 from apps.runtime import get_runtime
 
 pytestmark = pytest.mark.browser

@@ -3,8 +3,7 @@
 import pytest
 from django.test import Client
 
-from apps.accounts.tests.factories import PASSWORD, AdminFactory, UserFactory, enable_2fa, totp_code
-from conftest import login_client
+from apps.accounts.factories import PASSWORD, AdminFactory, UserFactory, enable_2fa, login_client, totp_code
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from apps.accounts.factories import PASSWORD, UserFactory, enable_2fa, totp_code
 from apps.accounts.models import User
 from apps.accounts.services import LOGIN_FAILED_MESSAGE
-from apps.accounts.tests.factories import PASSWORD, UserFactory, enable_2fa, totp_code
 from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db

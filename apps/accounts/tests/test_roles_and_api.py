@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.accounts.services import user_set_roles
-from rangex.asgi import application
 from rangex.core.notifications import notification_send
+from tests.asgi import application
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(solver_client):
 async def test_notification_count_is_pushed_live():
     from asgiref.sync import sync_to_async
 
-    from apps.accounts.tests.factories import UserFactory
+    from apps.accounts.factories import UserFactory
 
     user = await sync_to_async(UserFactory)()
     communicator = WebsocketCommunicator(

@@ -6,9 +6,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from apps.accounts.factories import PASSWORD, login_client
 from apps.accounts.services import user_set_active
-from apps.accounts.tests.factories import PASSWORD
-from conftest import login_client
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ import pytest
 
 from apps.badges.models import Badge, BadgeRequirement
 from apps.paths.models import CareerPath
-from apps.scenarios.tests.factories import draft_version, published_version
+from apps.scenarios.factories import draft_version, published_version
 
 pytestmark = pytest.mark.django_db
 

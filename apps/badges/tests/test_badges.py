@@ -6,11 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory
 from apps.badges import awards, event_rules, hooks, services
 from apps.badges.models import UserBadge
-from apps.paths.tests.factories import answer_all, career_path, completed_session_row, running_session
-from apps.scenarios.tests.factories import published_version
+from apps.paths.factories import answer_all, career_path, completed_session_row, running_session
+from apps.scenarios.factories import published_version
 from rangex.core.errors import PermissionDenied, ValidationFailed
 from rangex.core.models import AuditLog, Notification
 

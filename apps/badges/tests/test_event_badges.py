@@ -6,11 +6,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory
 from apps.badges import services as badge_services
 from apps.badges.models import UserBadge
 from apps.events import services as event_services
-from apps.events.tests.factories import make_event, version_of
+from apps.events.factories import make_event, version_of
 
 pytestmark = pytest.mark.django_db
 

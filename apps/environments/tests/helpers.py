@@ -1,108 +1,10 @@
-"""Test helpers for environments: a pivot-topology version on the busybox test image, and shell access."""
+"""Shell access for the environments tests."""
 
 from __future__ import annotations
 
 import time
 
-from django.core.management import call_command
-
-from apps.accounts.tests.factories import AdminFactory, CreatorFactory
 from apps.runtime import get_runtime
-from apps.scenarios import services as scenario_services
-from apps.scenarios.tests.factories import image_variant
-
-TEST_IMAGE = "rangex/busybox:latest"
-STATIC_FLAG = "RX{static-flag}"
-
-PIVOT_QUESTIONS = [
-    {
-        "id": "q1",
-        "type": "flag",
-        "prompt": "The static flag?",
-        "points": 10,
-        "max_attempts": 3,
-        "answer": STATIC_FLAG,
-        "match": "exact",
-    },
-    {
-        "id": "q2",
-        "type": "flag",
-        "prompt": "The flag on the inner victim?",
-        "points": 20,
-        "max_attempts": None,
-        "answer": "",
-        "match": "exact",
-        "dynamic": True,
-        "flag_machine": "victim",
-        "flag_path": "/srv/flag.txt",
-    },
-    {
-        "id": "q3",
-        "type": "single_choice",
-        "prompt": "Which host bridges the networks?",
-        "points": 5,
-        "max_attempts": 1,
-        "options": ["attacker", "pivot", "victim"],
-        "correct": [1],
-    },
-]
-PIVOT_HINTS = [{"id": "h1", "question_id": "q1", "text": "It is in the mission.", "cost": 4}]
-
-
-def ensure_test_image() -> None:
-    if not get_runtime().image_present(TEST_IMAGE):
-        call_command("build_images", "--set", "test")
-
-
-def pivot_version(*, creator=None, admin=None, max_players=None, **fields):
-    """Return a published 3-machine, 2-network version: attacker (dmz) - pivot (dmz+internal) - victim (internal)."""
-    creator = creator or CreatorFactory()
-    admin = admin or AdminFactory()
-    variant = image_variant(image_ref=TEST_IMAGE, display_name=f"Busybox {time.monotonic_ns()}")
-    values = {
-        "slug": f"pivot-{time.monotonic_ns()}",
-        "title": "Pivot test",
-        "short_description": "Three machines, two networks.",
-        "category": "network",
-        "mission_text": f"The static flag is {STATIC_FLAG}.",
-        "questions": PIVOT_QUESTIONS,
-        "hints": PIVOT_HINTS,
-        "hint_mode": "penalty",
-        "estimated_minutes": 30,
-        **fields,
-    }
-    version = scenario_services.scenario_create(actor=creator, **values)
-    common = {"image_source_type": "variant", "image_variant": variant, "resource_profile": "micro"}
-    scenario_services.machine_add(
-        version=version,
-        actor=creator,
-        name="attacker",
-        role="attacker",
-        network_group="dmz",
-        allow_solver_entry=True,
-        **common,
-    )
-    scenario_services.machine_add(
-        version=version,
-        actor=creator,
-        name="pivot",
-        role="service",
-        network_group="dmz",
-        is_pivot_host=True,
-        allow_solver_entry=True,
-        **common,
-    )
-    scenario_services.machine_add(
-        version=version, actor=creator, name="victim", role="victim", network_group="internal", **common
-    )
-    scenario_services.pivot_point_add(version=version, actor=creator, source="dmz", target="internal")
-    if max_players is not None:
-        from apps.scenarios.models import ScenarioLimit
-
-        ScenarioLimit.objects.create(scenario=version.scenario, max_concurrent_players=max_players)
-    version = scenario_services.scenario_version_submit(version=version, actor=creator)
-    version = scenario_services.scenario_version_approve(version=version, actor=admin)
-    return scenario_services.scenario_version_publish(version=version, actor=admin)
 
 
 def run_in(session, machine: str, command: str, *, timeout: float = 20.0) -> str:

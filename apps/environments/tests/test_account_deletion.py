@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from apps.accounts.factories import UserFactory
 from apps.accounts.models import User
-from apps.accounts.tests.factories import UserFactory
 from apps.environments import services
+from apps.environments.factories import pivot_version
 from apps.environments.models import EnvironmentSession
-from apps.environments.tests.helpers import pivot_version
 from rangex.core.audit import AuditAction
 from rangex.core.models import AuditLog
 

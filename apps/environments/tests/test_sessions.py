@@ -10,11 +10,12 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
 from apps.environments import services
+from apps.environments.factories import STATIC_FLAG, pivot_version
 from apps.environments.launch import session_flags
 from apps.environments.models import EnvironmentSession, FlagShareSuspicion, SessionStatus
-from apps.environments.tests.helpers import STATIC_FLAG, pivot_version, run_in
+from apps.environments.tests.helpers import run_in
 from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, ServiceUnavailable
 from rangex.core.system import maintenance_set, system_settings_update
 
@@ -259,9 +260,11 @@ def test_a_container_that_dies_shows_on_the_page(
     client.force_login(solver)
     response = client.get(f"/sessions/{session.pk}/status/")
     assert response.status_code == 200
+    assert b"missing" in response.content
+    # A page never writes (architecture issue): the row is recorded by the service the sweep runs.
+    services.env_session_refresh_machines(session=session)
     victim.refresh_from_db()
     assert victim.status == "missing"
-    assert b"missing" in response.content
     session.refresh_from_db()
     assert session.status == SessionStatus.RUNNING
 
@@ -331,22 +334,6 @@ def test_engine_down_fails_the_session_with_a_clear_reason(
     session.refresh_from_db()
     assert session.status == SessionStatus.FAILED
     assert "could not start" in session.reason_stopped and "unreachable" in session.reason_stopped
-
-
-def test_a_scenario_shut_down_by_its_budget_refuses_new_starts(solver, version):
-    from decimal import Decimal
-
-    from apps.ops.models import BudgetAlert
-
-    BudgetAlert.objects.create(
-        scenario=version.scenario,
-        alert_month=timezone.now().date().replace(day=1),
-        budget_limit=Decimal("1"),
-        status=BudgetAlert.Status.SHUTDOWN,
-    )
-    with pytest.raises(LimitExceeded) as exc:
-        services.env_session_start(user=solver, version=version)
-    assert exc.value.limit == "scenario_monthly_budget"
 
 
 def test_the_session_pages_read_the_engine_but_never_write(

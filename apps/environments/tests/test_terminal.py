@@ -8,12 +8,11 @@ import json
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory, login_client
 from apps.environments import services
+from apps.environments.factories import pivot_version
 from apps.environments.models import SessionStatus
-from apps.environments.tests.helpers import pivot_version
-from conftest import login_client
-from rangex.asgi import application
+from tests.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

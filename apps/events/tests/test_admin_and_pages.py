@@ -4,10 +4,10 @@ from datetime import datetime
 import pytest
 from django.urls import reverse
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
 from apps.events import services
+from apps.events.factories import make_event, quiz_version, version_of
 from apps.events.models import Event, EventScenario
-from apps.events.tests.factories import make_event, quiz_version, version_of
 from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +184,19 @@ def test_registering_with_a_malformed_team_id_is_refused_not_a_500(solver_client
     response = solver_client.post(reverse("events:register", args=[event.pk]), {"team": "not-a-team"})
     assert response.status_code == 302
     assert not event.participations.exists()
+
+
+def test_admin_cannot_delete_board_rows_join_requests_or_team_badges():
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    from apps.accounts.factories import AdminFactory
+    from apps.events.models import EventParticipation
+    from apps.teams.models import TeamBadge, TeamJoinRequest
+
+    request = RequestFactory().get("/admin/")
+    request.user = AdminFactory()
+    for model in (EventParticipation, TeamJoinRequest, TeamBadge):
+        model_admin = django_admin.site._registry[model]
+        assert not model_admin.has_delete_permission(request), model.__name__
+        assert not model_admin.has_add_permission(request), model.__name__

@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
 from apps.events import services
+from apps.events.factories import make_event, version_of
 from apps.events.models import EventParticipation, EventSolve
-from apps.events.tests.factories import make_event, version_of
 from rangex.core.errors import LimitExceeded
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory
+from apps.environments.factories import STATIC_FLAG, pivot_version
 from apps.environments.launch import session_flags
 from apps.environments.models import EnvironmentSession, SessionStatus
-from apps.environments.tests.helpers import STATIC_FLAG, pivot_version
 from apps.events import selectors, services
+from apps.events.factories import make_event
 from apps.events.models import EventParticipation, EventSession
-from apps.events.tests.factories import make_event
 from apps.teams import services as team_services
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory
 from apps.events import selectors, services
+from apps.events.factories import make_event, quiz_version, version_of
 from apps.events.models import EventParticipation, EventSession, EventSolve
-from apps.events.tests.factories import make_event, quiz_version, version_of
 from apps.scenarios.grading import AlreadySolved
 from apps.teams import services as team_services
 from apps.teams.models import Team

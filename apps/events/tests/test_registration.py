@@ -3,10 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
 from apps.events import services
+from apps.events.factories import make_event
 from apps.events.models import EventParticipation, EventRegistration
-from apps.events.tests.factories import make_event
 from apps.teams import services as team_services
 from rangex.core.errors import Conflict, LimitExceeded, PermissionDenied, ValidationFailed
 from rangex.core.models import AuditLog

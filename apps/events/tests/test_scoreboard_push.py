@@ -8,11 +8,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory, login_client
 from apps.events import services
-from apps.events.tests.factories import make_event, version_of
-from conftest import login_client
-from rangex.asgi import application
+from apps.events.factories import make_event, version_of
+from tests.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

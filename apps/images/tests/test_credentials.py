@@ -45,7 +45,7 @@ def test_changing_the_secret_marks_it_untested(creator):
 
 
 def test_another_creator_cannot_test_it(creator):
-    from apps.accounts.tests.factories import CreatorFactory
+    from apps.accounts.factories import CreatorFactory
 
     credential = _credential(creator)
     with pytest.raises(NotFound):

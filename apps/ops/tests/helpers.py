@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
 from apps.environments import services as env_services
 from apps.runtime import LaunchResult
-from apps.scenarios.tests.factories import published_version
+from apps.scenarios.factories import published_version
 
 
 def starting_session(*, user=None, version=None):

@@ -33,7 +33,7 @@ def test_sync_keeps_an_interval_changed_in_the_admin_unless_reset(capsys):
 
 
 def test_every_scheduled_task_is_registered():
-    from rangex.celery import app
+    from celery import current_app as app
 
     app.loader.import_default_modules()
     for task, _ in SCHEDULE.values():

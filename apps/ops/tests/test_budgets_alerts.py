@@ -177,3 +177,20 @@ def test_dedupe_and_error_notification_switch(admins):
     assert alerts.alert_send(alert_type="health", subject="a", dedupe_key="k") == []
     system_settings_update(actor=None, send_error_notifications=False)
     assert alerts.alert_send(alert_type="error", subject="boom") == []
+
+
+def test_a_scenario_shut_down_by_its_budget_refuses_new_starts(solver):
+    from apps.environments import services
+    from apps.environments.factories import pivot_version
+    from rangex.core.errors import LimitExceeded
+
+    version = pivot_version()
+    BudgetAlert.objects.create(
+        scenario=version.scenario,
+        alert_month=datetime.now(UTC).date().replace(day=1),
+        budget_limit=Decimal("1"),
+        status=BudgetAlert.Status.SHUTDOWN,
+    )
+    with pytest.raises(LimitExceeded) as exc:
+        services.env_session_start(user=solver, version=version)
+    assert exc.value.limit == "scenario_monthly_budget"

@@ -8,10 +8,10 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory
 from apps.environments import services as env_services
+from apps.environments.factories import TEST_IMAGE, pivot_version
 from apps.environments.models import SessionStatus
-from apps.environments.tests.helpers import TEST_IMAGE, pivot_version
 from apps.ops import health, reconcile
 from apps.ops.models import HealthCheck, OrphanedTaskLog
 from apps.ops.tests.helpers import running_session, starting_session

@@ -10,8 +10,8 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
 
+from apps.accounts.factories import UserFactory
 from apps.accounts.models import User
-from apps.accounts.tests.factories import UserFactory
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.environments.services import cost_rate_rm
 from apps.ops import costs, reconcile

@@ -1,8 +1,8 @@
 import pytest
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory
 from apps.paths import selectors, services
-from apps.paths.tests.factories import (
+from apps.paths.factories import (
     answer_all,
     career_path,
     completed_session_row,
@@ -10,7 +10,7 @@ from apps.paths.tests.factories import (
     running_session,
 )
 from apps.scenarios import services as scenario_services
-from apps.scenarios.tests.factories import draft_version, published_version
+from apps.scenarios.factories import draft_version, published_version
 from rangex.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rangex.core.models import AuditLog, Notification
 

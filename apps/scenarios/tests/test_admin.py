@@ -9,11 +9,11 @@ from django import forms
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from apps.accounts.tests.factories import CreatorFactory
+from apps.accounts.factories import CreatorFactory
 from apps.images.models import RegistryCredential
 from apps.scenarios import services
+from apps.scenarios.factories import draft_version, published_version, submitted_version
 from apps.scenarios.models import Scenario, ScenarioVersion, VersionStatus
-from apps.scenarios.tests.factories import draft_version, published_version, submitted_version
 
 pytestmark = pytest.mark.django_db
 

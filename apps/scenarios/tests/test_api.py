@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from apps.accounts.factories import CreatorFactory
 from apps.accounts.services import api_token_create
-from apps.accounts.tests.factories import CreatorFactory
+from apps.scenarios.factories import draft_version, published_version, submitted_version
 from apps.scenarios.models import ScenarioRating, ScenarioVersion, UserFavorite, VersionStatus
-from apps.scenarios.tests.factories import draft_version, published_version, submitted_version
 
 pytestmark = pytest.mark.django_db
 

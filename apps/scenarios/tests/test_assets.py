@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.scenarios import services
+from apps.scenarios.factories import draft_version
 from apps.scenarios.models import ScenarioAsset
-from apps.scenarios.tests.factories import draft_version
 from rangex.core.errors import ValidationFailed
 from rangex.core.system import system_settings_update
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
-from apps.accounts.tests.factories import CreatorFactory
+from apps.accounts.factories import CreatorFactory
 from apps.images.models import ImageVariant, PlatformImage
 from apps.scenarios.bundle_io import BundleLimits, read_zip
 from apps.scenarios.bundles import ASSET_FIELDS, MACHINE_FIELDS, VERSION_FIELDS, bundle_export

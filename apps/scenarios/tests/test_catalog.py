@@ -2,11 +2,11 @@
 
 import pytest
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory
 from apps.scenarios import services
 from apps.scenarios.catalog import catalog_get, catalog_list
+from apps.scenarios.factories import approved_version, draft_version, published_version
 from apps.scenarios.social import scenario_favorite_set, scenario_rate
-from apps.scenarios.tests.factories import approved_version, draft_version, published_version
 from rangex.core.errors import NotFound
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.accounts.factories import AdminFactory, UserFactory
 from apps.scenarios import services
+from apps.scenarios.factories import published_version
 from apps.scenarios.models import ScenarioRating, UserFavorite
 from apps.scenarios.social import scenario_favorite_set, scenario_rate
-from apps.scenarios.tests.factories import published_version
 from rangex.core.errors import PermissionDenied, ValidationFailed
 from rangex.core.models import AuditLog
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from apps.images.factories import image_variant
 from apps.images.models import PlatformImage, RegistryCredential
 from apps.scenarios import services
+from apps.scenarios.factories import draft_version
 from apps.scenarios.models import VersionStatus
-from apps.scenarios.tests.factories import draft_version, image_variant
 from apps.scenarios.validation import is_local_registry, registry_host
 from rangex.core.errors import ValidationFailed
 

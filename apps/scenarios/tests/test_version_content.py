@@ -3,8 +3,8 @@ import uuid
 import pytest
 
 from apps.scenarios import selectors
+from apps.scenarios.factories import draft_version, published_version
 from apps.scenarios.services import scenario_version_update
-from apps.scenarios.tests.factories import draft_version, published_version
 from rangex.core.errors import NotFound
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,16 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 
+from apps.accounts.factories import AdminFactory, CreatorFactory
 from apps.accounts.models import CreatorPreferences
-from apps.accounts.tests.factories import AdminFactory, CreatorFactory
 from apps.scenarios import services
+from apps.scenarios.factories import (
+    MachineFactory,
+    draft_version,
+    published_version,
+    submitted_version,
+    version_in,
+)
 from apps.scenarios.models import (
     Asset,
     AssetScenarioVersion,
@@ -19,13 +26,6 @@ from apps.scenarios.models import (
     ScenarioAsset,
     ScenarioVersion,
     VersionStatus,
-)
-from apps.scenarios.tests.factories import (
-    MachineFactory,
-    draft_version,
-    published_version,
-    submitted_version,
-    version_in,
 )
 from rangex.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from rangex.core.models import AuditLog, Notification

@@ -1,10 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from apps.accounts.tests.factories import UserFactory
+from apps.accounts.factories import UserFactory, login_client
 from apps.teams import services
 from apps.teams.models import TeamJoinRequest, TeamMember
-from conftest import login_client
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.conf import settings
 from django.contrib.admin.sites import site
 from django.test import Client, RequestFactory
 
-from apps.accounts.tests.factories import AdminFactory, enable_2fa
-from conftest import login_client
+from apps.accounts.factories import AdminFactory, enable_2fa, login_client
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.models import AuditLog
 from rangex.core.system import system_settings_update

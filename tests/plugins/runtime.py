@@ -1,6 +1,8 @@
+"""Fixtures for tests that run labs on the real engine, shared by every app through the root conftest."""
+
 import pytest
 
-from apps.environments.tests.helpers import ensure_test_image
+from apps.environments.factories import ensure_test_image
 from apps.runtime import get_runtime
 
 

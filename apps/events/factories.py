@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.accounts.tests.factories import AdminFactory
+from apps.accounts.factories import AdminFactory
 from apps.events import services
 from apps.events.models import Event, EventScenario
-from apps.scenarios.tests.factories import published_version
+from apps.scenarios.factories import published_version
 
 _names = itertools.count(1)
 

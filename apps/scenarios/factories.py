@@ -7,8 +7,8 @@ from typing import Any
 
 import factory
 
-from apps.accounts.tests.factories import AdminFactory, CreatorFactory
-from apps.images.models import ImageVariant
+from apps.accounts.factories import AdminFactory, CreatorFactory
+from apps.images.factories import image_variant
 from apps.scenarios import services
 from apps.scenarios.models import Machine, ScenarioVersion
 
@@ -27,20 +27,6 @@ DEFAULT_QUESTIONS = [
 ]
 DEFAULT_HINTS = [{"id": "h1", "question_id": "q1", "text": "Look in the web root.", "cost": 2}]
 DEFAULT = object()
-
-
-def image_variant(**fields: Any) -> ImageVariant:
-    """Return an active, approved image variant (the catalogue is admin data, created directly)."""
-    values = {
-        "base_os": "debian",
-        "variant_type": "standard",
-        "image_ref": "rangex/busybox:latest",
-        "display_name": "Busybox",
-        "is_active": True,
-        "is_admin_approved": True,
-        **fields,
-    }
-    return ImageVariant.objects.create(**values)
 
 
 class MachineFactory(factory.Factory):

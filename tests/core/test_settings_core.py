@@ -11,7 +11,7 @@ from rangex.core.errors import ValidationFailed
 from rangex.core.models import SystemSettings
 from rangex.core.system import get_settings, system_settings_update
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "RANGEX_ENV_FILE": "/dev/null",
     "DJANGO_SETTINGS_MODULE": "rangex.settings",

@@ -1,6 +1,7 @@
 """Account factories. Users are created through the user_create service, as in production."""
 
 import factory
+from django.test import Client
 from django_otp.oath import totp
 
 from apps.accounts import otp
@@ -57,3 +58,14 @@ def enable_2fa(user: User) -> tuple[str, list[str]]:
     _, codes = twofa_enable(user=user, secret=secret, code=totp_code(secret, steps_back=1))
     user.refresh_from_db()
     return secret, codes
+
+
+def login_client(user, *, secret: str | None = None) -> Client:
+    """Sign ``user`` in through the real login pages, with the TOTP step when 2FA is on."""
+    client = Client()
+    response = client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    if user.twofa_enabled:
+        response = client.post("/accounts/2fa/verify/", {"code": totp_code(secret)})
+        assert response.status_code == 302, response.content[:500]
+    return client

@@ -13,11 +13,11 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
-from apps.accounts.tests.factories import AdminFactory
+from apps.accounts.factories import AdminFactory
 from apps.environments import services as env_services
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.paths import services
-from apps.scenarios.tests.factories import published_version
+from apps.scenarios.factories import published_version
 
 
 def running_session(*, user, version) -> EnvironmentSession:

@@ -1,1 +1,0 @@
-from apps.environments.tests.conftest import cleanup_sessions, runtime, test_image  # noqa: F401
