@@ -13,6 +13,41 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/bin/chromium"
 
 
+def _retry_on_network_change(method):
+    """Retry a navigation that Chromium aborted because the host's interfaces changed.
+
+    Chromium aborts in-flight navigations with ERR_NETWORK_CHANGED whenever an address appears or
+    goes on the host, and the lab tests running beside the browser tests create and remove Docker
+    bridges all the time. The page never left 127.0.0.1, so the navigation is simply made again.
+    """
+    from functools import wraps
+
+    from playwright.sync_api import Error as PlaywrightError
+
+    @wraps(method)
+    def navigate(self, *args, **kwargs):
+        for attempt in range(4):
+            try:
+                return method(self, *args, **kwargs)
+            except PlaywrightError as exc:
+                if "ERR_NETWORK_CHANGED" not in str(exc) or attempt == 3:
+                    raise
+        return None
+
+    return navigate
+
+
+def _patch_navigation() -> None:
+    from playwright.sync_api import Page
+
+    if not getattr(Page.goto, "__wrapped__", None):
+        Page.goto = _retry_on_network_change(Page.goto)
+        Page.reload = _retry_on_network_change(Page.reload)
+
+
+_patch_navigation()
+
+
 def _make_application():
     from channels.routing import get_default_application
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
