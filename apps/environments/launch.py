@@ -93,9 +93,11 @@ def build_launch_spec(session: EnvironmentSession):
                 pids_limit=limits.pids_limit,
                 env={str(k): str(v) for k, v in (machine.environment_vars or {}).items()},
                 command=list(machine.entrypoints) or None,
-                cap_add=list(getattr(source, "allowed_capabilities", []) or []),
+                cap_add=list(
+                    dict.fromkeys([*(getattr(source, "allowed_capabilities", []) or []), *(machine.capabilities or [])])
+                ),
                 no_new_privileges=getattr(source, "no_new_privileges", True),
-                user=getattr(source, "terminal_user", "root") or "root",
+                user=machine.run_as_user or getattr(source, "terminal_user", "root") or "root",
                 files=files,
             )
         )

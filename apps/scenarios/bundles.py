@@ -45,6 +45,8 @@ MACHINE_FIELDS = (
     "web_enabled",
     "environment_vars",
     "entrypoints",
+    "run_as_user",
+    "capabilities",
     "ssh_username",
     "network_egress_policy",
     "sort_order",
