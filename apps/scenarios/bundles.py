@@ -302,6 +302,8 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
         cover=cover,
         source_format="rangex",
         source_file=doc.filename,
+        name=str(version_fields.get("title") or ""),
+        slug_is_identity=True,
     )
 
 
