@@ -341,7 +341,7 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     metadata: dict[str, Any] = dict(rangex.get("metadata") or {}) if isinstance(rangex.get("metadata"), dict) else {}
     if not rangex:
         metadata["imported_from"] = "ctfd"
-    ctfd: dict[str, Any] = {}
+    ctfd: dict[str, Any] = metadata.pop("ctfd_extra", None) or {}
     if ctype not in ("standard", "dynamic"):
         ctfd["type"] = ctype
     points, scoring = _scoring(doc, data, str(ctype))

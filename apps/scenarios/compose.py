@@ -272,13 +272,17 @@ def _apply_extra(doc: YamlDoc, machine: Machine, extra: Any, at: str) -> None:
             if found is None:
                 doc.add(f"{at}.variant", f"No image variant named {value!r} exists on this platform.")
             else:
-                machine.image_source_type, machine.image_variant = ImageSourceType.VARIANT, found
+                machine.image_source_type, machine.image_variant, machine.image_ref = ImageSourceType.VARIANT, found, ""
         elif key == "platform":
             found = PlatformImage.objects.filter(label=value).first()
             if found is None:
                 doc.add(f"{at}.platform", f"No platform image labelled {value!r} exists on this platform.")
             else:
-                machine.image_source_type, machine.platform_image = ImageSourceType.PLATFORM, found
+                machine.image_source_type, machine.platform_image, machine.image_ref = (
+                    ImageSourceType.PLATFORM,
+                    found,
+                    "",
+                )
         else:
             doc.warn(f"{at}.{key}", "unknown RangeX machine field; dropped.")
 
@@ -504,7 +508,8 @@ def plan_compose(doc: YamlDoc, *, slug: str) -> ComposeTopology:
         if machine.name in declared:
             doc.add(f"services.{name}", f"Another service is also named {machine.name!r}.")
             continue
-        machine.sort_order = machine.sort_order or len(topology.machines)
+        if "sort_order" not in (svc.get("x-rangex") or {} if isinstance(svc, dict) else {}):
+            machine.sort_order = len(topology.machines)
         declared[machine.name] = networks
         topology.machines.append(machine)
         if DEFAULT_NETWORK in networks:
