@@ -120,6 +120,7 @@ class ImportEntry:
             "outcome": self.outcome,
             "version_id": str(self.version.pk) if self.version else None,
             "version_number": self.version.version_number if self.version else None,
+            "url": version_admin_url(self.version) if self.version else None,
             "errors": self.errors,
             "warnings": self.warnings,
         }
@@ -425,7 +426,15 @@ def version_admin_url(version: ScenarioVersion) -> str:
         return reverse("admin:index")
 
 
-def bundle_import_enqueue(*, actor, upload, filename: str, limits: BundleLimits = DEFAULT_LIMITS):
+def bundle_import_enqueue(
+    *,
+    actor,
+    upload,
+    filename: str,
+    partial: bool = False,
+    new_version_of: str | None = None,
+    limits: BundleLimits = DEFAULT_LIMITS,
+):
     """Store an upload in a private folder and import it in a background job; return the Job."""
     from rangex.core.jobs import job_create
     from rangex.core.scheduling import enqueue
@@ -446,7 +455,14 @@ def bundle_import_enqueue(*, actor, upload, filename: str, limits: BundleLimits 
                 raise ValidationFailed(f"{filename} is larger than {limits.max_upload_bytes // (1024 * 1024)} MB.")
             out.write(chunk)
     with transaction.atomic():
-        job = job_create(type=IMPORT_JOB_TYPE, user=actor, payload={"path": name, "filename": filename, "size": size})
+        payload = {
+            "path": name,
+            "filename": filename,
+            "size": size,
+            "partial": partial,
+            "new_version_of": new_version_of,
+        }
+        job = job_create(type=IMPORT_JOB_TYPE, user=actor, payload=payload)
         audit_record(
             actor=actor, action=AuditAction.SCENARIO_VERSION_IMPORT_QUEUED, target=job, details={"filename": filename}
         )
@@ -464,10 +480,21 @@ def bundle_import_job_run(*, job_id) -> None:
         if job.user is None or not path.is_file() or path.parent != _import_folder():
             job_fail(job_id=job_id, error="The uploaded file is gone; upload it again.")
             return
-        job_progress(job_id=job_id, progress=10, message="Reading the bundle")
+        job_progress(job_id=job_id, progress=10, message="Reading and checking every challenge")
+
+        def progress(done: int, total: int) -> None:
+            job_progress(job_id=job_id, progress=10 + 85 * done // max(total, 1), message=f"Imported {done} of {total}")
+
         try:
             with path.open("rb") as fh:
-                versions = bundle_import_all(actor=job.user, data=fh, filename=job.payload.get("filename", path.name))
+                report = scenario_import(
+                    actor=job.user,
+                    data=fh,
+                    filename=job.payload.get("filename", path.name),
+                    partial=bool(job.payload.get("partial")),
+                    new_version_of=job.payload.get("new_version_of"),
+                    progress=progress,
+                )
         except ApplicationError as exc:
             details = [f"{field}: {m}" for field, ms in exc.fields.items() for m in ms]
             job_fail(job_id=job_id, error="\n".join([exc.message, *details]))
@@ -479,14 +506,20 @@ def bundle_import_job_run(*, job_id) -> None:
                 job_id=job_id, error=f"The import failed unexpectedly ({exc.__class__.__name__}); nothing was imported."
             )
             return
-        job_succeed(
-            job_id=job_id,
-            result={
-                "url": version_admin_url(versions[0]),
-                "versions": [{"id": str(v.pk), "slug": v.scenario.slug, "number": v.version_number} for v in versions],
-            },
-            message=f"Imported {', '.join(str(v) for v in versions)}",
-        )
+        result = report.as_dict()
+        if not report.imported:
+            lines = [
+                f"{e.source_file}: {m}" if not m.startswith(e.source_file) else m
+                for e in report.refused
+                for m in e.errors
+            ]
+            job_fail(job_id=job_id, error="\n".join([report.summary(), *lines]))
+            return
+        result["url"] = version_admin_url(report.versions[0])
+        result["versions"] = [
+            {"id": str(v.pk), "slug": v.scenario.slug, "number": v.version_number} for v in report.versions
+        ]
+        job_succeed(job_id=job_id, result=result, message=report.summary())
     finally:
         if path.is_file() and path.parent == _import_folder():
             path.unlink(missing_ok=True)
