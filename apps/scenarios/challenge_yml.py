@@ -126,7 +126,7 @@ def _flags(doc: YamlDoc, raw: Any) -> list[dict[str, Any]]:
             doc.add(f"{at}.type", f"Unknown flag type {ftype!r}; use static or regex.")
             continue
         flags.append({"type": ftype, "content": content, "case_insensitive": data == "case_insensitive"})
-    if not flags and not doc.errors.get("flags"):
+    if not raw:
         doc.add("flags", "Give at least one flag.")
     return flags
 

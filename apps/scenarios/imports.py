@@ -108,6 +108,7 @@ class ImportEntry:
     outcome: str = ""
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    fields: dict[str, list[str]] = field(default_factory=dict)
     version: ScenarioVersion | None = None
     plan: ImportPlan | None = None
 
@@ -170,7 +171,10 @@ class ImportReport:
 
     def error(self) -> ValidationFailed:
         """Return the refusal of the whole upload, naming every problem of every scenario."""
-        fields = {f"{e.source_file}": e.errors for e in self.refused}
+        fields: dict[str, list[str]] = {}
+        for entry in self.refused:
+            for key, messages in (entry.fields or {entry.source_file: entry.errors}).items():
+                fields.setdefault(key, []).extend(messages)
         first = self.refused[0].errors[0] if self.refused and self.refused[0].errors else self.summary()
         more = sum(len(e.errors) for e in self.refused) - 1
         tail = f" ({more} more problem{'s' if more != 1 else ''})" if more > 0 else ""
@@ -195,7 +199,8 @@ def _units(files: dict[str, bytes], *, filename: str) -> list[tuple[str, str]]:
         return [("rangex", MANIFEST_NAME)]
     names = list(files)
     challenges = sorted(p for p in names if posixpath.basename(p) in CHALLENGE_NAMES)
-    if not challenges and len(names) == 1 and posixpath.basename(names[0]) not in COMPOSE_NAMES:
+    lone = len(names) == 1 and names[0].lower().endswith((".yml", ".yaml"))
+    if not challenges and lone and posixpath.basename(names[0]) not in COMPOSE_NAMES:
         challenges = names
     if challenges:
         return [("ctfd", p) for p in challenges]
@@ -336,7 +341,7 @@ def scenario_import(
         try:
             entry.plan = _plan(kind, path, files, limits=limits)
         except ValidationFailed as exc:
-            entry.errors = _messages(exc)
+            entry.errors, entry.fields = _messages(exc), dict(exc.fields or {})
         else:
             entry.name, entry.slug, entry.status = entry.plan.name, entry.plan.slug, "valid"
             entry.warnings = list(entry.plan.warnings)
@@ -356,7 +361,7 @@ def scenario_import(
                         entry.version = _apply_plan(plan=entry.plan, actor=actor, stored=stored)
                     entry.status = "imported"
                 except ValidationFailed as exc:
-                    entry.status, entry.errors = "refused", _messages(exc)
+                    entry.status, entry.errors, entry.fields = "refused", _messages(exc), dict(exc.fields or {})
                     if not partial:
                         raise
                 if progress:

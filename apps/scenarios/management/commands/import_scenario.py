@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.WARNING(f"  warning: {message}"))
         self.stdout.write(report.summary())
         if report.refused:
-            raise CommandError(report.summary())
+            raise CommandError("\n".join([report.summary(), *(m for e in report.refused for m in e.errors)]))
 
 
 def _is_folder_import(source: Path) -> bool:
