@@ -128,7 +128,7 @@ def test_compose_beside_the_challenge_gives_machines_networks_and_a_pivot():
     assert set(machines) == {"attacker", "web", "db"}
     web = machines["web"]
     assert web.is_pivot_host and web.run_as_user == "1000" and web.capabilities == ["NET_BIND_SERVICE"]
-    assert web.exposed_ports == [{"port": 8080, "protocol": "tcp"}] and web.entrypoints[0] == "httpd"
+    assert web.exposed_ports == [{"port": 8080, "protocol": "tcp"}] and web.entrypoints[0] == "sh"
     assert {(pp.source_network_group, pp.target_network_group) for pp in p.pivot_points} == {("front", "back")}
     assert machines["attacker"].allow_solver_entry and machines["attacker"].role == "attacker"
     assert p.version_fields["network_topology"]["networks"]["back"] == {"internal": True}
