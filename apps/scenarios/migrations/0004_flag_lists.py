@@ -36,7 +36,7 @@ def _to_pattern(question):
     if flag.get("type") == "regex":
         if flag.get("case_insensitive"):
             return question
-        new["answer"] = content[4:-3] if content.startswith("(?:") and content.endswith(")\\Z") else content
+        new["answer"] = content[3:-3] if content.startswith("(?:") and content.endswith(")\\Z") else content
         new["match"] = "regex"
     else:
         new["answer"] = content
