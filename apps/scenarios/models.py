@@ -278,12 +278,10 @@ RUN_AS_USER_VALIDATOR = RegexValidator(
 
 def validate_machine_capabilities(value) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError("List capability names, e.g. [\"NET_BIND_SERVICE\"].")
+        raise ValidationError('List capability names, e.g. ["NET_BIND_SERVICE"].')
     refused = sorted({v.upper().removeprefix("CAP_") for v in value} - MACHINE_CAPABILITIES)
     if refused:
-        raise ValidationError(
-            f"Not allowed: {', '.join(refused)}. Allowed: {', '.join(sorted(MACHINE_CAPABILITIES))}."
-        )
+        raise ValidationError(f"Not allowed: {', '.join(refused)}. Allowed: {', '.join(sorted(MACHINE_CAPABILITIES))}.")
 
 
 class ImageSourceType(models.TextChoices):
