@@ -196,6 +196,7 @@ class YamlDoc:
         self.filename = filename
         self.errors: dict[str, list[str]] = {}
         self.warnings: list[str] = []
+        self.others: list[YamlDoc] = []
         self.lines: dict[str, int] = {}
         if len(text) > limits.max_manifest_bytes:
             raise ValidationFailed(f"{filename} is larger than {limits.max_manifest_bytes // 1024} KB.")
@@ -296,18 +297,27 @@ class YamlDoc:
             value = value.get(part)
         return value
 
+    def absorb(self, other: YamlDoc) -> None:
+        """Take the problems and warnings of a file read along with this one (a Compose file beside it)."""
+        self.warnings.extend(other.warnings)
+        if other.errors:
+            self.others.append(other)
+
     def raise_if_errors(self) -> None:
-        if not self.errors:
+        docs = [d for d in (self, *self.others) if d.errors]
+        if not docs:
             return
         fields = {
-            f"{self.filename}:{path}": [f"line {self.line_of(path)}: {m}" for m in messages]
-            for path, messages in self.errors.items()
+            f"{doc.filename}:{path}": [f"line {doc.line_of(path)}: {m}" for m in messages]
+            for doc in docs
+            for path, messages in doc.errors.items()
         }
-        path, messages = next(iter(self.errors.items()))
-        more = len(self.errors) - 1
+        first = docs[0]
+        path, messages = next(iter(first.errors.items()))
+        more = sum(len(d.errors) for d in docs) - 1
         tail = f" ({more} more problem{'s' if more != 1 else ''})" if more else ""
         raise ValidationFailed(
-            f"{self.filename}, line {self.line_of(path)}, {path}: {messages[0]}{tail}", fields=fields
+            f"{first.filename}, line {first.line_of(path)}, {path}: {messages[0]}{tail}", fields=fields
         )
 
 

@@ -460,10 +460,7 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
         compose_doc = YamlDoc(files[compose_path], filename=compose_path, limits=limits)
         topology = plan_compose(compose_doc, slug=slug)
         machines, pivots = topology.machines, topology.pivot_points
-        doc.warnings.extend(compose_doc.warnings)
-        for field_path, messages in compose_doc.errors.items():
-            for message in messages:
-                doc.add(f"{compose_path}:{field_path}", f"line {compose_doc.line_of(field_path)}: {message}")
+        doc.absorb(compose_doc)
         if data.get("image") and not any(m.image_ref == str(data["image"]).strip() for m in machines):
             doc.warn("image", f"{compose_path} describes the machines; image ignored.")
     else:
