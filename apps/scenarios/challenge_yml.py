@@ -66,6 +66,8 @@ EXTRA_VERSION_FIELDS = (
     "short_description", "difficulty", "estimated_minutes", "scenario_type", "code_of_ethics", "learning_outcomes",
     "validation_mode", "scoring_mode", "hint_mode", "requires_machines", "network_topology", "docker_compose_path",
 )  # fmt: skip
+# Keys other platforms use for a ctfcli key, so the warning suggests the right one.
+ALIASES = {"points": "value", "score": "value", "flag": "flags", "hint": "hints", "tag": "tags", "file": "files"}
 DEFAULT_QUESTION = {"id": "flag", "prompt": "Submit the flag."}
 CONNECTION_LABEL = "**Connection:**"
 WEB_PORTS = {"http": 80, "https": 443}
@@ -88,7 +90,7 @@ def _unknown_keys(doc: YamlDoc, data: dict) -> None:
     for key in data:
         if key in SPEC_KEYS:
             continue
-        close = difflib.get_close_matches(str(key), SPEC_KEYS, n=1, cutoff=0.6)
+        close = [ALIASES[key]] if key in ALIASES else difflib.get_close_matches(str(key), SPEC_KEYS, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         doc.warn(str(key), f"unknown key, not in the ctfcli spec; dropped.{hint}")
 
