@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from apps.environments.models import EnvironmentSession
 from apps.images.profiles import profile_limits
+from apps.scenarios.compose import networks_of
 from apps.scenarios.grading import dynamic_flag
 
 NETWORK_EGRESS_INTERNET = "internet"
@@ -24,13 +25,7 @@ def machine_image(machine) -> tuple[str, object | None]:
 
 def machine_networks(machine, pivot_points) -> list[str]:
     """Return the network groups of ``machine``: its own, plus every group a pivot host bridges to."""
-    groups = [machine.network_group]
-    if machine.is_pivot_host:
-        for point in pivot_points:
-            ends = {point.source_network_group, point.target_network_group}
-            if machine.network_group in ends:
-                groups.extend(sorted(ends - {machine.network_group}))
-    return list(dict.fromkeys(groups))
+    return networks_of(machine, pivot_points)
 
 
 def is_dynamic_flag(question: dict) -> bool:
@@ -93,9 +88,11 @@ def build_launch_spec(session: EnvironmentSession):
                 pids_limit=limits.pids_limit,
                 env={str(k): str(v) for k, v in (machine.environment_vars or {}).items()},
                 command=list(machine.entrypoints) or None,
-                cap_add=list(getattr(source, "allowed_capabilities", []) or []),
+                cap_add=list(
+                    dict.fromkeys([*(getattr(source, "allowed_capabilities", []) or []), *(machine.capabilities or [])])
+                ),
                 no_new_privileges=getattr(source, "no_new_privileges", True),
-                user=getattr(source, "terminal_user", "root") or "root",
+                user=machine.run_as_user or getattr(source, "terminal_user", "root") or "root",
                 files=files,
             )
         )

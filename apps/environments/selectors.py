@@ -71,3 +71,21 @@ def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
 
 def env_session_list_for_user(*, user) -> QuerySet[EnvironmentSession]:
     return _base().filter(user=user, is_test=False).order_by("-created_at")
+
+
+def solved_scenario_slugs(*, user, slugs) -> set[str]:
+    """Return which of the scenario ``slugs`` ``user`` solved in practice: every question of a session right."""
+    solved: set[str] = set()
+    sessions = (
+        EnvironmentSession.objects.filter(
+            user=user, scenario_version__scenario__slug__in=list(slugs), completed_at__isnull=False, is_test=False
+        )
+        .select_related("scenario_version__scenario")
+        .only("answers", "scenario_version__questions", "scenario_version__scenario__slug")
+    )
+    for session in sessions:
+        questions = session.scenario_version.questions or []
+        answers = session.answers or {}
+        if all((answers.get(q.get("id")) or {}).get("correct") for q in questions):
+            solved.add(session.scenario_version.scenario.slug)
+    return solved

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from apps.events import selectors, services
 from apps.events.models import EnvironmentMode
+from apps.events.prerequisites import event_prerequisites_missing
 from apps.teams.selectors import team_get, teams_led_by
 from rangex.core.errors import ApplicationError
 from rangex.core.http import client_ip, user_agent
@@ -64,6 +65,7 @@ def event_board(request: HttpRequest, pk) -> HttpResponse:
         rows.append(
             {
                 "version": version,
+                "locked": event_prerequisites_missing(event=event, participation=participation, version=version),
                 "session": session,
                 "questions": [
                     {"q": q, "prompt_html": render_markdown(q.get("prompt", "")), "solved": solved.get(q.get("id"))}

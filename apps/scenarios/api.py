@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.scenarios import catalog, selectors, services, social
+from apps.scenarios import catalog, imports, selectors, services, social
 from apps.scenarios.serializers import (
     CatalogDetailSerializer,
     CatalogFilterSerializer,
@@ -130,3 +131,30 @@ class CreatorVersionSubmitApi(APIView):
         version = selectors.scenario_version_get_for_creator(user=request.user, pk=pk)
         version = services.scenario_version_submit(version=version, actor=request.user)
         return Response(CreatorVersionSerializer(version).data)
+
+
+class ImportInSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A bundle .zip, a challenge.yml, a docker-compose.yml or a .zip of them.")
+    partial = serializers.BooleanField(default=False, help_text="Import the valid challenges, report the rest.")
+    new_version_of = serializers.SlugField(required=False, allow_blank=True, help_text="Slug to add a version to.")
+
+
+class CreatorImportApi(APIView):
+    """Import an upload as DRAFT versions; the answer is the report (imported, refused, warnings per challenge)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": ImportInSerializer}, responses={201: dict, 400: dict})
+    def post(self, request):
+        data = ImportInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        report = imports.scenario_import(
+            actor=request.user,
+            data=upload,
+            filename=upload.name,
+            partial=data.validated_data["partial"],
+            new_version_of=data.validated_data.get("new_version_of") or None,
+        )
+        code = status.HTTP_201_CREATED if report.imported else status.HTTP_400_BAD_REQUEST
+        return Response(report.as_dict(), status=code)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("scenarios/<slug:slug>/rating/", api.RatingApi.as_view(), name="api-scenario-rating"),
     path("scenarios/<slug:slug>/favorite/", api.FavoriteApi.as_view(), name="api-scenario-favorite"),
     path("creator/versions/", api.CreatorVersionListApi.as_view(), name="api-creator-versions"),
+    path("creator/imports/", api.CreatorImportApi.as_view(), name="api-creator-imports"),
     path("creator/versions/<uuid:pk>/", api.CreatorVersionDetailApi.as_view(), name="api-creator-version"),
     path(
         "creator/versions/<uuid:pk>/submit/", api.CreatorVersionSubmitApi.as_view(), name="api-creator-version-submit"

@@ -13,9 +13,11 @@ import io
 import math
 import os
 import posixpath
+import re
 import stat
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,10 @@ from apps.scenarios.models import Machine, NetworkPivotPoint, ScenarioAsset
 from rangex.core.errors import ValidationFailed
 
 MANIFEST_NAME = "scenario.yaml"
+CHALLENGE_NAMES = ("challenge.yml", "challenge.yaml")
+COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+# Cookiecutter and Jinja placeholders: what a template holds before it is rendered.
+TEMPLATE_RE = re.compile(r"\{\{\s*cookiecutter\.|\{%-?\s*\w|\{\{\s*[\w.]+\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,63 @@ def read_folder(path: Path, *, limits: BundleLimits = DEFAULT_LIMITS) -> dict[st
     return files
 
 
+class FolderFiles(Mapping):
+    """The files of a folder on disk, read only when asked for.
+
+    A ``challenge.yml`` given alone is read with the files it names beside it, without reading
+    everything else in its folder. Paths are relative (no ``..``), symbolic links are refused, and
+    what is read counts against the same total size cap as a folder import.
+    """
+
+    def __init__(self, root: Path, *, first: str, limits: BundleLimits = DEFAULT_LIMITS):
+        # ``first`` is the file as the person named it ("ctf/web/challenge.yml"); its folder is
+        # ``root`` on disk, and every name asked for is read relative to that folder.
+        self.root = root
+        self.first = first
+        self.prefix = posixpath.dirname(first)
+        self.limits = limits
+        self.read: dict[str, bytes] = {}
+        self.total = 0
+
+    def _path(self, name: str) -> Path | None:
+        if not isinstance(name, str):
+            return None
+        if self.prefix:
+            if not name.startswith(self.prefix + "/"):
+                return None
+            name = name[len(self.prefix) + 1 :]
+        safe = safe_relative(name)
+        if safe is None:
+            return None
+        path = self.root
+        for part in safe.split("/"):
+            path = path / part
+            if path.is_symlink():
+                raise ValidationFailed(f"{path} is a symbolic link; refused.")
+        return path if path.is_file() else None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self.read or self._path(name) is not None)
+
+    def __getitem__(self, name: str) -> bytes:
+        if name in self.read:
+            return self.read[name]
+        path = self._path(name)
+        if path is None:
+            raise KeyError(name)
+        self.total += path.stat().st_size
+        if self.total > self.limits.max_total_bytes:
+            raise ValidationFailed(f"{self.root} holds more than {self.limits.max_total_bytes // (1024 * 1024)} MB.")
+        self.read[name] = path.read_bytes()
+        return self.read[name]
+
+    def __iter__(self):
+        return iter(dict.fromkeys([self.first, *self.read]))
+
+    def __len__(self) -> int:
+        return len({self.first, *self.read})
+
+
 # --- YAML with line numbers ---------------------------------------------------------------------
 
 
@@ -132,6 +195,8 @@ class YamlDoc:
     def __init__(self, text: bytes | str, *, filename: str, limits: BundleLimits = DEFAULT_LIMITS):
         self.filename = filename
         self.errors: dict[str, list[str]] = {}
+        self.warnings: list[str] = []
+        self.others: list[YamlDoc] = []
         self.lines: dict[str, int] = {}
         if len(text) > limits.max_manifest_bytes:
             raise ValidationFailed(f"{filename} is larger than {limits.max_manifest_bytes // 1024} KB.")
@@ -155,6 +220,13 @@ class YamlDoc:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = f", line {mark.line + 1}" if mark else ""
+            template = TEMPLATE_RE.search(text)
+            if template:
+                line = text.count("\n", 0, template.start()) + 1
+                raise ValidationFailed(
+                    f"{filename}, line {line}: this is not valid YAML and looks like an unrendered template "
+                    f"(placeholders such as {{{{cookiecutter.name}}}}); render it with its values first."
+                ) from None
             raise ValidationFailed(f"{filename}{where}: this is not valid YAML ({exc.problem or exc}).") from None
         except yaml.YAMLError as exc:
             raise ValidationFailed(f"{filename}: this is not valid YAML ({exc}).") from None
@@ -198,18 +270,54 @@ class YamlDoc:
     def add(self, path: str, message: str) -> None:
         self.errors.setdefault(path, []).append(message)
 
+    def warn(self, path: str, message: str) -> None:
+        """Record something kept in another form or left out, for the import report."""
+        where = f", line {self.line_of(path)}" if path else ""
+        self.warnings.append(f"{self.filename}{where}, {path or 'file'}: {message}")
+
+    def where(self, path: str) -> str:
+        return f"{self.filename}, line {self.line_of(path)}, {path}"
+
+    def check_unrendered(self, paths: tuple[str, ...]) -> None:
+        """Refuse a file whose fields still hold template placeholders (a valid YAML template)."""
+        for path in paths:
+            value = self.get(path)
+            if isinstance(value, str) and TEMPLATE_RE.search(value):
+                self.add(
+                    path,
+                    f"{value!r} looks like an unrendered template placeholder; "
+                    "render the template with its values first.",
+                )
+
+    def get(self, path: str) -> Any:
+        value = self.data
+        for part in path.split("."):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    def absorb(self, other: YamlDoc) -> None:
+        """Take the problems and warnings of a file read along with this one (a Compose file beside it)."""
+        self.warnings.extend(other.warnings)
+        if other.errors:
+            self.others.append(other)
+
     def raise_if_errors(self) -> None:
-        if not self.errors:
+        docs = [d for d in (self, *self.others) if d.errors]
+        if not docs:
             return
         fields = {
-            f"{self.filename}:{path}": [f"line {self.line_of(path)}: {m}" for m in messages]
-            for path, messages in self.errors.items()
+            f"{doc.filename}:{path}": [f"line {doc.line_of(path)}: {m}" for m in messages]
+            for doc in docs
+            for path, messages in doc.errors.items()
         }
-        path, messages = next(iter(self.errors.items()))
-        more = len(self.errors) - 1
+        first = docs[0]
+        path, messages = next(iter(first.errors.items()))
+        more = sum(len(d.errors) for d in docs) - 1
         tail = f" ({more} more problem{'s' if more != 1 else ''})" if more else ""
         raise ValidationFailed(
-            f"{self.filename}, line {self.line_of(path)}, {path}: {messages[0]}{tail}", fields=fields
+            f"{first.filename}, line {first.line_of(path)}, {path}: {messages[0]}{tail}", fields=fields
         )
 
 
@@ -232,7 +340,10 @@ def load_source(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFA
         name = posixpath.basename(lower)
         if name in (MANIFEST_NAME, "scenario.yml"):
             return {MANIFEST_NAME: bytes(data)}
-        return {"challenge.yml": bytes(data)}
+        if name in COMPOSE_NAMES:
+            return {name: bytes(data)}
+        # The file keeps the name it was given, so every message names it.
+        return {safe_relative(posixpath.basename(filename)) or "challenge.yml": bytes(data)}
     raise ValidationFailed(f"{filename}: upload a .zip bundle, a scenario.yaml or a challenge.yml file.")
 
 
@@ -244,7 +355,13 @@ class PlannedFile:
 
 @dataclass
 class ImportPlan:
-    """Everything one import will create, checked before anything is written."""
+    """Everything one import will create, checked before anything is written.
+
+    ``name`` is the title the source gives (CTFd resolves requirements by name);
+    ``slug_is_identity`` says the slug was given explicitly (a RangeX manifest), so an existing
+    scenario of that slug gets a new version rather than a new scenario being made.
+    ``requirement_names`` are the CTFd requirements still to resolve to scenario slugs.
+    """
 
     slug: str
     version_fields: dict[str, Any]
@@ -254,3 +371,7 @@ class ImportPlan:
     cover: PlannedFile | None
     source_format: str
     source_file: str
+    name: str = ""
+    slug_is_identity: bool = False
+    requirement_names: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)

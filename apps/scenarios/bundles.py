@@ -45,6 +45,8 @@ MACHINE_FIELDS = (
     "web_enabled",
     "environment_vars",
     "entrypoints",
+    "run_as_user",
+    "capabilities",
     "ssh_username",
     "network_egress_policy",
     "sort_order",
@@ -300,6 +302,8 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
         cover=cover,
         source_format="rangex",
         source_file=doc.filename,
+        name=str(version_fields.get("title") or ""),
+        slug_is_identity=True,
     )
 
 

@@ -1,254 +1,530 @@
-"""Read CTFd/ctfcli ``challenge.yml`` files into an import plan (see ``apps.scenarios.bundles``).
+"""Read CTFd/ctfcli ``challenge.yml`` files into an import plan, keeping every key of the spec.
 
-Mapping: name -> title and slug; category; description -> short description and mission text;
-value -> the points of one flag question; ``type: dynamic`` keeps ``extra.initial/decay/minimum``
-in ``metadata["ctfd_dynamic"]``; flags (static -> exact, ``data: case_insensitive`` ->
-case_insensitive, regex -> regex; several flags become one regex that accepts any of them);
-hints (text or {content, cost}; any cost switches the hint mode to penalty); tags; files (relative
-paths next to the yml become downloads); connection_info (metadata and mission text); image (one
-custom-image machine); requirements and state (metadata). An import is always a DRAFT: a
-``state: visible`` challenge still goes through review before publication.
+Mapping (ctfcli key -> RangeX):
+
+- ``name`` -> title (and the slug); ``author`` -> creator name; ``category``; ``description`` ->
+  mission text (and the short description's first paragraph); ``attribution``, ``host``, ``next``,
+  ``module``, ``scheduled_at``, ``logic``, ``version`` -> ``metadata["ctfd"]`` (kept, exported
+  again; those RangeX does not act on are named in the report's warnings).
+- ``value`` / ``type: dynamic`` + ``extra.initial/decay/minimum/function`` -> the question's points
+  and its ``scoring`` (see ``apps.scenarios.grading``); a plugin type (``container``...) is imported
+  as standard, or dynamic when ``extra`` holds the dynamic values, with a warning.
+- ``flags`` -> the question's list of typed flags; ``attempts`` -> its ``max_attempts``.
+- ``hints`` (text, or content/cost/title/key/requirements) -> hints with cost, title and ``requires``.
+- ``topics`` -> ``metadata["topics"]``; ``tags`` -> tags.
+- ``requirements`` (names, ids, or ``{prerequisites, anonymize}``) -> ``metadata["requirements"]``:
+  scenario slugs a solver must have solved first (resolved by ``apps.scenarios.imports``).
+- ``state`` -> ``metadata["ctfd"]["state"]``, ctfcli's default ``visible`` when left out; every
+  import is a DRAFT that goes through review whatever the state says.
+- ``image`` -> a machine (a registry reference, or a build context an admin must build);
+  ``connection_info`` and ``protocol`` -> its exposed port and access method (web, SSH, TCP).
+  A ``docker-compose.yml`` next to the file describes the machines instead (``apps.scenarios.compose``).
+- ``healthcheck`` -> ``metadata["healthcheck"]``; ``solution`` -> the solution writeup (the file's text).
+- ``files`` -> downloads, resolved next to the given file (in a folder, a zip, or on disk).
+- ``x-rangex`` -> the RangeX fields ctfcli has no key for (written by the ctfcli export).
+
+Unknown or misspelt keys are reported with their line ("did you mean ...?") and dropped.
 """
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 from typing import Any
 
 from django.utils.text import slugify
 
-from apps.scenarios.bundle_io import BundleLimits, ImportPlan, PlannedFile, YamlDoc, safe_relative
-from apps.scenarios.grading import regex_problem
-from apps.scenarios.models import ImageSourceType, Machine, ScenarioAsset
+from apps.scenarios.bundle_io import (
+    COMPOSE_NAMES,
+    BundleLimits,
+    ImportPlan,
+    PlannedFile,
+    YamlDoc,
+    safe_relative,
+)
+from apps.scenarios.bundles import ASSET_FIELDS, _check_target_path, _clean_model, _planned_file
+from apps.scenarios.compose import plan_compose
+from apps.scenarios.grading import DECAY_FUNCTIONS, ID_RE, regex_problem
+from apps.scenarios.models import ImageSourceType, Machine, ScenarioAsset, ScenarioVersion
 
-KNOWN_TYPES = ("standard", "dynamic")
+SPEC_KEYS = (
+    "name", "author", "category", "description", "attribution", "value", "type", "extra", "image", "protocol",
+    "host", "connection_info", "healthcheck", "solution", "attempts", "logic", "flags", "topics", "tags", "files",
+    "hints", "requirements", "next", "scheduled_at", "module", "state", "version", "x-rangex",
+)  # fmt: skip
+# ctfcli keys kept as they are in metadata["ctfd"], so an export writes them back.
+KEPT_KEYS = ("attribution", "protocol", "host", "connection_info", "logic", "next", "module", "scheduled_at", "version")
+NOT_USED = {
+    "host": "a deployment target: RangeX runs the lab itself",
+    "next": "RangeX suggests no next challenge",
+    "module": "RangeX has no CTFd modules",
+    "scheduled_at": "RangeX publishes after review, not at a set time",
+}
+# RangeX version fields ctfcli has no key for; the export writes them under x-rangex.
+EXTRA_VERSION_FIELDS = (
+    "short_description", "difficulty", "estimated_minutes", "scenario_type", "code_of_ethics", "learning_outcomes",
+    "validation_mode", "scoring_mode", "hint_mode", "requires_machines", "network_topology", "docker_compose_path",
+)  # fmt: skip
+# Keys other platforms use for a ctfcli key, so the warning suggests the right one.
+ALIASES = {"points": "value", "score": "value", "flag": "flags", "hint": "hints", "tag": "tags", "file": "files"}
+DEFAULT_QUESTION = {"id": "flag", "prompt": "Submit the flag."}
+CONNECTION_LABEL = "**Connection:**"
+WEB_PORTS = {"http": 80, "https": 443}
 
 
-def _flag(doc: YamlDoc, flag: Any, at: str) -> tuple[str, str] | None:
-    """Return (match, pattern-or-text) of one CTFd flag, or None after recording the error."""
-    if isinstance(flag, str):
-        content, ftype, data = flag, "static", ""
-    elif isinstance(flag, dict):
-        content, ftype, data = flag.get("content"), flag.get("type", "static"), flag.get("data") or ""
-    else:
-        doc.add(at, "A flag is text or a mapping with type and content.")
-        return None
-    if not isinstance(content, str) or not content.strip():
-        doc.add(f"{at}.content" if isinstance(flag, dict) else at, "The flag is empty.")
-        return None
-    if ftype == "static":
-        return ("case_insensitive" if data == "case_insensitive" else "exact", content.strip())
-    if ftype == "regex":
-        problem = regex_problem(content)
-        if problem:
-            doc.add(f"{at}.content", problem)
-            return None
-        return ("regex", f"(?i:{content})" if data == "case_insensitive" else content)
-    doc.add(f"{at}.type", f"Unknown flag type {ftype!r}; use static or regex.")
+def connection_suffix(connection_info: str) -> str:
+    """Return what an import appends to the mission so solvers see how to connect."""
+    return f"\n\n{CONNECTION_LABEL} `{connection_info}`"
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     return None
 
 
-def _combine(flags: list[tuple[str, str]]) -> tuple[str, str]:
-    if len(flags) == 1:
-        return flags[0]
-    parts = []
-    for match, text in flags:
-        if match == "regex":
-            parts.append(f"(?:{text})")
-        elif match == "case_insensitive":
-            parts.append(f"(?i:{re.escape(text)})")
+def _unknown_keys(doc: YamlDoc, data: dict) -> None:
+    for key in data:
+        if key in SPEC_KEYS:
+            continue
+        close = [ALIASES[key]] if key in ALIASES else difflib.get_close_matches(str(key), SPEC_KEYS, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        doc.warn(str(key), f"unknown key, not in the ctfcli spec; dropped.{hint}")
+
+
+def _flags(doc: YamlDoc, raw: Any) -> list[dict[str, Any]]:
+    flags = []
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        doc.add("flags", "Flags must be a list.")
+        return flags
+    for i, flag in enumerate(raw):
+        at = f"flags[{i}]"
+        if isinstance(flag, str | int) and not isinstance(flag, bool):
+            content, ftype, data = str(flag), "static", ""
+        elif isinstance(flag, dict):
+            content, ftype, data = flag.get("content"), flag.get("type", "static"), flag.get("data") or ""
+            for key in sorted(set(flag) - {"content", "type", "data"}, key=str):
+                doc.warn(f"{at}.{key}", "unknown flag key; dropped.")
         else:
-            parts.append(re.escape(text))
-    return ("regex", "|".join(parts))
+            doc.add(at, "A flag is text or a mapping with type, content and data.")
+            continue
+        if not isinstance(content, str) or not content.strip():
+            doc.add(f"{at}.content" if isinstance(flag, dict) else at, "The flag is empty.")
+            continue
+        if data not in ("", "case_insensitive", "case_sensitive"):
+            doc.add(f"{at}.data", "Use case_sensitive or case_insensitive.")
+            continue
+        if ftype == "regex":
+            problem = regex_problem(content)
+            if problem:
+                doc.add(f"{at}.content", problem)
+                continue
+        elif ftype != "static":
+            doc.add(f"{at}.type", f"Unknown flag type {ftype!r}; use static or regex.")
+            continue
+        flags.append({"type": ftype, "content": content, "case_insensitive": data == "case_insensitive"})
+    if not raw:
+        doc.add("flags", "Give at least one flag.")
+    return flags
+
+
+def _scoring(doc: YamlDoc, data: dict, ctype: str) -> tuple[int, dict | None]:
+    """Return the question's points and its dynamic scoring (None when static)."""
+    extra = data.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        doc.add("extra", "extra must be a mapping.")
+        extra = {}
+    extra = extra or {}
+    dynamic_keys = {"initial", "decay", "minimum"}
+    dynamic = ctype == "dynamic" or (ctype not in ("standard",) and dynamic_keys <= set(extra))
+    value = data.get("value")
+    if not dynamic:
+        for key in sorted(extra, key=str):
+            doc.warn(f"extra.{key}", f"not understood for a {ctype} challenge; dropped.")
+        points = _int(value) if value is not None else 0
+        if points is None or points < 0:
+            doc.add("value", "Give whole points.")
+            points = 0
+        return points, None
+    scoring: dict[str, Any] = {"function": extra.get("function", "logarithmic")}
+    if scoring["function"] not in DECAY_FUNCTIONS:
+        doc.add("extra.function", f"Use one of: {', '.join(DECAY_FUNCTIONS)}.")
+    for key in ("initial", "decay", "minimum"):
+        number = _int(extra.get(key))
+        if number is None or number < 0:
+            doc.add(
+                f"extra.{key}" if "extra" in data else "type", f"A dynamic challenge needs extra.{key} (whole points)."
+            )
+            number = 0
+        scoring[key] = number
+    if scoring["minimum"] > scoring["initial"]:
+        doc.add("extra.minimum", "The minimum cannot be above the initial value.")
+    if value is not None and _int(value) != scoring["initial"]:
+        doc.warn(
+            "value", f"a dynamic challenge is worth extra.initial ({scoring['initial']}), as in CTFd; value ignored."
+        )
+    for key in sorted(set(extra) - dynamic_keys - {"function"}, key=str):
+        doc.warn(f"extra.{key}", "not understood; dropped.")
+    return scoring["initial"], scoring
+
+
+def _hints(doc: YamlDoc, raw: Any, question_id: str) -> list[dict[str, Any]]:
+    hints: list[dict[str, Any]] = []
+    if raw is None:
+        return hints
+    if not isinstance(raw, list):
+        doc.add("hints", "Hints must be a list.")
+        return hints
+    for i, hint in enumerate(raw):
+        at = f"hints[{i}]"
+        entry: dict[str, Any] = {"id": f"h{i + 1}", "question_id": question_id}
+        if isinstance(hint, str):
+            entry.update(text=hint.strip(), cost=0)
+        elif isinstance(hint, dict):
+            for key in sorted(set(hint) - {"content", "cost", "title", "key", "requirements"}, key=str):
+                doc.warn(f"{at}.{key}", "unknown hint key; dropped.")
+            cost = hint.get("cost", 0) or 0
+            if _int(cost) is None or _int(cost) < 0:
+                doc.add(f"{at}.cost", "Give the hint's cost in whole points.")
+                continue
+            content = hint.get("content")
+            entry.update(text=content.strip() if isinstance(content, str) else "", cost=_int(cost))
+            key = hint.get("key")
+            if key is not None:
+                if isinstance(key, str) and ID_RE.match(key):
+                    entry["id"] = key
+                else:
+                    doc.add(f"{at}.key", "Use 1 to 64 letters, digits, '-' or '_' as a hint key.")
+            if hint.get("title"):
+                entry["title"] = str(hint["title"])
+            if hint.get("requirements"):
+                entry["requires"] = hint["requirements"]
+        else:
+            doc.add(at, "A hint is text or a mapping with content and cost.")
+            continue
+        if not entry["text"]:
+            doc.add(f"{at}.content" if isinstance(hint, dict) else at, "The hint is empty.")
+            continue
+        hints.append(entry)
+    ids = [h["id"] for h in hints]
+    for i, hint in enumerate(hints):
+        if ids.count(hint["id"]) > 1:
+            doc.add(f"hints[{i}].key", f"Another hint has the key {hint['id']!r}.")
+        requires = hint.get("requires")
+        if requires is None:
+            continue
+        if not isinstance(requires, list):
+            doc.add(f"hints[{i}].requirements", "List the keys of the hints to unlock first.")
+            continue
+        kept = [str(r) for r in requires if str(r) in ids and str(r) != hint["id"]]
+        for name in [r for r in requires if str(r) not in kept]:
+            doc.warn(f"hints[{i}].requirements", f"no other hint has the key {name!r}; requirement dropped.")
+        if kept:
+            hint["requires"] = kept
+        else:
+            del hint["requires"]
+    return hints
+
+
+def _strings(doc: YamlDoc, raw: Any, key: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        doc.add(key, f"{key.capitalize()} must be a list.")
+        return []
+    values = []
+    for i, item in enumerate(raw):
+        item = item.get("value") if isinstance(item, dict) else item
+        if not isinstance(item, str | int) or isinstance(item, bool):
+            doc.add(f"{key}[{i}]", "Give text.")
+            continue
+        values.append(str(item))
+    return values
+
+
+def _requirements(doc: YamlDoc, raw: Any) -> tuple[list[Any], bool]:
+    anonymize = False
+    if raw is None:
+        return [], False
+    if isinstance(raw, dict):
+        for key in sorted(set(raw) - {"prerequisites", "anonymize"}, key=str):
+            doc.warn(f"requirements.{key}", "unknown key; dropped.")
+        anonymize = raw.get("anonymize", False)
+        if not isinstance(anonymize, bool):
+            doc.add("requirements.anonymize", "Use true or false.")
+        raw = raw.get("prerequisites") or []
+    if not isinstance(raw, list):
+        doc.add("requirements", "List the challenges to solve first, or give {prerequisites, anonymize}.")
+        return [], False
+    names = []
+    for i, item in enumerate(raw):
+        if isinstance(item, bool) or not isinstance(item, str | int):
+            doc.add(f"requirements[{i}]", "Name a challenge (or give its CTFd id).")
+        else:
+            names.append(item)
+    return names, bool(anonymize)
+
+
+def _access(machine: Machine, protocol: str | None, connection_info: str | None) -> None:
+    """Turn ctfcli's protocol and connection info into the machine's exposed port and access method."""
+    text = (connection_info or "").strip()
+    scheme = (protocol or "").lower() or (text.split("://", 1)[0].lower() if "://" in text else "")
+    if not scheme and text.startswith(("nc ", "ncat ", "telnet ")):
+        scheme = "tcp"
+    if not scheme and text.startswith("ssh "):
+        scheme = "ssh"
+    target = text.split("://", 1)[1].split("/", 1)[0] if "://" in text else text
+    numbers = [int(t) for t in re.split(r"[\s:]+", target) if t.isdigit() and 0 < int(t) < 65536]
+    port = numbers[-1] if numbers else WEB_PORTS.get(scheme) or (22 if scheme == "ssh" else None)
+    machine.web_enabled = scheme in WEB_PORTS
+    machine.ssh_enabled = scheme == "ssh"
+    if port:
+        machine.exposed_ports = [{"port": port, "protocol": "udp" if scheme == "udp" else "tcp"}]
+
+
+def _image_machine(doc: YamlDoc, image: Any, *, slug: str, base: str, files: dict[str, bytes]) -> Machine | None:
+    if image is None or image == "":
+        return None
+    if not isinstance(image, str) or len(image.strip()) > 255:
+        doc.add("image", "Give the image reference as text (at most 255 characters).")
+        return None
+    ref = image.strip().removeprefix("registry://")
+    context = safe_relative(ref) if ref in (".", "./") or ref.startswith(("./", "../")) else None
+    if ref in (".", "./"):
+        context = "."
+    dockerfile = posixpath.join(base, "" if context == "." else (context or ref), "Dockerfile").lstrip("/")
+    if context is not None or dockerfile in files:
+        tag = f"rangex-import/{slug}:latest"
+        doc.warn(
+            "image",
+            f"RangeX does not build images from uploads: build {image!r} and tag it {tag} on the engine before "
+            "publishing.",
+        )
+        ref = tag
+    return Machine(name="challenge", role="victim", image_source_type=ImageSourceType.CUSTOM, image_ref=ref)
 
 
 def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) -> ImportPlan:
-    """Check one challenge.yml (at ``path`` among ``files``) and return what to create."""
+    """Check one challenge.yml (at ``path`` among ``files``) and return what to create, with warnings."""
     doc = YamlDoc(files[path], filename=path, limits=limits)
     base = posixpath.dirname(path)
     data = doc.data
     if not isinstance(data, dict):
         doc.add("", "A challenge.yml must be a mapping with at least name, category and flags.")
         doc.raise_if_errors()
+    doc.check_unrendered(("name", "author", "category", "type", "image", "connection_info", "protocol"))
+    _unknown_keys(doc, data)
+    rangex = data.get("x-rangex") or {}
+    if not isinstance(rangex, dict):
+        doc.add("x-rangex", "x-rangex holds RangeX fields as a mapping.")
+        rangex = {}
 
     name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str | int) or isinstance(name, bool) or not str(name).strip():
         doc.add("name", "Give the challenge's name.")
         name = ""
-    name = name.strip()
+    name = str(name).strip()
     slug = slugify(name)[:120].strip("-")
     if name and not slug:
         doc.add("name", "The name needs some letters or digits to make a slug from.")
-    category = data.get("category") or "misc"
-    if not isinstance(category, str):
-        doc.add("category", "The category must be text.")
-        category = "misc"
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        doc.add("description", "The description must be text.")
-        description = ""
-    ctype = data.get("type", "standard")
-    if ctype not in KNOWN_TYPES:
-        doc.add("type", f"Unknown challenge type {ctype!r}; use standard or dynamic.")
-    metadata: dict[str, Any] = {"imported_from": "ctfd"}
-    value = data.get("value")
-    extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
-    if ctype == "dynamic":
-        metadata["ctfd_dynamic"] = {k: extra.get(k) for k in ("initial", "decay", "minimum", "function") if k in extra}
-        if value is None:
-            value = extra.get("initial")
-    if value is None:
-        value = 0
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        doc.add("extra.initial" if ctype == "dynamic" and data.get("value") is None else "value", "Give whole points.")
-        value = 0
+    texts = {}
+    for key in ("category", "description", "author"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str | int | float):
+            doc.add(key, f"The {key} must be text.")
+            value = None
+        texts[key] = "" if value is None else str(value)
+    ctype = data.get("type", "standard") or "standard"
+    metadata: dict[str, Any] = dict(rangex.get("metadata") or {}) if isinstance(rangex.get("metadata"), dict) else {}
+    if not rangex:
+        metadata["imported_from"] = "ctfd"
+    ctfd: dict[str, Any] = metadata.pop("ctfd_extra", None) or {}
+    if ctype not in ("standard", "dynamic"):
+        ctfd["type"] = ctype
+    points, scoring = _scoring(doc, data, str(ctype))
+    if ctype not in ("standard", "dynamic"):
+        doc.warn(
+            "type",
+            f"the plugin type {ctype!r} is not understood: imported as {'dynamic' if scoring else 'standard'}; "
+            "whatever the plugin adds is not kept.",
+        )
+
     attempts = data.get("attempts")
-    if attempts in (None, 0):
-        attempts = None
-    elif not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
+    if attempts is not None and (_int(attempts) is None or _int(attempts) < 0):
         doc.add("attempts", "Give a whole number of attempts (0 for unlimited).")
         attempts = None
-
-    raw_flags = data.get("flags")
-    if raw_flags is None:
-        raw_flags = []
-    if not isinstance(raw_flags, list):
-        doc.add("flags", "Flags must be a list.")
-        raw_flags = []
-    flags = [parsed for i, raw in enumerate(raw_flags) if (parsed := _flag(doc, raw, f"flags[{i}]")) is not None]
-    questions = []
-    if flags:
-        match, answer = _combine(flags)
-        if match == "regex" and len(flags) > 1:
-            problem = regex_problem(answer)
-            if problem:
-                doc.add("flags", f"The flags combined into one pattern: {problem}")
-        questions.append(
-            {
-                "id": "flag",
-                "type": "flag",
-                "prompt": "Submit the flag.",
-                "points": value,
-                "max_attempts": attempts,
-                "answer": answer,
-                "match": match,
-                "dynamic": False,
-            }
-        )
-    elif not raw_flags:
-        doc.add("flags", "Give at least one flag.")
-
-    hints = []
-    raw_hints = data.get("hints") or []
-    for i, hint in enumerate(raw_hints if isinstance(raw_hints, list) else []):
-        at = f"hints[{i}]"
-        if isinstance(hint, str):
-            text, cost = hint, 0
-        elif isinstance(hint, dict):
-            text, cost = hint.get("content"), hint.get("cost", 0) or 0
-        else:
-            doc.add(at, "A hint is text or a mapping with content and cost.")
-            continue
-        if not isinstance(text, str) or not text.strip():
-            doc.add(f"{at}.content" if isinstance(hint, dict) else at, "The hint is empty.")
-            continue
-        if not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
-            doc.add(f"{at}.cost", "Give the hint's cost in whole points.")
-            continue
-        hints.append({"id": f"h{i + 1}", "question_id": "flag", "text": text.strip(), "cost": cost})
-    if not isinstance(raw_hints, list):
-        doc.add("hints", "Hints must be a list.")
+    attempts = _int(attempts) or None
+    qdef = rangex.get("question") if isinstance(rangex.get("question"), dict) else {}
+    question: dict[str, Any] = {
+        "id": str(qdef.get("id") or DEFAULT_QUESTION["id"]),
+        "type": "flag",
+        "prompt": str(qdef.get("prompt") or DEFAULT_QUESTION["prompt"]),
+        "points": points,
+        "max_attempts": attempts,
+        "flags": _flags(doc, data.get("flags")),
+    }
+    if scoring:
+        question["scoring"] = scoring
+    logic = data.get("logic")
+    if logic not in (None, "any"):
+        doc.warn("logic", f"logic {logic!r} is graded as 'any': one matching flag solves the challenge.")
+    hints = _hints(doc, data.get("hints"), question["id"])
     hint_mode = "penalty" if any(h["cost"] for h in hints) else ("free" if hints else "disabled")
 
-    tags = []
-    raw_tags = data.get("tags") or []
-    for i, tag in enumerate(raw_tags if isinstance(raw_tags, list) else []):
-        tag = tag.get("value") if isinstance(tag, dict) else tag
-        if not isinstance(tag, str | int) or isinstance(tag, bool):
-            doc.add(f"tags[{i}]", "A tag is text.")
+    topics = _strings(doc, data.get("topics"), "topics")
+    if topics:
+        metadata["topics"] = topics
+    tags = _strings(doc, data.get("tags"), "tags")
+    requirement_names, anonymize = _requirements(doc, data.get("requirements"))
+    if requirement_names or anonymize:
+        metadata["requirements"] = {"prerequisites": [], "anonymize": anonymize}
+
+    for key in KEPT_KEYS:
+        value = data.get(key)
+        if value is None or value == "" or (key == "logic" and value == "any"):
             continue
-        tags.append(str(tag))
-    if not isinstance(raw_tags, list):
-        doc.add("tags", "Tags must be a list.")
+        if key == "scheduled_at" and not isinstance(value, str):
+            value = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            doc.add(key, f"The {key} must be text.")
+            continue
+        ctfd[key] = value
+        if key in NOT_USED:
+            doc.warn(key, f"kept in metadata, not used: {NOT_USED[key]}.")
+    state = data.get("state")
+    if state is not None and state not in ("hidden", "visible"):
+        doc.add("state", "Use hidden or visible.")
+    if state is not None or not rangex:
+        ctfd["state"] = state or "visible"
+
+    healthcheck = data.get("healthcheck")
+    if healthcheck is not None:
+        safe = safe_relative(healthcheck) if isinstance(healthcheck, str) else None
+        if safe is None:
+            doc.add("healthcheck", "Give the healthcheck script's path relative to the challenge.yml.")
+        else:
+            # Kept for the test deployments of review: when they exist, this script becomes a check.
+            metadata["healthcheck"] = {"script": safe}
+            if posixpath.join(base, safe) not in files:
+                doc.warn("healthcheck", f"the script {safe!r} is not in the upload; its path is kept.")
+
+    solution_writeup = ""
+    solution = data.get("solution")
+    if solution is not None:
+        spath, sstate = (solution, "hidden") if isinstance(solution, str) else (None, None)
+        if isinstance(solution, dict):
+            spath, sstate = solution.get("path"), solution.get("state", "hidden")
+        safe = safe_relative(spath) if isinstance(spath, str) else None
+        if safe is None or sstate not in ("hidden", "visible", "solved"):
+            doc.add("solution", "Give the solution's path, or {path, state: hidden|visible|solved}.")
+        elif posixpath.join(base, safe) not in files:
+            doc.warn("solution", f"the solution file {safe!r} is not in the upload; dropped.")
+        else:
+            try:
+                solution_writeup = files[posixpath.join(base, safe)].decode("utf-8")
+            except UnicodeDecodeError:
+                doc.add("solution", "The solution file is not UTF-8 text.")
+            if sstate != "hidden":
+                ctfd["solution_state"] = sstate
+    if ctfd:
+        metadata["ctfd"] = ctfd
 
     assets = []
     raw_files = data.get("files") or []
-    for i, rel in enumerate(raw_files if isinstance(raw_files, list) else []):
+    if not isinstance(raw_files, list):
+        doc.add("files", "Files must be a list.")
+        raw_files = []
+    for i, rel in enumerate(raw_files):
         at = f"files[{i}]"
         safe = safe_relative(rel) if isinstance(rel, str) else None
         if safe is None:
             doc.add(at, "Give a path relative to the challenge.yml, without '..' or a leading '/'.")
             continue
-        full = f"{base}/{safe}" if base else safe
+        full = posixpath.join(base, safe)
         if full not in files:
-            doc.add(at, f"The file {safe!r} is not next to the challenge.yml.")
+            doc.add(at, f"The file {safe!r} is not next to {posixpath.basename(path)}.")
             continue
         asset = ScenarioAsset(asset_type="download", file_name=posixpath.basename(safe)[:255])
         assets.append((asset, None, PlannedFile(path=full, content=files[full])))
-    if not isinstance(raw_files, list):
-        doc.add("files", "Files must be a list.")
 
-    mission = description.strip()
-    connection_info = data.get("connection_info")
-    if connection_info is not None:
-        if not isinstance(connection_info, str):
-            doc.add("connection_info", "Connection info must be text.")
-        else:
-            metadata["connection_info"] = connection_info
-            mission = f"{mission}\n\n**Connection:** `{connection_info}`".strip()
-    if data.get("requirements") is not None:
-        metadata["ctfd_requirements"] = data["requirements"]
-    state = data.get("state", "hidden")
-    if state not in ("hidden", "visible"):
-        doc.add("state", "Use hidden or visible.")
-    metadata["ctfd_state"] = state
-    if state == "visible":
-        metadata["publication_note"] = (
-            "Marked visible in CTFd; it stays a draft until an admin reviews and publishes it."
-        )
-
-    machines = []
-    image = data.get("image")
-    if image is not None:
-        if not isinstance(image, str) or not image.strip():
-            doc.add("image", "Give the image reference as text.")
-        elif len(image.strip()) > 255:
-            doc.add("image", "The image reference may be at most 255 characters long.")
-        elif image.strip() in (".", "./") or image.startswith(("./", "../", "/")):
-            metadata["ctfd_image_build_context"] = image
-        else:
-            machine = Machine(
-                name="challenge", role="victim", image_source_type=ImageSourceType.CUSTOM, image_ref=image.strip()
-            )
+    connection_info = ctfd.get("connection_info")
+    mission = texts["description"].strip()
+    if connection_info:
+        mission += connection_suffix(str(connection_info))
+    compose_path = next((posixpath.join(base, n) for n in COMPOSE_NAMES if posixpath.join(base, n) in files), None)
+    machines, pivots, topology = [], [], None
+    if compose_path:
+        compose_doc = YamlDoc(files[compose_path], filename=compose_path, limits=limits)
+        topology = plan_compose(compose_doc, slug=slug)
+        machines, pivots = topology.machines, topology.pivot_points
+        doc.absorb(compose_doc)
+        if data.get("image") and not any(m.image_ref == str(data["image"]).strip() for m in machines):
+            doc.warn("image", f"{compose_path} describes the machines; image ignored.")
+    else:
+        machine = _image_machine(doc, data.get("image"), slug=slug, base=base, files=files)
+        if machine is not None:
+            _access(machine, ctfd.get("protocol"), connection_info)
             machines.append(machine)
-            if connection_info:
-                machine.web_enabled = str(connection_info).startswith("http")
-    short = description.strip().split("\n\n")[0].strip() or name
+    for i, row in enumerate(rangex.get("assets") or []):
+        at = f"x-rangex.assets[{i}]"
+        if not isinstance(row, dict):
+            doc.add(at, "Each asset is a mapping.")
+            continue
+        planned = _planned_file(doc, files, row.get("file"), f"{at}.file", base=base)
+        fields = {k: row[k] for k in ASSET_FIELDS if row.get(k) is not None}
+        asset = ScenarioAsset(**fields)
+        _check_target_path(doc, asset.target_path, f"{at}.target_path")
+        if planned:
+            asset.file_name = asset.file_name or posixpath.basename(planned.path)
+            assets.append((asset, row.get("machine"), planned))
+    cover = None
+    if rangex.get("cover_image"):
+        cover = _planned_file(doc, files, rangex["cover_image"], "x-rangex.cover_image", base=base)
+
+    short = mission.split("\n\n")[0].strip()[:400] or name[:400]
     fields = {
         "title": name[:160],
-        "short_description": short[:400],
-        "category": category[:64],
+        "short_description": short,
+        "category": (texts["category"] or "misc")[:64],
         "tags": tags,
         "scenario_type": "challenge",
-        "creator_name": str(data["author"])[:100] if data.get("author") else None,
+        "creator_name": texts["author"][:100] or None,
         "requires_machines": bool(machines),
         "validation_mode": "instant",
         "scoring_mode": "allOrNothing",
         "hint_mode": hint_mode,
         "mission_text": mission,
         "metadata": metadata,
-        "questions": questions,
+        "questions": [question],
         "hints": hints,
+        "solution_writeup": solution_writeup,
+        "network_topology": topology.network_topology if topology else None,
+        "docker_compose_path": compose_path,
     }
+    for key in EXTRA_VERSION_FIELDS:
+        if key in rangex:
+            fields[key] = rangex[key]
+    for key in sorted(set(rangex) - set(EXTRA_VERSION_FIELDS) - {"metadata", "question", "assets", "cover_image"}):
+        doc.warn(f"x-rangex.{key}", "unknown RangeX field; dropped.")
+    probe = ScenarioVersion(**{k: v for k, v in fields.items() if k not in ("questions", "hints")})
+    exclude = ["scenario", "version_number", "cover_image", "metadata", *([] if name else ["title"])]
+    _clean_model(doc, probe, "x-rangex", exclude=exclude)
     doc.raise_if_errors()
     return ImportPlan(
         slug=slug,
         version_fields=fields,
         machines=machines,
-        pivot_points=[],
+        pivot_points=pivots,
         assets=assets,
-        cover=None,
+        cover=cover,
         source_format="ctfd",
         source_file=path,
+        name=name,
+        requirement_names=requirement_names,
+        warnings=doc.warnings,
     )

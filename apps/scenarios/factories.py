@@ -21,8 +21,7 @@ DEFAULT_QUESTIONS = [
         "prompt": "What is the flag?",
         "points": 10,
         "max_attempts": None,
-        "answer": "RX{demo}",
-        "match": "exact",
+        "flags": [{"type": "static", "content": "RX{demo}", "case_insensitive": False}],
     },
 ]
 DEFAULT_HINTS = [{"id": "h1", "question_id": "q1", "text": "Look in the web root.", "cost": 2}]

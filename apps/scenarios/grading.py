@@ -1,9 +1,41 @@
 """The grading engine: check question definitions, grade answers, take hints, score.
 
 Pure domain code: no database, no Django models. A question and a hint are the JSON dicts stored
-on ``ScenarioVersion.questions`` / ``.hints`` (shape in ``/work/notes/contracts.md``); an answer
-state is the dict ``new_answer_state`` returns, and every function returns a new state rather
-than changing the one it was given.
+on ``ScenarioVersion.questions`` / ``.hints`` (shapes below); an answer state is the dict
+``new_answer_state`` returns, and every function returns a new state rather than changing the one
+it was given.
+
+The JSON shapes (the contract a question editor writes and ``validate_questions`` checks):
+
+- Every question: ``{"id": "q1", "type": "flag" | "single_choice" | "multiple_choice" | "numeric" |
+  "free_text", "prompt": "...", "points": 100, "max_attempts": null | 1..}``, plus an optional
+  ``"scoring"`` (below).
+- A flag question holds a LIST of typed flags; a submission that matches any one of them is right::
+
+      "flags": [
+        {"type": "static", "content": "flag{exact}", "case_insensitive": false},
+        {"type": "static", "content": "flag{Any_Case}", "case_insensitive": true},
+        {"type": "regex", "content": "flag\\{[0-9]{4}\\}", "case_insensitive": false}
+      ]
+
+  graded exactly as CTFd grades its flag classes: the submission is stripped of surrounding
+  whitespace; a static flag compares the whole text (lower-cased on both sides when
+  case-insensitive), a regex flag must match from the first character and the text it matches must
+  be the whole submission (``re.match`` and ``group() == submission``, with ``re.IGNORECASE`` when
+  case-insensitive). ``case_insensitive`` may be left out (false).
+- A per-session flag instead says ``"dynamic": true, "match": "exact" | "case_insensitive",
+  "flag_machine": "<machine>", "flag_path": "/abs/path"`` and has no ``flags``.
+- The older single-pattern shape ``"answer": "...", "match": "exact" | "case_insensitive" |
+  "regex"`` stays readable (``question_flags`` turns it into the list); migration 0003 rewrote
+  stored questions into the list.
+- Choice questions: ``"options": ["a", "b"], "correct": [1]``; numeric: ``"answer": 42,
+  "tolerance": 0``; free text needs the version's validation mode "manual".
+- ``"scoring": {"function": "logarithmic" | "linear", "initial": 500, "decay": 15, "minimum": 100}``
+  makes a question's value fall with every solve, as CTFd's dynamic challenges do (see
+  ``dynamic_value``); ``points`` then equals ``initial``. Events count the solves; practice labs,
+  which have no competition, award ``initial``.
+- A hint: ``{"id": "h1", "question_id": "q1", "text": "...", "cost": 0, "title": "" (optional),
+  "requires": ["h0"] (optional: hints that must be taken first)}``.
 
 Scoring rules:
 
@@ -35,6 +67,9 @@ from rangex.core.errors import Conflict, ValidationFailed
 
 QUESTION_TYPES = ("flag", "single_choice", "multiple_choice", "numeric", "free_text")
 FLAG_MATCHES = ("exact", "case_insensitive", "regex")
+FLAG_TYPES = ("static", "regex")
+DECAY_FUNCTIONS = ("logarithmic", "linear")
+MAX_FLAGS = 50
 SCORING_MODES = ("allOrNothing", "partial")
 HINT_MODES = ("disabled", "free", "penalty")
 
@@ -100,11 +135,71 @@ def regex_problem(pattern: Any) -> str | None:
     return None
 
 
+def _validate_flag_list(flags: Any, at: str, add) -> None:
+    if not isinstance(flags, list) or not flags:
+        add(f"{at}.flags", "Give at least one flag: a list of {type, content, case_insensitive}.")
+        return
+    if len(flags) > MAX_FLAGS:
+        add(f"{at}.flags", f"Give at most {MAX_FLAGS} flags.")
+    for j, flag in enumerate(flags):
+        where = f"{at}.flags[{j}]"
+        if not isinstance(flag, dict):
+            add(where, "Each flag is an object with type, content and case_insensitive.")
+            continue
+        unknown = sorted(set(flag) - {"type", "content", "case_insensitive"}, key=str)
+        if unknown:
+            add(where, f"Unknown key(s): {', '.join(map(str, unknown))}.")
+        ftype = flag.get("type", "static")
+        if ftype not in FLAG_TYPES:
+            add(f"{where}.type", f"Choose one of: {', '.join(FLAG_TYPES)}.")
+            continue
+        if not isinstance(flag.get("case_insensitive", False), bool):
+            add(f"{where}.case_insensitive", "Use true or false.")
+        content = flag.get("content")
+        if ftype == "regex":
+            problem = regex_problem(content)
+            if problem:
+                add(f"{where}.content", problem)
+        elif not isinstance(content, str) or not content.strip():
+            add(f"{where}.content", "Give the flag solvers must submit.")
+        elif len(content) > MAX_FLAG_LENGTH:
+            add(f"{where}.content", f"A flag may be at most {MAX_FLAG_LENGTH} characters long.")
+
+
+def _validate_scoring(q: dict, at: str, add) -> None:
+    scoring = q.get("scoring")
+    if scoring is None:
+        return
+    if not isinstance(scoring, dict):
+        add(f"{at}.scoring", "Give the dynamic scoring as {function, initial, decay, minimum}.")
+        return
+    unknown = sorted(set(scoring) - {"function", "initial", "decay", "minimum"}, key=str)
+    if unknown:
+        add(f"{at}.scoring", f"Unknown key(s): {', '.join(map(str, unknown))}.")
+    if scoring.get("function", "logarithmic") not in DECAY_FUNCTIONS:
+        add(f"{at}.scoring.function", f"Choose one of: {', '.join(DECAY_FUNCTIONS)}.")
+    values = {}
+    for name in ("initial", "decay", "minimum"):
+        value = scoring.get(name)
+        if not _is_int(value) or not 0 <= value <= MAX_POINTS:
+            add(f"{at}.scoring.{name}", f"Give a whole number from 0 to {MAX_POINTS}.")
+        else:
+            values[name] = value
+    if len(values) == 3:
+        if values["minimum"] > values["initial"]:
+            add(f"{at}.scoring.minimum", "The minimum cannot be above the initial value.")
+        if q.get("points") != values["initial"]:
+            add(f"{at}.points", "With dynamic scoring the points are the initial value.")
+
+
 def _validate_flag(q: dict, at: str, add) -> None:
     dynamic = q.get("dynamic", False)
     if not isinstance(dynamic, bool):
         add(f"{at}.dynamic", "Use true or false.")
         dynamic = False
+    if "flags" in q and not dynamic:
+        _validate_flag_list(q["flags"], at, add)
+        return
     match = q.get("match", "exact")
     if match not in FLAG_MATCHES:
         add(f"{at}.match", f"Choose one of: {', '.join(FLAG_MATCHES)}.")
@@ -209,6 +304,7 @@ def validate_questions(
         max_attempts = q.get("max_attempts")
         if max_attempts is not None and (not _is_int(max_attempts) or max_attempts < 1):
             add(f"{at}.max_attempts", "Allow at least one attempt, or leave empty for unlimited attempts.")
+        _validate_scoring(q, at, add)
         qtype = q.get("type")
         if qtype == "flag":
             _validate_flag(q, at, add)
@@ -223,6 +319,7 @@ def validate_questions(
             add(f"{at}.type", f"Choose one of: {', '.join(QUESTION_TYPES)}.")
 
     seen_hints: set[str] = set()
+    requires_of: dict[str, Any] = {}
     for i, h in enumerate(hints):
         at = f"hints[{i}]"
         if not isinstance(h, dict):
@@ -244,6 +341,19 @@ def validate_questions(
         cost = h.get("cost", 0)
         if not _is_int(cost) or not 0 <= cost <= MAX_POINTS:
             add(f"{at}.cost", f"The cost must be a whole number from 0 to {MAX_POINTS}.")
+        title = h.get("title", "")
+        if not isinstance(title, str) or len(title) > 200:
+            add(f"{at}.title", "The title is text of at most 200 characters.")
+        if "requires" in h:
+            requires_of[f"{at}.requires"] = (hid, h["requires"])
+    # Requirements may name hints listed later, so they are checked once every id is known.
+    for key, (hid, requires) in requires_of.items():
+        if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+            add(key, "List the ids of the hints to take first.")
+        elif hid in requires:
+            add(key, "A hint cannot require itself.")
+        elif set(requires) - seen_hints:
+            add(key, f"No hint has the id {sorted(set(requires) - seen_hints)[0]!r}.")
     return errors
 
 
@@ -345,6 +455,48 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
+def legacy_flag(*, answer: Any, match: str) -> dict[str, Any]:
+    """Return the typed flag that grades like the older ``answer``/``match`` pair did.
+
+    The older regex check was a full match; CTFd's is "match from the start and the match is the
+    whole text", which differs for patterns such as ``a|ab``, so the pattern is anchored at the end.
+    """
+    if match == "regex":
+        return {"type": "regex", "content": f"(?:{answer})\\Z", "case_insensitive": False}
+    return {"type": "static", "content": str(answer or "").strip(), "case_insensitive": match == "case_insensitive"}
+
+
+def question_flags(question: dict) -> list[dict[str, Any]]:
+    """Return the typed flags of a static flag question, reading the older single-pattern shape too."""
+    if isinstance(question.get("flags"), list):
+        return question["flags"]
+    return [legacy_flag(answer=question.get("answer", ""), match=question.get("match", "exact"))]
+
+
+def static_flag_equal(saved: str, provided: str, *, case_insensitive: bool) -> bool:
+    """Compare as CTFd's static flag does: equal lengths, then every character (lower-cased if asked)."""
+    if len(saved) != len(provided):
+        return False
+    if case_insensitive:
+        saved, provided = saved.lower(), provided.lower()
+    # Lower-casing may change a length ("İ"); like CTFd, compare the characters both sides have.
+    size = min(len(saved), len(provided))
+    return _same(saved[:size], provided[:size])
+
+
+def flag_matches(flag: dict, provided: str) -> bool:
+    """Return whether ``provided`` (already stripped) matches one typed flag, as CTFd grades it."""
+    content = str(flag.get("content", ""))
+    insensitive = bool(flag.get("case_insensitive"))
+    if flag.get("type", "static") == "regex":
+        try:
+            found = re.match(content, provided, re.IGNORECASE if insensitive else 0)
+        except re.error:
+            raise ValidationFailed("This question's flag pattern is broken; tell the scenario's creator.") from None
+        return found is not None and found.group() == provided
+    return static_flag_equal(content, provided, case_insensitive=insensitive)
+
+
 def _flag_matches(question: dict, text: str, expected_flag: str | None) -> bool:
     match = question.get("match", "exact")
     if question.get("dynamic"):
@@ -354,18 +506,13 @@ def _flag_matches(question: dict, text: str, expected_flag: str | None) -> bool:
         if match == "case_insensitive":
             return _same(text.casefold(), expected.casefold())
         return _same(text, expected)
-    expected = str(question.get("answer", "")).strip()
-    if match == "regex":
-        if len(text) > MAX_REGEX_ANSWER_LENGTH:
-            message = f"The flag is too long (at most {MAX_REGEX_ANSWER_LENGTH} characters)."
-            raise ValidationFailed(message, fields={"answer": [message]})
-        try:
-            return re.fullmatch(expected, text) is not None
-        except re.error:
-            raise ValidationFailed("This question's flag pattern is broken; tell the scenario's creator.") from None
-    if match == "case_insensitive":
-        return _same(text.casefold(), expected.casefold())
-    return _same(text, expected)
+    flags = question_flags(question)
+    if any(f.get("type") == "regex" for f in flags) and len(text) > MAX_REGEX_ANSWER_LENGTH:
+        message = f"The flag is too long (at most {MAX_REGEX_ANSWER_LENGTH} characters)."
+        raise ValidationFailed(message, fields={"answer": [message]})
+    # Every flag is tried, so the time taken does not tell which one matched.
+    results = [flag_matches(flag, text) for flag in flags]
+    return any(results)
 
 
 # --- Grading ------------------------------------------------------------------------------------
@@ -476,9 +623,41 @@ def take_hint(*, question: dict, state: dict | None, hint: dict, hint_mode: str)
     if hint.get("question_id") != question.get("id"):
         raise ValidationFailed("This hint belongs to another question.")
     new = _copy_state(question, state)
+    missing = [r for r in hint.get("requires") or [] if r not in new["hints_taken"]]
+    if missing and hint.get("id") not in new["hints_taken"]:
+        raise Conflict(f"Take the hint {missing[0]!r} first.")
     if hint.get("id") not in new["hints_taken"]:
         new["hints_taken"].append(hint.get("id"))
     return new
+
+
+def dynamic_value(*, function: str, initial: int, decay: int, minimum: int, solves_before: int) -> int:
+    """Return a dynamic question's value after ``solves_before`` earlier solves, as CTFd computes it.
+
+    The first solver gets ``initial``. "logarithmic" (CTFd's default, a parabola) reaches
+    ``minimum`` after ``decay`` solves; "linear" takes ``decay`` points off per solve. Both round up
+    and never go below ``minimum``; a decay of 0 counts as 1 in the parabola, as in CTFd.
+    """
+    solves = max(0, int(solves_before))
+    if function == "linear":
+        value = initial - decay * solves
+    else:
+        value = ((minimum - initial) / (max(decay, 1) ** 2)) * (solves**2) + initial
+    return max(minimum, math.ceil(value))
+
+
+def question_value(question: dict, *, solves_before: int) -> int:
+    """Return what solving ``question`` is worth after ``solves_before`` solves (its points unless dynamic)."""
+    scoring = question.get("scoring")
+    if not isinstance(scoring, dict):
+        return int(question.get("points") or 0)
+    return dynamic_value(
+        function=scoring.get("function", "logarithmic"),
+        initial=int(scoring.get("initial") or 0),
+        decay=int(scoring.get("decay") or 0),
+        minimum=int(scoring.get("minimum") or 0),
+        solves_before=solves_before,
+    )
 
 
 def dynamic_flag(*, secret: bytes | str, session_id: Any, question_id: str) -> str:

@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from apps.scenarios import imports
 from apps.scenarios.bundle_io import DEFAULT_LIMITS
-from apps.scenarios.imports import bundle_import_all, bundle_import_enqueue, version_admin_url
+from apps.scenarios.imports import bundle_import_enqueue
 from rangex.core.errors import ApplicationError
 
 # Uploads above this size are imported by a background job, so the request returns at once.
@@ -23,7 +24,18 @@ ALLOWED_SUFFIXES = (".zip", ".yml", ".yaml")
 class ImportForm(forms.Form):
     bundle = forms.FileField(
         label="Bundle",
-        help_text="A RangeX bundle (.zip with scenario.yaml), a CTFd challenge.yml, or a .zip of challenge folders.",
+        help_text="A RangeX bundle (.zip with scenario.yaml), a CTFd challenge.yml, a docker-compose.yml, "
+        "or a .zip of challenge folders.",
+    )
+    partial = forms.BooleanField(
+        label="Import the valid challenges even if others are refused",
+        required=False,
+        help_text="Otherwise nothing is imported unless every challenge of the upload is valid.",
+    )
+    new_version_of = forms.SlugField(
+        label="Add as a new version of (slug)",
+        required=False,
+        help_text="By default a challenge whose slug exists becomes a new scenario; name the scenario it updates.",
     )
 
     def clean_bundle(self):
@@ -61,17 +73,22 @@ def scenario_import(request):
     context = {"form": form, "inline_limit_mb": INLINE_IMPORT_MAX_BYTES // (1024 * 1024)}
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["bundle"]
+        options = {
+            "partial": form.cleaned_data["partial"],
+            "new_version_of": form.cleaned_data["new_version_of"] or None,
+        }
         try:
             if upload.size > INLINE_IMPORT_MAX_BYTES:
-                job = bundle_import_enqueue(actor=request.user, upload=upload, filename=upload.name)
+                job = bundle_import_enqueue(actor=request.user, upload=upload, filename=upload.name, **options)
                 return redirect("scenario_import_job", pk=job.pk)
             upload.seek(0)
-            versions = bundle_import_all(actor=request.user, data=upload, filename=upload.name)
+            report = imports.scenario_import(actor=request.user, data=upload, filename=upload.name, **options)
         except ApplicationError as exc:
             context["error"] = exc
             return render(request, "scenarios/import.html", context, status=exc.status_code)
-        context["versions"] = [(v, version_admin_url(v)) for v in versions]
-        return render(request, "scenarios/import_done.html", context)
+        context["report"] = report.as_dict()
+        status = 200 if report.imported or not report.refused else 400
+        return render(request, "scenarios/import_done.html", context, status=status)
     return render(request, "scenarios/import.html", context, status=400 if form.errors else 200)
 
 

@@ -250,6 +250,40 @@ class UserFavorite(models.Model):
         return f"{self.user_id} ★ {self.scenario_id}"
 
 
+# Capabilities a machine may ask for: Docker's default set, which every ordinary container has.
+# Containers start with all capabilities dropped; anything reaching past the container is refused.
+MACHINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "NET_RAW",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+RUN_AS_USER_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$",
+    "Give a user name or uid, optionally with :group.",
+)
+
+
+def validate_machine_capabilities(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError('List capability names, e.g. ["NET_BIND_SERVICE"].')
+    refused = sorted({v.upper().removeprefix("CAP_") for v in value} - MACHINE_CAPABILITIES)
+    if refused:
+        raise ValidationError(f"Not allowed: {', '.join(refused)}. Allowed: {', '.join(sorted(MACHINE_CAPABILITIES))}.")
+
+
 class ImageSourceType(models.TextChoices):
     VARIANT = "variant", "Curated image variant"
     PLATFORM = "platform", "Platform image"
@@ -288,6 +322,18 @@ class Machine(BaseModel):
     web_enabled = models.BooleanField(default=False)
     environment_vars = models.JSONField(default=dict, blank=True)
     entrypoints = models.JSONField(default=list, blank=True, help_text="Command run at start, as a list.")
+    run_as_user = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[RUN_AS_USER_VALIDATOR],
+        help_text="User the container runs as (name or uid[:gid]); empty: the image's setting.",
+    )
+    capabilities = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_machine_capabilities],
+        help_text="Linux capabilities added back for this machine, from the allowed list.",
+    )
     ecr_uri = models.CharField(max_length=500, null=True, blank=True)
     ecr_digest = models.CharField(max_length=128, null=True, blank=True)
     task_definition_arn = models.CharField(max_length=500, null=True, blank=True)

@@ -135,9 +135,29 @@ def _pivot_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
     return errors
 
 
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,120}$")
+
+
+def _requirements_errors(version: ScenarioVersion) -> dict[str, list[str]]:
+    """Check ``metadata["requirements"]`` (see ``apps.scenarios.prerequisites``)."""
+    metadata = version.metadata if isinstance(version.metadata, dict) else {}
+    requirements = metadata.get("requirements")
+    if requirements is None:
+        return {}
+    key = "metadata.requirements"
+    if not isinstance(requirements, dict):
+        return {key: ["Give {prerequisites: [scenario slugs], anonymize: false}."]}
+    slugs = requirements.get("prerequisites", [])
+    if not isinstance(slugs, list) or not all(isinstance(s, str) and SLUG_RE.match(s) for s in slugs):
+        return {f"{key}.prerequisites": ["List the slugs of the scenarios to solve first."]}
+    if version.scenario_id and version.scenario.slug in slugs:
+        return {f"{key}.prerequisites": ["A scenario cannot require itself."]}
+    return {}
+
+
 def version_errors(version: ScenarioVersion) -> dict[str, list[str]]:
     """Return what stops ``version`` from being submitted, per field."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = dict(_requirements_errors(version))
     if not (version.mission_text or "").strip():
         errors["mission_text"] = ["Write the mission: it is what solvers read first."]
     machines = list(

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.scenarios import catalog, social
 from apps.scenarios.models import Difficulty
+from apps.scenarios.prerequisites import prerequisites_missing, prerequisites_of
 from rangex.core.errors import ApplicationError
 from rangex.core.markdown import render_markdown
 
@@ -70,6 +71,8 @@ def detail_page(request: HttpRequest, slug: str) -> HttpResponse:
         "mission_html": render_markdown(version.mission_text),
         "outcomes_html": render_markdown(version.learning_outcomes or ""),
         "topology": catalog.catalog_topology(version),
+        "prerequisites": prerequisites_of(version),
+        "locked": prerequisites_missing(user=request.user, version=version),
     }
     return render(request, "scenarios/detail.html", context)
 

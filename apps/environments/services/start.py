@@ -21,6 +21,7 @@ from apps.environments.services.common import (
     session_duration_minutes,
 )
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
+from apps.scenarios.prerequisites import prerequisites_missing
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
     Conflict,
@@ -102,6 +103,9 @@ def env_session_start(
             raise Conflict("This version is not published, so it cannot be started.")
         if version.scenario_type == ScenarioType.EVENT_LAB and event_id is None:
             raise PermissionDenied("This lab can only be started inside its event.")
+        if event_id is None:
+            # In an event the event checks its own prerequisites (solves inside the event).
+            _require_prerequisites(user=user, version=version)
     if not version.requires_machines:
         raise Conflict("This scenario has no machines to start; answer its questions directly.")
     if get_settings().maintenance_mode and not user.is_staff:
@@ -161,6 +165,13 @@ def env_session_start(
 
         enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
     return session
+
+
+def _require_prerequisites(*, user, version) -> None:
+    missing = prerequisites_missing(user=user, version=version)
+    if missing:
+        names = ", ".join(p.title for p in missing)
+        raise Conflict(f"This scenario is locked until you solve {names}.")
 
 
 def _profile_rank(name: str) -> int:

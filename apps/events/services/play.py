@@ -26,6 +26,7 @@ from apps.events.models import (
     EventSolve,
     ScoringMode,
 )
+from apps.events.prerequisites import event_prerequisites_require
 from apps.events.services.ranking import apply_retroactive, rank_after_gain, rank_recompute
 from apps.events.services.registration import event_register
 from apps.events.services.scoreboard import scoreboard_publish
@@ -170,6 +171,7 @@ def event_session_start(*, event: Event, user, version_id, client_ip=None, user_
     _playing_participation(event, user)
     with transaction.atomic():
         participation = _locked_participation(event, user)
+        event_prerequisites_require(event=event, participation=participation, version=version)
         event_session = _get_event_session(event, participation, version, user)
         if version.requires_machines:
             shared = event_session.mode == EnvironmentMode.SHARED
@@ -277,6 +279,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
         version = version_content(version_id=version_id)  # published content, cached in this process
         _question(version, question_id)
         participation = _locked_participation(event, user)
+        event_prerequisites_require(event=event, participation=participation, version=version)
         event_session = _get_event_session(event, participation, version, user, save=False)
         if question_id in (event_session.answers or {}):
             who = "Your team has" if event.is_team else "You have"
@@ -313,27 +316,29 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
     }
 
 
+def _dynamic_value(event: Event, question: dict, solves_before: int) -> int:
+    """Return a solve's value: the question's own dynamic scoring (a CTFd dynamic challenge), else the event's."""
+    if isinstance(question.get("scoring"), dict):
+        return grading.question_value(question, solves_before=solves_before)
+    return scoring.dynamic_value(
+        initial=event.dynamic_initial,
+        minimum=event.dynamic_minimum,
+        decay=event.dynamic_decay,
+        solves_before=solves_before,
+    )
+
+
 def _record_solve(*, event, participation, event_session, version, question_id, user, answer, earned) -> int:
     """Write the solve, the hash chain, the totals and the ranks; all inside the caller's transaction."""
     now = timezone.now()
     retro_delta = 0
-    if event.scoring_mode == ScoringMode.DYNAMIC:
+    question = next((q for q in version.questions or [] if q.get("id") == question_id), {})
+    if isinstance(question.get("scoring"), dict) or event.scoring_mode == ScoringMode.DYNAMIC:
         earlier = EventSolve.objects.filter(event=event, scenario_version=version, question_id=question_id)
         solves_before = earlier.count()
-        value = scoring.dynamic_value(
-            initial=event.dynamic_initial,
-            minimum=event.dynamic_minimum,
-            decay=event.dynamic_decay,
-            solves_before=solves_before,
-        )
+        value = _dynamic_value(event, question, solves_before)
         if event.dynamic_retroactive and solves_before:
-            before = scoring.dynamic_value(
-                initial=event.dynamic_initial,
-                minimum=event.dynamic_minimum,
-                decay=event.dynamic_decay,
-                solves_before=solves_before - 1,
-            )
-            retro_delta = before - value
+            retro_delta = _dynamic_value(event, question, solves_before - 1) - value
         first_blood = solves_before == 0
     else:
         value = earned

@@ -348,21 +348,24 @@ def test_upload_of_wrong_type_is_refused(creator):
         bundle_import(actor=creator, data=b"hello", filename="notes.txt")
     with pytest.raises(ValidationFailed, match="not a valid zip"):
         bundle_import(actor=creator, data=b"PK\x03\x04garbage", filename="x.zip")
-    with pytest.raises(ValidationFailed, match=r"neither a scenario\.yaml"):
+    with pytest.raises(ValidationFailed, match=r"holds no scenario\.yaml"):
         bundle_import(actor=creator, data=zip_with({"readme.txt": b"hi"}), filename="x.zip")
 
 
 def test_failure_after_files_were_stored_removes_them(creator):
-    # The first challenge stores its file; the second's slug belongs to another creator, which is only
-    # found while writing. The whole import rolls back and the stored file is deleted.
-    Scenario.objects.create(slug="taken", created_by_user=CreatorFactory())
+    # The first challenge stores its file; the second's file takes the creator over the storage quota,
+    # which is only found while writing. The whole import rolls back and the stored file is deleted.
+    from rangex.core.system import system_settings_update
+
+    system_settings_update(actor=None, max_storage_per_user_bytes=8)
     files = {
         "a/challenge.yml": b"name: Fine\ncategory: c\nflags: [x]\nfiles: [f.txt]\n",
         "a/f.txt": b"hello",
-        "b/challenge.yml": b"name: Taken\ncategory: c\nflags: [y]\n",
+        "b/challenge.yml": b"name: Big\ncategory: c\nflags: [y]\nfiles: [g.txt]\n",
+        "b/g.txt": b"x" * 64,
     }
     before = stored_files()
-    with pytest.raises(ValidationFailed, match="belongs to another creator"):
+    with pytest.raises(ValidationFailed, match="quota"):
         bundle_import(actor=creator, data=zip_with(files), filename="two.zip")
     assert stored_files() == before
     assert not Scenario.objects.filter(slug="fine").exists() and not ScenarioAsset.objects.exists()
@@ -443,14 +446,14 @@ def test_export_and_import_commands(creator, tmp_path):
     call_command("export_scenario", "pivot-lab", "--version", "1", "-o", str(target), stdout=out)
     assert "Wrote Pivot lab v1" in out.getvalue() and zipfile.is_zipfile(target)
     call_command("import_scenario", str(target), "--as", creator.email.upper(), stdout=out)
-    assert "Imported pivot-lab as Pivot lab v2 (draft)." in out.getvalue()
+    assert "Imported scenario.yaml as Pivot lab v2 (pivot-lab, new version of pivot-lab, draft)." in out.getvalue()
 
 
 def test_import_command_on_a_folder(creator):
     out = io.StringIO()
     folder = Path(__file__).parent / "data" / "ctfd" / "web-cookie"
     call_command("import_scenario", str(folder), "--as", creator.email, stdout=out)
-    assert "Imported cookie-monster" in out.getvalue()
+    assert "as Cookie Monster v1 (cookie-monster, new scenario, draft)" in out.getvalue()
 
 
 def test_command_errors_are_clear(creator, tmp_path):
@@ -463,7 +466,7 @@ def test_command_errors_are_clear(creator, tmp_path):
     broken = Path(__file__).parent / "data" / "ctfd" / "broken" / "bad-flag-type" / "challenge.yml"
     with pytest.raises(CommandError) as exc:
         call_command("import_scenario", str(broken), "--as", creator.email)
-    assert "line 6, flags[1].type" in str(exc.value) and "challenge.yml:flags[1].type: line 6" in str(exc.value)
+    assert f"{broken}, line 6, flags[1].type: Unknown flag type 'glob'" in str(exc.value)
 
 
 def test_manifest_must_say_its_format(creator):

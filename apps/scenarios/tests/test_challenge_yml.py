@@ -41,14 +41,15 @@ def test_standard_challenge_with_image_hints_files_and_connection_info():
     assert p.slug == "cookie-monster" and f["title"] == "Cookie Monster" and f["category"] == "web"
     assert f["short_description"] == "The admin panel trusts a cookie it should not."
     assert "http://cookie.ctf.example:8080" in f["mission_text"]
-    assert f["metadata"]["connection_info"] == "http://cookie.ctf.example:8080"
-    assert f["metadata"]["ctfd_state"] == "visible" and "review" in f["metadata"]["publication_note"]
+    assert f["metadata"]["ctfd"]["connection_info"] == "http://cookie.ctf.example:8080"
+    assert f["metadata"]["ctfd"]["state"] == "visible"
     assert f["creator_name"] == "alice" and f["tags"] == ["web", "cookies"]
     [q] = f["questions"]
-    assert q["points"] == 150 and q["match"] == "exact" and q["answer"] == "CTF{c00k13s_4r3_n0t_s1gn4tur3s}"
-    assert f["hints"] == [
-        {"id": "h1", "question_id": "flag", "text": "Look at what the server sets after login.", "cost": 0},
-        {"id": "h2", "question_id": "flag", "text": "The role is stored in base64.", "cost": 25},
+    assert q["points"] == 150
+    assert q["flags"] == [{"type": "static", "content": "CTF{c00k13s_4r3_n0t_s1gn4tur3s}", "case_insensitive": False}]
+    assert [(h["id"], h["text"], h["cost"]) for h in f["hints"]] == [
+        ("h1", "Look at what the server sets after login.", 0),
+        ("h2", "The role is stored in base64.", 25),
     ]
     assert f["hint_mode"] == "penalty"
     [machine] = p.machines
@@ -59,25 +60,24 @@ def test_standard_challenge_with_image_hints_files_and_connection_info():
     assert validate_questions(f["questions"], f["hints"], scenario_type="challenge") == {}
 
 
-def test_regex_and_case_insensitive_flags_become_one_pattern():
+def test_regex_and_case_insensitive_flags_stay_a_list():
     p = plan("regex-login")
     [q] = p.version_fields["questions"]
-    assert q["match"] == "regex" and q["max_attempts"] == 5
+    assert len(q["flags"]) > 1 and q["max_attempts"] == 5
     assert check(q, "ctf{login-1234}")
     assert check(q, "ctf{master-key}")
     assert not check(q, "ctf{login-12345}")
     assert p.version_fields["hint_mode"] == "disabled"
-    assert p.version_fields["metadata"]["ctfd_state"] == "hidden"
-    assert "publication_note" not in p.version_fields["metadata"]
+    assert p.version_fields["metadata"]["ctfd"]["state"] == "hidden"
 
 
-def test_dynamic_value_is_kept_in_metadata():
+def test_dynamic_value_becomes_the_questions_scoring():
     p = plan("dynamic-rsa")
     f = p.version_fields
-    assert f["metadata"]["ctfd_dynamic"] == {"initial": 500, "decay": 15, "minimum": 100}
+    assert f["questions"][0]["scoring"] == {"function": "logarithmic", "initial": 500, "decay": 15, "minimum": 100}
     assert f["questions"][0]["points"] == 500
-    assert f["questions"][0]["match"] == "case_insensitive"
-    assert f["metadata"]["ctfd_requirements"] == ["Warmup"]
+    assert f["questions"][0]["flags"][0]["case_insensitive"] is True
+    assert p.requirement_names == ["Warmup"]
     assert sorted(a.file_name for a, _, _ in p.assets) == ["chall.sage", "output.txt"]
     assert p.machines == [] and f["requires_machines"] is False
 
@@ -118,7 +118,7 @@ def test_missing_file_and_bad_regex_are_reported_together():
         plan_challenge("challenge.yml", {"challenge.yml": text}, limits=DEFAULT_LIMITS)
     assert "line 5, flags[0].content" in exc.value.message and "1 more problem" in exc.value.message
     assert exc.value.fields["challenge.yml:files[0]"] == [
-        "line 7: The file 'nothere.txt' is not next to the challenge.yml."
+        "line 7: The file 'nothere.txt' is not next to challenge.yml."
     ]
 
 
@@ -167,10 +167,12 @@ def test_broken_challenge_in_a_zip_imports_nothing(creator):
     assert not Scenario.objects.exists()
 
 
-def test_local_build_context_image_is_noted_not_a_machine():
+def test_local_build_context_image_becomes_a_machine_to_build_with_a_warning():
     text = b"name: Local\ncategory: c\nflags: [x]\nimage: .\n"
     p = plan_challenge("challenge.yml", {"challenge.yml": text}, limits=DEFAULT_LIMITS)
-    assert p.machines == [] and p.version_fields["metadata"]["ctfd_image_build_context"] == "."
+    [machine] = p.machines
+    assert machine.image_ref == "rangex-import/local:latest"
+    assert any("line 4, image: RangeX does not build images from uploads" in w for w in p.warnings)
 
 
 def test_challenge_without_flags_is_refused():

@@ -87,3 +87,59 @@ def test_failed_job_shows_the_error(admin_client_2fa, django_capture_on_commit_c
     assert job.status == "failed" and "bad/challenge.yml, line 6, flags[1].type" in job.error
     page = admin_client_2fa.get(response["Location"])
     assert b"Unknown flag type" in page.content
+
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
+
+
+def corpus_zip(*names) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in names:
+            for path in sorted((CORPUS / name).rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"{name}/{path.relative_to(CORPUS / name).as_posix()}")
+    return SimpleUploadedFile("many.zip", out.getvalue())
+
+
+def test_page_reports_every_refusal_and_warning_and_imports_nothing_without_partial(creator_client):
+    response = creator_client.post(URL, {"bundle": corpus_zip("warmup", "unknown-keys", "refused/missing-file")})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "0 imported, 1 refused" in page and "refused/missing-file/challenge.yml, line 7, files[0]" in page
+    assert "valid, not imported" in page and "Did you mean &#x27;description&#x27;?" in page
+    assert not ScenarioVersion.objects.exists()
+
+
+def test_page_partial_checkbox_imports_the_valid_ones(creator_client):
+    upload = corpus_zip("warmup", "unknown-keys", "refused/missing-file")
+    response = creator_client.post(URL, {"bundle": upload, "partial": "on"})
+    assert response.status_code == 200 and "2 imported, 1 refused" in response.content.decode()
+    assert set(ScenarioVersion.objects.values_list("scenario__slug", flat=True)) == {"warmup", "typos"}
+
+
+def test_page_new_version_of_adds_a_version(creator_client):
+    creator_client.post(URL, {"bundle": corpus_zip("warmup")})
+    response = creator_client.post(URL, {"bundle": corpus_zip("warmup"), "new_version_of": "warmup"})
+    assert "new version of warmup" in response.content.decode()
+    assert ScenarioVersion.objects.filter(scenario__slug="warmup").count() == 2
+
+
+def test_api_answers_with_the_report(creator):
+    from rest_framework.test import APIClient
+
+    from apps.accounts.services import api_token_create
+
+    _, raw = api_token_create(user=creator, label="tests", expires_in_days=None)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    refused = api.post(
+        "/api/v1/creator/imports/", {"file": corpus_zip("warmup", "refused/no-flags")}, format="multipart"
+    )
+    assert refused.status_code == 400 and refused.json()["refused"] == 1
+    body = api.post(
+        "/api/v1/creator/imports/", {"file": corpus_zip("unknown-keys"), "partial": "true"}, format="multipart"
+    ).json()
+    [entry] = body["entries"]
+    assert body["imported"] == 1 and entry["status"] == "imported" and entry["outcome"] == "new scenario"
+    assert any("decription" in w and "line 4" in w for w in entry["warnings"])

@@ -169,3 +169,15 @@ def test_submit_reports_every_field_at_once():
     with pytest.raises(ValidationFailed) as exc:
         services.scenario_version_submit(version=version, actor=version.scenario.created_by_user)
     assert {"mission_text", "questions", "machines"} <= set(exc.value.fields)
+
+
+def test_requirements_in_metadata_must_be_a_list_of_other_scenarios_slugs(db):
+    from apps.scenarios.factories import draft_version
+    from apps.scenarios.validation import version_errors
+
+    version = draft_version(metadata={"requirements": {"prerequisites": ["ok-slug", "bad slug!"]}})
+    assert "metadata.requirements.prerequisites" in version_errors(version)
+    version.metadata = {"requirements": {"prerequisites": [version.scenario.slug]}}
+    assert version_errors(version) == {"metadata.requirements.prerequisites": ["A scenario cannot require itself."]}
+    version.metadata = {"requirements": {"prerequisites": ["warmup"], "anonymize": True}}
+    assert version_errors(version) == {}

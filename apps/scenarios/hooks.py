@@ -1,0 +1,9 @@
+"""Extension points of the scenarios app; higher apps register receivers in their ``ready()``."""
+
+from rangex.core.hooks import Hook
+
+prerequisites_solved = Hook(
+    "scenarios.prerequisites_solved",
+    "Receivers ``(*, user, slugs) -> set[str]`` return which of the scenario ``slugs`` ``user`` has solved "
+    "in practice (the environments app answers from the user's sessions).",
+)
