@@ -1,17 +1,23 @@
-"""Helpers for the DockerRuntime tests: specs, a docker CLI exec, and a reader for terminals."""
+"""Helpers for the runtime tests: specs, a docker CLI exec, a terminal reader, local registries."""
 
 from __future__ import annotations
 
 import base64
 import json
+import shutil
+import socket
 import subprocess
+import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, Terminal
 
@@ -22,6 +28,21 @@ LISTEN = ["sh", "-c", "while true; do nc -l -p 80 </dev/null >/dev/null 2>&1; do
 
 def new_session_id() -> str:
     return uuid.uuid4().hex
+
+
+def duo_spec(session_id: str, *, image: str = BUSYBOX, **victim_options) -> LaunchSpec:
+    """Return a small topology for the contract suite: attacker on outer, victim on outer and inner."""
+    common = {"command": LISTEN, "memory_mb": 64, "cpus": 0.25, "pids_limit": 64}
+    return LaunchSpec(
+        session_id=session_id,
+        networks=[NetworkSpec("outer"), NetworkSpec("inner")],
+        machines=[
+            MachineSpec("attacker", image, role="attacker", networks=["outer"], **common),
+            MachineSpec("victim", image, role="victim", networks=["outer", "inner"], **{**common, **victim_options}),
+        ],
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+        labels={"rangex.test": "1"},
+    )
 
 
 def pivot_spec(
@@ -124,3 +145,61 @@ def fake_registry(username: str, password: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def local_registry(username: str, password: str) -> Iterator[str]:
+    """Run Debian's docker-registry on 127.0.0.1 with htpasswd auth for one user; yield host:port.
+
+    deploy/lib.sh (ensure_test_packages) installs docker-registry and htpasswd (apache2-utils).
+    The engine trusts registries on 127.0.0.0/8 over plain HTTP, so no certificate is needed.
+    """
+    import pytest
+
+    binary, htpasswd = shutil.which("docker-registry"), shutil.which("htpasswd")
+    if binary is None or htpasswd is None:
+        pytest.fail("docker-registry and htpasswd are missing: run `source deploy/lib.sh; ensure_test_packages`")
+    folder = Path(tempfile.mkdtemp(prefix="rangex-registry-"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # -i: the password comes on stdin, not on a command line.
+    entry = subprocess.run(
+        [htpasswd, "-niB", username], input=password, capture_output=True, text=True, check=True
+    ).stdout
+    (folder / "htpasswd").write_text(entry)
+    (folder / "config.yml").write_text(
+        "version: 0.1\n"
+        "log: {level: error, accesslog: {disabled: true}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {folder / 'data'}}}, delete: {{enabled: true}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+        f"auth: {{htpasswd: {{realm: rangex-test, path: {folder / 'htpasswd'}}}}}\n"
+    )
+    log = (folder / "registry.log").open("wb")
+    process = subprocess.Popen([binary, "serve", str(folder / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+            except urllib.error.HTTPError as exc:
+                # 401: up, and asking for the credentials.
+                if exc.code == 401:
+                    break
+            except OSError:
+                pass
+            else:
+                raise AssertionError("docker-registry serves without authentication")
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"docker-registry did not start: {(folder / 'registry.log').read_text()}")
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
