@@ -110,6 +110,7 @@ class FakeScript:
     never_ready_machines: set[str] = field(default_factory=set)
     ready_failures: dict[str, int] = field(default_factory=dict)
     listening: dict[str, set[int]] = field(default_factory=dict)
+    start_commands: dict[str, list[list[str]]] = field(default_factory=dict)
     commands: dict[str, tuple[str, int]] = field(default_factory=dict)
     missing_images: set[str] = field(default_factory=set)
     private_images: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -137,6 +138,10 @@ class FakeScript:
 
     def ready_after(self, machine: str, failures: int) -> None:
         self.ready_failures[machine] = failures
+
+    def at_start(self, machine: str, argv: list[str]) -> None:
+        """Run ``argv`` in the machine each time it starts, as its entrypoint's first step would."""
+        self.start_commands.setdefault(machine, []).append(list(argv))
 
     def listen(self, machine: str, port: int) -> None:
         self.listening.setdefault(machine, set()).add(int(port))
@@ -649,7 +654,11 @@ class FakeRuntime(Runtime):
             for terminal in list(machine.terminals):
                 terminal.close()
             machine.terminals.clear()
+        starting = state == MachineState.RUNNING and machine.state in (MachineState.STARTING, MachineState.EXITED)
         machine.state = state
+        if starting:
+            for argv in self.script.start_commands.get(machine.machine, []):
+                self._run(machine, argv, user="root", timeout=30.0)
 
     # --- what a session has -------------------------------------------------------------------
     def describe(self, session_id: str) -> LaunchResult:
@@ -709,11 +718,14 @@ class FakeRuntime(Runtime):
                     self._set_state(machine, MachineState.RUNNING)
 
     def recover(self, session_id: str, *, paused: bool) -> dict[str, MachineState]:
-        wanted = MachineState.PAUSED if paused else MachineState.RUNNING
         with self.engine.lock:
             for machine in self._machines(session_id):
-                if machine.state != wanted:
-                    self._set_state(machine, wanted)
+                if machine.state in (MachineState.EXITED, MachineState.STARTING):
+                    self._set_state(machine, MachineState.RUNNING)
+                if paused and machine.state == MachineState.RUNNING:
+                    self._set_state(machine, MachineState.PAUSED)
+                elif not paused and machine.state == MachineState.PAUSED:
+                    self._set_state(machine, MachineState.RUNNING)
                 machine.checks_run = 0
         states = self.status(session_id)
         if paused:
@@ -773,7 +785,9 @@ class FakeRuntime(Runtime):
     def run_command(
         self, session_id: str, machine: str, argv: list[str], *, user: str = "root", timeout: float = 30.0
     ) -> CommandResult:
-        found = self._running(session_id, machine)
+        return self._run(self._running(session_id, machine), argv, user=user, timeout=timeout)
+
+    def _run(self, found: _Machine, argv: list[str], *, user: str, timeout: float) -> CommandResult:
         env, ids = self._shell_env(found, user)
         options = {"user": ids[0], "group": ids[1], "extra_groups": []} if ids else {}
         wrapper = ["/bin/sh", "-c", '. "$ENV"; "$@"', "sh", *argv]
