@@ -203,3 +203,64 @@ def local_registry(username: str, password: str) -> Iterator[str]:
             process.wait()
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class PrivateEngine:
+    """A dockerd of the test's own: its own data root, socket and containerd, so stopping and
+    starting it touches no one else's labs. No iptables and no default bridge: the runtime's
+    isolated networks need neither, and the shared engine's rules stay untouched."""
+
+    def __init__(self):
+        self.binary = shutil.which("dockerd") or "/usr/sbin/dockerd"
+        # A short folder: the engine's unix sockets live under it (108 bytes at most).
+        self.folder = Path(tempfile.mkdtemp(prefix="rxd-", dir="/tmp"))
+        self.url = f"unix://{self.folder}/docker.sock"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = (self.folder / "dockerd.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--data-root", str(self.folder / "data"),
+                "--exec-root", str(self.folder / "exec"),
+                "--pidfile", str(self.folder / "dockerd.pid"),
+                "--host", self.url,
+                "--bridge", "none",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--default-address-pool", "base=10.214.0.0/16,size=24",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + 30
+        while subprocess.run(["docker", "-H", self.url, "info"], capture_output=True).returncode != 0:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the private dockerd did not start: {(self.folder / 'dockerd.log').read_text()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def load(self, image: str) -> None:
+        saved = subprocess.run(["docker", "save", image], capture_output=True, check=True).stdout
+        subprocess.run(["docker", "-H", self.url, "load", "-q"], input=saved, capture_output=True, check=True)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
