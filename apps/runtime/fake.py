@@ -313,8 +313,17 @@ class HostTerminal(Terminal):
         self._set_size(self._fd, cols, rows)
 
     def signal(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signum)
+        """Signal every process of the shell's session, background jobs (own process groups) too."""
+        members = []
+        with contextlib.suppress(OSError):
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    with contextlib.suppress(OSError):
+                        if os.getsid(int(entry)) == self.process.pid:
+                            members.append(int(entry))
+        for pid in members or [self.process.pid]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
 
     def close(self) -> None:
         if self._closed:
