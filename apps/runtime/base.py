@@ -40,6 +40,18 @@ How the integrator drives a session
 
 ``capabilities`` says what a backend can do, so services and pages can hide what it cannot (a
 backend without pause hides the Pause button) instead of failing.
+
+What to store from a ``LaunchResult``: ``machines[name].id`` (the machine's task/container id) and
+``machines[name].ips`` (group -> address) per machine; ``networks[group].id`` (``str(handle)`` is
+the same id) with ``.subnet`` per network group. What the runtime keeps itself (in its labels):
+instance, session, machine, role, expiry and the ready check, so ``stop``, ``status``,
+``wait_ready`` and ``recover`` need only the session id. It never keeps a password, flag or
+registry credential: those come in the spec for each launch and go only into the machine's
+files (a crypt hash for passwords) or the one pull that needs them.
+
+Errors: every method raises ``RuntimeFailure`` (``permanent`` says whether a retry can help);
+``RuntimeNotConfigured``, ``NotReady`` and ``ForeignResource`` are the cases a caller may treat
+apart. ``validate_spec`` refuses a bad spec before anything is made.
 """
 
 from __future__ import annotations
