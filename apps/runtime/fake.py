@@ -382,6 +382,11 @@ class FakeRuntime(Runtime):
         """Forget every fake session, machine, network, pulled image and script of this process."""
         _ENGINE.reset()
 
+    @classmethod
+    def reset_script(cls) -> None:
+        """Forget what tests scripted; sessions and machines stay."""
+        _ENGINE.script = FakeScript()
+
     # --- plumbing -------------------------------------------------------------------------
     def _reachable(self) -> None:
         if self.engine.script.unreachable:

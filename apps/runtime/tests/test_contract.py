@@ -10,7 +10,7 @@ engine holds). A new backend passes when it passes this file.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 from passlib.hash import sha512_crypt
@@ -29,7 +29,9 @@ from apps.runtime import (
     RuntimeFailure,
     TerminalTransport,
 )
-from apps.runtime.tests.harness import HARNESSES
+from apps.runtime.base import LaunchResult, LaunchSpec, ProgressMessage, Runtime
+from apps.runtime.fake import FakeRuntime
+from apps.runtime.tests.harness import HARNESSES, Harness
 from apps.runtime.tests.helpers import duo_spec, new_session_id, read_until
 
 pytestmark = pytest.mark.docker
@@ -44,10 +46,62 @@ def harness(request):
 
 @pytest.fixture
 def runtime(harness):
+    return harness.make()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fake_script():
+    """Scripts are per process and keyed by machine name: none outlives its test."""
+    yield
+    FakeRuntime.reset_script()
+
+
+@dataclass
+class Lab:
+    runtime: Runtime
+    harness: Harness
+    spec: LaunchSpec
+    result: LaunchResult
+    messages: list[tuple[int, int, ProgressMessage]]
+
+    @property
+    def session_id(self) -> str:
+        return self.spec.session_id
+
+
+LAB_FLAG = b"RX{contract-flag}\n"
+LAB_ACCOUNTS = [
+    AccountSpec("player", "pivot-demo"),
+    AccountSpec("analyst", "s3cret-Pass", uid=1500, groups=("staff",)),
+]
+
+
+@pytest.fixture(scope="module", params=sorted(HARNESSES))
+def lab(request):
+    """One session per backend for the tests that only look at a launch (progress, files, accounts,
+    a ready command, terminals, listings); tests that change a session launch their own."""
+    harness = HARNESSES[request.param]
+    if harness.key == "docker":
+        request.getfixturevalue("busybox_image")
     runtime = harness.make()
-    yield runtime
-    if harness.key == "fake":
-        runtime.reset_all()
+    files = [
+        FileSpec("/srv/flag.txt", LAB_FLAG, 0o640),
+        FileSpec("/home/player/notes/todo.txt", b"pivot\n", 0o600, owner="player"),
+    ]
+    check = ReadyCheck(command=("test", "-e", "tmp/ready"), timeout=20, interval=0.2)
+    spec = duo_spec(new_session_id(), files=files, accounts=LAB_ACCOUNTS, ready_check=check)
+    # Copies taken by the machine's first process show what was there before it started.
+    copies = "cp srv/flag.txt tmp/flag-at-boot; cp etc/shadow tmp/shadow-at-boot"
+    victim = harness.at_start(runtime, spec.machines[1], copies)
+    victim = harness.ready_later(runtime, victim, "tmp/ready")
+    spec = replace(spec, machines=[spec.machines[0], victim])
+    messages: list[tuple[int, int, ProgressMessage]] = []
+    try:
+        result = runtime.launch(spec, progress=lambda step, total, message: messages.append((step, total, message)))
+        FakeRuntime.reset_script()
+        yield Lab(runtime, harness, spec, result, messages)
+    finally:
+        runtime.stop(spec.session_id)
 
 
 @pytest.fixture
@@ -83,11 +137,8 @@ def test_capabilities_describe_the_backend(runtime):
     assert runtime.ping()["ok"] is True
 
 
-def test_launch_reports_every_machine_and_network(runtime, launch):
-    spec = duo_spec(new_session_id())
-    messages = []
-    result = launch(spec, progress=lambda step, total, message: messages.append((step, total, message)))
-
+def test_launch_reports_every_machine_and_network(lab):
+    result, messages = lab.result, lab.messages
     assert set(result.machines) == {"attacker", "victim"}
     assert set(result.networks) == {"outer", "inner"}
     assert set(result.machines["victim"].ips) == {"outer", "inner"}
@@ -103,15 +154,13 @@ def test_launch_reports_every_machine_and_network(runtime, launch):
     assert [step for step, _, _ in messages] == sorted(step for step, _, _ in messages)
 
 
-def test_launching_the_same_session_twice_gives_the_same_resources(runtime, harness, launch):
-    spec = duo_spec(new_session_id())
-    first = launch(spec)
-    second = launch(spec)
+def test_launching_the_same_session_twice_gives_the_same_resources(lab):
+    again = lab.runtime.launch(lab.spec)
 
-    assert {n: h.id for n, h in first.machines.items()} == {n: h.id for n, h in second.machines.items()}
-    assert {n: h.id for n, h in first.networks.items()} == {n: h.id for n, h in second.networks.items()}
-    assert harness.engine_count(runtime, spec.session_id) == (2, 2)
-    assert runtime.describe(spec.session_id) == second
+    assert {n: h.id for n, h in again.machines.items()} == {n: h.id for n, h in lab.result.machines.items()}
+    assert {n: h.id for n, h in again.networks.items()} == {n: h.id for n, h in lab.result.networks.items()}
+    assert lab.harness.engine_count(lab.runtime, lab.session_id) == (2, 2)
+    assert lab.runtime.describe(lab.session_id) == again
 
 
 @pytest.mark.parametrize("stage", [LaunchStage.NETWORKS, LaunchStage.CREATED, LaunchStage.STARTED])
@@ -151,15 +200,11 @@ def test_a_launch_failing_between_steps_leaves_nothing(runtime, harness, stage):
     assert harness.engine_count(runtime, spec.session_id) == (0, 0)
 
 
-def test_status_uses_the_machine_states_of_the_interface(runtime, launch):
-    spec = duo_spec(new_session_id())
-    launch(spec)
-    states = runtime.status(spec.session_id)
+def test_status_uses_the_machine_states_of_the_interface(lab):
+    states = lab.runtime.status(lab.session_id)
     assert states == {"attacker": MachineState.RUNNING, "victim": MachineState.RUNNING}
     assert all(isinstance(state, MachineState) for state in states.values())
-
-    runtime.stop(spec.session_id)
-    assert runtime.status(spec.session_id) == {}
+    assert lab.runtime.status(new_session_id()) == {}
 
 
 def test_pause_and_resume(runtime, launch):
@@ -183,76 +228,54 @@ def test_pause_and_resume(runtime, launch):
         terminal.close()
 
 
-def test_files_are_written_before_the_machine_starts(runtime, harness, launch):
-    _requires(runtime, "files_before_start")
-    flag = b"RX{contract-flag}\n"
-    files = [
-        FileSpec("/srv/flag.txt", flag, 0o640),
-        FileSpec("/home/player/notes/todo.txt", b"pivot\n", 0o600, owner="player"),
-    ]
-    spec = duo_spec(new_session_id(), files=files)
-    victim = harness.at_start(runtime, spec.machines[1], "cp srv/flag.txt tmp/flag-at-boot")
-    spec = replace(spec, machines=[spec.machines[0], victim])
-    launch(spec)
-
-    at_boot = runtime.run_command(spec.session_id, "victim", ["cat", "tmp/flag-at-boot"])
-    assert at_boot.exit_code == 0 and at_boot.output == flag
-    assert runtime.run_command(spec.session_id, "victim", ["cat", "srv/flag.txt"]).output == flag
-    assert harness.stat(runtime, spec.session_id, "victim", "/srv/flag.txt") == (0o640, 0, 0)
-    assert harness.stat(runtime, spec.session_id, "victim", "/home/player/notes/todo.txt") == (0o600, 1000, 1000)
+def test_files_are_written_before_the_machine_starts(lab):
+    _requires(lab.runtime, "files_before_start")
+    runtime, harness, session_id = lab.runtime, lab.harness, lab.session_id
+    at_boot = runtime.run_command(session_id, "victim", ["cat", "tmp/flag-at-boot"])
+    assert at_boot.exit_code == 0 and at_boot.output == LAB_FLAG
+    assert runtime.run_command(session_id, "victim", ["cat", "srv/flag.txt"]).output == LAB_FLAG
+    assert harness.stat(runtime, session_id, "victim", "/srv/flag.txt") == (0o640, 0, 0)
+    assert harness.stat(runtime, session_id, "victim", "/home/player/notes/todo.txt") == (0o600, 1000, 1000)
 
 
-def test_accounts_are_applied_before_the_machine_starts(runtime, harness, launch):
-    _requires(runtime, "accounts_before_start")
-    accounts = [
-        AccountSpec("player", "pivot-demo"),
-        AccountSpec("analyst", "s3cret-Pass", uid=1500, groups=("staff",)),
-    ]
-    spec = duo_spec(new_session_id(), accounts=accounts)
-    victim = harness.at_start(runtime, spec.machines[1], "cp etc/shadow tmp/shadow-at-boot")
-    spec = replace(spec, machines=[spec.machines[0], victim])
-    launch(spec)
+def test_accounts_are_applied_before_the_machine_starts(lab):
+    _requires(lab.runtime, "accounts_before_start")
+    runtime, session_id = lab.runtime, lab.session_id
 
     def read(path: str) -> str:
-        done = runtime.run_command(spec.session_id, "victim", ["cat", path])
+        done = runtime.run_command(session_id, "victim", ["cat", path])
         assert done.exit_code == 0, done.output
         return done.output.decode()
 
     shadow = {line.split(":")[0]: line.split(":")[1] for line in read("etc/shadow").splitlines()}
     at_boot = {line.split(":")[0]: line.split(":")[1] for line in read("tmp/shadow-at-boot").splitlines()}
     assert at_boot == shadow
-    for username, password in (("player", "pivot-demo"), ("analyst", "s3cret-Pass")):
-        stored = shadow[username]
-        assert stored.startswith("$6$") and sha512_crypt.verify(password, stored)
+    for account in LAB_ACCOUNTS:
+        stored = shadow[account.username]
+        assert stored.startswith("$6$") and sha512_crypt.verify(account.password, stored)
         assert not sha512_crypt.verify("wrong-password", stored)
         # The machine's own crypt agrees: its login would accept the password.
         salt = stored.split("$")[2]
-        inside = runtime.run_command(spec.session_id, "victim", ["busybox", "mkpasswd", "-m", "sha512", password, salt])
-        assert inside.output.decode().strip() == stored
+        argv = ["busybox", "mkpasswd", "-m", "sha512", account.password, salt]
+        assert runtime.run_command(session_id, "victim", argv).output.decode().strip() == stored
     passwd = {line.split(":")[0]: line.split(":") for line in read("etc/passwd").splitlines()}
     assert passwd["player"][2] == "1000"
     assert passwd["analyst"][2:4] == ["1500", "1500"] and passwd["analyst"][5] == "/home/analyst"
     groups = {line.split(":")[0]: line.split(":") for line in read("etc/group").splitlines()}
     assert "analyst" in groups["staff"][3].split(",")
-    assert harness.stat(runtime, spec.session_id, "victim", "/home/analyst")[1:] == (1500, 1500)
+    assert lab.harness.stat(runtime, session_id, "victim", "/home/analyst")[1:] == (1500, 1500)
     # The password is nowhere but in the hash.
-    described = repr(runtime.describe(spec.session_id)) + repr(runtime.list_managed())
+    described = repr(runtime.describe(session_id)) + repr(runtime.list_managed())
     assert "pivot-demo" not in described and "s3cret-Pass" not in described
 
 
-def test_launch_waits_for_a_ready_command(runtime, harness, launch):
-    _requires(runtime, "run_commands")
-    if "command" not in runtime.capabilities.ready_checks:
+def test_launch_waits_for_a_ready_command(lab):
+    if "command" not in lab.runtime.capabilities.ready_checks:
         pytest.skip("no command ready checks")
-    spec = duo_spec(
-        new_session_id(), ready_check=ReadyCheck(command=("test", "-e", "tmp/ready"), timeout=20, interval=0.2)
-    )
-    spec = replace(spec, machines=[spec.machines[0], harness.ready_later(runtime, spec.machines[1], "tmp/ready")])
-    messages = []
-    launch(spec, progress=lambda step, total, message: messages.append(message))
-
-    assert runtime.check_ready(spec.session_id) == {"attacker": True, "victim": True}
-    assert (LaunchStage.READY, "victim") in [(m.stage, m.machine) for m in messages]
+    # The victim makes tmp/ready only a moment after it starts: the launch returned after that.
+    assert lab.runtime.check_ready(lab.session_id) == {"attacker": True, "victim": True}
+    assert (LaunchStage.READY, "victim") in [(m.stage, m.machine) for _, _, m in lab.messages]
+    lab.runtime.wait_ready(lab.session_id, timeout=5)
 
 
 def test_launch_waits_for_a_tcp_port(runtime, harness, launch):
@@ -279,12 +302,11 @@ def test_a_machine_that_never_becomes_ready_fails_the_launch_and_leaves_nothing(
     assert harness.engine_count(runtime, spec.session_id) == (0, 0)
 
 
-def test_terminal_reads_writes_resizes_and_closes(runtime, launch):
+def test_terminal_reads_writes_resizes_and_closes(lab):
+    runtime = lab.runtime
     if runtime.capabilities.terminal == TerminalTransport.NONE:
         pytest.skip("no terminals")
-    spec = duo_spec(new_session_id())
-    launch(spec)
-    terminal = runtime.open_terminal(spec.session_id, "attacker", cols=100, rows=30)
+    terminal = runtime.open_terminal(lab.session_id, "attacker", cols=100, rows=30)
     try:
         assert terminal.fileno() > 0
         assert terminal.read(0.01) is not None
@@ -308,7 +330,7 @@ def test_terminal_reads_writes_resizes_and_closes(runtime, launch):
 
     if runtime.name == "fake" and os.geteuid() != 0:
         return
-    as_player = runtime.open_terminal(spec.session_id, "attacker", user="player")
+    as_player = runtime.open_terminal(lab.session_id, "attacker", user="player")
     try:
         as_player.write(b"id -u\n")
         read_until(as_player, b"1000")
@@ -316,17 +338,14 @@ def test_terminal_reads_writes_resizes_and_closes(runtime, launch):
         as_player.close()
 
 
-def test_a_terminal_on_an_unknown_machine_fails_permanently(runtime, launch):
-    spec = duo_spec(new_session_id())
-    launch(spec)
+def test_a_terminal_on_an_unknown_machine_fails_permanently(lab):
     with pytest.raises(RuntimeFailure) as excinfo:
-        runtime.open_terminal(spec.session_id, "nowhere")
+        lab.runtime.open_terminal(lab.session_id, "nowhere")
     assert excinfo.value.permanent
 
 
-def test_list_managed_sees_only_this_instance_and_never_removes_another(runtime, harness, launch):
-    spec = duo_spec(new_session_id())
-    launch(spec)
+def test_list_managed_sees_only_this_instance_and_never_removes_another(lab):
+    runtime, harness, spec = lab.runtime, lab.harness, lab.spec
     other = harness.make(instance=f"{runtime.instance}-other")
     theirs = duo_spec(new_session_id())
     other.launch(theirs)
@@ -362,6 +381,7 @@ def test_remove_resources_takes_machines_before_networks_and_is_idempotent(runti
 
     assert runtime.remove_resources(found) == {}
     assert harness.engine_count(runtime, spec.session_id) == (0, 0)
+    assert runtime.status(spec.session_id) == {}
     assert runtime.remove_resources(found) == {}
     runtime.remove_resource(ResourceKind.MACHINE, found[-1].id)
 
