@@ -27,21 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import logging
 import os
-import posixpath
-import re
-import select
 import shutil
-import socket
-import struct
 import subprocess
-import tarfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -51,14 +43,11 @@ from django.conf import settings
 from docker import errors as docker_errors
 from docker.types import LogConfig
 
-from apps.runtime import accounts as account_files
 from apps.runtime.base import (
     FORBIDDEN_CAPABILITIES,
-    MAX_COMMAND_OUTPUT,
     NAME_RE,
     Capabilities,
     CommandResult,
-    FileSpec,
     ForeignResource,
     LaunchResult,
     LaunchSpec,
@@ -77,9 +66,16 @@ from apps.runtime.base import (
     RuntimeFailure,
     Terminal,
     TerminalTransport,
-    image_registry,
-    normalize_registry,
     validate_spec,
+)
+from apps.runtime.docker_io import (
+    UNREACHABLE_HINTS,
+    ContainerFiles,
+    DockerTerminal,
+    engine_errors,
+    parse_time,
+    pull_image,
+    run_exec,
 )
 
 __all__ = ["FORBIDDEN_CAPABILITIES", "NAME_RE", "DockerRuntime", "DockerTerminal", "egress_bridge_name"]
@@ -118,114 +114,10 @@ def egress_bridge_name(network_name: str) -> str:
 
 
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
-_UNREACHABLE_HINTS = (
-    "connection refused",
-    "no such host",
-    "i/o timeout",
-    "timeout",
-    "network is unreachable",
-    "no route to host",
-    "server gave http response",
-    "connection reset",
-    "tls:",
-)
-_AUTH_HINTS = ("unauthorized", "authentication required", "no basic auth credentials", "denied", "forbidden")
-_MISSING_HINTS = ("not found", "does not exist", "manifest unknown", "name unknown")
 
 
 def _short(session_id: str) -> str:
     return session_id.replace("-", "")[:8].lower()
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    """Parse the engine's RFC 3339 times (nanoseconds, "Z") and our own isoformat labels."""
-    if not value:
-        return None
-    match = re.match(r"^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", value)
-    if not match:
-        return None
-    head, fraction, zone = match.groups()
-    text = head + (f".{fraction[:6].ljust(6, '0')}" if fraction else "") + (zone or "+00:00").replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-@contextlib.contextmanager
-def _engine_errors(action: str) -> Iterator[None]:
-    """Turn engine and transport errors into RuntimeFailure with a message a person can act on."""
-    try:
-        yield
-    except RuntimeFailure:
-        raise
-    except docker_errors.ImageNotFound as exc:
-        raise RuntimeFailure(f"{action}: image not found ({exc.explanation or exc})", permanent=True) from exc
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
-    except docker_errors.APIError as exc:
-        # 400: the engine refused the request itself (bad option, unknown capability); retrying cannot help.
-        raise RuntimeFailure(f"{action}: {exc.explanation or exc}", permanent=exc.status_code == 400) from exc
-    except docker_errors.DockerException as exc:
-        raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
-
-
-def _raw_socket(sock) -> socket.socket:
-    return getattr(sock, "_sock", sock)
-
-
-class DockerTerminal(Terminal):
-    """A TTY exec session over the engine's hijacked HTTP connection."""
-
-    def __init__(self, api: docker.APIClient, exec_id: str, sock):
-        self._api = api
-        self._exec_id = exec_id
-        self._wrapper = sock
-        self._sock: socket.socket = _raw_socket(sock)
-        self._write_lock = threading.Lock()
-        self._closed = False
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def read(self, timeout: float | None = None) -> bytes:
-        if self._closed:
-            raise EOFError("terminal closed")
-        ready, _, _ = select.select([self._sock], [], [], timeout)
-        if not ready:
-            return b""
-        data = self._sock.recv(65536)
-        if not data:
-            raise EOFError("terminal ended")
-        return data
-
-    def write(self, data: bytes) -> None:
-        with self._write_lock:
-            self._sock.sendall(data)
-
-    def resize(self, cols: int, rows: int) -> None:
-        with _engine_errors("Resizing the terminal"):
-            self._api.exec_resize(self._exec_id, height=int(rows), width=int(cols))
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            self._wrapper.close()
-
-
-def _demux(raw: bytes) -> bytes:
-    """Return the payload of the engine's multiplexed stdout/stderr stream (8-byte frame headers)."""
-    out = bytearray()
-    offset = 0
-    while offset + 8 <= len(raw):
-        (size,) = struct.unpack(">I", raw[offset + 4 : offset + 8])
-        out += raw[offset + 8 : offset + 8 + size]
-        offset += 8 + size
-    return bytes(out)
 
 
 class _Reporter:
@@ -302,11 +194,11 @@ class DockerRuntime(Runtime):
         return {"label": [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_SESSION}={session_id}"]}
 
     def _session_containers(self, session_id: str) -> list[dict]:
-        with _engine_errors("Listing the session's machines"):
+        with engine_errors("Listing the session's machines"):
             return self.api.containers(all=True, filters=self._session_filters(session_id))
 
     def _session_networks(self, session_id: str) -> list[dict]:
-        with _engine_errors("Listing the session's networks"):
+        with engine_errors("Listing the session's networks"):
             return self.api.networks(filters=self._session_filters(session_id))
 
     # --- launch ---------------------------------------------------------------------------
@@ -358,54 +250,7 @@ class DockerRuntime(Runtime):
                 continue
             seen.add(machine.image)
             if not self.image_present(machine.image):
-                self._pull(machine)
-
-    def _pull(self, machine: MachineSpec) -> None:
-        """Pull a machine's image as its pull policy allows, with its registry credentials if any."""
-        ref = machine.image
-        registry = image_registry(ref)
-        if not machine.allow_pull:
-            raise RuntimeFailure(
-                f"Image {ref} is not on the engine, and pulling images is not allowed here.", permanent=True
-            )
-        if registry == "docker.io" and not machine.pull_from_hub:
-            raise RuntimeFailure(
-                f"Image {ref} is not on the engine and would come from Docker Hub, which this install does not allow.",
-                permanent=True,
-            )
-        auth = machine.registry_auth
-        auth_config = None
-        if auth is not None:
-            if normalize_registry(auth.registry) != registry:
-                raise RuntimeFailure(
-                    f"The registry credentials of machine {machine.name} are for {normalize_registry(auth.registry)}, "
-                    f"but image {ref} comes from {registry}.",
-                    permanent=True,
-                )
-            # Sent with this pull only: the engine keeps no copy, and neither do we.
-            auth_config = {"username": auth.username, "password": auth.password}
-        try:
-            with _engine_errors(f"Pulling image {ref}"):
-                for line in self.api.pull(ref, stream=True, decode=True, auth_config=auth_config):
-                    if isinstance(line, dict) and line.get("error"):
-                        raise RuntimeFailure(str(line["error"]), permanent=False)
-        except RuntimeFailure as exc:
-            message = exc.message
-            if auth is not None:
-                message = message.replace(auth.password, "***")
-            lowered = message.lower()
-            if any(hint in lowered for hint in _AUTH_HINTS):
-                if auth is not None:
-                    raise RuntimeFailure(
-                        f"Registry {registry} refused the credentials of {auth.username} for image {ref}.",
-                        permanent=True,
-                    ) from None
-                raise RuntimeFailure(
-                    f"Image {ref} is not available: {registry} refused to serve it without credentials ({message}).",
-                    permanent=True,
-                ) from None
-            permanent = any(hint in lowered for hint in _MISSING_HINTS)
-            raise RuntimeFailure(f"Image {ref} is not available: {message}", permanent=permanent) from None
+                pull_image(self.api, machine)
 
     def _labels(self, spec: LaunchSpec, **extra: str) -> dict[str, str]:
         labels = {str(k): str(v) for k, v in spec.labels.items()}
@@ -435,7 +280,7 @@ class DockerRuntime(Runtime):
             else:
                 # An isolated group gets no host address at all: nothing on it can reach the host.
                 options["com.docker.network.bridge.inhibit_ipv4"] = "true"
-            with _engine_errors(f"Creating network {net.name}"):
+            with engine_errors(f"Creating network {net.name}"):
                 try:
                     self.api.create_network(
                         name,
@@ -458,15 +303,16 @@ class DockerRuntime(Runtime):
     ) -> tuple[str, str]:
         """Return (container id, engine state): an adopted started container, or a new provisioned one."""
         name = self.resource_name(spec.session_id, machine.name)
-        with _engine_errors(f"Creating machine {machine.name}"):
+        with engine_errors(f"Creating machine {machine.name}"):
             if found is not None and found["State"] not in ("created", "dead", "removing"):
                 # An earlier attempt started it, so its accounts and files are complete: keep it.
                 return found["Id"], found["State"]
             self._remove_stale_container(spec.session_id, name)
             cid = self._create_container(spec, machine, networks, name)
-            self._apply_accounts(cid, machine)
+            files = ContainerFiles(self.api, cid)
+            files.apply_accounts(machine)
             if machine.files:
-                self._put_files(cid, machine)
+                files.put_files(machine)
         return cid, "created"
 
     def _create_container(self, spec: LaunchSpec, machine: MachineSpec, networks: dict[str, str], name: str) -> str:
@@ -520,121 +366,17 @@ class DockerRuntime(Runtime):
                 self.api.remove_container(found["Id"], force=True, v=True)
 
     def _bring_up(self, cid: str, state: str) -> None:
-        with _engine_errors("Starting a machine"):
+        with engine_errors("Starting a machine"):
             if state == "paused":
                 self.api.unpause(cid)
             elif state != "running":
                 self.api.start(cid)
 
-    # --- accounts and files, written before the first start ----------------------------------
-    def _read_file(self, cid: str, path: str) -> tuple[bytes, tarfile.TarInfo] | None:
-        try:
-            stream, _ = self.api.get_archive(cid, path)
-        except docker_errors.NotFound:
-            return None
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            info = tar.getmembers()[0]
-            member = tar.extractfile(info)
-            return (member.read() if member else b""), info
-
-    def _apply_accounts(self, cid: str, machine: MachineSpec) -> None:
-        if not machine.accounts:
-            return
-        found = {name: self._read_file(cid, f"/etc/{name}") for name in ("passwd", "shadow", "group")}
-        text = {name: (item[0].decode("utf-8", "replace") if item else "") for name, item in found.items()}
-        result = account_files.apply_accounts(
-            passwd=text["passwd"],
-            shadow=text["shadow"],
-            group=text["group"],
-            accounts=machine.accounts,
-            machine=machine.name,
-        )
-        shadow_gid = account_files.shadow_group_id(result.group)
-        defaults = {
-            "passwd": (0o644, 0, 0),
-            "group": (0o644, 0, 0),
-            "shadow": (0o640, 0, shadow_gid) if shadow_gid is not None else (0o600, 0, 0),
-        }
-        members: list[tuple[tarfile.TarInfo, bytes | None]] = []
-        for name, content in (("passwd", result.passwd), ("shadow", result.shadow), ("group", result.group)):
-            data = content.encode()
-            info = tarfile.TarInfo(name)
-            previous = found[name]
-            if previous is not None and previous[1].isfile():
-                info.mode, info.uid, info.gid = previous[1].mode, previous[1].uid, previous[1].gid
-            else:
-                info.mode, info.uid, info.gid = defaults[name]
-            info.size, info.mtime = len(data), time.time()
-            members.append((info, data))
-        self.api.put_archive(cid, "/etc", self._tar(members))
-        for home, uid, gid in result.homes:
-            if not self._exists(cid, home):
-                self._put_path(cid, home, None, 0o755, uid, gid)
-        logger.info("Applied %d account(s) in %s", len(machine.accounts), machine.name)
-
-    def _put_files(self, cid: str, machine: MachineSpec) -> None:
-        users: dict[str, tuple[int, int]] | None = None
-        for spec in machine.files:
-            if not posixpath.isabs(spec.path) or ".." in spec.path.split("/"):
-                raise RuntimeFailure(f"File path {spec.path!r} must be absolute and plain.", permanent=True)
-            uid, gid = 0, 0
-            if spec.owner not in ("", "root", "0"):
-                if users is None:
-                    found = self._read_file(cid, "/etc/passwd")
-                    users = account_files.read_users(found[0].decode("utf-8", "replace") if found else "")
-                uid, gid = account_files.resolve_owner(spec.owner, users, machine.name)
-            self._put_file(cid, spec, uid, gid)
-        logger.info("Provisioned %d file(s) into %s", len(machine.files), machine.name)
-
-    def _put_file(self, cid: str, spec: FileSpec, uid: int, gid: int) -> None:
-        self._put_path(cid, spec.path, spec.content, spec.mode, uid, gid)
-
-    def _put_path(self, cid: str, path: str, content: bytes | None, mode: int, uid: int, gid: int) -> None:
-        """Write a file (or a folder when ``content`` is None) with its missing parent folders."""
-        # Climb to the nearest existing folder: the archive brings the missing ones with it,
-        # and folders that exist keep their own mode and owner.
-        path = posixpath.normpath(path)
-        parent = posixpath.dirname(path)
-        missing: list[str] = []
-        while parent != "/" and not self._exists(cid, parent):
-            missing.insert(0, posixpath.basename(parent))
-            parent = posixpath.dirname(parent)
-        members: list[tuple[tarfile.TarInfo, bytes | None]] = []
-        prefix = ""
-        for folder in missing:
-            prefix = posixpath.join(prefix, folder)
-            info = tarfile.TarInfo(prefix)
-            info.type, info.mode, info.uid, info.gid, info.mtime = tarfile.DIRTYPE, 0o755, 0, 0, time.time()
-            members.append((info, None))
-        info = tarfile.TarInfo(posixpath.join(prefix, posixpath.basename(path)))
-        info.mode, info.uid, info.gid, info.mtime = mode, uid, gid, time.time()
-        if content is None:
-            info.type = tarfile.DIRTYPE
-        else:
-            info.size = len(content)
-        members.append((info, content))
-        self.api.put_archive(cid, parent, self._tar(members))
-
-    def _exists(self, cid: str, path: str) -> bool:
-        try:
-            self.api.put_archive(cid, path, self._tar([]))
-        except docker_errors.NotFound:
-            return False
-        return True
-
-    @staticmethod
-    def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
-            for info, content in members:
-                tar.addfile(info, io.BytesIO(content) if content is not None else None)
-        return buffer.getvalue()
-
     # --- what a session has -------------------------------------------------------------------
     def describe(self, session_id: str) -> LaunchResult:
         groups: dict[str, str] = {}
         networks: dict[str, NetworkHandle] = {}
-        with _engine_errors("Reading the session's networks"):
+        with engine_errors("Reading the session's networks"):
             for found in self._session_networks(session_id):
                 group = (found.get("Labels") or {}).get(LABEL_NETWORK, found["Name"])
                 info = self.api.inspect_network(found["Id"])
@@ -644,7 +386,7 @@ class DockerRuntime(Runtime):
                     id=found["Id"], name=found["Name"], subnet=ipam.get("Subnet", ""), gateway=ipam.get("Gateway", "")
                 )
         machines: dict[str, MachineHandle] = {}
-        with _engine_errors("Reading the machines' addresses"):
+        with engine_errors("Reading the machines' addresses"):
             for found in self._session_containers(session_id):
                 info = self.api.inspect_container(found["Id"])
                 attached = info.get("NetworkSettings", {}).get("Networks", {}) or {}
@@ -674,9 +416,9 @@ class DockerRuntime(Runtime):
     # --- lifecycle ------------------------------------------------------------------------
     def stop(self, session_id: str) -> None:
         containers = self._session_containers(session_id)
-        with _engine_errors("Removing the session's machines"), ThreadPoolExecutor(max_workers=8) as pool:
+        with engine_errors("Removing the session's machines"), ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(self._remove_container, [c["Id"] for c in containers]))
-        with _engine_errors("Removing the session's networks"):
+        with engine_errors("Removing the session's networks"):
             for network in self._session_networks(session_id):
                 self._remove_network(network["Id"])
 
@@ -703,13 +445,13 @@ class DockerRuntime(Runtime):
                 raise exc from None
 
     def pause(self, session_id: str) -> None:
-        with _engine_errors("Pausing the session"):
+        with engine_errors("Pausing the session"):
             for c in self._session_containers(session_id):
                 if c["State"] == "running":
                     self.api.pause(c["Id"])
 
     def resume(self, session_id: str) -> None:
-        with _engine_errors("Resuming the session"):
+        with engine_errors("Resuming the session"):
             for c in self._session_containers(session_id):
                 if c["State"] == "paused":
                     self.api.unpause(c["Id"])
@@ -721,7 +463,7 @@ class DockerRuntime(Runtime):
         for c in containers:
             # A machine that cannot start again is reported by the status below, not raised.
             try:
-                with _engine_errors(f"Restarting machine {c['Labels'].get(LABEL_MACHINE)}"):
+                with engine_errors(f"Restarting machine {c['Labels'].get(LABEL_MACHINE)}"):
                     if c["State"] in ("exited", "created", "dead"):
                         self.api.start(c["Id"])
                     elif c["State"] == "paused" and not paused:
@@ -729,7 +471,7 @@ class DockerRuntime(Runtime):
             except RuntimeFailure as exc:
                 logger.warning("Session %s: %s", session_id, exc.message)
         if paused:
-            with _engine_errors("Pausing the session again"):
+            with engine_errors("Pausing the session again"):
                 for c in self._session_containers(session_id):
                     if c["State"] == "running":
                         self.api.pause(c["Id"])
@@ -770,7 +512,7 @@ class DockerRuntime(Runtime):
         self, session_id: str, machine: str, *, user: str = "root", cols: int = 80, rows: int = 24
     ) -> Terminal:
         container = self._running_container_of(session_id, machine)
-        with _engine_errors(f"Opening a terminal on {machine}"):
+        with engine_errors(f"Opening a terminal on {machine}"):
             exec_id = self.api.exec_create(
                 container["Id"],
                 SHELL,
@@ -790,48 +532,12 @@ class DockerRuntime(Runtime):
         self, session_id: str, machine: str, argv: list[str], *, user: str = "root", timeout: float = 30.0
     ) -> CommandResult:
         container = self._running_container_of(session_id, machine)
-        with _engine_errors(f"Running a command on {machine}"):
-            exec_id = self.api.exec_create(
-                container["Id"], list(argv), stdout=True, stderr=True, stdin=False, tty=False, user=user, workdir="/"
-            )["Id"]
-            wrapper = self.api.exec_start(exec_id, socket=True)
-        sock = _raw_socket(wrapper)
-        raw = bytearray()
-        deadline = time.monotonic() + timeout
-        timed_out = False
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    timed_out = True
-                    break
-                ready, _, _ = select.select([sock], [], [], remaining)
-                if not ready:
-                    continue
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                if len(raw) < 2 * MAX_COMMAND_OUTPUT:
-                    raw += chunk
-        finally:
-            with contextlib.suppress(OSError):
-                wrapper.close()
-        output = _demux(bytes(raw))[:MAX_COMMAND_OUTPUT]
-        if timed_out:
-            return CommandResult(exit_code=-1, output=output, timed_out=True)
-        with _engine_errors(f"Reading a command's exit code on {machine}"):
-            for _ in range(50):
-                info = self.api.exec_inspect(exec_id)
-                if not info.get("Running"):
-                    break
-                time.sleep(0.02)
-        code = info.get("ExitCode")
-        return CommandResult(exit_code=int(code) if code is not None else -1, output=output)
+        return run_exec(self.api, container["Id"], argv, user=user, timeout=timeout, machine=machine)
 
     # --- housekeeping ---------------------------------------------------------------------
     def list_managed(self) -> list[ManagedResource]:
         filters = {"label": [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_MANAGED}=1"]}
-        with _engine_errors("Listing managed resources"):
+        with engine_errors("Listing managed resources"):
             containers = self.api.containers(all=True, filters=filters)
             networks = self.api.networks(filters=filters)
         found = []
@@ -841,7 +547,7 @@ class DockerRuntime(Runtime):
             found.append(self._resource(ResourceKind.MACHINE, c["Id"], labels, created))
         for n in networks:
             labels = n.get("Labels") or {}
-            found.append(self._resource(ResourceKind.NETWORK, n["Id"], labels, _parse_time(n.get("Created"))))
+            found.append(self._resource(ResourceKind.NETWORK, n["Id"], labels, parse_time(n.get("Created"))))
         return found
 
     @staticmethod
@@ -851,7 +557,7 @@ class DockerRuntime(Runtime):
             id=rid,
             session_id=labels.get(LABEL_SESSION, ""),
             machine=labels.get(LABEL_MACHINE, labels.get(LABEL_NETWORK, "")),
-            expires_at=_parse_time(labels.get(LABEL_EXPIRES)),
+            expires_at=parse_time(labels.get(LABEL_EXPIRES)),
             created_at=created,
             labels=dict(labels),
         )
@@ -866,7 +572,7 @@ class DockerRuntime(Runtime):
             )
 
     def remove_resource(self, kind: str, id: str) -> None:
-        with _engine_errors(f"Removing {kind} {id[:12]}"):
+        with engine_errors(f"Removing {kind} {id[:12]}"):
             if kind == ResourceKind.MACHINE:
                 try:
                     info = self.api.inspect_container(id)
@@ -894,14 +600,14 @@ class DockerRuntime(Runtime):
                 raise RuntimeFailure(
                     f"Registry {registry} rejected the credentials for {username}.", permanent=True
                 ) from exc
-            if any(hint in lowered for hint in _UNREACHABLE_HINTS):
+            if any(hint in lowered for hint in UNREACHABLE_HINTS):
                 raise RuntimeFailure(f"Registry {registry} is unreachable: {text}", permanent=False) from exc
             raise RuntimeFailure(f"Login to registry {registry} failed: {text}", permanent=False) from exc
         except (requests.exceptions.ConnectionError, docker_errors.DockerException) as exc:
             raise RuntimeFailure(f"The Docker engine is unreachable: {exc}", permanent=False) from exc
 
     def image_present(self, ref: str) -> bool:
-        with _engine_errors(f"Looking up image {ref}"):
+        with engine_errors(f"Looking up image {ref}"):
             try:
                 self.api.inspect_image(ref)
             except docker_errors.ImageNotFound:
@@ -913,7 +619,7 @@ class DockerRuntime(Runtime):
     def ping(self) -> dict:
         started = time.monotonic()
         try:
-            with _engine_errors("Pinging the engine"):
+            with engine_errors("Pinging the engine"):
                 version = self.api.version()
         except RuntimeFailure as exc:
             return {"ok": False, "backend": self.name, "key": self.key, "error": exc.message}
@@ -956,6 +662,6 @@ class DockerRuntime(Runtime):
         return {"ok": None, "message": f"The host firewall could not be read: {error or done.returncode}"}
 
     def disk_usage(self, session_id: str) -> dict[str, int]:
-        with _engine_errors("Measuring disk usage"):
+        with engine_errors("Measuring disk usage"):
             containers = self.api.containers(all=True, size=True, filters=self._session_filters(session_id))
         return {c["Labels"].get(LABEL_MACHINE, c["Id"][:12]): int(c.get("SizeRw") or 0) for c in containers}

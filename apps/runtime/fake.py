@@ -31,23 +31,13 @@ separate Celery worker.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import fcntl
 import os
 import posixpath
-import select
-import shlex
-import shutil
 import signal
-import struct
 import subprocess
-import tempfile
-import termios
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,260 +71,22 @@ from apps.runtime.base import (
     normalize_registry,
     validate_spec,
 )
+from apps.runtime.fake_support import (
+    ENGINE,
+    FakeMachine,
+    FakeNetwork,
+    FakeScript,
+    HostTerminal,
+    SimulatedCrash,
+    discard,
+)
 
 # What a fresh fake machine has, like RangeX's own images: root, and the solver's user "player".
 BASE_USERS = "root:x:0:0:root:/root:/bin/sh\nplayer:x:1000:1000::/home/player:/bin/sh\n"
 BASE_GROUP = "root:x:0:\nplayer:x:1000:\n"
+__all__ = ["FakeRuntime", "FakeScript", "HostTerminal", "SimulatedCrash"]
+
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-class SimulatedCrash(BaseException):
-    """A scripted crash: the launch stops where it is and cleans nothing up, as a killed worker would."""
-
-
-@dataclass
-class _Fault:
-    stage: LaunchStage
-    machine: str
-    crash: bool
-    message: str
-    permanent: bool
-    times: int
-
-
-@dataclass
-class FakeScript:
-    """What a test scripts; see the module docstring."""
-
-    faults: list[_Fault] = field(default_factory=list)
-    never_ready_machines: set[str] = field(default_factory=set)
-    ready_failures: dict[str, int] = field(default_factory=dict)
-    listening: dict[str, set[int]] = field(default_factory=dict)
-    start_commands: dict[str, list[list[str]]] = field(default_factory=dict)
-    commands: dict[str, tuple[str, int]] = field(default_factory=dict)
-    missing_images: set[str] = field(default_factory=set)
-    private_images: dict[str, tuple[str, str]] = field(default_factory=dict)
-    unreachable: bool = False
-
-    def fail_at(
-        self,
-        stage: LaunchStage,
-        *,
-        machine: str = "",
-        message: str = "",
-        permanent: bool = False,
-        times: int = 1,
-    ) -> None:
-        """Raise RuntimeFailure right after ``stage`` (of ``machine``, or of any) the next ``times`` launches."""
-        text = message or f"Scripted failure after {stage}{' of ' + machine if machine else ''}."
-        self.faults.append(_Fault(LaunchStage(stage), machine, False, text, permanent, times))
-
-    def crash_at(self, stage: LaunchStage, *, machine: str = "", times: int = 1) -> None:
-        """Stop the launch right after ``stage`` without any clean-up, as if the worker was killed."""
-        self.faults.append(_Fault(LaunchStage(stage), machine, True, "", False, times))
-
-    def never_ready(self, machine: str) -> None:
-        self.never_ready_machines.add(machine)
-
-    def ready_after(self, machine: str, failures: int) -> None:
-        self.ready_failures[machine] = failures
-
-    def at_start(self, machine: str, argv: list[str]) -> None:
-        """Run ``argv`` in the machine each time it starts, as its entrypoint's first step would."""
-        self.start_commands.setdefault(machine, []).append(list(argv))
-
-    def listen(self, machine: str, port: int) -> None:
-        self.listening.setdefault(machine, set()).add(int(port))
-
-    def command(self, name: str, *, output: str = "", exit_code: int = 0) -> None:
-        """Make ``name`` a shell function (in terminals and commands) that prints ``output``."""
-        if not name.replace("_", "").replace("-", "").isalnum():
-            raise ValueError(f"{name!r} cannot be a shell function name")
-        self.commands[name] = (output, int(exit_code))
-
-    def missing_image(self, ref: str) -> None:
-        self.missing_images.add(ref)
-
-    def private_image(self, ref: str, *, username: str, password: str) -> None:
-        self.private_images[ref] = (username, password)
-
-    def rc(self) -> str:
-        """Return the shell functions of the scripted commands."""
-        lines = []
-        for name, (output, code) in sorted(self.commands.items()):
-            lines.append(f"{name}() {{ printf '%s' {shlex.quote(output)}; return {code}; }}")
-        return "\n".join(lines) + "\n"
-
-
-@dataclass
-class _Network:
-    id: str
-    name: str
-    group: str
-    session_id: str
-    instance: str
-    labels: dict[str, str]
-    created_at: datetime
-    subnet: str
-    gateway: str
-    next_host: int = 2
-
-
-@dataclass
-class _Machine:
-    id: str
-    name: str
-    machine: str
-    session_id: str
-    instance: str
-    labels: dict[str, str]
-    created_at: datetime
-    spec: MachineSpec
-    home: Path  # holds root/ (the machine's /) and rc (the scripted shell functions)
-    state: MachineState = MachineState.STARTING
-    ips: dict[str, str] = field(default_factory=dict)
-    owners: dict[str, tuple[int, int]] = field(default_factory=dict)
-    terminals: list[HostTerminal] = field(default_factory=list)
-    checks_run: int = 0
-
-    @property
-    def root(self) -> Path:
-        return self.home / "root"
-
-
-class _Engine:
-    """The fake engine of this process: every FakeRuntime shares it."""
-
-    def __init__(self):
-        self.lock = threading.RLock()
-        self.networks: dict[str, _Network] = {}
-        self.machines: dict[str, _Machine] = {}
-        self.pulled: set[str] = set()
-        self.script = FakeScript()
-        self.subnets = 0
-        self._base: Path | None = None
-
-    @property
-    def base(self) -> Path:
-        if self._base is None:
-            self._base = Path(tempfile.mkdtemp(prefix="rangex-fake-"))
-            # Shells may run as a machine user's uid (when we are root): they must reach their root.
-            self._base.chmod(0o755)
-        return self._base
-
-    def reset(self) -> None:
-        with self.lock:
-            for machine in list(self.machines.values()):
-                _discard(machine)
-            self.machines.clear()
-            self.networks.clear()
-            self.pulled.clear()
-            self.script = FakeScript()
-
-
-_ENGINE = _Engine()
-
-
-def _discard(machine: _Machine) -> None:
-    for terminal in list(machine.terminals):
-        terminal.close()
-    machine.terminals.clear()
-    shutil.rmtree(machine.home, ignore_errors=True)
-
-
-@atexit.register
-def _remove_folders() -> None:
-    _ENGINE.reset()
-    if _ENGINE._base is not None:
-        shutil.rmtree(_ENGINE._base, ignore_errors=True)
-
-
-class HostTerminal(Terminal):
-    """A shell on this host in a pty (the fake machine's terminal)."""
-
-    def __init__(self, argv: list[str], *, cwd: Path, env: dict[str, str], cols: int, rows: int, ids=None):
-        master, slave = os.openpty()
-        self._set_size(slave, cols, rows)
-        setsid = shutil.which("setsid")
-        # setsid -c makes the pty the shell's controlling terminal, so a resize reaches it as SIGWINCH.
-        command = [setsid, "-c", *argv] if setsid else argv
-        options = {}
-        if ids is not None:
-            options = {"user": ids[0], "group": ids[1], "extra_groups": []}
-        try:
-            self.process = subprocess.Popen(
-                command,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                cwd=cwd,
-                env=env,
-                close_fds=True,
-                start_new_session=setsid is None,
-                **options,
-            )
-        finally:
-            os.close(slave)
-        self._fd = master
-        self._write_lock = threading.Lock()
-        self._closed = False
-
-    @staticmethod
-    def _set_size(fd: int, cols: int, rows: int) -> None:
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", int(rows), int(cols), 0, 0))
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def read(self, timeout: float | None = None) -> bytes:
-        if self._closed:
-            raise EOFError("terminal closed")
-        ready, _, _ = select.select([self._fd], [], [], timeout)
-        if not ready:
-            return b""
-        try:
-            data = os.read(self._fd, 65536)
-        except OSError as exc:  # EIO: the shell and every process on the pty are gone
-            raise EOFError("terminal ended") from exc
-        if not data:
-            raise EOFError("terminal ended")
-        return data
-
-    def write(self, data: bytes) -> None:
-        if self._closed:
-            raise OSError("terminal closed")
-        with self._write_lock:
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-
-    def resize(self, cols: int, rows: int) -> None:
-        self._set_size(self._fd, cols, rows)
-
-    def signal(self, signum: int) -> None:
-        """Signal every process of the shell's session, background jobs (own process groups) too."""
-        members = []
-        with contextlib.suppress(OSError):
-            for entry in os.listdir("/proc"):
-                if entry.isdigit():
-                    with contextlib.suppress(OSError):
-                        if os.getsid(int(entry)) == self.process.pid:
-                            members.append(int(entry))
-        for pid in members or [self.process.pid]:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signum)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.signal(signal.SIGCONT)
-        self.signal(signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
 
 
 def _short(session_id: str) -> str:
@@ -371,7 +123,7 @@ class FakeRuntime(Runtime):
                 key=key or self.name,
             )
         super().__init__(key=key, instance=instance)
-        self.engine = _ENGINE
+        self.engine = ENGINE
 
     @property
     def script(self) -> FakeScript:
@@ -380,12 +132,12 @@ class FakeRuntime(Runtime):
     @classmethod
     def reset_all(cls) -> None:
         """Forget every fake session, machine, network, pulled image and script of this process."""
-        _ENGINE.reset()
+        ENGINE.reset()
 
     @classmethod
     def reset_script(cls) -> None:
         """Forget what tests scripted; sessions and machines stay."""
-        _ENGINE.script = FakeScript()
+        ENGINE.script = FakeScript()
 
     # --- plumbing -------------------------------------------------------------------------
     def _reachable(self) -> None:
@@ -395,27 +147,27 @@ class FakeRuntime(Runtime):
     def resource_name(self, session_id: str, name: str) -> str:
         return f"rx-{self.instance}-{_short(session_id)}-{name}"
 
-    def _machines(self, session_id: str) -> list[_Machine]:
+    def _machines(self, session_id: str) -> list[FakeMachine]:
         self._reachable()
         with self.engine.lock:
             return [
                 m for m in self.engine.machines.values() if m.instance == self.instance and m.session_id == session_id
             ]
 
-    def _networks(self, session_id: str) -> list[_Network]:
+    def _networks(self, session_id: str) -> list[FakeNetwork]:
         self._reachable()
         with self.engine.lock:
             return [
                 n for n in self.engine.networks.values() if n.instance == self.instance and n.session_id == session_id
             ]
 
-    def _machine(self, session_id: str, machine: str) -> _Machine:
+    def _machine(self, session_id: str, machine: str) -> FakeMachine:
         for found in self._machines(session_id):
             if found.machine == machine:
                 return found
         raise RuntimeFailure(f"Machine {machine} of this session does not exist.", permanent=True)
 
-    def _running(self, session_id: str, machine: str) -> _Machine:
+    def _running(self, session_id: str, machine: str) -> FakeMachine:
         found = self._machine(session_id, machine)
         if found.state != MachineState.RUNNING:
             raise RuntimeFailure(f"Machine {machine} is {found.state}, not running.", permanent=False)
@@ -531,7 +283,7 @@ class FakeRuntime(Runtime):
             with self.engine.lock:
                 self.engine.pulled.add(ref)
 
-    def _create_networks(self, spec: LaunchSpec) -> dict[str, _Network]:
+    def _create_networks(self, spec: LaunchSpec) -> dict[str, FakeNetwork]:
         existing = {n.group: n for n in self._networks(spec.session_id)}
         with self.engine.lock:
             for net in spec.networks:
@@ -543,7 +295,7 @@ class FakeRuntime(Runtime):
                 self.engine.subnets += 1
                 third = self.engine.subnets % 256
                 second = 250 + (self.engine.subnets // 256) % 6
-                network = _Network(
+                network = FakeNetwork(
                     id=_new_id(),
                     name=name,
                     group=net.name,
@@ -558,7 +310,7 @@ class FakeRuntime(Runtime):
                 existing[net.name] = network
         return existing
 
-    def _provision(self, spec: LaunchSpec, machine: MachineSpec) -> _Machine:
+    def _provision(self, spec: LaunchSpec, machine: MachineSpec) -> FakeMachine:
         """Return the adopted started machine, or a new one with its accounts and files written."""
         with self.engine.lock:
             for found in self._machines(spec.session_id):
@@ -568,13 +320,13 @@ class FakeRuntime(Runtime):
                     return found
                 # Made by an earlier attempt that never started it: its files may be half written.
                 del self.engine.machines[found.id]
-                _discard(found)
+                discard(found)
             name = self.resource_name(spec.session_id, machine.name)
             if any(m.name == name for m in self.engine.machines.values()):
                 raise RuntimeFailure(f"Container {name} exists but belongs to another session.", permanent=False)
             labels = self._labels(spec, **{"rangex.machine": machine.name, "rangex.role": machine.role})
             home = self.engine.base / _new_id()[:16]
-            found = _Machine(
+            found = FakeMachine(
                 id=_new_id(),
                 name=name,
                 machine=machine.name,
@@ -594,7 +346,7 @@ class FakeRuntime(Runtime):
         self._write_root(found)
         return found
 
-    def _write_root(self, machine: _Machine) -> None:
+    def _write_root(self, machine: FakeMachine) -> None:
         root = machine.root
         for folder, mode in (("etc", 0o755), ("tmp", 0o1777), ("root", 0o700), ("home/player", 0o755)):
             (root / folder).mkdir(parents=True, exist_ok=True)
@@ -634,10 +386,10 @@ class FakeRuntime(Runtime):
             self._own(machine, file.path, uid, gid)
 
     @staticmethod
-    def _host_path(machine: _Machine, path: str) -> Path:
+    def _host_path(machine: FakeMachine, path: str) -> Path:
         return machine.root / posixpath.normpath(path).lstrip("/")
 
-    def _own(self, machine: _Machine, path: str, uid: int, gid: int) -> None:
+    def _own(self, machine: FakeMachine, path: str, uid: int, gid: int) -> None:
         """Record a path's owner, and give it to that uid for real when this process may."""
         key = posixpath.normpath(path)
         machine.owners[key] = (uid, gid)
@@ -657,7 +409,7 @@ class FakeRuntime(Runtime):
         """Return the host folder that is the machine's /."""
         return self._machine(session_id, machine).root
 
-    def _set_state(self, machine: _Machine, state: MachineState) -> None:
+    def _set_state(self, machine: FakeMachine, state: MachineState) -> None:
         if state == MachineState.PAUSED:
             for terminal in machine.terminals:
                 terminal.signal(signal.SIGSTOP)
@@ -715,7 +467,7 @@ class FakeRuntime(Runtime):
         with self.engine.lock:
             for machine in machines:
                 self.engine.machines.pop(machine.id, None)
-                _discard(machine)
+                discard(machine)
             for network in networks:
                 self.engine.networks.pop(network.id, None)
 
@@ -767,7 +519,7 @@ class FakeRuntime(Runtime):
                     self._set_state(machine, MachineState.EXITED)
 
     # --- terminal and commands ------------------------------------------------------------
-    def _shell_env(self, machine: _Machine, user: str) -> tuple[dict[str, str], tuple[int, int] | None]:
+    def _shell_env(self, machine: FakeMachine, user: str) -> tuple[dict[str, str], tuple[int, int] | None]:
         (machine.home / "rc").write_text(self.script.rc())
         env = {str(k): str(v) for k, v in machine.spec.env.items()}
         env.update(
@@ -801,7 +553,7 @@ class FakeRuntime(Runtime):
     ) -> CommandResult:
         return self._run(self._running(session_id, machine), argv, user=user, timeout=timeout)
 
-    def _run(self, found: _Machine, argv: list[str], *, user: str, timeout: float) -> CommandResult:
+    def _run(self, found: FakeMachine, argv: list[str], *, user: str, timeout: float) -> CommandResult:
         env, ids = self._shell_env(found, user)
         options = {"user": ids[0], "group": ids[1], "extra_groups": []} if ids else {}
         wrapper = ["/bin/sh", "-c", '. "$ENV"; "$@"', "sh", *argv]
@@ -873,7 +625,7 @@ class FakeRuntime(Runtime):
                 )
             if kind == ResourceKind.MACHINE:
                 del self.engine.machines[id]
-                _discard(found)
+                discard(found)
             else:
                 del self.engine.networks[id]
 
