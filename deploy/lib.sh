@@ -37,6 +37,18 @@ ensure_system_packages() {
   fi
 }
 
+# Only the tests need these: a real private registry (Debian's docker-registry, htpasswd auth from
+# apache2-utils) that the runtime tests start on 127.0.0.1 and tear down again.
+TEST_APT_PACKAGES=(docker-registry apache2-utils)
+
+ensure_test_packages() {
+  ensure_system_packages "${TEST_APT_PACKAGES[@]}"
+  # The package's own service would listen on every address (:5000); the tests start their own.
+  if command -v systemctl >/dev/null && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+    as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
+}
+
 ensure_docker() {
   if docker info >/dev/null 2>&1; then ensure_lab_firewall; return; fi
   say "Starting the Docker engine (dockerd)"

@@ -4,6 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_system_packages
+ensure_test_packages
 ensure_docker
 ensure_mariadb
 ensure_redis

@@ -10,7 +10,9 @@ every variable.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -363,9 +365,51 @@ LOGGING = {
     },
 }
 
+
+def _runtimes_from_env(name: str, *, default_key: str) -> dict[str, dict]:
+    """Read further runtime backends from a JSON object: key -> {"BACKEND": path, "OPTIONS": {...}}."""
+    raw = os.environ.get(name, "").strip()
+    key_re = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    if not key_re.match(default_key):
+        raise ImproperlyConfigured(
+            "Environment variable RANGEX_DEFAULT_RUNTIME is malformed: expected up to 32 lower-case letters, "
+            "digits, '-' or '_'."
+        )
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    expected = 'a JSON object such as {"fake": {"BACKEND": "apps.runtime.fake.FakeRuntime", "OPTIONS": {}}}'
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"Environment variable {name} is malformed: expected {expected}.")
+    runtimes = {}
+    for key, entry in value.items():
+        if (
+            not key_re.match(str(key))
+            or not isinstance(entry, dict)
+            or not isinstance(entry.get("BACKEND"), str)
+            or not isinstance(entry.get("OPTIONS", {}), dict)
+            or set(entry) - {"BACKEND", "OPTIONS"}
+        ):
+            raise ImproperlyConfigured(
+                f"Environment variable {name} is malformed at {str(key)[:40]!r}: expected {expected}."
+            )
+        runtimes[key] = {"BACKEND": entry["BACKEND"], "OPTIONS": dict(entry.get("OPTIONS", {}))}
+    return runtimes
+
+
 # --- RangeX ---------------------------------------------------------------------------------
+# Lab runtimes (apps/runtime/__init__.py): several backends at once, each under a stable key that a
+# session records. RANGEX_RUNTIME_BACKEND and RANGEX_DOCKER_URL configure the default key;
+# RANGEX_RUNTIMES (JSON) adds others: {"key": {"BACKEND": "dotted.Path", "OPTIONS": {...}}}.
+RANGEX_DEFAULT_RUNTIME = e.get_str("RANGEX_DEFAULT_RUNTIME", "docker")
 RANGEX_RUNTIME_BACKEND = e.get_str("RANGEX_RUNTIME_BACKEND", "apps.runtime.docker.DockerRuntime")
 RANGEX_DOCKER_URL = e.get_str("RANGEX_DOCKER_URL", "")
+RANGEX_RUNTIMES = _runtimes_from_env("RANGEX_RUNTIMES", default_key=RANGEX_DEFAULT_RUNTIME)
+# FakeRuntime gives terminals that are shells on this host: for tests and development only.
+RANGEX_ALLOW_FAKE_RUNTIME = e.get_bool("RANGEX_ALLOW_FAKE_RUNTIME", DEBUG)
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
 RANGEX_MAX_ASSET_BYTES = e.get_int("RANGEX_MAX_ASSET_MB", 100, minimum=1) * 1024 * 1024

@@ -24,6 +24,9 @@ _defaults = {
     "SECURE_HSTS_SECONDS": "0",
     "STATIC_MANIFEST": "false",
     "SITE_URL": "http://testserver",
+    # The in-memory runtime (apps/runtime/fake.py) is configured next to Docker, for fast tests.
+    "RANGEX_ALLOW_FAKE_RUNTIME": "true",
+    "RANGEX_RUNTIMES": '{"fake": {"BACKEND": "apps.runtime.fake.FakeRuntime"}}',
 }
 for _key, _value in _defaults.items():
     os.environ.setdefault(_key, _value)

@@ -2,26 +2,38 @@
 
 Every resource is named after the instance and session (``rx-<instance>-<session8>-<name>``) and
 labelled with them, so a retried launch finds what an earlier attempt left and a reconciler can
-list what belongs to this instance. File contents (flags) are never logged.
+list what belongs to this instance. File contents (flags) and passwords are never logged.
+
+A launch, step by step (each step reported through ``progress``):
+
+1. images: present, or pulled with the machine's ``registry_auth`` sent with that pull only
+   (``allow_pull``/``pull_from_hub`` refuse pulls the install does not allow);
+2. networks: one bridge per group (adopted when an earlier attempt made it);
+3. per machine, "created": the container is created (or adopted when an earlier attempt already
+   started it; a container that was created but never started is made again, since its files may
+   be half written), accounts go into /etc/passwd, /etc/shadow, /etc/group and the home folders,
+   then the files, all with put_archive before the first process runs;
+4. per machine, "started", then "ready" once its ready check passes (the check is kept in a
+   label, so ``wait_ready`` and ``recover`` can run it again later).
+
+Engine restarts: containers get no restart policy. When dockerd stops, every container exits;
+``recover`` starts them again (files and accounts live in the container's writable layer, so
+nothing needs writing again), re-pauses a paused session and re-checks readiness. The platform
+calls it from its periodic check, so a paused lab stays paused and a machine that cannot come
+back is seen as such instead of being restarted in a loop behind the platform's back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
+import json
 import logging
 import os
-import posixpath
-import re
-import select
 import shutil
-import socket
 import subprocess
-import tarfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -32,17 +44,41 @@ from docker import errors as docker_errors
 from docker.types import LogConfig
 
 from apps.runtime.base import (
-    FileSpec,
+    FORBIDDEN_CAPABILITIES,
+    NAME_RE,
+    Capabilities,
+    CommandResult,
+    ForeignResource,
     LaunchResult,
     LaunchSpec,
+    LaunchStage,
     MachineHandle,
     MachineSpec,
+    MachineState,
     ManagedResource,
+    NetworkHandle,
+    NotReady,
     Progress,
+    ProgressMessage,
+    ReadyCheck,
+    ResourceKind,
     Runtime,
     RuntimeFailure,
     Terminal,
+    TerminalTransport,
+    validate_spec,
 )
+from apps.runtime.docker_io import (
+    UNREACHABLE_HINTS,
+    ContainerFiles,
+    DockerTerminal,
+    engine_errors,
+    parse_time,
+    pull_image,
+    run_exec,
+)
+
+__all__ = ["FORBIDDEN_CAPABILITIES", "NAME_RE", "DockerRuntime", "DockerTerminal", "egress_bridge_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,32 +89,23 @@ LABEL_NETWORK = "rangex.network"
 LABEL_EXPIRES = "rangex.expires_at"
 LABEL_MANAGED = "rangex.managed"
 LABEL_ROLE = "rangex.role"
+LABEL_READY = "rangex.ready"
 
-# Capabilities that reach past the container (kernel, host files, clocks, security modules):
-# never granted, whatever an image's settings ask for.
-FORBIDDEN_CAPABILITIES = frozenset(
-    {
-        "ALL",
-        "SYS_ADMIN",
-        "SYS_MODULE",
-        "SYS_RAWIO",
-        "SYS_BOOT",
-        "SYS_TIME",
-        "MAC_ADMIN",
-        "MAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "BPF",
-        "PERFMON",
-        "SYSLOG",
-        "WAKE_ALARM",
-        "BLOCK_SUSPEND",
-        "AUDIT_CONTROL",
-    }
-)
 # Bridges of groups with outbound traffic are named rxe<hash>: such a bridge needs the host as its
 # gateway, so the host firewall drops what arrives on rxe+ for the host itself (deploy/lib.sh), and
 # a lab reaches the outside world but never the host's own services.
 EGRESS_BRIDGE_PREFIX = "rxe"
+
+# Docker's container states in the interface's words.
+ENGINE_STATES = {
+    "running": MachineState.RUNNING,
+    "paused": MachineState.PAUSED,
+    "created": MachineState.STARTING,
+    "restarting": MachineState.STARTING,
+    "exited": MachineState.EXITED,
+    "dead": MachineState.EXITED,
+    "removing": MachineState.UNKNOWN,
+}
 
 
 def egress_bridge_name(network_name: str) -> str:
@@ -86,107 +113,55 @@ def egress_bridge_name(network_name: str) -> str:
     return EGRESS_BRIDGE_PREFIX + hashlib.sha256(network_name.encode()).hexdigest()[:12]
 
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$", re.I)
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
-_UNREACHABLE_HINTS = (
-    "connection refused",
-    "no such host",
-    "i/o timeout",
-    "timeout",
-    "network is unreachable",
-    "no route to host",
-    "server gave http response",
-    "connection reset",
-    "tls:",
-)
 
 
 def _short(session_id: str) -> str:
     return session_id.replace("-", "")[:8].lower()
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    """Parse the engine's RFC 3339 times (nanoseconds, "Z") and our own isoformat labels."""
-    if not value:
-        return None
-    match = re.match(r"^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", value)
-    if not match:
-        return None
-    head, fraction, zone = match.groups()
-    text = head + (f".{fraction[:6].ljust(6, '0')}" if fraction else "") + (zone or "+00:00").replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
+class _Reporter:
+    """Count launch steps and hand each to the caller's progress callback."""
 
+    def __init__(self, progress: Progress | None, total: int):
+        self.progress = progress
+        self.total = total
+        self.step = 0
 
-@contextlib.contextmanager
-def _engine_errors(action: str) -> Iterator[None]:
-    """Turn engine and transport errors into RuntimeFailure with a message a person can act on."""
-    try:
-        yield
-    except RuntimeFailure:
-        raise
-    except docker_errors.ImageNotFound as exc:
-        raise RuntimeFailure(f"{action}: image not found ({exc.explanation or exc})", permanent=True) from exc
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
-    except docker_errors.APIError as exc:
-        # 400: the engine refused the request itself (bad option, unknown capability); retrying cannot help.
-        raise RuntimeFailure(f"{action}: {exc.explanation or exc}", permanent=exc.status_code == 400) from exc
-    except docker_errors.DockerException as exc:
-        raise RuntimeFailure(f"{action}: the Docker engine is unreachable ({exc})", permanent=False) from exc
-
-
-class DockerTerminal(Terminal):
-    """A TTY exec session over the engine's hijacked HTTP connection."""
-
-    def __init__(self, api: docker.APIClient, exec_id: str, sock):
-        self._api = api
-        self._exec_id = exec_id
-        self._wrapper = sock
-        self._sock: socket.socket = getattr(sock, "_sock", sock)
-        self._write_lock = threading.Lock()
-        self._closed = False
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def read(self, timeout: float | None = None) -> bytes:
-        if self._closed:
-            raise EOFError("terminal closed")
-        ready, _, _ = select.select([self._sock], [], [], timeout)
-        if not ready:
-            return b""
-        data = self._sock.recv(65536)
-        if not data:
-            raise EOFError("terminal ended")
-        return data
-
-    def write(self, data: bytes) -> None:
-        with self._write_lock:
-            self._sock.sendall(data)
-
-    def resize(self, cols: int, rows: int) -> None:
-        with _engine_errors("Resizing the terminal"):
-            self._api.exec_resize(self._exec_id, height=int(rows), width=int(cols))
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            self._wrapper.close()
+    def __call__(self, stage: LaunchStage, text: str, machine: str = "") -> None:
+        self.step += 1
+        if self.progress is not None:
+            self.progress(min(self.step, self.total), self.total, ProgressMessage(text, stage=stage, machine=machine))
 
 
 class DockerRuntime(Runtime):
     name = "docker"
+    capabilities = Capabilities(
+        can_pause=True,
+        files_before_start=True,
+        accounts_before_start=True,
+        terminal=TerminalTransport.ENGINE_EXEC,
+        terminal_resize=True,
+        run_commands=True,
+        can_recover=True,
+        restarts_by_itself=False,
+        ready_checks=frozenset({"command", "tcp"}),
+        registry_auth=True,
+        pull_policy=True,
+        egress_networks=True,
+        disk_usage=True,
+    )
 
-    def __init__(self, *, base_url: str | None = None, instance: str | None = None, timeout: int = 60):
+    def __init__(
+        self,
+        *,
+        key: str | None = None,
+        base_url: str | None = None,
+        instance: str | None = None,
+        timeout: int = 60,
+    ):
+        super().__init__(key=key, instance=instance)
         self.base_url = base_url if base_url is not None else settings.RANGEX_DOCKER_URL
-        self.instance = instance or settings.RANGEX_INSTANCE
         self.timeout = timeout
         self._client: docker.DockerClient | None = None
         self._client_lock = threading.Lock()
@@ -219,40 +194,44 @@ class DockerRuntime(Runtime):
         return {"label": [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_SESSION}={session_id}"]}
 
     def _session_containers(self, session_id: str) -> list[dict]:
-        with _engine_errors("Listing the session's machines"):
+        with engine_errors("Listing the session's machines"):
             return self.api.containers(all=True, filters=self._session_filters(session_id))
 
     def _session_networks(self, session_id: str) -> list[dict]:
-        with _engine_errors("Listing the session's networks"):
+        with engine_errors("Listing the session's networks"):
             return self.api.networks(filters=self._session_filters(session_id))
 
     # --- launch ---------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec, *, progress: Progress | None = None) -> LaunchResult:
-        total = 4 + len(spec.machines)
-        step = 0
-
-        def report(message: str) -> None:
-            nonlocal step
-            step += 1
-            if progress is not None:
-                progress(min(step, total), total, message)
-
-        self._validate(spec)
+        validate_spec(spec)
+        report = _Reporter(progress, total=3 + 3 * len(spec.machines))
         try:
-            report("Checking images")
             self._ensure_images(spec)
-            report("Creating networks")
+            report(LaunchStage.IMAGES, "Images ready")
             networks = self._create_networks(spec)
-            with ThreadPoolExecutor(max_workers=min(8, len(spec.machines)) or 1) as pool:
-                created: dict[str, str] = {}
-                futures = {m.name: pool.submit(self._create_machine, spec, m, networks) for m in spec.machines}
+            report(LaunchStage.NETWORKS, "Networks created")
+            existing = {c["Labels"].get(LABEL_MACHINE): c for c in self._session_containers(spec.session_id)}
+            workers = min(8, len(spec.machines)) or 1
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = {
+                    m.name: pool.submit(self._provision_machine, spec, m, networks, existing.get(m.name))
+                    for m in spec.machines
+                }
+                made: dict[str, tuple[str, str]] = {}
                 for name, future in futures.items():
-                    created[name] = future.result()
-                    report(f"Created machine {name}")
-                report("Starting machines")
-                list(pool.map(self._start, created.values()))
-            report("Reading addresses")
-            result = LaunchResult(machines={name: self._handle(cid, networks) for name, cid in created.items()})
+                    made[name] = future.result()
+                    report(LaunchStage.CREATED, f"Machine {name} created", name)
+                starts = {name: pool.submit(self._bring_up, cid, state) for name, (cid, state) in made.items()}
+                for name, future in starts.items():
+                    future.result()
+                    report(LaunchStage.STARTED, f"Machine {name} started", name)
+            self.wait_ready(
+                spec.session_id,
+                machines=[m.name for m in spec.machines],
+                progress=lambda step, total, message: report(LaunchStage.READY, message, message.machine),
+            )
+            result = self.describe(spec.session_id)
+            report(LaunchStage.ADDRESSES, "Addresses read")
         except BaseException as exc:
             logger.warning("Launch of session %s failed, removing what was created: %s", spec.session_id, exc)
             with contextlib.suppress(RuntimeFailure):
@@ -264,44 +243,14 @@ class DockerRuntime(Runtime):
             raise
         return result
 
-    def _validate(self, spec: LaunchSpec) -> None:
-        if not spec.session_id or not spec.machines:
-            raise RuntimeFailure("A launch needs a session id and at least one machine.", permanent=True)
-        names = [m.name for m in spec.machines] + [n.name for n in spec.networks]
-        bad = [name for name in names if not NAME_RE.match(name)]
-        if bad:
-            raise RuntimeFailure(f"Names must be letters, digits, '.', '_' or '-': {', '.join(bad)}.", permanent=True)
-        if len({m.name for m in spec.machines}) != len(spec.machines):
-            raise RuntimeFailure("Machine names must be unique within a session.", permanent=True)
-        known = {n.name for n in spec.networks}
-        for machine in spec.machines:
-            forbidden = {cap.upper().removeprefix("CAP_") for cap in machine.cap_add} & FORBIDDEN_CAPABILITIES
-            if forbidden:
-                raise RuntimeFailure(
-                    f"Machine {machine.name} asks for forbidden capabilities: {', '.join(sorted(forbidden))}.",
-                    permanent=True,
-                )
-            if not machine.networks:
-                raise RuntimeFailure(f"Machine {machine.name} is on no network.", permanent=True)
-            missing = set(machine.networks) - known
-            if missing:
-                raise RuntimeFailure(
-                    f"Machine {machine.name} names unknown networks: {', '.join(sorted(missing))}.", permanent=True
-                )
-
     def _ensure_images(self, spec: LaunchSpec) -> None:
-        for ref in dict.fromkeys(m.image for m in spec.machines):
-            if self.image_present(ref):
+        seen: set[str] = set()
+        for machine in spec.machines:
+            if machine.image in seen:
                 continue
-            try:
-                with _engine_errors(f"Pulling image {ref}"):
-                    self.client.images.pull(ref)
-            except RuntimeFailure as exc:
-                message = exc.message.lower()
-                permanent = any(
-                    hint in message for hint in ("not found", "does not exist", "pull access denied", "manifest")
-                )
-                raise RuntimeFailure(f"Image {ref} is not available: {exc.message}", permanent=permanent) from exc
+            seen.add(machine.image)
+            if not self.image_present(machine.image):
+                pull_image(self.api, machine)
 
     def _labels(self, spec: LaunchSpec, **extra: str) -> dict[str, str]:
         labels = {str(k): str(v) for k, v in spec.labels.items()}
@@ -331,7 +280,7 @@ class DockerRuntime(Runtime):
             else:
                 # An isolated group gets no host address at all: nothing on it can reach the host.
                 options["com.docker.network.bridge.inhibit_ipv4"] = "true"
-            with _engine_errors(f"Creating network {net.name}"):
+            with engine_errors(f"Creating network {net.name}"):
                 try:
                     self.api.create_network(
                         name,
@@ -349,48 +298,63 @@ class DockerRuntime(Runtime):
                     ) from exc
         return names
 
-    def _create_machine(self, spec: LaunchSpec, machine: MachineSpec, networks: dict[str, str]) -> str:
+    def _provision_machine(
+        self, spec: LaunchSpec, machine: MachineSpec, networks: dict[str, str], found: dict | None
+    ) -> tuple[str, str]:
+        """Return (container id, engine state): an adopted started container, or a new provisioned one."""
         name = self.resource_name(spec.session_id, machine.name)
-        with _engine_errors(f"Creating machine {machine.name}"):
+        with engine_errors(f"Creating machine {machine.name}"):
+            if found is not None and found["State"] not in ("created", "dead", "removing"):
+                # An earlier attempt started it, so its accounts and files are complete: keep it.
+                return found["Id"], found["State"]
             self._remove_stale_container(spec.session_id, name)
-            hostname = machine.hostname or machine.name
-            aliases = list(dict.fromkeys([machine.name, hostname]))
-            first, *others = machine.networks
-            host_config = self.api.create_host_config(
-                cap_drop=["ALL"],
-                cap_add=list(machine.cap_add) or None,
-                security_opt=["no-new-privileges:true"] if machine.no_new_privileges else None,
-                pids_limit=int(machine.pids_limit),
-                mem_limit=f"{int(machine.memory_mb)}m",
-                memswap_limit=f"{int(machine.memory_mb)}m",
-                nano_cpus=int(machine.cpus * 1_000_000_000),
-                init=True,
-                privileged=False,
-                read_only=False,
-                network_mode=networks[first],
-                log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
-            )
-            networking = self.api.create_networking_config(
-                {networks[first]: self.api.create_endpoint_config(aliases=aliases)}
-            )
-            container = self.api.create_container(
-                image=machine.image,
-                name=name,
-                command=list(machine.command) if machine.command else None,
-                hostname=hostname,
-                user=machine.user or None,
-                environment={str(k): str(v) for k, v in machine.env.items()},
-                labels=self._labels(spec, **{LABEL_MACHINE: machine.name, LABEL_ROLE: machine.role}),
-                host_config=host_config,
-                networking_config=networking,
-                stdin_open=False,
-                tty=False,
-            )
-            cid = container["Id"]
-            for group in others:
-                self.api.connect_container_to_network(cid, networks[group], aliases=aliases)
+            cid = self._create_container(spec, machine, networks, name)
+            files = ContainerFiles(self.api, cid)
+            files.apply_accounts(machine)
             if machine.files:
-                self._put_files(cid, machine)
+                files.put_files(machine)
+        return cid, "created"
+
+    def _create_container(self, spec: LaunchSpec, machine: MachineSpec, networks: dict[str, str], name: str) -> str:
+        hostname = machine.hostname or machine.name
+        aliases = list(dict.fromkeys([machine.name, hostname]))
+        first, *others = machine.networks
+        host_config = self.api.create_host_config(
+            cap_drop=["ALL"],
+            cap_add=list(machine.cap_add) or None,
+            security_opt=["no-new-privileges:true"] if machine.no_new_privileges else None,
+            pids_limit=int(machine.pids_limit),
+            mem_limit=f"{int(machine.memory_mb)}m",
+            memswap_limit=f"{int(machine.memory_mb)}m",
+            nano_cpus=int(machine.cpus * 1_000_000_000),
+            init=True,
+            privileged=False,
+            read_only=False,
+            network_mode=networks[first],
+            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+        )
+        networking = self.api.create_networking_config(
+            {networks[first]: self.api.create_endpoint_config(aliases=aliases)}
+        )
+        extra = {LABEL_MACHINE: machine.name, LABEL_ROLE: machine.role}
+        if machine.ready_check is not None:
+            extra[LABEL_READY] = json.dumps(machine.ready_check.as_dict(), separators=(",", ":"))
+        container = self.api.create_container(
+            image=machine.image,
+            name=name,
+            command=list(machine.command) if machine.command else None,
+            hostname=hostname,
+            user=machine.user or None,
+            environment={str(k): str(v) for k, v in machine.env.items()},
+            labels=self._labels(spec, **extra),
+            host_config=host_config,
+            networking_config=networking,
+            stdin_open=False,
+            tty=False,
+        )
+        cid = container["Id"]
+        for group in others:
+            self.api.connect_container_to_network(cid, networks[group], aliases=aliases)
         return cid
 
     def _remove_stale_container(self, session_id: str, name: str) -> None:
@@ -401,99 +365,60 @@ class DockerRuntime(Runtime):
             with contextlib.suppress(docker_errors.NotFound):
                 self.api.remove_container(found["Id"], force=True, v=True)
 
-    def _put_files(self, cid: str, machine: MachineSpec) -> None:
-        passwd: dict[str, tuple[int, int]] | None = None
-        for spec in machine.files:
-            if not posixpath.isabs(spec.path) or ".." in spec.path.split("/"):
-                raise RuntimeFailure(f"File path {spec.path!r} must be absolute and plain.", permanent=True)
-            uid, gid = 0, 0
-            if spec.owner not in ("", "root", "0"):
-                if passwd is None:
-                    passwd = self._read_passwd(cid)
-                uid, gid = self._resolve_owner(spec.owner, passwd, machine.name)
-            self._put_file(cid, spec, uid, gid)
-        logger.info("Provisioned %d file(s) into %s", len(machine.files), machine.name)
+    def _bring_up(self, cid: str, state: str) -> None:
+        with engine_errors("Starting a machine"):
+            if state == "paused":
+                self.api.unpause(cid)
+            elif state != "running":
+                self.api.start(cid)
 
-    def _put_file(self, cid: str, spec: FileSpec, uid: int, gid: int) -> None:
-        # Climb to the nearest existing folder: the archive brings the missing ones with it,
-        # and folders that exist keep their own mode and owner.
-        parent = posixpath.dirname(posixpath.normpath(spec.path))
-        missing: list[str] = []
-        while parent != "/" and not self._exists(cid, parent):
-            missing.insert(0, posixpath.basename(parent))
-            parent = posixpath.dirname(parent)
-        members: list[tuple[tarfile.TarInfo, bytes | None]] = []
-        prefix = ""
-        for folder in missing:
-            prefix = posixpath.join(prefix, folder)
-            info = tarfile.TarInfo(prefix)
-            info.type, info.mode, info.uid, info.gid, info.mtime = tarfile.DIRTYPE, 0o755, 0, 0, time.time()
-            members.append((info, None))
-        info = tarfile.TarInfo(posixpath.join(prefix, posixpath.basename(spec.path)))
-        info.size, info.mode, info.uid, info.gid, info.mtime = len(spec.content), spec.mode, uid, gid, time.time()
-        members.append((info, spec.content))
-        self.api.put_archive(cid, parent, self._tar(members))
+    # --- what a session has -------------------------------------------------------------------
+    def describe(self, session_id: str) -> LaunchResult:
+        groups: dict[str, str] = {}
+        networks: dict[str, NetworkHandle] = {}
+        with engine_errors("Reading the session's networks"):
+            for found in self._session_networks(session_id):
+                group = (found.get("Labels") or {}).get(LABEL_NETWORK, found["Name"])
+                info = self.api.inspect_network(found["Id"])
+                ipam = ((info.get("IPAM") or {}).get("Config") or [{}])[0] or {}
+                groups[found["Name"]] = group
+                networks[group] = NetworkHandle(
+                    id=found["Id"], name=found["Name"], subnet=ipam.get("Subnet", ""), gateway=ipam.get("Gateway", "")
+                )
+        machines: dict[str, MachineHandle] = {}
+        with engine_errors("Reading the machines' addresses"):
+            for found in self._session_containers(session_id):
+                info = self.api.inspect_container(found["Id"])
+                attached = info.get("NetworkSettings", {}).get("Networks", {}) or {}
+                ips = {groups[name]: net.get("IPAddress", "") for name, net in attached.items() if name in groups}
+                machines[found["Labels"].get(LABEL_MACHINE, found["Id"][:12])] = MachineHandle(id=found["Id"], ips=ips)
+        return LaunchResult(machines=machines, networks=networks)
 
-    def _exists(self, cid: str, path: str) -> bool:
-        try:
-            self.api.put_archive(cid, path, self._tar([]))
-        except docker_errors.NotFound:
-            return False
-        return True
+    def status(self, session_id: str) -> dict[str, MachineState]:
+        return {
+            c["Labels"].get(LABEL_MACHINE, c["Id"][:12]): ENGINE_STATES.get(c["State"], MachineState.UNKNOWN)
+            for c in self._session_containers(session_id)
+        }
 
-    @staticmethod
-    def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
-            for info, content in members:
-                tar.addfile(info, io.BytesIO(content) if content is not None else None)
-        return buffer.getvalue()
-
-    def _read_passwd(self, cid: str) -> dict[str, tuple[int, int]]:
-        users: dict[str, tuple[int, int]] = {}
-        try:
-            stream, _ = self.api.get_archive(cid, "/etc/passwd")
-        except docker_errors.NotFound:
-            return users
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            member = tar.extractfile(tar.getmembers()[0])
-            text = member.read().decode("utf-8", "replace") if member else ""
-        for line in text.splitlines():
-            parts = line.split(":")
-            if len(parts) >= 4 and parts[2].isdigit() and parts[3].isdigit():
-                users[parts[0]] = (int(parts[2]), int(parts[3]))
-        return users
-
-    @staticmethod
-    def _resolve_owner(owner: str, passwd: dict[str, tuple[int, int]], machine: str) -> tuple[int, int]:
-        user, _, group = owner.partition(":")
-        if user.isdigit():
-            uid, gid = int(user), int(user)
-        elif user in passwd:
-            uid, gid = passwd[user]
-        else:
-            raise RuntimeFailure(f"Machine {machine} has no user {user!r} to own a file.", permanent=True)
-        if group.isdigit():
-            gid = int(group)
-        return uid, gid
-
-    def _start(self, cid: str) -> None:
-        with _engine_errors("Starting a machine"):
-            self.api.start(cid)
-
-    def _handle(self, cid: str, networks: dict[str, str]) -> MachineHandle:
-        with _engine_errors("Reading a machine's addresses"):
-            info = self.api.inspect_container(cid)
-        attached = info.get("NetworkSettings", {}).get("Networks", {}) or {}
-        ips = {group: attached[name]["IPAddress"] for group, name in networks.items() if name in attached}
-        return MachineHandle(container_id=cid, ips=ips)
+    def ready_checks(self, session_id: str) -> dict[str, ReadyCheck | None]:
+        checks: dict[str, ReadyCheck | None] = {}
+        for c in self._session_containers(session_id):
+            labels = c.get("Labels") or {}
+            raw = labels.get(LABEL_READY)
+            try:
+                checks[labels.get(LABEL_MACHINE, c["Id"][:12])] = ReadyCheck.from_dict(json.loads(raw)) if raw else None
+            except (ValueError, TypeError, KeyError) as exc:
+                raise RuntimeFailure(
+                    f"The ready check of {labels.get(LABEL_MACHINE)} is malformed.", permanent=True
+                ) from exc
+        return checks
 
     # --- lifecycle ------------------------------------------------------------------------
     def stop(self, session_id: str) -> None:
         containers = self._session_containers(session_id)
-        with _engine_errors("Removing the session's machines"), ThreadPoolExecutor(max_workers=8) as pool:
+        with engine_errors("Removing the session's machines"), ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(self._remove_container, [c["Id"] for c in containers]))
-        with _engine_errors("Removing the session's networks"):
+        with engine_errors("Removing the session's networks"):
             for network in self._session_networks(session_id):
                 self._remove_network(network["Id"])
 
@@ -520,21 +445,54 @@ class DockerRuntime(Runtime):
                 raise exc from None
 
     def pause(self, session_id: str) -> None:
-        with _engine_errors("Pausing the session"):
+        with engine_errors("Pausing the session"):
             for c in self._session_containers(session_id):
                 if c["State"] == "running":
                     self.api.pause(c["Id"])
 
     def resume(self, session_id: str) -> None:
-        with _engine_errors("Resuming the session"):
+        with engine_errors("Resuming the session"):
             for c in self._session_containers(session_id):
                 if c["State"] == "paused":
                     self.api.unpause(c["Id"])
                 elif c["State"] in ("created", "exited"):
                     self.api.start(c["Id"])
 
-    def status(self, session_id: str) -> dict[str, str]:
-        return {c["Labels"].get(LABEL_MACHINE, c["Id"][:12]): c["State"] for c in self._session_containers(session_id)}
+    def recover(self, session_id: str, *, paused: bool) -> dict[str, MachineState]:
+        containers = self._session_containers(session_id)
+        for c in containers:
+            # A machine that cannot start again is reported by the status below, not raised.
+            try:
+                with engine_errors(f"Restarting machine {c['Labels'].get(LABEL_MACHINE)}"):
+                    if c["State"] in ("exited", "created", "dead"):
+                        self.api.start(c["Id"])
+                    elif c["State"] == "paused" and not paused:
+                        self.api.unpause(c["Id"])
+            except RuntimeFailure as exc:
+                logger.warning("Session %s: %s", session_id, exc.message)
+        if paused:
+            with engine_errors("Pausing the session again"):
+                for c in self._session_containers(session_id):
+                    if c["State"] == "running":
+                        self.api.pause(c["Id"])
+            return self.status(session_id)
+        states = self.status(session_id)
+        running = [name for name, state in states.items() if state == MachineState.RUNNING]
+        not_ready: set[str] = set()
+
+        def wait(name: str) -> None:
+            try:
+                self.wait_ready(session_id, machines=[name])
+            except NotReady:
+                not_ready.add(name)
+
+        with ThreadPoolExecutor(max_workers=min(8, len(running)) or 1) as pool:
+            list(pool.map(wait, running))
+        states = self.status(session_id)
+        return {
+            name: MachineState.STARTING if name in not_ready and state == MachineState.RUNNING else state
+            for name, state in states.items()
+        }
 
     def _container_of(self, session_id: str, machine: str) -> dict:
         for c in self._session_containers(session_id):
@@ -542,14 +500,19 @@ class DockerRuntime(Runtime):
                 return c
         raise RuntimeFailure(f"Machine {machine} of this session does not exist.", permanent=True)
 
-    # --- terminal -------------------------------------------------------------------------
+    def _running_container_of(self, session_id: str, machine: str) -> dict:
+        container = self._container_of(session_id, machine)
+        if container["State"] != "running":
+            state = ENGINE_STATES.get(container["State"], MachineState.UNKNOWN)
+            raise RuntimeFailure(f"Machine {machine} is {state}, not running.", permanent=False)
+        return container
+
+    # --- terminal and commands ------------------------------------------------------------
     def open_terminal(
         self, session_id: str, machine: str, *, user: str = "root", cols: int = 80, rows: int = 24
     ) -> Terminal:
-        container = self._container_of(session_id, machine)
-        if container["State"] != "running":
-            raise RuntimeFailure(f"Machine {machine} is {container['State']}, not running.", permanent=False)
-        with _engine_errors(f"Opening a terminal on {machine}"):
+        container = self._running_container_of(session_id, machine)
+        with engine_errors(f"Opening a terminal on {machine}"):
             exec_id = self.api.exec_create(
                 container["Id"],
                 SHELL,
@@ -565,39 +528,64 @@ class DockerRuntime(Runtime):
             terminal.resize(cols, rows)
         return terminal
 
+    def run_command(
+        self, session_id: str, machine: str, argv: list[str], *, user: str = "root", timeout: float = 30.0
+    ) -> CommandResult:
+        container = self._running_container_of(session_id, machine)
+        return run_exec(self.api, container["Id"], argv, user=user, timeout=timeout, machine=machine)
+
     # --- housekeeping ---------------------------------------------------------------------
     def list_managed(self) -> list[ManagedResource]:
         filters = {"label": [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_MANAGED}=1"]}
-        with _engine_errors("Listing managed resources"):
+        with engine_errors("Listing managed resources"):
             containers = self.api.containers(all=True, filters=filters)
             networks = self.api.networks(filters=filters)
         found = []
         for c in containers:
             labels = c.get("Labels") or {}
             created = datetime.fromtimestamp(c["Created"], tz=UTC) if c.get("Created") else None
-            found.append(self._resource("container", c["Id"], labels, created))
+            found.append(self._resource(ResourceKind.MACHINE, c["Id"], labels, created))
         for n in networks:
             labels = n.get("Labels") or {}
-            found.append(self._resource("network", n["Id"], labels, _parse_time(n.get("Created"))))
+            found.append(self._resource(ResourceKind.NETWORK, n["Id"], labels, parse_time(n.get("Created"))))
         return found
 
     @staticmethod
-    def _resource(kind: str, rid: str, labels: dict, created: datetime | None) -> ManagedResource:
+    def _resource(kind: ResourceKind, rid: str, labels: dict, created: datetime | None) -> ManagedResource:
         return ManagedResource(
             kind=kind,
             id=rid,
             session_id=labels.get(LABEL_SESSION, ""),
             machine=labels.get(LABEL_MACHINE, labels.get(LABEL_NETWORK, "")),
-            expires_at=_parse_time(labels.get(LABEL_EXPIRES)),
+            expires_at=parse_time(labels.get(LABEL_EXPIRES)),
             created_at=created,
             labels=dict(labels),
         )
 
+    def _check_ours(self, kind: str, rid: str, labels: dict | None) -> None:
+        labels = labels or {}
+        if labels.get(LABEL_INSTANCE) != self.instance or labels.get(LABEL_MANAGED) != "1":
+            owner = labels.get(LABEL_INSTANCE)
+            whose = f"instance {owner!r}" if owner else "nobody RangeX knows"
+            raise ForeignResource(
+                f"The {kind} {rid[:12]} belongs to {whose}, not to instance {self.instance!r}; it is left alone."
+            )
+
     def remove_resource(self, kind: str, id: str) -> None:
-        with _engine_errors(f"Removing {kind} {id[:12]}"):
-            if kind == "container":
+        with engine_errors(f"Removing {kind} {id[:12]}"):
+            if kind == ResourceKind.MACHINE:
+                try:
+                    info = self.api.inspect_container(id)
+                except docker_errors.NotFound:
+                    return
+                self._check_ours("machine", id, (info.get("Config") or {}).get("Labels"))
                 self._remove_container(id)
-            elif kind == "network":
+            elif kind == ResourceKind.NETWORK:
+                try:
+                    info = self.api.inspect_network(id)
+                except docker_errors.NotFound:
+                    return
+                self._check_ours("network", id, info.get("Labels"))
                 self._remove_network(id)
             else:
                 raise RuntimeFailure(f"Unknown resource kind {kind!r}.", permanent=True)
@@ -606,20 +594,20 @@ class DockerRuntime(Runtime):
         try:
             self.client.login(username=username, password=password, registry=registry, reauth=True)
         except docker_errors.APIError as exc:
-            text = str(exc.explanation or exc)
+            text = str(exc.explanation or exc).replace(password, "***") if password else str(exc.explanation or exc)
             lowered = text.lower()
             if exc.status_code in (401, 403) or "unauthorized" in lowered or "denied" in lowered:
                 raise RuntimeFailure(
                     f"Registry {registry} rejected the credentials for {username}.", permanent=True
                 ) from exc
-            if any(hint in lowered for hint in _UNREACHABLE_HINTS):
+            if any(hint in lowered for hint in UNREACHABLE_HINTS):
                 raise RuntimeFailure(f"Registry {registry} is unreachable: {text}", permanent=False) from exc
             raise RuntimeFailure(f"Login to registry {registry} failed: {text}", permanent=False) from exc
         except (requests.exceptions.ConnectionError, docker_errors.DockerException) as exc:
             raise RuntimeFailure(f"The Docker engine is unreachable: {exc}", permanent=False) from exc
 
     def image_present(self, ref: str) -> bool:
-        with _engine_errors(f"Looking up image {ref}"):
+        with engine_errors(f"Looking up image {ref}"):
             try:
                 self.api.inspect_image(ref)
             except docker_errors.ImageNotFound:
@@ -631,13 +619,14 @@ class DockerRuntime(Runtime):
     def ping(self) -> dict:
         started = time.monotonic()
         try:
-            with _engine_errors("Pinging the engine"):
+            with engine_errors("Pinging the engine"):
                 version = self.api.version()
         except RuntimeFailure as exc:
-            return {"ok": False, "backend": self.name, "error": exc.message}
+            return {"ok": False, "backend": self.name, "key": self.key, "error": exc.message}
         return {
             "ok": True,
             "backend": self.name,
+            "key": self.key,
             "version": version.get("Version", ""),
             "api_version": version.get("ApiVersion", ""),
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
@@ -672,7 +661,7 @@ class DockerRuntime(Runtime):
             }
         return {"ok": None, "message": f"The host firewall could not be read: {error or done.returncode}"}
 
-    def container_disk_usage(self, session_id: str) -> dict[str, int]:
-        with _engine_errors("Measuring disk usage"):
+    def disk_usage(self, session_id: str) -> dict[str, int]:
+        with engine_errors("Measuring disk usage"):
             containers = self.api.containers(all=True, size=True, filters=self._session_filters(session_id))
         return {c["Labels"].get(LABEL_MACHINE, c["Id"][:12]): int(c.get("SizeRw") or 0) for c in containers}

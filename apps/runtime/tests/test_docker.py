@@ -7,12 +7,10 @@ swept at the end of the run.
 
 from __future__ import annotations
 
-import io
 import re
 import socket
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 from dataclasses import replace
@@ -20,10 +18,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 
-from apps.environments.tests.runtime_helpers import (
-    BUSYBOX,
+from apps.runtime import (
+    FileSpec,
+    NetworkSpec,
+    RuntimeFailure,
+    get_runtime,
+)
+from apps.runtime.docker import DockerRuntime, egress_bridge_name
+from apps.runtime.tests.helpers import (
     can_connect,
     docker_ids,
     docker_json,
@@ -33,18 +36,8 @@ from apps.environments.tests.runtime_helpers import (
     read_until,
     sh,
 )
-from apps.images.management.commands.build_images import busybox_rootfs_tar
-from apps.runtime import FileSpec, NetworkSpec, RuntimeFailure, get_runtime
-from apps.runtime.docker import DockerRuntime, egress_bridge_name
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="session")
-def busybox_image():
-    if subprocess.run(["docker", "image", "inspect", BUSYBOX], capture_output=True).returncode != 0:
-        call_command("build_images", "--set", "test")
-    return BUSYBOX
 
 
 @pytest.fixture(scope="session")
@@ -387,22 +380,6 @@ def test_an_unreachable_engine_gives_a_clear_failure(busybox_image):
         down.launch(pivot_spec(new_session_id()))
     assert "unreachable" in excinfo.value.message
     assert not excinfo.value.permanent
-
-
-def test_build_images_skips_an_image_that_is_present(busybox_image):
-    out = io.StringIO()
-    call_command("build_images", "--set", "test", stdout=out)
-    assert f"[1/1] {BUSYBOX}: present, skipped" in out.getvalue()
-
-
-def test_busybox_rootfs_has_applets_and_a_player_user():
-    with tarfile.open(fileobj=io.BytesIO(busybox_rootfs_tar())) as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        passwd = tar.extractfile("etc/passwd").read().decode()
-    for applet in ("sh", "nc", "wget", "ip", "cat", "id", "sleep"):
-        assert members[f"bin/{applet}"].linkname == "busybox"
-    assert members["tmp"].mode == 0o1777
-    assert "player:x:1000:1000:" in passwd
 
 
 def test_nothing_outside_the_runtime_package_imports_the_docker_sdk():
