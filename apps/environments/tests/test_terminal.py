@@ -1,11 +1,14 @@
-"""The terminal consumer over a real exec: output, input, resize, and every refusal before accept."""
+"""The terminal consumer over a real exec: output, input, resize, every refusal before accept, idling."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis.exceptions
 from channels.testing import WebsocketCommunicator
 
 from apps.accounts.tests.factories import UserFactory
@@ -225,3 +228,80 @@ async def test_idle_terminal_and_session_page_outlive_every_redis_timeout(runnin
     await read_until(terminal, b"Stopped after the idle. This terminal is closed.")
     assert await terminal.receive_output(timeout=10) == {"type": "websocket.close", "code": 4000}
     await page.disconnect()
+
+
+class SilentRelay:
+    """A TCP relay on 127.0.0.1 to the real Redis that can go silent, as a dead or cut-off host does."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.silent = False
+        self.server = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, client_reader, client_writer) -> None:
+        redis_reader, redis_writer = await asyncio.open_connection(*self.target)
+        self.writers += [client_writer, redis_writer]
+        await asyncio.gather(self._pipe(client_reader, redis_writer), self._pipe(redis_reader, client_writer))
+
+    async def _pipe(self, reader, writer) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                # Silent: bytes are swallowed and the connections stay open; nothing is answered.
+                if not self.silent:
+                    writer.write(data)
+                    await writer.drain()
+
+    async def close(self) -> None:
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        await self.server.wait_closed()
+
+
+@pytest.fixture
+async def silent_relay(channel_layer, settings):
+    """Send the Redis layer, configured as in production, through a SilentRelay; yield the relay."""
+    from channels.layers import channel_layers, get_channel_layer
+
+    config = settings.CHANNEL_LAYERS["default"]
+    host = config["CONFIG"]["hosts"][0]
+    host = host if isinstance(host, dict) else {"address": host}
+    address = urlsplit(host["address"])
+    relay = SilentRelay(address.hostname, address.port or 6379)
+    relayed = urlunsplit(address._replace(netloc=f"127.0.0.1:{await relay.start()}"))
+    settings.CHANNEL_LAYERS = {
+        "default": {**config, "CONFIG": {**config["CONFIG"], "hosts": [{**host, "address": relayed}]}}
+    }
+    channel_layers.backends.clear()
+    yield relay
+    await get_channel_layer().close_pools()
+    channel_layers.backends.clear()
+    await relay.close()
+
+
+@pytest.mark.parametrize("channel_layer", ["redis"], indirect=True)
+async def test_an_idle_socket_fails_when_redis_stops_answering(running, silent_relay):
+    """A Redis that goes silent ends the consumer, instead of leaving the socket open and deaf.
+
+    Idle sockets must outlast Redis's empty answers (the test above), but a read must not wait
+    without end: a dead or cut-off Redis host sends nothing, not even a reset. Daphne closes the
+    socket of a consumer that failed, and the page reconnects.
+    """
+    session, cookie = running
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver"), (b"cookie", f"sessionid={cookie}".encode())]
+    page = WebsocketCommunicator(application, f"/ws/sessions/{session.pk}/", headers=headers)
+    connected, _ = await page.connect()
+    assert connected
+
+    silent_relay.silent = True
+
+    # Bounded only so that a consumer waiting for ever (no read timeout) fails the test.
+    await asyncio.wait([page.future], timeout=30)
+    assert page.future.done(), "the consumer still waits for a Redis that stopped answering"
+    with pytest.raises(redis.exceptions.TimeoutError):
+        page.future.result()
