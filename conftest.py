@@ -37,6 +37,29 @@ def _clear_own_cache() -> None:
         client.delete(*keys)
 
 
+@pytest.fixture(params=["redis", "in_memory"])
+async def channel_layer(request, settings):
+    """Run a socket test on each channel layer RangeX ships; yield the layer.
+
+    ``redis`` is the production layer exactly as rangex.settings configures it (its key prefix is
+    this test process's own, see rangex.settings_test); ``in_memory`` is the embedded default's.
+    Each test gets new layer objects, since each test runs on its own event loop and the Redis
+    layer's connection pools belong to the loop that opened them; they are closed after the test.
+    """
+    from channels.layers import channel_layers, get_channel_layer
+
+    if request.param == "in_memory":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    elif "channels_redis" not in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+        pytest.fail("The Redis variant of the socket tests needs REDIS_URL (rangex.settings_test sets one).")
+    channel_layers.backends.clear()
+    layer = get_channel_layer()
+    yield layer
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def password():
     return PASSWORD

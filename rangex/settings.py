@@ -143,10 +143,22 @@ if REDIS_URL:
             "KEY_PREFIX": RANGEX_INSTANCE,
         }
     }
+    # An idle consumer waits for its next message with BZPOPMIN, which Redis answers (with nothing)
+    # after 5 s (channels_redis's RedisChannelLayer.brpop_timeout), and then waits again. redis-py 8
+    # made every read time out after 5 s by default (it used to wait for ever), so each idle wait
+    # raced that timeout, lost, and closed every idle WebSocket within seconds (django/channels_redis
+    # issue 422, not fixed in channels_redis 4.3.0). A read must outlast one BZPOPMIN, with room for
+    # a busy event loop or server: 10 s. A finite timeout, not None, so a Redis that stops answering
+    # (a dead host, a partition) still fails the consumer within 10 s instead of leaving every socket
+    # hanging; the client then reconnects. Connecting gives up after 5 s, as before.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{RANGEX_INSTANCE}:asgi", "capacity": 1000},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "socket_connect_timeout": 5}],
+                "prefix": f"{RANGEX_INSTANCE}:asgi",
+                "capacity": 1000,
+            },
         }
     }
 else:

@@ -54,6 +54,7 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(solver_client):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("channel_layer")
 async def test_notification_count_is_pushed_live():
     from asgiref.sync import sync_to_async
 
@@ -73,6 +74,7 @@ async def test_notification_count_is_pushed_live():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("channel_layer")
 async def test_notification_socket_refuses_anonymous_and_foreign_origins():
     communicator = WebsocketCommunicator(
         application, "/ws/notifications/", headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")]

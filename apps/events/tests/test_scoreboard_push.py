@@ -1,4 +1,4 @@
-"""A solve reaches every open scoreboard page over Channels (the Redis layer), well within a second."""
+"""A solve reaches every open scoreboard page over Channels (Redis and in-memory layers), well within a second."""
 
 from __future__ import annotations
 
@@ -13,21 +13,8 @@ from apps.events import services
 from apps.events.factories import make_event, version_of
 from tests.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_channel_layer():
-    """Give each test a new Redis layer and close its pools after: each test runs on its own event loop."""
-    from channels.layers import channel_layers, get_channel_layer
-
-    channel_layers.backends.clear()
-    yield
-
-    layer = get_channel_layer()
-    if hasattr(layer, "close_pools"):
-        await layer.close_pools()
-    channel_layers.backends.clear()
+# Every test runs on the Redis channel layer and on the in-memory one (the conftest's channel_layer).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 
 
 def _communicator(event, cookie=None):
