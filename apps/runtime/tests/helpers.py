@@ -206,9 +206,15 @@ def local_registry(username: str, password: str) -> Iterator[str]:
 
 
 class PrivateEngine:
-    """A dockerd of the test's own: its own data root, socket and containerd, so stopping and
-    starting it touches no one else's labs. No iptables and no default bridge: the runtime's
-    isolated networks need neither, and the shared engine's rules stay untouched."""
+    """A dockerd of the test's own: its own data root, socket, containerd and network namespace, so
+    stopping and starting it touches no one else's labs. No iptables and no default bridge: the
+    runtime's isolated networks need neither.
+
+    The namespace matters: a dockerd started with ``--bridge none`` deletes the host's ``docker0``
+    on start (moby removes the default bridge interface when the bridge is disabled), which cuts
+    every container on the shared engine's default network. In a namespace of its own it finds
+    no ``docker0`` to remove; the test talks to it through its unix socket, which needs no network.
+    """
 
     def __init__(self):
         self.binary = shutil.which("dockerd") or "/usr/sbin/dockerd"
@@ -221,6 +227,8 @@ class PrivateEngine:
         log = (self.folder / "dockerd.log").open("ab")
         self.process = subprocess.Popen(
             [
+                # unshare execs in place (no fork), so terminating the process stops dockerd itself.
+                "unshare", "--net", "--", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "dockerd",
                 self.binary,
                 "--data-root", str(self.folder / "data"),
                 "--exec-root", str(self.folder / "exec"),
