@@ -106,7 +106,8 @@ ensure_python() {
 ensure_static() {
   local stamp="$ROOT/node_modules/.rangex-installed"
   local want
-  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  # The vendor script is part of the stamp: a change to what it copies must reach static/vendor.
+  want="$(cat "$ROOT/package-lock.json" "$ROOT/deploy/vendor-static.mjs" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -d "$ROOT/static/vendor" ]; then
     say "Installing front-end packages from the npm registry"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
