@@ -3,7 +3,7 @@
 #
 #   bash deploy/prod.sh up          build what is missing, start everything, wait until healthy
 #   bash deploy/prod.sh down        stop and remove the containers (data volumes stay)
-#   bash deploy/prod.sh status      containers, health, and /healthz through nginx
+#   bash deploy/prod.sh status      containers, their health, and /healthz of the web container
 #   bash deploy/prod.sh logs [svc]  follow the logs (of one service)
 #   bash deploy/prod.sh build       build the images only
 #   bash deploy/prod.sh manage ...  run a manage.py command in the web container
@@ -15,7 +15,8 @@
 # The first `up` writes the install's settings and secrets into RANGEX_STACK_DIR (default
 # deploy/.secrets/, mode 700, never committed): stack.env (host name, ports, instance id; any RangeX
 # variable of .env.example may be added), secret_key, field_encryption_keys, db_password,
-# redis_password and tls/ (the certificate). Keep that folder: backups cannot be decrypted without
+# redis_password, tls/ (the site's certificate) and docker-tls/ (the client certificate for an
+# engine on another host). Keep that folder: backups cannot be decrypted without
 # field_encryption_keys. Variables set when the folder is first written become its settings, e.g.
 #   RANGEX_HOSTNAME=rangex.example.org bash deploy/prod.sh up
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -38,8 +39,10 @@ write_secret() {
 
 # Write the settings and secrets of this install once; later runs keep them.
 ensure_stack_dir() {
-  mkdir -p "$STACK_DIR" "$STACK_DIR/tls"
+  mkdir -p "$STACK_DIR" "$STACK_DIR/tls" "$STACK_DIR/docker-tls"
   chmod 700 "$STACK_DIR" "$STACK_DIR/tls"
+  # The client certificate of a remote engine, readable by RangeX's processes only.
+  chgrp -R "$APP_GID" "$STACK_DIR/docker-tls" && chmod -R g+rX,o= "$STACK_DIR/docker-tls"
   STACK_DIR="$(cd "$STACK_DIR" && pwd)"
   if [ ! -f "$STACK_DIR/stack.env" ]; then
     local host="${RANGEX_HOSTNAME:-localhost}" port="${RANGEX_HTTPS_PORT:-443}" site
