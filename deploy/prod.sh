@@ -115,8 +115,10 @@ prepare() {
   ensure_stack_dir
   export RANGEX_STACK_DIR="$STACK_DIR"
   export RANGEX_DOCKER_SOCKET="${RANGEX_DOCKER_SOCKET:-/var/run/docker.sock}"
+  # The containers' user joins the socket's group, and no group at all when no socket is mounted.
   if [ -z "${RANGEX_DOCKER_GID:-}" ]; then
-    RANGEX_DOCKER_GID="$(stat -c %g "$RANGEX_DOCKER_SOCKET" 2>/dev/null || echo 0)"
+    RANGEX_DOCKER_GID="$APP_GID"
+    [ -S "$RANGEX_DOCKER_SOCKET" ] && RANGEX_DOCKER_GID="$(stat -c %g "$RANGEX_DOCKER_SOCKET")"
   fi
   export RANGEX_DOCKER_GID
 }
