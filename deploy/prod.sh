@@ -34,7 +34,8 @@ write_secret() {
   local name="$1" value="$2"
   [ -s "$STACK_DIR/$name" ] && return
   (umask 077 && printf '%s\n' "$value" >"$STACK_DIR/$name")
-  chgrp "$APP_GID" "$STACK_DIR/$name" && chmod 640 "$STACK_DIR/$name"
+  as_root chgrp "$APP_GID" "$STACK_DIR/$name"
+  as_root chmod 640 "$STACK_DIR/$name"
 }
 
 # Write the settings and secrets of this install once; later runs keep them.
@@ -42,7 +43,8 @@ ensure_stack_dir() {
   mkdir -p "$STACK_DIR" "$STACK_DIR/tls" "$STACK_DIR/docker-tls"
   chmod 700 "$STACK_DIR" "$STACK_DIR/tls"
   # The client certificate of a remote engine, readable by RangeX's processes only.
-  chgrp -R "$APP_GID" "$STACK_DIR/docker-tls" && chmod -R g+rX,o= "$STACK_DIR/docker-tls"
+  as_root chgrp -R "$APP_GID" "$STACK_DIR/docker-tls"
+  as_root chmod -R g+rX,o= "$STACK_DIR/docker-tls"
   STACK_DIR="$(cd "$STACK_DIR" && pwd)"
   if [ ! -f "$STACK_DIR/stack.env" ]; then
     local host="${RANGEX_HOSTNAME:-localhost}" port="${RANGEX_HTTPS_PORT:-443}" site
@@ -94,14 +96,17 @@ setting() {
 }
 
 # The operator's certificate, when stack.env names one, replaces the files nginx reads.
+CERTIFICATE_CHANGED=false
 install_certificate() {
   local cert key
   cert="$(setting RANGEX_TLS_CERT)"
   key="$(setting RANGEX_TLS_KEY)"
   [ -n "$cert" ] || return 0
   [ -r "$cert" ] && [ -r "$key" ] || die "RANGEX_TLS_CERT/RANGEX_TLS_KEY name files that cannot be read"
+  if cmp -s "$cert" "$STACK_DIR/tls/cert.pem" && cmp -s "$key" "$STACK_DIR/tls/key.pem"; then return 0; fi
   install -m 644 "$cert" "$STACK_DIR/tls/cert.pem"
   install -m 600 "$key" "$STACK_DIR/tls/key.pem"
+  CERTIFICATE_CHANGED=true
 }
 
 compose() {
@@ -165,8 +170,10 @@ cmd_up() {
   build
   local started=$SECONDS
   say "Starting the stack ($PROJECT): migrations, static files, beat schedule and lab images run first"
-  compose up -d --remove-orphans
+  compose up -d --remove-orphans || { compose logs --tail 30 init; die "the stack did not start (bash deploy/prod.sh logs)"; }
   wait_healthy
+  # A running nginx read the old certificate at its start: a renewal needs a reload.
+  if [ "$CERTIFICATE_CHANGED" = true ]; then compose exec -T nginx nginx -s reload; fi
   local host port
   host="$(setting RANGEX_HOSTNAME)"
   port="$(setting RANGEX_HTTPS_PORT)"
