@@ -118,7 +118,8 @@ ensure_python() {
 ensure_static() {
   local stamp="$ROOT/node_modules/.rangex-installed"
   local want
-  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  # The vendor script is part of the stamp: a change to what it copies must reach static/vendor.
+  want="$(cat "$ROOT/package-lock.json" "$ROOT/deploy/vendor-static.mjs" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -d "$ROOT/static/vendor" ]; then
     say "Installing front-end packages from the npm registry"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
@@ -140,4 +141,46 @@ SECRET_KEY=$secret
 FIELD_ENCRYPTION_KEYS=$key
 DEBUG=true
 EOF
+}
+
+# Install the named Debian packages that are missing (and nothing else).
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "Installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >"$LOG_DIR/apt.log" 2>&1 || { tail -20 "$LOG_DIR/apt.log"; die "apt-get install failed"; }
+}
+
+# Compose v2 (the docker CLI plugin) when it is there, else Debian's docker-compose 1.29; the
+# stack's compose file is written for both. Sets the COMPOSE array.
+ensure_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE=(docker compose)
+    return
+  fi
+  command -v docker-compose >/dev/null || ensure_packages docker-compose
+  COMPOSE=(docker-compose)
+}
+
+# The Debian base every local image starts FROM: debootstrap's minbase imported as an image. The same
+# recipe as `manage.py build_images --set demo` (apps/images/management/commands/build_images.py),
+# here in shell so the production stack builds on a host without RangeX's virtualenv.
+DEBIAN_BASE_IMAGE="rangex/debian:bookworm"
+ensure_debian_base() {
+  if docker image inspect "$DEBIAN_BASE_IMAGE" >/dev/null 2>&1; then return; fi
+  ensure_packages debootstrap
+  say "Building $DEBIAN_BASE_IMAGE with debootstrap (about a minute)"
+  local work
+  work="$(mktemp -d /tmp/rangex-debootstrap.XXXXXX)"
+  as_root debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian \
+    >"$LOG_DIR/debootstrap.log" 2>&1 || { tail -20 "$LOG_DIR/debootstrap.log"; as_root rm -rf "$work"; die "debootstrap failed"; }
+  as_root find "$work/rootfs/var/cache/apt/archives" -name '*.deb' -delete
+  as_root tar -C "$work/rootfs" --numeric-owner -c . \
+    | docker import -c 'CMD ["bash"]' -c 'ENV LANG=C.UTF-8' - "$DEBIAN_BASE_IMAGE" >/dev/null
+  as_root rm -rf "$work"
 }

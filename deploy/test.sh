@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite against real services: MariaDB, Redis, the Docker engine and Chromium.
-# Extra arguments go to pytest, e.g. `bash deploy/test.sh apps/accounts -x`.
+# Extra arguments go to pytest, e.g. `bash deploy/test.sh apps/accounts -x` (then only those run);
+# without any, the smoke test of the production stack runs after the suite.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_system_packages
@@ -21,4 +22,15 @@ say "Checking the code style and the layer contracts"
 "$VENV/bin/ruff" check --quiet .
 "$VENV/bin/lint-imports" --no-cache
 say "Running the tests (MariaDB, Redis, Docker, Chromium)"
-exec "$PY" -m pytest -n "${RANGEX_TEST_WORKERS:-2}" --dist loadfile "$@"
+if [ $# -gt 0 ]; then
+  exec "$PY" -m pytest -n "${RANGEX_TEST_WORKERS:-2}" --dist loadfile "$@"
+fi
+"$PY" -m pytest -n "${RANGEX_TEST_WORKERS:-2}" --dist loadfile
+if [ "${RANGEX_STACK_SMOKE:-1}" = 0 ]; then
+  warn "RANGEX_STACK_SMOKE=0: the smoke test of the production stack is skipped"
+  exit 0
+fi
+# The production stack (deploy/prod.sh) built and run for real, then removed: tests/stack, marked
+# `stack` and deselected from the run above. Image layers stay cached for the next run.
+say "Smoke-testing the production stack: build, up, HTTPS and wss:// through nginx, down"
+exec "$PY" -m pytest -m stack tests/stack

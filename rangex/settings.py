@@ -335,6 +335,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = e.get_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = e.get_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = e.get_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Health probes come from inside the network over plain HTTP (compose, load balancers).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = e.get_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = e.get_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = e.get_bool("SECURE_HSTS_PRELOAD", not DEBUG)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.ops import healthz
 from apps.ops import views as ops_views
 from rangex import views
 
@@ -19,7 +20,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", healthz.healthz, name="healthz"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("accounts/", include("apps.accounts.urls")),
     path("ops/", include("apps.ops.urls")),

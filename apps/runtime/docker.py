@@ -174,7 +174,10 @@ class DockerRuntime(Runtime):
                 where = self.base_url or "the default socket"
                 try:
                     if self.base_url:
-                        self._client = docker.DockerClient(base_url=self.base_url, timeout=self.timeout)
+                        # DOCKER_TLS_VERIFY and DOCKER_CERT_PATH apply to this URL as they do to
+                        # DOCKER_HOST, so a remote engine is reached over mutual TLS.
+                        environment = {**os.environ, "DOCKER_HOST": self.base_url}
+                        self._client = docker.from_env(timeout=self.timeout, environment=environment)
                     else:
                         self._client = docker.from_env(timeout=self.timeout)
                 except docker_errors.DockerException as exc:
