@@ -147,7 +147,7 @@ def run(label: str, settings_module: str, pythonpath: str, minutes: float, sessi
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
-    from apps.accounts.services import notification_send
+    from rangex.core.notifications import notification_send
 
     port = free_port()
     log = Path(tempfile.gettempdir()) / f"rangex-bench-idle-{os.getpid()}-{label.replace(' ', '-')}.log"
@@ -219,11 +219,11 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from apps.accounts.tests.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory
+    from apps.accounts.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory
     from apps.environments import services
-    from apps.environments.tests.helpers import ensure_test_image, pivot_version
-    from apps.ops.services import system_settings_update
+    from apps.environments.factories import ensure_test_image, pivot_version
     from apps.runtime import get_runtime
+    from rangex.core.system import system_settings_update
 
     call_command("migrate", verbosity=0)
     ensure_test_image()

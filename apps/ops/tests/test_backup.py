@@ -23,10 +23,10 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
+from apps.accounts.factories import UserFactory, enable_2fa
 from apps.accounts.models import User
-from apps.accounts.tests.factories import UserFactory, enable_2fa
 from apps.ops.backup import backup_create, backup_restore, backup_write_file
-from apps.ops.crypto import decrypt
+from rangex.core.crypto import decrypt
 from rangex.core.errors import Conflict, ValidationFailed
 
 ROOT = Path(settings.BASE_DIR)

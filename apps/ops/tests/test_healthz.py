@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client, override_settings
 
-from apps.ops.services import maintenance_set
+from rangex.core.system import maintenance_set
 
 pytestmark = pytest.mark.django_db
 

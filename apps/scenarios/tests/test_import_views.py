@@ -30,7 +30,7 @@ def test_solver_is_refused(solver_client):
 
 
 def test_creator_without_verified_second_factor_is_sent_to_2fa(creator):
-    from conftest import login_client
+    from apps.accounts.factories import login_client
 
     response = login_client(creator).get(URL)
     assert response.status_code == 302 and "/accounts/2fa/" in response["Location"]
