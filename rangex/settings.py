@@ -299,9 +299,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "EXCEPTION_HANDLER": "rangex.core.api.exception_handler",
+    # Bodies are read with a size cap and JSON with a depth cap (rangex/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "rangex.core.parsers.JSONParser",
+        "rangex.core.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# JSON bodies (API, WebSocket messages) nested deeper than this are refused with a 400.
+RANGEX_JSON_MAX_DEPTH = e.get_int("RANGEX_JSON_MAX_DEPTH", 32, minimum=2)
 SPECTACULAR_SETTINGS = {
     "TITLE": "RangeX API",
     "DESCRIPTION": "Scenarios, environments, events, paths and badges of the RangeX cyber range.",
