@@ -39,6 +39,8 @@ class StartSerializer(serializers.Serializer):
 
 
 class SessionListApi(APIView):
+    throttle_scope = "session_start"
+
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request):
         sessions = selectors.env_session_list_for_user(user=request.user)[:100]
@@ -73,6 +75,8 @@ class AnswerSerializer(serializers.Serializer):
 
 
 class AnswerApi(APIView):
+    throttle_scope = "answer"
+
     @extend_schema(request=AnswerSerializer, responses={200: None})
     def post(self, request, pk):
         session = selectors.env_session_get_for_user(user=request.user, pk=pk)
@@ -92,6 +96,8 @@ class HintSerializer(serializers.Serializer):
 
 
 class HintApi(APIView):
+    throttle_scope = "hint"
+
     @extend_schema(request=HintSerializer, responses={200: None})
     def post(self, request, pk):
         session = selectors.env_session_get_for_user(user=request.user, pk=pk)

@@ -92,6 +92,8 @@ class EventRegisterApi(APIView):
 
 
 class EventAnswerApi(APIView):
+    throttle_scope = "answer"
+
     @extend_schema(request=EventAnswerSerializer, responses=EventAnswerResultSerializer)
     def post(self, request, pk):
         event = selectors.event_get_for_user(user=request.user, pk=pk)
