@@ -96,3 +96,11 @@ def test_an_oversized_page_post_gets_a_413_page_with_the_reason(client):
 def test_an_unknown_api_url_is_a_json_404(solver_client):
     response = solver_client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404 and error_of(response)["code"] == "not_found"
+
+
+def test_a_request_for_another_host_is_a_clear_400_on_pages_and_api(client):
+    page = client.get("/", HTTP_HOST="evil.example")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+    assert b"The Host header names a site this server does not serve." in page.content
+    api = client.get("/api/v1/scenarios/", HTTP_HOST="evil.example")
+    assert api.status_code == 400 and error_of(api)["code"] == "malformed_request"
