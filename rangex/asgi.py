@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
-Every WebSocket passes an Origin check against ALLOWED_HOSTS (the WebSocket form of
-CSRF protection) and is authenticated from the Django session.
+Every WebSocket passes an exact Origin check (scheme, host and port against this site and
+CSRF_TRUSTED_ORIGINS: the WebSocket form of CSRF protection, ``rangex.core.origins``) and is
+authenticated from the Django session.
 """
 
 import os
@@ -13,13 +14,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from rangex.core.origins import OriginValidator  # noqa: E402
 from rangex.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

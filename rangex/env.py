@@ -127,3 +127,29 @@ def check_fernet_keys(name: str, keys: list[str]) -> None:
                 "Fernet key (make one with: python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())')."
             ) from None
+
+
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def get_rates(name: str, defaults: dict[str, str | None]) -> dict[str, str | None]:
+    """Read ``key=N/period`` pairs (``answer.user=60/min,login.ip=off``) over ``defaults``.
+
+    Only the keys of ``defaults`` may be set; ``off`` switches a rate off (stored as None).
+    """
+    rates = dict(defaults)
+    raw = os.environ.get(name, "")
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        key, sep, value = (piece.strip() for piece in item.partition("="))
+        if not sep or key not in defaults:
+            raise _fail(name, raw, f"comma-separated key=rate pairs with keys among {', '.join(sorted(defaults))}")
+        if value.lower() == "off":
+            rates[key] = None
+            continue
+        count, slash, period = value.partition("/")
+        if not slash or not count.isdigit() or int(count) < 1 or period not in _RATE_PERIODS:
+            raise _fail(name, raw, f"a rate such as 30/min or off for {key}")
+        rates[key] = f"{int(count)}/{period}"
+    return rates

@@ -309,13 +309,43 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "rangex.core.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "EXCEPTION_HANDLER": "rangex.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # Bodies are read with a size cap and JSON with a depth cap (rangex/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "rangex.core.parsers.JSONParser",
+        "rangex.core.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Rates live in RANGEX_THROTTLE_RATES below (rangex/core/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["rangex.core.throttling.ApiRateThrottle", "rangex.core.throttling.ScopedRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# JSON bodies (API, WebSocket messages) nested deeper than this are refused with a 400.
+RANGEX_JSON_MAX_DEPTH = e.get_int("RANGEX_JSON_MAX_DEPTH", 32, minimum=2)
+# Rate limits: "<scope>.user" counts per account, "<scope>.ip" per client address (RANGEX_TRUSTED_PROXY_COUNT
+# decides which address); every API request also counts against api.user or, anonymous, api.anon.
+# Override with RANGEX_THROTTLE_RATES="answer.user=60/min,login.ip=off". Per-address rates are higher
+# than per-account ones because a classroom or an event may share one address behind NAT.
+RANGEX_THROTTLE_RATES = e.get_rates(
+    "RANGEX_THROTTLE_RATES",
+    {
+        "api.user": "600/min",
+        "api.anon": "60/min",
+        "login.user": "10/min",
+        "login.ip": "60/min",
+        "answer.user": "30/min",
+        "answer.ip": "600/min",
+        "hint.user": "30/min",
+        "hint.ip": "600/min",
+        "session_start.user": "10/min",
+        "session_start.ip": "120/min",
+        "import.user": "60/hour",
+        "import.ip": "120/hour",
+    },
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "RangeX API",
     "DESCRIPTION": "Scenarios, environments, events, paths and badges of the RangeX cyber range.",

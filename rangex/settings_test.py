@@ -45,3 +45,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_H
 MEDIA_ROOT = VAR_DIR / "media"  # noqa: F405
 STATIC_ROOT = VAR_DIR / "staticfiles"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# The suite signs in, answers and starts labs far faster than people do: rates stay on (their code
+# runs in every test) but high, and throttling tests lower the rate they test with ``settings``.
+RANGEX_THROTTLE_RATES = dict.fromkeys(RANGEX_THROTTLE_RATES, "100000/min")  # noqa: F405

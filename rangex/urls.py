@@ -18,6 +18,11 @@ api_v1 = [
     path("teams/", include("apps.teams.api_urls")),
 ]
 
+# Errors outside a view's own handling: JSON on the API, a page with the reason elsewhere.
+handler400 = "rangex.core.error_views.bad_request"
+handler404 = "rangex.core.error_views.page_not_found"
+handler500 = "rangex.core.error_views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz.healthz, name="healthz"),

@@ -62,10 +62,14 @@ class TokenSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     label = serializers.CharField(max_length=100)
     expires_in_days = serializers.IntegerField(min_value=1, required=False, allow_null=True, write_only=True)
-    expires_at = serializers.DateTimeField(read_only=True)
-    last_used_at = serializers.DateTimeField(read_only=True)
-    revoked_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Null: never expires.")
+    last_used_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Null: never used.")
+    revoked_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Null: not revoked.")
     created_at = serializers.DateTimeField(read_only=True)
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The secret, shown this once: `Bearer <token>`.")
 
 
 class TokenListApi(APIView):
@@ -73,7 +77,7 @@ class TokenListApi(APIView):
     def get(self, request):
         return Response(TokenSerializer(selectors.api_token_list(user=request.user), many=True).data)
 
-    @extend_schema(request=TokenSerializer, responses={201: TokenSerializer})
+    @extend_schema(request=TokenSerializer, responses={201: TokenCreatedSerializer})
     def post(self, request):
         data = TokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -35,11 +35,12 @@ from apps.accounts.forms import (
 from apps.accounts.middleware import SEEN_KEY, STARTED_KEY
 from apps.accounts.models import User
 from rangex.core import crypto
-from rangex.core.errors import ApplicationError
+from rangex.core.errors import ApplicationError, Throttled
 from rangex.core.http import client_ip, safe_next_url, user_agent
 from rangex.core.models import NotificationType
 from rangex.core.notifications import notification_mark_read
 from rangex.core.system import get_settings
+from rangex.core.throttling import throttle_check
 
 PENDING_2FA_KEY = "_rx_pending_2fa"
 PENDING_ENROL_KEY = "_rx_pending_totp"
@@ -103,6 +104,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST":
+        try:
+            # Per address, and per account typed: a guesser spread over many addresses still hits the second.
+            throttle_check(request, "login", account=request.POST.get("email", "").strip().lower() or None)
+        except Throttled as exc:
+            form.add_error(None, exc.message)
+            return render(request, "accounts/login.html", {"form": form, "next": safe_next_url(request)}, status=429)
         if form.is_valid():
             try:
                 user = services.auth_check_credentials(
@@ -144,6 +151,12 @@ def login_2fa(request: HttpRequest) -> HttpResponse:
     form = OtpCodeForm(request.POST or None)
     status = 200
     if request.method == "POST":
+        try:
+            throttle_check(request, "login", account=user.email.lower())
+        except Throttled as exc:
+            form.add_error(None, exc.message)
+            context = {"form": form, "next": safe_next_url(request)}
+            return render(request, "accounts/login_2fa.html", context, status=429)
         if form.is_valid():
             try:
                 device = services.twofa_verify(user=user, code=form.cleaned_data["code"])

@@ -9,6 +9,7 @@ from apps.environments import selectors, services
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import NotFound
 from rangex.core.http import client_ip, user_agent
+from rangex.core.schema import error_responses
 
 
 class MachineSerializer(serializers.Serializer):
@@ -39,12 +40,14 @@ class StartSerializer(serializers.Serializer):
 
 
 class SessionListApi(APIView):
+    throttle_scope = "session_start"
+
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request):
         sessions = selectors.env_session_list_for_user(user=request.user)[:100]
         return Response(SessionSerializer(sessions, many=True).data)
 
-    @extend_schema(request=StartSerializer, responses={202: SessionSerializer})
+    @extend_schema(request=StartSerializer, responses={202: SessionSerializer, **error_responses(404, 409)})
     def post(self, request):
         data = StartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -72,8 +75,18 @@ class AnswerSerializer(serializers.Serializer):
     answer = serializers.JSONField()
 
 
+class AnswerResultSerializer(serializers.Serializer):
+    question_id = serializers.CharField()
+    state = serializers.DictField(help_text="The question's state: correct, attempts, points, hints taken.")
+    message = serializers.CharField()
+    score = serializers.IntegerField()
+    completed = serializers.BooleanField()
+
+
 class AnswerApi(APIView):
-    @extend_schema(request=AnswerSerializer, responses={200: None})
+    throttle_scope = "answer"
+
+    @extend_schema(request=AnswerSerializer, responses={200: AnswerResultSerializer, **error_responses(409)})
     def post(self, request, pk):
         session = selectors.env_session_get_for_user(user=request.user, pk=pk)
         data = AnswerSerializer(data=request.data)
@@ -91,8 +104,17 @@ class HintSerializer(serializers.Serializer):
     hint_id = serializers.CharField(max_length=64)
 
 
+class HintResultSerializer(serializers.Serializer):
+    hint_id = serializers.CharField()
+    text = serializers.CharField()
+    cost = serializers.IntegerField()
+    state = serializers.DictField(help_text="The question's state after taking the hint.")
+
+
 class HintApi(APIView):
-    @extend_schema(request=HintSerializer, responses={200: None})
+    throttle_scope = "hint"
+
+    @extend_schema(request=HintSerializer, responses={200: HintResultSerializer, **error_responses(409)})
     def post(self, request, pk):
         session = selectors.env_session_get_for_user(user=request.user, pk=pk)
         data = HintSerializer(data=request.data)
@@ -108,7 +130,10 @@ class ExtendSerializer(serializers.Serializer):
 
 def _action_view(service, *, with_minutes: bool = False):
     class ActionApi(APIView):
-        @extend_schema(request=ExtendSerializer if with_minutes else None, responses=SessionSerializer)
+        @extend_schema(
+            request=ExtendSerializer if with_minutes else None,
+            responses={200: SessionSerializer, **error_responses(409)},
+        )
         def post(self, request, pk):
             session = selectors.env_session_get_for_user(user=request.user, pk=pk)
             kwargs = {}

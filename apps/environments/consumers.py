@@ -1,7 +1,7 @@
 """Live terminals and live session updates over WebSockets.
 
 The terminal consumer bridges xterm.js to a TTY exec in one machine of a running session. Every
-check happens before ``accept``; the origin is checked by ``AllowedHostsOriginValidator`` in
+check happens before ``accept``; the origin is checked exactly by ``rangex.core.origins`` in
 ``rangex.asgi``. Output is read on a worker thread and sent in batches; the page acknowledges what
 it has drawn, and the reader waits while too much is unacknowledged, so ``cat`` of a large file
 neither freezes the page nor grows memory without bound (the TTY's own buffer then stalls the
@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 
 from apps.environments.models import EnvironmentSession
 from rangex.core.errors import ApplicationError
+from rangex.core.parsers import json_loads_bounded
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await self._maybe_touch()
             return
         try:
-            message = json.loads(text_data or "")
+            message = json_loads_bounded(text_data or "")
             kind = message.get("type")
         except (ValueError, AttributeError):
             await self.send(text_data=json.dumps({"type": "error", "message": "Malformed message."}))

@@ -13,6 +13,7 @@ from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
 from rangex.core.markdown import render_markdown
+from rangex.core.throttling import throttle_check
 
 
 @login_required
@@ -22,6 +23,7 @@ def session_start(request: HttpRequest, version_id) -> HttpResponse:
     if version is None:
         raise NotFound("No such published scenario.")
     try:
+        throttle_check(request, "session_start")
         session = services.env_session_start(
             user=request.user, version=version, client_ip=client_ip(request), user_agent=user_agent(request)
         )
@@ -101,6 +103,7 @@ def session_answer(request: HttpRequest, pk) -> HttpResponse:
     answer = request.POST.getlist("answer") if request.POST.get("multi") else request.POST.get("answer", "")
     feedback, ok = "", False
     try:
+        throttle_check(request, "answer")
         result = services.env_session_submit_answer(
             session=session, actor=request.user, question_id=question_id, answer=answer
         )
@@ -123,6 +126,7 @@ def session_answer(request: HttpRequest, pk) -> HttpResponse:
 def session_hint(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
     try:
+        throttle_check(request, "hint")
         services.env_session_take_hint(session=session, actor=request.user, hint_id=request.POST.get("hint_id", ""))
     except ApplicationError as exc:
         messages.error(request, exc.message)

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.events import selectors, services
 from apps.teams.selectors import team_get
+from rangex.core.schema import error_responses
 
 
 class EventSerializer(serializers.Serializer):
@@ -48,6 +49,11 @@ class RegisterSerializer(serializers.Serializer):
     team = serializers.UUIDField(required=False, allow_null=True)
 
 
+class RegisteredSerializer(serializers.Serializer):
+    participation = serializers.IntegerField()
+    rank = serializers.IntegerField(allow_null=True)
+
+
 class EventAnswerSerializer(serializers.Serializer):
     scenario_version = serializers.UUIDField()
     question_id = serializers.CharField(max_length=64)
@@ -80,7 +86,7 @@ class EventDetailApi(APIView):
 
 
 class EventRegisterApi(APIView):
-    @extend_schema(request=RegisterSerializer, responses={201: None})
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer, **error_responses(409)})
     def post(self, request, pk):
         event = selectors.event_get_for_user(user=request.user, pk=pk)
         data = RegisterSerializer(data=request.data)
@@ -92,7 +98,9 @@ class EventRegisterApi(APIView):
 
 
 class EventAnswerApi(APIView):
-    @extend_schema(request=EventAnswerSerializer, responses=EventAnswerResultSerializer)
+    throttle_scope = "answer"
+
+    @extend_schema(request=EventAnswerSerializer, responses={200: EventAnswerResultSerializer, **error_responses(409)})
     def post(self, request, pk):
         event = selectors.event_get_for_user(user=request.user, pk=pk)
         data = EventAnswerSerializer(data=request.data)

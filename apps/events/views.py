@@ -15,6 +15,7 @@ from apps.teams.selectors import team_get, teams_led_by
 from rangex.core.errors import ApplicationError
 from rangex.core.http import client_ip, user_agent
 from rangex.core.markdown import render_markdown
+from rangex.core.throttling import throttle_check
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
@@ -88,6 +89,7 @@ def event_board(request: HttpRequest, pk) -> HttpResponse:
 def event_play(request: HttpRequest, pk, version_id) -> HttpResponse:
     event = selectors.event_get_for_user(user=request.user, pk=pk)
     try:
+        throttle_check(request, "session_start")
         event_session = services.event_session_start(
             event=event,
             user=request.user,
@@ -111,6 +113,7 @@ def event_answer(request: HttpRequest, pk, version_id) -> HttpResponse:
     values = request.POST.getlist("answer")
     answer = values if request.POST.get("multi") else (values[0] if values else "")
     try:
+        throttle_check(request, "answer")
         result = services.event_submit_answer(
             event=event,
             user=request.user,

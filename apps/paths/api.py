@@ -80,9 +80,15 @@ class PathDetailApi(APIView):
 
 
 class PlaylistWriteSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=160, required=False)
+    """A playlist's editable fields; a new playlist needs its title (400 without), a change does not."""
+
+    title = serializers.CharField(max_length=160)
     description = serializers.CharField(required=False, allow_blank=True)
     is_public = serializers.BooleanField(required=False)
+
+
+class PlaylistUpdateSerializer(PlaylistWriteSerializer):
+    title = serializers.CharField(max_length=160, required=False)
 
 
 class PlaylistListApi(APIView):
@@ -104,10 +110,10 @@ class PlaylistDetailApi(APIView):
     def get(self, request, pk):
         return Response(_many(request.user, [selectors.playlist_get_for_user(user=request.user, pk=pk)])[0])
 
-    @extend_schema(request=PlaylistWriteSerializer, responses=ContainerSerializer)
+    @extend_schema(request=PlaylistUpdateSerializer, responses=ContainerSerializer)
     def patch(self, request, pk):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
-        data = PlaylistWriteSerializer(data=request.data, partial=True)
+        data = PlaylistUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.collection_update(container=playlist, actor=request.user, **data.validated_data)
         return Response(_many(request.user, [selectors.playlist_get_owned(user=request.user, pk=pk)])[0])

@@ -21,6 +21,7 @@ from apps.scenarios.serializers import (
     RatingInSerializer,
     RatingOutSerializer,
 )
+from rangex.core.schema import error_responses
 
 CATALOG_PARAMETERS = [
     OpenApiParameter("q", OpenApiTypes.STR, description="Search title, short description and tags."),
@@ -89,7 +90,8 @@ class FavoriteApi(APIView):
     def put(self, request, slug):
         return self._set(request, slug, True)
 
-    @extend_schema(request=None, responses=FavoriteOutSerializer)
+    # A DELETE that answers 200 with the new state, like the PUT; the schema must not promise a 204.
+    @extend_schema(request=None, responses={200: FavoriteOutSerializer})
     def delete(self, request, slug):
         return self._set(request, slug, False)
 
@@ -102,7 +104,9 @@ class CreatorVersionListApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.scenario_version_list_for_creator(user=self.request.user).order_by("-created_at")
 
-    @extend_schema(request=CreatorVersionCreateSerializer, responses={201: CreatorVersionSerializer})
+    @extend_schema(
+        request=CreatorVersionCreateSerializer, responses={201: CreatorVersionSerializer, **error_responses(409)}
+    )
     def post(self, request):
         data = CreatorVersionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -116,7 +120,7 @@ class CreatorVersionDetailApi(APIView):
         version = selectors.scenario_version_get_for_creator(user=request.user, pk=pk)
         return Response(CreatorVersionSerializer(version).data)
 
-    @extend_schema(request=CreatorVersionSerializer, responses=CreatorVersionSerializer)
+    @extend_schema(request=CreatorVersionSerializer, responses={200: CreatorVersionSerializer, **error_responses(409)})
     def patch(self, request, pk):
         version = selectors.scenario_version_get_for_creator(user=request.user, pk=pk)
         data = CreatorVersionSerializer(version, data=request.data, partial=True)
@@ -126,7 +130,7 @@ class CreatorVersionDetailApi(APIView):
 
 
 class CreatorVersionSubmitApi(APIView):
-    @extend_schema(request=None, responses=CreatorVersionSerializer)
+    @extend_schema(request=None, responses={200: CreatorVersionSerializer, **error_responses(409)})
     def post(self, request, pk):
         version = selectors.scenario_version_get_for_creator(user=request.user, pk=pk)
         version = services.scenario_version_submit(version=version, actor=request.user)

@@ -2,8 +2,10 @@
 
 Reading is defensive: entries with absolute paths, ``..`` or symlinks are refused, and the number
 of entries, the total uncompressed size and each entry's compression ratio are capped while the
-bytes are read (the sizes in the zip headers are not trusted). YAML errors name the file, the line
-and the field. ``ImportPlan`` is what an importer (a RangeX bundle, a CTFd ``challenge.yml``) hands to
+bytes are read (the sizes in the zip headers are not trusted). YAML is bounded before it is built
+into objects: its size, nesting depth, number of nodes and the CPU time of reading it are capped,
+and anchors and aliases are refused. YAML errors name the file, the line and the field.
+``ImportPlan`` is what an importer (a RangeX bundle, a CTFd ``challenge.yml``) hands to
 ``apps.scenarios.imports``, which writes it through the scenario services.
 """
 
@@ -15,6 +17,7 @@ import os
 import posixpath
 import re
 import stat
+import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +45,10 @@ class BundleLimits:
     max_total_bytes: int = 200 * 1024 * 1024
     max_ratio: int = 100
     max_manifest_bytes: int = 1024 * 1024
+    # A manifest nests a handful of levels (version, machines, a machine, its ports); metadata a few more.
+    max_yaml_depth: int = 32
+    max_yaml_nodes: int = 50_000
+    max_yaml_cpu_seconds: float = 2.0
 
 
 DEFAULT_LIMITS = BundleLimits()
@@ -188,6 +195,67 @@ class FolderFiles(Mapping):
 
 # --- YAML with line numbers ---------------------------------------------------------------------
 
+# libyaml reads events about fifty times faster than the pure-Python parser; both are bounded below.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_NODE = (yaml.ScalarEvent, *_OPENING)
+
+
+class _ManifestLoader(_YAML_LOADER):
+    """The safe loader, keeping timestamps as text and naming the line of a value it cannot build."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            # ``!!int x``, ``2023-13-45``, ``!!timestamp x``: PyYAML raises these bare.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value: {exc}", node.start_mark
+            ) from None
+
+
+# Dates stay as written: they end up in JSON columns, which hold text, not date objects.
+_ManifestLoader.add_constructor("tag:yaml.org,2002:timestamp", _ManifestLoader.construct_yaml_str)
+
+
+def _yaml_bounds_check(text: str, *, filename: str, limits: BundleLimits) -> None:
+    """Refuse YAML that is nested too deeply, has too many nodes, uses aliases or takes too long to read.
+
+    This walks the parser's event stream, which is produced lazily: a hostile file is refused after
+    reading only as far as the first level or node over a limit. The composer that builds the nodes
+    afterwards recurses once per level, and PyYAML's scanner slows down quadratically with the nesting
+    depth, so no file deeper than ``max_yaml_depth`` may reach either.
+    """
+    depth = nodes = 0
+    started = time.thread_time()
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            # Aliases would let a small file expand into a huge document; a manifest has no use for them.
+            line = event.start_mark.line + 1
+            raise ValidationFailed(f"{filename}, line {line}: YAML anchors and aliases are not supported.")
+        if isinstance(event, _NODE):
+            nodes += 1
+            if nodes > limits.max_yaml_nodes:
+                line = event.start_mark.line + 1
+                raise ValidationFailed(
+                    f"{filename}, line {line}: the YAML has more than {limits.max_yaml_nodes} values; refused."
+                )
+            if nodes % 256 == 0 and time.thread_time() - started > limits.max_yaml_cpu_seconds:
+                raise ValidationFailed(
+                    f"{filename}: reading the YAML took more than {limits.max_yaml_cpu_seconds:g} seconds; refused."
+                )
+        if isinstance(event, _OPENING):
+            depth += 1
+            if depth > limits.max_yaml_depth:
+                line = event.start_mark.line + 1
+                raise ValidationFailed(
+                    f"{filename}, line {line}: the YAML is nested more than {limits.max_yaml_depth} levels deep; "
+                    "refused."
+                )
+        elif isinstance(event, _CLOSING):
+            depth -= 1
+
 
 class YamlDoc:
     """A parsed YAML file that remembers the line of every field, for error messages."""
@@ -206,12 +274,8 @@ class YamlDoc:
             except UnicodeDecodeError:
                 raise ValidationFailed(f"{filename} is not UTF-8 text.") from None
         try:
-            # Aliases would let a small file expand into a huge document; a manifest has no use for them.
-            for event in yaml.parse(text, Loader=yaml.SafeLoader):
-                if isinstance(event, yaml.AliasEvent):
-                    line = event.start_mark.line + 1
-                    raise ValidationFailed(f"{filename}, line {line}: YAML anchors and aliases are not supported.")
-            loader = yaml.SafeLoader(text)
+            _yaml_bounds_check(text, filename=filename, limits=limits)
+            loader = _ManifestLoader(text)
             try:
                 node = loader.get_single_node()
                 self.data = loader.construct_document(node) if node is not None else None
@@ -230,21 +294,27 @@ class YamlDoc:
             raise ValidationFailed(f"{filename}{where}: this is not valid YAML ({exc.problem or exc}).") from None
         except yaml.YAMLError as exc:
             raise ValidationFailed(f"{filename}: this is not valid YAML ({exc}).") from None
+        except RecursionError:
+            # The depth check above makes this unreachable; a crash must still never become a 500.
+            raise ValidationFailed(f"{filename}: the YAML is nested too deeply; refused.") from None
         if node is not None:
             self._index(node, "")
-        self._check_finite(self.data, "")
+        self._check_json_values(self.data, "")
         self.raise_if_errors()
 
-    def _check_finite(self, value: Any, path: str) -> None:
-        # NaN and infinity are not JSON; the database would refuse them with an unfriendly error.
+    def _check_json_values(self, value: Any, path: str) -> None:
+        # Only JSON's types: the values are stored in JSON columns, which refuse NaN, infinity and
+        # the binary strings and sets YAML can also express.
         if isinstance(value, float) and not math.isfinite(value):
             self.add(path, "Use a finite number.")
         elif isinstance(value, dict):
             for key, item in value.items():
-                self._check_finite(item, f"{path}.{key}" if path else str(key))
+                self._check_json_values(item, f"{path}.{key}" if path else str(key))
         elif isinstance(value, list):
             for i, item in enumerate(value):
-                self._check_finite(item, f"{path}[{i}]")
+                self._check_json_values(item, f"{path}[{i}]")
+        elif not isinstance(value, str | int | float | type(None)):
+            self.add(path, "Use text, a number, true/false, a list or a mapping.")
 
     def _index(self, node, path: str) -> None:
         self.lines.setdefault(path, node.start_mark.line + 1)

@@ -14,7 +14,8 @@ from django.urls import path, reverse
 from apps.scenarios import imports
 from apps.scenarios.bundle_io import DEFAULT_LIMITS
 from apps.scenarios.imports import bundle_import_enqueue
-from rangex.core.errors import ApplicationError
+from rangex.core.errors import ApplicationError, UnsupportedMediaType
+from rangex.core.throttling import throttle_check
 
 # Uploads above this size are imported by a background job, so the request returns at once.
 INLINE_IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -67,11 +68,35 @@ def staff_verified_required(view):
     return wrapper
 
 
+def _upload_refusal(request) -> ApplicationError | None:
+    """Return why a POST cannot be an import before its body is read: too many, or not a file upload."""
+    try:
+        throttle_check(request, "import")
+    except ApplicationError as exc:
+        return exc
+    if request.content_type != "multipart/form-data":
+        sent = request.content_type or "no content type"
+        return UnsupportedMediaType(
+            f"Upload the bundle as a file: a multipart/form-data form with the file in the field 'bundle' "
+            f"(this request sent {sent})."
+        )
+    return None
+
+
 @staff_verified_required
 def scenario_import(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    context = {"form": form, "inline_limit_mb": INLINE_IMPORT_MAX_BYTES // (1024 * 1024)}
-    if request.method == "POST" and form.is_valid():
+    context = {"form": ImportForm(), "inline_limit_mb": INLINE_IMPORT_MAX_BYTES // (1024 * 1024)}
+    if request.method != "POST":
+        return render(request, "scenarios/import.html", context)
+    refusal = _upload_refusal(request)
+    if refusal is not None:
+        context["error"] = refusal
+        response = render(request, "scenarios/import.html", context, status=refusal.status_code)
+        for name, value in refusal.headers.items():
+            response[name] = value
+        return response
+    form = context["form"] = ImportForm(request.POST, request.FILES)
+    if form.is_valid():
         upload = form.cleaned_data["bundle"]
         options = {
             "partial": form.cleaned_data["partial"],

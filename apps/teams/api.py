@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.teams import selectors, services
+from rangex.core.schema import error_responses
 
 
 class TeamSerializer(serializers.Serializer):
@@ -53,7 +54,7 @@ class TeamListApi(APIView):
     def get(self, request):
         return Response(TeamSerializer(selectors.team_list()[:200], many=True).data)
 
-    @extend_schema(request=TeamCreateSerializer, responses={201: TeamSerializer})
+    @extend_schema(request=TeamCreateSerializer, responses={201: TeamSerializer, **error_responses(409)})
     def post(self, request):
         data = TeamCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -62,7 +63,7 @@ class TeamListApi(APIView):
 
 
 class TeamJoinApi(APIView):
-    @extend_schema(request=MessageSerializer, responses={201: JoinRequestSerializer})
+    @extend_schema(request=MessageSerializer, responses={201: JoinRequestSerializer, **error_responses(409)})
     def post(self, request, pk):
         data = MessageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -73,7 +74,7 @@ class TeamJoinApi(APIView):
 
 
 class TeamLeaveApi(APIView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, **error_responses(409)})
     def post(self, request, pk):
         services.team_leave(team=selectors.team_get(pk=pk), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -82,7 +83,7 @@ class TeamLeaveApi(APIView):
 class JoinRequestDecideApi(APIView):
     decision = "approve"
 
-    @extend_schema(request=MessageSerializer, responses=JoinRequestSerializer)
+    @extend_schema(request=MessageSerializer, responses={200: JoinRequestSerializer, **error_responses(409)})
     def post(self, request, request_id):
         data = MessageSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,6 +1,7 @@
 """One JSON error shape for the whole API.
 
-Every error answers ``{"error": {"code": ..., "message": ..., "fields": {...}}}``.
+Every error answers ``{"error": {"code": ..., "message": ..., "fields": {...}}}``; some errors add
+keys of their own (``limit``, ``retry_after``). ``ErrorSerializer`` describes it in the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -8,11 +9,32 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from rangex.core.errors import ApplicationError
+from rangex.core.http import request_error_for
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable, machine-readable reason, e.g. validation_failed.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Messages per field, for validation errors.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response."""
+
+    error = ErrorDetailSerializer()
+
+
+def _application_error_response(exc: ApplicationError) -> Response:
+    return Response({"error": exc.as_dict()}, status=exc.status_code, headers=exc.headers or None)
 
 
 def validation_error_fields(error: DjangoValidationError) -> dict[str, list[str]]:
@@ -47,7 +69,10 @@ def _first_message(fields: dict[str, list[str]], default: str) -> str:
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response({"error": exc.as_dict()}, status=exc.status_code)
+        return _application_error_response(exc)
+    request_error = request_error_for(exc)
+    if request_error is not None:
+        return _application_error_response(request_error)
     if isinstance(exc, DjangoValidationError):
         fields = validation_error_fields(exc)
         body = {"code": "validation_failed", "message": _first_message(fields, "Invalid input."), "fields": fields}

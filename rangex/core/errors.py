@@ -13,6 +13,8 @@ from typing import Any
 class ApplicationError(Exception):
     status_code = 400
     code = "invalid"
+    # HTTP headers the API and the pages add to the error response.
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None, **extra: Any):
         super().__init__(message)
@@ -61,6 +63,33 @@ class LimitExceeded(ApplicationError):
     def __init__(self, message: str, *, limit: str, **extra: Any):
         super().__init__(message, limit=limit, **extra)
         self.limit = limit
+
+
+class Throttled(LimitExceeded):
+    """Too many requests of one kind from one account or address; ``retry_after`` is in seconds."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, *, limit: str, retry_after: int):
+        super().__init__(message, limit=limit, retry_after=retry_after)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class MalformedRequest(ApplicationError):
+    """The request itself cannot be read: a broken body, too many fields, a bad header."""
+
+    code = "malformed_request"
+
+
+class RequestTooLarge(ApplicationError):
+    status_code = 413
+    code = "request_too_large"
+
+
+class UnsupportedMediaType(ApplicationError):
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class ServiceUnavailable(ApplicationError):

@@ -43,3 +43,41 @@ def safe_next_url(request, default: str = "home") -> str:
     ):
         return target
     return reverse(default)
+
+
+def request_error_for(exc: BaseException):
+    """Return the ApplicationError that says why Django could not read a request, or None.
+
+    Django raises these while reading a body or a header (``RequestDataTooBig`` past
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, ``TooManyFieldsSent``, a broken multipart body, a bad Host); the
+    API and the pages turn the result into the project's error shape or an error page.
+    """
+    from django.core.exceptions import (
+        BadRequest,
+        DisallowedHost,
+        RequestDataTooBig,
+        SuspiciousOperation,
+        TooManyFieldsSent,
+        TooManyFilesSent,
+    )
+    from django.http.multipartparser import MultiPartParserError
+
+    from rangex.core.errors import MalformedRequest, RequestTooLarge
+
+    if isinstance(exc, RequestDataTooBig):
+        megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        return RequestTooLarge(f"The request body is larger than {megabytes:g} MB; send less at once.")
+    if isinstance(exc, TooManyFieldsSent):
+        return MalformedRequest(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
+    if isinstance(exc, TooManyFilesSent):
+        return MalformedRequest(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files.")
+    if isinstance(exc, MultiPartParserError):
+        return MalformedRequest("The multipart body cannot be read.")
+    if isinstance(exc, DisallowedHost):
+        return MalformedRequest("The Host header names a site this server does not serve.")
+    if isinstance(exc, BadRequest):
+        return MalformedRequest(str(exc) or "The request cannot be read.")
+    if isinstance(exc, SuspiciousOperation):
+        # Django's message may describe the server's configuration; say only what was refused.
+        return MalformedRequest("The request was refused as malformed.")
+    return None

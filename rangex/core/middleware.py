@@ -93,7 +93,11 @@ class ApplicationErrorMiddleware:
         if not isinstance(exception, ApplicationError):
             return None
         if wants_json(request):
-            return JsonResponse({"error": exception.as_dict()}, status=exception.status_code)
-        if getattr(request, "htmx", False):
-            return render(request, "partials/error.html", {"error": exception}, status=exception.status_code)
-        return render(request, "error.html", {"error": exception}, status=exception.status_code)
+            response = JsonResponse({"error": exception.as_dict()}, status=exception.status_code)
+        elif getattr(request, "htmx", False):
+            response = render(request, "partials/error.html", {"error": exception}, status=exception.status_code)
+        else:
+            response = render(request, "error.html", {"error": exception}, status=exception.status_code)
+        for name, value in exception.headers.items():
+            response[name] = value
+        return response

@@ -84,6 +84,8 @@ def test_argon2_is_the_first_password_hasher_in_production():
         ({"FIELD_ENCRYPTION_KEYS": "not-a-key"}, "FIELD_ENCRYPTION_KEYS"),
         ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
         ({"RANGEX_INSTANCE": "bad name!"}, "RANGEX_INSTANCE"),
+        ({"RANGEX_THROTTLE_RATES": "answer.user=lots"}, "RANGEX_THROTTLE_RATES"),
+        ({"RANGEX_THROTTLE_RATES": "answers.user=5/min"}, "RANGEX_THROTTLE_RATES"),
     ],
 )
 def test_malformed_configuration_stops_start_up_naming_the_variable(env, variable):

@@ -68,6 +68,23 @@ async def test_terminal_runs_id_through_a_real_exec(running):
     await comm.disconnect()
 
 
+async def test_a_deeply_nested_control_message_is_refused_and_the_terminal_lives_on(running):
+    session, cookie = running
+    comm = communicator(session, cookie)
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    while True:
+        message = await comm.receive_output(timeout=10)
+        assert message["type"] != "websocket.close", message
+        if message.get("text"):
+            assert json.loads(message["text"]) == {"type": "error", "message": "Malformed message."}
+            break
+    await comm.send_to(text_data=json.dumps({"type": "input", "data": "id\n"}))
+    assert b"uid=0(root)" in await read_until(comm, b"uid=0(root)")
+    await comm.disconnect()
+
+
 async def test_terminal_resize_reaches_the_tty(running):
     session, cookie = running
     comm = communicator(session, cookie, query="&cols=100&rows=30")
