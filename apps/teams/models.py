@@ -148,7 +148,5 @@ class TeamInvitation(models.Model):
 
     def is_usable(self, now) -> bool:
         return (
-            self.revoked_at is None
-            and now < self.expires_at
-            and (self.max_uses is None or self.uses < self.max_uses)
+            self.revoked_at is None and now < self.expires_at and (self.max_uses is None or self.uses < self.max_uses)
         )
