@@ -187,6 +187,16 @@ class Event(BaseModel):
     def local(self, value):
         return timezone.localtime(value, zoneinfo.ZoneInfo(self.timezone))
 
+    def local_label(self, value) -> str:
+        """Return ``value`` as a wall-clock time in the event's zone, named: "2030-01-10 09:00 (Asia/Kuala_Lumpur)"."""
+        return f"{self.local(value):%Y-%m-%d %H:%M} ({self.timezone})"
+
+    def next_change_at(self, now=None):
+        """Return the next moment the public board changes by itself (the freeze, the end), or None."""
+        now = now or timezone.now()
+        moments = [m for m in (self.freeze_at, self.end_date) if m is not None and m > now]
+        return min(moments) if moments else None
+
 
 class EventScenario(models.Model):
     """A challenge of an event: a published scenario version, in board order (``event_scenario``)."""
@@ -206,9 +216,6 @@ class EventScenario(models.Model):
         help_text="Hidden from players until then (event time zone); empty = released at the start.",
     )
 
-    def is_released(self, now=None) -> bool:
-        return self.release_at is None or (now or timezone.now()) >= self.release_at
-
     class Meta:
         db_table = "event_scenario"
         ordering = ["sort_order", "id"]
@@ -216,6 +223,9 @@ class EventScenario(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.sort_order}"
+
+    def is_released(self, now=None) -> bool:
+        return self.release_at is None or (now or timezone.now()) >= self.release_at
 
 
 class EventDivision(models.Model):

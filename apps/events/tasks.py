@@ -13,3 +13,8 @@ def scoreboard_push_task(event_id: str) -> None:
 @shared_task(ignore_result=True, acks_late=True)
 def events_award_finished_task() -> None:
     services.events_award_finished()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def event_labs_follow_task() -> None:
+    services.event_labs_follow()
