@@ -6,8 +6,8 @@ from apps.events import services
 
 
 @shared_task(ignore_result=True)
-def scoreboard_push_task(event_id: str) -> None:
-    services.scoreboard_push(event_id=event_id)
+def scoreboard_push_task(event_id: str, frozen_too: bool = True) -> None:
+    services.scoreboard_push(event_id=event_id, frozen_too=frozen_too)
 
 
 @shared_task(ignore_result=True, acks_late=True)

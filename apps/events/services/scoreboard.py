@@ -27,14 +27,15 @@ def scoreboard_publish(*, event_id, frozen_too: bool = True) -> None:
         selectors.scoreboard_invalidate(event_id=event_id, frozen_too=frozen_too)
     except Exception:
         logger.warning("scoreboard cache bump for event %s failed", event_id, exc_info=True)
-    send_now("apps.events.tasks.scoreboard_push_task", str(event_id))
+    send_now("apps.events.tasks.scoreboard_push_task", str(event_id), frozen_too)
 
 
-def scoreboard_push(*, event_id) -> None:
+def scoreboard_push(*, event_id, frozen_too: bool = True) -> None:
     """Send the current board to every open scoreboard page of the event (and of each division); never fails.
 
-    During a freeze only admins' pages get boards: the public pages learn nothing, not even that
-    something changed.
+    During a freeze a solve reaches admins' pages only: the public pages learn nothing, not even
+    that something changed. A change of the frozen board itself (the freeze set or moved, a
+    registration, a disqualification) reaches the public pages too, frozen.
     """
     from apps.events import selectors
 
@@ -53,9 +54,12 @@ def scoreboard_push(*, event_id) -> None:
         for division_id in [None, *selectors.event_divisions(event=event).values_list("pk", flat=True)]:
             board = selectors.scoreboard(event=event, admin=True, division_id=division_id)
             groups.append((selectors.scoreboard_group(event.pk, admin=True, division_id=division_id), board))
+            public = selectors.scoreboard_group(event.pk, admin=False, division_id=division_id)
             if not frozen:
                 # Outside a freeze the public board is the admin board.
-                groups.append((selectors.scoreboard_group(event.pk, admin=False, division_id=division_id), board))
+                groups.append((public, board))
+            elif frozen_too:
+                groups.append((public, selectors.scoreboard(event=event, admin=False, division_id=division_id)))
 
         async def send_all():
             for group, board in groups:
