@@ -7,7 +7,7 @@ class BadgesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.badges import awards, event_setup
+        from apps.badges import awards, event_setup, tasks  # noqa: F401 (tasks registers the Celery tasks)
         from apps.environments import hooks as environment_hooks
         from apps.events import hooks as event_hooks
 

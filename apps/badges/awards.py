@@ -27,6 +27,7 @@ from apps.events.models import EventParticipation
 from apps.events.selectors import event_participant_user_ids
 from apps.teams.models import TeamBadge
 from rangex.core.audit import AuditAction, audit_record
+from rangex.core.scheduling import enqueue
 
 EVENT_TYPES = {RequirementType.EVENT_TOP_N, RequirementType.EVENT_FIRST_BLOOD, RequirementType.EVENT_FINISHER}
 
@@ -49,7 +50,8 @@ def badges_on_event_finished(*, event, user_ids) -> int:
 
 
 def badges_on_standings_changed(*, event) -> None:
-    event_badges_reconcile(event=event)
+    # Recomputing walks every participant's badges: a task, not the organiser's request.
+    enqueue("apps.badges.tasks.event_badges_reconcile_task", str(event.pk))
 
 
 def _event_badges(event) -> list[Badge]:

@@ -161,3 +161,23 @@ def test_a_finisher_badge_goes_to_whoever_solved_every_challenge():
     with time_machine.travel(event.end_date + timedelta(minutes=5)):
         event_services.events_award_finished()
     assert set(UserBadge.objects.filter(badge=finisher).values_list("user", flat=True)) == {done.pk}
+
+
+def test_first_blood_during_the_freeze_is_awarded_when_the_event_ends(django_capture_on_commit_callbacks):
+    """A first-blood badge shows on a public profile: during a freeze it would tell who solved what."""
+    from apps.badges.factories import badge
+
+    event = make_event(allow_late_registration=True)
+    first_blood = badge(requirements=[{"requirement_type": "event_first_blood", "event_id": event.pk}])
+    player = UserFactory()
+    event_services.event_register(event=event, user=player)
+    event.freeze_at = timezone.now()
+    event.save(update_fields=["freeze_at"])
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.event_submit_answer(
+            event=event, user=player, version_id=version_of(event).pk, question_id="q1", answer="RX{one}"
+        )
+    assert not UserBadge.objects.filter(badge=first_blood).exists()
+    with time_machine.travel(event.end_date + timedelta(minutes=1)):
+        event_services.events_award_finished()
+    assert UserBadge.objects.filter(badge=first_blood, user=player).exists()

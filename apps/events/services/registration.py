@@ -49,12 +49,14 @@ def _member_conflict(event: Event, team: Team) -> str | None:
 
 
 def _division_for(event: Event, division) -> EventDivision | None:
+    if division == "":
+        division = None
     divisions = EventDivision.objects.filter(event=event)
     if not divisions.exists():
         if division is not None:
             raise ValidationFailed("This event has no divisions.", fields={"division": ["No divisions."]})
         return None
-    if division is None or division == "":
+    if division is None:
         names = ", ".join(divisions.values_list("name", flat=True))
         raise ValidationFailed(f"Choose a division ({names}).", fields={"division": ["Required."]})
     division_id = getattr(division, "pk", division)

@@ -1,5 +1,5 @@
 """Standings never leak during a freeze (issue 25, defect 8; issue 15, finding 5): answers, event pages,
-team pages, the teams API, the feed and first-blood badges show participants and the public the frozen
+team pages, the teams API, the feed show participants and the public the frozen
 standings until the event ends; admins see the live ones, marked as such."""
 
 from datetime import timedelta
@@ -105,23 +105,6 @@ def test_the_feed_and_the_public_board_stay_frozen_and_open_up_at_the_end(client
     with time_machine.travel(event.end_date + timedelta(seconds=1)):
         assert client.get(reverse("events:scoreboard_json", args=[event.pk])).json()["standings"][0]["score"] == 100
         assert not selectors.scoreboard(event=event, admin=False)["frozen"]
-
-
-def test_first_blood_during_the_freeze_is_awarded_when_the_event_ends(django_capture_on_commit_callbacks):
-    from apps.badges.factories import badge
-    from apps.badges.models import UserBadge
-
-    event = make_event(allow_late_registration=True)
-    first_blood = badge(requirements=[{"requirement_type": "event_first_blood", "event_id": event.pk}])
-    player = UserFactory()
-    services.event_register(event=event, user=player)
-    _freeze_now(event)
-    with django_capture_on_commit_callbacks(execute=True):
-        _answer(event, player)
-    assert not UserBadge.objects.filter(badge=first_blood).exists()
-    with time_machine.travel(event.end_date + timedelta(minutes=1)):
-        services.events_award_finished()
-    assert UserBadge.objects.filter(badge=first_blood, user=player).exists()
 
 
 def test_solves_during_the_freeze_leave_the_frozen_board_cached():

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.factories import UserFactory, login_client
-from apps.events import selectors, services
+from apps.events import hooks, selectors, services
 from apps.events.factories import make_event, quiz_version, team_of, version_of
 from apps.events.models import Event, EventParticipation
 from apps.teams.models import Team, TeamMember
@@ -176,8 +176,6 @@ def _event_form(**overrides):
 
 
 def test_the_event_form_picks_invited_teams_by_name_and_sets_up_the_event_badges(admin_client_2fa):
-    from apps.badges.models import BadgeRequirement
-
     invited = team_of(size=1, name="Invited Crew")
     data = _event_form(
         invited_teams=[str(invited.pk)], badge_first_blood="on", badge_top_n="3", badge_finisher="on",
@@ -188,8 +186,7 @@ def test_the_event_form_picks_invited_teams_by_name_and_sets_up_the_event_badges
     event = Event.objects.get(name="Form CTF")
     assert event.participating_team_ids == [str(invited.pk)] and event.max_team_size == 4
     assert list(event.divisions.values_list("name", flat=True)) == ["Students"]
-    kinds = dict(BadgeRequirement.objects.filter(event_id=event.pk).values_list("requirement_type", "count"))
-    assert kinds == {"event_first_blood": None, "event_top_n": 3, "event_finisher": None}
+    assert hooks.event_badges_current.first(event=event) == {"first_blood": True, "top_n": 3, "finisher": True}
     page = admin_client_2fa.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
     assert f'<option value="{invited.pk}" selected>Invited Crew</option>' in page
 
@@ -197,8 +194,7 @@ def test_the_event_form_picks_invited_teams_by_name_and_sets_up_the_event_badges
     data["badge_first_blood"] = ""
     data["divisions-TOTAL_FORMS"] = "0"
     admin_client_2fa.post(reverse("admin:events_event_change", args=[event.pk]), data)
-    kinds = dict(BadgeRequirement.objects.filter(event_id=event.pk).values_list("requirement_type", "count"))
-    assert kinds == {"event_top_n": 1, "event_finisher": None}
+    assert hooks.event_badges_current.first(event=event) == {"first_blood": False, "top_n": 1, "finisher": True}
 
 
 def test_saving_a_started_event_without_late_registration_warns(admin_client_2fa):
