@@ -34,8 +34,11 @@ def _registration_context(request: HttpRequest, event, participation) -> dict:
     closed = None
     if now >= event.end_date:
         closed = "The event is over."
-    elif now >= event.start_date and not event.allow_late_registration and event.registration_required:
-        closed = f"Registration closed when the event started ({event.local_label(event.start_date)})."
+    elif now >= event.start_date and not event.allow_late_registration:
+        if event.registration_required or event.is_team:
+            closed = f"Registration closed when the event started ({event.local_label(event.start_date)})."
+        else:
+            closed = "No registration needed: your first answer registers you."
     teams = []
     if user.is_authenticated and event.is_team and participation is None:
         teams = list(teams_led_by(user=user))
