@@ -8,8 +8,9 @@ scheduler production uses (django-celery-beat's ``DatabaseScheduler``): the same
 intervals (an admin's change in *Periodic tasks* applies here too). With eager tasks, a due task
 runs on the beat thread itself.
 
-It starts once per process, only when ``RANGEX_EMBEDDED_BEAT`` is true (the default exactly when
-tasks run eagerly in the background, i.e. without ``REDIS_URL``); set it to false to turn it off.
+It starts once per process, only when ``RANGEX_EMBEDDED_BEAT`` is true (the default when there is
+no ``REDIS_URL`` and tasks run eagerly in the background, as in the embedded default); set it to
+false to turn it off.
 """
 
 from __future__ import annotations
