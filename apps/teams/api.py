@@ -110,11 +110,15 @@ class TeamInvitationApi(APIView):
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
+class InvitationAcceptedSerializer(serializers.Serializer):
+    team = serializers.UUIDField(source="team_id")
+
+
 class InvitationAcceptApi(APIView):
-    @extend_schema(request=None, responses={201: None})
+    @extend_schema(request=None, responses={201: InvitationAcceptedSerializer})
     def post(self, request, code):
         member = services.team_invitation_accept(code=code, user=request.user)
-        return Response({"team": str(member.team_id)}, status=status.HTTP_201_CREATED)
+        return Response(InvitationAcceptedSerializer(member).data, status=status.HTTP_201_CREATED)
 
 
 class JoinRequestDecideApi(APIView):
