@@ -1,4 +1,4 @@
-"""Helpers of the event browser tests: signed-in browser contexts and service calls off Playwright's thread."""
+"""Helpers of the event browser tests: service calls off Playwright's thread, a fresh channel layer before each fork."""
 
 from __future__ import annotations
 
@@ -29,16 +29,6 @@ def in_thread(work):
     return box.get("result")
 
 
-def signed_in_page(browser, live_url: str, user, *, secret: str | None = None, **context_args):
-    """Return a page of a new browser context signed in as ``user`` (with 2FA verified when ``secret``)."""
-    from apps.accounts.factories import login_client
-
-    client = in_thread(lambda: login_client(user, secret=secret))
-    context = browser.new_context(**context_args)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_url}])
-    return context.new_page()
-
-
 @pytest.fixture(autouse=True)
 def fresh_channel_layer():
     """Before Daphne forks: forget channel layers bound to closed event loops and give asgiref a new executor."""
@@ -49,3 +39,27 @@ def fresh_channel_layer():
 
     channel_layers.backends.clear()
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
+def visit(page, url: str, attempts: int = 4) -> None:
+    """Open ``url`` and make sure its scripts loaded.
+
+    Chromium aborts requests with ERR_NETWORK_CHANGED when the host's interfaces change, which
+    happens whenever a lab's Docker bridge comes or goes on this shared engine; a page whose
+    script was aborted is loaded again.
+    """
+    for _ in range(attempts):
+        aborted = []
+
+        def note(request, aborted=aborted):
+            if "ERR_NETWORK_CHANGED" in (request.failure or ""):
+                aborted.append(request.url)
+
+        page.on("requestfailed", note)
+        try:
+            page.goto(url, wait_until="load")
+        finally:
+            page.remove_listener("requestfailed", note)
+        if not aborted:
+            return
+    raise AssertionError(f"{url} kept losing requests to network changes: {aborted}")

@@ -14,14 +14,14 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from apps.accounts.factories import AdminFactory, UserFactory, enable_2fa
 from apps.events import hooks, services
 from apps.events.factories import make_event, quiz_version, team_of
 from apps.events.models import EventScenario
 from apps.teams import services as team_services
-from tests.e2e.event_helpers import fresh_channel_layer, in_thread, signed_in_page  # noqa: F401
+from tests.e2e.event_helpers import fresh_channel_layer, in_thread, visit  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,7 @@ def _check_ctftime_format(feed: dict) -> None:
         assert sum(s["points"] for s in standing["taskStats"].values()) == standing["score"]
 
 
-def test_a_small_team_event_end_to_end(browser: Browser, live_url):
+def test_a_small_team_event_end_to_end(new_page, live_url):
     admin = AdminFactory(display_name="Organiser")
     secret, _ = enable_2fa(admin)
     warmup, second = quiz_version(title="Warmup"), quiz_version(title="Second wave")
@@ -62,24 +62,24 @@ def test_a_small_team_event_end_to_end(browser: Browser, live_url):
     base = f"{live_url}/events/{event.pk}"
 
     # Red's leader invites Red's second player by link; the team registers on the event page.
-    rita = signed_in_page(browser, live_url, red_leader)
-    rita.goto(f"{live_url}/teams/{red.pk}/")
+    rita = new_page(red_leader)
+    visit(rita, f"{live_url}/teams/{red.pk}/")
     rita.get_by_role("button", name="Create an invitation").click()
     expect(rita.locator("#messages")).to_contain_text("Invitation created")
     code = rita.locator(".invite-code").first.inner_text()
-    ravi = signed_in_page(browser, live_url, red_member)
-    ravi.goto(f"{live_url}/teams/invite/{code}/")
+    ravi = new_page(red_member)
+    visit(ravi, f"{live_url}/teams/invite/{code}/")
     ravi.get_by_role("button", name="Join Red").click()
     expect(ravi.locator("#messages")).to_contain_text("You joined Red.")
-    rita.goto(f"{base}/")
+    visit(rita, f"{base}/")
     rita.get_by_role("button", name="Register the team").click()
     expect(rita.locator("#messages")).to_contain_text("Your team Red is registered.")
 
     # Blue watches the public board while Red's second player takes first blood.
-    bella = signed_in_page(browser, live_url, blue.leader)
-    bella.goto(f"{base}/scoreboard/")
+    bella = new_page(blue.leader)
+    visit(bella, f"{base}/scoreboard/")
     expect(bella.locator("#board-status")).to_have_text("Live", timeout=10_000)
-    ravi.goto(f"{base}/challenges/")
+    visit(ravi, f"{base}/challenges/")
     expect(ravi.get_by_text("Second wave")).to_have_count(0)
     ravi.get_by_label("Answer to q1").fill("RX{one}")
     ravi.get_by_role("button", name="Submit").first.click()
@@ -92,22 +92,23 @@ def test_a_small_team_event_end_to_end(browser: Browser, live_url):
     in_thread(lambda: services.event_save(event=event, actor=admin, changed=["freeze_at"]))
     expect(bella.locator("#board-frozen")).to_be_visible(timeout=5_000)
     bella_play = bella.context.new_page()
-    bella_play.goto(f"{base}/challenges/")
+    visit(bella_play, f"{base}/challenges/")
     for question, flag in (("q1", "RX{one}"), ("q2", "RX{two}")):
         bella_play.get_by_label(f"Answer to {question}").first.fill(flag)
         bella_play.locator(f'.question[data-question="{question}"]').first.get_by_role("button", name="Submit").click()
         expect(bella_play.locator("#messages")).to_contain_text("Correct!")
-    bella.reload()
+    visit(bella, bella.url)
     expect(bella.locator("#scoreboard tbody tr").first).to_contain_text("Red")
-    bella_play.goto(f"{base}/")
+    visit(bella_play, f"{base}/")
     expect(bella_play.locator("#my-standing")).to_contain_text("Rank 2, 0 points (as of the freeze)")
-    organiser = signed_in_page(browser, live_url, admin, secret=secret)
-    organiser.goto(f"{base}/scoreboard/")
+    organiser = new_page(admin, secret=secret)
+    visit(organiser, f"{base}/scoreboard/")
     expect(organiser.locator("#board-admin-live")).to_be_visible()
     expect(organiser.locator("#scoreboard tbody tr").first).to_contain_text("Blue")
 
     # An announcement reaches Red's open challenge page; the second wave is released on schedule.
-    organiser.goto(f"{live_url}/admin/events/event/{event.pk}/announcements/")
+    visit(ravi, f"{base}/challenges/")
+    visit(organiser, f"{live_url}/admin/events/event/{event.pk}/announcements/")
     organiser.get_by_label("Title").fill("Second wave at the top of the minute")
     organiser.get_by_role("button", name="Announce").click()
     expect(ravi.locator("#messages")).to_contain_text("Announcement: Second wave at the top of the minute")
@@ -116,7 +117,7 @@ def test_a_small_team_event_end_to_end(browser: Browser, live_url):
             release_at=timezone.now() + timedelta(seconds=3)
         )
     )
-    ravi.goto(f"{base}/challenges/")
+    visit(ravi, f"{base}/challenges/")
     expect(ravi.locator("#next-release")).to_be_visible()
     second_wave = ravi.locator(f'.challenge[data-version="{second.pk}"]')
     expect(second_wave).to_be_visible(timeout=15_000)
@@ -128,29 +129,29 @@ def test_a_small_team_event_end_to_end(browser: Browser, live_url):
     event.end_date = timezone.now()
     in_thread(lambda: services.event_save(event=event, actor=admin, changed=["end_date"]))
     in_thread(services.events_award_finished)
-    bella.reload()
+    visit(bella, bella.url)
     expect(bella.locator("#board-frozen")).to_be_hidden()
     expect(bella.locator("#scoreboard tbody tr").first).to_contain_text("Red")
     expect(bella.locator("#scoreboard tbody tr").first).to_contain_text("200")
-    rita.goto(f"{live_url}/teams/{red.pk}/")
+    visit(rita, f"{live_url}/teams/{red.pk}/")
     expect(rita.get_by_text("Top 1 · Team Finals")).to_be_visible()
 
     # Red is disqualified (told why, the badge moves to Blue), then reinstated (it moves back).
-    organiser.goto(f"{live_url}/admin/events/event/{event.pk}/participants/")
+    visit(organiser, f"{live_url}/admin/events/event/{event.pk}/participants/")
     organiser.get_by_label("Reason for Red").fill("Shared flags")
     organiser.locator('tr:has-text("Red") button', has_text="Disqualify").click()
     expect(organiser.locator(".messagelist")).to_contain_text("Red is disqualified")
-    rita.goto(f"{base}/")
+    visit(rita, f"{base}/")
     expect(rita.locator("#my-standing")).to_contain_text("disqualified: Shared flags")
     expect(rita.locator("#unread-count")).not_to_have_text("0")
-    bella.goto(f"{live_url}/teams/{blue.pk}/")
+    visit(bella, f"{live_url}/teams/{blue.pk}/")
     expect(bella.get_by_text("Top 1 · Team Finals")).to_be_visible()
     organiser.get_by_label("Reason for Red").fill("Appeal upheld")
     organiser.locator('tr:has-text("Red") button', has_text="Reinstate").click()
     expect(organiser.locator(".messagelist")).to_contain_text("Red is reinstated")
-    bella.reload()
+    visit(bella, bella.url)
     expect(bella.get_by_text("Top 1 · Team Finals")).to_have_count(0)
-    rita.goto(f"{live_url}/teams/{red.pk}/")
+    visit(rita, f"{live_url}/teams/{red.pk}/")
     expect(rita.get_by_text("Top 1 · Team Finals")).to_be_visible()
 
     # The feed follows CTFtime's format; the CSV has the members and a column per challenge.
