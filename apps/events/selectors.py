@@ -17,7 +17,6 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from apps.environments.models import EnvironmentSession, FlagShareSuspicion
-from apps.events import scoring
 from apps.events.models import (
     Event,
     EventAnnouncement,
@@ -26,7 +25,6 @@ from apps.events.models import (
     EventScenario,
     EventSession,
     EventSolve,
-    ScoringMode,
 )
 from rangex.core.errors import NotFound
 from rangex.core.selectors import get_one
@@ -97,23 +95,6 @@ def event_sessions_of(*, participation: EventParticipation | None) -> dict[Any, 
     if participation is None:
         return {}
     return {s.scenario_version_id: s for s in EventSession.objects.filter(participation=participation)}
-
-
-def event_lab_of(*, event_session: EventSession | None, user) -> EnvironmentSession | None:
-    """Return the lab a player uses for a challenge: the team's shared lab, or their own latest one."""
-    if event_session is None:
-        return None
-    from apps.events.models import EnvironmentMode
-
-    if event_session.mode == EnvironmentMode.SHARED:
-        return event_session.environment_session
-    return (
-        EnvironmentSession.objects.filter(
-            user=user, scenario_version_id=event_session.scenario_version_id, event_id=event_session.event_id
-        )
-        .order_by("-created_at")
-        .first()
-    )
 
 
 def event_history_for_team(*, team) -> list[dict[str, Any]]:
@@ -193,7 +174,7 @@ def scoreboard_invalidate(*, event_id, frozen_too: bool = True) -> None:
         cache.set(_generation_key(event_id), uuid.uuid4().hex, None)
 
 
-def _cached(event: Event, kind: str, build, *, frozen: bool = False, valid=None):
+def board_cached(event: Event, kind: str, build, *, frozen: bool = False, valid=None):
     """Return ``build()`` cached for the board's generation; ``valid(value)`` False rebuilds it too."""
     generation = cache.get_or_set(_generation_key(event.pk, frozen), 1, None)
     key = f"events:board:{event.pk}:{generation}:{'F' if frozen else 'L'}:{kind}"
@@ -335,7 +316,7 @@ def scoreboard(*, event: Event, admin: bool, limit: int | None = PAGE_ROWS, divi
     # Outside a freeze admins and the public see the same board, built once.
     view = ("admin-live" if admin else "frozen") if freeze_on else "live"
     kind = f"{view}:{limit or 'all'}:{division_id or ''}:{event.phase()}"
-    return _cached(
+    return board_cached(
         event,
         kind,
         lambda: _build(event, frozen=frozen, limit=limit, division_id=division_id, admin=admin and freeze_on),
@@ -393,7 +374,7 @@ def ctftime_feed_json(*, event: Event, division_id=None) -> bytes:
 
     frozen = event.is_frozen()
     released = len(_released_tasks(event))
-    return _cached(
+    return board_cached(
         event,
         f"ctftime-json:{division_id or ''}:{event.phase()}:{released}",
         lambda: json.dumps(ctftime_feed(event=event, division_id=division_id)).encode(),
@@ -419,7 +400,7 @@ def _released_tasks(event: Event) -> list[tuple[Any, str, str]]:
         ]
         return {"tasks": tasks, "until": min(pending) if pending else None}
 
-    value = _cached(event, "tasks", build, valid=lambda v: v["until"] is None or timezone.now() < v["until"])
+    value = board_cached(event, "tasks", build, valid=lambda v: v["until"] is None or timezone.now() < v["until"])
     return value["tasks"]
 
 
@@ -492,56 +473,6 @@ def _epoch(value: str | None) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(value).timestamp())
-
-
-def challenge_stats(*, event: Event, admin: bool) -> dict[tuple[str, str], dict[str, Any]]:
-    """Return, per (version id, question id), its solve count, its first solver and its current value.
-
-    Disqualified participants do not count; during a freeze everyone but admins sees the counts,
-    first solvers and values as they stood at the freeze. Counted by the database, a row per question.
-    """
-    frozen = event.is_frozen() and not admin
-
-    def build():
-        solves = EventSolve.objects.filter(event=event)
-        if frozen:
-            solves = solves.filter(created_at__lt=event.freeze_at)
-        on_board = models.Q(participation__disqualified=False)
-        counts = solves.values("scenario_version_id", "question_id").annotate(
-            all=models.Count("id"), on=models.Count("id", filter=on_board)
-        )
-        stats = {
-            (str(row["scenario_version_id"]), row["question_id"]): {
-                "all": row["all"],
-                "solves": row["on"],
-                "first": None,
-            }
-            for row in counts
-        }
-        # First blood is flagged on the first solve; when its holder was disqualified, the first
-        # solve of a participant still on the board takes its place.
-        first = solves.filter(on_board).select_related("participation__team", "participation__user")
-        for solve in first.filter(first_blood=True):
-            stats[(str(solve.scenario_version_id), solve.question_id)]["first"] = solve.participation.display_name
-        for key, entry in stats.items():
-            if entry["first"] is None and entry["solves"]:
-                solve = first.filter(scenario_version_id=key[0], question_id=key[1]).order_by("created_at", "id")[0]
-                entry["first"] = solve.participation.display_name
-        return stats
-
-    return _cached(event, f"challenge-stats:{'frozen' if frozen else 'live'}", build, frozen=frozen)
-
-
-def question_value(*, event: Event, question: dict, stats: dict[str, Any] | None) -> int:
-    """Return what a question is worth now: its points, or in dynamic scoring its current value."""
-    if event.scoring_mode != ScoringMode.DYNAMIC:
-        return int(question.get("points") or 0)
-    return scoring.dynamic_value(
-        initial=event.dynamic_initial,
-        minimum=event.dynamic_minimum,
-        decay=event.dynamic_decay,
-        solves_before=(stats or {}).get("all", 0),
-    )
 
 
 def _played_by(user, event_end) -> models.Q:

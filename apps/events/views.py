@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.environments.selectors import env_session_can_access
-from apps.events import selectors, services
+from apps.events import selectors, selectors_board, services
 from apps.events.models import EnvironmentMode
 from apps.teams.selectors import team_get, teams_led_by
 from rangex.core.errors import ApplicationError
@@ -99,61 +99,20 @@ def event_withdraw(request: HttpRequest, pk) -> HttpResponse:
     return redirect(event)
 
 
-def _hint_rows(version, state: dict) -> dict[str, list[dict]]:
-    taken = set(state.get("hints_taken") or [])
-    rows: dict[str, list[dict]] = {}
-    for hint in version.hints or []:
-        rows.setdefault(hint.get("question_id"), []).append(
-            {
-                "id": hint.get("id"),
-                "cost": hint.get("cost", 0),
-                "taken": hint.get("id") in taken,
-                "text": hint.get("text") if hint.get("id") in taken else None,
-            }
-        )
-    return rows
-
-
 @login_required
 def event_board(request: HttpRequest, pk) -> HttpResponse:
     event = selectors.event_get_for_user(user=request.user, pk=pk)
     admin = _is_admin(request)
     participation = services.participation_for(event=event, user=request.user)
-    sessions = selectors.event_sessions_of(participation=participation)
-    stats = selectors.challenge_stats(event=event, admin=admin)
-    rows = []
-    for challenge in selectors.event_challenges(event=event, released_only=not admin):
-        version = challenge.scenario_version
-        session = sessions.get(version.pk)
-        solved = (session.answers if session else {}) or {}
-        if version.requires_machines:
-            lab = selectors.event_lab_of(event_session=session, user=request.user)
-            states = (lab.answers if lab else {}) or {}
-        else:
-            states = (session.attempt_states if session else {}) or {}
-        questions = []
-        for q in version.questions or []:
-            q_stats = stats.get((str(version.pk), q.get("id")))
-            questions.append(
-                {
-                    "q": q,
-                    "prompt_html": render_markdown(q.get("prompt", "")),
-                    "solved": solved.get(q.get("id")),
-                    "value": selectors.question_value(event=event, question=q, stats=q_stats),
-                    "solves": (q_stats or {}).get("solves", 0),
-                    "first": (q_stats or {}).get("first"),
-                    "hints": _hint_rows(version, states.get(q.get("id")) or {}).get(q.get("id"), []),
-                }
-            )
-        rows.append({"challenge": challenge, "version": version, "session": session, "questions": questions})
-    next_release = selectors.event_next_release(event=event)
     context = {
         "event": event,
         "phase": event.phase(),
         "participation": participation,
-        "rows": rows,
+        "rows": selectors_board.challenge_board(
+            event=event, user=request.user, participation=participation, admin=admin
+        ),
         "shared": event.is_team and event.environment_mode == EnvironmentMode.SHARED,
-        "next_release": next_release,
+        "next_release": selectors.event_next_release(event=event),
         "admin_view": admin,
         "frozen": event.is_frozen() and not admin,
     }
