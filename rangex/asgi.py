@@ -16,6 +16,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from rangex.core.origins import OriginValidator  # noqa: E402
+from rangex.embedded_beat import embedded_beat_start  # noqa: E402
 from rangex.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -24,3 +25,6 @@ application = ProtocolTypeRouter(
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# The embedded default has no beat process: its web process runs the periodic schedule.
+embedded_beat_start()

@@ -172,6 +172,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # In the embedded default there is no worker: eager tasks run on a background thread of the
 # web process so a request never waits for a launch (see rangex.tasks.enqueue).
 RANGEX_EAGER_IN_BACKGROUND = e.get_bool("RANGEX_EAGER_IN_BACKGROUND", CELERY_TASK_ALWAYS_EAGER)
+# ...and with no beat process, the web process runs the periodic schedule itself (rangex.embedded_beat).
+RANGEX_EMBEDDED_BEAT = e.get_bool("RANGEX_EMBEDDED_BEAT", RANGEX_EAGER_IN_BACKGROUND and not REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,4 +1,4 @@
-"""What badges ask the events app: does an event exist, a user's final rank, who drew first blood."""
+"""What badges ask the events app: does an event exist, a user's final rank, who drew first blood, who finished."""
 
 from __future__ import annotations
 
@@ -22,3 +22,10 @@ def event_first_blood_met(*, user, event_id) -> bool:
     from apps.events.selectors import event_first_blood_user_ids
 
     return user.pk in event_first_blood_user_ids(event_id=event_id)
+
+
+def event_finisher_met(*, user, event_id) -> bool:
+    """Return True when ``user`` (or their team) solved every challenge of ``event_id``, once it has ended."""
+    from apps.events.selectors import event_finisher_met as finisher
+
+    return finisher(event_id=event_id, user=user)

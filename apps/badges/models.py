@@ -41,6 +41,7 @@ class RequirementType(models.TextChoices):
     EVENT_TOP_N = "event_top_n", "Finish in the top N of an event"
     COMPLETE_PATH = "complete_path", "Complete a career path"
     EVENT_FIRST_BLOOD = "event_first_blood", "First blood in an event"
+    EVENT_FINISHER = "event_finisher", "Solve every challenge of an event"
 
 
 class BadgeRequirement(models.Model):
@@ -58,6 +59,7 @@ class BadgeRequirement(models.Model):
         RequirementType.EVENT_TOP_N: {"event_id", "count"},
         RequirementType.COMPLETE_PATH: {"career_path"},
         RequirementType.EVENT_FIRST_BLOOD: {"event_id"},
+        RequirementType.EVENT_FINISHER: {"event_id"},
     }
     REQUIRED_BY_TYPE: dict[str, set[str]] = {
         RequirementType.COMPLETE_SCENARIO: {"scenario"},
@@ -66,6 +68,7 @@ class BadgeRequirement(models.Model):
         RequirementType.EVENT_TOP_N: {"event_id", "count"},
         RequirementType.COMPLETE_PATH: {"career_path"},
         RequirementType.EVENT_FIRST_BLOOD: {"event_id"},
+        RequirementType.EVENT_FINISHER: {"event_id"},
     }
 
     id = models.BigAutoField(primary_key=True)

@@ -198,6 +198,8 @@ def _met(requirement: BadgeRequirement, facts: _Facts) -> bool:
         return event_rules.event_top_n_met(user=facts.user, event_id=requirement.event_id, n=requirement.count or 1)
     if kind == RequirementType.EVENT_FIRST_BLOOD:
         return event_rules.event_first_blood_met(user=facts.user, event_id=requirement.event_id)
+    if kind == RequirementType.EVENT_FINISHER:
+        return event_rules.event_finisher_met(user=facts.user, event_id=requirement.event_id)
     return False
 
 
@@ -232,6 +234,25 @@ def user_badge_award(*, user, badge: Badge, trigger: str) -> UserBadge | None:
         award_id = award.pk
         transaction.on_commit(lambda: _run_awarded_hooks(award_id))
     return award
+
+
+def user_badge_revoke(*, award: UserBadge, reason: str) -> None:
+    """Take back an award its owner no longer qualifies for (standings changed); audited, the owner told."""
+    with transaction.atomic():
+        deleted, _ = UserBadge.objects.filter(pk=award.pk).delete()
+        if not deleted:
+            return
+        audit_record(
+            actor=None, action=AuditAction.BADGE_REVOKE, target=award.badge,
+            details={"user": str(award.user_id), "reason": reason},
+        )  # fmt: skip
+        notification_send(
+            user=award.user,
+            type=NotificationType.BADGE,
+            title=f"Badge withdrawn: {award.badge.name}",
+            body=reason,
+            link=award.badge.get_absolute_url(),
+        )
 
 
 def _run_awarded_hooks(user_badge_id) -> None:

@@ -8,6 +8,13 @@ session_access = Hook(
     "(the events app lets teammates into a team's shared lab).",
 )
 
+session_answer = Hook(
+    "environments.session_answer",
+    "Receivers ``(*, session, actor, question_id, answer) -> dict | None`` take an answer given in a session that "
+    "belongs to an event and score it there (events: the event's answer path, which grades it in the lab); the "
+    "first result that is not None is what the solver gets, shaped like ``env_session_submit_answer``'s.",
+)
+
 session_start_check = Hook(
     "environments.session_start_check",
     "Receivers ``(*, user, version, now) -> None`` may refuse a start by raising an ApplicationError "

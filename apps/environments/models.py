@@ -302,6 +302,10 @@ class FlagShareSuspicion(models.Model):
     id = models.BigAutoField(primary_key=True)
     session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="+")
     owner_session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="+")
+    # Who typed the flag: in a lab a team shares, a member other than the lab's owner.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     question_id = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -36,10 +36,10 @@ QUESTIONS = [
 ]
 
 
-def quiz_version(**fields):
+def quiz_version(*, hints=(), **fields):
     """Return a published version without machines: its questions are answered directly."""
     return published_version(
-        machines=[], requires_machines=False, questions=[dict(q) for q in QUESTIONS], hints=[], **fields
+        machines=[], requires_machines=False, questions=[dict(q) for q in QUESTIONS], hints=list(hints), **fields
     )
 
 
@@ -59,5 +59,63 @@ def make_event(*, versions=None, admin=None, live=True, **fields) -> Event:
     return event
 
 
+def team_of(*, size: int = 2, name: str | None = None, **profile):
+    """Return an open team of ``size`` members (the first is its leader)."""
+    from apps.accounts.factories import UserFactory
+    from apps.teams.services import team_create, team_join
+
+    leader = UserFactory(display_name=f"{name or 'Team'} leader")
+    team = team_create(actor=leader, name=name or f"Team {next(_names)}", open_team=True, **profile)
+    for n in range(size - 1):
+        team_join(team=team, user=UserFactory(display_name=f"{team.name} member {n + 1}"))
+    return team
+
+
 def version_of(event: Event):
     return event.scenarios.order_by("sort_order").first().scenario_version
+
+
+def lab_version(**fields):
+    """Return a published one-machine lab on the busybox test image.
+
+    ``q1`` is a static flag (the mission tells it; hint ``h1`` costs 4 points of it), ``q2`` a
+    dynamic flag written into the machine, so each lab has its own.
+    """
+    import time
+
+    from apps.environments.factories import STATIC_FLAG, TEST_IMAGE
+    from apps.images.factories import image_variant
+
+    variant = image_variant(image_ref=TEST_IMAGE, display_name=f"Busybox {time.monotonic_ns()}")
+    values = {
+        "title": "Box lab",
+        "mission_text": f"The static flag is {STATIC_FLAG}.",
+        "questions": [
+            {
+                "id": "q1",
+                "type": "flag",
+                "prompt": "The static flag?",
+                "points": 10,
+                "max_attempts": None,
+                "answer": STATIC_FLAG,
+                "match": "exact",
+            },
+            {
+                "id": "q2",
+                "type": "flag",
+                "prompt": "The flag in the box?",
+                "points": 20,
+                "max_attempts": None,
+                "answer": "",
+                "match": "exact",
+                "dynamic": True,
+                "flag_machine": "box",
+                "flag_path": "/srv/flag.txt",
+            },
+        ],
+        "hints": [{"id": "h1", "question_id": "q1", "text": "It is in the mission.", "cost": 4}],
+        "hint_mode": "penalty",
+        **fields,
+    }
+    machine = {"name": "box", "role": "attacker", "image_variant": variant, "resource_profile": "micro"}
+    return published_version(machines=[machine], **values)

@@ -2,7 +2,8 @@
 
 Seed tables: ``event``, ``event_scenario``, ``event_participation``, ``event_registration`` and
 ``event_sessions``. ``event_solve`` is added: one row per accepted answer, the source of first
-blood, dynamic values, the score-over-time chart and the freeze.
+blood, dynamic values, the score-over-time chart and the freeze. ``event_division`` (brackets with a
+board each) and ``event_announcement`` (what organisers told the participants) are added too.
 """
 
 from __future__ import annotations
@@ -35,29 +36,68 @@ class EnvironmentMode(models.TextChoices):
 class Event(BaseModel):
     """One competition (``event``). Times are stored in UTC and shown in ``timezone``."""
 
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True, default="")
-    cover_image = models.ImageField(upload_to="covers/events/", blank=True, default="")
-    cover_image_url = models.CharField(max_length=500, blank=True, default="")
-    start_date = models.DateTimeField()
-    end_date = models.DateTimeField()
-    timezone = models.CharField(max_length=64, default="UTC", help_text="An IANA name, e.g. Asia/Kuala_Lumpur.")
-    format = models.CharField(max_length=16, choices=EventFormat.choices, default=EventFormat.INDIVIDUAL)
+    name = models.CharField(max_length=200, help_text="Shown on the events page, the board and the results.")
+    description = models.TextField(
+        blank=True, default="", help_text="Rules and information for participants (Markdown)."
+    )
+    cover_image = models.ImageField(
+        upload_to="covers/events/", blank=True, default="", help_text="A picture shown on the event's page."
+    )
+    cover_image_url = models.CharField(
+        max_length=500, blank=True, default="", help_text="Or the address of a picture, when none is uploaded."
+    )
+    start_date = models.DateTimeField(help_text="When answers start to count, in the event's time zone.")
+    end_date = models.DateTimeField(
+        help_text="When answers stop counting and the event's labs stop, in the event's time zone."
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="Every time of the event is entered and shown in this zone (an IANA name, e.g. Asia/Kuala_Lumpur).",
+    )
+    format = models.CharField(
+        max_length=16,
+        choices=EventFormat.choices,
+        default=EventFormat.INDIVIDUAL,
+        help_text="Individual: everyone plays alone. Team: team leaders register their teams; nobody plays solo.",
+    )
     max_participants = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most participants (users or teams); empty = no limit."
+    )
+    max_team_size = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Team events: the most members a registered team may have; empty = each team's own limit.",
     )
     participating_team_ids = models.JSONField(
         default=list, blank=True, help_text="Invited teams; when not empty only these teams may register."
     )
-    registration_required = models.BooleanField(default=True)
-    allow_late_registration = models.BooleanField(default=False, help_text="Registration stays open after the start.")
-    is_public = models.BooleanField(default=True, help_text="Listed on the events page.")
+    registration_required = models.BooleanField(
+        default=True, help_text="Players register before they play; when off, a first answer registers a player."
+    )
+    allow_late_registration = models.BooleanField(
+        default=False,
+        help_text="Registration stays open after the start. When off, registration closes when the event starts.",
+    )
+    is_public = models.BooleanField(
+        default=True,
+        help_text="Untick to hide the event: only admins then see it (its participants too lose sight of it).",
+    )
+    is_paused = models.BooleanField(
+        default=False,
+        help_text="While paused, answers, hints and new labs are refused; the board and the clock stay as they are.",
+    )
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="created_events"
     )
-    scoring_mode = models.CharField(max_length=16, choices=ScoringMode.choices, default=ScoringMode.STATIC)
-    dynamic_initial = models.PositiveIntegerField(default=500)
-    dynamic_minimum = models.PositiveIntegerField(default=100)
+    scoring_mode = models.CharField(
+        max_length=16,
+        choices=ScoringMode.choices,
+        default=ScoringMode.STATIC,
+        help_text="Static: each question is worth its points. Dynamic: a question's value falls as teams solve it.",
+    )
+    dynamic_initial = models.PositiveIntegerField(default=500, help_text="Dynamic scoring: the value before any solve.")
+    dynamic_minimum = models.PositiveIntegerField(default=100, help_text="Dynamic scoring: the lowest value.")
     dynamic_decay = models.PositiveIntegerField(
         default=20, help_text="Solves after which the value reaches the minimum."
     )
@@ -67,8 +107,21 @@ class Event(BaseModel):
     first_blood_bonus = models.PositiveIntegerField(
         default=0, help_text="Extra points for the first solve of a question."
     )
-    environment_mode = models.CharField(max_length=16, choices=EnvironmentMode.choices, default=EnvironmentMode.OWN)
-    freeze_at = models.DateTimeField(null=True, blank=True, help_text="Participants see the board as it was then.")
+    environment_mode = models.CharField(
+        max_length=16,
+        choices=EnvironmentMode.choices,
+        default=EnvironmentMode.OWN,
+        help_text="Team events: whether members get a lab each or the team shares one lab per challenge.",
+    )
+    freeze_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="From then until the end, participants and the public see the board as it was then; "
+        "admins see the live one.",
+    )
+    labs_warned_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the participants were warned that the labs stop."
+    )
 
     class Meta:
         db_table = "event"
@@ -107,6 +160,8 @@ class Event(BaseModel):
                 errors["dynamic_decay"] = ["The decay must be at least 1 solve."]
         if self.timezone not in zoneinfo.available_timezones():
             errors["timezone"] = [f"Unknown time zone {self.timezone!r}; use an IANA name such as Asia/Kuala_Lumpur."]
+        if self.max_team_size is not None and self.max_team_size < 1:
+            errors["max_team_size"] = ["A team needs at least one member; leave it empty for no event limit."]
         if not isinstance(self.participating_team_ids, list):
             errors["participating_team_ids"] = ["Give a list of team ids."]
         if errors:
@@ -125,11 +180,22 @@ class Event(BaseModel):
         return "live"
 
     def is_frozen(self, now=None) -> bool:
+        """Return whether participants see the frozen board: from the freeze until the end."""
         now = now or timezone.now()
-        return self.freeze_at is not None and now >= self.freeze_at
+        return self.freeze_at is not None and self.freeze_at <= now < self.end_date
 
     def local(self, value):
         return timezone.localtime(value, zoneinfo.ZoneInfo(self.timezone))
+
+    def local_label(self, value) -> str:
+        """Return ``value`` as a wall-clock time in the event's zone, named: "2030-01-10 09:00 (Asia/Kuala_Lumpur)"."""
+        return f"{self.local(value):%Y-%m-%d %H:%M} ({self.timezone})"
+
+    def next_change_at(self, now=None):
+        """Return the next moment the public board changes by itself (the freeze, the end), or None."""
+        now = now or timezone.now()
+        moments = [m for m in (self.freeze_at, self.end_date) if m is not None and m > now]
+        return min(moments) if moments else None
 
 
 class EventScenario(models.Model):
@@ -137,8 +203,18 @@ class EventScenario(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="scenarios")
-    scenario_version = models.ForeignKey("scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+")
-    sort_order = models.PositiveIntegerField(default=0)
+    scenario_version = models.ForeignKey(
+        "scenarios.ScenarioVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A published scenario version.",
+    )
+    sort_order = models.PositiveIntegerField(default=0, help_text="Position on the challenge list.")
+    release_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Hidden from players until then (event time zone); empty = released at the start.",
+    )
 
     class Meta:
         db_table = "event_scenario"
@@ -147,6 +223,46 @@ class EventScenario(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.sort_order}"
+
+    def is_released(self, now=None) -> bool:
+        return self.release_at is None or (now or timezone.now()) >= self.release_at
+
+
+class EventDivision(models.Model):
+    """A bracket of an event (students, professionals...): each has a board of its own (``event_division``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="divisions")
+    name = models.CharField(max_length=64, help_text="As players see it when they register.")
+    sort_order = models.PositiveIntegerField(default=0, help_text="Position in the list.")
+
+    class Meta:
+        db_table = "event_division"
+        ordering = ["sort_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["event", "name"], name="event_division_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventAnnouncement(models.Model):
+    """Something the organisers told every participant during an event (``event_announcement``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="announcements")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "event_announcement"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class EventRegistration(models.Model):
@@ -192,6 +308,9 @@ class EventParticipation(models.Model):
         "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="event_participations"
     )
     participant_type = models.CharField(max_length=8, choices=ParticipantType.choices)
+    division = models.ForeignKey(
+        EventDivision, null=True, blank=True, on_delete=models.PROTECT, related_name="participations"
+    )
     total_points = models.IntegerField(default=0)
     challenges_completed = models.PositiveIntegerField(default=0)
     rank = models.PositiveIntegerField(null=True, blank=True)

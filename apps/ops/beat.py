@@ -20,6 +20,8 @@ SCHEDULE: dict[str, tuple[str, int]] = {
     "ops: retention": ("apps.ops.tasks.retention_task", 24 * 60 * 60),
     # Event badges (top N) are decided once an event has ended; the task looks back two hours.
     "ops: badges of finished events": ("apps.events.tasks.events_award_finished_task", 30 * 60),
+    # Event labs: a warning ten minutes before the event ends, and a stop at the end.
+    "ops: event labs follow the event": ("apps.events.tasks.event_labs_follow_task", 60),
 }
 
 

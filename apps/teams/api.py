@@ -21,7 +21,12 @@ class TeamSerializer(serializers.Serializer):
     max_members = serializers.IntegerField()
     open_team = serializers.BooleanField()
     registrations_open = serializers.BooleanField()
-    event_points = serializers.IntegerField()
+    event_points = serializers.SerializerMethodField()
+
+    def get_event_points(self, obj) -> int:
+        # During a scoreboard freeze the public standing leaves out what the team scored since.
+        points = self.context.get("points")
+        return points.get(obj.pk, obj.event_points) if points else selectors.team_public_points(team=obj)
 
 
 class TeamCreateSerializer(serializers.Serializer):
@@ -52,7 +57,9 @@ class TeamListApi(APIView):
 
     @extend_schema(responses=TeamSerializer(many=True))
     def get(self, request):
-        return Response(TeamSerializer(selectors.team_list()[:200], many=True).data)
+        teams = list(selectors.team_list()[:200])
+        points = selectors.teams_public_points(teams=teams)
+        return Response(TeamSerializer(teams, many=True, context={"points": points}).data)
 
     @extend_schema(request=TeamCreateSerializer, responses={201: TeamSerializer, **error_responses(409)})
     def post(self, request):
@@ -78,6 +85,41 @@ class TeamLeaveApi(APIView):
     def post(self, request, pk):
         services.team_leave(team=selectors.team_get(pk=pk), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    hours = serializers.IntegerField(required=False, default=72)
+    max_uses = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    max_uses = serializers.IntegerField(allow_null=True)
+    uses = serializers.IntegerField()
+
+
+class TeamInvitationApi(APIView):
+    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
+    def post(self, request, pk):
+        data = InvitationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.team_invitation_create(
+            team=selectors.team_get(pk=pk), actor=request.user, **data.validated_data
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    team = serializers.UUIDField(source="team_id")
+
+
+class InvitationAcceptApi(APIView):
+    @extend_schema(request=None, responses={201: InvitationAcceptedSerializer})
+    def post(self, request, code):
+        member = services.team_invitation_accept(code=code, user=request.user)
+        return Response(InvitationAcceptedSerializer(member).data, status=status.HTTP_201_CREATED)
 
 
 class JoinRequestDecideApi(APIView):

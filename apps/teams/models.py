@@ -118,3 +118,35 @@ class TeamBadge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team}: {self.badge}"
+
+
+class TeamInvitation(models.Model):
+    """A link or code a team's leader hands out: whoever has it joins without a request (``team_invitation``).
+
+    An invitation ends at ``expires_at``, when revoked, or after ``max_uses`` joins; the team's size
+    limit holds whatever the invitation says.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    code = models.CharField(max_length=32, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="team_invitations_made"
+    )
+    expires_at = models.DateTimeField()
+    max_uses = models.PositiveSmallIntegerField(null=True, blank=True)
+    uses = models.PositiveSmallIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "team_invitation"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.team_id} ({self.code[:4]}…)"
+
+    def is_usable(self, now) -> bool:
+        return (
+            self.revoked_at is None and now < self.expires_at and (self.max_uses is None or self.uses < self.max_uses)
+        )

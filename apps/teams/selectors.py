@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
-from apps.teams.models import Team, TeamJoinRequest, TeamMember
+from apps.teams import hooks
+from apps.teams.models import Team, TeamInvitation, TeamJoinRequest, TeamMember
 from rangex.core.errors import NotFound
 from rangex.core.selectors import get_one
 
@@ -47,3 +49,40 @@ def join_request_pending_of(*, team: Team, user) -> TeamJoinRequest | None:
 
 def join_requests_pending(*, team: Team) -> QuerySet[TeamJoinRequest]:
     return TeamJoinRequest.objects.filter(team=team, status=TeamJoinRequest.Status.PENDING).select_related("user")
+
+
+def team_public_points(*, team: Team) -> int:
+    """Return the team's event points as the public may see them (less what a scoreboard freeze hides)."""
+    hidden = sum(result.get(team.pk, 0) for result in hooks.team_points_hidden.send(team_ids=[team.pk]))
+    return team.event_points - hidden
+
+
+def teams_public_points(*, teams) -> dict:
+    """Return ``team_public_points`` for many teams at once, by team id."""
+    ids = [t.pk for t in teams]
+    hidden: dict = {}
+    for result in hooks.team_points_hidden.send(team_ids=ids):
+        for team_id, points in result.items():
+            hidden[team_id] = hidden.get(team_id, 0) + points
+    return {t.pk: t.event_points - hidden.get(t.pk, 0) for t in teams}
+
+
+def team_invitations_open(*, team: Team) -> QuerySet[TeamInvitation]:
+    """Return the team's invitations that still work, newest first (its leader sees them)."""
+    return TeamInvitation.objects.filter(team=team, revoked_at__isnull=True, expires_at__gt=timezone.now()).order_by(
+        "-created_at"
+    )
+
+
+def invitation_by_code(*, code: str) -> TeamInvitation:
+    """Return the invitation with ``code`` (even an expired one, so its page can say so); else 404."""
+    if not isinstance(code, str) or len(code) > 64:
+        raise NotFound("No such invitation.")
+    return get_one(TeamInvitation.objects.select_related("team", "team__leader"), "No such invitation.", code=code)
+
+
+def invitation_get_for_leader(*, user, pk) -> TeamInvitation:
+    invitation = get_one(TeamInvitation.objects.select_related("team"), "No such invitation.", pk=pk)
+    if invitation.team.leader_id != user.pk and not user.is_platform_admin:
+        raise NotFound("No such invitation.")
+    return invitation

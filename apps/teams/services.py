@@ -6,13 +6,15 @@ Membership changes lock the team row first, so ``max_members`` holds when many u
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.teams import hooks
-from apps.teams.models import Team, TeamJoinRequest, TeamMember
+from apps.teams.models import MAX_TEAM_SIZE, Team, TeamInvitation, TeamJoinRequest, TeamMember
 from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise, model_update
 from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, PermissionDenied, ValidationFailed
 from rangex.core.models import NotificationType
@@ -125,12 +127,13 @@ def team_update_profile(*, team: Team, actor, **changes: Any) -> Team:
 
 
 def _add_member(team: Team, user) -> TeamMember:
-    """Add ``user`` to the locked ``team`` within its size limit."""
+    """Add ``user`` to the locked ``team`` within its size limit and the rules of the events it plays."""
     if TeamMember.objects.filter(team=team, user=user).exists():
         raise Conflict("You are already a member of this team.")
     count = TeamMember.objects.filter(team=team).count()
     if count >= team.max_members:
         raise LimitExceeded(f"The team is full ({team.max_members} members).", limit="max_members")
+    hooks.team_member_adding.send(team=team, user=user, members=count)
     return TeamMember.objects.create(team=team, user=user, role=TeamMember.Role.MEMBER)
 
 
@@ -220,6 +223,88 @@ def team_join_request_decide(*, request: TeamJoinRequest, actor, decision: str, 
     if to == TeamJoinRequest.Status.CANCELLED:
         message = ""  # withdrawing a request carries no reply
     return _decide(request=request, actor=actor, to=to, response_message=message)
+
+
+INVITATION_CODE_BYTES = 12
+MAX_INVITATION_HOURS = 24 * 30
+MAX_MEMBERS_ALLOWED = MAX_TEAM_SIZE
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def team_invitation_create(*, team: Team, actor, hours: int = 72, max_uses: int | None = None) -> TeamInvitation:
+    """Make an invitation link/code for ``team`` (leader or admin) that works for ``hours`` and ``max_uses`` joins."""
+    if not _whole(hours, 1, MAX_INVITATION_HOURS):
+        days = MAX_INVITATION_HOURS // 24
+        raise ValidationFailed(f"An invitation lasts from 1 hour to {days} days.", fields={"hours": ["Out of range."]})
+    if max_uses is not None and not _whole(max_uses, 1, MAX_MEMBERS_ALLOWED):
+        raise ValidationFailed(
+            f"An invitation is used from 1 to {MAX_MEMBERS_ALLOWED} times.", fields={"max_uses": ["Out of range."]}
+        )
+    with transaction.atomic():
+        team = _locked(team)
+        _require_leader(team, actor)
+        invitation = TeamInvitation.objects.create(
+            team=team,
+            code=secrets.token_urlsafe(INVITATION_CODE_BYTES),
+            created_by=actor,
+            expires_at=timezone.now() + timedelta(hours=hours),
+            max_uses=max_uses,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.TEAM_INVITE_CREATE,
+            target=team,
+            details={"invitation": invitation.pk, "hours": hours, "max_uses": max_uses},
+        )
+    return invitation
+
+
+def team_invitation_revoke(*, invitation: TeamInvitation, actor) -> TeamInvitation:
+    """End an invitation before it expires (leader or admin)."""
+    with transaction.atomic():
+        team = _locked(invitation.team)
+        _require_leader(team, actor)
+        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.revoked_at is None:
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=actor, action=AuditAction.TEAM_INVITE_REVOKE, target=team, details={"invitation": invitation.pk}
+            )
+    return invitation
+
+
+def team_invitation_accept(*, code: str, user) -> TeamMember:
+    """Join the team of an invitation code: no request to wait for, within the team's size limit."""
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        raise NotFound("No such invitation.")
+    invitation = TeamInvitation.objects.select_related("team").filter(code=code.strip()).first()
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    with transaction.atomic():
+        team = _locked(invitation.team)
+        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+        now = timezone.now()
+        if invitation.revoked_at is not None:
+            raise Conflict("This invitation was withdrawn by the team's leader.")
+        if now >= invitation.expires_at:
+            raise Conflict(f"This invitation expired on {invitation.expires_at:%Y-%m-%d %H:%M} UTC; ask for a new one.")
+        if invitation.max_uses is not None and invitation.uses >= invitation.max_uses:
+            raise Conflict("This invitation has been used up; ask for a new one.")
+        member = _add_member(team, user)
+        invitation.uses += 1
+        invitation.save(update_fields=["uses"])
+        TeamJoinRequest.objects.filter(team=team, user=user, status=TeamJoinRequest.Status.PENDING).update(
+            status=TeamJoinRequest.Status.APPROVED, decided_at=now, decided_by=invitation.created_by
+        )
+        audit_record(
+            actor=user, action=AuditAction.TEAM_INVITE_ACCEPT, target=team, details={"invitation": invitation.pk}
+        )
+        _notify(team.leader, f"{user.display_name or user.email} joined {team.name} by invitation", "", team)
+    return member
 
 
 def team_leave(*, team: Team, user) -> None:

@@ -122,6 +122,11 @@ class AuditAction(models.TextChoices):
     TEAM_KICK = "team.kick"
     TEAM_TRANSFER = "team.transfer"
     TEAM_BADGE_AWARD = "team.badge_award"
+    # Teams: invitations and revoked team badges (issue 25).
+    TEAM_INVITE_CREATE = "team.invite_create"
+    TEAM_INVITE_REVOKE = "team.invite_revoke"
+    TEAM_INVITE_ACCEPT = "team.invite_accept"
+    TEAM_BADGE_REVOKE = "team.badge_revoke"
 
     # Events.
     EVENT_CREATE = "event.create"
@@ -132,6 +137,18 @@ class AuditAction(models.TextChoices):
     EVENT_SESSION_START = "event.session_start"
     EVENT_ANSWER = "event.answer"
     EVENT_DISQUALIFY = "event.disqualify"
+    # Events: organisers' and players' tools (issue 25).
+    EVENT_REINSTATE = "event.reinstate"
+    EVENT_WITHDRAW = "event.withdraw"
+    EVENT_ANNOUNCE = "event.announce"
+    EVENT_PAUSE = "event.pause"
+    EVENT_RESUME = "event.resume"
+    EVENT_HIDE = "event.hide"
+    EVENT_SHOW = "event.show"
+    EVENT_DIVISIONS = "event.divisions"
+    EVENT_HINT = "event.hint"
+    EVENT_LABS_WARNED = "event.labs_warned"
+    EVENT_LABS_STOPPED = "event.labs_stopped"
 
     # Paths and playlists.
     CAREER_PATH_CREATE = "career_path.create"
@@ -158,6 +175,8 @@ class AuditAction(models.TextChoices):
     BADGE_REQUIREMENT_UPDATE = "badge.requirement_update"
     BADGE_REQUIREMENT_DELETE = "badge.requirement_delete"
     BADGE_AWARD = "badge.award"
+    # Badges: awards taken back when standings change (issue 25).
+    BADGE_REVOKE = "badge.revoke"
 
     # Operations.
     BUDGET_CREATE = "budget.create"

@@ -117,3 +117,25 @@ def demo_accounts(transactional_db):
     from apps.accounts import demo
 
     return demo.seed(StringIO())
+
+
+@pytest.fixture
+def new_page(browser, live_url):
+    """Return a maker of pages, each in a browser context of its own (a person), signed in as ``user``
+    (with 2FA verified when ``secret`` is given) or anonymous; the contexts close after the test."""
+    from apps.accounts.factories import login_client
+    from tests.e2e.event_helpers import in_thread
+
+    contexts = []
+
+    def make(user=None, *, secret: str | None = None, **context_args):
+        context = browser.new_context(**context_args)
+        contexts.append(context)
+        if user is not None:
+            client = in_thread(lambda: login_client(user, secret=secret))
+            context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_url}])
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

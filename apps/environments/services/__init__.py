@@ -12,7 +12,11 @@ conditional updates, so two workers racing on one session act once.
 - ``costs``: the hourly rate of a session.
 """
 
-from apps.environments.services.answers import env_session_submit_answer, env_session_take_hint
+from apps.environments.services.answers import (
+    env_session_grade_answer,
+    env_session_submit_answer,
+    env_session_take_hint,
+)
 from apps.environments.services.common import EXTEND_MINUTES, MIN_SESSION_MINUTES, session_duration_minutes
 from apps.environments.services.costs import cost_rate_rm
 from apps.environments.services.lifecycle import (
@@ -46,6 +50,7 @@ __all__ = [
     "cost_rate_rm",
     "env_runtime_release",
     "env_session_extend",
+    "env_session_grade_answer",
     "env_session_mark_failed",
     "env_session_mark_running",
     "env_session_pause",

@@ -46,7 +46,7 @@ def _expected_flag(session, question) -> str | None:
     return None
 
 
-def _record_sharing(session, question, answer: str) -> None:
+def _record_sharing(session, question, answer: str, submitted_by) -> None:
     """If ``answer`` is another session's dynamic flag for this question, record suspected sharing."""
     since = timezone.now() - timedelta(days=SHARING_LOOKBACK_DAYS)
     others = (
@@ -58,9 +58,11 @@ def _record_sharing(session, question, answer: str) -> None:
     for other_id in others.iterator():
         flag = launch.session_flag(session_id=other_id, question_id=question["id"])
         if hmac.compare_digest(flag.encode(), submitted.encode()):
-            FlagShareSuspicion.objects.create(session=session, owner_session_id=other_id, question_id=question["id"])
+            FlagShareSuspicion.objects.create(
+                session=session, owner_session_id=other_id, question_id=question["id"], submitted_by=submitted_by
+            )
             audit_record(
-                actor=session.user,
+                actor=submitted_by,
                 action=AuditAction.SESSION_FLAG_SHARED,
                 target=session,
                 details={"question": question["id"], "owner_session": str(other_id)},
@@ -79,6 +81,16 @@ def _is_complete(version, answers: dict) -> bool:
 
 
 def env_session_submit_answer(*, session: EnvironmentSession, actor, question_id: str, answer) -> dict[str, Any]:
+    """Answer a question of ``session``; in an event's lab the event scores it (``hooks.session_answer``)."""
+    require_access(session, actor)
+    if session.event_id is not None:
+        routed = hooks.session_answer.first(session=session, actor=actor, question_id=question_id, answer=answer)
+        if routed is not None:
+            return routed
+    return env_session_grade_answer(session=session, actor=actor, question_id=question_id, answer=answer)
+
+
+def env_session_grade_answer(*, session: EnvironmentSession, actor, question_id: str, answer) -> dict[str, Any]:
     """Grade ``answer`` with the attempt limits; store the answer state and score; complete when done."""
     require_access(session, actor)
     if not isinstance(question_id, str) or not question_id:
@@ -112,7 +124,7 @@ def env_session_submit_answer(*, session: EnvironmentSession, actor, question_id
             fields.append("completed_at")
         session.save(update_fields=fields)
         if not result.state.get("correct") and question.get("dynamic"):
-            _record_sharing(session, question, answer)
+            _record_sharing(session, question, answer, actor or session.user)
         audit_record(
             actor=actor,
             action=AuditAction.SESSION_ANSWER,

@@ -35,10 +35,12 @@ from rangex.core.system import get_settings
 logger = logging.getLogger(__name__)
 
 
-def _check_start_limits(*, user, version, now) -> None:
+def _check_start_limits(*, user, version, now, event_id=None) -> None:
     conf = get_settings()
-    live = EnvironmentSession.objects.filter(user=user, status__in=LIVE_STATUSES, is_test=False)
-    if conf.max_sessions_per_user and live.count() >= conf.max_sessions_per_user:
+    # Inside an event the limit is one lab per challenge (the caller returns the live one), so the
+    # per-user limit counts practice labs only.
+    live = EnvironmentSession.objects.filter(user=user, status__in=LIVE_STATUSES, is_test=False, event_id=None)
+    if event_id is None and conf.max_sessions_per_user and live.count() >= conf.max_sessions_per_user:
         raise LimitExceeded(
             f"You already have {conf.max_sessions_per_user} running lab(s), the most allowed at once. "
             "Stop one to start another.",
@@ -124,7 +126,7 @@ def env_session_start(
         if existing is not None:
             return existing
         if not is_test:
-            _check_start_limits(user=locked_user, version=version, now=now)
+            _check_start_limits(user=locked_user, version=version, now=now, event_id=event_id)
             # The scenario row lock serialises players of one scenario across users.
             scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
             _check_scenario_cap(scenario=scenario)

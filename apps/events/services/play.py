@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.environments.models import LIVE_STATUSES, EnvironmentSession
-from apps.events import hooks, scoring
+from apps.events import hooks, scoring, selectors
 from apps.events.models import (
     EnvironmentMode,
     Event,
@@ -43,8 +43,9 @@ logger = logging.getLogger(__name__)
 # 1 ms each on a small server, and these run under the event lock, where each millisecond is paid
 # by every solver of the event in turn. (UUIDs go in as hex, which MariaDB and SQLite both read.)
 LOCK_FOR_ANSWER_SQL = """
-SELECT start_date, end_date,
-       EXISTS(SELECT 1 FROM event_scenario WHERE event_id = %(event)s AND scenario_version_id = %(version)s)
+SELECT start_date, end_date, is_paused,
+       EXISTS(SELECT 1 FROM event_scenario WHERE event_id = %(event)s AND scenario_version_id = %(version)s),
+       (SELECT release_at FROM event_scenario WHERE event_id = %(event)s AND scenario_version_id = %(version)s)
 FROM event WHERE id = %(event)s
 """
 
@@ -55,11 +56,12 @@ WHERE event_id = %(event)s AND scenario_version_id = %(version)s AND question_id
 
 
 def _lock_event_for_answer(event: Event, version_id) -> None:
-    """Lock the event row, serialising its solves; refresh ``event``'s window; check the challenge.
+    """Lock the event row, serialising its solves; refresh ``event``'s window and pause; check the challenge.
 
-    One statement: the challenge check is a subquery, which a locking read leaves unlocked. The
+    One statement: the challenge checks are subqueries, which a locking read leaves unlocked. The
     rest of ``event`` is as the caller read it at the start of the request: an admin's change of
-    the scoring rules takes effect from the next answer on, but a changed window binds at once.
+    the scoring rules takes effect from the next answer on, but a changed window, a pause or a
+    release time binds at once.
     """
     try:
         version_hex = uuid.UUID(str(version_id)).hex
@@ -69,10 +71,13 @@ def _lock_event_for_answer(event: Event, version_id) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, {"event": event.pk.hex, "version": version_hex})
         row = cursor.fetchone()
-    if row is None or not row[2]:
+    if row is None or not row[3]:
         raise NotFound("This event has no such challenge.")
     convert = connection.ops.convert_datetimefield_value
     event.start_date, event.end_date = (convert(value, None, connection) for value in row[:2])
+    event.is_paused = bool(row[2])
+    release_at = convert(row[4], None, connection) if row[4] is not None else None
+    _require_released(event, EventScenario(event=event, release_at=release_at))
 
 
 def _solved_before(event: Event, version, question_id: str) -> bool:
@@ -98,6 +103,8 @@ def participation_for(*, event: Event, user) -> EventParticipation | None:
 def _playing_participation(event: Event, user) -> EventParticipation:
     participation = participation_for(event=event, user=user)
     if participation is None:
+        if event.is_team:
+            raise PermissionDenied("This is a team event: your team's leader registers the team before you play.")
         if event.registration_required:
             raise PermissionDenied("Register for this event first.")
         participation = event_register(event=event, user=user, on_first_play=True)
@@ -108,13 +115,17 @@ def _playing_participation(event: Event, user) -> EventParticipation:
 
 def _require_live(event: Event, what: str) -> None:
     now = timezone.now()
-    fmt = "%Y-%m-%d %H:%M"
     if now < event.start_date:
-        raise Conflict(
-            f"The event has not started yet; {what} open at {event.local(event.start_date):{fmt}} ({event.timezone})."
-        )
+        raise Conflict(f"The event has not started yet; {what} open at {event.local_label(event.start_date)}.")
     if now >= event.end_date:
-        raise Conflict(f"The event is over; {what} closed at {event.local(event.end_date):{fmt}} ({event.timezone}).")
+        raise Conflict(f"The event is over; {what} closed at {event.local_label(event.end_date)}.")
+    if event.is_paused:
+        raise Conflict(f"The organisers paused the event; {what} are refused until it resumes.")
+
+
+def _require_released(event: Event, challenge: EventScenario) -> None:
+    if not challenge.is_released():
+        raise Conflict(f"This challenge is not released yet; it opens at {event.local_label(challenge.release_at)}.")
 
 
 def _event_version(event: Event, version_id):
@@ -125,6 +136,7 @@ def _event_version(event: Event, version_id):
     )
     if row is None:
         raise NotFound("This event has no such challenge.")
+    _require_released(event, row)
     return row.scenario_version
 
 
@@ -225,13 +237,12 @@ def _question(version, question_id):
 def _grade(event_session: EventSession, version, user, question_id: str, answer) -> tuple[bool, Any, str]:
     """Grade through the lab's answer service, or directly for a version without machines."""
     if version.requires_machines:
-        from apps.environments.services import env_session_submit_answer
+        from apps.environments.services import env_session_grade_answer
 
         env = _lab_session(event_session, user)
-        # The event checked membership; in a shared lab the teammate acts for the team.
-        result = env_session_submit_answer(
-            session=env, actor=user if env.user_id == user.pk else None, question_id=question_id, answer=answer
-        )
+        # The event checked membership; in a shared lab the teammate acts for the team, and is the
+        # one a suspected flag sharing names.
+        result = env_session_grade_answer(session=env, actor=user, question_id=question_id, answer=answer)
         state = result["state"]
         return bool(state.get("correct")), state, result["message"]
     question = _question(version, question_id)
@@ -277,7 +288,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
         _lock_event_for_answer(event, version_id)
         _require_live(event, "answers")
         version = version_content(version_id=version_id)  # published content, cached in this process
-        _question(version, question_id)
+        question = _question(version, question_id)
         participation = _locked_participation(event, user)
         event_prerequisites_require(event=event, participation=participation, version=version)
         event_session = _get_event_session(event, participation, version, user, save=False)
@@ -296,6 +307,9 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
                 user=user,
                 answer=state.get("submitted_answer"),
                 earned=int(state.get("earned_points") or 0),
+                penalty=grading.hint_penalty(
+                    question=question, state=state, hints=version.hints or [], hint_mode=version.hint_mode
+                ),
             )
             message = f"Correct! {points} points."
         else:
@@ -306,13 +320,15 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
             target=event,
             details={"version": str(version.pk), "question": question_id, "correct": correct, "points": points},
         )
+    # During a freeze the participant learns the frozen standing, as on the board.
+    standing = selectors.standing_of(event=event, participation=participation)
     return {
         "question_id": question_id,
         "correct": correct,
         "message": message,
         "points": points,
-        "total_points": participation.total_points,
-        "rank": participation.rank,
+        "total_points": standing["points"],
+        "rank": standing["rank"],
     }
 
 
@@ -328,8 +344,12 @@ def _dynamic_value(event: Event, question: dict, solves_before: int) -> int:
     )
 
 
-def _record_solve(*, event, participation, event_session, version, question_id, user, answer, earned) -> int:
-    """Write the solve, the hash chain, the totals and the ranks; all inside the caller's transaction."""
+def _record_solve(*, event, participation, event_session, version, question_id, user, answer, earned, penalty) -> int:
+    """Write the solve, the hash chain, the totals and the ranks; all inside the caller's transaction.
+
+    A dynamic question is worth its current value less the hints taken for it (never below 0), as a
+    static one is worth its points less those hints (``earned``, from grading).
+    """
     now = timezone.now()
     retro_delta = 0
     question = next((q for q in version.questions or [] if q.get("id") == question_id), {})
@@ -339,6 +359,7 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
         value = _dynamic_value(event, question, solves_before)
         if event.dynamic_retroactive and solves_before:
             retro_delta = _dynamic_value(event, question, solves_before - 1) - value
+        value = max(0, value - penalty)
         first_blood = solves_before == 0
     else:
         value = earned
@@ -397,7 +418,78 @@ def _record_solve(*, event, participation, event_session, version, question_id, 
     if retro_delta or not ranked:
         rank_recompute(event=event)
         participation.refresh_from_db(fields=["rank"])
-    transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
-    if first_blood and user is not None:
+    # A solve during the freeze leaves the frozen boards (and first-blood badges, which show on
+    # public profiles) as they are; the badges are evaluated when the event ends.
+    frozen = event.is_frozen(now)
+    transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk, frozen_too=not frozen))
+    if first_blood and user is not None and not frozen:
         transaction.on_commit(lambda: hooks.first_blood.send(user_id=user.pk))
     return points
+
+
+def event_take_hint(*, event: Event, user, version_id, hint_id: str) -> dict[str, Any]:
+    """Reveal a hint of a challenge; in penalty mode its cost comes off that question's points when solved.
+
+    A lab challenge's hints are taken in the lab (the participant's own, or the team's shared one);
+    a challenge without machines keeps them with the team's answers.
+    """
+    if not isinstance(hint_id, str) or not hint_id:
+        raise ValidationFailed("Name the hint you take.", fields={"hint_id": ["This field is required."]})
+    _require_live(event, "hints")
+    version = _event_version(event, version_id)
+    _playing_participation(event, user)
+    hint = next((h for h in version.hints or [] if h.get("id") == hint_id), None)
+    if hint is None:
+        raise NotFound(f"This challenge has no hint {hint_id!r}.")
+    question = _question(version, hint.get("question_id"))
+    with transaction.atomic():
+        participation = _locked_participation(event, user)
+        event_session = _get_event_session(event, participation, version, user, save=False)
+        if question["id"] in (event_session.answers or {}):
+            who = "Your team has" if event.is_team else "You have"
+            raise grading.AlreadySolved(f"{who} already solved this question; the hint would not help.")
+        if version.requires_machines:
+            from apps.environments.services import env_session_take_hint
+
+            result = env_session_take_hint(session=_lab_session(event_session, user), actor=user, hint_id=hint_id)
+            state = result["state"]
+        else:
+            states = dict(event_session.attempt_states or {})
+            state = grading.take_hint(
+                question=question, state=states.get(question["id"]), hint=hint, hint_mode=version.hint_mode
+            )
+            states[question["id"]] = state
+            event_session.attempt_states = states
+            _save_event_session(event_session, ["attempt_states"])
+        audit_record(
+            actor=user,
+            action=AuditAction.EVENT_HINT,
+            target=event,
+            details={"version": str(version.pk), "hint": hint_id, "cost": hint.get("cost", 0)},
+        )
+    return {"hint_id": hint_id, "text": hint.get("text", ""), "cost": hint.get("cost", 0), "state": state}
+
+
+def event_lab_answer(*, session, actor, question_id: str, answer) -> dict[str, Any] | None:
+    """An ``environments.session_answer`` receiver: an answer given on an event lab's page scores in the event.
+
+    Return what the lab page shows (the lab's answer state and the event's message), or None for a
+    lab that belongs to no event.
+    """
+    event = Event.objects.filter(pk=session.event_id).first() if session.event_id else None
+    if event is None or actor is None:
+        return None
+    result = event_submit_answer(
+        event=event, user=actor, version_id=session.scenario_version_id, question_id=question_id, answer=answer
+    )
+    session.refresh_from_db(fields=["answers", "score", "completed_at"])
+    state = dict((session.answers or {}).get(question_id) or {})
+    state["correct"] = result["correct"]
+    return {
+        "question_id": question_id,
+        "state": state,
+        "message": result["message"],
+        "score": session.score,
+        "completed": session.completed_at is not None,
+        "event": {"points": result["points"], "total_points": result["total_points"], "rank": result["rank"]},
+    }

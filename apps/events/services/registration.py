@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.events.models import (
     Event,
+    EventDivision,
     EventParticipation,
     EventRegistration,
 )
-from apps.events.services.common import event_locked
+from apps.events.services.common import event_locked, participant_users
 from apps.events.services.scoreboard import scoreboard_publish
 from apps.teams.models import Team, TeamMember
 from rangex.core.audit import AuditAction, audit_record
@@ -47,8 +48,28 @@ def _member_conflict(event: Event, team: Team) -> str | None:
     return None
 
 
-def event_register(*, event: Event, user, team: Team | None = None, on_first_play: bool = False) -> EventParticipation:
-    """Register ``user`` (solo) or ``team`` by its leader (team events).
+def _division_for(event: Event, division) -> EventDivision | None:
+    if division == "":
+        division = None
+    divisions = EventDivision.objects.filter(event=event)
+    if not divisions.exists():
+        if division is not None:
+            raise ValidationFailed("This event has no divisions.", fields={"division": ["No divisions."]})
+        return None
+    if division is None:
+        names = ", ".join(divisions.values_list("name", flat=True))
+        raise ValidationFailed(f"Choose a division ({names}).", fields={"division": ["Required."]})
+    division_id = getattr(division, "pk", division)
+    found = divisions.filter(pk=division_id).first() if str(division_id).isdigit() else None
+    if found is None:
+        raise NotFound("This event has no such division.")
+    return found
+
+
+def event_register(
+    *, event: Event, user, team: Team | None = None, division=None, on_first_play: bool = False
+) -> EventParticipation:
+    """Register ``user`` (individual events) or ``team`` by its leader (team events), in ``division`` if any.
 
     ``on_first_play`` registers a solver of an event without required registration when they first
     play, which happens after the start by nature.
@@ -62,8 +83,13 @@ def event_register(*, event: Event, user, team: Team | None = None, on_first_pla
         if now >= event.end_date:
             raise Conflict("This event has ended; registration is closed.")
         if now >= event.start_date and not (event.allow_late_registration or on_first_play):
-            raise Conflict("Registration closed when the event started.")
-        if team is not None and event.is_team:
+            raise Conflict(f"Registration closed when the event started ({event.local_label(event.start_date)}).")
+        if event.is_team:
+            if team is None:
+                raise ValidationFailed(
+                    "This is a team event: your team's leader registers the team; nobody plays it alone.",
+                    fields={"team": ["Choose your team."]},
+                )
             team = Team.objects.select_for_update().get(pk=team.pk)
             if team.leader_id != user.pk:
                 raise PermissionDenied("Only the team's leader may register the team.")
@@ -72,6 +98,12 @@ def event_register(*, event: Event, user, team: Team | None = None, on_first_pla
                 raise PermissionDenied("This event is by invitation, and your team is not invited.")
             if EventRegistration.objects.filter(event=event, team=team).exists():
                 raise Conflict("Your team is already registered for this event.")
+            size = TeamMember.objects.filter(team=team).count()
+            if event.max_team_size and size > event.max_team_size:
+                raise LimitExceeded(
+                    f"Your team has {size} members; teams in this event have at most {event.max_team_size}.",
+                    limit="max_team_size",
+                )
             clash = _member_conflict(event, team)
             if clash:
                 raise Conflict(f"{clash}, a member of your team, is already registered in this event.")
@@ -80,10 +112,9 @@ def event_register(*, event: Event, user, team: Team | None = None, on_first_pla
         else:
             if EventRegistration.objects.filter(event=event, user=user).exists():
                 raise Conflict("You are already registered for this event.")
-            if TeamMember.objects.filter(user=user, team__event_participations__event=event).exists():
-                raise Conflict("Your team is already registered in this event; play with it.")
         if EventRegistration.objects.filter(event=event, user=user).exists():
             raise Conflict("You are already registered in this event (with another team or alone).")
+        chosen = _division_for(event, division)
         if event.max_participants and event.participations.count() >= event.max_participants:
             raise LimitExceeded(
                 f"This event is full ({event.max_participants} participants).", limit="max_participants"
@@ -93,6 +124,7 @@ def event_register(*, event: Event, user, team: Team | None = None, on_first_pla
             event=event,
             user=None if team else user,
             team=team,
+            division=chosen,
             participant_type=EventParticipation.ParticipantType.TEAM
             if team
             else EventParticipation.ParticipantType.USER,
@@ -102,16 +134,54 @@ def event_register(*, event: Event, user, team: Team | None = None, on_first_pla
             actor=user,
             action=AuditAction.EVENT_REGISTER,
             target=event,
-            details={"team": str(team.pk) if team else None},
+            details={"team": str(team.pk) if team else None, "division": chosen.name if chosen else None},
         )
-        recipients = [m.user for m in TeamMember.objects.filter(team=team).select_related("user")] if team else [user]
-        for recipient in recipients:
+        for recipient in participant_users(participation):
             notification_send(
                 user=recipient,
                 type=NotificationType.EVENT,
                 title=f"Registered for {event.name}",
-                body=f"It starts {event.local(event.start_date):%Y-%m-%d %H:%M} ({event.timezone}).",
+                body=f"It starts {event.local_label(event.start_date)}.",
                 link=event.get_absolute_url(),
             )
         transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
     return participation
+
+
+def event_withdraw(*, event: Event, user) -> None:
+    """Withdraw from ``event`` before it starts: a solo player themself, a team by its leader."""
+    with transaction.atomic():
+        event = event_locked(event)
+        if timezone.now() >= event.start_date:
+            raise Conflict("The event has started; you can no longer withdraw (ask the organisers).")
+        participation = (
+            EventParticipation.objects.select_for_update()
+            .filter(event=event)
+            .filter(models.Q(user=user) | models.Q(team__members__user=user))
+            .select_related("team")
+            .first()
+        )
+        if participation is None:
+            raise NotFound("You are not registered for this event.")
+        if participation.team_id and participation.team.leader_id != user.pk:
+            raise PermissionDenied("Only your team's leader may withdraw the team.")
+        recipients = participant_users(participation)
+        EventRegistration.objects.filter(event=event).filter(
+            models.Q(team_id=participation.team_id) if participation.team_id else models.Q(user=user, team=None)
+        ).delete()
+        audit_record(
+            actor=user,
+            action=AuditAction.EVENT_WITHDRAW,
+            target=event,
+            details={"team": str(participation.team_id) if participation.team_id else None},
+        )
+        participation.delete()
+        for recipient in recipients:
+            notification_send(
+                user=recipient,
+                type=NotificationType.EVENT,
+                title=f"Withdrawn from {event.name}",
+                body="You may register again until the event starts." if recipient == user else "",
+                link=event.get_absolute_url(),
+            )
+        transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))

@@ -12,6 +12,13 @@ from rangex.core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 
+DIVISIONS_NONE = {
+    "divisions-TOTAL_FORMS": "0",
+    "divisions-INITIAL_FORMS": "0",
+    "divisions-MIN_NUM_FORMS": "0",
+    "divisions-MAX_NUM_FORMS": "1000",
+}
+
 
 def test_admin_creates_an_event_with_times_in_its_time_zone_and_ordered_challenges(admin_client_2fa):
     first, second = quiz_version(), quiz_version()
@@ -30,7 +37,6 @@ def test_admin_creates_an_event_with_times_in_its_time_zone_and_ordered_challeng
         "format": "team",
         "max_participants": "50",
         "registration_required": "on",
-        "participating_team_ids": "[]",
         "environment_mode": "shared",
         "scoring_mode": "dynamic",
         "dynamic_initial": "500",
@@ -45,6 +51,7 @@ def test_admin_creates_an_event_with_times_in_its_time_zone_and_ordered_challeng
         "scenarios-0-scenario_version": str(first.pk),
         "scenarios-1-sort_order": "1",
         "scenarios-1-scenario_version": str(second.pk),
+        **DIVISIONS_NONE,
     }
     response = admin_client_2fa.post(reverse("admin:events_event_add"), data)
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -99,7 +106,6 @@ def test_admin_refuses_an_end_before_the_start(admin_client_2fa):
         "end_date_0": "2030-01-09",
         "end_date_1": "09:00:00",
         "format": "individual",
-        "participating_team_ids": "[]",
         "environment_mode": "own",
         "scoring_mode": "static",
         "dynamic_initial": "500",
@@ -110,6 +116,7 @@ def test_admin_refuses_an_end_before_the_start(admin_client_2fa):
         "scenarios-INITIAL_FORMS": "0",
         "scenarios-MIN_NUM_FORMS": "0",
         "scenarios-MAX_NUM_FORMS": "1000",
+        **DIVISIONS_NONE,
     }
     response = admin_client_2fa.post(reverse("admin:events_event_add"), data)
     assert response.status_code in (200, 302)
@@ -124,7 +131,7 @@ def test_admin_csv_export_and_suspicions_page(admin_client_2fa):
         event=event, user=user, version_id=version_of(event).pk, question_id="q1", answer="RX{one}"
     )
     csv_text = admin_client_2fa.get(reverse("admin:events_scoreboard_csv", args=[event.pk])).content.decode()
-    assert "Csv Person" in csv_text and ",1,Csv Person,user,100," in csv_text
+    assert "Csv Person" in csv_text and f",1,Csv Person,user,,Csv Person <{user.email}>,100," in csv_text
     page = admin_client_2fa.get(reverse("admin:events_suspicions", args=[event.pk]))
     assert page.status_code == 200 and "No suspected sharing" in page.content.decode()
     participation = event.participations.get()

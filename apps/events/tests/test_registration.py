@@ -73,14 +73,17 @@ def test_team_registration_by_leader_only_and_for_invited_teams():
     services.event_register(event=invited_only, user=leader, team=team)
 
 
-def test_team_cannot_register_when_a_member_is_registered_solo():
+def test_team_event_refuses_solo_registration_so_a_member_never_blocks_the_team():
+    """Defect 4 (issue 25): a solo row in a team event showed on the team board, the feed and the CSV,
+    and kept the member's team from registering."""
     event = make_event(live=False, format="team")
     leader, member = UserFactory(), UserFactory()
     team = _team(leader, member)
-    services.event_register(event=event, user=member)
-    with pytest.raises(Conflict, match="already registered"):
-        services.event_register(event=event, user=leader, team=team)
-    assert not EventParticipation.objects.filter(event=event, team=team).exists()
+    with pytest.raises(ValidationFailed, match="team event"):
+        services.event_register(event=event, user=member)
+    assert not EventParticipation.objects.filter(event=event, user=member).exists()
+    services.event_register(event=event, user=leader, team=team)
+    assert list(EventParticipation.objects.filter(event=event).values_list("team", flat=True)) == [team.pk]
 
 
 def test_individual_event_refuses_teams():

@@ -83,3 +83,33 @@ async def test_unknown_event_is_refused():
     page = _communicator(Missing)
     connected, _ = await page.connect()
     assert not connected
+
+
+async def test_a_freeze_set_by_the_organiser_reaches_the_public_pages_frozen():
+    """Defect 14 (issue 25), the server's half: an open public board learns of a new freeze at once."""
+    from django.utils import timezone
+
+    event, player = await sync_to_async(_setup)()
+    await sync_to_async(_solve)(event, player)
+    public = _communicator(event)
+    assert (await public.connect())[0]
+    assert not (await public.receive_json_from(timeout=2))["board"]["frozen"]
+    event.freeze_at = timezone.now()
+    await sync_to_async(services.event_save)(event=event, actor=event.created_by_user, changed=["freeze_at"])
+    message = await public.receive_json_from(timeout=5)
+    assert message["board"]["frozen"] and message["board"]["rows"][0]["points"] == 100 and message["now"]
+    await public.disconnect()
+
+
+async def test_an_announcement_reaches_the_open_pages_of_its_event():
+    event, _player = await sync_to_async(_setup)()
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    page = WebsocketCommunicator(application, f"/ws/events/{event.pk}/announcements/", headers=headers)
+    assert (await page.connect())[0]
+    await sync_to_async(services.event_announce)(
+        event=event, actor=event.created_by_user, title="Heads up", body="The **web** box restarts."
+    )
+    message = await page.receive_json_from(timeout=5)
+    assert message["type"] == "announcement" and message["announcement"]["title"] == "Heads up"
+    assert "<strong>web</strong>" in message["announcement"]["body_html"]
+    await page.disconnect()

@@ -1,0 +1,173 @@
+"""The event admin's own pages: participants (disqualify, reinstate), announcements, suspected flag
+sharing, printable results and the CSV export. Thin: each POST calls one service."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from apps.events import results, selectors, services
+from apps.events.models import EventParticipation
+from rangex.core.errors import ApplicationError
+from rangex.core.selectors import get_one
+
+
+def urls(model_admin) -> list:
+    site = model_admin.admin_site
+
+    def view(func):
+        return site.admin_view(lambda request, pk: func(model_admin, request, pk))
+
+    return [
+        path("<uuid:pk>/participants/", view(participants_view), name="events_participants"),
+        path("<uuid:pk>/announcements/", view(announcements_view), name="events_announcements"),
+        path("<uuid:pk>/suspicions/", view(suspicions_view), name="events_suspicions"),
+        path("<uuid:pk>/results/", view(results_view), name="events_results"),
+        path("<uuid:pk>/scoreboard.csv", view(csv_view), name="events_scoreboard_csv"),
+    ]
+
+
+def _context(model_admin, request, event, title: str) -> dict:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "event": event,
+        "opts": model_admin.model._meta,
+    }
+
+
+def _discipline(request, event) -> None:
+    """Disqualify or reinstate the participant named in the POST, with the reason given."""
+    participation = get_one(
+        EventParticipation.objects.filter(event=event).select_related("event"),
+        "Choose a participant.",
+        pk=request.POST.get("participation"),
+    )
+    reason = request.POST.get("reason", "")
+    if request.POST.get("action") == "reinstate":
+        services.participation_reinstate(participation=participation, actor=request.user, reason=reason)
+        messages.success(request, f"{participation} is reinstated.")
+    else:
+        services.participation_disqualify(participation=participation, actor=request.user, reason=reason)
+        messages.success(request, f"{participation} is disqualified; they were told why.")
+
+
+def participants_view(model_admin, request, pk):
+    event = selectors.event_get_for_user(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            _discipline(request, event)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(reverse("admin:events_participants", args=[event.pk]))
+    context = {
+        **_context(model_admin, request, event, f"Participants: {event.name}"),
+        "rows": results.results_rows(event=event),
+        "live_note": event.is_frozen(),
+    }
+    return TemplateResponse(request, "admin/events/participants.html", context)
+
+
+def announcements_view(model_admin, request, pk):
+    event = selectors.event_get_for_user(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            services.event_announce(
+                event=event, actor=request.user, title=request.POST.get("title", ""), body=request.POST.get("body", "")
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Announced to every participant.")
+        return redirect(reverse("admin:events_announcements", args=[event.pk]))
+    context = {
+        **_context(model_admin, request, event, f"Announcements: {event.name}"),
+        "announcements": selectors.event_announcements(event=event),
+    }
+    return TemplateResponse(request, "admin/events/announcements.html", context)
+
+
+def suspicions_view(model_admin, request, pk):
+    event = selectors.event_get_for_user(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            _discipline(request, event)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(reverse("admin:events_suspicions", args=[event.pk]))
+    context = {
+        **_context(model_admin, request, event, f"Suspected flag sharing: {event.name}"),
+        "rows": selectors.suspicions_for_event(event=event),
+        "participations": EventParticipation.objects.filter(event=event, disqualified=False).select_related(
+            "user", "team"
+        ),
+    }
+    return TemplateResponse(request, "admin/events/suspicions.html", context)
+
+
+def results_view(model_admin, request, pk):
+    event = selectors.event_get_for_user(user=request.user, pk=pk)
+    rows = results.results_rows(event=event)
+    context = {
+        "event": event,
+        "challenges": results.results_challenges(event=event),
+        "rows": rows,
+        "ranked": [r for r in rows if not r["disqualified"]],
+        "certificates": request.GET.get("certificates") == "1",
+        "final": event.phase() == "past",
+    }
+    return TemplateResponse(request, "admin/events/results.html", context)
+
+
+def csv_view(model_admin, request, pk):
+    return csv_response([selectors.event_get_for_user(user=request.user, pk=pk)])
+
+
+def csv_response(events) -> HttpResponse:
+    """The results of ``events`` as CSV: one row per participant, with its members and a column per challenge."""
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="scoreboard.csv"'
+    writer = csv.writer(response)
+    for index, event in enumerate(events):
+        challenges = results.results_challenges(event=event)
+        if index:
+            writer.writerow([])
+        writer.writerow(
+            [
+                "event",
+                "rank",
+                "participant",
+                "type",
+                "division",
+                "members",
+                "points",
+                "challenges_completed",
+                f"last_solve_at ({event.timezone})",
+                "disqualified",
+                "reason",
+                *[c.scenario_version.title for c in challenges],
+            ]
+        )
+        for row in results.results_rows(event=event):
+            writer.writerow(
+                [
+                    event.name,
+                    row["rank"] or "",
+                    row["name"],
+                    row["type"],
+                    row["division"],
+                    "; ".join(f"{u.display_name or ''} <{u.email}>".strip() for u in row["members"]),
+                    row["points"],
+                    row["completed"],
+                    f"{event.local(row['last_solve_at']):%Y-%m-%d %H:%M:%S}" if row["last_solve_at"] else "",
+                    "yes" if row["disqualified"] else "",
+                    row["reason"],
+                    *row["cells"],
+                ]
+            )
+    return response
