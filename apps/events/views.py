@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 from apps.environments.selectors import env_session_can_access
 from apps.events import selectors, selectors_board, services
 from apps.events.models import EnvironmentMode
-from apps.events.prerequisites import event_prerequisites_missing
 from apps.teams.selectors import team_get, teams_led_by
 from rangex.core.errors import ApplicationError
 from rangex.core.http import client_ip, user_agent

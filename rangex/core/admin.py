@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from rangex.core import system
+from rangex.core.audit_actions import AuditAction
 from rangex.core.crypto import EncryptedTextField
 from rangex.core.errors import ApplicationError
 from rangex.core.models import AuditLog, Job, SystemSetting, SystemSettings
@@ -222,16 +223,36 @@ class SystemSettingAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         system.system_setting_delete(actor=request.user, key=obj.key)
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """Filter the log by action, offering every action of the enum by its label."""
+
+    title = "action"
+    parameter_name = "action_type__exact"
+
+    def lookups(self, request, model_admin):
+        return AuditAction.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action_type=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "action_type", "user", "target_type", "target_repr", "ip_address"]
-    list_filter = ["action_type", "target_type"]
+    list_display = ["timestamp", "action", "user", "target_type", "target_repr", "ip_address"]
+    list_filter = [AuditActionFilter, "target_type"]
     search_fields = ["action_type", "target_id", "target_repr", "user__email", "ip_address"]
     list_select_related = ["user"]
     date_hierarchy = "timestamp"
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_platform_admin
+
+    @admin.display(description="action", ordering="action_type")
+    def action(self, obj) -> str:
+        try:
+            return f"{AuditAction(obj.action_type).label} ({obj.action_type})"
+        except ValueError:
+            return obj.action_type
 
 
 @admin.register(Job)

@@ -16,7 +16,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from rangex.core.audit_actions import AuditAction
 from rangex.core.crypto import EncryptedTextField
 
 
@@ -148,7 +147,9 @@ class AuditLog(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action_type = models.CharField(max_length=100, db_index=True, choices=AuditAction.choices)
+    # The values are AuditAction members (audit_record refuses anything else). Not declared as choices:
+    # every new action would otherwise need a migration; the admin filters and labels by the enum.
+    action_type = models.CharField(max_length=100, db_index=True)
     target_type = models.CharField(max_length=100, blank=True, db_index=True)
     target_id = models.CharField(max_length=64, blank=True, db_index=True)
     target_repr = models.CharField(max_length=255, blank=True)
