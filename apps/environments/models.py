@@ -70,7 +70,12 @@ class EnvironmentSession(BaseModel):
     event_id = models.UUIDField(null=True, blank=True, db_index=True)
     team_id = models.UUIDField(null=True, blank=True, db_index=True)
     status = models.CharField(max_length=24, choices=SessionStatus.choices, default=SessionStatus.STARTING)
-    runtime_backend = models.CharField(max_length=64, default="docker", help_text="The runtime that started it.")
+    runtime_backend = models.CharField(
+        max_length=64,
+        default="docker",
+        help_text="The key of the runtime that started it (RANGEX_DEFAULT_RUNTIME / RANGEX_RUNTIMES); every later "
+        "call on the session goes to that backend.",
+    )
     aws_task_arn = models.CharField(max_length=255, null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)

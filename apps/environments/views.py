@@ -70,13 +70,17 @@ def _question_rows(session) -> list[dict]:
 
 def _context(session) -> dict:
     version = session.scenario_version
+    capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
     return {
+        "capabilities": capabilities,
         "session": session,
         "version": version,
         "mission_html": render_markdown(version.mission_text),
         "questions": _question_rows(session),
         "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
-        "terminals": [m for m in session.machines.all() if m.allow_solver_entry],
+        "terminals": [m for m in session.machines.all() if m.allow_solver_entry]
+        if capabilities.terminal != "none"
+        else [],
         "hint_mode": version.hint_mode,
     }
 

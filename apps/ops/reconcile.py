@@ -8,7 +8,6 @@ however many passes see it. Engine calls happen outside transactions.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -30,7 +29,6 @@ IDLE_WARNING_MINUTES = 5
 ORPHAN_GRACE_MINUTES = 10
 MAX_WRITABLE_LAYER_BYTES = 1024**3
 ORPHAN_CLAIM_MINUTES = 10
-REMOVAL_WORKERS = 8
 
 
 def sessions_expire(*, now=None) -> int:
@@ -74,6 +72,13 @@ class SweepResult:
     oversized: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def merge(self, other: SweepResult) -> None:
+        self.orphans_removed += other.orphans_removed
+        self.orphans_found += other.orphans_found
+        self.sessions_failed += other.sessions_failed
+        self.oversized.extend(other.oversized)
+        self.errors.extend(other.errors)
+
     def as_dict(self) -> dict:
         return {
             "orphans_found": self.orphans_found,
@@ -91,25 +96,48 @@ def orphans_sweep(
     grace_minutes: int = ORPHAN_GRACE_MINUTES,
     max_writable_bytes: int = MAX_WRITABLE_LAYER_BYTES,
 ) -> SweepResult:
-    """Reconcile the engine with the database in both directions and record the outcome.
+    """Reconcile every configured runtime with the database in both directions and record the outcome.
 
-    Engine resources labelled as ours with no live session (older than the grace period) are
-    removed and logged; running sessions whose containers are gone are failed. An unreachable
-    engine is a failed health check and changes no session.
+    Each backend (``configured_runtimes()``) is swept on its own: resources labelled as this
+    instance's with no live session (older than the grace period) are removed and logged, and the
+    sessions that backend started are checked against what it has. An unreachable backend is a
+    failed health check and changes no session.
     """
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, configured_runtimes, get_runtime
 
     now = now or timezone.now()
     result = SweepResult()
-    runtime = get_runtime()
+    for key in configured_runtimes():
+        try:
+            runtime = get_runtime(key)
+        except RuntimeFailure as exc:
+            HealthCheck.objects.create(
+                check_type=HealthCheck.CheckType.ORPHANS,
+                service_name=key,
+                status=HealthCheck.Status.FAILED,
+                message=f"The orphan sweep could not load runtime {key!r}: {exc.message}",
+            )
+            result.errors.append(exc.message)
+            continue
+        one = _sweep_backend(
+            runtime, dry_run=dry_run, now=now, grace_minutes=grace_minutes, max_writable_bytes=max_writable_bytes
+        )
+        result.merge(one)
+    return result
+
+
+def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writable_bytes: int) -> SweepResult:
+    from apps.runtime import RuntimeFailure
+
+    result = SweepResult()
     try:
         resources = runtime.list_managed()
     except RuntimeFailure as exc:
         HealthCheck.objects.create(
             check_type=HealthCheck.CheckType.ORPHANS,
-            service_name=runtime.name,
+            service_name=runtime.key,
             status=HealthCheck.Status.FAILED,
-            message=f"The orphan sweep could not list the engine's resources: {exc.message}",
+            message=f"The orphan sweep could not list the resources of runtime {runtime.key!r}: {exc.message}",
         )
         result.errors.append(exc.message)
         return result
@@ -135,34 +163,50 @@ def orphans_sweep(
         _report(logs)
     else:
         claimed = [log for log in (_claim(log, now=now) for log in logs) if log is not None]
-        # Containers go first: Docker refuses to remove a network that still has endpoints.
-        for kind in ("container", "network"):
-            result.orphans_removed += _remove_claimed(runtime, [log for log in claimed if log.metadata["kind"] == kind])
+        result.orphans_removed = _remove_claimed(runtime, claimed)
 
     if not dry_run:
-        result.sessions_failed = _fail_vanished_sessions(resources, now=now, grace_edge=grace_edge)
+        result.sessions_failed = _fail_vanished_sessions(runtime, resources, now=now, grace_edge=grace_edge)
     result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
     HealthCheck.objects.create(
         check_type=HealthCheck.CheckType.ORPHANS,
-        service_name=runtime.name,
+        service_name=runtime.key,
         status=HealthCheck.Status.WARNING
         if (result.orphans_found or result.sessions_failed)
         else HealthCheck.Status.OK,
         message=(
-            f"{result.orphans_found} orphaned resource(s) found, {result.orphans_removed} removed; "
-            f"{result.sessions_failed} session(s) without containers failed." + (" (dry run)" if dry_run else "")
+            f"{runtime.key}: {result.orphans_found} orphaned resource(s) found, {result.orphans_removed} removed; "
+            f"{result.sessions_failed} session(s) without machines failed." + (" (dry run)" if dry_run else "")
         ),
         details=result.as_dict(),
     )
     if result.oversized:
         HealthCheck.objects.create(
             check_type=HealthCheck.CheckType.OVERSIZED,
-            service_name=runtime.name,
+            service_name=runtime.key,
             status=HealthCheck.Status.WARNING,
-            message=f"{len(result.oversized)} container(s) wrote more than {max_writable_bytes} bytes.",
+            message=f"{len(result.oversized)} machine(s) wrote more than {max_writable_bytes} bytes.",
             details={"containers": result.oversized},
         )
     return result
+
+
+def sessions_of_runtime(key: str, queryset):
+    """Return the sessions of ``queryset`` whose recorded backend resolves to the configured ``key``."""
+    from apps.runtime import RuntimeNotConfigured, resolve_runtime_key
+
+    resolved: dict[str, str | None] = {}
+    chosen = []
+    for session in queryset:
+        value = session.runtime_backend or ""
+        if value not in resolved:
+            try:
+                resolved[value] = resolve_runtime_key(value or None)
+            except RuntimeNotConfigured:
+                resolved[value] = None
+        if resolved[value] == key:
+            chosen.append(session)
+    return chosen
 
 
 def _valid_uuids(values) -> list[str]:
@@ -179,10 +223,12 @@ def _valid_uuids(values) -> list[str]:
 
 def _orphan_log(res, session, *, now, dry_run: bool) -> OrphanedTaskLog:
     """Return the (unsaved) log row of an orphan, with its running minutes and estimated cost."""
+    from apps.runtime import ResourceKind
+
     started = res.created_at or now
     minutes = max(int((now - started).total_seconds() // 60), 0)
     cost = Decimal("0")
-    if res.kind == "container":
+    if res.kind == ResourceKind.MACHINE:
         rate = profile_limits(session.env_profile if session is not None else "small").hourly_cost_rm
         cost = (rate * Decimal(minutes) / Decimal(60)).quantize(Decimal("0.0001"))
     last_activity = session.last_activity_at if session is not None else None
@@ -211,18 +257,23 @@ def _report(logs: list[OrphanedTaskLog]) -> None:
 
 
 def _remove_claimed(runtime, logs: list[OrphanedTaskLog]) -> int:
-    """Remove claimed resources in parallel (engine calls only), then record each outcome."""
-    from apps.runtime import RuntimeFailure
+    """Remove claimed resources (the runtime knows the order its engine needs), then record each outcome."""
+    from apps.runtime import ManagedResource
 
-    def remove(log: OrphanedTaskLog) -> str:
-        try:
-            runtime.remove_resource(log.metadata["kind"], log.task_arn)
-        except RuntimeFailure as exc:
-            return exc.message
-        return ""
-
-    with ThreadPoolExecutor(max_workers=REMOVAL_WORKERS) as pool:
-        errors = list(pool.map(remove, logs))
+    resources = [
+        ManagedResource(
+            kind=log.metadata["kind"],
+            id=log.task_arn,
+            session_id=log.metadata.get("session_id", ""),
+            machine=log.metadata.get("machine", ""),
+            expires_at=None,
+            created_at=None,
+            labels={},
+        )
+        for log in logs
+    ]
+    failures = runtime.remove_resources(resources)
+    errors = [failures[log.task_arn].message if log.task_arn in failures else "" for log in logs]
     removed = 0
     for log, error in zip(logs, errors, strict=True):
         if error:
@@ -262,14 +313,24 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
     return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
 
 
-def _fail_vanished_sessions(resources, *, now, grace_edge) -> int:
-    """Fail running sessions one of whose machines has no container on the engine."""
+def _fail_vanished_sessions(runtime, resources, *, now, grace_edge) -> int:
+    """Fail running sessions of this backend one of whose machines it no longer has."""
+    from apps.runtime import ResourceKind
+
     present: dict[str, set[str]] = {}
     for res in resources:
-        if res.kind == "container":
+        if res.kind == ResourceKind.MACHINE:
             present.setdefault(res.session_id, set()).add(res.machine)
     failed = 0
-    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, started_at__lte=grace_edge)
+    running = [
+        s.pk
+        for s in sessions_of_runtime(
+            runtime.key,
+            EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, started_at__lte=grace_edge).only(
+                "pk", "runtime_backend"
+            ),
+        )
+    ]
     expected: dict[str, set[str]] = {}
     for session_id, name in EnvironmentMachine.objects.filter(environment_session__in=running).values_list(
         "environment_session_id", "machine_name"
@@ -286,15 +347,15 @@ def _fail_vanished_sessions(resources, *, now, grace_edge) -> int:
         session = env_services.env_session_mark_failed(session=session, reason=reason)
         if session.status == SessionStatus.FAILED:
             failed += 1
-            _cleanup(session_id)
+            _cleanup(runtime, session_id)
     return failed
 
 
-def _cleanup(session_id: str) -> None:
-    from apps.runtime import RuntimeFailure, get_runtime
+def _cleanup(runtime, session_id: str) -> None:
+    from apps.runtime import RuntimeFailure
 
     try:
-        get_runtime().stop(session_id)
+        runtime.stop(session_id)
     except RuntimeFailure:
         logger.warning("cleanup of session %s failed; the next sweep removes what is left", session_id)
 
@@ -302,10 +363,14 @@ def _cleanup(session_id: str) -> None:
 def _oversized(runtime, resources, *, limit: int) -> list[dict]:
     from apps.runtime import RuntimeFailure
 
+    if not runtime.capabilities.disk_usage:
+        return []
     found = []
-    for session_id in sorted({r.session_id for r in resources if r.kind == "container" and r.session_id}):
+    from apps.runtime import ResourceKind
+
+    for session_id in sorted({r.session_id for r in resources if r.kind == ResourceKind.MACHINE and r.session_id}):
         try:
-            usage = runtime.container_disk_usage(session_id)
+            usage = runtime.disk_usage(session_id)
         except RuntimeFailure:
             continue
         for machine, size in usage.items():

@@ -96,6 +96,7 @@ __all__ = [
     "configured_runtimes",
     "default_runtime_key",
     "get_runtime",
+    "resolve_runtime_key",
     "runtime_config",
 ]
 

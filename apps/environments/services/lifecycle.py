@@ -23,10 +23,13 @@ from apps.environments.services.common import (
     push,
     require_access,
     require_transition,
+    session_capabilities,
     session_locked,
+    session_runtime,
 )
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
+    Conflict,
     InvalidTransition,
     LimitExceeded,
     ServiceUnavailable,
@@ -40,9 +43,11 @@ logger = logging.getLogger(__name__)
 
 def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSession:
     """Freeze the containers and the timer."""
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure
 
     require_access(session, actor)
+    if not session_capabilities(session).can_pause:
+        raise Conflict("This lab runs on a backend that cannot pause; stop it instead when you are done.")
     with transaction.atomic():
         session = session_locked(session)
         require_transition(session, SessionStatus.PAUSED)
@@ -58,7 +63,7 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
         )
     # The engine call happens after the commit; if it fails, the timer state is put back.
     try:
-        get_runtime().pause(str(session.pk))
+        session_runtime(session).pause(str(session.pk))
     except RuntimeFailure as exc:
         with transaction.atomic():
             undone = EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.PAUSED).update(
@@ -79,14 +84,14 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
 
 def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSession:
     """Unfreeze the containers; the timer continues from where it stopped."""
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure
 
     require_access(session, actor)
     session.refresh_from_db()
     if session.status != SessionStatus.PAUSED:
         raise InvalidTransition("Only a paused session can be resumed.")
     try:
-        get_runtime().resume(str(session.pk))
+        session_runtime(session).resume(str(session.pk))
     except RuntimeFailure as exc:
         raise ServiceUnavailable(f"The lab could not be resumed: {exc}") from exc
     with transaction.atomic():
@@ -179,13 +184,19 @@ def env_session_stop_for_platform(*, session: EnvironmentSession, reason: str) -
 
 def env_session_teardown(*, session_id) -> EnvironmentSession | None:
     """Remove the runtime resources of a stopping session, then mark it terminated. Safe to repeat."""
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, RuntimeNotConfigured
 
     session = EnvironmentSession.objects.filter(pk=session_id).first()
     if session is None or session.status != SessionStatus.STOPPING:
         return session
+    missing_runtime = ""
     try:
-        get_runtime().stop(str(session_id))
+        session_runtime(session).stop(str(session_id))
+    except RuntimeNotConfigured as exc:
+        # The backend that made the lab is no longer configured, so nothing here can remove its
+        # resources; the session ends anyway (a retry would fail the same way), with a warning.
+        missing_runtime = exc.message
+        logger.warning("session %s ends without teardown: %s", session_id, exc.message)
     except RuntimeFailure as exc:
         logger.warning("teardown of session %s failed: %s", session_id, exc)
         raise
@@ -200,7 +211,8 @@ def env_session_teardown(*, session_id) -> EnvironmentSession | None:
             )
             SessionSecurityGroup.objects.filter(session_id=session_id).update(status="deleted", deleted_at=now)
             session.refresh_from_db()
-            audit_record(actor=None, action=AuditAction.SESSION_TERMINATED, target=session)
+            details = {"runtime_missing": missing_runtime} if missing_runtime else None
+            audit_record(actor=None, action=AuditAction.SESSION_TERMINATED, target=session, details=details)
             transaction.on_commit(lambda: push(session_id, {"type": "status", "status": "terminated"}))
     return session
 
@@ -291,12 +303,20 @@ def env_sessions_release_for_user(*, user, actor) -> dict[str, int]:
         audit_record(
             actor=actor, action=AuditAction.SESSION_STOP, target=session, details={"reason": "The account was deleted"}
         )
-        enqueue("apps.environments.tasks.env_runtime_release_task", str(session.pk))
+        enqueue("apps.environments.tasks.env_runtime_release_task", str(session.pk), session.runtime_backend)
     return {"labs_stopped": len(live)}
 
 
-def env_runtime_release(*, session_id) -> None:
-    """Remove whatever the runtime still holds for a session id (idempotent; no session row needed)."""
-    from apps.runtime import get_runtime
+def env_runtime_release(*, session_id, runtime_key: str | None = None) -> None:
+    """Remove whatever the session's runtime still holds for a session id (idempotent; no row needed).
 
-    get_runtime().stop(str(session_id))
+    A key that is no longer configured is logged and left: nothing here can reach that backend.
+    """
+    from apps.runtime import RuntimeNotConfigured, get_runtime
+
+    try:
+        runtime = get_runtime(runtime_key or None)
+    except RuntimeNotConfigured as exc:
+        logger.warning("resources of session %s are left on an unconfigured runtime: %s", session_id, exc.message)
+        return
+    runtime.stop(str(session_id))

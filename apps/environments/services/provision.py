@@ -20,6 +20,7 @@ from apps.environments.models import (
 from apps.environments.services.common import (
     push,
     session_duration_minutes,
+    session_runtime,
 )
 from rangex.core.audit import AuditAction, audit_record
 
@@ -37,7 +38,7 @@ def _set_progress(session_id, step: int, total: int, message: str) -> None:
 def env_session_provision(*, session_id) -> EnvironmentSession | None:
     """Make the containers of a ``starting`` session. Idempotent: a retry adopts or cleans up."""
     from apps.environments.launch import build_launch_spec
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, RuntimeNotConfigured
 
     updated = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
         launch_attempts=F("launch_attempts") + 1
@@ -45,7 +46,10 @@ def env_session_provision(*, session_id) -> EnvironmentSession | None:
     if not updated:
         return None
     session = EnvironmentSession.objects.select_related("scenario_version", "user").get(pk=session_id)
-    runtime = get_runtime()
+    try:
+        runtime = session_runtime(session)
+    except RuntimeNotConfigured as exc:
+        return env_session_mark_failed(session=session, reason=f"The lab could not start: {exc.message}")
     try:
         spec = build_launch_spec(session)
         result = runtime.launch(spec, progress=lambda s, t, m: _set_progress(session_id, s, t, m))
@@ -88,35 +92,47 @@ def env_session_mark_running(*, session: EnvironmentSession, result) -> Environm
         if not changed:
             return session
         rows = {m.machine_name: m for m in session.machines.all()}
-        topology, groups = [], {}
+        networks = dict(result.networks or {})
+        topology = []
         for name, handle in result.machines.items():
             row = rows.get(name)
             if row is None:
                 continue
             ips = dict(handle.ips)
-            row.task_arn = handle.container_id
+            row.task_arn = handle.id
             row.private_ip = next(iter(ips.values()), None)
             row.status = EnvironmentMachine.Status.RUNNING
             row.save(update_fields=["task_arn", "private_ip", "status"])
             for group, ip in ips.items():
+                network = networks.get(group)
                 topology.append(
                     SessionNetworkTopology(
                         session=session,
                         machine_name=name,
                         machine_role=row.role,
                         network_group=group,
-                        task_arn=handle.container_id,
+                        network_id=network.id if network is not None else "",
+                        subnet_id=(network.subnet or None) if network is not None else None,
+                        task_arn=handle.id,
                         private_ip=ip,
                     )
                 )
-        for group, network_id in (getattr(result, "networks", None) or {}).items():
-            groups[group] = network_id
         SessionNetworkTopology.objects.bulk_create(topology)
+        # A retried launch adopts the networks an earlier attempt made, so their rows may exist.
+        known = set(
+            SessionSecurityGroup.objects.filter(security_group_id__in=[n.id for n in networks.values()]).values_list(
+                "security_group_id", flat=True
+            )
+        )
         SessionSecurityGroup.objects.bulk_create(
             SessionSecurityGroup(
-                session=session, security_group_id=nid, network_group=g, security_group_name=f"{session.pk}:{g}"
+                session=session,
+                security_group_id=network.id,
+                network_group=group,
+                security_group_name=(network.name or f"{session.pk}:{group}")[:255],
             )
-            for g, nid in groups.items()
+            for group, network in networks.items()
+            if network.id not in known
         )
         audit_record(actor=None, action=AuditAction.SESSION_RUNNING, target=session)
         transaction.on_commit(lambda: push(session.pk, {"type": "status", "status": "running"}))

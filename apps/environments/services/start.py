@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +19,7 @@ from apps.environments.models import (
 from apps.environments.services.common import (
     session_duration_minutes,
 )
+from apps.runtime import default_runtime_key
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
 from rangex.core.audit import AuditAction, audit_record
@@ -139,7 +139,7 @@ def env_session_start(
             event_id=event_id,
             team_id=team_id,
             status=SessionStatus.STARTING,
-            runtime_backend=settings.RANGEX_RUNTIME_BACKEND.rsplit(".", 1)[-1],
+            runtime_backend=default_runtime_key(),
             expires_at=now + timedelta(minutes=session_duration_minutes(version)),
             env_profile=profile,
             client_ip=client_ip,

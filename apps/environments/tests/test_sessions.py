@@ -41,7 +41,7 @@ def test_start_runs_every_machine_and_records_the_client(
     session = start(solver, version, django_capture_on_commit_callbacks, cleanup_sessions)
     assert session.status == SessionStatus.RUNNING
     assert session.client_ip == "10.9.8.7" and session.client_user_agent == "pytest"
-    assert session.runtime_backend == "DockerRuntime"
+    assert session.runtime_backend == "docker"
     assert len(session.gateway_session_token) >= 40
     assert runtime.status(str(session.pk)) == {"attacker": "running", "pivot": "running", "victim": "running"}
     assert {m.machine_name: m.status for m in session.machines.all()} == {

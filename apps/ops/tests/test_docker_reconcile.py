@@ -110,7 +110,8 @@ def test_stuck_starting_session_is_failed_and_cleaned_up(runtime):
         session = starting_session()
     fresh = starting_session()
     checks = health.health_check_run()
-    by_type = {c.check_type: c for c in checks}
+    # Each configured runtime gets its own engine checks; this one is about Docker.
+    by_type = {c.check_type: c for c in checks if c.service_name in ("docker", "sessions", "local-disk")}
     assert by_type["engine"].status == "ok"
     assert by_type["disk"].status in ("ok", "warning")
     assert by_type["images"].status in ("ok", "warning")
