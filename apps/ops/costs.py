@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from apps.environments import services as env_services
@@ -102,6 +102,35 @@ def cost_accrue(*, now=None) -> dict[str, int]:
         charged = cursor.rowcount
     limits = budget_limits_enforce(user_ids=user_ids)
     return {"charged": charged, **limits}
+
+
+def cost_skip_downtime(*, session_id, down_since: datetime, until: datetime) -> Decimal:
+    """Charge a session up to ``down_since`` and nothing from then until ``until``: its lab was down.
+
+    Accrual may already have charged past ``down_since`` (it charges every running session each
+    minute); that part is given back, to the session and to its user. Accrual then continues from
+    ``until``. Return the change in the session's cost (negative when money was given back).
+    """
+    from decimal import ROUND_HALF_UP
+
+    User = get_user_model()
+    with transaction.atomic():
+        session = EnvironmentSession.objects.select_for_update().get(pk=session_id)
+        start = session.started_at or session.created_at
+        down_since = max(down_since, start)
+        charged_until = session.cost_accrued_until or start
+        rate = env_services.cost_rate_rm(session)
+        seconds = Decimal(str((down_since - charged_until).total_seconds()))
+        old = session.cost_accumulated_rm
+        new = max(old + (rate * seconds / Decimal(3600)).quantize(FOUR, rounding=ROUND_HALF_UP), Decimal("0"))
+        session.cost_accumulated_rm = new
+        session.cost_accrued_until = max(until, down_since)
+        session.save(update_fields=["cost_accumulated_rm", "cost_accrued_until"])
+        # The user's balance keeps two decimals, charged as the change of the rounded session total (as accrual does).
+        user_change = new.quantize(TWO, rounding=ROUND_HALF_UP) - old.quantize(TWO, rounding=ROUND_HALF_UP)
+        if user_change:
+            User.objects.filter(pk=session.user_id).update(budget_spent_rm=F("budget_spent_rm") + user_change)
+    return new - old
 
 
 def _prefs_of(user):

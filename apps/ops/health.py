@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.environments import services as env_services
 from apps.environments.models import EnvironmentSession, SessionStatus
+from apps.ops import recovery
 from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, HealthCheck
 
@@ -45,7 +46,6 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
 
     now = now or timezone.now()
     checks: list[HealthCheck] = []
-    reachable = []
     for key in configured_runtimes():
         try:
             runtime = get_runtime(key)
@@ -65,8 +65,9 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
             )
         )
         if runtime is not None and engine_ok:
-            reachable.append(runtime)
             checks.extend(_engine_checks(runtime))
+            # A lab stopped behind our back is noticed here too, not only by the sweep.
+            checks.append(recovery.record_lab_machines(key, recovery.lab_machines_check(runtime, now=now)))
 
     path = str(getattr(settings, "VAR_DIR", "/"))
     if not os.path.exists(path):

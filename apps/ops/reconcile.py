@@ -17,9 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.environments import services as env_services
-from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
+from apps.environments.models import LIVE_STATUSES, EnvironmentSession, SessionStatus
 from apps.images.profiles import profile_limits
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog
+from apps.ops.recovery import lab_machines_check
 from rangex.core.models import Job
 from rangex.core.system import get_settings
 
@@ -69,6 +70,8 @@ class SweepResult:
     orphans_removed: int = 0
     orphans_found: int = 0
     sessions_failed: int = 0
+    sessions_broken: int = 0
+    sessions_recovered: int = 0
     oversized: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -76,6 +79,8 @@ class SweepResult:
         self.orphans_removed += other.orphans_removed
         self.orphans_found += other.orphans_found
         self.sessions_failed += other.sessions_failed
+        self.sessions_broken += other.sessions_broken
+        self.sessions_recovered += other.sessions_recovered
         self.oversized.extend(other.oversized)
         self.errors.extend(other.errors)
 
@@ -84,6 +89,8 @@ class SweepResult:
             "orphans_found": self.orphans_found,
             "orphans_removed": self.orphans_removed,
             "sessions_failed": self.sessions_failed,
+            "sessions_broken": self.sessions_broken,
+            "sessions_recovered": self.sessions_recovered,
             "oversized": self.oversized,
             "errors": self.errors,
         }
@@ -165,18 +172,23 @@ def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writa
         claimed = [log for log in (_claim(log, now=now) for log in logs) if log is not None]
         result.orphans_removed = _remove_claimed(runtime, claimed)
 
-    if not dry_run:
-        result.sessions_failed = _fail_vanished_sessions(runtime, resources, now=now, grace_edge=grace_edge)
+    machines = lab_machines_check(runtime, now=now, started_before=grace_edge, dry_run=dry_run)
+    result.sessions_broken = len(machines.broken)
+    result.sessions_recovered = len(machines.recovered)
+    result.sessions_failed = len(machines.would_fail if dry_run else machines.failed)
+    result.errors.extend(machines.errors)
     result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
     HealthCheck.objects.create(
         check_type=HealthCheck.CheckType.ORPHANS,
         service_name=runtime.key,
         status=HealthCheck.Status.WARNING
-        if (result.orphans_found or result.sessions_failed)
+        if (result.orphans_found or result.sessions_broken or result.errors)
         else HealthCheck.Status.OK,
         message=(
             f"{runtime.key}: {result.orphans_found} orphaned resource(s) found, {result.orphans_removed} removed; "
-            f"{result.sessions_failed} session(s) without machines failed." + (" (dry run)" if dry_run else "")
+            f"{result.sessions_broken} live session(s) with stopped or missing machines, "
+            f"{result.sessions_recovered} recovered, {result.sessions_failed} failed."
+            + (" (dry run)" if dry_run else "")
         ),
         details=result.as_dict(),
     )
@@ -189,24 +201,6 @@ def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writa
             details={"containers": result.oversized},
         )
     return result
-
-
-def sessions_of_runtime(key: str, queryset):
-    """Return the sessions of ``queryset`` whose recorded backend resolves to the configured ``key``."""
-    from apps.runtime import RuntimeNotConfigured, resolve_runtime_key
-
-    resolved: dict[str, str | None] = {}
-    chosen = []
-    for session in queryset:
-        value = session.runtime_backend or ""
-        if value not in resolved:
-            try:
-                resolved[value] = resolve_runtime_key(value or None)
-            except RuntimeNotConfigured:
-                resolved[value] = None
-        if resolved[value] == key:
-            chosen.append(session)
-    return chosen
 
 
 def _valid_uuids(values) -> list[str]:
@@ -311,53 +305,6 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
         metadata=log.metadata,
     )
     return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
-
-
-def _fail_vanished_sessions(runtime, resources, *, now, grace_edge) -> int:
-    """Fail running sessions of this backend one of whose machines it no longer has."""
-    from apps.runtime import ResourceKind
-
-    present: dict[str, set[str]] = {}
-    for res in resources:
-        if res.kind == ResourceKind.MACHINE:
-            present.setdefault(res.session_id, set()).add(res.machine)
-    failed = 0
-    running = [
-        s.pk
-        for s in sessions_of_runtime(
-            runtime.key,
-            EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, started_at__lte=grace_edge).only(
-                "pk", "runtime_backend"
-            ),
-        )
-    ]
-    expected: dict[str, set[str]] = {}
-    for session_id, name in EnvironmentMachine.objects.filter(environment_session__in=running).values_list(
-        "environment_session_id", "machine_name"
-    ):
-        expected.setdefault(str(session_id), set()).add(name)
-    for session_id, names in expected.items():
-        missing = names - present.get(session_id, set())
-        if not missing:
-            continue
-        session = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.RUNNING).first()
-        if session is None:
-            continue
-        reason = f"The lab's machines disappeared from the engine ({', '.join(sorted(missing))})."
-        session = env_services.env_session_mark_failed(session=session, reason=reason)
-        if session.status == SessionStatus.FAILED:
-            failed += 1
-            _cleanup(runtime, session_id)
-    return failed
-
-
-def _cleanup(runtime, session_id: str) -> None:
-    from apps.runtime import RuntimeFailure
-
-    try:
-        runtime.stop(session_id)
-    except RuntimeFailure:
-        logger.warning("cleanup of session %s failed; the next sweep removes what is left", session_id)
 
 
 def _oversized(runtime, resources, *, limit: int) -> list[dict]:

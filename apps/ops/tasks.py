@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from apps.environments import services as env_services
-from apps.ops import alerts, costs, health, reconcile
+from apps.ops import alerts, costs, health, reconcile, recovery
 from rangex.core.locks import single_flight
 
 PERIODIC = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
@@ -55,6 +55,13 @@ def orphans_sweep_task() -> None:
     with single_flight("orphans", ttl_seconds=600) as mine:
         if mine:
             reconcile.orphans_sweep()
+
+
+@shared_task(**PERIODIC)
+def lab_machines_task() -> None:
+    with single_flight("lab-machines", ttl_seconds=120) as mine:
+        if mine:
+            recovery.lab_machines_check_all()
 
 
 @shared_task(**PERIODIC)

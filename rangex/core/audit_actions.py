@@ -102,6 +102,7 @@ class AuditAction(models.TextChoices):
     SESSION_EXTEND = "session.extend"
     SESSION_STOP = "session.stop"
     SESSION_TERMINATED = "session.terminated"
+    SESSION_RECOVERED = "session.recovered"
     SESSION_ANSWER = "session.answer"
     SESSION_HINT = "session.hint"
     SESSION_FLAG_SHARED = "session.flag_shared"

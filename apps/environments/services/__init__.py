@@ -39,6 +39,7 @@ from apps.environments.services.provision import (
     env_session_mark_running,
     env_session_provision,
 )
+from apps.environments.services.recovery import env_session_fail_broken, env_session_mark_recovered
 from apps.environments.services.start import env_session_start
 from apps.environments.services.terminals import TerminalGrant, env_terminal_authorize, env_terminal_open
 
@@ -50,8 +51,10 @@ __all__ = [
     "cost_rate_rm",
     "env_runtime_release",
     "env_session_extend",
+    "env_session_fail_broken",
     "env_session_grade_answer",
     "env_session_mark_failed",
+    "env_session_mark_recovered",
     "env_session_mark_running",
     "env_session_pause",
     "env_session_provision",
