@@ -180,7 +180,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix": f"{RANGEX_INSTANCE}:"}
+# A message whose worker died goes back to the queue after visibility_timeout. Launches do not wait
+# for it: their lease is checked by beat every 30 s and a dead worker's launch is queued again
+# within about 90 s (apps/environments/services/launches.py). Three minutes, not Redis's hour, so
+# any other lost task comes back soon too; a task still running then may be delivered a second
+# time, which every task tolerates (launch leases, single_flight locks, conditional updates).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 180, "global_keyprefix": f"{RANGEX_INSTANCE}:"}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 

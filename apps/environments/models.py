@@ -98,6 +98,9 @@ class EnvironmentSession(BaseModel):
     paused_remaining_seconds = models.PositiveIntegerField(null=True, blank=True)
     is_test = models.BooleanField(default=False, db_index=True)
     launch_attempts = models.PositiveSmallIntegerField(default=0)
+    launch_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed by the worker that launches the session; a stale one means it died."
+    )
     progress = models.PositiveSmallIntegerField(default=0, help_text="Launch progress, 0-100.")
     progress_message = models.CharField(max_length=255, blank=True)
     # Optimistic lock: every write through the services bumps it.

@@ -58,6 +58,13 @@ def orphans_sweep_task() -> None:
 
 
 @shared_task(**PERIODIC)
+def launches_recover_task() -> None:
+    with single_flight("launches", ttl_seconds=60) as mine:
+        if mine:
+            env_services.env_session_launches_recover()
+
+
+@shared_task(**PERIODIC)
 def lab_machines_task() -> None:
     with single_flight("lab-machines", ttl_seconds=120) as mine:
         if mine:

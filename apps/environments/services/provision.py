@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.environments.models import (
@@ -30,20 +32,71 @@ logger = logging.getLogger(__name__)
 def _set_progress(session_id, step: int, total: int, message: str) -> None:
     pct = int(100 * step / max(total, 1))
     EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
-        progress=min(pct, 99), progress_message=message[:255]
+        progress=min(pct, 99), progress_message=message[:255], launch_heartbeat_at=timezone.now()
     )
     push(session_id, {"type": "progress", "progress": min(pct, 99), "message": message})
 
 
+# A launch holds a lease on its session: the worker renews ``launch_heartbeat_at`` every
+# HEARTBEAT_SECONDS while it launches, and a lease older than LEASE_SECONDS belongs to a worker
+# that died. The beat task ``env_session_launches_recover`` then hands the launch to another
+# worker (the launch is idempotent: it adopts what the dead one made) up to MAX_LAUNCH_ATTEMPTS.
+HEARTBEAT_SECONDS = 15
+LEASE_SECONDS = 60
+MAX_LAUNCH_ATTEMPTS = 3
+
+
+def env_session_launch_claim(*, session_id) -> bool:
+    """Take the launch lease of a ``starting`` session and count the attempt; False when a live worker holds it.
+
+    A lease is free when no worker took it yet (or the recovery handed it back) or when its
+    holder stopped renewing it.
+    """
+    now = timezone.now()
+    free = Q(launch_heartbeat_at__isnull=True) | Q(launch_heartbeat_at__lt=now - timedelta(seconds=LEASE_SECONDS))
+    return bool(
+        EnvironmentSession.objects.filter(free, pk=session_id, status=SessionStatus.STARTING).update(
+            launch_attempts=F("launch_attempts") + 1, launch_heartbeat_at=now
+        )
+    )
+
+
+@contextlib.contextmanager
+def _heartbeat(session_id):
+    """Renew the launch lease every HEARTBEAT_SECONDS on a thread of its own, until the block ends.
+
+    The thread dies with the worker process, so a killed worker stops renewing at once.
+    """
+    done = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not done.wait(HEARTBEAT_SECONDS):
+                EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
+                    launch_heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"launch-heartbeat-{session_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
 def env_session_provision(*, session_id) -> EnvironmentSession | None:
-    """Make the containers of a ``starting`` session. Idempotent: a retry adopts or cleans up."""
+    """Make the machines of a ``starting`` session. Idempotent: a retry adopts or cleans up.
+
+    Returns None (and does nothing) when the session is not starting or another live worker
+    holds its launch lease.
+    """
     from apps.environments.launch import build_launch_spec
     from apps.runtime import RuntimeFailure, RuntimeNotConfigured
 
-    updated = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
-        launch_attempts=F("launch_attempts") + 1
-    )
-    if not updated:
+    if not env_session_launch_claim(session_id=session_id):
         return None
     session = EnvironmentSession.objects.select_related("scenario_version", "user").get(pk=session_id)
     try:
@@ -52,7 +105,8 @@ def env_session_provision(*, session_id) -> EnvironmentSession | None:
         return env_session_mark_failed(session=session, reason=f"The lab could not start: {exc.message}")
     try:
         spec = build_launch_spec(session)
-        result = runtime.launch(spec, progress=lambda s, t, m: _set_progress(session_id, s, t, m))
+        with _heartbeat(session_id):
+            result = runtime.launch(spec, progress=lambda s, t, m: _set_progress(session_id, s, t, m))
     except RuntimeFailure as exc:
         _cleanup(runtime, session_id)
         return env_session_mark_failed(session=session, reason=f"The lab could not start: {exc}")
