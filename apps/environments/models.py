@@ -96,6 +96,7 @@ class EnvironmentSession(BaseModel):
     client_user_agent = models.CharField(max_length=512, null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     paused_remaining_seconds = models.PositiveIntegerField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True, help_text="When the current pause began.")
     is_test = models.BooleanField(default=False, db_index=True)
     launch_attempts = models.PositiveSmallIntegerField(default=0)
     launch_heartbeat_at = models.DateTimeField(

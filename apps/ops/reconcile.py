@@ -33,11 +33,22 @@ ORPHAN_CLAIM_MINUTES = 10
 
 
 def sessions_expire(*, now=None) -> int:
-    """Stop every running session past its ``expires_at``; return how many this pass stopped."""
+    """Stop every running session past its ``expires_at``, and every session paused longer than allowed.
+
+    A paused lab's timer is frozen, so without the pause limit its machines would stay for ever.
+    Return how many this pass stopped.
+    """
     now = now or timezone.now()
     stopped = 0
     for session in EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, expires_at__lte=now):
         stopped += env_services.env_session_stop_for_platform(session=session, reason="The session time ran out.")
+    limit = get_settings().max_pause_minutes
+    for session in EnvironmentSession.objects.filter(
+        status=SessionStatus.PAUSED, paused_at__lte=now - timedelta(minutes=limit)
+    ):
+        stopped += env_services.env_session_stop_for_platform(
+            session=session, reason=f"The lab was paused for more than {limit} minutes."
+        )
     return stopped
 
 

@@ -56,8 +56,9 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
         remaining = max(int((session.expires_at - timezone.now()).total_seconds()), 0)
         session.status = SessionStatus.PAUSED
         session.paused_remaining_seconds = remaining
+        session.paused_at = timezone.now()
         session.version += 1
-        session.save(update_fields=["status", "paused_remaining_seconds", "version"])
+        session.save(update_fields=["status", "paused_remaining_seconds", "paused_at", "version"])
         audit_record(
             actor=actor, action=AuditAction.SESSION_PAUSE, target=session, details={"remaining_seconds": remaining}
         )
@@ -67,7 +68,7 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
     except RuntimeFailure as exc:
         with transaction.atomic():
             undone = EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.PAUSED).update(
-                status=SessionStatus.RUNNING, paused_remaining_seconds=None, version=F("version") + 1
+                status=SessionStatus.RUNNING, paused_remaining_seconds=None, paused_at=None, version=F("version") + 1
             )
             if undone:
                 # The audit log must not show a pause that never happened without its undoing.
@@ -102,9 +103,19 @@ def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSess
         session.status = SessionStatus.RUNNING
         session.expires_at = now + timedelta(seconds=session.paused_remaining_seconds or 0)
         session.paused_remaining_seconds = None
+        session.paused_at = None
         session.last_activity_at = now
         session.version += 1
-        session.save(update_fields=["status", "expires_at", "paused_remaining_seconds", "last_activity_at", "version"])
+        session.save(
+            update_fields=[
+                "status",
+                "expires_at",
+                "paused_remaining_seconds",
+                "paused_at",
+                "last_activity_at",
+                "version",
+            ]
+        )
         audit_record(actor=actor, action=AuditAction.SESSION_RESUME, target=session)
     push(session.pk, {"type": "status", "status": "running", "expires_at": session.expires_at.isoformat()})
     return session

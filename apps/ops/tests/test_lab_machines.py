@@ -7,9 +7,11 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from apps.accounts.factories import UserFactory
 from apps.accounts.models import User
 from apps.environments import services as env_services
 from apps.environments.factories import pivot_version
@@ -158,3 +160,29 @@ def test_health_check_and_platform_status_notice_a_stopped_lab(fake, solver, dja
     out = StringIO()
     call_command("platform_status", stdout=out)
     assert "lab_machines" in out.getvalue() and "1 recovered" in out.getvalue()
+
+
+def test_a_lab_paused_longer_than_the_limit_is_stopped_by_the_expiry_task(
+    fake, solver, django_capture_on_commit_callbacks
+):
+    from rangex.core.system import system_settings_update
+
+    system_settings_update(actor=None, max_pause_minutes=120)
+    session = _start(solver, django_capture_on_commit_callbacks)
+    other = _start(UserFactory(), django_capture_on_commit_callbacks)
+    env_services.env_session_pause(session=session, actor=solver)
+    env_services.env_session_pause(session=other, actor=other.user)
+    session.refresh_from_db()
+    assert session.paused_at is not None
+    assert reconcile.sessions_expire(now=session.paused_at + timedelta(minutes=119)) == 0
+    # A pause that ended does not count: the other lab is resumed and paused again 100 minutes later.
+    env_services.env_session_resume(session=other, actor=other.user)
+    with time_machine.travel(session.paused_at + timedelta(minutes=100)):
+        env_services.env_session_pause(session=other, actor=other.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reconcile.sessions_expire(now=session.paused_at + timedelta(minutes=121)) == 1
+    session.refresh_from_db()
+    other.refresh_from_db()
+    assert session.status == SessionStatus.TERMINATED and "paused for more than 120 minutes" in session.reason_stopped
+    assert fake.status(str(session.pk)) == {}
+    assert other.status == SessionStatus.PAUSED
