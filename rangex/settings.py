@@ -129,10 +129,25 @@ DATABASE_IS_MYSQL = _db["ENGINE"].endswith("mysql")
 
 # --- Redis: cache, channel layer, Celery broker --------------------------------------------
 REDIS_URL = e.get_url("REDIS_URL", "", schemes={"redis", "rediss", "unix"})
-RANGEX_INSTANCE = e.get_str("RANGEX_INSTANCE", "rangex")
+RANGEX_INSTANCE = e.get_str("RANGEX_INSTANCE", "rangex") or "rangex"
 if not RANGEX_INSTANCE.replace("-", "").replace("_", "").isalnum():
     raise ImproperlyConfigured(
         "Environment variable RANGEX_INSTANCE is malformed: expected letters, digits, '-' or '_'."
+    )
+# Two installs with the same instance id on one engine (or one Redis) see each other's labs as
+# orphans and remove them. deploy/run.sh and deploy/prod.sh generate a unique id; production
+# refuses the shared default unless the operator says this install is alone (an install that
+# already runs labs under "rangex" must keep it: its labs carry that label).
+SHARED_DEFAULT_INSTANCE = "rangex"
+if (
+    not DEBUG
+    and RANGEX_INSTANCE == SHARED_DEFAULT_INSTANCE
+    and not e.get_bool("RANGEX_ALLOW_SHARED_INSTANCE", False)
+):
+    raise ImproperlyConfigured(
+        "Environment variable RANGEX_INSTANCE is left at the shared default 'rangex': two installs on one engine "
+        "or Redis would remove each other's labs. Set a unique id per install (e.g. RANGEX_INSTANCE=rangex-"
+        "<random>), or RANGEX_ALLOW_SHARED_INSTANCE=true if this install is alone and already runs labs as 'rangex'."
     )
 
 if REDIS_URL:
