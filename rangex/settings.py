@@ -139,11 +139,7 @@ if not RANGEX_INSTANCE.replace("-", "").replace("_", "").isalnum():
 # refuses the shared default unless the operator says this install is alone (an install that
 # already runs labs under "rangex" must keep it: its labs carry that label).
 SHARED_DEFAULT_INSTANCE = "rangex"
-if (
-    not DEBUG
-    and RANGEX_INSTANCE == SHARED_DEFAULT_INSTANCE
-    and not e.get_bool("RANGEX_ALLOW_SHARED_INSTANCE", False)
-):
+if not DEBUG and RANGEX_INSTANCE == SHARED_DEFAULT_INSTANCE and not e.get_bool("RANGEX_ALLOW_SHARED_INSTANCE", False):
     raise ImproperlyConfigured(
         "Environment variable RANGEX_INSTANCE is left at the shared default 'rangex': two installs on one engine "
         "or Redis would remove each other's labs. Set a unique id per install (e.g. RANGEX_INSTANCE=rangex-"
