@@ -9,7 +9,7 @@ import pytest
 from apps.accounts.factories import AdminFactory
 from apps.environments import services
 from apps.environments.models import SessionStatus
-from apps.environments.tests.runtime_helpers import can_connect, docker_json
+from apps.runtime.tests.helpers import can_connect, docker_json
 from apps.scenarios import services as scenario_services
 from apps.scenarios.imports import scenario_import
 
