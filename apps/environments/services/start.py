@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.environments import hooks
+from apps.environments.launch import machine_resources
 from apps.environments.models import (
     LIVE_STATUSES,
     EnvironmentMachine,
@@ -62,6 +63,20 @@ def _check_start_limits(*, user, version, now, event_id=None) -> None:
             f"Your budget of RM {user.budget_limit_rm} is used up (RM {user.budget_spent_rm} spent).",
             limit="budget_limit_rm",
         )
+    if conf.max_concurrent_users:
+        active = (
+            EnvironmentSession.objects.filter(status__in=LIVE_STATUSES, is_test=False)
+            .exclude(user=user)
+            .values("user_id")
+            .distinct()
+            .count()
+        )
+        if active >= conf.max_concurrent_users:
+            raise LimitExceeded(
+                f"RangeX is at its limit of {conf.max_concurrent_users} people with running labs. "
+                "Try again in a few minutes.",
+                limit="max_concurrent_users",
+            )
     machine_count = version.machines.count()
     running_containers = EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count()
     cap = min(conf.max_total_containers, conf.docker_max_containers)
@@ -70,6 +85,27 @@ def _check_start_limits(*, user, version, now, event_id=None) -> None:
             f"The platform is at its limit of {cap} running machines. Try again in a few minutes.",
             limit="max_total_containers",
         )
+
+
+def _check_machine_caps(*, version) -> None:
+    """Refuse a version whose machines ask for more CPU or memory than one container may have here."""
+    conf = get_settings()
+    for machine in version.machines.all():
+        cpus, memory_mb = machine_resources(machine)
+        if cpus > float(conf.docker_max_cpus_per_container):
+            raise LimitExceeded(
+                f"Machine {machine.name} asks for {cpus:g} CPUs; this install allows at most "
+                f"{conf.docker_max_cpus_per_container:g} per machine. Ask an admin to change the scenario or "
+                "the limit.",
+                limit="docker_max_cpus_per_container",
+            )
+        if memory_mb > conf.docker_max_memory_mb_per_container:
+            raise LimitExceeded(
+                f"Machine {machine.name} asks for {memory_mb} MB of memory; this install allows at most "
+                f"{conf.docker_max_memory_mb_per_container} MB per machine. Ask an admin to change the scenario "
+                "or the limit.",
+                limit="docker_max_memory_mb_per_container",
+            )
 
 
 def _check_scenario_cap(*, scenario: Scenario) -> None:
@@ -112,6 +148,7 @@ def env_session_start(
         raise Conflict("This scenario has no machines to start; answer its questions directly.")
     if get_settings().maintenance_mode and not user.is_staff:
         raise ServiceUnavailable("RangeX is in maintenance mode; labs cannot be started right now.")
+    _check_machine_caps(version=version)
 
     now = timezone.now()
     with transaction.atomic():
