@@ -49,12 +49,21 @@ ensure_test_packages() {
   fi
 }
 
+# Start a long-lived daemon as a service manager would: in a session (and process group) of its
+# own, with no terminal and stdin from /dev/null, so Ctrl-C or any signal sent to the run
+# command's process group never reaches it. Its output is appended to LOG.
+start_detached() {
+  local log="$1"
+  shift
+  as_root setsid -f nohup "$@" </dev/null >>"$log" 2>&1
+}
+
 ensure_docker() {
   if docker info >/dev/null 2>&1; then ensure_lab_firewall; return; fi
-  say "Starting the Docker engine (dockerd)"
+  say "Starting the Docker engine (dockerd), detached: stop it with: sudo kill \$(cat /var/run/docker.pid)"
   # Every lab network takes an address pool; Docker's defaults hold only about 30, this one 256.
-  as_root sh -c "nohup dockerd --default-address-pool base=${RANGEX_DOCKER_POOL:-10.213.0.0/16},size=24 \
-    >'$LOG_DIR/dockerd.log' 2>&1 &"
+  start_detached "$LOG_DIR/dockerd.log" dockerd \
+    --default-address-pool "base=${RANGEX_DOCKER_POOL:-10.213.0.0/16},size=24"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && { ensure_lab_firewall; return; }
     sleep 0.5
