@@ -27,7 +27,7 @@ class SessionStatus(models.TextChoices):
     STOPPING = "stopping", "Stopping"
     TERMINATED = "terminated", "Terminated"
     FAILED = "failed", "Failed"
-    ERROR = "error", "Error"
+    ERROR = "error", "Error (imported)"
 
 
 LIVE_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.STOPPING)
@@ -37,27 +37,15 @@ ENDED_STATUSES = (SessionStatus.TERMINATED, SessionStatus.FAILED, SessionStatus.
 class EnvironmentSession(BaseModel):
     """One solver's personal lab of one scenario version (``environment_session``)."""
 
-    # The state machine of the spec: failed or error from any live state.
+    # The state machine: failed from any live state. ``error`` is kept only as a value that sessions
+    # imported from the earlier system may carry (an ended session); RangeX never moves a session
+    # into it: a lab that could not start, lost its machines or could not be recovered is FAILED,
+    # with the reason in ``reason_stopped``.
     TRANSITIONS: dict[str, set[str]] = {
-        SessionStatus.STARTING: {
-            SessionStatus.RUNNING,
-            SessionStatus.STOPPING,
-            SessionStatus.FAILED,
-            SessionStatus.ERROR,
-        },
-        SessionStatus.RUNNING: {
-            SessionStatus.PAUSED,
-            SessionStatus.STOPPING,
-            SessionStatus.FAILED,
-            SessionStatus.ERROR,
-        },
-        SessionStatus.PAUSED: {
-            SessionStatus.RUNNING,
-            SessionStatus.STOPPING,
-            SessionStatus.FAILED,
-            SessionStatus.ERROR,
-        },
-        SessionStatus.STOPPING: {SessionStatus.TERMINATED, SessionStatus.FAILED, SessionStatus.ERROR},
+        SessionStatus.STARTING: {SessionStatus.RUNNING, SessionStatus.STOPPING, SessionStatus.FAILED},
+        SessionStatus.RUNNING: {SessionStatus.PAUSED, SessionStatus.STOPPING, SessionStatus.FAILED},
+        SessionStatus.PAUSED: {SessionStatus.RUNNING, SessionStatus.STOPPING, SessionStatus.FAILED},
+        SessionStatus.STOPPING: {SessionStatus.TERMINATED, SessionStatus.FAILED},
         SessionStatus.TERMINATED: set(),
         SessionStatus.FAILED: set(),
         SessionStatus.ERROR: set(),

@@ -144,3 +144,10 @@ def test_a_backend_that_cannot_pause_hides_the_pause_button(
         services.env_session_pause(session=session, actor=solver)
     session.refresh_from_db()
     assert session.status == SessionStatus.RUNNING
+
+
+def test_no_session_ever_enters_the_error_state():
+    from apps.environments.models import EnvironmentSession
+
+    assert all(SessionStatus.ERROR not in targets for targets in EnvironmentSession.TRANSITIONS.values())
+    assert EnvironmentSession.TRANSITIONS[SessionStatus.ERROR] == set()
