@@ -100,22 +100,22 @@ def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSess
         if session.status != SessionStatus.PAUSED:
             raise InvalidTransition("Only a paused session can be resumed.")
         now = timezone.now()
+        fields = ["status", "expires_at", "paused_remaining_seconds", "paused_at", "last_activity_at", "version"]
+        if session.paused_at is not None:
+            # Accrual charges running sessions from cost_accrued_until on; without this it would
+            # charge the whole pause on the first pass after the resume.
+            charged_until = session.cost_accrued_until or session.started_at or session.created_at
+            session.cost_accrued_until = (
+                charged_until + (now - session.paused_at) if charged_until <= session.paused_at else now
+            )
+            fields.append("cost_accrued_until")
         session.status = SessionStatus.RUNNING
         session.expires_at = now + timedelta(seconds=session.paused_remaining_seconds or 0)
         session.paused_remaining_seconds = None
         session.paused_at = None
         session.last_activity_at = now
         session.version += 1
-        session.save(
-            update_fields=[
-                "status",
-                "expires_at",
-                "paused_remaining_seconds",
-                "paused_at",
-                "last_activity_at",
-                "version",
-            ]
-        )
+        session.save(update_fields=fields)
         audit_record(actor=actor, action=AuditAction.SESSION_RESUME, target=session)
     push(session.pk, {"type": "status", "status": "running", "expires_at": session.expires_at.isoformat()})
     return session

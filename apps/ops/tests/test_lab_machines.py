@@ -186,3 +186,24 @@ def test_a_lab_paused_longer_than_the_limit_is_stopped_by_the_expiry_task(
     assert session.status == SessionStatus.TERMINATED and "paused for more than 120 minutes" in session.reason_stopped
     assert fake.status(str(session.pk)) == {}
     assert other.status == SessionStatus.PAUSED
+
+
+def test_a_pause_is_not_charged_when_the_lab_resumes(fake, solver, django_capture_on_commit_callbacks):
+    from datetime import UTC, datetime
+
+    t0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    with time_machine.travel(t0, tick=False):
+        session = _start(solver, django_capture_on_commit_callbacks)
+    rate = env_services.cost_rate_rm(session)
+    with time_machine.travel(t0 + timedelta(minutes=10), tick=False):
+        costs.cost_accrue()
+    with time_machine.travel(t0 + timedelta(minutes=15), tick=False):
+        env_services.env_session_pause(session=session, actor=solver)
+    with time_machine.travel(t0 + timedelta(minutes=75), tick=False):
+        env_services.env_session_resume(session=session, actor=solver)
+    with time_machine.travel(t0 + timedelta(minutes=80), tick=False):
+        costs.cost_accrue()
+    session.refresh_from_db()
+    # 15 minutes before the pause and 5 after it: 20 minutes, not 80.
+    expected = (rate * Decimal(20) / Decimal(60)).quantize(Decimal("0.0001"))
+    assert abs(session.cost_accumulated_rm - expected) <= Decimal("0.0002")
