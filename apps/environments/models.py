@@ -90,6 +90,9 @@ class EnvironmentSession(BaseModel):
     launch_heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Renewed by the worker that launches the session; a stale one means it died."
     )
+    launch_holder = models.CharField(
+        max_length=128, blank=True, help_text="host:pid of the worker that holds the launch lease."
+    )
     progress = models.PositiveSmallIntegerField(default=0, help_text="Launch progress, 0-100.")
     progress_message = models.CharField(max_length=255, blank=True)
     # Optimistic lock: every write through the services bumps it.

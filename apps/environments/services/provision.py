@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -46,17 +49,49 @@ LEASE_SECONDS = 60
 MAX_LAUNCH_ATTEMPTS = 3
 
 
+def launch_holder() -> str:
+    """Return who launches in this process: host and pid, so a holder on the same host can be checked."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:128]
+
+
+def launch_holder_gone(holder: str) -> bool:
+    """Return True when ``holder`` is a process of this host that no longer runs (killed, or a zombie).
+
+    A holder on another host cannot be checked from here; its lease then runs out instead.
+    """
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    # The state follows the command name in parentheses; Z is a process that has ended.
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
 def env_session_launch_claim(*, session_id) -> bool:
     """Take the launch lease of a ``starting`` session and count the attempt; False when a live worker holds it.
 
-    A lease is free when no worker took it yet (or the recovery handed it back) or when its
-    holder stopped renewing it.
+    A lease is free when no worker took it yet (or the recovery handed it back), when its holder
+    stopped renewing it, or when its holder is a process of this host that died (a killed
+    prefork child whose task the broker delivers again at once).
     """
     now = timezone.now()
     free = Q(launch_heartbeat_at__isnull=True) | Q(launch_heartbeat_at__lt=now - timedelta(seconds=LEASE_SECONDS))
+    row = (
+        EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.STARTING)
+        .values("launch_heartbeat_at", "launch_holder")
+        .first()
+    )
+    if row is None:
+        return False
+    if row["launch_heartbeat_at"] is not None and launch_holder_gone(row["launch_holder"]):
+        # Conditional on the lease read, so two workers taking over a dead one's launch act once.
+        free = Q(launch_heartbeat_at=row["launch_heartbeat_at"], launch_holder=row["launch_holder"])
     return bool(
         EnvironmentSession.objects.filter(free, pk=session_id, status=SessionStatus.STARTING).update(
-            launch_attempts=F("launch_attempts") + 1, launch_heartbeat_at=now
+            launch_attempts=F("launch_attempts") + 1, launch_heartbeat_at=now, launch_holder=launch_holder()
         )
     )
 

@@ -114,3 +114,38 @@ def test_on_the_engine_a_worker_killed_mid_launch_is_retried_and_nothing_leaks(
     finally:
         runtime.stop(sid)
     assert docker_ids("container", sid) == [] and docker_ids("network", sid) == []
+
+
+def _dead_local_holder() -> str:
+    import socket
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return f"{socket.gethostname()}:{process.pid}"
+
+
+def test_a_launch_whose_worker_died_on_this_host_is_taken_over_at_once(fake, django_capture_on_commit_callbacks):
+    session = services.env_session_start(user=UserFactory(), version=pivot_version())
+    assert services.env_session_launch_claim(session_id=session.pk)
+    # The prefork child that held the lease was killed; the broker delivers its task again at once.
+    EnvironmentSession.objects.filter(pk=session.pk).update(launch_holder=_dead_local_holder())
+    session = services.env_session_provision(session_id=session.pk)
+    assert session.status == SessionStatus.RUNNING and session.launch_attempts == 2
+
+    # Without a redelivery, the next beat pass retries it, without waiting for the lease to run out.
+    other = services.env_session_start(user=UserFactory(), version=pivot_version())
+    assert services.env_session_launch_claim(session_id=other.pk)
+    EnvironmentSession.objects.filter(pk=other.pk).update(launch_holder=_dead_local_holder())
+    assert _recover(django_capture_on_commit_callbacks, now=timezone.now()) == {"retried": 1, "failed": 0}
+    other.refresh_from_db()
+    assert other.status == SessionStatus.RUNNING
+
+
+def test_a_holder_on_another_host_keeps_its_lease_until_it_runs_out(fake, django_capture_on_commit_callbacks):
+    session = services.env_session_start(user=UserFactory(), version=pivot_version())
+    assert services.env_session_launch_claim(session_id=session.pk)
+    EnvironmentSession.objects.filter(pk=session.pk).update(launch_holder="another-host:1")
+    assert services.env_session_provision(session_id=session.pk) is None
+    assert _recover(django_capture_on_commit_callbacks, now=timezone.now()) == {"retried": 0, "failed": 0}
+    assert _recover(django_capture_on_commit_callbacks, now=timezone.now() + LATER) == {"retried": 1, "failed": 0}
