@@ -131,3 +131,30 @@ def test_registry_credentials_are_used_to_pull_a_private_image(fake, django_capt
     session = _start(version, django_capture_on_commit_callbacks)
     assert session.status == SessionStatus.RUNNING, session.reason_stopped
     assert fake.image_present(private)
+
+
+def test_a_private_image_is_pulled_from_a_real_registry_with_the_stored_credentials(
+    runtime, settings, cleanup_sessions, django_capture_on_commit_callbacks
+):
+    """Debian's docker-registry with htpasswd auth on 127.0.0.1, started by the harness."""
+    from apps.runtime.tests.harness import DockerHarness
+
+    settings.RANGEX_RUNTIMES = {}
+    with DockerHarness().private_image(runtime, username="puller", password="Registry-Pass-7") as ref:
+        version = pivot_version()
+        variant = Machine.objects.filter(scenario_version=version)[0].image_variant_id
+        ImageVariant.objects.filter(pk=variant).update(image_ref=ref)
+        refused = _start(version, django_capture_on_commit_callbacks)
+        cleanup_sessions.append(refused.pk)
+        assert refused.status == SessionStatus.FAILED
+        RegistryCredential.objects.create(
+            label="local registry",
+            registry_url=f"http://{ref.split('/', 1)[0]}",
+            username_enc="puller",
+            password_or_token_enc="Registry-Pass-7",
+        )
+        session = _start(version, django_capture_on_commit_callbacks)
+        cleanup_sessions.append(session.pk)
+        assert session.status == SessionStatus.RUNNING, session.reason_stopped
+        assert runtime.image_present(ref)
+        assert "Registry-Pass-7" not in (refused.reason_stopped or "")
