@@ -108,6 +108,25 @@ def _check_machine_caps(*, version) -> None:
             )
 
 
+def _require_runtime() -> None:
+    """Refuse a start when the backend new sessions use is not configured or does not answer.
+
+    One ping (a few milliseconds on Docker), so a user gets a clear refusal instead of a session
+    that fails a minute later.
+    """
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    try:
+        runtime = get_runtime(default_runtime_key())
+        ping = runtime.ping()
+    except RuntimeFailure as exc:
+        logger.error("runtime %s cannot start labs: %s", default_runtime_key(), exc.message)
+        raise ServiceUnavailable("Labs cannot be started right now: the lab engine is not available.") from exc
+    if not ping.get("ok"):
+        logger.error("runtime %s is unreachable: %s", runtime.key, ping.get("error", ""))
+        raise ServiceUnavailable("Labs cannot be started right now: the lab engine does not answer. Try again soon.")
+
+
 def _check_scenario_cap(*, scenario: Scenario) -> None:
     limit = getattr(scenario, "limit", None)
     if limit is None or not limit.max_concurrent_players:
@@ -149,6 +168,7 @@ def env_session_start(
     if get_settings().maintenance_mode and not user.is_staff:
         raise ServiceUnavailable("RangeX is in maintenance mode; labs cannot be started right now.")
     _check_machine_caps(version=version)
+    _require_runtime()
 
     now = timezone.now()
     with transaction.atomic():

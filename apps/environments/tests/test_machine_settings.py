@@ -158,3 +158,16 @@ def test_a_private_image_is_pulled_from_a_real_registry_with_the_stored_credenti
         assert session.status == SessionStatus.RUNNING, session.reason_stopped
         assert runtime.image_present(ref)
         assert "Registry-Pass-7" not in (refused.reason_stopped or "")
+
+
+def test_an_unreachable_backend_refuses_the_start_clearly_and_leaves_no_session(fake):
+    from apps.environments.models import EnvironmentSession
+    from rangex.core.errors import ServiceUnavailable
+
+    version = pivot_version()
+    fake.script.unreachable = True
+    with pytest.raises(ServiceUnavailable, match="lab engine does not answer"):
+        services.env_session_start(user=UserFactory(), version=version)
+    assert not EnvironmentSession.objects.exists()
+    fake.script.unreachable = False
+    assert services.env_session_start(user=UserFactory(), version=version).status == SessionStatus.STARTING
