@@ -328,12 +328,18 @@ def test_a_running_session_stays_pinned_to_its_version(
 def test_engine_down_fails_the_session_with_a_clear_reason(
     solver, version, django_capture_on_commit_callbacks, settings
 ):
-    settings.RANGEX_DOCKER_URL = "unix:///tmp/rangex-no-such-docker.sock"
-    with django_capture_on_commit_callbacks(execute=True):
+    # The engine goes away between the start (which found it answering) and the launch.
+    with django_capture_on_commit_callbacks() as callbacks:
         session = services.env_session_start(user=solver, version=version)
+    settings.RANGEX_DOCKER_URL = "unix:///tmp/rangex-no-such-docker.sock"
+    for callback in callbacks:
+        callback()
     session.refresh_from_db()
     assert session.status == SessionStatus.FAILED
     assert "could not start" in session.reason_stopped and "unreachable" in session.reason_stopped
+    # Already down at the start: refused at once, with no session left behind.
+    with pytest.raises(ServiceUnavailable, match="lab engine does not answer"):
+        services.env_session_start(user=UserFactory(), version=version)
 
 
 def test_the_session_pages_read_the_engine_but_never_write(
