@@ -160,7 +160,9 @@ def test_a_private_image_is_pulled_from_a_real_registry_with_the_stored_credenti
         assert "Registry-Pass-7" not in (refused.reason_stopped or "")
 
 
-def test_an_unreachable_backend_refuses_the_start_clearly_and_leaves_no_session(fake):
+# Transactional, as a request is: the start pings the engine only outside a transaction.
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_backend_refuses_the_start_clearly_and_leaves_no_session(fake, settings):
     from apps.environments.models import EnvironmentSession
     from rangex.core.errors import ServiceUnavailable
 
@@ -169,5 +171,14 @@ def test_an_unreachable_backend_refuses_the_start_clearly_and_leaves_no_session(
     with pytest.raises(ServiceUnavailable, match="lab engine does not answer"):
         services.env_session_start(user=UserFactory(), version=version)
     assert not EnvironmentSession.objects.exists()
+    # The same for Docker with nothing on its socket.
+    settings.RANGEX_DEFAULT_RUNTIME = "docker"
+    settings.RANGEX_DOCKER_URL = "unix:///tmp/rangex-no-such-docker.sock"
+    with pytest.raises(ServiceUnavailable, match="lab engine does not answer"):
+        services.env_session_start(user=UserFactory(), version=version)
+    assert not EnvironmentSession.objects.exists()
+    settings.RANGEX_DEFAULT_RUNTIME = "fake"
     fake.script.unreachable = False
-    assert services.env_session_start(user=UserFactory(), version=version).status == SessionStatus.STARTING
+    session = services.env_session_start(user=UserFactory(), version=version)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.RUNNING
