@@ -181,7 +181,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix": f"{RANGEX_INSTANCE}:"}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, recording beat's liveness heartbeat (apps/ops/liveness.py).
+# Beat and every worker record a heartbeat this often; one older than 180 s means the process stopped.
+RANGEX_HEARTBEAT_SECONDS = e.get_int("RANGEX_HEARTBEAT_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULER = "apps.ops.liveness:LivenessScheduler"
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -458,6 +461,8 @@ RANGEX_RUNTIMES = _runtimes_from_env("RANGEX_RUNTIMES", default_key=RANGEX_DEFAU
 RANGEX_ALLOW_FAKE_RUNTIME = e.get_bool("RANGEX_ALLOW_FAKE_RUNTIME", DEBUG)
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
+# platform_status and health_check probe the web server here when set (e.g. http://127.0.0.1:8000/healthz).
+RANGEX_WEB_HEALTH_URL = e.get_url("RANGEX_WEB_HEALTH_URL", "", schemes={"http", "https"})
 RANGEX_MAX_ASSET_BYTES = e.get_int("RANGEX_MAX_ASSET_MB", 100, minimum=1) * 1024 * 1024
 # Costs are kept in RM; the global budget cap is set in USD and converted with this rate.
 RANGEX_RM_PER_USD = e.get_str("RANGEX_RM_PER_USD", "4.70")
