@@ -185,6 +185,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix
 # Beat and every worker record a heartbeat this often; one older than 180 s means the process stopped.
 RANGEX_HEARTBEAT_SECONDS = e.get_int("RANGEX_HEARTBEAT_SECONDS", 30, minimum=1)
 CELERY_BEAT_SCHEDULER = "apps.ops.liveness:LivenessScheduler"
+# The worker and beat log through LOGGING below, in the same format as the web server.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -398,12 +400,24 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = e.get_str("LOG_LEVEL", "INFO")
+# One format for the web server, the worker and beat: text (default) or one JSON object a line.
+LOG_FORMAT = e.get_str("RANGEX_LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("Environment variable RANGEX_LOG_FORMAT is malformed: expected text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "rangex.core.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "filters": {
+        "redact": {"()": "rangex.core.logging.RedactSecretsFilter"},
+        "request_id": {"()": "rangex.core.logging.RequestIdFilter"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "rangex.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
