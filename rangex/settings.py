@@ -474,6 +474,9 @@ RANGEX_RUNTIMES = _runtimes_from_env("RANGEX_RUNTIMES", default_key=RANGEX_DEFAU
 # FakeRuntime gives terminals that are shells on this host: for tests and development only.
 RANGEX_ALLOW_FAKE_RUNTIME = e.get_bool("RANGEX_ALLOW_FAKE_RUNTIME", DEBUG)
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
+# /metrics (README, "Metrics"): on by default; a scraper sends this bearer token, or without a token
+# only a direct connection from this host may scrape. Signed-in platform admins may always look.
+RANGEX_METRICS_ENABLED = e.get_bool("RANGEX_METRICS_ENABLED", True)
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
 # platform_status and health_check probe the web server here when set (e.g. http://127.0.0.1:8000/healthz).
 RANGEX_WEB_HEALTH_URL = e.get_url("RANGEX_WEB_HEALTH_URL", "", schemes={"http", "https"})
