@@ -4,8 +4,9 @@ Every component gets ``ok``, ``degraded``, ``down`` or ``skipped`` and a message
 is the worst of them, and the commands exit with its code (0 ok, 1 degraded, 2 down):
 
 - down: the database, cache, broker or engine does not answer, the worker or beat stopped
-  heartbeating, the web server does not answer (when ``RANGEX_WEB_HEALTH_URL`` is set), or this
-  month's cost reached the global cap (labs are stopped and launches refused);
+  heartbeating, the web server does not answer (when ``RANGEX_WEB_HEALTH_URL`` is set), stored secrets
+  do not decrypt with ``FIELD_ENCRYPTION_KEYS`` (a restore without its keys), or this month's cost
+  reached the global cap (labs are stopped and launches refused);
 - degraded: the latest recorded health check failed or warned, the checks are stale (the periodic
   health task has not run for ``STALE_CHECK_MINUTES``), or a scenario budget or 80 % of the cap is used.
 """
@@ -29,6 +30,7 @@ from apps.ops.costs import budget_report, month_start
 from apps.ops.healthz import CHECKS, FAIL, PART_TIMEOUT_SECONDS, SKIPPED
 from apps.ops.liveness import liveness_state
 from apps.ops.models import BudgetAlert, HealthCheck
+from rangex.core.crypto import undecryptable_secret_columns
 from rangex.core.heartbeats import BEAT, WORKER
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,19 @@ def budget_state(report: dict) -> dict:
     return _component(OK, f"USD {total} this month" + (f" of a USD {cap} cap." if cap else " (no cap)."), **extra)
 
 
+def _encryption() -> dict:
+    broken = undecryptable_secret_columns()
+    if broken:
+        return _component(
+            DOWN,
+            f"Stored secrets cannot be decrypted with FIELD_ENCRYPTION_KEYS ({', '.join(broken)}): the keys differ "
+            "from those this database was written with, as after a restore without its keys. Configure the keys "
+            "backed up with the database (README, 'Backups and restore'), or enter those secrets again.",
+            columns=broken,
+        )
+    return _component(OK, "Every stored secret sampled decrypts with FIELD_ENCRYPTION_KEYS.")
+
+
 def _guarded(name: str, read) -> dict:
     try:
         return read()
@@ -145,6 +160,7 @@ def platform_status_report(*, now=None) -> dict:
     for name in (WORKER, BEAT):
         state = _guarded(name, lambda name=name: liveness_state(name))
         components[name] = _component(state["status"], state["message"], age_seconds=state.get("age_seconds"))
+    components["encryption"] = _guarded("encryption", _encryption)
     components["checks"] = _guarded("checks", lambda: _checks(now))
     components["budget"] = _guarded("budget", lambda: budget_state(budget_report(month=month_start(now))))
     status = worst([c["status"] for c in components.values()])

@@ -186,3 +186,29 @@ def test_sessions_stop_by_id_user_and_scenario_audits_the_operator(admin_user):
     code, report = run_json("sessions", "stop", "--scenario", third.scenario_version.scenario.slug)
     assert report == {"stopped": []}
     assert run("sessions", "stop")[0] == 1
+
+
+def test_health_check_reports_secrets_under_other_keys_instead_of_crashing(settings):
+    """A restore without its FIELD_ENCRYPTION_KEYS: every stored secret is unreadable."""
+    from cryptography.fernet import Fernet
+
+    from rangex.core.system import invalidate_settings_cache
+
+    all_alive()
+    system_settings_update(actor=None, slack_webhook_url="https://hooks.example.test/services/T0/B0/XYZ")
+    assert run_json("health_check")[1]["components"]["encryption"]["status"] == "ok"
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    invalidate_settings_cache()
+    code, report = run_json("health_check")
+    assert code == 2
+    encryption = report["components"]["encryption"]
+    assert encryption["status"] == "down" and "core.SystemSettings.slack_webhook_url" in encryption["columns"]
+    assert "FIELD_ENCRYPTION_KEYS" in encryption["message"] and "Backups and restore" in encryption["message"]
+    code, text = run("health_check")
+    assert code == 2 and "Stored secrets cannot be decrypted with FIELD_ENCRYPTION_KEYS" in text
+    assert run_json("platform_status")[0] == 2
+    # A failing check alerts, which reads the settings row: reported, not a traceback.
+    settings.RANGEX_RUNTIME_BACKEND = "apps.ops.tests.test_docker_reconcile.DeadEngine"
+    code, report = run_json("health_check")
+    assert code == 2 and "DecryptionError" in report["error"]
+    assert report["components"]["encryption"]["status"] == "down"
