@@ -109,7 +109,13 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            # Plain extras only, scrubbed like the message: structured ones (Celery's "data" of a
+            # received task holds its arguments, where a reset link or token may travel) are left out.
+            if key in _STANDARD or key.startswith("_"):
+                continue
+            if isinstance(value, str):
+                entry[key] = redact(value)
+            elif value is None or isinstance(value, (bool, int, float)):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = redact(self.formatException(record.exc_info))

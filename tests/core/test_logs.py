@@ -47,6 +47,21 @@ def test_json_lines_carry_time_level_logger_message_request_id_and_no_secrets():
     assert "hunter2" not in stream.getvalue() and entry["time"].endswith("+00:00")
 
 
+def test_json_lines_leave_out_structured_extras_where_task_arguments_travel():
+    stream = StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("rangex.tests.json_extras")
+    log.addHandler(handler)
+    try:
+        # As Celery's worker logs a received task: its arguments in a "data" extra.
+        log.info("Task send_email received", extra={"data": {"args": ["https://x/reset/MQ/abc-secret/"]}, "n": 2})
+    finally:
+        log.removeHandler(handler)
+    entry = json.loads(stream.getvalue())
+    assert "data" not in entry and "abc-secret" not in stream.getvalue() and entry["n"] == 2
+
+
 def _log_a_line(log_format: str) -> subprocess.CompletedProcess:
     code = "import django, logging; django.setup(); logging.getLogger('rangex.x').warning('hello')"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "rangex.settings_test", "RANGEX_LOG_FORMAT": log_format}
