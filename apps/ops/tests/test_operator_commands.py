@@ -2,6 +2,7 @@
 
 import json
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import StringIO
 
 import pytest
@@ -212,3 +213,58 @@ def test_health_check_reports_secrets_under_other_keys_instead_of_crashing(setti
     code, report = run_json("health_check")
     assert code == 2 and "DecryptionError" in report["error"]
     assert report["components"]["encryption"]["status"] == "down"
+
+
+class _Healthz(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self):
+        self.send_response(_Healthz.status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_web_component_probes_rangex_web_health_url(settings, separate_worker):
+    import threading
+
+    all_alive()
+    server = HTTPServer(("127.0.0.1", 0), _Healthz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert run_json("platform_status")[1]["components"]["web"]["status"] == "skipped"
+        settings.RANGEX_WEB_HEALTH_URL = f"http://127.0.0.1:{server.server_port}/healthz"
+        assert run_json("platform_status")[1]["components"]["web"]["status"] == "ok"
+        _Healthz.status = 500
+        assert run_json("platform_status")[1]["components"]["web"]["status"] == "down"
+    finally:
+        server.shutdown()
+        server.server_close()
+    code, report = run_json("platform_status")
+    assert code == 2 and report["components"]["web"]["status"] == "down"
+
+
+def test_platform_status_reports_a_database_that_does_not_answer_and_exits_2():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rangex.settings_test",
+        "DATABASE_URL": "mysql://root@127.0.0.1:1/none",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "platform_status", "--json"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["components"]["database"]["status"] == "down" and report["overview"] is None
