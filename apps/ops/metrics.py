@@ -114,6 +114,10 @@ def _answers() -> list:
 class RangexCollector:
     """Read RangeX's counters, histograms and gauges from where every process records them."""
 
+    def describe(self):
+        # Nothing to check at registration: collect() reads the database, which only a scrape should do.
+        return []
+
     def collect(self):
         launches = CounterMetricFamily("rangex_session_launches", "Lab sessions requested (every session row).")
         launches.add_metric([], EnvironmentSession.objects.count())

@@ -55,6 +55,22 @@ def test_beat_alerts_once_about_a_stale_worker_after_its_grace(separate_worker):
     assert AlertLog.objects.count() == 1
 
 
+def test_a_worker_alerts_once_about_a_stale_beat_after_its_grace(separate_worker):
+    from celery import current_app
+
+    from apps.ops.liveness import worker_tick
+
+    system_settings_update(actor=None, admin_emails="ops@example.test")
+    now = time.time()
+    heartbeat_record(BEAT, at=now - STALE_SECONDS - 1)
+    worker_tick(app=current_app, started=now, now=now)
+    assert not AlertLog.objects.exists()
+    for _ in range(2):
+        worker_tick(app=current_app, started=now - STALE_SECONDS, now=now)
+    alert = AlertLog.objects.get()
+    assert alert.dedupe_key == "liveness:beat" and "Start Celery beat" in alert.message
+
+
 @pytest.mark.django_db(transaction=True)
 def test_beat_runs_the_liveness_scheduler_which_records_its_heartbeat():
     """Celery's beat service (on a thread, as the embedded default runs it) with the configured scheduler."""
