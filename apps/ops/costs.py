@@ -399,6 +399,11 @@ def budget_cap_check(*, now=None) -> dict:
                 message="RangeX has reached its monthly budget and is paused until an administrator resumes it.",
             )
         for session in EnvironmentSession.objects.filter(status__in=LIVE_STATUSES):
+            logger.warning(
+                "budget cap USD %s reached (USD %s this month): stopping session %s (user %s, scenario version %s, %s)",
+                conf.budget_hard_cap_usd, cost_usd, session.pk, session.user_id, session.scenario_version_id,
+                session.status,
+            )  # fmt: skip
             state["stopped"] += env_services.env_session_stop_for_platform(
                 session=session, reason="The platform reached its monthly budget."
             )

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from apps.environments import services as env_services
 from apps.ops import alerts, costs, health, reconcile
+from rangex.core.heartbeats import WORKER, heartbeat_record
 from rangex.core.locks import single_flight
 
 PERIODIC = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
@@ -62,6 +63,12 @@ def health_check_task() -> None:
     with single_flight("health", ttl_seconds=600) as mine:
         if mine:
             health.health_check_run()
+
+
+@shared_task(ignore_result=True)
+def heartbeat_task() -> None:
+    """Record that a worker consumes its queue (sent by every worker's heartbeat thread)."""
+    heartbeat_record(WORKER)
 
 
 @shared_task(**PERIODIC)

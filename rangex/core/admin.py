@@ -182,8 +182,9 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
         (
             "Monitoring and alerts",
             {
+                # /metrics is configured by RANGEX_METRICS_ENABLED and RANGEX_METRICS_TOKEN (README, "Metrics"):
+                # the seed's enable_prometheus_metrics column is kept but no longer consulted (issue 27).
                 "fields": [
-                    "enable_prometheus_metrics",
                     "enable_request_logging",
                     "log_retention_days",
                     "send_error_notifications",

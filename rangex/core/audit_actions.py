@@ -186,3 +186,5 @@ class AuditAction(models.TextChoices):
     INTERFACE_ENDPOINT_CREATE = "interface_endpoint.create"
     INTERFACE_ENDPOINT_UPDATE = "interface_endpoint.update"
     INTERFACE_ENDPOINT_DELETE = "interface_endpoint.delete"
+    # Operations: an operator stopping sessions from ``manage.py sessions stop`` (issue 27).
+    OPERATOR_SESSIONS_STOP = "operator.sessions_stop"

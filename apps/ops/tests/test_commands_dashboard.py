@@ -10,6 +10,7 @@ from django.urls import reverse
 from apps.ops.costs import usage_rollup
 from apps.ops.models import BudgetAlert, HealthCheck
 from apps.ops.tests.helpers import running_session
+from rangex.core.heartbeats import BEAT, heartbeat_record
 from rangex.core.models import AuditLog
 from rangex.core.system import get_settings, invalidate_settings_cache, system_settings_update
 
@@ -23,6 +24,7 @@ def run(*args) -> str:
 
 
 def test_platform_status_prints_sessions_cost_and_checks():
+    heartbeat_record(BEAT)
     running_session()
     HealthCheck.objects.create(check_type="engine", service_name="docker", status="ok", message="The engine answers.")
     system_settings_update(actor=None, budget_hard_cap_usd=Decimal("100"))
@@ -65,6 +67,7 @@ def test_maintenance_command_turns_mode_on_with_message():
 
 
 def test_health_check_command_exit_code_follows_failures(settings):
+    heartbeat_record(BEAT)
     out = run("health_check")
     assert "engine" in out and "ok" in out
     settings.RANGEX_RUNTIME_BACKEND = "apps.ops.tests.test_docker_reconcile.DeadEngine"
