@@ -9,17 +9,18 @@ import calendar
 import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import Case, DateTimeField, DecimalField, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.environments import services as env_services
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
-from apps.images.profiles import PROFILES, profile_limits
+from apps.images.profiles import profile_limits
 from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
 from rangex.core.audit import AuditAction, audit_record
@@ -36,71 +37,78 @@ def _rm_per_usd() -> Decimal:
     return Decimal(str(getattr(settings, "RANGEX_RM_PER_USD", "4.70")))
 
 
-def _accrual_sql() -> tuple[str, str, str, list]:
-    """Return the lock, user-charge and session-charge statements of one accrual pass, and the rate params.
+def _session_rates(session_ids) -> dict:
+    """Return the hourly rate of each session: the sum over its machines of the variant's cost, else the profile's.
 
-    The hourly rate of a session is the sum over its machines of the variant's cost, else the
-    resource profile's (the rule of ``cost_rate_rm``), computed by the database for every
-    running session at once.
+    The rule of ``cost_rate_rm``, for many sessions in one query.
     """
-    from apps.images.models import ImageVariant
-    from apps.scenarios.models import Machine
+    rates: dict = defaultdict(Decimal)
+    rows = EnvironmentMachine.objects.filter(environment_session_id__in=list(session_ids)).values_list(
+        "environment_session_id", "machine__image_variant__hourly_cost_rm", "machine__resource_profile"
+    )
+    for session_id, variant_cost, profile in rows:
+        rates[session_id] += (
+            variant_cost if variant_cost is not None else profile_limits(profile or "small").hourly_cost_rm
+        )
+    return rates
 
-    qn = connection.ops.quote_name
-    session, machine_row = EnvironmentSession._meta.db_table, EnvironmentMachine._meta.db_table
-    machine, variant = Machine._meta.db_table, ImageVariant._meta.db_table
-    user = get_user_model()._meta.db_table
-    whens = " ".join("WHEN %s THEN %s" for _ in PROFILES)
-    rate_params: list = [v for name, limits in PROFILES.items() for v in (str(name), limits.hourly_cost_rm)]
-    rate_params.append(profile_limits("small").hourly_cost_rm)
-    rates = (
-        f"SELECT em.environment_session_id AS sid, "  # noqa: S608 (quoted table names; values are parameters)
-        f"SUM(COALESCE(iv.hourly_cost_rm, CASE m.resource_profile {whens} ELSE %s END)) AS rate "
-        f"FROM {qn(machine_row)} em "
-        f"JOIN {qn(session)} s2 ON s2.id = em.environment_session_id AND s2.status = 'running' "
-        f"LEFT JOIN {qn(machine)} m ON m.id = em.machine_id "
-        f"LEFT JOIN {qn(variant)} iv ON iv.id = m.image_variant_id "
-        f"GROUP BY em.environment_session_id"
-    )
-    since = "COALESCE(s.cost_accrued_until, s.started_at, s.created_at)"
-    amount = f"ROUND(COALESCE(r.rate, 0) * TIMESTAMPDIFF(MICROSECOND, {since}, %s) / 3600000000, 4)"
-    due = f"s.status = 'running' AND {since} < %s"
-    lock = f"SELECT s.id, s.user_id FROM {qn(session)} s WHERE {due} FOR UPDATE"  # noqa: S608 (as above)
-    # The user's balance keeps two decimals; charging the change of the rounded session total
-    # keeps tiny per-minute amounts from being rounded away.
-    charge_users = (
-        f"UPDATE {qn(user)} u JOIN ("  # noqa: S608 (as above)
-        f"SELECT s.user_id, SUM(ROUND(s.cost_accumulated_rm + {amount}, 2) - ROUND(s.cost_accumulated_rm, 2)) AS d "
-        f"FROM {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id WHERE {due} GROUP BY s.user_id"
-        f") x ON x.user_id = u.id SET u.budget_spent_rm = u.budget_spent_rm + x.d"
-    )
-    charge_sessions = (
-        f"UPDATE {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id "  # noqa: S608 (as above)
-        f"SET s.cost_accumulated_rm = s.cost_accumulated_rm + {amount}, s.cost_accrued_until = %s "
-        f"WHERE {due}"
-    )
-    return lock, charge_users, charge_sessions, rate_params
+
+def _round(value: Decimal, places: Decimal) -> Decimal:
+    return value.quantize(places, rounding=ROUND_HALF_UP)
 
 
 def cost_accrue(*, now=None) -> dict[str, int]:
-    """Charge every running session from ``cost_accrued_until`` to now, and enforce the users' budgets.
+    """Charge every running session up to now, and every stopped one up to its stop; enforce the users' budgets.
 
-    The due rows are locked first (``FOR UPDATE``): a racing pass waits, then finds them charged
-    up to the new ``cost_accrued_until`` and charges only what came after, so no period is
-    charged twice. The users, then the sessions, are charged by one statement each, so the
-    query count does not grow with the number of sessions.
+    A session is charged from ``cost_accrued_until`` (else its start) to now while it runs, and to
+    ``stopped_at`` once it has stopped: the last part-minute of a stopped session is charged by
+    the next pass, and a session shorter than the pass interval is charged at all.
+
+    The due rows are locked first (``select_for_update``): a racing pass waits, then finds them
+    charged up to the new ``cost_accrued_until`` and charges only what came after, so no period is
+    charged twice. The users, then the sessions, are charged by one statement each (a ``CASE`` per
+    row), so the query count does not grow with the number of sessions. The statements are the
+    ORM's, so the accrual runs on MariaDB and on the embedded SQLite default alike.
     """
     now = now or timezone.now()
-    lock, charge_users, charge_sessions, rate_params = _accrual_sql()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(lock, [now])
-        user_ids = {row[1] for row in cursor.fetchall()}
-        if not user_ids:
+    since = Coalesce("cost_accrued_until", "started_at", "created_at")
+    running = Q(status=SessionStatus.RUNNING, accrue_from__lt=now)
+    stopped = Q(stopped_at__isnull=False, started_at__isnull=False, accrue_from__lt=F("stopped_at")) & ~Q(
+        status=SessionStatus.RUNNING
+    )
+    with transaction.atomic():
+        due = list(
+            EnvironmentSession.objects.select_for_update()
+            .annotate(accrue_from=since)
+            .filter(running | stopped)
+            .values_list("pk", "user_id", "status", "accrue_from", "stopped_at", "cost_accumulated_rm")
+        )
+        if not due:
             return {"charged": 0, "warned": 0, "stopped": 0}
-        cursor.execute(charge_users, [now, *rate_params, now])
-        cursor.execute(charge_sessions, [*rate_params, now, now, now])
-        charged = cursor.rowcount
-    limits = budget_limits_enforce(user_ids=user_ids)
+        rates = _session_rates(pk for pk, *_ in due)
+        charges: dict = {}
+        user_charges: dict = defaultdict(Decimal)
+        for pk, user_id, status, start, stopped_at, accumulated in due:
+            until = now if status == SessionStatus.RUNNING else min(stopped_at, now)
+            micro = Decimal((until - start) // timedelta(microseconds=1))
+            amount = _round(rates.get(pk, Decimal("0")) * micro / Decimal(3_600_000_000), FOUR)
+            charges[pk] = (amount, until)
+            # The user's balance keeps two decimals; charging the change of the rounded session total
+            # keeps tiny per-minute amounts from being rounded away.
+            user_charges[user_id] += _round(accumulated + amount, TWO) - _round(accumulated, TWO)
+        User = get_user_model()
+        User.objects.filter(pk__in=list(user_charges)).update(
+            budget_spent_rm=F("budget_spent_rm")
+            + Case(*(When(pk=uid, then=Value(d)) for uid, d in user_charges.items()), output_field=DecimalField())
+        )
+        charged = EnvironmentSession.objects.filter(pk__in=list(charges)).update(
+            cost_accumulated_rm=F("cost_accumulated_rm")
+            + Case(*(When(pk=pk, then=Value(a)) for pk, (a, _) in charges.items()), output_field=DecimalField()),
+            cost_accrued_until=Case(
+                *(When(pk=pk, then=Value(u)) for pk, (_, u) in charges.items()), output_field=DateTimeField()
+            ),
+        )
+    limits = budget_limits_enforce(user_ids=set(user_charges))
     return {"charged": charged, **limits}
 
 
@@ -235,6 +243,24 @@ def month_cost_rm(*, month: date, scenario_id=None) -> Decimal:
     return qs.aggregate(total=Sum("cost_accumulated_rm"))["total"] or Decimal("0")
 
 
+def month_rollup_rm(*, month: date) -> Decimal:
+    """Return the month's cost from the daily rollup: the time each session ran in the month, day by day."""
+    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    total = UsageDaily.objects.filter(date__gte=month, date__lte=last).aggregate(total=Sum("total_estimated_cost_rm"))
+    return total["total"] or Decimal("0")
+
+
+def month_spend_rm(*, month: date) -> Decimal:
+    """Return the platform's spend of ``month``: the higher of the accrued and the rolled-up figures.
+
+    The accrual books a session's whole cost in the month it was created in and lags by up to a
+    pass; the rollup books each hour in the day it ran (today's row included), so a session that
+    began last month still counts this month. The cap and the dashboard use the higher figure, so
+    the cap is never enforced on an undercount and "Cost today" never exceeds "This month".
+    """
+    return max(month_cost_rm(month=month), month_rollup_rm(month=month))
+
+
 def _forecast(cost: Decimal, month: date, now) -> Decimal:
     days = calendar.monthrange(month.year, month.month)[1]
     start, _ = _day_bounds(month)
@@ -292,7 +318,7 @@ def scenario_budget_start_check(*, user, version, now) -> None:
     """Refuse a start of a scenario whose monthly budget was spent (a session start check)."""
     from rangex.core.errors import LimitExceeded
 
-    month = now.date().replace(day=1)
+    month = month_start(now)
     spent = BudgetAlert.objects.filter(
         scenario_id=version.scenario_id, alert_month=month, status=BudgetAlert.Status.SHUTDOWN
     )
@@ -374,7 +400,7 @@ def budget_cap_check(*, now=None) -> dict:
     now = now or timezone.now()
     conf = get_settings()
     month = month_start(now)
-    cost_rm = month_cost_rm(month=month)
+    cost_rm = month_spend_rm(month=month)
     cost_usd = (cost_rm / _rm_per_usd()).quantize(TWO)
     state = {"cost_usd": cost_usd, "cap_usd": conf.budget_hard_cap_usd, "reached": False, "stopped": 0}
     if not conf.budget_hard_cap_usd:
@@ -431,7 +457,7 @@ def budget_report(*, month: date) -> dict:
         for b in BudgetAlert.objects.filter(alert_month=month).select_related("scenario").order_by("scenario__slug")
     ]
     conf = get_settings()
-    total = month_cost_rm(month=month)
+    total = month_spend_rm(month=month)
     return {
         "month": month,
         "total_rm": total,

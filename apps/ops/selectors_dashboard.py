@@ -9,7 +9,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
-from apps.ops.costs import _rm_per_usd, month_cost_rm, month_start
+from apps.ops.costs import _rm_per_usd, month_spend_rm, month_start
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog, UsageDaily
 from rangex.core.system import get_settings
 
@@ -45,7 +45,7 @@ def platform_overview(now=None) -> dict:
     now = now or timezone.now()
     conf = get_settings()
     month = month_start(now)
-    month_rm = month_cost_rm(month=month)
+    month_rm = month_spend_rm(month=month)
     month_usd = (month_rm / _rm_per_usd()).quantize(Decimal("0.01"))
     cap = conf.budget_hard_cap_usd
     since = timezone.localdate(now) - timedelta(days=29)

@@ -1,6 +1,9 @@
 """Celery tasks of ops: thin over idempotent services, acknowledged late so a killed worker's run repeats."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from apps.environments import services as env_services
 from apps.ops import alerts, costs, health, reconcile
@@ -33,7 +36,10 @@ def cost_accrue_task() -> None:
 
 @shared_task(**PERIODIC)
 def usage_rollup_task() -> None:
-    costs.usage_rollup()
+    # Yesterday's row is finished too: its last minutes came after the last run of yesterday.
+    now = timezone.now()
+    costs.usage_rollup(day=timezone.localdate(now) - timedelta(days=1), now=now)
+    costs.usage_rollup(now=now)
 
 
 @shared_task(**PERIODIC)
