@@ -48,6 +48,7 @@ def platform_overview(now=None) -> dict:
     month_rm = month_spend_rm(month=month)
     month_usd = (month_rm / _rm_per_usd()).quantize(Decimal("0.01"))
     cap = conf.budget_hard_cap_usd
+    budget_pct = int(month_usd * 100 / cap) if cap else None
     since = timezone.localdate(now) - timedelta(days=29)
     usage = list(UsageDaily.objects.filter(date__gte=since).order_by("date"))
     checks = latest_health_checks()
@@ -61,7 +62,9 @@ def platform_overview(now=None) -> dict:
         "month_rm": month_rm,
         "month_usd": month_usd,
         "cap_usd": cap,
-        "budget_pct": min(int(month_usd * 100 / cap), 100) if cap else None,
+        # The percentage is the truth (600 % when six times over); only the bar stops at its end.
+        "budget_pct": budget_pct,
+        "budget_bar_pct": min(budget_pct, 100) if budget_pct is not None else None,
         "usage": usage,
         "chart": {
             "labels": [u.date.isoformat() for u in usage],

@@ -92,3 +92,15 @@ def test_accrual_and_budget_percentage_survive_a_missing_rollup_day():
         overview = platform_overview()
     session.refresh_from_db()
     assert overview["month_rm"] == session.cost_accumulated_rm > overview["cost_today_rm"] == 0
+
+
+def test_the_budget_percentage_is_not_capped_at_100(settings, admin_client_2fa):
+    settings.RANGEX_RM_PER_USD = "1.00"
+    session = running_session()
+    type(session).objects.filter(pk=session.pk).update(cost_accumulated_rm=Decimal("0.06"))
+    system_settings_update(actor=None, budget_hard_cap_usd=Decimal("0.01"))
+    overview = platform_overview()
+    assert (overview["budget_pct"], overview["budget_bar_pct"]) == (600, 100)
+    html = admin_client_2fa.get("/admin/").content.decode()
+    assert "600% of the monthly cap" in html
+    assert 'style="width: 100%"' in html
