@@ -50,6 +50,16 @@ class SecretKeepingForm(forms.ModelForm):
         return data
 
 
+CLEAR_PREFIX = "clear_"
+
+
+def secret_clear_field(what: str, effect: str) -> forms.BooleanField:
+    """Return the checkbox that empties a stored secret, which a blank password input cannot do."""
+    return forms.BooleanField(
+        required=False, label=f"Clear the stored {what}", help_text=f"Tick and save to remove it: {effect}"
+    )
+
+
 class SecretFieldsAdminMixin:
     """Encrypted columns are write-only password inputs; leaving one blank keeps the stored secret."""
 
@@ -64,10 +74,16 @@ class SecretFieldsAdminMixin:
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def changed_values(self, obj, form) -> dict:
-        """Return the form's changed values, minus secrets left blank."""
+        """Return the form's changed values, minus secrets left blank; a ticked ``clear_<secret>`` empties it."""
         out = {}
         for name in form.changed_data:
             value = form.cleaned_data.get(name)
+            if name.startswith(CLEAR_PREFIX):
+                if value:
+                    out[name.removeprefix(CLEAR_PREFIX)] = ""
+                continue
+            if name in out:
+                continue
             try:
                 field = obj._meta.get_field(name)
             except Exception:
@@ -116,8 +132,19 @@ class ApplicationErrorAdminMixin:
 # --- The kernel's tables ----------------------------------------------------------------------
 
 
+class SystemSettingsForm(forms.ModelForm):
+    clear_minio_access_key = secret_clear_field("MinIO access key", "the storage signs in without it.")
+    clear_minio_secret_key = secret_clear_field("MinIO secret key", "the storage signs in without it.")
+    clear_slack_webhook_url = secret_clear_field("Slack webhook", "alerts stop going to Slack.")
+
+    class Meta:
+        model = SystemSettings
+        fields = ()  # The admin's fieldsets choose the fields.
+
+
 @admin.register(SystemSettings)
 class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
+    form = SystemSettingsForm
     fieldsets = [
         ("Maintenance", {"fields": ["maintenance_mode", "maintenance_message"]}),
         ("Users", {"fields": ["allow_new_registrations", "max_total_users", "max_concurrent_users"]}),
@@ -148,7 +175,9 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                     "minio_port",
                     "minio_use_ssl",
                     "minio_access_key",
+                    "clear_minio_access_key",
                     "minio_secret_key",
+                    "clear_minio_secret_key",
                     "minio_bucket",
                 ]
             },
@@ -189,6 +218,7 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                     "send_error_notifications",
                     "admin_emails",
                     "slack_webhook_url",
+                    "clear_slack_webhook_url",
                 ]
             },
         ),

@@ -194,3 +194,33 @@ def test_a_scenario_shut_down_by_its_budget_refuses_new_starts(solver):
     with pytest.raises(LimitExceeded) as exc:
         services.env_session_start(user=solver, version=version)
     assert exc.value.limit == "scenario_monthly_budget"
+
+
+def _admin_form_data(response) -> dict:
+    """Return the data a browser would post back from an admin change page, unchanged."""
+    data = {}
+    for bound in response.context["adminform"].form:
+        value = bound.value()
+        if isinstance(value, bool):
+            if value:
+                data[bound.html_name] = "on"
+        elif value is not None:
+            data[bound.html_name] = value
+    return data
+
+
+@pytest.mark.django_db
+def test_the_slack_webhook_can_be_cleared_in_the_admin_and_alerts_stop(admin_client_2fa):
+    system_settings_update(actor=None, slack_webhook_url="https://hooks.example.test/services/T0-hook-token")
+    url = "/admin/core/systemsettings/1/change/"
+    page = admin_client_2fa.get(url)
+    assert "T0-hook-token" not in page.content.decode()
+    data = _admin_form_data(page)
+    assert admin_client_2fa.post(url, data).status_code == 302
+    invalidate_settings_cache()
+    assert get_settings().slack_webhook_url, "a blank password input keeps the stored webhook"
+    assert alerts.alert_send(alert_type="test", subject="still on")[0].channel == "slack"
+    assert admin_client_2fa.post(url, {**data, "clear_slack_webhook_url": "on"}).status_code == 302
+    invalidate_settings_cache()
+    assert get_settings().slack_webhook_url == ""
+    assert alerts.alert_send(alert_type="test", subject="now off") == []
