@@ -24,7 +24,7 @@ from apps.images.profiles import profile_limits
 from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
 from rangex.core.audit import AuditAction, audit_record
-from rangex.core.system import get_settings, maintenance_set
+from rangex.core.system import budget_pause_set, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -395,35 +395,54 @@ def _budget_shutdown(budget: BudgetAlert, now) -> int:
     return 1
 
 
+def budget_cap_state(*, now=None) -> dict:
+    """Return this month's spend in USD against ``budget_hard_cap_usd`` and whether the cap is reached."""
+    now = now or timezone.now()
+    cap = get_settings().budget_hard_cap_usd
+    cost_usd = (month_spend_rm(month=month_start(now)) / _rm_per_usd()).quantize(TWO)
+    return {"cost_usd": cost_usd, "cap_usd": cap, "reached": bool(cap) and cost_usd >= cap}
+
+
 def budget_cap_check(*, now=None) -> dict:
-    """Compare this month's cost with ``budget_hard_cap_usd``; at the cap, alert and maybe go into maintenance."""
+    """Compare this month's cost with ``budget_hard_cap_usd``; at the cap, alert and maybe pause RangeX.
+
+    The pause is the budget's own flag (``budget_paused``), apart from the operator's maintenance
+    switch and message. An operator who resumed RangeX over the cap wins for the rest of the month:
+    nothing is paused or stopped again, and the admins are told once that the cap is still exceeded.
+    """
     now = now or timezone.now()
     conf = get_settings()
     month = month_start(now)
-    cost_rm = month_spend_rm(month=month)
-    cost_usd = (cost_rm / _rm_per_usd()).quantize(TWO)
-    state = {"cost_usd": cost_usd, "cap_usd": conf.budget_hard_cap_usd, "reached": False, "stopped": 0}
-    if not conf.budget_hard_cap_usd:
+    state = {**budget_cap_state(now=now), "stopped": 0, "overridden": False}
+    cost_usd, cap = state["cost_usd"], state["cap_usd"]
+    if not cap:
         return state
-    if cost_usd < conf.budget_hard_cap_usd:
-        if cost_usd * 100 >= conf.budget_hard_cap_usd * conf.budget_alert_percentage:
+    if not state["reached"]:
+        if cost_usd * 100 >= cap * conf.budget_alert_percentage:
             alert_send(
                 alert_type=AlertLog.AlertType.BUDGET_CAP,
                 priority=AlertLog.Priority.HIGH,
-                subject=f"Monthly spend at {cost_usd * 100 / conf.budget_hard_cap_usd:.0f}% of the budget cap",
-                message=f"USD {cost_usd} of USD {conf.budget_hard_cap_usd} this month.",
+                subject=f"Monthly spend at {cost_usd * 100 / cap:.0f}% of the budget cap",
+                message=f"USD {cost_usd} of USD {cap} this month.",
                 dedupe_key=f"budget_cap_warning:{month:%Y-%m}",
                 dedupe_minutes=31 * 24 * 60,
             )
         return state
-    state["reached"] = True
+    if conf.auto_maintenance_on_budget_cap and conf.budget_override_month == month:
+        state["overridden"] = True
+        logger.warning("budget cap exceeded (USD %s of USD %s) but an operator resumed RangeX", cost_usd, cap)
+        alert_send(
+            alert_type=AlertLog.AlertType.BUDGET_CAP,
+            priority=AlertLog.Priority.HIGH,
+            subject=f"Budget cap still exceeded: USD {cost_usd} of USD {cap}; an operator resumed RangeX",
+            message="RangeX stays open for the rest of the month. Run `manage.py maintenance clear-override` "
+            "to let the budget check pause it again.",
+            dedupe_key=f"budget_cap_override:{month:%Y-%m}",
+            dedupe_minutes=31 * 24 * 60,
+        )
+        return state
     if conf.auto_maintenance_on_budget_cap:
-        if not conf.maintenance_mode:
-            maintenance_set(
-                actor=None,
-                enabled=True,
-                message="RangeX has reached its monthly budget and is paused until an administrator resumes it.",
-            )
+        budget_pause_set(paused=True, details={"cost_usd": cost_usd, "cap_usd": cap})
         for session in EnvironmentSession.objects.filter(status__in=LIVE_STATUSES):
             state["stopped"] += env_services.env_session_stop_for_platform(
                 session=session, reason="The platform reached its monthly budget."
@@ -431,9 +450,9 @@ def budget_cap_check(*, now=None) -> dict:
     alert_send(
         alert_type=AlertLog.AlertType.BUDGET_CAP,
         priority=AlertLog.Priority.CRITICAL,
-        subject=f"Monthly budget cap reached: USD {cost_usd} of USD {conf.budget_hard_cap_usd}",
+        subject=f"Monthly budget cap reached: USD {cost_usd} of USD {cap}",
         message=(
-            "Maintenance mode is on and every session was stopped."
+            "RangeX is paused for the budget and every session was stopped."
             if conf.auto_maintenance_on_budget_cap
             else "auto_maintenance_on_budget_cap is off: sessions keep running."
         ),

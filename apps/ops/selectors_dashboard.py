@@ -78,6 +78,9 @@ def platform_overview(now=None) -> dict:
         "failing_checks": [c for c in checks if c.status != HealthCheck.Status.OK],
         "alerts": AlertLog.objects.all()[:10],
         "maintenance": conf.maintenance_mode,
+        "maintenance_message": conf.maintenance_message,
+        "budget_paused": conf.budget_paused,
+        "budget_overridden": conf.budget_override_month == month,
         "orphans_month": OrphanedTaskLog.objects.filter(detected_at__gte=now - timedelta(days=30)).aggregate(
             n=Count("id"), cost=Sum("estimated_cost")
         ),

@@ -146,7 +146,10 @@ class SystemSettingsForm(forms.ModelForm):
 class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
     form = SystemSettingsForm
     fieldsets = [
-        ("Maintenance", {"fields": ["maintenance_mode", "maintenance_message"]}),
+        (
+            "Maintenance",
+            {"fields": ["maintenance_mode", "maintenance_message", "budget_paused", "budget_override_month"]},
+        ),
         ("Users", {"fields": ["allow_new_registrations", "max_total_users", "max_concurrent_users"]}),
         (
             "Sessions",
@@ -234,9 +237,23 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
         obj = system.get_settings()
         return redirect(reverse("admin:core_systemsettings_change", args=[obj.pk]))
 
+    readonly_fields = ["budget_override_month"]
+
     def save_model(self, request, obj, form, change):
+        changes = self.changed_values(obj, form)
         try:
-            system.system_settings_update(actor=request.user, **self.changed_values(obj, form))
+            # The maintenance switches go through their services, which record the operator and
+            # let an operator's resume win over the budget check.
+            if changes.pop("budget_paused", None) is False:
+                system.budget_pause_resume(actor=request.user)
+            if "maintenance_mode" in changes:
+                system.maintenance_set(
+                    actor=request.user,
+                    enabled=changes.pop("maintenance_mode"),
+                    message=changes.pop("maintenance_message", None),
+                )
+            if changes:
+                system.system_settings_update(actor=request.user, **changes)
         except ApplicationError as exc:
             messages.error(request, exc.message)
 
@@ -268,7 +285,7 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "action", "user", "target_type", "target_repr", "ip_address"]
+    list_display = ["timestamp", "action", "actor", "target_type", "target_repr", "ip_address"]
     list_filter = [AuditActionFilter, "target_type"]
     search_fields = ["action_type", "target_id", "target_repr", "user__email", "ip_address"]
     list_select_related = ["user"]
@@ -276,6 +293,11 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_platform_admin
+
+    @admin.display(description="actor")
+    def actor(self, obj) -> str:
+        """Return who made the change: the user, else the command or platform part the row names."""
+        return str(obj.user) if obj.user_id else (obj.details or {}).get("actor", "-")
 
     @admin.display(description="action", ordering="action_type")
     def action(self, obj) -> str:

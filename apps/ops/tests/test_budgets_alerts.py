@@ -94,7 +94,7 @@ def test_global_cap_turns_on_maintenance_stops_sessions_and_alerts_once(admins, 
     assert state["reached"] and state["stopped"] == 1
     costs.budget_cap_check()
     invalidate_settings_cache()
-    assert get_settings().maintenance_mode
+    assert get_settings().maintenance_active and get_settings().budget_paused
     session.refresh_from_db()
     assert session.status == SessionStatus.STOPPING
     assert AlertLog.objects.filter(alert_type="budget_cap").count() == 2  # two admins, one alert each
