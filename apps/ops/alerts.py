@@ -127,6 +127,36 @@ def alert_deliver(*, alert_id: int) -> AlertLog | None:
     return alert
 
 
+def alert_deliver_until_done(*, alert_id: int) -> AlertLog | None:
+    """Deliver a pending alert now, retrying up to ``MAX_ATTEMPTS``: it ends ``sent`` or ``failed``, never pending."""
+    alert = alert_deliver(alert_id=alert_id)
+    while alert is not None and alert.status == AlertLog.Status.PENDING:
+        alert = alert_deliver(alert_id=alert_id)
+    return alert
+
+
+STALE_PENDING_MINUTES = 15
+
+
+def alerts_retry_stale(*, now=None, older_than_minutes: int = STALE_PENDING_MINUTES) -> dict[str, int]:
+    """Try again the alerts left pending (their delivery task was lost); each ends sent or failed in time.
+
+    A row gets one more attempt per pass, so after ``MAX_ATTEMPTS`` attempts in all it is
+    ``failed`` with its last error, and the dashboard shows it so.
+    """
+    now = now or timezone.now()
+    stale = AlertLog.objects.filter(
+        status=AlertLog.Status.PENDING, created_at__lte=now - timedelta(minutes=older_than_minutes)
+    ).values_list("pk", flat=True)
+    counts = {"retried": 0, "sent": 0, "failed": 0}
+    for alert_id in list(stale[:200]):
+        alert = alert_deliver(alert_id=alert_id)
+        counts["retried"] += 1
+        if alert is not None and alert.status in (AlertLog.Status.SENT, AlertLog.Status.FAILED):
+            counts[alert.status] += 1
+    return counts
+
+
 def _post_webhook(url: str, alert: AlertLog) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -68,6 +68,7 @@ def health_check_task() -> None:
     with single_flight("health", ttl_seconds=600) as mine:
         if mine:
             health.health_check_run()
+            alerts.alerts_retry_stale()
 
 
 @shared_task(**PERIODIC)

@@ -224,3 +224,31 @@ def test_the_slack_webhook_can_be_cleared_in_the_admin_and_alerts_stop(admin_cli
     invalidate_settings_cache()
     assert get_settings().slack_webhook_url == ""
     assert alerts.alert_send(alert_type="test", subject="now off") == []
+
+
+@pytest.mark.django_db
+def test_a_failed_test_alert_is_retried_then_marked_failed_and_shown(admin_client_2fa):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    system_settings_update(actor=None, slack_webhook_url="not a url")
+    with pytest.raises(CommandError, match="No channel accepted"):
+        call_command("send_test_alert", stdout=__import__("io").StringIO())
+    row = AlertLog.objects.get(alert_type="test")
+    assert (row.status, row.retry_count) == ("failed", alerts.MAX_ATTEMPTS)
+    html = admin_client_2fa.get("/admin/").content.decode()
+    assert 'rx-alert-status rx-failed" title="The Slack webhook URL is malformed' in html
+
+
+@pytest.mark.django_db
+def test_alerts_left_pending_by_a_lost_task_end_failed_after_bounded_retries():
+    system_settings_update(actor=None, slack_webhook_url="not a url")
+    with time_machine.travel(T0, tick=False):
+        [row] = alerts.alert_send(alert_type="health", subject="lost", queue=False)
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        assert alerts.alerts_retry_stale()["retried"] == 0
+    for minutes in (20, 25, 30, 35):
+        with time_machine.travel(T0 + timedelta(minutes=minutes), tick=False):
+            alerts.alerts_retry_stale()
+    row.refresh_from_db()
+    assert (row.status, row.retry_count) == ("failed", alerts.MAX_ATTEMPTS)

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.ops.alerts import alert_deliver, alert_send
+from apps.ops.alerts import alert_deliver_until_done, alert_send
 
 
 class Command(BaseCommand):
@@ -18,7 +18,8 @@ class Command(BaseCommand):
             raise CommandError("No recipients: set admin_emails or slack_webhook_url in the system settings.")
         delivered = 0
         for row in rows:
-            result = alert_deliver(alert_id=row.pk)
+            # Retried a few times, then marked failed: never left pending with nobody to retry it.
+            result = alert_deliver_until_done(alert_id=row.pk)
             delivered += result.status == "sent"
             self.stdout.write(f"{result.channel:<6} {result.recipient:<40} {result.status} {result.error_message}")
         if not delivered:
