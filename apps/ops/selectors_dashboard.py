@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
@@ -29,6 +29,16 @@ def cost_today_rm(now=None) -> Decimal:
     """Return today's estimated cost from the rollup row (kept current by the rollup task)."""
     row = UsageDaily.objects.filter(date=timezone.localdate(now or timezone.now())).first()
     return row.total_estimated_cost_rm if row else Decimal("0")
+
+
+ORPHANS_SHOWN_AFTER_REMOVAL = timedelta(days=1)
+
+
+def open_orphans(now=None, *, limit: int = 10):
+    """Return the orphan rows still open, and those closed in the last day; older closed ones leave the dashboard."""
+    now = now or timezone.now()
+    shown = ~Q(status=OrphanedTaskLog.Status.TERMINATED) | Q(terminated_at__gte=now - ORPHANS_SHOWN_AFTER_REMOVAL)
+    return OrphanedTaskLog.objects.filter(shown).select_related("user", "scenario")[:limit]
 
 
 def latest_health_checks() -> list[HealthCheck]:
@@ -73,7 +83,7 @@ def platform_overview(now=None) -> dict:
             ],
             "cost": [float(u.total_estimated_cost_rm) for u in usage],
         },
-        "orphans": OrphanedTaskLog.objects.select_related("user", "scenario")[:10],
+        "orphans": open_orphans(now),
         "checks": checks,
         "failing_checks": [c for c in checks if c.status != HealthCheck.Status.OK],
         "alerts": AlertLog.objects.all()[:10],
