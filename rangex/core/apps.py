@@ -10,4 +10,4 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from rangex.core import signals, tasks  # noqa: F401 (receivers and Celery tasks)
+        from rangex.core import checks, signals, tasks  # noqa: F401 (system checks, receivers and Celery tasks)
