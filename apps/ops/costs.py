@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, DateTimeField, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.environments import services as env_services
@@ -343,6 +344,8 @@ def _budget_alert(budget: BudgetAlert) -> int:
         message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}; "
         f"forecast for the month: RM {budget.forecast_end_of_month:.2f}.",
         metadata={"budget_alert": budget.pk},
+        link=_budget_link(budget),
+        next_step="Raise the scenario's budget, or let it run: at 100 % a grace period starts.",
     )
     return 1
 
@@ -363,6 +366,8 @@ def _budget_grace(budget: BudgetAlert, now) -> int:
         message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}. "
         f"Grace period until {ends:%Y-%m-%d %H:%M}; then {action}.",
         metadata={"budget_alert": budget.pk},
+        link=_budget_link(budget),
+        next_step="Raise the scenario's budget before the grace period ends, or accept the shutdown.",
     )
     return 1
 
@@ -391,8 +396,18 @@ def _budget_shutdown(budget: BudgetAlert, now) -> int:
         subject=f"Scenario {budget.scenario.slug!r} shut down: monthly budget used up",
         message=f"{stopped} session(s) stopped.",
         metadata={"budget_alert": budget.pk},
+        link=_budget_link(budget),
+        next_step="The scenario stays closed until next month; raise its budget to reopen it now.",
     )
     return 1
+
+
+def _cap_link() -> str:
+    return reverse("admin:core_systemsettings_change", args=[1])
+
+
+def _budget_link(budget: BudgetAlert) -> str:
+    return reverse("admin:ops_budgetalert_change", args=[budget.pk])
 
 
 def budget_cap_state(*, now=None) -> dict:
@@ -426,6 +441,8 @@ def budget_cap_check(*, now=None) -> dict:
                 message=f"USD {cost_usd} of USD {cap} this month.",
                 dedupe_key=f"budget_cap_warning:{month:%Y-%m}",
                 dedupe_minutes=31 * 24 * 60,
+                link=_cap_link(),
+                next_step="Raise budget_hard_cap_usd in the system settings, or expect RangeX to pause at the cap.",
             )
         return state
     if conf.auto_maintenance_on_budget_cap and conf.budget_override_month == month:
@@ -439,6 +456,8 @@ def budget_cap_check(*, now=None) -> dict:
             "to let the budget check pause it again.",
             dedupe_key=f"budget_cap_override:{month:%Y-%m}",
             dedupe_minutes=31 * 24 * 60,
+            link=_cap_link(),
+            next_step="Raise budget_hard_cap_usd, or run manage.py maintenance clear-override to pause RangeX again.",
         )
         return state
     if conf.auto_maintenance_on_budget_cap:
@@ -458,6 +477,9 @@ def budget_cap_check(*, now=None) -> dict:
         ),
         dedupe_key=f"budget_cap:{month:%Y-%m}",
         dedupe_minutes=31 * 24 * 60,
+        link=_cap_link(),
+        next_step="Raise budget_hard_cap_usd in the system settings, then run manage.py maintenance off to resume "
+        "(it wins over the budget check for the rest of the month).",
     )
     return state
 

@@ -13,7 +13,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, message, **options):
         # Delivered here and only here, so the operator sees the outcome and nothing is sent twice.
-        rows = alert_send(alert_type="test", priority="low", subject="Test alert", message=message, queue=False)
+        rows = alert_send(
+            alert_type="test",
+            priority="low",
+            subject="Test alert",
+            message=message,
+            queue=False,
+            link="/admin/ops/alertlog/",
+            next_step="Nothing: this alert only tests the channels.",
+        )
         if not rows:
             raise CommandError("No recipients: set admin_emails or slack_webhook_url in the system settings.")
         delivered = 0
