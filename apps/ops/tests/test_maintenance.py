@@ -126,3 +126,24 @@ def test_the_budget_banner_and_the_operators_message_are_both_shown(settings, ad
 
     row = AuditLog.objects.get(action_type="maintenance.on")
     assert row.user == admin_user
+
+
+def test_unticking_budget_paused_in_the_admin_resumes_and_wins_over_the_budget_check(settings, admin_client_2fa):
+    from apps.ops import costs
+    from apps.ops.tests.test_budgets_alerts import _admin_form_data
+    from rangex.core.models import AuditLog
+    from rangex.core.system import get_settings, invalidate_settings_cache
+
+    _over_the_cap(settings)
+    costs.budget_cap_check()
+    url = "/admin/core/systemsettings/1/change/"
+    data = _admin_form_data(admin_client_2fa.get(url))
+    assert data.pop("budget_paused") == "on"
+    assert admin_client_2fa.post(url, data).status_code == 302
+    assert costs.budget_cap_check()["overridden"] is True
+    invalidate_settings_cache()
+    conf = get_settings()
+    assert not conf.budget_paused and conf.budget_override_month == costs.month_start()
+    assert Client().get("/").status_code == 200
+    row = AuditLog.objects.get(action_type="maintenance.off")
+    assert row.user is not None and row.user.is_platform_admin
