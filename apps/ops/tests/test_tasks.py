@@ -34,7 +34,7 @@ def test_accrual_query_count_does_not_grow_with_sessions(django_assert_num_queri
     for _ in range(2):
         running_session()
     EnvironmentSession.objects.update(cost_accrued_until=start)
-    with django_assert_num_queries(7) as few:
+    with django_assert_num_queries(6) as few:
         costs.cost_accrue()
     for _ in range(5):
         running_session()
