@@ -94,8 +94,7 @@ def maintenance_set(*, actor, enabled: bool, message: str | None = None, actor_l
     if message is not None:
         changes["maintenance_message"] = message
     if not enabled and obj.budget_paused:
-        changes.update(_BUDGET_RESUME)
-        changes["budget_override_month"] = _this_month()
+        changes.update(budget_paused=False, budget_override_month=_this_month())
     model_update(
         instance=obj,
         actor=actor,
@@ -108,9 +107,6 @@ def maintenance_set(*, actor, enabled: bool, message: str | None = None, actor_l
     return obj
 
 
-_BUDGET_RESUME = {"budget_paused": False}
-
-
 @transaction.atomic
 def budget_pause_resume(*, actor, actor_label: str = "") -> SystemSettings:
     """Lift the budget cap's pause as an operator; the budget check leaves RangeX running for the rest of the month."""
@@ -118,7 +114,7 @@ def budget_pause_resume(*, actor, actor_label: str = "") -> SystemSettings:
     model_update(
         instance=obj,
         actor=actor,
-        data={**_BUDGET_RESUME, "budget_override_month": _this_month()},
+        data={"budget_paused": False, "budget_override_month": _this_month()},
         allowed={"budget_paused", "budget_override_month"},
         action=AuditAction.MAINTENANCE_OFF,
         details=_actor_details(actor, actor_label),
