@@ -90,9 +90,10 @@ def cost_accrue(*, now=None) -> dict[str, int]:
 
     The due rows are locked first (``select_for_update``): a racing pass waits, then finds them
     charged up to the new ``cost_accrued_until`` and charges only what came after, so no period is
-    charged twice. The users, then the sessions, are charged by one statement each (a ``CASE`` per
-    row), so the query count does not grow with the number of sessions. The statements are the
-    ORM's, so the accrual runs on MariaDB and on the embedded SQLite default alike.
+    charged twice. The users, then the sessions, are charged by one statement each (a ``CASE`` with
+    a branch per distinct amount), so the query count does not grow with the number of sessions.
+    The statements are the ORM's, so the accrual runs on MariaDB and on the embedded SQLite
+    default alike.
     """
     now = now or timezone.now()
     since = Coalesce("cost_accrued_until", "started_at", "created_at")
