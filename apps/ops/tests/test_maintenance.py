@@ -99,6 +99,9 @@ def test_an_operators_maintenance_off_over_the_cap_wins_until_cleared(settings, 
     assert not get_settings().budget_paused
     assert Client().get("/").status_code == 200
 
+    status = StringIO()
+    call_command("platform_status", stdout=status)
+    assert "Budget pause: overridden by an operator this month" in status.getvalue()
     call_command("maintenance", "clear-override", stdout=out, stderr=err)
     costs.budget_cap_check()
     assert Client().get("/").status_code == 503
