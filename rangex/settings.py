@@ -299,6 +299,11 @@ _email = e.env.email_url_config(
     )
 )
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+# Outside DEBUG a message body (a password-reset link, a code) never reaches a log; the deploy check
+# rangex.E001 refuses console email unless RANGEX_ALLOW_CONSOLE_EMAIL=true says mail may go nowhere.
+if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+    EMAIL_BACKEND = "rangex.core.mail.RedactingConsoleBackend"
+RANGEX_ALLOW_CONSOLE_EMAIL = e.get_bool("RANGEX_ALLOW_CONSOLE_EMAIL", False)
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")

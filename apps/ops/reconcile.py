@@ -140,6 +140,7 @@ def orphans_sweep(
             result.orphans_removed += _remove_claimed(runtime, [log for log in claimed if log.metadata["kind"] == kind])
 
     if not dry_run:
+        _resolve_gone_orphans(resources, now=now)
         result.sessions_failed = _fail_vanished_sessions(resources, now=now, grace_edge=grace_edge)
     result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
     HealthCheck.objects.create(
@@ -260,6 +261,21 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
         metadata=log.metadata,
     )
     return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
+
+
+def _resolve_gone_orphans(resources, *, now) -> int:
+    """Close the orphan rows whose resource is no longer on the engine; return how many.
+
+    A row left ``reported`` by a dry run, ``failed`` by a removal that errored, or ``detected`` by
+    a killed sweep would otherwise stay open (and on the dashboard) after the resource went away
+    by other means.
+    """
+    present = [res.id for res in resources]
+    return (
+        OrphanedTaskLog.objects.exclude(status=OrphanedTaskLog.Status.TERMINATED)
+        .exclude(task_arn__in=present)
+        .update(status=OrphanedTaskLog.Status.TERMINATED, terminated_at=now, error_message="")
+    )
 
 
 def _fail_vanished_sessions(resources, *, now, grace_edge) -> int:

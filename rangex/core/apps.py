@@ -12,7 +12,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from celery.signals import before_task_publish, task_postrun, task_prerun
 
-        from rangex.core import signals, tasks  # noqa: F401 (receivers and Celery tasks)
+        from rangex.core import checks, signals, tasks  # noqa: F401 (system checks, receivers and Celery tasks)
         from rangex.core.logging import install_request_id_record_factory
         from rangex.core.request_ids import task_publish_request_id, task_request_id_end, task_request_id_start
 

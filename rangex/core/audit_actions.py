@@ -16,6 +16,8 @@ class AuditAction(models.TextChoices):
     SYSTEM_SETTING_DELETE = "system_setting.delete"
     MAINTENANCE_ON = "maintenance.on"
     MAINTENANCE_OFF = "maintenance.off"
+    MAINTENANCE_OVERRIDE_CLEAR = "maintenance.override_clear"
+    BUDGET_PAUSE = "budget.pause"
     ENCRYPTION_KEYS_ROTATE = "encryption_keys.rotate"
 
     # Accounts.

@@ -76,16 +76,16 @@ class MaintenanceModeMiddleware:
 
     def __call__(self, request):
         system = get_settings()
-        if not system.maintenance_mode or request.path.startswith(MAINTENANCE_EXEMPT_PREFIXES):
+        if not system.maintenance_active or request.path.startswith(MAINTENANCE_EXEMPT_PREFIXES):
             return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_staff:
             return self.get_response(request)
-        message = system.maintenance_message or "RangeX is down for maintenance."
+        messages = system.maintenance_messages
         if wants_json(request):
-            response = JsonResponse({"error": {"code": "maintenance", "message": message}}, status=503)
+            response = JsonResponse({"error": {"code": "maintenance", "message": " ".join(messages)}}, status=503)
         else:
-            response = render(request, "maintenance.html", {"message": message}, status=503)
+            response = render(request, "maintenance.html", {"messages": messages}, status=503)
         response["Retry-After"] = "300"
         # An expected answer, not a server error: Django would log every 503 as an error.
         response._has_been_logged = True

@@ -3,6 +3,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -57,7 +58,7 @@ def test_send_test_alert_without_recipients_fails_and_with_email_succeeds(mailou
     system_settings_update(actor=None, admin_emails="ops@example.test")
     out = run("send_test_alert")
     assert "ops@example.test" in out and "sent" in out
-    assert mailoutbox[0].subject == "[RangeX] Test alert"
+    assert mailoutbox[0].subject == f"[RangeX {settings.RANGEX_INSTANCE}] Test alert"
 
 
 def test_maintenance_command_turns_mode_on_with_message():

@@ -42,6 +42,11 @@ class Command(BaseCommand):
         cap = f" of USD {o['cap_usd']} ({o['budget_pct']}%)" if o["cap_usd"] else " (no cap)"
         w(f"This month: RM {o['month_rm']:.2f} = USD {o['month_usd']}{cap}")
         w(f"Maintenance mode: {'on' if o['maintenance'] else 'off'}")
+        if o["budget_paused"] or o["budget_overridden"]:
+            w(
+                "Budget pause: "
+                + ("on (the monthly cap)" if o["budget_paused"] else "overridden by an operator this month")
+            )
         w("Last checks:")
         for check in o["checks"]:
             w(f"  {check.check_type:<15} {check.status:<8} {check.checked_at:%Y-%m-%d %H:%M} {check.message}")
