@@ -32,6 +32,7 @@ from apps.ops.liveness import liveness_state
 from apps.ops.models import BudgetAlert, HealthCheck
 from rangex.core.crypto import undecryptable_secret_columns
 from rangex.core.heartbeats import BEAT, WORKER
+from rangex.core.system import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -114,12 +115,22 @@ def _checks(now) -> dict:
     return _component(OK, "The latest health checks passed.", **details)
 
 
-def budget_state(report: dict) -> dict:
-    """Return the budget component of a ``costs.budget_report``: down at the cap, degraded near it."""
+def budget_state(report: dict, *, overridden: bool = False) -> dict:
+    """Return the budget component of a ``costs.budget_report``: down at the cap, degraded near it.
+
+    Over the cap but resumed by an operator for this month (``overridden``), RangeX serves: degraded.
+    """
     cap, total = report["cap_usd"], report["total_usd"]
     over = [row["scenario"] for row in report["scenarios"] if row["status"] != BudgetAlert.Status.OK]
-    extra = {"month_usd": total, "cap_usd": cap, "scenarios_over": over}
+    extra = {"month_usd": total, "cap_usd": cap, "scenarios_over": over, "operator_override": overridden}
     if cap and total >= cap:
+        if overridden:
+            return _component(
+                DEGRADED,
+                f"This month's cost USD {total} is over the cap of USD {cap}; an operator resumed RangeX "
+                "('maintenance clear-override' lets the budget check pause it).",
+                **extra,
+            )
         return _component(DOWN, f"This month's cost USD {total} reached the cap of USD {cap}.", **extra)
     problems = []
     if cap and total >= cap * CAP_WARNING_FRACTION:
@@ -152,6 +163,12 @@ def _guarded(name: str, read) -> dict:
         return _component(DOWN, f"{name} could not be read ({type(exc).__name__}).")
 
 
+def _budget(now) -> dict:
+    month = month_start(now)
+    overridden = get_settings().budget_override_month == month
+    return budget_state(budget_report(month=month), overridden=overridden)
+
+
 def platform_status_report(*, now=None) -> dict:
     """Probe every part and read the recorded state; return ``{"status", "exit_code", "components"}``."""
     now = now or timezone.now()
@@ -162,7 +179,7 @@ def platform_status_report(*, now=None) -> dict:
         components[name] = _component(state["status"], state["message"], age_seconds=state.get("age_seconds"))
     components["encryption"] = _guarded("encryption", _encryption)
     components["checks"] = _guarded("checks", lambda: _checks(now))
-    components["budget"] = _guarded("budget", lambda: budget_state(budget_report(month=month_start(now))))
+    components["budget"] = _guarded("budget", lambda: _budget(now))
     status = worst([c["status"] for c in components.values()])
     return {"status": status, "exit_code": EXIT_CODES[status], "checked_at": now, "components": components}
 
