@@ -1,5 +1,7 @@
 """Maintenance mode: non-staff get a 503 with the admin's message (HTML or JSON); staff keep working."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -103,9 +105,9 @@ def test_an_operators_maintenance_off_over_the_cap_wins_until_cleared(settings, 
     # Over the cap but resumed by the operator: RangeX serves, so the budget is degraded, not down.
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError) as exited:
+    with pytest.raises(CommandError):  # no beat heartbeat in this test: down for that reason
         call_command("platform_status", stdout=status)
-    assert exited.value.returncode == 1, status.getvalue()
+    assert re.search(r"budget +degraded", status.getvalue()), status.getvalue()
     assert "Budget pause: overridden by an operator this month" in status.getvalue()
     assert "an operator resumed RangeX" in status.getvalue()
     call_command("maintenance", "clear-override", stdout=out, stderr=err)
