@@ -32,7 +32,7 @@ def test_the_usage_chart_is_drawn_without_a_csp_violation(page: Page, live_url, 
     page.goto(f"{live_url}/admin/")
     expect(page.locator("#ops-dashboard")).to_be_visible()
     page.wait_for_function(
-        "() => window.Chart && Chart.getChart(document.getElementById('rx-usage-chart'))", timeout=10_000
+        "() => window.Chart && Chart.getChart(document.getElementById('rx-usage-chart'))", timeout=30_000
     )
     chart = page.evaluate(
         "(() => { const c = Chart.getChart(document.getElementById('rx-usage-chart'));"
