@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
+from apps.scenarios import grading
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
@@ -54,6 +55,9 @@ def _question_rows(session) -> list[dict]:
                 "q": question,
                 "prompt_html": render_markdown(question.get("prompt", "")),
                 "state": state,
+                "value": grading.value_after_hints(
+                    question=question, state=state, hints=version.hints or [], hint_mode=version.hint_mode
+                ),
                 "hints": [
                     {
                         "id": h["id"],
