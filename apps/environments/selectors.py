@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.environments import hooks
 from apps.environments.models import EnvironmentMachine, EnvironmentSession, SessionStatus
@@ -71,6 +71,18 @@ def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
 
 def env_session_list_for_user(*, user) -> QuerySet[EnvironmentSession]:
     return _base().filter(user=user, is_test=False).order_by("-created_at")
+
+
+def scenario_played_by(*, user, scenario) -> bool:
+    """Return whether ``user`` finished a session of ``scenario``: ended normally or answered to the end.
+
+    A session that failed to start or is still live does not count; test sessions never do.
+    """
+    return (
+        EnvironmentSession.objects.filter(user=user, scenario_version__scenario=scenario, is_test=False)
+        .filter(Q(status=SessionStatus.TERMINATED) | Q(completed_at__isnull=False))
+        .exists()
+    )
 
 
 def solved_scenario_slugs(*, user, slugs) -> set[str]:

@@ -94,18 +94,6 @@ def test_filters_by_category_difficulty_type_and_tags(solver):
     assert _slugs(catalog_list(user=solver, tags=["sqli", "php"])) == ["web-easy"]
 
 
-def test_sorts_by_newest_rating_and_time(solver):
-    first = published_version(slug="first", estimated_minutes=90)
-    second = published_version(slug="second", estimated_minutes=15)
-    third = published_version(slug="third", estimated_minutes=45)
-    _rate(first, 5, 4)
-    _rate(third, 3)
-    assert _slugs(catalog_list(user=solver, sort="newest")) == ["third", "second", "first"]
-    assert _slugs(catalog_list(user=solver, sort="rating")) == ["first", "third", "second"]
-    assert _slugs(catalog_list(user=solver, sort="time")) == ["second", "third", "first"]
-    assert second.scenario.slug == "second"
-
-
 def test_catalog_page_paginates_twelve_per_page(client):
     for i in range(14):
         published_version(slug=f"page-{i:02d}")
