@@ -1,6 +1,7 @@
 from django import template
 
 from apps.ops.selectors_dashboard import platform_overview
+from apps.scenarios.selectors import review_queue
 
 register = template.Library()
 
@@ -12,3 +13,12 @@ def ops_dashboard(context):
     if user is None or not getattr(user, "is_platform_admin", False):
         return None
     return platform_overview()
+
+
+@register.simple_tag(takes_context=True)
+def review_queue_waiting(context):
+    """Return how many submitted versions wait for a platform admin's decision; None for everyone else."""
+    user = getattr(context.get("request"), "user", None)
+    if user is None or not getattr(user, "is_platform_admin", False):
+        return None
+    return review_queue().count()
