@@ -58,6 +58,20 @@ def env_session_can_access(*, user, session: EnvironmentSession) -> bool:
     return hooks.session_access.any(user=user, session=session)
 
 
+def env_session_addresses(*, session: EnvironmentSession) -> dict[str, list[tuple[str, str]]]:
+    """Return each machine's addresses as ``(network group, address)`` pairs, while the session is live.
+
+    An ended session's addresses belong to nothing any more, so none are returned.
+    """
+    if not session.is_live:
+        return {}
+    addresses: dict[str, list[tuple[str, str]]] = {}
+    rows = session.topology.filter(private_ip__isnull=False).order_by("network_group")
+    for name, group, ip in rows.values_list("machine_name", "network_group", "private_ip"):
+        addresses.setdefault(name, []).append((group, ip))
+    return addresses
+
+
 def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
     """Return the session if ``user`` may use it; anyone else gets a 404."""
     try:

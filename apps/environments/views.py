@@ -9,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
-from apps.scenarios import grading
+from apps.environments.models import SessionStatus
+from apps.scenarios import catalog, grading
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
@@ -72,15 +73,33 @@ def _question_rows(session) -> list[dict]:
     return rows
 
 
-def _context(session) -> dict:
+TERMINAL_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.PAUSED)
+
+
+def _restart_version(session):
+    """Return the published version an ended session can start again (the scenario's newest), or None."""
+    if session.is_live or session.event_id is not None:
+        return None
+    try:
+        return catalog.catalog_get(user=session.user, slug=session.scenario_version.scenario.slug)
+    except NotFound:
+        return None
+
+
+def _context(session, machines=None) -> dict:
     version = session.scenario_version
+    addresses = selectors.env_session_addresses(session=session)
+    machines = machines if machines is not None else list(session.machines.all())
     return {
+        "machines": [{"row": m, "addresses": addresses.get(m.machine_name, [])} for m in machines],
+        "restart_version": _restart_version(session),
         "session": session,
         "version": version,
         "mission_html": render_markdown(version.mission_text),
         "questions": _question_rows(session),
         "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
-        "terminals": [m for m in session.machines.all() if m.allow_solver_entry],
+        # A stopping or ended lab has no shell to open: its page shows no terminal at all.
+        "terminals": [m for m in machines if m.allow_solver_entry] if session.status in TERMINAL_STATUSES else [],
         "hint_mode": version.hint_mode,
     }
 
@@ -88,15 +107,15 @@ def _context(session) -> dict:
 @login_required
 def session_detail(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
-    selectors.env_session_machines_live(session=session)
-    return render(request, "environments/session_detail.html", _context(session))
+    machines = selectors.env_session_machines_live(session=session)
+    return render(request, "environments/session_detail.html", _context(session, machines))
 
 
 @login_required
 def session_status(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
-    selectors.env_session_machines_live(session=session)
-    return render(request, "environments/_status.html", _context(session))
+    machines = selectors.env_session_machines_live(session=session)
+    return render(request, "environments/_status.html", _context(session, machines))
 
 
 @login_required

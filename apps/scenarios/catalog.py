@@ -174,6 +174,9 @@ def catalog_topology(version: ScenarioVersion) -> dict:
                 if machine not in members:
                     members.append(machine)
             groups.setdefault(there, [])
+    # The table lists each machine on every network the diagram draws it in (a pivot host on several).
+    for machine in machines:
+        machine["networks"] = [name for name in sorted(groups) if machine in groups[name]]
     return {
         "machines": machines,
         "groups": [{"name": name, "machines": groups[name]} for name in sorted(groups)],

@@ -36,6 +36,12 @@
         return;
       }
       page.dataset.status = msg.status;
+      // A lab that stops has no shell any more: drop its terminals instead of leaving them empty.
+      if (!["starting", "running", "paused"].includes(msg.status)) {
+        Object.values(terminals).forEach((t) => { t.socket.close(); t.term.dispose(); });
+        const section = document.getElementById("terminals");
+        if (section) section.remove();
+      }
       refreshStatus();
     } else if (msg.type === "idle_warning") {
       const box = document.getElementById("messages");

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -49,3 +51,47 @@ def test_a_penalty_hint_asks_first_and_the_question_then_shows_its_reduced_value
     expect(page.locator("#question-q1 [data-question-value]")).to_have_text("10 6 pts")
     session.refresh_from_db()
     assert session.answers["q1"]["hints_taken"] == ["h1"]
+
+
+def test_the_session_page_shows_addresses_per_network_and_durations_in_hours_and_minutes(new_page, live_url, lab):
+    solver, session = lab
+    page = new_page(solver)
+    visit(page, f"{live_url}/sessions/{session.pk}/")
+    pivot = page.locator('#session-machines [data-machine="pivot"]')
+    expect(pivot.locator("[data-network]")).to_have_count(2)
+    expect(pivot.locator('[data-network="dmz"]')).to_have_text(re.compile(r"^dmz \d+\.\d+\.\d+\.\d+$"))
+    expect(pivot.locator('[data-network="internal"]')).to_have_text(re.compile(r"^internal \d+\.\d+\.\d+\.\d+$"))
+    expect(page.locator('#session-machines [data-machine="attacker"] [data-network]')).to_have_count(1)
+
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator("#session-status")).to_contain_text(re.compile(r"Paused with (\d+ h )?\d+ min left\."))
+    expect(page.locator("#paused-left")).not_to_contain_text("seconds")
+
+
+def test_a_stopped_lab_shows_no_terminal_and_starts_again(new_page, live_url, lab):
+    solver, session = lab
+    page = new_page(solver)
+    visit(page, f"{live_url}/sessions/{session.pk}/")
+    expect(page.locator('[data-terminal="attacker"] .xterm')).to_be_visible(timeout=15_000)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#session-status")).to_have_attribute("data-status", "terminated", timeout=30_000)
+    expect(page.locator("#terminals")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#terminals")).to_have_count(0)
+    expect(page.locator(".xterm")).to_have_count(0)
+
+    page.get_by_role("button", name="Start again").click()
+    expect(page.locator("#session-status")).to_have_attribute("data-status", "running", timeout=30_000)
+    assert EnvironmentSession.objects.filter(user=solver).count() == 2
+    expect(page.locator('[data-terminal="attacker"] .xterm')).to_be_visible(timeout=15_000)
+
+
+def test_the_scenario_page_lists_the_pivot_on_each_of_its_networks(new_page, live_url, lab):
+    solver, session = lab
+    page = new_page(solver)
+    visit(page, f"{live_url}/scenarios/{session.scenario_version.scenario.slug}/")
+    row = page.locator("#machine-overview tr", has_text="pivot")
+    expect(row.locator("td").nth(2)).to_have_text("dmz, internal")
+    expect(page.locator('#topology [data-network-group="internal"]')).to_contain_text("pivot")

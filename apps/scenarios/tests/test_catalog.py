@@ -199,6 +199,9 @@ def test_detail_topology_shows_groups_and_pivot_links(solver_client):
     inside = content.split('data-network-group="inside"')[1].split('data-network-group="outside"')[0]
     assert "jump" in inside and "db" in inside and "kali" not in inside
     assert content.count('<td class="font-mono">jump') == 1
+    # The table names every network the diagram draws a machine in: the pivot host is on both.
+    assert 'data-networks="inside outside">inside, outside<' in content
+    assert 'data-networks="outside">outside<' in content and 'data-networks="inside">inside<' in content
 
 
 def test_favourites_page_lists_only_my_favourites(solver_client, solver):
