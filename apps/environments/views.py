@@ -90,7 +90,7 @@ def _context(session, machines=None) -> dict:
     version = session.scenario_version
     addresses = selectors.env_session_addresses(session=session)
     machines = machines if machines is not None else list(session.machines.all())
-    return {
+    context = {
         "machines": [{"row": m, "addresses": addresses.get(m.machine_name, [])} for m in machines],
         "restart_version": _restart_version(session),
         "session": session,
@@ -102,6 +102,8 @@ def _context(session, machines=None) -> dict:
         "terminals": [m for m in machines if m.allow_solver_entry] if session.status in TERMINAL_STATUSES else [],
         "hint_mode": version.hint_mode,
     }
+    context["terminal_machines"] = [m.machine_name for m in context["terminals"]]
+    return context
 
 
 @login_required
