@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -191,3 +192,32 @@ def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
         }
         messages.success(request, labels[action])
     return redirect("environments:detail", pk=session.pk)
+
+
+@login_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    """The free-text answers waiting for this creator's or admin's decision."""
+    if not (request.user.is_staff or request.user.is_platform_admin):
+        raise DjangoPermissionDenied("Only creators and admins review answers.")
+    pending = selectors.env_answers_pending_review(user=request.user)
+    return render(request, "environments/reviews.html", {"pending": pending})
+
+
+@login_required
+@require_POST
+def review_decide(request: HttpRequest, pk) -> HttpResponse:
+    session = selectors.env_session_get_for_reviewer(user=request.user, pk=pk)
+    decision = request.POST.get("decision")
+    try:
+        services.env_answer_review(
+            session=session,
+            actor=request.user,
+            question_id=request.POST.get("question_id", ""),
+            accepted={"accept": True, "reject": False}.get(decision),
+            comment=request.POST.get("comment", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Answer accepted." if decision == "accept" else "Answer rejected.")
+    return redirect("environments:reviews")

@@ -41,6 +41,16 @@
         if (section) section.remove();
       }
       refreshStatus();
+    } else if (msg.type === "review") {
+      // A reviewer decided on a free-text answer: redraw that question from a fresh copy of the page.
+      fetch(location.href, { headers: { Accept: "text/html" } })
+        .then((r) => r.text())
+        .then((html) => {
+          const id = "question-" + msg.question_id;
+          const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+          const old = document.getElementById(id);
+          if (fresh && old) { old.replaceWith(fresh); if (window.htmx) window.htmx.process(fresh); }
+        });
     } else if (msg.type === "idle_warning") {
       const box = document.getElementById("messages");
       if (box) box.insertAdjacentHTML("beforeend", '<div class="alert alert-warning" role="alert"></div>');

@@ -1,5 +1,6 @@
 from django import template
 
+from apps.environments.selectors import env_answers_pending_review
 from apps.ops.selectors_dashboard import platform_overview
 from apps.scenarios.selectors import review_queue
 
@@ -22,3 +23,12 @@ def review_queue_waiting(context):
     if user is None or not getattr(user, "is_platform_admin", False):
         return None
     return review_queue().count()
+
+
+@register.simple_tag(takes_context=True)
+def answers_waiting(context):
+    """Return how many free-text answers wait for this creator's or admin's decision; None for others."""
+    user = getattr(context.get("request"), "user", None)
+    if user is None or not getattr(user, "is_staff", False):
+        return None
+    return len(env_answers_pending_review(user=user))
