@@ -33,6 +33,13 @@ def _require_user(user) -> None:
         raise PermissionDenied("Sign in to rate scenarios or keep favourites.")
 
 
+def scenario_played(*, user, scenario: Scenario) -> bool:
+    """Return whether ``user`` finished a session of ``scenario``, which rating it requires."""
+    if user is None or not user.is_authenticated:
+        return False
+    return hooks.scenario_played.any(user=user, scenario=scenario)
+
+
 def scenario_rate(*, user, scenario: Scenario, rating) -> ScenarioRating:
     """Record or change ``user``'s rating of ``scenario`` and recompute its average and count.
 
@@ -48,7 +55,7 @@ def scenario_rate(*, user, scenario: Scenario, rating) -> ScenarioRating:
         locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
         if not locked.is_published:
             raise ValidationFailed("Only published scenarios can be rated.")
-        if not hooks.scenario_played.any(user=user, scenario=locked):
+        if not scenario_played(user=user, scenario=locked):
             raise PermissionDenied(NOT_PLAYED_MESSAGE)
         existing = ScenarioRating.objects.filter(user=user, scenario=locked).first()
         old = existing.rating if existing else None

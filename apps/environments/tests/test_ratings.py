@@ -78,6 +78,8 @@ def test_average_is_rounded_to_two_places():
 def test_rating_page_post_with_htmx_updates_the_average(solver, solver_client):
     version = published_version(slug="rate-me")
     _player(version, solver)
+    page = solver_client.get("/scenarios/rate-me/").content.decode()
+    assert "Rate 4 out of 5" in page and "Finish a session" not in page
     response = solver_client.post("/scenarios/rate-me/rate/", {"rating": "4"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     content = response.content.decode()

@@ -41,6 +41,12 @@ def test_a_scenario_cannot_be_rated_before_it_was_played(solver, solver_client):
     assert not ScenarioRating.objects.exists()
 
 
+def test_the_scenario_page_asks_to_play_before_rating(solver_client):
+    published_version(slug="play-first")
+    content = solver_client.get("/scenarios/play-first/").content.decode()
+    assert "Finish a session of this scenario to rate it." in content and "Rate 4 out of 5" not in content
+
+
 def test_unpublished_scenarios_cannot_be_rated(solver):
     version = published_version()
     services.scenario_version_archive(version=version, actor=AdminFactory())
