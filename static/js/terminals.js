@@ -35,11 +35,13 @@
     return machines.map((machine) => ({ machine, tab: "1" }));
   }
 
-  function copyText(text) {
+  // ``fallback`` (an explicit Ctrl+Shift+C) may copy through a hidden text area where the clipboard
+  // API is missing (plain HTTP); copying on selection never does, as that would steal the focus.
+  function copyText(text, fallback) {
     if (!text) return;
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).catch(() => legacyCopy(text));
-    } else {
+      navigator.clipboard.writeText(text).catch(() => fallback && legacyCopy(text));
+    } else if (fallback) {
       legacyCopy(text);
     }
   }
@@ -132,7 +134,7 @@
     term.onSelectionChange(() => copyText(term.getSelection()));
     term.attachCustomKeyEventHandler((event) => {
       if (event.type !== "keydown" || !event.ctrlKey || !event.shiftKey) return true;
-      if (event.code === "KeyC") { copyText(term.getSelection()); event.preventDefault(); return false; }
+      if (event.code === "KeyC") { copyText(term.getSelection(), true); term.focus(); event.preventDefault(); return false; }
       if (event.code === "KeyV") { pasteInto(shell); event.preventDefault(); return false; }
       if (event.code === "KeyF") { openSearch(); event.preventDefault(); return false; }
       return true;
