@@ -104,7 +104,7 @@ class HintSerializer(serializers.Serializer):
     hint_id = serializers.CharField(max_length=64)
 
 
-class HintResultSerializer(serializers.Serializer):
+class SessionHintResultSerializer(serializers.Serializer):
     hint_id = serializers.CharField()
     text = serializers.CharField()
     cost = serializers.IntegerField()
@@ -114,7 +114,7 @@ class HintResultSerializer(serializers.Serializer):
 class HintApi(APIView):
     throttle_scope = "hint"
 
-    @extend_schema(request=HintSerializer, responses={200: HintResultSerializer, **error_responses(409)})
+    @extend_schema(request=HintSerializer, responses={200: SessionHintResultSerializer, **error_responses(409)})
     def post(self, request, pk):
         session = selectors.env_session_get_for_user(user=request.user, pk=pk)
         data = HintSerializer(data=request.data)
