@@ -106,6 +106,7 @@ class AuditAction(models.TextChoices):
     SESSION_TERMINATED = "session.terminated"
     SESSION_ANSWER = "session.answer"
     SESSION_HINT = "session.hint"
+    SESSION_ANSWER_REVIEWED = "session.answer_reviewed"
     SESSION_FLAG_SHARED = "session.flag_shared"
     SESSION_IDLE_WARNED = "session.idle_warned"
     SESSION_SOFT_LIMIT_WARNED = "session.soft_limit_warned"

@@ -162,6 +162,9 @@ class SystemSetting(TimestampedModel):
     class Meta:
         db_table = "system_setting"
         ordering = ["key"]
+        # Not "system settings": that is the singleton above, and the admin would list the name twice.
+        verbose_name = "key-value setting"
+        verbose_name_plural = "key-value settings"
 
     def __str__(self) -> str:
         return self.key

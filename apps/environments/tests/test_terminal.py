@@ -170,7 +170,7 @@ async def test_terminal_refuses_a_stopped_session_and_closes_on_stop(running):
 
 async def test_output_waits_for_the_page_to_catch_up(running):
     """Without acknowledgements the server stops sending after its window; acks let the rest through."""
-    from apps.environments.consumers import BATCH_BYTES, WINDOW_BYTES
+    from apps.environments.shells import BATCH_BYTES, WINDOW_BYTES
 
     session, cookie = running
     comm = communicator(session, cookie)
