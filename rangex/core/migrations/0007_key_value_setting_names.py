@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_audit_action_free_text'),
+        ('core', '0006_budget_pause'),
     ]
 
     operations = [
