@@ -77,6 +77,13 @@ RANGEX_LAB_IMAGES=${RANGEX_LAB_IMAGES:-demo}
 RANGEX_SEED_DEMO=${RANGEX_SEED_DEMO:-false}
 RANGEX_WORKER_CONCURRENCY=${RANGEX_WORKER_CONCURRENCY:-2}
 RANGEX_MAX_BODY_MB=${RANGEX_MAX_BODY_MB:-110}
+
+# Email. Until EMAIL_URL names your mail server (smtp+tls://user:password@mail.example.org:587),
+# no mail is sent: password resets and verification mails reach nobody, and the log shows only who
+# a mail was for, never its body. Set EMAIL_URL, then remove RANGEX_ALLOW_CONSOLE_EMAIL so that
+# 'manage check --deploy' refuses an install that cannot mail (rangex.E001).
+EMAIL_URL=${EMAIL_URL:-}
+RANGEX_ALLOW_CONSOLE_EMAIL=${RANGEX_ALLOW_CONSOLE_EMAIL:-$([ -n "${EMAIL_URL:-}" ] && echo false || echo true)}
 EOF
     chmod 600 "$STACK_DIR/stack.env"
   fi

@@ -21,6 +21,10 @@ const files = {
   "@xterm/xterm/lib/xterm.js.map": "xterm/xterm.js.map",
   "@xterm/addon-fit/lib/addon-fit.js": "xterm/addon-fit.js",
   "@xterm/addon-fit/lib/addon-fit.js.map": "xterm/addon-fit.js.map",
+  "@xterm/addon-search/lib/addon-search.js": "xterm/addon-search.js",
+  "@xterm/addon-search/lib/addon-search.js.map": "xterm/addon-search.js.map",
+  "@xterm/addon-web-links/lib/addon-web-links.js": "xterm/addon-web-links.js",
+  "@xterm/addon-web-links/lib/addon-web-links.js.map": "xterm/addon-web-links.js.map",
   "chart.js/dist/chart.umd.js": "chartjs/chart.umd.js",
   "chart.js/dist/chart.umd.js.map": "chartjs/chart.umd.js.map",
 };

@@ -2,7 +2,7 @@
 
 Every WebSocket passes an exact Origin check (scheme, host and port against this site and
 CSRF_TRUSTED_ORIGINS: the WebSocket form of CSRF protection, ``rangex.core.origins``) and is
-authenticated from the Django session.
+authenticated from the Django session. Each connection has a request id for its log lines.
 """
 
 import os
@@ -16,13 +16,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from rangex.core.origins import OriginValidator  # noqa: E402
+from rangex.core.request_ids import WebSocketRequestIdMiddleware  # noqa: E402
 from rangex.embedded_beat import embedded_beat_start  # noqa: E402
 from rangex.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": WebSocketRequestIdMiddleware(
+            OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
 

@@ -197,7 +197,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # any other lost task comes back soon too; a task still running then may be delivered a second
 # time, which every task tolerates (launch leases, single_flight locks, conditional updates).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 180, "global_keyprefix": f"{RANGEX_INSTANCE}:"}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, recording beat's liveness heartbeat (apps/ops/liveness.py).
+# Beat and every worker record a heartbeat this often; one older than 180 s means the process stopped.
+RANGEX_HEARTBEAT_SECONDS = e.get_int("RANGEX_HEARTBEAT_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULER = "apps.ops.liveness:LivenessScheduler"
+# The worker and beat log through LOGGING below, in the same format as the web server.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -310,6 +315,11 @@ _email = e.env.email_url_config(
     )
 )
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+# Outside DEBUG a message body (a password-reset link, a code) never reaches a log; the deploy check
+# rangex.E001 refuses console email unless RANGEX_ALLOW_CONSOLE_EMAIL=true says mail may go nowhere.
+if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+    EMAIL_BACKEND = "rangex.core.mail.RedactingConsoleBackend"
+RANGEX_ALLOW_CONSOLE_EMAIL = e.get_bool("RANGEX_ALLOW_CONSOLE_EMAIL", False)
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
@@ -411,12 +421,24 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = e.get_str("LOG_LEVEL", "INFO")
+# One format for the web server, the worker and beat: text (default) or one JSON object a line.
+LOG_FORMAT = e.get_str("RANGEX_LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("Environment variable RANGEX_LOG_FORMAT is malformed: expected text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "rangex.core.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "filters": {
+        "redact": {"()": "rangex.core.logging.RedactSecretsFilter"},
+        "request_id": {"()": "rangex.core.logging.RequestIdFilter"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "rangex.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -473,7 +495,12 @@ RANGEX_RUNTIMES = _runtimes_from_env("RANGEX_RUNTIMES", default_key=RANGEX_DEFAU
 # FakeRuntime gives terminals that are shells on this host: for tests and development only.
 RANGEX_ALLOW_FAKE_RUNTIME = e.get_bool("RANGEX_ALLOW_FAKE_RUNTIME", DEBUG)
 RANGEX_FLAG_SECRET = e.get_secret("RANGEX_FLAG_SECRET", "") or SECRET_KEY
+# /metrics (README, "Metrics"): on by default; a scraper sends this bearer token, or without a token
+# only a direct connection from this host may scrape. Signed-in platform admins may always look.
+RANGEX_METRICS_ENABLED = e.get_bool("RANGEX_METRICS_ENABLED", True)
 RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
+# platform_status and health_check probe the web server here when set (e.g. http://127.0.0.1:8000/healthz).
+RANGEX_WEB_HEALTH_URL = e.get_url("RANGEX_WEB_HEALTH_URL", "", schemes={"http", "https"})
 RANGEX_MAX_ASSET_BYTES = e.get_int("RANGEX_MAX_ASSET_MB", 100, minimum=1) * 1024 * 1024
 # Costs are kept in RM; the global budget cap is set in USD and converted with this rate.
 RANGEX_RM_PER_USD = e.get_str("RANGEX_RM_PER_USD", "4.70")

@@ -20,11 +20,13 @@ api_v1 = [
 
 # Errors outside a view's own handling: JSON on the API, a page with the reason elsewhere.
 handler400 = "rangex.core.error_views.bad_request"
+handler403 = "rangex.core.error_views.permission_denied"
 handler404 = "rangex.core.error_views.page_not_found"
 handler500 = "rangex.core.error_views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", healthz.healthz, name="healthz"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("accounts/", include("apps.accounts.urls")),

@@ -104,7 +104,7 @@ class HintSerializer(serializers.Serializer):
     hint_id = serializers.CharField(max_length=64)
 
 
-class HintResultSerializer(serializers.Serializer):
+class SessionHintResultSerializer(serializers.Serializer):
     hint_id = serializers.CharField()
     text = serializers.CharField()
     cost = serializers.IntegerField()
@@ -114,7 +114,7 @@ class HintResultSerializer(serializers.Serializer):
 class HintApi(APIView):
     throttle_scope = "hint"
 
-    @extend_schema(request=HintSerializer, responses={200: HintResultSerializer, **error_responses(409)})
+    @extend_schema(request=HintSerializer, responses={200: SessionHintResultSerializer, **error_responses(409)})
     def post(self, request, pk):
         session = selectors.env_session_get_for_user(user=request.user, pk=pk)
         data = HintSerializer(data=request.data)
@@ -152,3 +152,45 @@ SessionPauseApi = _action_view(services.env_session_pause)
 SessionResumeApi = _action_view(services.env_session_resume)
 SessionExtendApi = _action_view(services.env_session_extend, with_minutes=True)
 SessionStopApi = _action_view(services.env_session_stop)
+
+
+class ReviewSerializer(serializers.Serializer):
+    question_id = serializers.CharField(max_length=64)
+    accepted = serializers.BooleanField()
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReviewResultSerializer(serializers.Serializer):
+    question_id = serializers.CharField()
+    state = serializers.DictField(help_text="The question's state after the decision.")
+    score = serializers.IntegerField()
+
+
+class PendingReviewSerializer(serializers.Serializer):
+    session_id = serializers.UUIDField(source="session.pk")
+    scenario = serializers.CharField(source="session.scenario_version.title")
+    solver = serializers.CharField(source="session.user.public_name")
+    question_id = serializers.CharField(source="question.id")
+    prompt = serializers.CharField(source="question.prompt")
+    answer = serializers.CharField()
+
+
+class PendingReviewListApi(APIView):
+    """The free-text answers waiting for the caller's decision (creators: their scenarios; admins: all)."""
+
+    @extend_schema(responses=PendingReviewSerializer(many=True))
+    def get(self, request):
+        pending = selectors.env_answers_pending_review(user=request.user)
+        return Response(PendingReviewSerializer(pending, many=True).data)
+
+
+class ReviewApi(APIView):
+    """Accept or reject a free-text answer waiting in a session."""
+
+    @extend_schema(request=ReviewSerializer, responses={200: ReviewResultSerializer, **error_responses(409)})
+    def post(self, request, pk):
+        session = selectors.env_session_get_for_reviewer(user=request.user, pk=pk)
+        data = ReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.env_answer_review(session=session, actor=request.user, **data.validated_data)
+        return Response(ReviewResultSerializer(result).data)

@@ -13,28 +13,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
+from apps.environments import shells
 from apps.environments.models import EnvironmentSession
 from rangex.core.errors import ApplicationError
 from rangex.core.parsers import json_loads_bounded
 
 logger = logging.getLogger(__name__)
 
-# Output goes out in batches of at least BATCH_BYTES when that much is waiting; a batch passes it by
-# less than one read (a terminal read returns at most 64 KiB). Sending pauses once more than
-# WINDOW_BYTES are unacknowledged, so a page that stops acknowledging is sent at most the window
-# plus one batch: under 1.125 MiB.
-BATCH_BYTES = 64 * 1024
-WINDOW_BYTES = 1024 * 1024
-READ_TIMEOUT = 0.02
+# Output batching and flow control live in ``shells``: a batch is at least 64 KiB when that much is
+# waiting, and sending pauses once more than 1 MiB is unacknowledged, so a page that stops
+# acknowledging is sent at most the window plus one batch: under 1.125 MiB.
 TOUCH_EVERY_SECONDS = 20
 ENDED = {"stopping", "terminated", "failed", "error"}
 # A refused terminal closes before ``accept`` with a code the page understands.
 REFUSAL_CODES = {404: 4404, 409: 4409, 403: 4403}
+
+# The page names each of its shells on a machine; the name is part of the key a reload comes back with.
+TAB_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 RED = "\x1b[1;31m"
 YELLOW = "\x1b[1;33m"
@@ -81,84 +82,80 @@ def _query_param(scope, name: str) -> str:
 
 
 class TerminalConsumer(AsyncWebsocketConsumer):
-    """``/ws/sessions/<id>/terminal/<machine>/?token=...``: one TTY in one machine."""
+    """``/ws/sessions/<id>/terminal/<machine>/?token=...&tab=...``: one shell in one machine.
 
-    terminal = None
-    reader: asyncio.Task | None = None
+    The shell itself is a ``shells.LiveShell``: it outlives this socket for a grace period unless the
+    page closes the tab on purpose (close code 1000), so a reload comes back to the same shell.
+    """
+
+    shell = None
 
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
         self.session_id = str(kwargs["session_id"])
         self.machine_name = kwargs["machine"]
+        user = self.scope.get("user")
         try:
-            grant = await _authorize_terminal(
-                self.scope.get("user"), self.session_id, self.machine_name, _query_param(self.scope, "token")
-            )
+            token = _query_param(self.scope, "token")
+            grant = await _authorize_terminal(user, self.session_id, self.machine_name, token)
         except ApplicationError as exc:
             await self.close(code=REFUSAL_CODES.get(exc.status_code, 4403))
             return
+        tab = _query_param(self.scope, "tab")
+        tab = tab if TAB_ID.fullmatch(tab) else "1"
         cols = _bounded(_query_param(self.scope, "cols"), 80, 20, 500)
         rows = _bounded(_query_param(self.scope, "rows"), 24, 5, 200)
-        self.unacked = 0
-        self.window_open = asyncio.Event()
-        self.window_open.set()
         self.last_touch = 0.0
         self.group = f"session-{self.session_id}"
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        try:
-            from apps.environments.services import env_terminal_open
-            from apps.runtime.base import RuntimeFailure
+        from apps.environments.services import env_terminal_open
+        from apps.runtime.base import RuntimeFailure
 
-            self.terminal = await asyncio.to_thread(env_terminal_open, grant=grant, cols=cols, rows=rows)
-        except RuntimeFailure as exc:
+        try:
+            await shells.shell_attach(
+                key=(self.session_id, self.machine_name, tab, user.pk),
+                consumer=self,
+                open_terminal=lambda: env_terminal_open(grant=grant, cols=cols, rows=rows),
+                cols=cols,
+                rows=rows,
+            )
+        except (RuntimeFailure, ApplicationError) as exc:
             await self._fail(f"Could not open a terminal on {self.machine_name}: {exc}")
             return
         except Exception:
             logger.exception("terminal open failed for session %s", self.session_id)
             await self._fail(f"Could not open a terminal on {self.machine_name}.")
             return
-        self.reader = asyncio.create_task(self._pump())
 
     async def _fail(self, message: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
         await self.send(bytes_data=f"\r\n{RED}{message}{RESET}\r\n".encode())
         await self.close(code=4500)
 
-    async def _pump(self) -> None:
-        """Read output on a thread and send it in batches, waiting while the page is behind."""
-        terminal = self.terminal
-        ended = False
+    async def kept(self) -> None:
+        """The shell of this tab was kept: its scroll-back follows."""
+        await self.send(text_data=json.dumps({"type": "attached", "kept": True}))
+
+    async def deliver(self, data: bytes) -> None:
+        """Send shell output to the page (called by the shell's reader)."""
         try:
-            while not ended:
-                await self.window_open.wait()
-                try:
-                    chunk = await asyncio.to_thread(terminal.read, READ_TIMEOUT)
-                except EOFError:
-                    break
-                if not chunk:
-                    continue
-                buffer = bytearray(chunk)
-                while len(buffer) < BATCH_BYTES:
-                    try:
-                        more = await asyncio.to_thread(terminal.read, 0)
-                    except EOFError:
-                        ended = True
-                        break
-                    if not more:
-                        break
-                    buffer.extend(more)
-                self.unacked += len(buffer)
-                if self.unacked > WINDOW_BYTES:
-                    self.window_open.clear()
-                await self.send(bytes_data=bytes(buffer))
-                await self._maybe_touch()
-        except asyncio.CancelledError:
-            raise
+            await self.send(bytes_data=data)
         except Exception:
-            logger.warning("terminal stream of session %s ended with an error", self.session_id, exc_info=True)
+            logger.debug("terminal socket of session %s went away mid-send", self.session_id, exc_info=True)
+            return
+        await self._maybe_touch()
+
+    async def shell_exited(self) -> None:
+        self.shell = None
         await self.send(bytes_data=f"\r\n{YELLOW}[the shell has exited]{RESET}\r\n".encode())
         await self.close(code=1000)
+
+    async def taken_over(self) -> None:
+        """The same tab attached from another window: this socket lets go of the shell."""
+        self.shell = None
+        await self.send(bytes_data=f"\r\n{YELLOW}This shell is now open in another window.{RESET}\r\n".encode())
+        await self.close(code=4001)
 
     async def _maybe_touch(self) -> None:
         now = time.monotonic()
@@ -167,10 +164,11 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await _touch(self.session_id)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.terminal is None:
+        shell = self.shell
+        if shell is None:
             return
         if bytes_data is not None:
-            await asyncio.to_thread(self.terminal.write, bytes_data)
+            await asyncio.to_thread(shell.terminal.write, bytes_data)
             await self._maybe_touch()
             return
         try:
@@ -182,16 +180,14 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         if kind == "input":
             data = message.get("data", "")
             if isinstance(data, str):
-                await asyncio.to_thread(self.terminal.write, data.encode())
+                await asyncio.to_thread(shell.terminal.write, data.encode())
                 await self._maybe_touch()
         elif kind == "resize":
             cols = _bounded(message.get("cols"), 80, 20, 500)
             rows = _bounded(message.get("rows"), 24, 5, 200)
-            await asyncio.to_thread(self.terminal.resize, cols, rows)
+            await asyncio.to_thread(shell.terminal.resize, cols, rows)
         elif kind == "ack":
-            self.unacked = max(self.unacked - _bounded(message.get("bytes"), 0, 0, 1 << 30), 0)
-            if self.unacked <= WINDOW_BYTES // 2:
-                self.window_open.set()
+            shell.acknowledge(_bounded(message.get("bytes"), 0, 0, 1 << 30))
         elif kind == "ping":
             await self.send(text_data=json.dumps({"type": "pong"}))
 
@@ -199,17 +195,18 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         status = event["event"].get("status")
         if status in ENDED:
             reason = event["event"].get("reason") or f"The session is {status}."
+            await shells.shells_close_for_session(self.session_id)
             await self.send(bytes_data=f"\r\n{YELLOW}{reason} This terminal is closed.{RESET}\r\n".encode())
             await self.close(code=4000)
 
     async def disconnect(self, code):
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        if self.reader is not None:
-            self.reader.cancel()
-        if self.terminal is not None:
-            terminal, self.terminal = self.terminal, None
-            await asyncio.to_thread(terminal.close)
+        shell, self.shell = self.shell, None
+        if shell is not None:
+            # 1000 is the page closing the tab on purpose; anything else (1001 on a reload, 1006 on a
+            # dropped network) keeps the shell for its grace period.
+            await shells.shell_detach(shell, self, keep=code != 1000)
 
 
 class SessionEventsConsumer(AsyncJsonWebsocketConsumer):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from django.core.management import call_command
 
 from apps.accounts.factories import AdminFactory, CreatorFactory
+from apps.environments import services
 from apps.images.factories import image_variant
 from apps.runtime import get_runtime
 from apps.scenarios import services as scenario_services
@@ -47,6 +49,18 @@ PIVOT_QUESTIONS = [
     },
 ]
 PIVOT_HINTS = [{"id": "h1", "question_id": "q1", "text": "It is in the mission.", "cost": 4}]
+
+
+def finished_session(*, user, version):
+    """Return a terminated session of ``version`` for ``user``, reached through the services without containers.
+
+    The session is marked running with an empty runtime result, stopped, and torn down (the runtime
+    has nothing of it to remove).
+    """
+    session = services.env_session_start(user=user, version=version)
+    session = services.env_session_mark_running(session=session, result=SimpleNamespace(machines={}, networks={}))
+    services.env_session_stop(session=session, actor=user)
+    return services.env_session_teardown(session_id=session.pk)
 
 
 def ensure_test_image() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.environments import hooks
 from apps.environments.models import EnvironmentMachine, EnvironmentSession, SessionStatus
@@ -76,6 +76,68 @@ def env_session_can_access(*, user, session: EnvironmentSession) -> bool:
     return hooks.session_access.any(user=user, session=session)
 
 
+def env_session_addresses(*, session: EnvironmentSession) -> dict[str, list[tuple[str, str]]]:
+    """Return each machine's addresses as ``(network group, address)`` pairs, while the session is live.
+
+    An ended session's addresses belong to nothing any more, so none are returned.
+    """
+    if not session.is_live:
+        return {}
+    addresses: dict[str, list[tuple[str, str]]] = {}
+    rows = session.topology.filter(private_ip__isnull=False).order_by("network_group")
+    for name, group, ip in rows.values_list("machine_name", "network_group", "private_ip"):
+        addresses.setdefault(name, []).append((group, ip))
+    return addresses
+
+
+def env_answer_reviewer_may(*, user, session: EnvironmentSession) -> bool:
+    """Return whether ``user`` may review the answers of ``session``: its scenario's creator or an admin."""
+    if user is None or not user.is_authenticated:
+        return False
+    return bool(user.is_platform_admin) or session.scenario_version.scenario.created_by_user_id == user.pk
+
+
+def env_session_get_for_reviewer(*, user, pk) -> EnvironmentSession:
+    """Return the session if ``user`` may review its answers; anyone else gets a 404."""
+    try:
+        session = _base().get(pk=pk)
+    except (EnvironmentSession.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFound("No such session.") from exc
+    if not env_answer_reviewer_may(user=user, session=session):
+        raise NotFound("No such session.")
+    return session
+
+
+def env_answers_pending_review(*, user) -> list[dict]:
+    """Return the free-text answers waiting for ``user``'s decision, oldest session first.
+
+    Creators see their scenarios' answers, admins everyone's. The stored JSON text is searched for
+    the waiting flag first (a portable filter on MariaDB and SQLite), then each state is checked.
+    """
+    if user is None or not user.is_authenticated or not (user.is_platform_admin or user.is_staff):
+        return []
+    sessions = (
+        EnvironmentSession.objects.filter(answers__icontains='"pending_review": true', is_test=False)
+        .select_related("scenario_version__scenario", "user")
+        .order_by("created_at")
+    )
+    if not user.is_platform_admin:
+        sessions = sessions.filter(scenario_version__scenario__created_by_user=user)
+    pending = []
+    for session in sessions[:500]:
+        questions = {q.get("id"): q for q in session.scenario_version.questions or []}
+        for question_id, state in (session.answers or {}).items():
+            if state.get("pending_review") and question_id in questions:
+                pending.append(
+                    {
+                        "session": session,
+                        "question": questions[question_id],
+                        "answer": state.get("submitted_answer") or "",
+                    }
+                )
+    return pending
+
+
 def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
     """Return the session if ``user`` may use it; anyone else gets a 404."""
     try:
@@ -89,6 +151,18 @@ def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
 
 def env_session_list_for_user(*, user) -> QuerySet[EnvironmentSession]:
     return _base().filter(user=user, is_test=False).order_by("-created_at")
+
+
+def scenario_played_by(*, user, scenario) -> bool:
+    """Return whether ``user`` finished a session of ``scenario``: ended normally or answered to the end.
+
+    A session that failed to start or is still live does not count; test sessions never do.
+    """
+    return (
+        EnvironmentSession.objects.filter(user=user, scenario_version__scenario=scenario, is_test=False)
+        .filter(Q(status=SessionStatus.TERMINATED) | Q(completed_at__isnull=False))
+        .exists()
+    )
 
 
 def solved_scenario_slugs(*, user, slugs) -> set[str]:

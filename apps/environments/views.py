@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
+from apps.environments.models import SessionStatus
+from apps.scenarios import catalog, grading
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
@@ -54,6 +57,9 @@ def _question_rows(session) -> list[dict]:
                 "q": question,
                 "prompt_html": render_markdown(question.get("prompt", "")),
                 "state": state,
+                "value": grading.value_after_hints(
+                    question=question, state=state, hints=version.hints or [], hint_mode=version.hint_mode
+                ),
                 "hints": [
                     {
                         "id": h["id"],
@@ -68,35 +74,55 @@ def _question_rows(session) -> list[dict]:
     return rows
 
 
-def _context(session) -> dict:
+TERMINAL_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.PAUSED)
+
+
+def _restart_version(session):
+    """Return the published version an ended session can start again (the scenario's newest), or None."""
+    if session.is_live or session.event_id is not None:
+        return None
+    try:
+        return catalog.catalog_get(user=session.user, slug=session.scenario_version.scenario.slug)
+    except NotFound:
+        return None
+
+
+def _context(session, machines=None) -> dict:
     version = session.scenario_version
     capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
-    return {
+    addresses = selectors.env_session_addresses(session=session)
+    machines = machines if machines is not None else list(session.machines.all())
+    context = {
         "capabilities": capabilities,
+        "machines": [{"row": m, "addresses": addresses.get(m.machine_name, [])} for m in machines],
+        "restart_version": _restart_version(session),
         "session": session,
         "version": version,
         "mission_html": render_markdown(version.mission_text),
         "questions": _question_rows(session),
         "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
-        "terminals": [m for m in session.machines.all() if m.allow_solver_entry]
-        if capabilities.terminal != "none"
+        # A stopping or ended lab has no shell to open: its page shows no terminal at all.
+        "terminals": [m for m in machines if m.allow_solver_entry]
+        if session.status in TERMINAL_STATUSES and capabilities.terminal != "none"
         else [],
         "hint_mode": version.hint_mode,
     }
+    context["terminal_machines"] = [m.machine_name for m in context["terminals"]]
+    return context
 
 
 @login_required
 def session_detail(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
-    selectors.env_session_machines_live(session=session)
-    return render(request, "environments/session_detail.html", _context(session))
+    machines = selectors.env_session_machines_live(session=session)
+    return render(request, "environments/session_detail.html", _context(session, machines))
 
 
 @login_required
 def session_status(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
-    selectors.env_session_machines_live(session=session)
-    return render(request, "environments/_status.html", _context(session))
+    machines = selectors.env_session_machines_live(session=session)
+    return render(request, "environments/_status.html", _context(session, machines))
 
 
 @login_required
@@ -170,3 +196,32 @@ def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
         }
         messages.success(request, labels[action])
     return redirect("environments:detail", pk=session.pk)
+
+
+@login_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    """The free-text answers waiting for this creator's or admin's decision."""
+    if not (request.user.is_staff or request.user.is_platform_admin):
+        raise DjangoPermissionDenied("Only creators and admins review answers.")
+    pending = selectors.env_answers_pending_review(user=request.user)
+    return render(request, "environments/reviews.html", {"pending": pending})
+
+
+@login_required
+@require_POST
+def review_decide(request: HttpRequest, pk) -> HttpResponse:
+    session = selectors.env_session_get_for_reviewer(user=request.user, pk=pk)
+    decision = request.POST.get("decision")
+    try:
+        services.env_answer_review(
+            session=session,
+            actor=request.user,
+            question_id=request.POST.get("question_id", ""),
+            accepted={"accept": True, "reject": False}.get(decision),
+            comment=request.POST.get("comment", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Answer accepted." if decision == "accept" else "Answer rejected.")
+    return redirect("environments:reviews")

@@ -74,7 +74,7 @@ class HintRequestSerializer(serializers.Serializer):
     hint_id = serializers.CharField(max_length=64)
 
 
-class HintResultSerializer(serializers.Serializer):
+class EventHintResultSerializer(serializers.Serializer):
     hint_id = serializers.CharField()
     text = serializers.CharField()
     cost = serializers.IntegerField()
@@ -135,14 +135,14 @@ class EventRegisterApi(APIView):
 
 
 class EventWithdrawApi(APIView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, **error_responses(409)})
     def post(self, request, pk):
         services.event_withdraw(event=selectors.event_get_for_user(user=request.user, pk=pk), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EventHintApi(APIView):
-    @extend_schema(request=HintRequestSerializer, responses=HintResultSerializer)
+    @extend_schema(request=HintRequestSerializer, responses=EventHintResultSerializer)
     def post(self, request, pk):
         event = selectors.event_get_for_user(user=request.user, pk=pk)
         data = HintRequestSerializer(data=request.data)
@@ -153,7 +153,7 @@ class EventHintApi(APIView):
             version_id=data.validated_data["scenario_version"],
             hint_id=data.validated_data["hint_id"],
         )
-        return Response(HintResultSerializer(hint).data)
+        return Response(EventHintResultSerializer(hint).data)
 
 
 class EventAnnouncementsApi(APIView):

@@ -11,7 +11,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,8 +42,14 @@ def alert_send(
     dedupe_key: str = "",
     dedupe_minutes: int = DEDUPE_MINUTES,
     queue: bool = True,
+    link: str = "",
+    next_step: str = "",
 ) -> list[AlertLog]:
     """Record an alert for every admin address and the Slack webhook, and queue the deliveries.
+
+    The message carries its context, so an operator paged at night knows where and what: the
+    instance, the time, what happened (``message``), a link to the admin page (``link``, a path)
+    and the next step (``next_step``).
 
     An alert with the same ``dedupe_key`` within ``dedupe_minutes`` is not sent again. Error
     alerts are sent only when ``send_error_notifications`` is on. Return the rows created.
@@ -53,6 +59,8 @@ def alert_send(
     if alert_type == AlertLog.AlertType.ERROR and not conf.send_error_notifications:
         return []
     now = timezone.now()
+    message = alert_context(message, now=now, link=link, next_step=next_step)
+    metadata = {**(metadata or {}), "link": link, "next_step": next_step}
     targets = [(AlertLog.Channel.EMAIL, address) for address in conf.admin_email_list]
     webhook = str(conf.slack_webhook_url or "")
     if webhook:
@@ -92,6 +100,26 @@ def alert_send(
     return rows
 
 
+def alert_context(message: str, *, now, link: str = "", next_step: str = "") -> str:
+    """Return ``message`` followed by the instance, the time, the admin link and the next step."""
+    site = settings.SITE_URL.rstrip("/")
+    lines = [message.strip()] if message.strip() else []
+    lines += [
+        "",
+        f"Instance: {settings.RANGEX_INSTANCE} ({site})",
+        f"Time: {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+    ]
+    if link:
+        lines.append(f"Admin: {site}{link}")
+    if next_step:
+        lines.append(f"Next step: {next_step}")
+    return "\n".join(lines).strip()
+
+
+def alert_subject(alert: AlertLog) -> str:
+    return f"[RangeX {settings.RANGEX_INSTANCE}] {alert.subject}"
+
+
 def _redact_url(url: str) -> str:
     """Return the webhook's scheme and host only: the path of a Slack webhook is its secret."""
     parts = urlsplit(url)
@@ -109,7 +137,7 @@ def alert_deliver(*, alert_id: int) -> AlertLog | None:
         return alert
     try:
         if alert.channel == AlertLog.Channel.EMAIL:
-            send_mail(f"[RangeX] {alert.subject}", alert.message, settings.DEFAULT_FROM_EMAIL, [alert.recipient])
+            send_mail(alert_subject(alert), alert.message, settings.DEFAULT_FROM_EMAIL, [alert.recipient])
         else:
             _post_webhook(str(get_settings().slack_webhook_url or ""), alert)
     except Exception as exc:
@@ -127,11 +155,41 @@ def alert_deliver(*, alert_id: int) -> AlertLog | None:
     return alert
 
 
+def alert_deliver_until_done(*, alert_id: int) -> AlertLog | None:
+    """Deliver a pending alert now, retrying up to ``MAX_ATTEMPTS``: it ends ``sent`` or ``failed``, never pending."""
+    alert = alert_deliver(alert_id=alert_id)
+    while alert is not None and alert.status == AlertLog.Status.PENDING:
+        alert = alert_deliver(alert_id=alert_id)
+    return alert
+
+
+STALE_PENDING_MINUTES = 15
+
+
+def alerts_retry_stale(*, now=None, older_than_minutes: int = STALE_PENDING_MINUTES) -> dict[str, int]:
+    """Try again the alerts left pending (their delivery task was lost); each ends sent or failed in time.
+
+    A row gets one more attempt per pass, so after ``MAX_ATTEMPTS`` attempts in all it is
+    ``failed`` with its last error, and the dashboard shows it so.
+    """
+    now = now or timezone.now()
+    stale = AlertLog.objects.filter(
+        status=AlertLog.Status.PENDING, created_at__lte=now - timedelta(minutes=older_than_minutes)
+    ).values_list("pk", flat=True)
+    counts = {"retried": 0, "sent": 0, "failed": 0}
+    for alert_id in list(stale[:200]):
+        alert = alert_deliver(alert_id=alert_id)
+        counts["retried"] += 1
+        if alert is not None and alert.status in (AlertLog.Status.SENT, AlertLog.Status.FAILED):
+            counts[alert.status] += 1
+    return counts
+
+
 def _post_webhook(url: str, alert: AlertLog) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("The Slack webhook URL is malformed (expected http(s)://host/...).")
-    body = json.dumps({"text": f"*[{alert.priority.upper()}] {alert.subject}*\n{alert.message}"}).encode()
+    body = json.dumps({"text": f"*[{alert.priority.upper()}] {alert_subject(alert)}*\n{alert.message}"}).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")  # noqa: S310 (scheme checked above)
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
         if not 200 <= response.status < 300:
@@ -149,6 +207,9 @@ def task_failure_alert(sender=None, task_id=None, exception=None, **kwargs) -> N
             message=f"{type(exception).__name__}: {exception}",
             metadata={"task": name, "task_id": task_id},
             dedupe_key=f"task-failure:{name}",
+            link="/admin/core/job/",
+            next_step=f"Find task id {task_id} in the worker's log for the traceback; the task's own "
+            "retries have stopped, so run its command again once the cause is fixed.",
         )
     except Exception:
         logger.exception("could not record the failure alert of task %s", name)

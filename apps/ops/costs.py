@@ -9,12 +9,14 @@ import calendar
 import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db import transaction
+from django.db.models import Case, DateTimeField, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.environments import services as env_services
@@ -23,7 +25,7 @@ from apps.images.profiles import PROFILES, profile_limits
 from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
 from rangex.core.audit import AuditAction, audit_record
-from rangex.core.system import get_settings, maintenance_set
+from rangex.core.system import budget_pause_set, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,71 +38,99 @@ def _rm_per_usd() -> Decimal:
     return Decimal(str(getattr(settings, "RANGEX_RM_PER_USD", "4.70")))
 
 
-def _accrual_sql() -> tuple[str, str, str, list]:
-    """Return the lock, user-charge and session-charge statements of one accrual pass, and the rate params.
+def _rate_subquery() -> Subquery:
+    """Return the hourly rate of the outer session: the sum over its machines of the variant's cost, else the profile's.
 
-    The hourly rate of a session is the sum over its machines of the variant's cost, else the
-    resource profile's (the rule of ``cost_rate_rm``), computed by the database for every
-    running session at once.
+    The rule of ``cost_rate_rm``, computed by the database for every due session in the lock query.
     """
-    from apps.images.models import ImageVariant
-    from apps.scenarios.models import Machine
+    by_profile = Case(
+        *(When(machine__resource_profile=name, then=Value(limits.hourly_cost_rm)) for name, limits in PROFILES.items()),
+        default=Value(profile_limits("small").hourly_cost_rm),
+        output_field=DecimalField(),
+    )
+    rate = Coalesce("machine__image_variant__hourly_cost_rm", by_profile, output_field=DecimalField())
+    machines = (
+        EnvironmentMachine.objects.filter(environment_session=OuterRef("pk"))
+        .order_by()
+        .values("environment_session")
+        .annotate(rate=Sum(rate))
+        .values("rate")
+    )
+    return Subquery(machines, output_field=DecimalField())
 
-    qn = connection.ops.quote_name
-    session, machine_row = EnvironmentSession._meta.db_table, EnvironmentMachine._meta.db_table
-    machine, variant = Machine._meta.db_table, ImageVariant._meta.db_table
-    user = get_user_model()._meta.db_table
-    whens = " ".join("WHEN %s THEN %s" for _ in PROFILES)
-    rate_params: list = [v for name, limits in PROFILES.items() for v in (str(name), limits.hourly_cost_rm)]
-    rate_params.append(profile_limits("small").hourly_cost_rm)
-    rates = (
-        f"SELECT em.environment_session_id AS sid, "  # noqa: S608 (quoted table names; values are parameters)
-        f"SUM(COALESCE(iv.hourly_cost_rm, CASE m.resource_profile {whens} ELSE %s END)) AS rate "
-        f"FROM {qn(machine_row)} em "
-        f"JOIN {qn(session)} s2 ON s2.id = em.environment_session_id AND s2.status = 'running' "
-        f"LEFT JOIN {qn(machine)} m ON m.id = em.machine_id "
-        f"LEFT JOIN {qn(variant)} iv ON iv.id = m.image_variant_id "
-        f"GROUP BY em.environment_session_id"
-    )
-    since = "COALESCE(s.cost_accrued_until, s.started_at, s.created_at)"
-    amount = f"ROUND(COALESCE(r.rate, 0) * TIMESTAMPDIFF(MICROSECOND, {since}, %s) / 3600000000, 4)"
-    due = f"s.status = 'running' AND {since} < %s"
-    lock = f"SELECT s.id, s.user_id FROM {qn(session)} s WHERE {due} FOR UPDATE"  # noqa: S608 (as above)
-    # The user's balance keeps two decimals; charging the change of the rounded session total
-    # keeps tiny per-minute amounts from being rounded away.
-    charge_users = (
-        f"UPDATE {qn(user)} u JOIN ("  # noqa: S608 (as above)
-        f"SELECT s.user_id, SUM(ROUND(s.cost_accumulated_rm + {amount}, 2) - ROUND(s.cost_accumulated_rm, 2)) AS d "
-        f"FROM {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id WHERE {due} GROUP BY s.user_id"
-        f") x ON x.user_id = u.id SET u.budget_spent_rm = u.budget_spent_rm + x.d"
-    )
-    charge_sessions = (
-        f"UPDATE {qn(session)} s LEFT JOIN ({rates}) r ON r.sid = s.id "  # noqa: S608 (as above)
-        f"SET s.cost_accumulated_rm = s.cost_accumulated_rm + {amount}, s.cost_accrued_until = %s "
-        f"WHERE {due}"
-    )
-    return lock, charge_users, charge_sessions, rate_params
+
+def _round(value: Decimal, places: Decimal) -> Decimal:
+    return value.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def _case_by_value(values: dict, output_field) -> Case:
+    """Return ``CASE WHEN pk IN (...) THEN value ...`` with one branch per distinct value.
+
+    Most rows of a pass share their value (the same rate over the same minute; the same new
+    ``cost_accrued_until``), so the statement stays short: one branch per row made MariaDB compare
+    every row with every branch, which took seconds at 5,000 sessions.
+    """
+    groups: dict = defaultdict(list)
+    for pk, value in values.items():
+        groups[value].append(pk)
+    return Case(*(When(pk__in=pks, then=Value(value)) for value, pks in groups.items()), output_field=output_field)
+
+
+# The last part of a stopped session is charged by the passes of the next day; older stops are
+# history, not charged again (and a large table is not scanned for them every minute).
+STOPPED_CHARGE_WINDOW = timedelta(days=1)
 
 
 def cost_accrue(*, now=None) -> dict[str, int]:
-    """Charge every running session from ``cost_accrued_until`` to now, and enforce the users' budgets.
+    """Charge every running session up to now, and every stopped one up to its stop; enforce the users' budgets.
 
-    The due rows are locked first (``FOR UPDATE``): a racing pass waits, then finds them charged
-    up to the new ``cost_accrued_until`` and charges only what came after, so no period is
-    charged twice. The users, then the sessions, are charged by one statement each, so the
-    query count does not grow with the number of sessions.
+    A session is charged from ``cost_accrued_until`` (else its start) to now while it runs, and to
+    ``stopped_at`` once it has stopped: the last part-minute of a stopped session is charged by
+    the next pass, and a session shorter than the pass interval is charged at all.
+
+    The due rows are locked first (``select_for_update``): a racing pass waits, then finds them
+    charged up to the new ``cost_accrued_until`` and charges only what came after, so no period is
+    charged twice. The users, then the sessions, are charged by one statement each (a ``CASE`` with
+    a branch per distinct amount), so the query count does not grow with the number of sessions.
+    The statements are the ORM's, so the accrual runs on MariaDB and on the embedded SQLite
+    default alike.
     """
     now = now or timezone.now()
-    lock, charge_users, charge_sessions, rate_params = _accrual_sql()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(lock, [now])
-        user_ids = {row[1] for row in cursor.fetchall()}
-        if not user_ids:
+    since = Coalesce("cost_accrued_until", "started_at", "created_at")
+    running = Q(status=SessionStatus.RUNNING, accrue_from__lt=now)
+    stopped = Q(
+        stopped_at__gte=now - STOPPED_CHARGE_WINDOW, started_at__isnull=False, accrue_from__lt=F("stopped_at")
+    ) & ~Q(status=SessionStatus.RUNNING)
+    with transaction.atomic():
+        due = list(
+            EnvironmentSession.objects.select_for_update()
+            .annotate(accrue_from=since, rate=_rate_subquery())
+            .filter(running | stopped)
+            .values_list("pk", "user_id", "status", "accrue_from", "stopped_at", "cost_accumulated_rm", "rate")
+        )
+        if not due:
             return {"charged": 0, "warned": 0, "stopped": 0}
-        cursor.execute(charge_users, [now, *rate_params, now])
-        cursor.execute(charge_sessions, [*rate_params, now, now, now])
-        charged = cursor.rowcount
-    limits = budget_limits_enforce(user_ids=user_ids)
+        charges: dict = {}
+        user_charges: dict = defaultdict(Decimal)
+        for pk, user_id, status, start, stopped_at, accumulated, rate in due:
+            until = now if status == SessionStatus.RUNNING else min(stopped_at, now)
+            micro = Decimal((until - start) // timedelta(microseconds=1))
+            amount = _round((rate or Decimal("0")) * micro / Decimal(3_600_000_000), FOUR)
+            charges[pk] = (amount, until)
+            # The user's balance keeps two decimals; charging the change of the rounded session total
+            # keeps tiny per-minute amounts from being rounded away.
+            user_charges[user_id] += _round(accumulated + amount, TWO) - _round(accumulated, TWO)
+        user_charges = {uid: d for uid, d in user_charges.items() if d}
+        if user_charges:
+            get_user_model().objects.filter(pk__in=list(user_charges)).update(
+                budget_spent_rm=F("budget_spent_rm") + _case_by_value(user_charges, DecimalField())
+            )
+        charged = EnvironmentSession.objects.filter(pk__in=list(charges)).update(
+            cost_accumulated_rm=F("cost_accumulated_rm")
+            + _case_by_value({pk: a for pk, (a, _) in charges.items()}, DecimalField()),
+            cost_accrued_until=_case_by_value({pk: u for pk, (_, u) in charges.items()}, DateTimeField()),
+        )
+    limits = budget_limits_enforce(user_ids={user_id for _, user_id, *_ in due})
     return {"charged": charged, **limits}
 
 
@@ -264,6 +294,24 @@ def month_cost_rm(*, month: date, scenario_id=None) -> Decimal:
     return qs.aggregate(total=Sum("cost_accumulated_rm"))["total"] or Decimal("0")
 
 
+def month_rollup_rm(*, month: date) -> Decimal:
+    """Return the month's cost from the daily rollup: the time each session ran in the month, day by day."""
+    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    total = UsageDaily.objects.filter(date__gte=month, date__lte=last).aggregate(total=Sum("total_estimated_cost_rm"))
+    return total["total"] or Decimal("0")
+
+
+def month_spend_rm(*, month: date) -> Decimal:
+    """Return the platform's spend of ``month``: the higher of the accrued and the rolled-up figures.
+
+    The accrual books a session's whole cost in the month it was created in and lags by up to a
+    pass; the rollup books each hour in the day it ran (today's row included), so a session that
+    began last month still counts this month. The cap and the dashboard use the higher figure, so
+    the cap is never enforced on an undercount and "Cost today" never exceeds "This month".
+    """
+    return max(month_cost_rm(month=month), month_rollup_rm(month=month))
+
+
 def _forecast(cost: Decimal, month: date, now) -> Decimal:
     days = calendar.monthrange(month.year, month.month)[1]
     start, _ = _day_bounds(month)
@@ -321,7 +369,7 @@ def scenario_budget_start_check(*, user, version, now) -> None:
     """Refuse a start of a scenario whose monthly budget was spent (a session start check)."""
     from rangex.core.errors import LimitExceeded
 
-    month = now.date().replace(day=1)
+    month = month_start(now)
     spent = BudgetAlert.objects.filter(
         scenario_id=version.scenario_id, alert_month=month, status=BudgetAlert.Status.SHUTDOWN
     )
@@ -346,6 +394,8 @@ def _budget_alert(budget: BudgetAlert) -> int:
         message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}; "
         f"forecast for the month: RM {budget.forecast_end_of_month:.2f}.",
         metadata={"budget_alert": budget.pk},
+        link=_budget_link(budget),
+        next_step="Raise the scenario's budget, or let it run: at 100 % a grace period starts.",
     )
     return 1
 
@@ -366,6 +416,8 @@ def _budget_grace(budget: BudgetAlert, now) -> int:
         message=f"RM {budget.current_cost:.2f} of RM {budget.budget_limit}. "
         f"Grace period until {ends:%Y-%m-%d %H:%M}; then {action}.",
         metadata={"budget_alert": budget.pk},
+        link=_budget_link(budget),
+        next_step="Raise the scenario's budget before the grace period ends, or accept the shutdown.",
     )
     return 1
 
@@ -394,54 +446,95 @@ def _budget_shutdown(budget: BudgetAlert, now) -> int:
         subject=f"Scenario {budget.scenario.slug!r} shut down: monthly budget used up",
         message=f"{stopped} session(s) stopped.",
         metadata={"budget_alert": budget.pk},
+        link=_budget_link(budget),
+        next_step="The scenario stays closed until next month; raise its budget to reopen it now.",
     )
     return 1
 
 
+def _cap_link() -> str:
+    return reverse("admin:core_systemsettings_change", args=[1])
+
+
+def _budget_link(budget: BudgetAlert) -> str:
+    return reverse("admin:ops_budgetalert_change", args=[budget.pk])
+
+
+def budget_cap_state(*, now=None) -> dict:
+    """Return this month's spend in USD against ``budget_hard_cap_usd`` and whether the cap is reached."""
+    now = now or timezone.now()
+    cap = get_settings().budget_hard_cap_usd
+    cost_usd = (month_spend_rm(month=month_start(now)) / _rm_per_usd()).quantize(TWO)
+    return {"cost_usd": cost_usd, "cap_usd": cap, "reached": bool(cap) and cost_usd >= cap}
+
+
 def budget_cap_check(*, now=None) -> dict:
-    """Compare this month's cost with ``budget_hard_cap_usd``; at the cap, alert and maybe go into maintenance."""
+    """Compare this month's cost with ``budget_hard_cap_usd``; at the cap, alert and maybe pause RangeX.
+
+    The pause is the budget's own flag (``budget_paused``), apart from the operator's maintenance
+    switch and message. An operator who resumed RangeX over the cap wins for the rest of the month:
+    nothing is paused or stopped again, and the admins are told once that the cap is still exceeded.
+    """
     now = now or timezone.now()
     conf = get_settings()
     month = month_start(now)
-    cost_rm = month_cost_rm(month=month)
-    cost_usd = (cost_rm / _rm_per_usd()).quantize(TWO)
-    state = {"cost_usd": cost_usd, "cap_usd": conf.budget_hard_cap_usd, "reached": False, "stopped": 0}
-    if not conf.budget_hard_cap_usd:
+    state = {**budget_cap_state(now=now), "stopped": 0, "overridden": False}
+    cost_usd, cap = state["cost_usd"], state["cap_usd"]
+    if not cap:
         return state
-    if cost_usd < conf.budget_hard_cap_usd:
-        if cost_usd * 100 >= conf.budget_hard_cap_usd * conf.budget_alert_percentage:
+    if not state["reached"]:
+        if cost_usd * 100 >= cap * conf.budget_alert_percentage:
             alert_send(
                 alert_type=AlertLog.AlertType.BUDGET_CAP,
                 priority=AlertLog.Priority.HIGH,
-                subject=f"Monthly spend at {cost_usd * 100 / conf.budget_hard_cap_usd:.0f}% of the budget cap",
-                message=f"USD {cost_usd} of USD {conf.budget_hard_cap_usd} this month.",
+                subject=f"Monthly spend at {cost_usd * 100 / cap:.0f}% of the budget cap",
+                message=f"USD {cost_usd} of USD {cap} this month.",
                 dedupe_key=f"budget_cap_warning:{month:%Y-%m}",
                 dedupe_minutes=31 * 24 * 60,
+                link=_cap_link(),
+                next_step="Raise budget_hard_cap_usd in the system settings, or expect RangeX to pause at the cap.",
             )
         return state
-    state["reached"] = True
+    if conf.auto_maintenance_on_budget_cap and conf.budget_override_month == month:
+        state["overridden"] = True
+        logger.warning("budget cap exceeded (USD %s of USD %s) but an operator resumed RangeX", cost_usd, cap)
+        alert_send(
+            alert_type=AlertLog.AlertType.BUDGET_CAP,
+            priority=AlertLog.Priority.HIGH,
+            subject=f"Budget cap still exceeded: USD {cost_usd} of USD {cap}; an operator resumed RangeX",
+            message="RangeX stays open for the rest of the month. Run `manage.py maintenance clear-override` "
+            "to let the budget check pause it again.",
+            dedupe_key=f"budget_cap_override:{month:%Y-%m}",
+            dedupe_minutes=31 * 24 * 60,
+            link=_cap_link(),
+            next_step="Raise budget_hard_cap_usd, or run manage.py maintenance clear-override to pause RangeX again.",
+        )
+        return state
     if conf.auto_maintenance_on_budget_cap:
-        if not conf.maintenance_mode:
-            maintenance_set(
-                actor=None,
-                enabled=True,
-                message="RangeX has reached its monthly budget and is paused until an administrator resumes it.",
-            )
+        budget_pause_set(paused=True, details={"cost_usd": cost_usd, "cap_usd": cap})
         for session in EnvironmentSession.objects.filter(status__in=LIVE_STATUSES):
+            logger.warning(
+                "budget cap USD %s reached (USD %s this month): stopping session %s (user %s, scenario version %s, %s)",
+                conf.budget_hard_cap_usd, cost_usd, session.pk, session.user_id, session.scenario_version_id,
+                session.status,
+            )  # fmt: skip
             state["stopped"] += env_services.env_session_stop_for_platform(
                 session=session, reason="The platform reached its monthly budget."
             )
     alert_send(
         alert_type=AlertLog.AlertType.BUDGET_CAP,
         priority=AlertLog.Priority.CRITICAL,
-        subject=f"Monthly budget cap reached: USD {cost_usd} of USD {conf.budget_hard_cap_usd}",
+        subject=f"Monthly budget cap reached: USD {cost_usd} of USD {cap}",
         message=(
-            "Maintenance mode is on and every session was stopped."
+            "RangeX is paused for the budget and every session was stopped."
             if conf.auto_maintenance_on_budget_cap
             else "auto_maintenance_on_budget_cap is off: sessions keep running."
         ),
         dedupe_key=f"budget_cap:{month:%Y-%m}",
         dedupe_minutes=31 * 24 * 60,
+        link=_cap_link(),
+        next_step="Raise budget_hard_cap_usd in the system settings, then run manage.py maintenance off to resume "
+        "(it wins over the budget check for the rest of the month).",
     )
     return state
 
@@ -460,7 +553,7 @@ def budget_report(*, month: date) -> dict:
         for b in BudgetAlert.objects.filter(alert_month=month).select_related("scenario").order_by("scenario__slug")
     ]
     conf = get_settings()
-    total = month_cost_rm(month=month)
+    total = month_spend_rm(month=month)
     return {
         "month": month,
         "total_rm": total,

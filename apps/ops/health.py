@@ -12,8 +12,8 @@ from django.utils import timezone
 from apps.environments import services as env_services
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.ops import recovery
-from apps.ops.alerts import alert_send
-from apps.ops.models import AlertLog, HealthCheck
+from apps.ops.health_alerts import health_alerts_send
+from apps.ops.models import HealthCheck
 
 STUCK_STARTING_MINUTES = 15
 DISK_WARNING_FREE = 0.10
@@ -92,15 +92,7 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
     )
 
     checks.append(_heal_stuck_starting(now=now, stuck_minutes=stuck_minutes))
-    failed = [c for c in checks if c.status == HealthCheck.Status.FAILED]
-    if failed:
-        alert_send(
-            alert_type=AlertLog.AlertType.HEALTH,
-            priority=AlertLog.Priority.HIGH,
-            subject=f"{len(failed)} health check(s) failed",
-            message="\n".join(f"{c.get_check_type_display()}: {c.message}" for c in failed),
-            dedupe_key="health:" + ",".join(sorted(c.check_type for c in failed)),
-        )
+    health_alerts_send(checks)
     return checks
 
 

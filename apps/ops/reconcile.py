@@ -188,6 +188,8 @@ def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writa
     result.sessions_recovered = len(machines.recovered)
     result.sessions_failed = len(machines.would_fail if dry_run else machines.failed)
     result.errors.extend(machines.errors)
+    if not dry_run:
+        _resolve_gone_orphans(resources, now=now)
     result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
     HealthCheck.objects.create(
         check_type=HealthCheck.CheckType.ORPHANS,
@@ -316,6 +318,21 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
         metadata=log.metadata,
     )
     return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
+
+
+def _resolve_gone_orphans(resources, *, now) -> int:
+    """Close the orphan rows whose resource is no longer on the engine; return how many.
+
+    A row left ``reported`` by a dry run, ``failed`` by a removal that errored, or ``detected`` by
+    a killed sweep would otherwise stay open (and on the dashboard) after the resource went away
+    by other means.
+    """
+    present = [res.id for res in resources]
+    return (
+        OrphanedTaskLog.objects.exclude(status=OrphanedTaskLog.Status.TERMINATED)
+        .exclude(task_arn__in=present)
+        .update(status=OrphanedTaskLog.Status.TERMINATED, terminated_at=now, error_message="")
+    )
 
 
 def _oversized(runtime, resources, *, limit: int) -> list[dict]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
-from apps.ops.costs import _rm_per_usd, month_cost_rm, month_start
+from apps.ops.costs import _rm_per_usd, month_spend_rm, month_start
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog, UsageDaily
 from rangex.core.system import get_settings
 
@@ -31,6 +31,16 @@ def cost_today_rm(now=None) -> Decimal:
     return row.total_estimated_cost_rm if row else Decimal("0")
 
 
+ORPHANS_SHOWN_AFTER_REMOVAL = timedelta(days=1)
+
+
+def open_orphans(now=None, *, limit: int = 10):
+    """Return the orphan rows still open, and those closed in the last day; older closed ones leave the dashboard."""
+    now = now or timezone.now()
+    shown = ~Q(status=OrphanedTaskLog.Status.TERMINATED) | Q(terminated_at__gte=now - ORPHANS_SHOWN_AFTER_REMOVAL)
+    return OrphanedTaskLog.objects.filter(shown).select_related("user", "scenario")[:limit]
+
+
 def latest_health_checks() -> list[HealthCheck]:
     """Return the newest result of every check type."""
     latest = []
@@ -45,9 +55,10 @@ def platform_overview(now=None) -> dict:
     now = now or timezone.now()
     conf = get_settings()
     month = month_start(now)
-    month_rm = month_cost_rm(month=month)
+    month_rm = month_spend_rm(month=month)
     month_usd = (month_rm / _rm_per_usd()).quantize(Decimal("0.01"))
     cap = conf.budget_hard_cap_usd
+    budget_pct = int(month_usd * 100 / cap) if cap else None
     since = timezone.localdate(now) - timedelta(days=29)
     usage = list(UsageDaily.objects.filter(date__gte=since).order_by("date"))
     checks = latest_health_checks()
@@ -61,7 +72,9 @@ def platform_overview(now=None) -> dict:
         "month_rm": month_rm,
         "month_usd": month_usd,
         "cap_usd": cap,
-        "budget_pct": min(int(month_usd * 100 / cap), 100) if cap else None,
+        # The percentage is the truth (600 % when six times over); only the bar stops at its end.
+        "budget_pct": budget_pct,
+        "budget_bar_pct": min(budget_pct, 100) if budget_pct is not None else None,
         "usage": usage,
         "chart": {
             "labels": [u.date.isoformat() for u in usage],
@@ -70,11 +83,14 @@ def platform_overview(now=None) -> dict:
             ],
             "cost": [float(u.total_estimated_cost_rm) for u in usage],
         },
-        "orphans": OrphanedTaskLog.objects.select_related("user", "scenario")[:10],
+        "orphans": open_orphans(now),
         "checks": checks,
         "failing_checks": [c for c in checks if c.status != HealthCheck.Status.OK],
         "alerts": AlertLog.objects.all()[:10],
         "maintenance": conf.maintenance_mode,
+        "maintenance_message": conf.maintenance_message,
+        "budget_paused": conf.budget_paused,
+        "budget_overridden": conf.budget_override_month == month,
         "orphans_month": OrphanedTaskLog.objects.filter(detected_at__gte=now - timedelta(days=30)).aggregate(
             n=Count("id"), cost=Sum("estimated_cost")
         ),

@@ -1,9 +1,13 @@
 """Celery tasks of ops: thin over idempotent services, acknowledged late so a killed worker's run repeats."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from apps.environments import services as env_services
 from apps.ops import alerts, costs, health, reconcile, recovery
+from rangex.core.heartbeats import WORKER, heartbeat_record
 from rangex.core.locks import single_flight
 
 PERIODIC = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
@@ -33,7 +37,10 @@ def cost_accrue_task() -> None:
 
 @shared_task(**PERIODIC)
 def usage_rollup_task() -> None:
-    costs.usage_rollup()
+    # Yesterday's row is finished too: its last minutes came after the last run of yesterday.
+    now = timezone.now()
+    costs.usage_rollup(day=timezone.localdate(now) - timedelta(days=1), now=now)
+    costs.usage_rollup(now=now)
 
 
 @shared_task(**PERIODIC)
@@ -76,6 +83,13 @@ def health_check_task() -> None:
     with single_flight("health", ttl_seconds=600) as mine:
         if mine:
             health.health_check_run()
+            alerts.alerts_retry_stale()
+
+
+@shared_task(ignore_result=True)
+def heartbeat_task() -> None:
+    """Record that a worker consumes its queue (sent by every worker's heartbeat thread)."""
+    heartbeat_record(WORKER)
 
 
 @shared_task(**PERIODIC)

@@ -12,21 +12,11 @@ def job_detail(request, pk):
 
 
 def metrics(request):
-    """Serve Prometheus metrics when enabled, to staff or to a scraper with RANGEX_METRICS_TOKEN; else 404."""
-    import hmac
-
-    from django.conf import settings
+    """Serve the Prometheus metrics to an allowed scraper or admin; 404 to everyone else."""
     from django.http import Http404, HttpResponse
 
-    from apps.ops.metrics import metrics_text
-    from rangex.core.system import get_settings
+    from apps.ops.metrics import CONTENT_TYPE, metrics_access_allowed, metrics_text
 
-    if not get_settings().enable_prometheus_metrics:
+    if not metrics_access_allowed(request):
         raise Http404
-    token = settings.RANGEX_METRICS_TOKEN
-    header = request.headers.get("Authorization", "")
-    bearer_ok = bool(token) and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
-    user = request.user
-    if not bearer_ok and not (user.is_authenticated and user.is_platform_admin):
-        raise Http404
-    return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE)

@@ -7,6 +7,7 @@ scenario joined and, for a signed-in user, whether they starred it and how they 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
@@ -104,12 +105,22 @@ def catalog_list(
         qs = qs.filter(scenario_type=scenario_type)
     for tag in tags:
         if tag:
-            qs = qs.filter(tags__contains=[tag])
+            qs = qs.filter(_has_tag(tag))
     if favorites_only:
         if user is None or not user.is_authenticated:
             return qs.none()
         qs = qs.filter(is_favorite=True)
     return qs.order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def _has_tag(tag: str) -> Q:
+    """Match versions whose tag list holds ``tag`` (case-insensitively), on MariaDB and SQLite alike.
+
+    JSON containment (``tags__contains=[tag]``) is not supported on SQLite, the embedded default, so
+    the list's stored text is searched for the tag as a quoted JSON string: the quotes make the match
+    a whole element, never a part of a longer tag. Both backends store the text ``json.dumps`` wrote.
+    """
+    return Q(tags__icontains=json.dumps(tag))
 
 
 def catalog_facets() -> dict[str, list[str]]:
@@ -163,6 +174,9 @@ def catalog_topology(version: ScenarioVersion) -> dict:
                 if machine not in members:
                     members.append(machine)
             groups.setdefault(there, [])
+    # The table lists each machine on every network the diagram draws it in (a pivot host on several).
+    for machine in machines:
+        machine["networks"] = [name for name in sorted(groups) if machine in groups[name]]
     return {
         "machines": machines,
         "groups": [{"name": name, "machines": groups[name]} for name in sorted(groups)],

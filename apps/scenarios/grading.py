@@ -391,6 +391,11 @@ def hint_penalty(*, question: dict, state: dict, hints: list[dict], hint_mode: s
     )
 
 
+def value_after_hints(*, question: dict, state: dict, hints: list[dict], hint_mode: str) -> int:
+    """Return what ``question`` is still worth once the hints taken for it are paid for."""
+    return _award(int(question.get("points") or 0), question=question, state=state, hints=hints, hint_mode=hint_mode)
+
+
 def _award(raw: int, *, question: dict, state: dict, hints: list[dict], hint_mode: str) -> int:
     return max(0, raw - hint_penalty(question=question, state=state, hints=hints, hint_mode=hint_mode))
 

@@ -7,3 +7,9 @@ prerequisites_solved = Hook(
     "Receivers ``(*, user, slugs) -> set[str]`` return which of the scenario ``slugs`` ``user`` has solved "
     "in practice (the environments app answers from the user's sessions).",
 )
+
+scenario_played = Hook(
+    "scenarios.scenario_played",
+    "Receivers ``(*, user, scenario) -> bool`` say whether ``user`` has finished a session of ``scenario`` "
+    "(the environments app answers from the user's sessions); only players may rate a scenario.",
+)

@@ -7,11 +7,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.db.models import Avg, Count
 
+from apps.scenarios import hooks
 from apps.scenarios.models import Scenario, ScenarioRating, UserFavorite
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import PermissionDenied, ValidationFailed
 
 RATING_MESSAGE = "A rating is a whole number from 1 to 5."
+NOT_PLAYED_MESSAGE = "You can rate this scenario once you have finished a session of it."
 
 
 def _clean_rating(rating) -> int:
@@ -31,8 +33,18 @@ def _require_user(user) -> None:
         raise PermissionDenied("Sign in to rate scenarios or keep favourites.")
 
 
+def scenario_played(*, user, scenario: Scenario) -> bool:
+    """Return whether ``user`` finished a session of ``scenario``, which rating it requires."""
+    if user is None or not user.is_authenticated:
+        return False
+    return hooks.scenario_played.any(user=user, scenario=scenario)
+
+
 def scenario_rate(*, user, scenario: Scenario, rating) -> ScenarioRating:
-    """Record or change ``user``'s rating of ``scenario`` and recompute its average and count."""
+    """Record or change ``user``'s rating of ``scenario`` and recompute its average and count.
+
+    Only a user who has finished a session of the scenario may rate it, so ratings come from players.
+    """
     _require_user(user)
     value = _clean_rating(rating)
     if scenario.created_by_user_id == user.pk:
@@ -43,6 +55,8 @@ def scenario_rate(*, user, scenario: Scenario, rating) -> ScenarioRating:
         locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
         if not locked.is_published:
             raise ValidationFailed("Only published scenarios can be rated.")
+        if not scenario_played(user=user, scenario=locked):
+            raise PermissionDenied(NOT_PLAYED_MESSAGE)
         existing = ScenarioRating.objects.filter(user=user, scenario=locked).first()
         old = existing.rating if existing else None
         if existing is None:

@@ -73,6 +73,7 @@ def detail_page(request: HttpRequest, slug: str) -> HttpResponse:
         "topology": catalog.catalog_topology(version),
         "prerequisites": prerequisites_of(version),
         "locked": prerequisites_missing(user=request.user, version=version),
+        "played": social.scenario_played(user=request.user, scenario=version.scenario),
     }
     return render(request, "scenarios/detail.html", context)
 
@@ -92,7 +93,8 @@ def rate(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         version.my_rating = rating.rating
     if request.htmx:
-        context = {"version": version, "scenario": version.scenario, "rating_error": error}
+        played = social.scenario_played(user=request.user, scenario=version.scenario)
+        context = {"version": version, "scenario": version.scenario, "rating_error": error, "played": played}
         return render(request, "scenarios/partials/detail_rating.html", context)
     return redirect("scenarios:detail", slug=slug)
 

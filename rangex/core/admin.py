@@ -50,6 +50,16 @@ class SecretKeepingForm(forms.ModelForm):
         return data
 
 
+CLEAR_PREFIX = "clear_"
+
+
+def secret_clear_field(what: str, effect: str) -> forms.BooleanField:
+    """Return the checkbox that empties a stored secret, which a blank password input cannot do."""
+    return forms.BooleanField(
+        required=False, label=f"Clear the stored {what}", help_text=f"Tick and save to remove it: {effect}"
+    )
+
+
 class SecretFieldsAdminMixin:
     """Encrypted columns are write-only password inputs; leaving one blank keeps the stored secret."""
 
@@ -64,10 +74,16 @@ class SecretFieldsAdminMixin:
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def changed_values(self, obj, form) -> dict:
-        """Return the form's changed values, minus secrets left blank."""
+        """Return the form's changed values, minus secrets left blank; a ticked ``clear_<secret>`` empties it."""
         out = {}
         for name in form.changed_data:
             value = form.cleaned_data.get(name)
+            if name.startswith(CLEAR_PREFIX):
+                if value:
+                    out[name.removeprefix(CLEAR_PREFIX)] = ""
+                continue
+            if name in out:
+                continue
             try:
                 field = obj._meta.get_field(name)
             except Exception:
@@ -116,10 +132,24 @@ class ApplicationErrorAdminMixin:
 # --- The kernel's tables ----------------------------------------------------------------------
 
 
+class SystemSettingsForm(forms.ModelForm):
+    clear_minio_access_key = secret_clear_field("MinIO access key", "the storage signs in without it.")
+    clear_minio_secret_key = secret_clear_field("MinIO secret key", "the storage signs in without it.")
+    clear_slack_webhook_url = secret_clear_field("Slack webhook", "alerts stop going to Slack.")
+
+    class Meta:
+        model = SystemSettings
+        fields = ()  # The admin's fieldsets choose the fields.
+
+
 @admin.register(SystemSettings)
 class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
+    form = SystemSettingsForm
     fieldsets = [
-        ("Maintenance", {"fields": ["maintenance_mode", "maintenance_message"]}),
+        (
+            "Maintenance",
+            {"fields": ["maintenance_mode", "maintenance_message", "budget_paused", "budget_override_month"]},
+        ),
         ("Users", {"fields": ["allow_new_registrations", "max_total_users", "max_concurrent_users"]}),
         (
             "Sessions",
@@ -149,7 +179,9 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                     "minio_port",
                     "minio_use_ssl",
                     "minio_access_key",
+                    "clear_minio_access_key",
                     "minio_secret_key",
+                    "clear_minio_secret_key",
                     "minio_bucket",
                 ]
             },
@@ -183,13 +215,15 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
         (
             "Monitoring and alerts",
             {
+                # /metrics is configured by RANGEX_METRICS_ENABLED and RANGEX_METRICS_TOKEN (README, "Metrics"):
+                # the seed's enable_prometheus_metrics column is kept but no longer consulted (issue 27).
                 "fields": [
-                    "enable_prometheus_metrics",
                     "enable_request_logging",
                     "log_retention_days",
                     "send_error_notifications",
                     "admin_emails",
                     "slack_webhook_url",
+                    "clear_slack_webhook_url",
                 ]
             },
         ),
@@ -205,9 +239,23 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
         obj = system.get_settings()
         return redirect(reverse("admin:core_systemsettings_change", args=[obj.pk]))
 
+    readonly_fields = ["budget_override_month"]
+
     def save_model(self, request, obj, form, change):
+        changes = self.changed_values(obj, form)
         try:
-            system.system_settings_update(actor=request.user, **self.changed_values(obj, form))
+            # The maintenance switches go through their services, which record the operator and
+            # let an operator's resume win over the budget check.
+            if changes.pop("budget_paused", None) is False:
+                system.budget_pause_resume(actor=request.user)
+            if "maintenance_mode" in changes:
+                system.maintenance_set(
+                    actor=request.user,
+                    enabled=changes.pop("maintenance_mode"),
+                    message=changes.pop("maintenance_message", None),
+                )
+            if changes:
+                system.system_settings_update(actor=request.user, **changes)
         except ApplicationError as exc:
             messages.error(request, exc.message)
 
@@ -239,7 +287,7 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "action", "user", "target_type", "target_repr", "ip_address"]
+    list_display = ["timestamp", "action", "actor", "target_type", "target_repr", "ip_address"]
     list_filter = [AuditActionFilter, "target_type"]
     search_fields = ["action_type", "target_id", "target_repr", "user__email", "ip_address"]
     list_select_related = ["user"]
@@ -247,6 +295,11 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_platform_admin
+
+    @admin.display(description="actor")
+    def actor(self, obj) -> str:
+        """Return who made the change: the user, else the command or platform part the row names."""
+        return str(obj.user) if obj.user_id else (obj.details or {}).get("actor", "-")
 
     @admin.display(description="action", ordering="action_type")
     def action(self, obj) -> str:

@@ -16,6 +16,8 @@ class AuditAction(models.TextChoices):
     SYSTEM_SETTING_DELETE = "system_setting.delete"
     MAINTENANCE_ON = "maintenance.on"
     MAINTENANCE_OFF = "maintenance.off"
+    MAINTENANCE_OVERRIDE_CLEAR = "maintenance.override_clear"
+    BUDGET_PAUSE = "budget.pause"
     ENCRYPTION_KEYS_ROTATE = "encryption_keys.rotate"
 
     # Accounts.
@@ -105,6 +107,7 @@ class AuditAction(models.TextChoices):
     SESSION_RECOVERED = "session.recovered"
     SESSION_ANSWER = "session.answer"
     SESSION_HINT = "session.hint"
+    SESSION_ANSWER_REVIEWED = "session.answer_reviewed"
     SESSION_FLAG_SHARED = "session.flag_shared"
     SESSION_IDLE_WARNED = "session.idle_warned"
     SESSION_SOFT_LIMIT_WARNED = "session.soft_limit_warned"
@@ -187,3 +190,5 @@ class AuditAction(models.TextChoices):
     INTERFACE_ENDPOINT_CREATE = "interface_endpoint.create"
     INTERFACE_ENDPOINT_UPDATE = "interface_endpoint.update"
     INTERFACE_ENDPOINT_DELETE = "interface_endpoint.delete"
+    # Operations: an operator stopping sessions from ``manage.py sessions stop`` (issue 27).
+    OPERATOR_SESSIONS_STOP = "operator.sessions_stop"

@@ -82,3 +82,34 @@ class EncryptedTextField(models.TextField):
     def value_to_string(self, obj):
         value = self.value_from_object(obj)
         return "" if value in (None, "") else encrypt(str(value))
+
+
+def undecryptable_secret_columns(*, sample: int = 20) -> list[str]:
+    """Return ``app.Model.field`` of every encrypted column holding a value no configured key decrypts.
+
+    Reads up to ``sample`` stored values of each column as raw SQL (a model query would raise on the
+    first one), so a restore under other ``FIELD_ENCRYPTION_KEYS`` is reported instead of crashing.
+    """
+    from django.apps import apps
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    broken = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if not isinstance(field, EncryptedTextField):
+                continue
+            column, table = quote(field.column), quote(model._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> '' LIMIT %s",  # noqa: S608 (quoted names)
+                    [sample],
+                )
+                values = [row[0] for row in cursor.fetchall()]
+            for value in values:
+                try:
+                    decrypt(value)
+                except DecryptionError:
+                    broken.append(f"{model._meta.label}.{field.name}")
+                    break
+    return broken

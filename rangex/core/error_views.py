@@ -1,4 +1,5 @@
-"""Django's error handlers (``handler400``, ``handler404``, ``handler500``): JSON on the API, pages elsewhere.
+"""Django's error handlers (``handler400``, ``handler403``, ``handler404``, ``handler500``): JSON on the API, pages
+elsewhere.
 
 Django calls these for what happens outside a view's own error handling: a body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` read by a middleware, an unknown URL, a crash. The API answers in
@@ -11,7 +12,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 
-from rangex.core.errors import ApplicationError, MalformedRequest, NotFound
+from rangex.core.errors import ApplicationError, MalformedRequest, NotFound, PermissionDenied
 from rangex.core.http import request_error_for, wants_json
 
 
@@ -29,6 +30,12 @@ def bad_request(request, exception=None):
     """A request Django could not read: 413 when the body is too large, 400 otherwise, with the reason."""
     error = request_error_for(exception) if exception is not None else None
     return _error_response(request, error or MalformedRequest("The request cannot be read."))
+
+
+def permission_denied(request, exception=None):
+    """Django's PermissionDenied (the admin, a view's own check): the reason in the site's style, never a bare 403."""
+    reason = str(exception or "").strip() or "You do not have access to this page."
+    return _error_response(request, PermissionDenied(reason))
 
 
 def page_not_found(request, exception=None):

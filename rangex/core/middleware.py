@@ -8,7 +8,7 @@ import time
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from rangex.core.context import RequestContext, reset_request_context, set_request_context
+from rangex.core.context import RequestContext, request_id_from, reset_request_context, set_request_context
 from rangex.core.errors import ApplicationError
 from rangex.core.http import client_ip, user_agent, wants_json
 from rangex.core.logging import redact
@@ -31,7 +31,10 @@ MAINTENANCE_EXEMPT_PREFIXES = (
 
 
 class RequestContextMiddleware:
-    """Remember the client address for audit rows; log requests when the settings ask for it.
+    """Remember the client address for audit rows and the request id for logs; log requests when asked.
+
+    The request id is the client's (or proxy's) ``X-Request-ID`` when well formed, else a new one; the
+    response carries it back in ``X-Request-ID``.
 
     A logged line holds method, path, status, duration and user id: never the query string,
     headers or body, where tokens, passwords and answers travel.
@@ -41,22 +44,27 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = set_request_context(RequestContext(ip=client_ip(request), user_agent=user_agent(request)))
+        request_id = request_id_from(request.headers.get("X-Request-ID"))
+        request.request_id = request_id
+        token = set_request_context(
+            RequestContext(ip=client_ip(request), user_agent=user_agent(request), request_id=request_id)
+        )
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            if get_settings().enable_request_logging and not request.path.startswith("/static/"):
+                user = getattr(request, "user", None)
+                request_logger.info(
+                    "%s %s %s %.1fms user=%s",
+                    request.method,
+                    redact(request.path),
+                    response.status_code,
+                    (time.perf_counter() - started) * 1000,
+                    getattr(user, "pk", None) if user is not None and user.is_authenticated else "-",
+                )
         finally:
             reset_request_context(token)
-        if get_settings().enable_request_logging and not request.path.startswith("/static/"):
-            user = getattr(request, "user", None)
-            request_logger.info(
-                "%s %s %s %.1fms user=%s",
-                request.method,
-                redact(request.path),
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-                getattr(user, "pk", None) if user is not None and user.is_authenticated else "-",
-            )
         return response
 
 
@@ -68,17 +76,20 @@ class MaintenanceModeMiddleware:
 
     def __call__(self, request):
         system = get_settings()
-        if not system.maintenance_mode or request.path.startswith(MAINTENANCE_EXEMPT_PREFIXES):
+        if not system.maintenance_active or request.path.startswith(MAINTENANCE_EXEMPT_PREFIXES):
             return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_staff:
             return self.get_response(request)
-        message = system.maintenance_message or "RangeX is down for maintenance."
+        messages = system.maintenance_messages
         if wants_json(request):
-            response = JsonResponse({"error": {"code": "maintenance", "message": message}}, status=503)
+            response = JsonResponse({"error": {"code": "maintenance", "message": " ".join(messages)}}, status=503)
         else:
-            response = render(request, "maintenance.html", {"message": message}, status=503)
+            response = render(request, "maintenance.html", {"messages": messages}, status=503)
         response["Retry-After"] = "300"
+        # An expected answer, not a server error: Django would log every 503 as an error.
+        response._has_been_logged = True
+        request_logger.info("maintenance: 503 for %s %s", request.method, redact(request.path))
         return response
 
 

@@ -44,6 +44,9 @@ class BaseModel(TimestampedModel):
         abstract = True
 
 
+BUDGET_PAUSE_MESSAGE = "RangeX has reached its monthly budget and is paused until an administrator resumes it."
+
+
 class SystemSettings(models.Model):
     """The one row of platform configuration that admins edit in the admin (``system_settings``)."""
 
@@ -57,6 +60,16 @@ class SystemSettings(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
     maintenance_mode = models.BooleanField(default=False)
     maintenance_message = models.TextField(blank=True, default="RangeX is down for maintenance. Please come back soon.")
+    # The budget cap's pause is kept apart from the operator's maintenance switch and message, so
+    # neither overwrites the other; either one puts RangeX into maintenance (``maintenance_active``).
+    budget_paused = models.BooleanField(
+        default=False, help_text="Set by the budget check when the monthly cap is reached; off resumes RangeX."
+    )
+    budget_override_month = models.DateField(
+        null=True,
+        blank=True,
+        help_text="An operator resumed RangeX over the cap: the budget check does not pause it again in this month.",
+    )
     max_concurrent_users = models.PositiveIntegerField(default=500, help_text="0 means no limit.")
     max_total_users = models.PositiveIntegerField(default=0, help_text="0 means no limit.")
     allow_new_registrations = models.BooleanField(default=True)
@@ -126,6 +139,21 @@ class SystemSettings(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def maintenance_active(self) -> bool:
+        """Return whether non-staff are kept out: by the operator's switch or by the budget cap."""
+        return self.maintenance_mode or self.budget_paused
+
+    @property
+    def maintenance_messages(self) -> list[str]:
+        """Return what users are told: the operator's message and the budget banner, each when it applies."""
+        messages = []
+        if self.maintenance_mode:
+            messages.append(self.maintenance_message or "RangeX is down for maintenance.")
+        if self.budget_paused:
+            messages.append(BUDGET_PAUSE_MESSAGE)
+        return messages
+
+    @property
     def admin_email_list(self) -> list[str]:
         return [a.strip() for a in self.admin_emails.replace(";", ",").split(",") if a.strip()]
 
@@ -139,6 +167,9 @@ class SystemSetting(TimestampedModel):
     class Meta:
         db_table = "system_setting"
         ordering = ["key"]
+        # Not "system settings": that is the singleton above, and the admin would list the name twice.
+        verbose_name = "key-value setting"
+        verbose_name_plural = "key-value settings"
 
     def __str__(self) -> str:
         return self.key

@@ -12,6 +12,7 @@ Tests keep eager tasks synchronous so they can assert what a task did.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +43,8 @@ def _run_in_background(task, args, kwargs):
         finally:
             close_old_connections()
 
-    _background_executor().submit(run)
+    # The task carries the context it was queued in (the request id of its log lines).
+    _background_executor().submit(contextvars.copy_context().run, run)
 
 
 def task_named(name: str):

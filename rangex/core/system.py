@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from rangex.core.audit import AuditAction, audit_record, model_update
 from rangex.core.models import SystemSetting, SystemSettings
@@ -65,11 +67,98 @@ def system_setting_set(*, actor, key: str, value: str) -> SystemSetting:
     return row
 
 
-def maintenance_set(*, actor, enabled: bool, message: str | None = None) -> SystemSettings:
+BUDGET_ACTOR = "system:budget-cap"
+
+
+def _actor_details(actor, actor_label: str) -> Callable[[dict], dict]:
+    """Return the audit details of a change with who made it, also when no user did (a command, the platform)."""
+    who = actor_label or (f"user:{actor.pk}" if getattr(actor, "pk", None) else "unknown")
+    return lambda changes: {"changes": changes, "actor": who}
+
+
+def _this_month():
+    return timezone.localdate().replace(day=1)
+
+
+@transaction.atomic
+def maintenance_set(*, actor, enabled: bool, message: str | None = None, actor_label: str = "") -> SystemSettings:
+    """Switch the operator's maintenance mode; "off" also lifts the budget cap's pause.
+
+    An operator who turns maintenance off while the budget cap has paused RangeX wins: the pause
+    is lifted and the budget check leaves RangeX running for the rest of the month, until the
+    operator clears the override (``maintenance_override_clear``). The audit row names the actor:
+    the user, else ``actor_label`` (a command's ``command:<os user>``).
+    """
+    obj, _ = SystemSettings.objects.select_for_update().get_or_create(id=SystemSettings.SINGLETON_ID)
     changes: dict[str, Any] = {"maintenance_mode": enabled}
     if message is not None:
         changes["maintenance_message"] = message
-    return system_settings_update(actor=actor, **changes)
+    if not enabled and obj.budget_paused:
+        changes.update(budget_paused=False, budget_override_month=_this_month())
+    model_update(
+        instance=obj,
+        actor=actor,
+        data=changes,
+        allowed=changes,
+        action=AuditAction.MAINTENANCE_ON if enabled else AuditAction.MAINTENANCE_OFF,
+        details=_actor_details(actor, actor_label),
+    )
+    transaction.on_commit(invalidate_settings_cache)
+    return obj
+
+
+@transaction.atomic
+def budget_pause_resume(*, actor, actor_label: str = "") -> SystemSettings:
+    """Lift the budget cap's pause as an operator; the budget check leaves RangeX running for the rest of the month."""
+    obj, _ = SystemSettings.objects.select_for_update().get_or_create(id=SystemSettings.SINGLETON_ID)
+    model_update(
+        instance=obj,
+        actor=actor,
+        data={"budget_paused": False, "budget_override_month": _this_month()},
+        allowed={"budget_paused", "budget_override_month"},
+        action=AuditAction.MAINTENANCE_OFF,
+        details=_actor_details(actor, actor_label),
+    )
+    transaction.on_commit(invalidate_settings_cache)
+    return obj
+
+
+@transaction.atomic
+def maintenance_override_clear(*, actor, actor_label: str = "") -> SystemSettings:
+    """Hand maintenance back to the budget check: its next pass pauses RangeX again if the cap is still exceeded."""
+    obj, _ = SystemSettings.objects.select_for_update().get_or_create(id=SystemSettings.SINGLETON_ID)
+    model_update(
+        instance=obj,
+        actor=actor,
+        data={"budget_override_month": None},
+        allowed={"budget_override_month"},
+        action=AuditAction.MAINTENANCE_OVERRIDE_CLEAR,
+        details=_actor_details(actor, actor_label),
+    )
+    transaction.on_commit(invalidate_settings_cache)
+    return obj
+
+
+@transaction.atomic
+def budget_pause_set(*, paused: bool, details: dict[str, Any] | None = None) -> bool:
+    """Pause RangeX for the budget cap (the platform's change, audited as ``system:budget-cap``).
+
+    Return False, changing nothing, when an operator's override for this month stands or the
+    state is already so.
+    """
+    obj, _ = SystemSettings.objects.select_for_update().get_or_create(id=SystemSettings.SINGLETON_ID)
+    if obj.budget_paused == paused or (paused and obj.budget_override_month == _this_month()):
+        return False
+    model_update(
+        instance=obj,
+        actor=None,
+        data={"budget_paused": paused},
+        allowed={"budget_paused"},
+        action=AuditAction.BUDGET_PAUSE,
+        details=lambda changes: {"changes": changes, "actor": BUDGET_ACTOR, **(details or {})},
+    )
+    transaction.on_commit(invalidate_settings_cache)
+    return True
 
 
 @transaction.atomic

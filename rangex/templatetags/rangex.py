@@ -9,6 +9,21 @@ register = template.Library()
 
 
 @register.filter
+def duration(seconds) -> str:
+    """Write a number of seconds as people read it: "1 h 29 min", "12 min", "40 s"."""
+    try:
+        total = max(0, int(seconds))
+    except (TypeError, ValueError):
+        return ""
+    if total < 60:
+        return f"{total} s"
+    hours, minutes = divmod(total // 60, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@register.filter
 def is_checkbox(field) -> bool:
     return isinstance(field.field.widget, forms.CheckboxInput)
 

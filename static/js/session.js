@@ -1,10 +1,8 @@
 // The live session page: launch progress and status over a WebSocket, the countdown timer,
-// the score, and one xterm.js terminal per machine that allows solver entry.
+// the score. The terminals are terminals.js's.
 (function () {
   const page = document.getElementById("session-page");
   if (!page) return;
-  const sessionId = page.dataset.session;
-  const terminals = {};
 
   function refreshStatus() { document.body.dispatchEvent(new Event("refresh-status")); }
 
@@ -36,7 +34,23 @@
         return;
       }
       page.dataset.status = msg.status;
+      // A lab that stops has no shell any more: drop its terminals instead of leaving them empty.
+      if (!["starting", "running", "paused"].includes(msg.status)) {
+        if (window.rangexTerminals) window.rangexTerminals.closeAll();
+        const section = document.getElementById("terminals");
+        if (section) section.remove();
+      }
       refreshStatus();
+    } else if (msg.type === "review") {
+      // A reviewer decided on a free-text answer: redraw that question from a fresh copy of the page.
+      fetch(location.href, { headers: { Accept: "text/html" } })
+        .then((r) => r.text())
+        .then((html) => {
+          const id = "question-" + msg.question_id;
+          const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+          const old = document.getElementById(id);
+          if (fresh && old) { old.replaceWith(fresh); if (window.htmx) window.htmx.process(fresh); }
+        });
     } else if (msg.type === "idle_warning" || msg.type === "notice") {
       const box = document.getElementById("messages");
       const kind = msg.type === "notice" ? "info" : "warning";
@@ -53,53 +67,4 @@
         .then((html) => { if (html.includes('data-status="running"') || html.includes('data-status="failed"')) { clearInterval(poll); location.reload(); } });
     }, 3000);
   }
-
-  function openTerminal(name) {
-    if (terminals[name] || page.dataset.status !== "running" || !page.dataset.token) return;
-    const host = document.querySelector(`[data-terminal="${name}"]`);
-    const term = new window.Terminal({ cursorBlink: true, fontSize: 14, convertEol: false, scrollback: 5000 });
-    const fit = new window.FitAddon.FitAddon();
-    term.loadAddon(fit);
-    term.open(host);
-    fit.fit();
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const url = `${scheme}${location.host}/ws/sessions/${sessionId}/terminal/${name}/?token=${encodeURIComponent(page.dataset.token)}&cols=${term.cols}&rows=${term.rows}`;
-    const socket = new WebSocket(url);
-    socket.binaryType = "arraybuffer";
-    terminals[name] = { term, fit, socket };
-    socket.addEventListener("message", (event) => {
-      if (typeof event.data === "string") {
-        const msg = JSON.parse(event.data);
-        if (msg.type === "error") term.write(`\r\n\x1b[1;31m${msg.message}\x1b[0m\r\n`);
-        return;
-      }
-      const bytes = new Uint8Array(event.data);
-      // Acknowledge once xterm has drawn the batch: the server's flow control waits for this.
-      term.write(bytes, () => socket.readyState === 1 && socket.send(JSON.stringify({ type: "ack", bytes: bytes.length })));
-    });
-    socket.addEventListener("close", (event) => {
-      if (event.code === 4409) term.write("\r\n\x1b[1;33mThe lab is not running.\x1b[0m\r\n");
-      else if (event.code >= 4400 && event.code < 4500) term.write("\r\n\x1b[1;31mThis terminal was refused.\x1b[0m\r\n");
-      delete terminals[name];
-    });
-    term.onData((data) => socket.readyState === 1 && socket.send(JSON.stringify({ type: "input", data })));
-    term.onResize(({ cols, rows }) => socket.readyState === 1 && socket.send(JSON.stringify({ type: "resize", cols, rows })));
-    setInterval(() => socket.readyState === 1 && socket.send(JSON.stringify({ type: "ping" })), 25000);
-    window.addEventListener("resize", () => fit.fit());
-    term.focus();
-  }
-
-  document.querySelectorAll("[data-terminal-tab]").forEach((tab) => {
-    tab.addEventListener("click", () => {
-      document.querySelectorAll("[data-terminal-tab]").forEach((t) => { t.classList.remove("active"); t.setAttribute("aria-selected", "false"); });
-      tab.classList.add("active");
-      tab.setAttribute("aria-selected", "true");
-      document.querySelectorAll("[data-terminal]").forEach((pane) => pane.classList.toggle("d-none", pane.dataset.terminal !== tab.dataset.terminalTab));
-      openTerminal(tab.dataset.terminalTab);
-      const t = terminals[tab.dataset.terminalTab];
-      if (t) { t.fit.fit(); t.term.focus(); }
-    });
-  });
-  const first = document.querySelector("[data-terminal-tab]");
-  if (first) openTerminal(first.dataset.terminalTab);
 })();

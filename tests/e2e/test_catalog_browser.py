@@ -6,6 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from apps.accounts.factories import UserFactory
+from apps.accounts.models import User
+from apps.environments.factories import finished_session
 from apps.scenarios.factories import published_version
 from apps.scenarios.social import scenario_rate
 
@@ -15,7 +17,11 @@ pytestmark = pytest.mark.browser
 def test_solver_filters_the_catalog_and_rates_a_scenario(page: Page, live_url, demo_accounts):
     web = published_version(slug="web-101", title="Web 101", category="web", tags=["http"])
     published_version(slug="crypto-101", title="Crypto 101", category="crypto")
-    scenario_rate(user=UserFactory(), scenario=web.scenario, rating=2)
+    # Only players rate: the earlier rater and the demo solver have each finished a session of Web 101.
+    rater = UserFactory()
+    finished_session(user=rater, version=web)
+    finished_session(user=User.objects.get(email="solver@rangex.local"), version=web)
+    scenario_rate(user=rater, scenario=web.scenario, rating=2)
 
     page.goto(f"{live_url}/accounts/login/?next=/scenarios/")
     page.get_by_label("Email").fill("solver@rangex.local")

@@ -9,6 +9,7 @@ conditional updates, so two workers racing on one session act once.
 - ``provision``: launching on the runtime, ``env_session_mark_running`` / ``_failed``;
 - ``lifecycle``: pause, resume, extend, stop, teardown, activity, idle warnings;
 - ``answers``: answers, hints, flag sharing, completion;
+- ``reviews``: people accept or reject free-text answers;
 - ``costs``: the hourly rate of a session.
 """
 
@@ -42,6 +43,7 @@ from apps.environments.services.provision import (
     env_session_provision,
 )
 from apps.environments.services.recovery import env_session_fail_broken, env_session_mark_recovered
+from apps.environments.services.reviews import env_answer_review
 from apps.environments.services.start import env_session_start
 from apps.environments.services.terminals import TerminalGrant, env_terminal_authorize, env_terminal_open
 
@@ -51,6 +53,7 @@ __all__ = [
     "STALE_STOPPING_MINUTES",
     "TerminalGrant",
     "cost_rate_rm",
+    "env_answer_review",
     "env_runtime_release",
     "env_session_extend",
     "env_session_fail_broken",

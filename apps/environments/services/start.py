@@ -165,7 +165,7 @@ def env_session_start(
             _require_prerequisites(user=user, version=version)
     if not version.requires_machines:
         raise Conflict("This scenario has no machines to start; answer its questions directly.")
-    if get_settings().maintenance_mode and not user.is_staff:
+    if get_settings().maintenance_active and not user.is_staff:
         raise ServiceUnavailable("RangeX is in maintenance mode; labs cannot be started right now.")
     _check_machine_caps(version=version)
     # An engine call never runs inside a transaction (a caller's row locks would wait on it); a

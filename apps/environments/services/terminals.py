@@ -15,6 +15,7 @@ from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.environments.selectors import env_session_can_access
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import Conflict, NotFound, PermissionDenied
+from rangex.core.metrics import TERMINAL_OPEN_SECONDS
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def env_terminal_open(*, grant: TerminalGrant, cols: int, rows: int):
     """Open the granted terminal on the runtime (blocking; call it from a worker thread)."""
     from apps.runtime import get_runtime
 
-    return get_runtime(grant.runtime_key or None).open_terminal(
-        grant.session_id, grant.machine, user=grant.user, cols=cols, rows=rows
-    )
+    with TERMINAL_OPEN_SECONDS.time():
+        return get_runtime(grant.runtime_key or None).open_terminal(
+            grant.session_id, grant.machine, user=grant.user, cols=cols, rows=rows
+        )

@@ -9,9 +9,9 @@ import pytest
 from apps.accounts.factories import AdminFactory
 from apps.environments import services
 from apps.environments.models import SessionStatus
-from apps.runtime.tests.helpers import can_connect, docker_json
 from apps.scenarios import services as scenario_services
 from apps.scenarios.imports import scenario_import
+from tests.engine import can_connect, docker_json
 
 COMPOSE_LAB = Path(__file__).resolve().parents[2] / "scenarios" / "tests" / "data" / "compose-lab"
 

@@ -56,14 +56,23 @@ async def read_until(comm, needle: bytes, timeout: float = 10.0) -> bytes:
     return bytes(seen)
 
 
+def _terminal_opens() -> float:
+    from rangex.core.metrics import TERMINAL_OPEN_SECONDS
+
+    return next(s.value for s in TERMINAL_OPEN_SECONDS.collect()[0].samples if s.name.endswith("_count"))
+
+
 async def test_terminal_runs_id_through_a_real_exec(running):
     session, cookie = running
+    opens = _terminal_opens()
     comm = communicator(session, cookie)
     connected, _ = await comm.connect()
     assert connected
     await comm.send_to(text_data=json.dumps({"type": "input", "data": "id\n"}))
     output = await read_until(comm, b"uid=0(root)")
     assert b"uid=0(root)" in output
+    # Its opening time went into the rangex_terminal_open_seconds histogram (/metrics).
+    assert _terminal_opens() == opens + 1
     await comm.send_to(text_data=json.dumps({"type": "ping"}))
     await comm.disconnect()
 
@@ -161,7 +170,7 @@ async def test_terminal_refuses_a_stopped_session_and_closes_on_stop(running):
 
 async def test_output_waits_for_the_page_to_catch_up(running):
     """Without acknowledgements the server stops sending after its window; acks let the rest through."""
-    from apps.environments.consumers import BATCH_BYTES, WINDOW_BYTES
+    from apps.environments.shells import BATCH_BYTES, WINDOW_BYTES
 
     session, cookie = running
     comm = communicator(session, cookie)

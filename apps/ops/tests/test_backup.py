@@ -71,7 +71,11 @@ def empty_database():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_backup_restores_into_an_empty_mariadb_database_with_media_and_decryptable_secrets(tmp_path, empty_database):
+def test_backup_restores_into_an_empty_mariadb_database_with_media_and_decryptable_secrets(
+    tmp_path, empty_database, settings
+):
+    # A media folder of its own: other tests of this worker leave their uploads in the shared one.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     user = UserFactory(email="kept@example.org")
     totp_secret, _ = enable_2fa(user)
     media = Path(settings.MEDIA_ROOT)

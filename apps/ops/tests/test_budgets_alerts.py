@@ -94,7 +94,7 @@ def test_global_cap_turns_on_maintenance_stops_sessions_and_alerts_once(admins, 
     assert state["reached"] and state["stopped"] == 1
     costs.budget_cap_check()
     invalidate_settings_cache()
-    assert get_settings().maintenance_mode
+    assert get_settings().maintenance_active and get_settings().budget_paused
     session.refresh_from_db()
     assert session.status == SessionStatus.STOPPING
     assert AlertLog.objects.filter(alert_type="budget_cap").count() == 2  # two admins, one alert each
@@ -194,3 +194,61 @@ def test_a_scenario_shut_down_by_its_budget_refuses_new_starts(solver):
     with pytest.raises(LimitExceeded) as exc:
         services.env_session_start(user=solver, version=version)
     assert exc.value.limit == "scenario_monthly_budget"
+
+
+def _admin_form_data(response) -> dict:
+    """Return the data a browser would post back from an admin change page, unchanged."""
+    data = {}
+    for bound in response.context["adminform"].form:
+        value = bound.value()
+        if isinstance(value, bool):
+            if value:
+                data[bound.html_name] = "on"
+        elif value is not None:
+            data[bound.html_name] = value
+    return data
+
+
+@pytest.mark.django_db
+def test_the_slack_webhook_can_be_cleared_in_the_admin_and_alerts_stop(admin_client_2fa):
+    system_settings_update(actor=None, slack_webhook_url="https://hooks.example.test/services/T0-hook-token")
+    url = "/admin/core/systemsettings/1/change/"
+    page = admin_client_2fa.get(url)
+    assert "T0-hook-token" not in page.content.decode()
+    data = _admin_form_data(page)
+    assert admin_client_2fa.post(url, data).status_code == 302
+    invalidate_settings_cache()
+    assert get_settings().slack_webhook_url, "a blank password input keeps the stored webhook"
+    assert alerts.alert_send(alert_type="test", subject="still on")[0].channel == "slack"
+    assert admin_client_2fa.post(url, {**data, "clear_slack_webhook_url": "on"}).status_code == 302
+    invalidate_settings_cache()
+    assert get_settings().slack_webhook_url == ""
+    assert alerts.alert_send(alert_type="test", subject="now off") == []
+
+
+@pytest.mark.django_db
+def test_a_failed_test_alert_is_retried_then_marked_failed_and_shown(admin_client_2fa):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    system_settings_update(actor=None, slack_webhook_url="not a url")
+    with pytest.raises(CommandError, match="No channel accepted"):
+        call_command("send_test_alert", stdout=__import__("io").StringIO())
+    row = AlertLog.objects.get(alert_type="test")
+    assert (row.status, row.retry_count) == ("failed", alerts.MAX_ATTEMPTS)
+    html = admin_client_2fa.get("/admin/").content.decode()
+    assert 'rx-alert-status rx-failed" title="The Slack webhook URL is malformed' in html
+
+
+@pytest.mark.django_db
+def test_alerts_left_pending_by_a_lost_task_end_failed_after_bounded_retries():
+    system_settings_update(actor=None, slack_webhook_url="not a url")
+    with time_machine.travel(T0, tick=False):
+        [row] = alerts.alert_send(alert_type="health", subject="lost", queue=False)
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        assert alerts.alerts_retry_stale()["retried"] == 0
+    for minutes in (20, 25, 30, 35):
+        with time_machine.travel(T0 + timedelta(minutes=minutes), tick=False):
+            alerts.alerts_retry_stale()
+    row.refresh_from_db()
+    assert (row.status, row.retry_count) == ("failed", alerts.MAX_ATTEMPTS)

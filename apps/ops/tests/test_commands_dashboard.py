@@ -3,6 +3,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django.urls import reverse
 from apps.ops.costs import usage_rollup
 from apps.ops.models import BudgetAlert, HealthCheck
 from apps.ops.tests.helpers import running_session
+from rangex.core.heartbeats import BEAT, heartbeat_record
 from rangex.core.models import AuditLog
 from rangex.core.system import get_settings, invalidate_settings_cache, system_settings_update
 
@@ -23,6 +25,7 @@ def run(*args) -> str:
 
 
 def test_platform_status_prints_sessions_cost_and_checks():
+    heartbeat_record(BEAT)
     running_session()
     HealthCheck.objects.create(check_type="engine", service_name="docker", status="ok", message="The engine answers.")
     system_settings_update(actor=None, budget_hard_cap_usd=Decimal("100"))
@@ -55,7 +58,7 @@ def test_send_test_alert_without_recipients_fails_and_with_email_succeeds(mailou
     system_settings_update(actor=None, admin_emails="ops@example.test")
     out = run("send_test_alert")
     assert "ops@example.test" in out and "sent" in out
-    assert mailoutbox[0].subject == "[RangeX] Test alert"
+    assert mailoutbox[0].subject == f"[RangeX {settings.RANGEX_INSTANCE}] Test alert"
 
 
 def test_maintenance_command_turns_mode_on_with_message():
@@ -67,6 +70,7 @@ def test_maintenance_command_turns_mode_on_with_message():
 def test_health_check_command_exit_code_follows_failures(settings):
     # Docker alone, as in production: the in-memory backend honestly fails the host isolation check.
     settings.RANGEX_RUNTIMES = {}
+    heartbeat_record(BEAT)
     out = run("health_check")
     assert "engine" in out and "ok" in out
     settings.RANGEX_RUNTIME_BACKEND = "apps.ops.tests.test_docker_reconcile.DeadEngine"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, Terminal
+from tests.engine import can_connect, docker_ids, docker_json, sh  # noqa: F401 (used by the runtime tests)
 
 BUSYBOX = "rangex/busybox:latest"
 # Every machine answers on port 80 so reachability is a plain TCP connect (cap_drop ALL rules out ping).
@@ -68,35 +68,6 @@ def pivot_spec(
         expires_at=datetime.now(UTC) + timedelta(hours=1),
         labels={"rangex.test": "1"},
     )
-
-
-def sh(container_id: str, script: str, *, user: str = "root", timeout: float = 30) -> tuple[int, str]:
-    """Run a shell script in a container through the docker CLI; return (exit code, stdout+stderr)."""
-    result = subprocess.run(
-        ["docker", "exec", "-u", user, container_id, "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return result.returncode, result.stdout + result.stderr
-
-
-def can_connect(container_id: str, host: str, port: int = 80) -> bool:
-    code, _ = sh(container_id, f"nc -w 1 {host} {port} </dev/null")
-    return code == 0
-
-
-def docker_json(*argv: str):
-    return json.loads(subprocess.run(["docker", *argv], capture_output=True, text=True, check=True).stdout)
-
-
-def docker_ids(kind: str, session_id: str) -> list[str]:
-    """Return the ids of containers or networks labelled with a session, straight from the CLI."""
-    command = ["docker", "ps", "-aq"] if kind == "container" else ["docker", "network", "ls", "-q"]
-    out = subprocess.run(
-        [*command, "--filter", f"label=rangex.session={session_id}"], capture_output=True, text=True, check=True
-    ).stdout
-    return out.split()
 
 
 def read_until(terminal: Terminal, needle: bytes, *, timeout: float = 10) -> bytes:

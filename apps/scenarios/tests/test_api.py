@@ -68,14 +68,12 @@ def test_unpublished_scenario_detail_is_404():
     assert APIClient().get("/api/v1/scenarios/api-draft/").status_code == 404
 
 
-def test_rating_by_token_updates_the_average(solver):
-    published_version(slug="api-rate")
-    client = _token_client(solver)
-    response = client.put("/api/v1/scenarios/api-rate/rating/", {"rating": 4}, format="json")
-    assert response.status_code == 200
-    assert response.json() == {"rating": 4, "average_rating": "4.00", "total_ratings": 1}
-    changed = client.put("/api/v1/scenarios/api-rate/rating/", {"rating": 2}, format="json").json()
-    assert changed["average_rating"] == "2.00" and changed["total_ratings"] == 1
+def test_rating_before_playing_is_a_clear_403(solver):
+    published_version(slug="api-rate-unplayed")
+    response = _token_client(solver).put("/api/v1/scenarios/api-rate-unplayed/rating/", {"rating": 4}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "You can rate this scenario once you have finished a session of it."
+    assert not ScenarioRating.objects.exists()
 
 
 @pytest.mark.parametrize("bad", [0, 6, "x", None])

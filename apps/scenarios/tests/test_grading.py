@@ -15,6 +15,7 @@ from apps.scenarios.grading import (
     score_of,
     take_hint,
     validate_questions,
+    value_after_hints,
 )
 from rangex.core.errors import Conflict, ValidationFailed
 
@@ -291,6 +292,14 @@ def test_penalty_never_goes_below_zero():
     state = take_hint(question=flag_q(), state=state, hint=HINTS[1], hint_mode="penalty")
     result = run(flag_q(), "FLAG{abc}", state=state, hint_mode="penalty", hints=HINTS)
     assert result.correct and result.state["earned_points"] == 0
+
+
+def test_value_after_hints_is_what_a_solve_would_still_earn():
+    state = take_hint(question=flag_q(), state=None, hint=HINTS[0], hint_mode="penalty")
+    assert value_after_hints(question=flag_q(), state=state, hints=HINTS, hint_mode="penalty") == 70
+    assert value_after_hints(question=flag_q(), state=state, hints=HINTS, hint_mode="free") == 100
+    state = take_hint(question=flag_q(), state=state, hint=HINTS[1], hint_mode="penalty")
+    assert value_after_hints(question=flag_q(), state=state, hints=HINTS, hint_mode="penalty") == 0
 
 
 def test_free_hints_cost_nothing():

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.ops.alerts import alert_deliver, alert_send
+from apps.ops.alerts import alert_deliver_until_done, alert_send
 
 
 class Command(BaseCommand):
@@ -13,12 +13,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, message, **options):
         # Delivered here and only here, so the operator sees the outcome and nothing is sent twice.
-        rows = alert_send(alert_type="test", priority="low", subject="Test alert", message=message, queue=False)
+        rows = alert_send(
+            alert_type="test",
+            priority="low",
+            subject="Test alert",
+            message=message,
+            queue=False,
+            link="/admin/ops/alertlog/",
+            next_step="Nothing: this alert only tests the channels.",
+        )
         if not rows:
             raise CommandError("No recipients: set admin_emails or slack_webhook_url in the system settings.")
         delivered = 0
         for row in rows:
-            result = alert_deliver(alert_id=row.pk)
+            # Retried a few times, then marked failed: never left pending with nobody to retry it.
+            result = alert_deliver_until_done(alert_id=row.pk)
             delivered += result.status == "sent"
             self.stdout.write(f"{result.channel:<6} {result.recipient:<40} {result.status} {result.error_message}")
         if not delivered:

@@ -1,0 +1,24 @@
+// Draw the admin dashboard's usage and cost chart from its json_script data (no inline script: the CSP forbids it).
+(function () {
+  "use strict";
+  const canvas = document.getElementById("rx-usage-chart");
+  const source = document.getElementById("rx-usage-data");
+  if (!canvas || !source || typeof window.Chart === "undefined") return;
+  const data = JSON.parse(source.textContent);
+  new window.Chart(canvas, {
+    type: "bar",
+    data: {
+      labels: data.labels,
+      datasets: [
+        { type: "bar", label: "Env-hours", data: data.hours, yAxisID: "hours" },
+        { type: "line", label: "Cost (RM)", data: data.cost, yAxisID: "cost" },
+      ],
+    },
+    options: {
+      scales: {
+        hours: { position: "left", beginAtZero: true },
+        cost: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } },
+      },
+    },
+  });
+})();
