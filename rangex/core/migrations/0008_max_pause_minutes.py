@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_audit_action_free_text'),
+        ('core', '0007_key_value_setting_names'),
     ]
 
     operations = [
