@@ -76,6 +76,23 @@ def session_flags(session: EnvironmentSession) -> dict[str, str]:
     }
 
 
+def machine_ready_check(machine):
+    """Return the runtime's ``ReadyCheck`` for a machine row (its own, else its image variant's), or None."""
+    from apps.runtime import ReadyCheck
+
+    raw = machine.ready_check or getattr(machine.image_variant, "default_healthcheck", None) or {}
+    if not isinstance(raw, dict) or (raw.get("port") is None and not raw.get("command")):
+        return None
+    command = raw.get("command") or ()
+    if isinstance(command, str):
+        command = ("sh", "-c", command)
+    return ReadyCheck(
+        command=tuple(str(c) for c in command) if raw.get("port") is None else (),
+        port=raw.get("port"),
+        timeout=float(raw.get("timeout", 60)),
+    )
+
+
 def build_launch_spec(session: EnvironmentSession):
     """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
     from apps.images.models import RegistryCredential
@@ -130,6 +147,7 @@ def build_launch_spec(session: EnvironmentSession):
                 accounts=machine_accounts(machine),
                 registry_auth=registry_auth_for(image, credentials),
                 pull_from_hub=conf.docker_enable_pull_from_hub,
+                ready_check=machine_ready_check(machine),
             )
         )
     groups = sorted({g for spec in specs for g in spec.networks})
