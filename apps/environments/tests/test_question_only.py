@@ -115,3 +115,62 @@ def test_stop_ends_without_a_runtime_call_and_start_again_makes_a_new_session(se
 def test_inside_an_event_a_question_only_version_still_has_no_session():
     with pytest.raises(Conflict, match="no machines"):
         services.env_session_start(user=UserFactory(), version=quiz_version(), event_id=uuid.uuid4())
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    from apps.accounts.services import api_token_create
+
+    _, raw = api_token_create(user=user, label="tests", expires_in_days=None)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_api_starts_answers_and_refuses_bad_input():
+    user = UserFactory()
+    version = quiz_version()
+    client = _api(user)
+
+    started = client.post("/api/v1/sessions/", {"scenario_version": str(version.pk)}, format="json")
+    assert started.status_code == 202
+    body = started.json()
+    assert body["status"] == "running" and body["machines"] == [] and body["expires_at"] is None
+    url = f"/api/v1/sessions/{body['id']}"
+
+    hint = client.post(f"{url}/hints/", {"hint_id": "h1"}, format="json")
+    assert hint.status_code == 200 and hint.json()["cost"] == 5
+    right = client.post(f"{url}/answers/", {"question_id": "q1", "answer": "RX{quiz}"}, format="json")
+    assert right.status_code == 200 and right.json()["score"] == 45
+
+    missing = client.post(f"{url}/answers/", {"answer": "RX{quiz}"}, format="json")
+    assert missing.status_code == 400 and "question_id" in missing.json()["error"]["fields"]
+    unknown = client.post(f"{url}/answers/", {"question_id": "q9", "answer": "x"}, format="json")
+    assert unknown.status_code == 404
+    bad_choice = client.post(f"{url}/answers/", {"question_id": "q2", "answer": "seven"}, format="json")
+    assert bad_choice.status_code == 400
+    assert client.post(f"{url}/hints/", {"hint_id": "h9"}, format="json").status_code == 404
+    assert client.post(f"{url}/pause/", {}, format="json").status_code == 409
+    assert client.post(f"{url}/extend/", {}, format="json").status_code == 409
+    bad_version = client.post("/api/v1/sessions/", {"scenario_version": "not-a-uuid"}, format="json")
+    assert bad_version.status_code == 400
+    assert _api(UserFactory()).post(f"{url}/answers/", {"question_id": "q1", "answer": "x"}).status_code == 404
+
+    stopped = client.post(f"{url}/stop/", {}, format="json")
+    assert stopped.status_code in (200, 202)
+    late = client.post(f"{url}/answers/", {"question_id": "q2", "answer": "1"}, format="json")
+    assert late.status_code == 409
+
+
+def test_scenario_page_offers_answer_questions_and_the_session_page_has_no_lab(solver, solver_client):
+    version = quiz_version()
+    page = solver_client.get(f"/scenarios/{version.scenario.slug}/").content.decode()
+    assert "Answer questions" in page and "Start lab" not in page
+
+    response = solver_client.post(f"/sessions/start/{version.pk}/")
+    assert response.status_code == 302
+    session_page = solver_client.get(response["Location"]).content.decode()
+    assert 'id="question-q1"' in session_page and 'id="question-q2"' in session_page
+    assert "No lab to start" in session_page
+    assert 'id="terminals"' not in session_page and "Time left" not in session_page and "Pause" not in session_page
