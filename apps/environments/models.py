@@ -110,6 +110,11 @@ class EnvironmentSession(BaseModel):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    @property
+    def has_lab(self) -> bool:
+        """False for a question-only session (``requires_machines=False``): no machines, runtime, cost or timer."""
+        return self.scenario_version.requires_machines
+
 
 class EnvironmentMachine(models.Model):
     """One container of a session (``environment_machine``)."""

@@ -192,7 +192,9 @@ def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
             "pause": "Paused. The timer is stopped.",
             "resume": "Resumed.",
             "extend": "Extended.",
-            "stop": "Stopping the lab. Your answers and score are kept.",
+            "stop": "Stopping the lab. Your answers and score are kept."
+            if session.has_lab
+            else "Ended. Your answers and score are kept.",
         }
         messages.success(request, labels[action])
     return redirect("environments:detail", pk=session.pk)

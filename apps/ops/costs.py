@@ -186,8 +186,11 @@ def budget_limits_enforce(*, user_ids) -> dict[str, int]:
     users = {u.pk: u for u in User.objects.filter(pk__in=list(user_ids), budget_limit_rm__gt=0)}
     prefs = {p.user_id: p for p in CreatorPreferences.objects.filter(user_id__in=list(users))}
     warned = stopped = 0
-    live = EnvironmentSession.objects.filter(user_id__in=list(users), status=SessionStatus.RUNNING).select_related(
-        "scenario_version__scenario__created_by_user"
+    # A question-only session costs nothing, so a spent budget does not stop it.
+    live = (
+        EnvironmentSession.objects.filter(user_id__in=list(users), status=SessionStatus.RUNNING)
+        .exclude(scenario_version__requires_machines=False)
+        .select_related("scenario_version__scenario__created_by_user")
     )
     for session in live:
         user = users[session.user_id]

@@ -57,7 +57,10 @@ def sessions_stop_idle(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     timeout = get_settings().idle_timeout_minutes
     warn_after = max(timeout - IDLE_WARNING_MINUTES, 0)
-    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, is_test=False)
+    # A question-only session holds no machines, so it is never stopped for idling.
+    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, is_test=False).exclude(
+        scenario_version__requires_machines=False
+    )
     stopped = warned = 0
     for session in running.filter(last_activity_at__lte=now - timedelta(minutes=timeout)):
         if env_services.env_session_stop_for_platform(

@@ -53,6 +53,8 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
         require_transition(session, SessionStatus.PAUSED)
         if session.status != SessionStatus.RUNNING:
             raise InvalidTransition("Only a running session can be paused.")
+        if not session.has_lab:
+            raise InvalidTransition("This scenario has no lab and no timer to pause.")
         remaining = max(int((session.expires_at - timezone.now()).total_seconds()), 0)
         session.status = SessionStatus.PAUSED
         session.paused_remaining_seconds = remaining
@@ -130,6 +132,8 @@ def env_session_extend(*, session: EnvironmentSession, actor, minutes: int = EXT
         session = session_locked(session)
         if session.status != SessionStatus.RUNNING:
             raise InvalidTransition("Only a running session can be extended.")
+        if not session.has_lab:
+            raise InvalidTransition("This scenario has no lab and no timer to extend.")
         cap = (session.started_at or session.created_at) + timedelta(
             minutes=get_settings().max_session_duration_minutes
         )
@@ -197,12 +201,13 @@ def env_session_teardown(*, session_id) -> EnvironmentSession | None:
     """Remove the runtime resources of a stopping session, then mark it terminated. Safe to repeat."""
     from apps.runtime import RuntimeFailure, RuntimeNotConfigured
 
-    session = EnvironmentSession.objects.filter(pk=session_id).first()
+    session = EnvironmentSession.objects.filter(pk=session_id).select_related("scenario_version").first()
     if session is None or session.status != SessionStatus.STOPPING:
         return session
     missing_runtime = ""
     try:
-        session_runtime(session).stop(str(session_id))
+        if session.has_lab:  # a question-only session has nothing on the runtime
+            session_runtime(session).stop(str(session_id))
     except RuntimeNotConfigured as exc:
         # The backend that made the lab is no longer configured, so nothing here can remove its
         # resources; the session ends anyway (a retry would fail the same way), with a warning.

@@ -40,14 +40,16 @@ def _check_start_limits(*, user, version, now, event_id=None) -> None:
     conf = get_settings()
     # Inside an event the limit is one lab per challenge (the caller returns the live one), so the
     # per-user limit counts practice labs only.
-    live = EnvironmentSession.objects.filter(user=user, status__in=LIVE_STATUSES, is_test=False, event_id=None)
+    # Question-only sessions hold no machines, so they count against none of the lab limits.
+    labs = EnvironmentSession.objects.exclude(scenario_version__requires_machines=False)
+    live = labs.filter(user=user, status__in=LIVE_STATUSES, is_test=False, event_id=None)
     if event_id is None and conf.max_sessions_per_user and live.count() >= conf.max_sessions_per_user:
         raise LimitExceeded(
             f"You already have {conf.max_sessions_per_user} running lab(s), the most allowed at once. "
             "Stop one to start another.",
             limit="max_sessions_per_user",
         )
-    started = EnvironmentSession.objects.filter(user=user, is_test=False)
+    started = labs.filter(user=user, is_test=False)
     if started.filter(created_at__gte=now - timedelta(hours=1)).count() >= conf.max_sessions_per_hour:
         raise LimitExceeded(
             f"You have started {conf.max_sessions_per_hour} labs in the last hour, the hourly limit. Try again later.",
@@ -151,7 +153,11 @@ def env_session_start(
     team_id=None,
     is_test: bool = False,
 ) -> EnvironmentSession:
-    """Start (or return the already live) session of ``user`` on ``version``; provisioning runs on commit."""
+    """Start (or return the already live) session of ``user`` on ``version``; provisioning runs on commit.
+
+    A question-only version (``requires_machines=False``) gets a session without machines that is
+    running at once: no provisioning, no runtime call, no timer, and none of the lab limits.
+    """
     if is_test:
         if not user.is_platform_admin:
             raise PermissionDenied("Only admins may test-deploy a version.")
@@ -163,7 +169,8 @@ def env_session_start(
         if event_id is None:
             # In an event the event checks its own prerequisites (solves inside the event).
             _require_prerequisites(user=user, version=version)
-    if not version.requires_machines:
+    if not version.requires_machines and event_id is not None:
+        # An event scores its question-only challenges without a session (events.services.play).
         raise Conflict("This scenario has no machines to start; answer its questions directly.")
     if get_settings().maintenance_active and not user.is_staff:
         raise ServiceUnavailable("RangeX is in maintenance mode; labs cannot be started right now.")
@@ -185,6 +192,10 @@ def env_session_start(
         )
         if existing is not None:
             return existing
+        if not version.requires_machines:
+            return _start_question_only(
+                user=locked_user, version=version, now=now, client_ip=client_ip, user_agent=user_agent, is_test=is_test
+            )
         if not is_test:
             _check_start_limits(user=locked_user, version=version, now=now, event_id=event_id)
             # The scenario row lock serialises players of one scenario across users.
@@ -226,6 +237,31 @@ def env_session_start(
         )
 
         enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
+    return session
+
+
+def _start_question_only(*, user, version, now, client_ip, user_agent, is_test) -> EnvironmentSession:
+    """Create the running, machine-less session of a question-only version (inside the caller's transaction)."""
+    session = EnvironmentSession.objects.create(
+        user=user,
+        scenario_version=version,
+        status=SessionStatus.RUNNING,
+        runtime_backend="none",
+        started_at=now,
+        expires_at=None,
+        client_ip=client_ip,
+        client_user_agent=(user_agent or "")[:512],
+        last_activity_at=now,
+        is_test=is_test,
+        progress=100,
+        progress_message="Running",
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.SESSION_START,
+        target=session,
+        details={"version": str(version.id), "is_test": is_test, "question_only": True},
+    )
     return session
 
 
