@@ -46,6 +46,8 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
     from apps.runtime import RuntimeFailure
 
     require_access(session, actor)
+    if not session.has_lab:
+        raise InvalidTransition("This scenario has no lab and no timer to pause.")
     if not session_capabilities(session).can_pause:
         raise Conflict("This lab runs on a backend that cannot pause; stop it instead when you are done.")
     with transaction.atomic():
