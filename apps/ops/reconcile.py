@@ -180,6 +180,8 @@ def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writa
         orphans.append((res, session))
     result.orphans_found = len(orphans)
     logs = [_orphan_log(res, session, now=now, dry_run=dry_run) for res, session in orphans]
+    for log in logs:
+        log.metadata["runtime"] = runtime.key
     if dry_run:
         _report(logs)
     else:
@@ -192,7 +194,7 @@ def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writa
     result.sessions_failed = len(machines.would_fail if dry_run else machines.failed)
     result.errors.extend(machines.errors)
     if not dry_run:
-        _resolve_gone_orphans(resources, now=now)
+        _resolve_gone_orphans(runtime.key, resources, now=now)
     result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
     HealthCheck.objects.create(
         check_type=HealthCheck.CheckType.ORPHANS,
@@ -323,16 +325,23 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
     return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
 
 
-def _resolve_gone_orphans(resources, *, now) -> int:
-    """Close the orphan rows whose resource is no longer on the engine; return how many.
+def _resolve_gone_orphans(key: str, resources, *, now) -> int:
+    """Close the orphan rows of runtime ``key`` whose resource is no longer on it; return how many.
 
     A row left ``reported`` by a dry run, ``failed`` by a removal that errored, or ``detected`` by
     a killed sweep would otherwise stay open (and on the dashboard) after the resource went away
-    by other means.
+    by other means. Only the rows this runtime logged (rows from before runtimes were recorded
+    belong to the default one): another backend's orphans are not this one's to close.
     """
+    from apps.runtime import default_runtime_key
+
     present = [res.id for res in resources]
+    mine = Q(metadata__runtime=key)
+    if key == default_runtime_key():
+        mine |= Q(metadata__runtime__isnull=True)
     return (
-        OrphanedTaskLog.objects.exclude(status=OrphanedTaskLog.Status.TERMINATED)
+        OrphanedTaskLog.objects.filter(mine)
+        .exclude(status=OrphanedTaskLog.Status.TERMINATED)
         .exclude(task_arn__in=present)
         .update(status=OrphanedTaskLog.Status.TERMINATED, terminated_at=now, error_message="")
     )

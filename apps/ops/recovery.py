@@ -150,7 +150,7 @@ def _repair(runtime, session, *, names, bad, gone, wanted, now, result: MachineC
         reason = f"The lab's machines stopped and could not be started again ({', '.join(still)})."
     if env_services.env_session_fail_broken(session=session, reason=reason):
         if charge:
-            costs.cost_skip_downtime(session_id=session.pk, down_since=down_since, until=down_since)
+            costs.cost_skip_downtime(session_id=session.pk, down_since=down_since, until=timezone.now())
         result.failed.append(sid)
         try:
             runtime.stop(sid)
