@@ -32,7 +32,7 @@ def test_a_failed_check_alert_has_context_and_recovery_sends_resolved(admins, se
     failure = AlertLog.objects.get(alert_type="health")
     body = failure.message
     assert "Engine reachable" in failure.subject
-    assert "The engine is unreachable" in body
+    assert "is unreachable" in body
     assert f"Instance: {settings.RANGEX_INSTANCE} (https://rangex.example.org)" in body
     assert "Time: 2026-03-10 12:00:00 UTC" in body
     assert "Admin: https://rangex.example.org/admin/ops/healthcheck/" in body
