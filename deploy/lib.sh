@@ -49,12 +49,21 @@ ensure_test_packages() {
   fi
 }
 
+# Start a long-lived daemon as a service manager would: in a session (and process group) of its
+# own, with no terminal and stdin from /dev/null, so Ctrl-C or any signal sent to the run
+# command's process group never reaches it. Its output is appended to LOG.
+start_detached() {
+  local log="$1"
+  shift
+  as_root setsid -f nohup "$@" </dev/null >>"$log" 2>&1
+}
+
 ensure_docker() {
   if docker info >/dev/null 2>&1; then ensure_lab_firewall; return; fi
-  say "Starting the Docker engine (dockerd)"
+  say "Starting the Docker engine (dockerd), detached: stop it with: sudo kill \$(cat /var/run/docker.pid)"
   # Every lab network takes an address pool; Docker's defaults hold only about 30, this one 256.
-  as_root sh -c "nohup dockerd --default-address-pool base=${RANGEX_DOCKER_POOL:-10.213.0.0/16},size=24 \
-    >'$LOG_DIR/dockerd.log' 2>&1 &"
+  start_detached "$LOG_DIR/dockerd.log" dockerd \
+    --default-address-pool "base=${RANGEX_DOCKER_POOL:-10.213.0.0/16},size=24"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && { ensure_lab_firewall; return; }
     sleep 0.5
@@ -127,9 +136,12 @@ ensure_static() {
   fi
 }
 
-# Write a .env with fresh secrets for the embedded default, once.
+# Write a .env with fresh secrets and a unique instance id for the embedded default, once.
 ensure_dev_env() {
-  if [ -f "$ROOT/.env" ]; then return; fi
+  if [ -f "$ROOT/.env" ]; then
+    ensure_instance_id
+    return
+  fi
   say "Writing .env with fresh secrets for the embedded default"
   local secret key
   secret="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')"
@@ -140,7 +152,27 @@ ensure_dev_env() {
 SECRET_KEY=$secret
 FIELD_ENCRYPTION_KEYS=$key
 DEBUG=true
+# Unique per install: the runtime lists and removes only lab resources labelled with it.
+RANGEX_INSTANCE=$(new_instance_id)
 EOF
+}
+
+new_instance_id() {
+  printf 'rangex-%s' "$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+}
+
+# A .env written before instance ids were generated gets one, unless labs already run under the
+# shared default (their containers carry that label: a new id would leave them behind).
+ensure_instance_id() {
+  grep -q '^RANGEX_INSTANCE=.' "$ROOT/.env" && return
+  if command -v docker >/dev/null && [ -n "$(docker ps -aq --filter label=rangex.instance=rangex 2>/dev/null)" ]; then
+    warn "Labs run under the shared instance id 'rangex'; keeping it (stop them, then delete RANGEX_INSTANCE from .env)"
+    return
+  fi
+  local id
+  id="$(new_instance_id)"
+  say "Giving this install its own instance id ($id) in .env"
+  printf '# Unique per install: the runtime lists and removes only lab resources labelled with it.\nRANGEX_INSTANCE=%s\n' "$id" >>"$ROOT/.env"
 }
 
 # Install the named Debian packages that are missing (and nothing else).

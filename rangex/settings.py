@@ -129,10 +129,21 @@ DATABASE_IS_MYSQL = _db["ENGINE"].endswith("mysql")
 
 # --- Redis: cache, channel layer, Celery broker --------------------------------------------
 REDIS_URL = e.get_url("REDIS_URL", "", schemes={"redis", "rediss", "unix"})
-RANGEX_INSTANCE = e.get_str("RANGEX_INSTANCE", "rangex")
+RANGEX_INSTANCE = e.get_str("RANGEX_INSTANCE", "rangex") or "rangex"
 if not RANGEX_INSTANCE.replace("-", "").replace("_", "").isalnum():
     raise ImproperlyConfigured(
         "Environment variable RANGEX_INSTANCE is malformed: expected letters, digits, '-' or '_'."
+    )
+# Two installs with the same instance id on one engine (or one Redis) see each other's labs as
+# orphans and remove them. deploy/run.sh and deploy/prod.sh generate a unique id; production
+# refuses the shared default unless the operator says this install is alone (an install that
+# already runs labs under "rangex" must keep it: its labs carry that label).
+SHARED_DEFAULT_INSTANCE = "rangex"
+if not DEBUG and RANGEX_INSTANCE == SHARED_DEFAULT_INSTANCE and not e.get_bool("RANGEX_ALLOW_SHARED_INSTANCE", False):
+    raise ImproperlyConfigured(
+        "Environment variable RANGEX_INSTANCE is left at the shared default 'rangex': two installs on one engine "
+        "or Redis would remove each other's labs. Set a unique id per install (e.g. RANGEX_INSTANCE=rangex-"
+        "<random>), or RANGEX_ALLOW_SHARED_INSTANCE=true if this install is alone and already runs labs as 'rangex'."
     )
 
 if REDIS_URL:
@@ -180,7 +191,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix": f"{RANGEX_INSTANCE}:"}
+# A message whose worker died goes back to the queue after visibility_timeout. Launches do not wait
+# for it: their lease is checked by beat every 30 s and a dead worker's launch is queued again
+# within about 90 s (apps/environments/services/launches.py). Three minutes, not Redis's hour, so
+# any other lost task comes back soon too; a task still running then may be delivered a second
+# time, which every task tolerates (launch leases, single_flight locks, conditional updates).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 180, "global_keyprefix": f"{RANGEX_INSTANCE}:"}
 # django-celery-beat's DatabaseScheduler, recording beat's liveness heartbeat (apps/ops/liveness.py).
 # Beat and every worker record a heartbeat this often; one older than 180 s means the process stopped.
 RANGEX_HEARTBEAT_SECONDS = e.get_int("RANGEX_HEARTBEAT_SECONDS", 30, minimum=1)

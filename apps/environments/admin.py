@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from apps.environments import services
+from apps.environments import selectors, services
 from apps.environments.models import EnvironmentMachine, EnvironmentSession, FlagShareSuspicion, SessionNetworkTopology
 from rangex.core.admin import ReadOnlyAdmin
 from rangex.core.errors import ApplicationError
@@ -41,6 +41,7 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
         "started_at",
         "expires_at",
         "cost_accumulated_rm",
+        "runtime",
         "is_test",
     ]
     list_filter = ["status", "is_test", "runtime_backend"]
@@ -48,6 +49,7 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "scenario_version"]
     date_hierarchy = "created_at"
     exclude = ["gateway_session_token"]
+    readonly_fields = ["runtime"]
     inlines = [MachineInline, TopologyInline]
     actions = ["stop_sessions"]
 
@@ -57,15 +59,30 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_platform_admin
 
+    @admin.display(description="Runtime")
+    def runtime(self, obj):
+        info = selectors.env_session_runtime_info(session=obj)
+        if info["configured"]:
+            return info["key"]
+        return f"{info['key'] or '(none)'}: not configured here"
+
     @admin.action(description="Stop the selected sessions")
     def stop_sessions(self, request, queryset):
         stopped = 0
         for session in queryset:
+            info = selectors.env_session_runtime_info(session=session)
             try:
                 services.env_session_stop(session=session, actor=request.user, reason="Stopped by an admin")
                 stopped += 1
             except ApplicationError as exc:
                 messages.warning(request, f"{session}: {exc.message}")
+                continue
+            if not info["configured"]:
+                messages.warning(
+                    request,
+                    f"{session}: its runtime {info['key']!r} is no longer configured, so the session is ended "
+                    "without removing anything it may still have on that backend.",
+                )
         messages.success(request, f"Stopping {stopped} session(s).")
 
 

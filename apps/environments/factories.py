@@ -12,6 +12,7 @@ from apps.environments import services
 from apps.images.factories import image_variant
 from apps.runtime import get_runtime
 from apps.scenarios import services as scenario_services
+from apps.scenarios.factories import published_version
 
 TEST_IMAGE = "rangex/busybox:latest"
 STATIC_FLAG = "RX{static-flag}"
@@ -117,3 +118,38 @@ def pivot_version(*, creator=None, admin=None, max_players=None, **fields):
     version = scenario_services.scenario_version_submit(version=version, actor=creator)
     version = scenario_services.scenario_version_approve(version=version, actor=admin)
     return scenario_services.scenario_version_publish(version=version, actor=admin)
+
+
+QUIZ_QUESTIONS = [
+    {
+        "id": "q1",
+        "type": "flag",
+        "prompt": "The flag?",
+        "points": 50,
+        "max_attempts": 2,
+        "flags": [{"type": "static", "content": "RX{quiz}", "case_insensitive": False}],
+    },
+    {
+        "id": "q2",
+        "type": "single_choice",
+        "prompt": "Which port is SSH?",
+        "points": 10,
+        "max_attempts": 1,
+        "options": ["21", "22", "80"],
+        "correct": [1],
+    },
+]
+QUIZ_HINTS = [{"id": "h1", "question_id": "q1", "text": "It starts with RX.", "cost": 5}]
+
+
+def quiz_version(**fields):
+    """Return a published question-only version (no machines): answered from its page without a lab."""
+    values = {
+        "machines": [],
+        "requires_machines": False,
+        "questions": [dict(q) for q in QUIZ_QUESTIONS],
+        "hints": [dict(h) for h in QUIZ_HINTS],
+        "hint_mode": "penalty",
+        **fields,
+    }
+    return published_version(**values)

@@ -27,3 +27,10 @@ session_completed = Hook(
     "the user about finished paths, then badges are evaluated). Called after commit; a failing receiver "
     "is logged and does not stop the others.",
 )
+
+answer_accepted = Hook(
+    "environments.answer_accepted",
+    "Receivers ``(*, session_id, question_id, actor) -> None`` learn that a reviewer accepted a free-text answer "
+    "of a session that belongs to an event (events: the solve reaches the event's scoreboard). Called after "
+    "commit; a failing receiver is logged and does not stop the others.",
+)

@@ -23,6 +23,34 @@ def machine_image(machine) -> tuple[str, object | None]:
     return machine.image_ref, None
 
 
+def machine_resources(machine) -> tuple[float, int]:
+    """Return the CPUs and memory (MB) a machine gets: its own values, else its resource profile's."""
+    limits = profile_limits(machine.resource_profile)
+    return float(machine.cpu_cores or limits.cpus), int(machine.memory_mb or limits.memory_mb)
+
+
+def machine_accounts(machine) -> list:
+    """Return the logins the machine row asks for: its SSH user with its password, set before the machine starts."""
+    from apps.runtime import AccountSpec
+
+    if not machine.ssh_username:
+        return []
+    return [AccountSpec(username=machine.ssh_username, password=machine.ssh_password or "")]
+
+
+def registry_auth_for(image: str, credentials) -> object | None:
+    """Return the RegistryAuth of the first active credential for the registry ``image`` comes from."""
+    from apps.runtime import RegistryAuth, image_registry, normalize_registry
+
+    registry = image_registry(image)
+    for credential in credentials:
+        if normalize_registry(credential.registry_url) == registry:
+            return RegistryAuth(
+                registry=registry, username=credential.username_enc, password=credential.password_or_token_enc
+            )
+    return None
+
+
 def machine_networks(machine, pivot_points) -> list[str]:
     """Return the network groups of ``machine``: its own, plus every group a pivot host bridges to."""
     return networks_of(machine, pivot_points)
@@ -48,10 +76,31 @@ def session_flags(session: EnvironmentSession) -> dict[str, str]:
     }
 
 
+def machine_ready_check(machine):
+    """Return the runtime's ``ReadyCheck`` for a machine row (its own, else its image variant's), or None."""
+    from apps.runtime import ReadyCheck
+
+    raw = machine.ready_check or getattr(machine.image_variant, "default_healthcheck", None) or {}
+    if not isinstance(raw, dict) or (raw.get("port") is None and not raw.get("command")):
+        return None
+    command = raw.get("command") or ()
+    if isinstance(command, str):
+        command = ("sh", "-c", command)
+    return ReadyCheck(
+        command=tuple(str(c) for c in command) if raw.get("port") is None else (),
+        port=raw.get("port"),
+        timeout=float(raw.get("timeout", 60)),
+    )
+
+
 def build_launch_spec(session: EnvironmentSession):
     """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
+    from apps.images.models import RegistryCredential
     from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
+    from rangex.core.system import get_settings
 
+    conf = get_settings()
+    credentials = list(RegistryCredential.objects.filter(is_active=True).order_by("created_at"))
     version = session.scenario_version
     machines = list(version.machines.select_related("image_variant", "platform_image").prefetch_related("assets"))
     pivot_points = list(version.pivot_points.all())
@@ -68,6 +117,7 @@ def build_launch_spec(session: EnvironmentSession):
     for machine in machines:
         image, source = machine_image(machine)
         limits = profile_limits(machine.resource_profile)
+        cpus, memory_mb = machine_resources(machine)
         if machine.network_egress_policy == NETWORK_EGRESS_INTERNET:
             egress_groups.add(machine.network_group)
         files = [
@@ -83,8 +133,8 @@ def build_launch_spec(session: EnvironmentSession):
                 image=image,
                 role=machine.role,
                 networks=machine_networks(machine, pivot_points),
-                cpus=float(machine.cpu_cores or limits.cpus),
-                memory_mb=int(machine.memory_mb or limits.memory_mb),
+                cpus=cpus,
+                memory_mb=memory_mb,
                 pids_limit=limits.pids_limit,
                 env={str(k): str(v) for k, v in (machine.environment_vars or {}).items()},
                 command=list(machine.entrypoints) or None,
@@ -94,6 +144,10 @@ def build_launch_spec(session: EnvironmentSession):
                 no_new_privileges=getattr(source, "no_new_privileges", True),
                 user=machine.run_as_user or getattr(source, "terminal_user", "root") or "root",
                 files=files,
+                accounts=machine_accounts(machine),
+                registry_auth=registry_auth_for(image, credentials),
+                pull_from_hub=conf.docker_enable_pull_from_hub,
+                ready_check=machine_ready_check(machine),
             )
         )
     groups = sorted({g for spec in specs for g in spec.networks})

@@ -27,7 +27,7 @@ class SessionStatus(models.TextChoices):
     STOPPING = "stopping", "Stopping"
     TERMINATED = "terminated", "Terminated"
     FAILED = "failed", "Failed"
-    ERROR = "error", "Error"
+    ERROR = "error", "Error (imported)"
 
 
 LIVE_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.STOPPING)
@@ -37,27 +37,15 @@ ENDED_STATUSES = (SessionStatus.TERMINATED, SessionStatus.FAILED, SessionStatus.
 class EnvironmentSession(BaseModel):
     """One solver's personal lab of one scenario version (``environment_session``)."""
 
-    # The state machine of the spec: failed or error from any live state.
+    # The state machine: failed from any live state. ``error`` is kept only as a value that sessions
+    # imported from the earlier system may carry (an ended session); RangeX never moves a session
+    # into it: a lab that could not start, lost its machines or could not be recovered is FAILED,
+    # with the reason in ``reason_stopped``.
     TRANSITIONS: dict[str, set[str]] = {
-        SessionStatus.STARTING: {
-            SessionStatus.RUNNING,
-            SessionStatus.STOPPING,
-            SessionStatus.FAILED,
-            SessionStatus.ERROR,
-        },
-        SessionStatus.RUNNING: {
-            SessionStatus.PAUSED,
-            SessionStatus.STOPPING,
-            SessionStatus.FAILED,
-            SessionStatus.ERROR,
-        },
-        SessionStatus.PAUSED: {
-            SessionStatus.RUNNING,
-            SessionStatus.STOPPING,
-            SessionStatus.FAILED,
-            SessionStatus.ERROR,
-        },
-        SessionStatus.STOPPING: {SessionStatus.TERMINATED, SessionStatus.FAILED, SessionStatus.ERROR},
+        SessionStatus.STARTING: {SessionStatus.RUNNING, SessionStatus.STOPPING, SessionStatus.FAILED},
+        SessionStatus.RUNNING: {SessionStatus.PAUSED, SessionStatus.STOPPING, SessionStatus.FAILED},
+        SessionStatus.PAUSED: {SessionStatus.RUNNING, SessionStatus.STOPPING, SessionStatus.FAILED},
+        SessionStatus.STOPPING: {SessionStatus.TERMINATED, SessionStatus.FAILED},
         SessionStatus.TERMINATED: set(),
         SessionStatus.FAILED: set(),
         SessionStatus.ERROR: set(),
@@ -70,7 +58,12 @@ class EnvironmentSession(BaseModel):
     event_id = models.UUIDField(null=True, blank=True, db_index=True)
     team_id = models.UUIDField(null=True, blank=True, db_index=True)
     status = models.CharField(max_length=24, choices=SessionStatus.choices, default=SessionStatus.STARTING)
-    runtime_backend = models.CharField(max_length=64, default="docker", help_text="The runtime that started it.")
+    runtime_backend = models.CharField(
+        max_length=64,
+        default="docker",
+        help_text="The key of the runtime that started it (RANGEX_DEFAULT_RUNTIME / RANGEX_RUNTIMES); every later "
+        "call on the session goes to that backend.",
+    )
     aws_task_arn = models.CharField(max_length=255, null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -91,8 +84,15 @@ class EnvironmentSession(BaseModel):
     client_user_agent = models.CharField(max_length=512, null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     paused_remaining_seconds = models.PositiveIntegerField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True, help_text="When the current pause began.")
     is_test = models.BooleanField(default=False, db_index=True)
     launch_attempts = models.PositiveSmallIntegerField(default=0)
+    launch_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed by the worker that launches the session; a stale one means it died."
+    )
+    launch_holder = models.CharField(
+        max_length=128, blank=True, help_text="host:pid of the worker that holds the launch lease."
+    )
     progress = models.PositiveSmallIntegerField(default=0, help_text="Launch progress, 0-100.")
     progress_message = models.CharField(max_length=255, blank=True)
     # Optimistic lock: every write through the services bumps it.
@@ -109,6 +109,11 @@ class EnvironmentSession(BaseModel):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def has_lab(self) -> bool:
+        """False for a question-only session (``requires_machines=False``): no machines, runtime, cost or timer."""
+        return self.scenario_version.requires_machines
 
 
 class EnvironmentMachine(models.Model):

@@ -18,14 +18,32 @@ def _base() -> QuerySet[EnvironmentSession]:
     return EnvironmentSession.objects.select_related("scenario_version__scenario", "user").prefetch_related("machines")
 
 
-# What the machine rows show for each state a runtime reports.
-_RUNTIME_STATES = {
-    "running": EnvironmentMachine.Status.RUNNING,
-    "paused": EnvironmentMachine.Status.PAUSED,
-    "exited": EnvironmentMachine.Status.EXITED,
-    "dead": EnvironmentMachine.Status.EXITED,
-    "created": EnvironmentMachine.Status.EXITED,
-}
+def _machine_status(state) -> str:
+    """Return what a machine row shows for a ``MachineState`` the runtime reports."""
+    from apps.runtime import MachineState
+
+    return {
+        MachineState.RUNNING: EnvironmentMachine.Status.RUNNING,
+        MachineState.PAUSED: EnvironmentMachine.Status.PAUSED,
+        MachineState.STARTING: EnvironmentMachine.Status.PENDING,
+        MachineState.EXITED: EnvironmentMachine.Status.EXITED,
+    }.get(state, EnvironmentMachine.Status.MISSING)
+
+
+def env_session_runtime_info(*, session: EnvironmentSession) -> dict:
+    """Return the key a session recorded, whether it is configured here, and its backend's capabilities.
+
+    Admin pages show a session whose key was removed from the settings as such; pages offer only
+    what the backend can do (no Pause button on a backend that cannot pause).
+    """
+    from apps.runtime import Capabilities, RuntimeNotConfigured, get_runtime
+
+    key = session.runtime_backend or ""
+    try:
+        runtime = get_runtime(key or None)
+    except RuntimeNotConfigured as exc:
+        return {"key": key, "configured": False, "capabilities": Capabilities(), "message": exc.message}
+    return {"key": runtime.key, "configured": True, "capabilities": runtime.capabilities, "message": ""}
 
 
 def env_session_machines_live(*, session: EnvironmentSession) -> list[EnvironmentMachine]:
@@ -40,12 +58,12 @@ def env_session_machines_live(*, session: EnvironmentSession) -> list[Environmen
     if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
         return rows
     try:
-        states = get_runtime().status(str(session.pk))
+        states = get_runtime(session.runtime_backend or None).status(str(session.pk))
     except RuntimeFailure:
         logger.warning("status of session %s unavailable", session.pk, exc_info=True)
         return rows
     for row in rows:
-        row.status = _RUNTIME_STATES.get(states.get(row.machine_name, ""), EnvironmentMachine.Status.MISSING)
+        row.status = _machine_status(states.get(row.machine_name))
     return rows
 
 

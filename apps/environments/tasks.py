@@ -30,5 +30,5 @@ def env_session_teardown_task(session_id: str) -> None:
     retry_backoff=5,
     max_retries=5,
 )
-def env_runtime_release_task(session_id: str) -> None:
-    services.env_runtime_release(session_id=session_id)
+def env_runtime_release_task(session_id: str, runtime_key: str | None = None) -> None:
+    services.env_runtime_release(session_id=session_id, runtime_key=runtime_key)

@@ -89,9 +89,11 @@ def _restart_version(session):
 
 def _context(session, machines=None) -> dict:
     version = session.scenario_version
+    capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
     addresses = selectors.env_session_addresses(session=session)
     machines = machines if machines is not None else list(session.machines.all())
     context = {
+        "capabilities": capabilities,
         "machines": [{"row": m, "addresses": addresses.get(m.machine_name, [])} for m in machines],
         "restart_version": _restart_version(session),
         "session": session,
@@ -100,7 +102,9 @@ def _context(session, machines=None) -> dict:
         "questions": _question_rows(session),
         "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
         # A stopping or ended lab has no shell to open: its page shows no terminal at all.
-        "terminals": [m for m in machines if m.allow_solver_entry] if session.status in TERMINAL_STATUSES else [],
+        "terminals": [m for m in machines if m.allow_solver_entry]
+        if session.status in TERMINAL_STATUSES and capabilities.terminal != "none"
+        else [],
         "hint_mode": version.hint_mode,
     }
     context["terminal_machines"] = [m.machine_name for m in context["terminals"]]
@@ -188,7 +192,9 @@ def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
             "pause": "Paused. The timer is stopped.",
             "resume": "Resumed.",
             "extend": "Extended.",
-            "stop": "Stopping the lab. Your answers and score are kept.",
+            "stop": "Stopping the lab. Your answers and score are kept."
+            if session.has_lab
+            else "Ended. Your answers and score are kept.",
         }
         messages.success(request, labels[action])
     return redirect("environments:detail", pk=session.pk)

@@ -16,6 +16,10 @@ SCHEDULE: dict[str, tuple[str, int]] = {
     "ops: scenario budgets": ("apps.ops.tasks.scenario_budgets_task", 5 * 60),
     "ops: global budget cap": ("apps.ops.tasks.budget_cap_task", 5 * 60),
     "ops: orphan sweep": ("apps.ops.tasks.orphans_sweep_task", 5 * 60),
+    # Labs whose machines stopped (an engine restart) run again, or are failed, within about 30 s.
+    "ops: lab machines": ("apps.ops.tasks.lab_machines_task", 30),
+    # A launch whose worker died is retried (or failed) within about LEASE_SECONDS + 30 s.
+    "ops: interrupted launches": ("apps.ops.tasks.launches_recover_task", 30),
     "ops: health checks": ("apps.ops.tasks.health_check_task", 5 * 60),
     "ops: retention": ("apps.ops.tasks.retention_task", 24 * 60 * 60),
     # Event badges (top N) are decided once an event has ended; the task looks back two hours.

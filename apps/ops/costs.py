@@ -134,6 +134,35 @@ def cost_accrue(*, now=None) -> dict[str, int]:
     return {"charged": charged, **limits}
 
 
+def cost_skip_downtime(*, session_id, down_since: datetime, until: datetime) -> Decimal:
+    """Charge a session up to ``down_since`` and nothing from then until ``until``: its lab was down.
+
+    Accrual may already have charged past ``down_since`` (it charges every running session each
+    minute); that part is given back, to the session and to its user. Accrual then continues from
+    ``until``. Return the change in the session's cost (negative when money was given back).
+    """
+    from decimal import ROUND_HALF_UP
+
+    User = get_user_model()
+    with transaction.atomic():
+        session = EnvironmentSession.objects.select_for_update().get(pk=session_id)
+        start = session.started_at or session.created_at
+        down_since = max(down_since, start)
+        charged_until = session.cost_accrued_until or start
+        rate = env_services.cost_rate_rm(session)
+        seconds = Decimal(str((down_since - charged_until).total_seconds()))
+        old = session.cost_accumulated_rm
+        new = max(old + (rate * seconds / Decimal(3600)).quantize(FOUR, rounding=ROUND_HALF_UP), Decimal("0"))
+        session.cost_accumulated_rm = new
+        session.cost_accrued_until = max(until, down_since)
+        session.save(update_fields=["cost_accumulated_rm", "cost_accrued_until"])
+        # The user's balance keeps two decimals, charged as the change of the rounded session total (as accrual does).
+        user_change = new.quantize(TWO, rounding=ROUND_HALF_UP) - old.quantize(TWO, rounding=ROUND_HALF_UP)
+        if user_change:
+            User.objects.filter(pk=session.user_id).update(budget_spent_rm=F("budget_spent_rm") + user_change)
+    return new - old
+
+
 def _prefs_of(user):
     from apps.accounts.models import CreatorPreferences
 
@@ -157,8 +186,11 @@ def budget_limits_enforce(*, user_ids) -> dict[str, int]:
     users = {u.pk: u for u in User.objects.filter(pk__in=list(user_ids), budget_limit_rm__gt=0)}
     prefs = {p.user_id: p for p in CreatorPreferences.objects.filter(user_id__in=list(users))}
     warned = stopped = 0
-    live = EnvironmentSession.objects.filter(user_id__in=list(users), status=SessionStatus.RUNNING).select_related(
-        "scenario_version__scenario__created_by_user"
+    # A question-only session costs nothing, so a spent budget does not stop it.
+    live = (
+        EnvironmentSession.objects.filter(user_id__in=list(users), status=SessionStatus.RUNNING)
+        .exclude(scenario_version__requires_machines=False)
+        .select_related("scenario_version__scenario__created_by_user")
     )
     for session in live:
         user = users[session.user_id]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.environments import services as env_services
 from apps.environments.models import EnvironmentSession, SessionStatus
+from apps.ops import recovery
 from apps.ops.health_alerts import health_alerts_send
 from apps.ops.models import HealthCheck
 
@@ -37,23 +38,36 @@ def required_images() -> set[str]:
 
 
 def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -> list[HealthCheck]:
-    """Run every check; return the recorded rows. Alert the admins about failures."""
-    from apps.runtime import RuntimeFailure, get_runtime
+    """Run every check, the engine ones once per configured runtime; return the recorded rows.
+
+    Alert the admins about failures.
+    """
+    from apps.runtime import RuntimeFailure, configured_runtimes, get_runtime
 
     now = now or timezone.now()
-    runtime = get_runtime()
     checks: list[HealthCheck] = []
-    ping = runtime.ping()
-    engine_ok = bool(ping.get("ok"))
-    checks.append(
-        _record(
-            HealthCheck.CheckType.ENGINE,
-            runtime.name,
-            HealthCheck.Status.OK if engine_ok else HealthCheck.Status.FAILED,
-            "The engine answers." if engine_ok else f"The engine is unreachable: {ping.get('error', '')}",
-            details=ping,
+    for key in configured_runtimes():
+        try:
+            runtime = get_runtime(key)
+            ping = runtime.ping()
+        except RuntimeFailure as exc:
+            runtime, ping = None, {"ok": False, "key": key, "error": exc.message}
+        engine_ok = bool(ping.get("ok"))
+        checks.append(
+            _record(
+                HealthCheck.CheckType.ENGINE,
+                key,
+                HealthCheck.Status.OK if engine_ok else HealthCheck.Status.FAILED,
+                f"Runtime {key!r} answers."
+                if engine_ok
+                else f"Runtime {key!r} is unreachable: {ping.get('error', '')}",
+                details=ping,
+            )
         )
-    )
+        if runtime is not None and engine_ok:
+            checks.extend(_engine_checks(runtime))
+            # A lab stopped behind our back is noticed here too, not only by the sweep.
+            checks.append(recovery.record_lab_machines(key, recovery.lab_machines_check(runtime, now=now)))
 
     path = str(getattr(settings, "VAR_DIR", "/"))
     if not os.path.exists(path):
@@ -77,38 +91,38 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
         )
     )
 
-    if engine_ok:
-        missing = []
-        try:
-            missing = sorted(ref for ref in required_images() if not runtime.image_present(ref))
-            status = HealthCheck.Status.WARNING if missing else HealthCheck.Status.OK
-            message = f"Missing images: {', '.join(missing)}" if missing else "Every required image is present."
-        except RuntimeFailure as exc:
-            status, message = HealthCheck.Status.FAILED, exc.message
-        checks.append(
-            _record(HealthCheck.CheckType.IMAGES, runtime.name, status, message, details={"missing": missing})
-        )
-
-    isolation = runtime.host_isolation()
-    checks.append(
-        _record(
-            HealthCheck.CheckType.HOST_ISOLATION,
-            runtime.name,
-            {True: HealthCheck.Status.OK, False: HealthCheck.Status.FAILED}.get(
-                isolation.get("ok"), HealthCheck.Status.WARNING
-            ),
-            isolation.get("message", ""),
-            details=isolation,
-        )
-    )
-
-    checks.append(_heal_stuck_starting(now=now, stuck_minutes=stuck_minutes, engine_ok=engine_ok))
+    checks.append(_heal_stuck_starting(now=now, stuck_minutes=stuck_minutes))
     health_alerts_send(checks)
     return checks
 
 
-def _heal_stuck_starting(*, now, stuck_minutes: int, engine_ok: bool) -> HealthCheck:
-    """Fail sessions stuck in ``starting`` and remove what their launch left on the engine."""
+def _engine_checks(runtime) -> list[HealthCheck]:
+    """Check what one reachable runtime needs: the published versions' images, and host isolation."""
+    from apps.runtime import RuntimeFailure
+
+    missing = []
+    try:
+        missing = sorted(ref for ref in required_images() if not runtime.image_present(ref))
+        status = HealthCheck.Status.WARNING if missing else HealthCheck.Status.OK
+        message = f"Missing images: {', '.join(missing)}" if missing else "Every required image is present."
+    except RuntimeFailure as exc:
+        status, message = HealthCheck.Status.FAILED, exc.message
+    images = _record(HealthCheck.CheckType.IMAGES, runtime.key, status, message, details={"missing": missing})
+    isolation = runtime.host_isolation()
+    guarded = _record(
+        HealthCheck.CheckType.HOST_ISOLATION,
+        runtime.key,
+        {True: HealthCheck.Status.OK, False: HealthCheck.Status.FAILED}.get(
+            isolation.get("ok"), HealthCheck.Status.WARNING
+        ),
+        isolation.get("message", ""),
+        details=isolation,
+    )
+    return [images, guarded]
+
+
+def _heal_stuck_starting(*, now, stuck_minutes: int) -> HealthCheck:
+    """Fail sessions stuck in ``starting`` and remove what their launch left on their runtime."""
     from apps.runtime import RuntimeFailure, get_runtime
 
     stuck = list(
@@ -124,11 +138,10 @@ def _heal_stuck_starting(*, now, stuck_minutes: int, engine_ok: bool) -> HealthC
         if session.status != SessionStatus.FAILED:
             continue
         healed.append(str(session.pk))
-        if engine_ok:
-            try:
-                get_runtime().stop(str(session.pk))
-            except RuntimeFailure:
-                cleanup_failed.append(str(session.pk))
+        try:
+            get_runtime(session.runtime_backend or None).stop(str(session.pk))
+        except RuntimeFailure:
+            cleanup_failed.append(str(session.pk))
     if not stuck:
         return _record(HealthCheck.CheckType.STUCK_SESSIONS, "sessions", HealthCheck.Status.OK, "No stuck sessions.")
     return _record(

@@ -87,6 +87,7 @@ class HealthCheck(models.Model):
         OVERSIZED = "oversized", "Oversized containers"
         ORPHANS = "orphans", "Orphan sweep"
         HOST_ISOLATION = "host_isolation", "Labs kept off the host"
+        LAB_MACHINES = "lab_machines", "Live labs' machines running"
 
     class Status(models.TextChoices):
         OK = "ok"

@@ -8,7 +8,6 @@ however many passes see it. Engine calls happen outside transactions.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -18,9 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.environments import services as env_services
-from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
+from apps.environments.models import LIVE_STATUSES, EnvironmentSession, SessionStatus
 from apps.images.profiles import profile_limits
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog
+from apps.ops.recovery import lab_machines_check
 from rangex.core.models import Job
 from rangex.core.system import get_settings
 
@@ -30,15 +30,25 @@ IDLE_WARNING_MINUTES = 5
 ORPHAN_GRACE_MINUTES = 10
 MAX_WRITABLE_LAYER_BYTES = 1024**3
 ORPHAN_CLAIM_MINUTES = 10
-REMOVAL_WORKERS = 8
 
 
 def sessions_expire(*, now=None) -> int:
-    """Stop every running session past its ``expires_at``; return how many this pass stopped."""
+    """Stop every running session past its ``expires_at``, and every session paused longer than allowed.
+
+    A paused lab's timer is frozen, so without the pause limit its machines would stay for ever.
+    Return how many this pass stopped.
+    """
     now = now or timezone.now()
     stopped = 0
     for session in EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, expires_at__lte=now):
         stopped += env_services.env_session_stop_for_platform(session=session, reason="The session time ran out.")
+    limit = get_settings().max_pause_minutes
+    for session in EnvironmentSession.objects.filter(
+        status=SessionStatus.PAUSED, paused_at__lte=now - timedelta(minutes=limit)
+    ):
+        stopped += env_services.env_session_stop_for_platform(
+            session=session, reason=f"The lab was paused for more than {limit} minutes."
+        )
     return stopped
 
 
@@ -47,7 +57,10 @@ def sessions_stop_idle(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     timeout = get_settings().idle_timeout_minutes
     warn_after = max(timeout - IDLE_WARNING_MINUTES, 0)
-    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, is_test=False)
+    # A question-only session holds no machines, so it is never stopped for idling.
+    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, is_test=False).exclude(
+        scenario_version__requires_machines=False
+    )
     stopped = warned = 0
     for session in running.filter(last_activity_at__lte=now - timedelta(minutes=timeout)):
         if env_services.env_session_stop_for_platform(
@@ -71,14 +84,27 @@ class SweepResult:
     orphans_removed: int = 0
     orphans_found: int = 0
     sessions_failed: int = 0
+    sessions_broken: int = 0
+    sessions_recovered: int = 0
     oversized: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: SweepResult) -> None:
+        self.orphans_removed += other.orphans_removed
+        self.orphans_found += other.orphans_found
+        self.sessions_failed += other.sessions_failed
+        self.sessions_broken += other.sessions_broken
+        self.sessions_recovered += other.sessions_recovered
+        self.oversized.extend(other.oversized)
+        self.errors.extend(other.errors)
 
     def as_dict(self) -> dict:
         return {
             "orphans_found": self.orphans_found,
             "orphans_removed": self.orphans_removed,
             "sessions_failed": self.sessions_failed,
+            "sessions_broken": self.sessions_broken,
+            "sessions_recovered": self.sessions_recovered,
             "oversized": self.oversized,
             "errors": self.errors,
         }
@@ -91,25 +117,48 @@ def orphans_sweep(
     grace_minutes: int = ORPHAN_GRACE_MINUTES,
     max_writable_bytes: int = MAX_WRITABLE_LAYER_BYTES,
 ) -> SweepResult:
-    """Reconcile the engine with the database in both directions and record the outcome.
+    """Reconcile every configured runtime with the database in both directions and record the outcome.
 
-    Engine resources labelled as ours with no live session (older than the grace period) are
-    removed and logged; running sessions whose containers are gone are failed. An unreachable
-    engine is a failed health check and changes no session.
+    Each backend (``configured_runtimes()``) is swept on its own: resources labelled as this
+    instance's with no live session (older than the grace period) are removed and logged, and the
+    sessions that backend started are checked against what it has. An unreachable backend is a
+    failed health check and changes no session.
     """
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, configured_runtimes, get_runtime
 
     now = now or timezone.now()
     result = SweepResult()
-    runtime = get_runtime()
+    for key in configured_runtimes():
+        try:
+            runtime = get_runtime(key)
+        except RuntimeFailure as exc:
+            HealthCheck.objects.create(
+                check_type=HealthCheck.CheckType.ORPHANS,
+                service_name=key,
+                status=HealthCheck.Status.FAILED,
+                message=f"The orphan sweep could not load runtime {key!r}: {exc.message}",
+            )
+            result.errors.append(exc.message)
+            continue
+        one = _sweep_backend(
+            runtime, dry_run=dry_run, now=now, grace_minutes=grace_minutes, max_writable_bytes=max_writable_bytes
+        )
+        result.merge(one)
+    return result
+
+
+def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writable_bytes: int) -> SweepResult:
+    from apps.runtime import RuntimeFailure
+
+    result = SweepResult()
     try:
         resources = runtime.list_managed()
     except RuntimeFailure as exc:
         HealthCheck.objects.create(
             check_type=HealthCheck.CheckType.ORPHANS,
-            service_name=runtime.name,
+            service_name=runtime.key,
             status=HealthCheck.Status.FAILED,
-            message=f"The orphan sweep could not list the engine's resources: {exc.message}",
+            message=f"The orphan sweep could not list the resources of runtime {runtime.key!r}: {exc.message}",
         )
         result.errors.append(exc.message)
         return result
@@ -131,36 +180,42 @@ def orphans_sweep(
         orphans.append((res, session))
     result.orphans_found = len(orphans)
     logs = [_orphan_log(res, session, now=now, dry_run=dry_run) for res, session in orphans]
+    for log in logs:
+        log.metadata["runtime"] = runtime.key
     if dry_run:
         _report(logs)
     else:
         claimed = [log for log in (_claim(log, now=now) for log in logs) if log is not None]
-        # Containers go first: Docker refuses to remove a network that still has endpoints.
-        for kind in ("container", "network"):
-            result.orphans_removed += _remove_claimed(runtime, [log for log in claimed if log.metadata["kind"] == kind])
+        result.orphans_removed = _remove_claimed(runtime, claimed)
 
+    machines = lab_machines_check(runtime, now=now, started_before=grace_edge, dry_run=dry_run)
+    result.sessions_broken = len(machines.broken)
+    result.sessions_recovered = len(machines.recovered)
+    result.sessions_failed = len(machines.would_fail if dry_run else machines.failed)
+    result.errors.extend(machines.errors)
     if not dry_run:
-        _resolve_gone_orphans(resources, now=now)
-        result.sessions_failed = _fail_vanished_sessions(resources, now=now, grace_edge=grace_edge)
+        _resolve_gone_orphans(runtime.key, resources, now=now)
     result.oversized = _oversized(runtime, resources, limit=max_writable_bytes)
     HealthCheck.objects.create(
         check_type=HealthCheck.CheckType.ORPHANS,
-        service_name=runtime.name,
+        service_name=runtime.key,
         status=HealthCheck.Status.WARNING
-        if (result.orphans_found or result.sessions_failed)
+        if (result.orphans_found or result.sessions_broken or result.errors)
         else HealthCheck.Status.OK,
         message=(
-            f"{result.orphans_found} orphaned resource(s) found, {result.orphans_removed} removed; "
-            f"{result.sessions_failed} session(s) without containers failed." + (" (dry run)" if dry_run else "")
+            f"{runtime.key}: {result.orphans_found} orphaned resource(s) found, {result.orphans_removed} removed; "
+            f"{result.sessions_broken} live session(s) with stopped or missing machines, "
+            f"{result.sessions_recovered} recovered, {result.sessions_failed} failed."
+            + (" (dry run)" if dry_run else "")
         ),
         details=result.as_dict(),
     )
     if result.oversized:
         HealthCheck.objects.create(
             check_type=HealthCheck.CheckType.OVERSIZED,
-            service_name=runtime.name,
+            service_name=runtime.key,
             status=HealthCheck.Status.WARNING,
-            message=f"{len(result.oversized)} container(s) wrote more than {max_writable_bytes} bytes.",
+            message=f"{len(result.oversized)} machine(s) wrote more than {max_writable_bytes} bytes.",
             details={"containers": result.oversized},
         )
     return result
@@ -180,10 +235,12 @@ def _valid_uuids(values) -> list[str]:
 
 def _orphan_log(res, session, *, now, dry_run: bool) -> OrphanedTaskLog:
     """Return the (unsaved) log row of an orphan, with its running minutes and estimated cost."""
+    from apps.runtime import ResourceKind
+
     started = res.created_at or now
     minutes = max(int((now - started).total_seconds() // 60), 0)
     cost = Decimal("0")
-    if res.kind == "container":
+    if res.kind == ResourceKind.MACHINE:
         rate = profile_limits(session.env_profile if session is not None else "small").hourly_cost_rm
         cost = (rate * Decimal(minutes) / Decimal(60)).quantize(Decimal("0.0001"))
     last_activity = session.last_activity_at if session is not None else None
@@ -212,18 +269,23 @@ def _report(logs: list[OrphanedTaskLog]) -> None:
 
 
 def _remove_claimed(runtime, logs: list[OrphanedTaskLog]) -> int:
-    """Remove claimed resources in parallel (engine calls only), then record each outcome."""
-    from apps.runtime import RuntimeFailure
+    """Remove claimed resources (the runtime knows the order its engine needs), then record each outcome."""
+    from apps.runtime import ManagedResource
 
-    def remove(log: OrphanedTaskLog) -> str:
-        try:
-            runtime.remove_resource(log.metadata["kind"], log.task_arn)
-        except RuntimeFailure as exc:
-            return exc.message
-        return ""
-
-    with ThreadPoolExecutor(max_workers=REMOVAL_WORKERS) as pool:
-        errors = list(pool.map(remove, logs))
+    resources = [
+        ManagedResource(
+            kind=log.metadata["kind"],
+            id=log.task_arn,
+            session_id=log.metadata.get("session_id", ""),
+            machine=log.metadata.get("machine", ""),
+            expires_at=None,
+            created_at=None,
+            labels={},
+        )
+        for log in logs
+    ]
+    failures = runtime.remove_resources(resources)
+    errors = [failures[log.task_arn].message if log.task_arn in failures else "" for log in logs]
     removed = 0
     for log, error in zip(logs, errors, strict=True):
         if error:
@@ -263,65 +325,39 @@ def _claim(log: OrphanedTaskLog, *, now) -> OrphanedTaskLog | None:
     return OrphanedTaskLog.objects.get(task_arn=log.task_arn) if taken else None
 
 
-def _resolve_gone_orphans(resources, *, now) -> int:
-    """Close the orphan rows whose resource is no longer on the engine; return how many.
+def _resolve_gone_orphans(key: str, resources, *, now) -> int:
+    """Close the orphan rows of runtime ``key`` whose resource is no longer on it; return how many.
 
     A row left ``reported`` by a dry run, ``failed`` by a removal that errored, or ``detected`` by
     a killed sweep would otherwise stay open (and on the dashboard) after the resource went away
-    by other means.
+    by other means. Only the rows this runtime logged (rows from before runtimes were recorded
+    belong to the default one): another backend's orphans are not this one's to close.
     """
+    from apps.runtime import default_runtime_key
+
     present = [res.id for res in resources]
+    mine = Q(metadata__runtime=key)
+    if key == default_runtime_key():
+        mine |= Q(metadata__runtime__isnull=True)
     return (
-        OrphanedTaskLog.objects.exclude(status=OrphanedTaskLog.Status.TERMINATED)
+        OrphanedTaskLog.objects.filter(mine)
+        .exclude(status=OrphanedTaskLog.Status.TERMINATED)
         .exclude(task_arn__in=present)
         .update(status=OrphanedTaskLog.Status.TERMINATED, terminated_at=now, error_message="")
     )
 
 
-def _fail_vanished_sessions(resources, *, now, grace_edge) -> int:
-    """Fail running sessions one of whose machines has no container on the engine."""
-    present: dict[str, set[str]] = {}
-    for res in resources:
-        if res.kind == "container":
-            present.setdefault(res.session_id, set()).add(res.machine)
-    failed = 0
-    running = EnvironmentSession.objects.filter(status=SessionStatus.RUNNING, started_at__lte=grace_edge)
-    expected: dict[str, set[str]] = {}
-    for session_id, name in EnvironmentMachine.objects.filter(environment_session__in=running).values_list(
-        "environment_session_id", "machine_name"
-    ):
-        expected.setdefault(str(session_id), set()).add(name)
-    for session_id, names in expected.items():
-        missing = names - present.get(session_id, set())
-        if not missing:
-            continue
-        session = EnvironmentSession.objects.filter(pk=session_id, status=SessionStatus.RUNNING).first()
-        if session is None:
-            continue
-        reason = f"The lab's machines disappeared from the engine ({', '.join(sorted(missing))})."
-        session = env_services.env_session_mark_failed(session=session, reason=reason)
-        if session.status == SessionStatus.FAILED:
-            failed += 1
-            _cleanup(session_id)
-    return failed
-
-
-def _cleanup(session_id: str) -> None:
-    from apps.runtime import RuntimeFailure, get_runtime
-
-    try:
-        get_runtime().stop(session_id)
-    except RuntimeFailure:
-        logger.warning("cleanup of session %s failed; the next sweep removes what is left", session_id)
-
-
 def _oversized(runtime, resources, *, limit: int) -> list[dict]:
     from apps.runtime import RuntimeFailure
 
+    if not runtime.capabilities.disk_usage:
+        return []
     found = []
-    for session_id in sorted({r.session_id for r in resources if r.kind == "container" and r.session_id}):
+    from apps.runtime import ResourceKind
+
+    for session_id in sorted({r.session_id for r in resources if r.kind == ResourceKind.MACHINE and r.session_id}):
         try:
-            usage = runtime.container_disk_usage(session_id)
+            usage = runtime.disk_usage(session_id)
         except RuntimeFailure:
             continue
         for machine, size in usage.items():

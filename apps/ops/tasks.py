@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from apps.environments import services as env_services
-from apps.ops import alerts, costs, health, reconcile
+from apps.ops import alerts, costs, health, reconcile, recovery
 from rangex.core.heartbeats import WORKER, heartbeat_record
 from rangex.core.locks import single_flight
 
@@ -62,6 +62,20 @@ def orphans_sweep_task() -> None:
     with single_flight("orphans", ttl_seconds=600) as mine:
         if mine:
             reconcile.orphans_sweep()
+
+
+@shared_task(**PERIODIC)
+def launches_recover_task() -> None:
+    with single_flight("launches", ttl_seconds=60) as mine:
+        if mine:
+            env_services.env_session_launches_recover()
+
+
+@shared_task(**PERIODIC)
+def lab_machines_task() -> None:
+    with single_flight("lab-machines", ttl_seconds=120) as mine:
+        if mine:
+            recovery.lab_machines_check_all()
 
 
 @shared_task(**PERIODIC)

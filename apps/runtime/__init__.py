@@ -65,6 +65,8 @@ from apps.runtime.base import (
     RuntimeNotConfigured,
     Terminal,
     TerminalTransport,
+    image_registry,
+    normalize_registry,
 )
 
 __all__ = [
@@ -96,6 +98,9 @@ __all__ = [
     "configured_runtimes",
     "default_runtime_key",
     "get_runtime",
+    "image_registry",
+    "normalize_registry",
+    "resolve_runtime_key",
     "runtime_config",
 ]
 

@@ -341,6 +341,14 @@ class Runtime:
         """
         raise NotImplementedError
 
+    def exited_at(self, session_id: str) -> dict[str, datetime]:
+        """Return machine name -> when it stopped running, for the session's machines that are not running.
+
+        Only where the backend knows (the platform charges nothing from that moment); a backend
+        that cannot tell returns {} and the platform counts from when it noticed.
+        """
+        return {}
+
     # --- readiness --------------------------------------------------------------------------
     def ready_checks(self, session_id: str) -> dict[str, ReadyCheck | None]:
         """Return machine name -> the ready check its launch recorded (None: ready when running)."""

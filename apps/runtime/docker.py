@@ -403,6 +403,22 @@ class DockerRuntime(Runtime):
             for c in self._session_containers(session_id)
         }
 
+    def exited_at(self, session_id: str) -> dict[str, datetime]:
+        stopped: dict[str, datetime] = {}
+        with engine_errors("Reading when the session's machines stopped"):
+            for c in self._session_containers(session_id):
+                if c["State"] not in ("exited", "dead"):
+                    continue
+                try:
+                    state = self.api.inspect_container(c["Id"]).get("State") or {}
+                except docker_errors.NotFound:
+                    continue
+                finished = parse_time(state.get("FinishedAt"))
+                # A container that never ran reports year 1.
+                if finished is not None and finished.year > 2000:
+                    stopped[c["Labels"].get(LABEL_MACHINE, c["Id"][:12])] = finished
+        return stopped
+
     def ready_checks(self, session_id: str) -> dict[str, ReadyCheck | None]:
         checks: dict[str, ReadyCheck | None] = {}
         for c in self._session_containers(session_id):

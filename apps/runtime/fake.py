@@ -421,6 +421,10 @@ class FakeRuntime(Runtime):
                 terminal.close()
             machine.terminals.clear()
         starting = state == MachineState.RUNNING and machine.state in (MachineState.STARTING, MachineState.EXITED)
+        if state == MachineState.EXITED and machine.state != MachineState.EXITED:
+            machine.exited_at = datetime.now(UTC)
+        elif state != MachineState.EXITED:
+            machine.exited_at = None
         machine.state = state
         if starting:
             for argv in self.script.start_commands.get(machine.machine, []):
@@ -437,6 +441,9 @@ class FakeRuntime(Runtime):
 
     def status(self, session_id: str) -> dict[str, MachineState]:
         return {m.machine: m.state for m in self._machines(session_id)}
+
+    def exited_at(self, session_id: str) -> dict[str, datetime]:
+        return {m.machine: m.exited_at for m in self._machines(session_id) if m.exited_at is not None}
 
     def ready_checks(self, session_id: str) -> dict[str, ReadyCheck | None]:
         checks = {}

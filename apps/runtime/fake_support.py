@@ -218,6 +218,7 @@ class FakeMachine:
     owners: dict[str, tuple[int, int]] = field(default_factory=dict)
     terminals: list[HostTerminal] = field(default_factory=list)
     checks_run: int = 0
+    exited_at: datetime | None = None
 
     @property
     def root(self) -> Path:

@@ -138,6 +138,7 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
                     ("ssh_username", "ssh_password"),
                     "environment_vars",
                     "entrypoints",
+                    "ready_check",
                     ("run_as_user", "capabilities"),
                 ]
             },

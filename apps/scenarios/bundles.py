@@ -45,6 +45,7 @@ MACHINE_FIELDS = (
     "web_enabled",
     "environment_vars",
     "entrypoints",
+    "ready_check",
     "run_as_user",
     "capabilities",
     "ssh_username",

@@ -284,6 +284,32 @@ def validate_machine_capabilities(value) -> None:
         raise ValidationError(f"Not allowed: {', '.join(refused)}. Allowed: {', '.join(sorted(MACHINE_CAPABILITIES))}.")
 
 
+READY_CHECK_KEYS = {"port", "command", "timeout"}
+
+
+def validate_ready_check(value) -> None:
+    """A machine's ready check: ``{}`` (none), ``{"port": 80}`` or ``{"command": [...]}``, with an optional timeout."""
+    if value in (None, {}):
+        return
+    if not isinstance(value, dict):
+        raise ValidationError('Give an object, e.g. {"port": 80} or {"command": ["test", "-f", "/srv/ready"]}.')
+    unknown = sorted(set(value) - READY_CHECK_KEYS, key=str)
+    if unknown:
+        raise ValidationError(f"Unknown key(s): {', '.join(map(str, unknown))}. Use port or command, and timeout.")
+    port, command, timeout = value.get("port"), value.get("command"), value.get("timeout", 60)
+    if (port is None) == (command is None):
+        raise ValidationError("Give either a port or a command, not both and not neither.")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise ValidationError("The port must be a whole number from 1 to 65535.")
+    if command is not None:
+        if isinstance(command, str):
+            command = ["sh", "-c", command]
+        if not isinstance(command, list) or not command or not all(isinstance(c, str) and c for c in command):
+            raise ValidationError('The command is text or a list of words, e.g. ["test", "-f", "/srv/ready"].')
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 1 <= timeout <= 600:
+        raise ValidationError("The timeout is a number of seconds from 1 to 600.")
+
+
 class ImageSourceType(models.TextChoices):
     VARIANT = "variant", "Curated image variant"
     PLATFORM = "platform", "Platform image"
@@ -322,6 +348,14 @@ class Machine(BaseModel):
     web_enabled = models.BooleanField(default=False)
     environment_vars = models.JSONField(default=dict, blank=True)
     entrypoints = models.JSONField(default=list, blank=True, help_text="Command run at start, as a list.")
+    ready_check = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_ready_check],
+        help_text='When the machine is ready, so the lab turns "running" only then: {"port": 80} (something '
+        'listens on it) or {"command": "test -f /srv/ready"} (exits 0), optionally with "timeout" in seconds '
+        "(default 60). Empty: ready once started.",
+    )
     run_as_user = models.CharField(
         max_length=64,
         blank=True,

@@ -160,6 +160,7 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                     "max_sessions_per_day",
                     "idle_timeout_minutes",
                     "max_session_duration_minutes",
+                    "max_pause_minutes",
                     "max_total_containers",
                     "max_accessible_scenarios",
                     "allow_all_scenarios",

@@ -104,6 +104,7 @@ class AuditAction(models.TextChoices):
     SESSION_EXTEND = "session.extend"
     SESSION_STOP = "session.stop"
     SESSION_TERMINATED = "session.terminated"
+    SESSION_RECOVERED = "session.recovered"
     SESSION_ANSWER = "session.answer"
     SESSION_HINT = "session.hint"
     SESSION_ANSWER_REVIEWED = "session.answer_reviewed"

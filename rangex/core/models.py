@@ -81,6 +81,11 @@ class SystemSettings(models.Model):
     idle_timeout_minutes = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
     max_session_duration_minutes = models.PositiveIntegerField(default=240, validators=[MinValueValidator(5)])
     max_total_containers = models.PositiveIntegerField(default=200, validators=[MinValueValidator(1)])
+    max_pause_minutes = models.PositiveIntegerField(
+        default=120,
+        validators=[MinValueValidator(1)],
+        help_text="A lab paused longer than this is stopped (its machines are removed; answers and score stay).",
+    )
     max_accessible_scenarios = models.PositiveIntegerField(default=0, help_text="0 means no limit.")
     allow_all_scenarios = models.BooleanField(default=True)
     budget_hard_cap_usd = models.DecimalField(

@@ -51,9 +51,10 @@
           const old = document.getElementById(id);
           if (fresh && old) { old.replaceWith(fresh); if (window.htmx) window.htmx.process(fresh); }
         });
-    } else if (msg.type === "idle_warning") {
+    } else if (msg.type === "idle_warning" || msg.type === "notice") {
       const box = document.getElementById("messages");
-      if (box) box.insertAdjacentHTML("beforeend", '<div class="alert alert-warning" role="alert"></div>');
+      const kind = msg.type === "notice" ? "info" : "warning";
+      if (box) box.insertAdjacentHTML("beforeend", `<div class="alert alert-${kind}" role="alert"></div>`);
       if (box) box.lastElementChild.textContent = msg.message;
     }
   });

@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "CSRF_TRUSTED_ORIGINS": "https://rangex.example.org",
     "DATABASE_URL": "mysql://root@127.0.0.1:3306/rangex",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "RANGEX_INSTANCE": "rangex-settings-test",
     "EMAIL_URL": "smtp+tls://rangex:mail-password@mail.example.org:587",
 }
 

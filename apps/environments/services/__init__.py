@@ -20,6 +20,7 @@ from apps.environments.services.answers import (
 )
 from apps.environments.services.common import EXTEND_MINUTES, MIN_SESSION_MINUTES, session_duration_minutes
 from apps.environments.services.costs import cost_rate_rm
+from apps.environments.services.launches import env_session_launches_recover
 from apps.environments.services.lifecycle import (
     STALE_STOPPING_MINUTES,
     env_runtime_release,
@@ -36,10 +37,12 @@ from apps.environments.services.lifecycle import (
     env_sessions_release_for_user,
 )
 from apps.environments.services.provision import (
+    env_session_launch_claim,
     env_session_mark_failed,
     env_session_mark_running,
     env_session_provision,
 )
+from apps.environments.services.recovery import env_session_fail_broken, env_session_mark_recovered
 from apps.environments.services.reviews import env_answer_review
 from apps.environments.services.start import env_session_start
 from apps.environments.services.terminals import TerminalGrant, env_terminal_authorize, env_terminal_open
@@ -53,8 +56,12 @@ __all__ = [
     "env_answer_review",
     "env_runtime_release",
     "env_session_extend",
+    "env_session_fail_broken",
     "env_session_grade_answer",
+    "env_session_launch_claim",
+    "env_session_launches_recover",
     "env_session_mark_failed",
+    "env_session_mark_recovered",
     "env_session_mark_running",
     "env_session_pause",
     "env_session_provision",

@@ -24,6 +24,27 @@ def session_duration_minutes(version) -> int:
     return max(min(version.estimated_minutes * 2, cap), min(MIN_SESSION_MINUTES, cap))
 
 
+def session_runtime(session: EnvironmentSession):
+    """Return the runtime backend that started ``session`` (the key it recorded, not the default).
+
+    Raises ``RuntimeNotConfigured`` (a permanent ``RuntimeFailure``) when that key is no longer
+    configured here; callers that must still finish (a stop) treat that case apart.
+    """
+    from apps.runtime import get_runtime
+
+    return get_runtime(session.runtime_backend or None)
+
+
+def session_capabilities(session: EnvironmentSession):
+    """Return what the session's backend can do; nothing at all when its key is no longer configured."""
+    from apps.runtime import Capabilities, RuntimeNotConfigured
+
+    try:
+        return session_runtime(session).capabilities
+    except RuntimeNotConfigured:
+        return Capabilities()
+
+
 def session_locked(session: EnvironmentSession) -> EnvironmentSession:
     return EnvironmentSession.objects.select_for_update().select_related("scenario_version").get(pk=session.pk)
 

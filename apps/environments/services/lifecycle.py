@@ -23,10 +23,13 @@ from apps.environments.services.common import (
     push,
     require_access,
     require_transition,
+    session_capabilities,
     session_locked,
+    session_runtime,
 )
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
+    Conflict,
     InvalidTransition,
     LimitExceeded,
     ServiceUnavailable,
@@ -40,29 +43,36 @@ logger = logging.getLogger(__name__)
 
 def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSession:
     """Freeze the containers and the timer."""
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure
 
     require_access(session, actor)
+    if not session.has_lab:
+        raise InvalidTransition("This scenario has no lab and no timer to pause.")
+    if not session_capabilities(session).can_pause:
+        raise Conflict("This lab runs on a backend that cannot pause; stop it instead when you are done.")
     with transaction.atomic():
         session = session_locked(session)
         require_transition(session, SessionStatus.PAUSED)
         if session.status != SessionStatus.RUNNING:
             raise InvalidTransition("Only a running session can be paused.")
+        if not session.has_lab:
+            raise InvalidTransition("This scenario has no lab and no timer to pause.")
         remaining = max(int((session.expires_at - timezone.now()).total_seconds()), 0)
         session.status = SessionStatus.PAUSED
         session.paused_remaining_seconds = remaining
+        session.paused_at = timezone.now()
         session.version += 1
-        session.save(update_fields=["status", "paused_remaining_seconds", "version"])
+        session.save(update_fields=["status", "paused_remaining_seconds", "paused_at", "version"])
         audit_record(
             actor=actor, action=AuditAction.SESSION_PAUSE, target=session, details={"remaining_seconds": remaining}
         )
     # The engine call happens after the commit; if it fails, the timer state is put back.
     try:
-        get_runtime().pause(str(session.pk))
+        session_runtime(session).pause(str(session.pk))
     except RuntimeFailure as exc:
         with transaction.atomic():
             undone = EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.PAUSED).update(
-                status=SessionStatus.RUNNING, paused_remaining_seconds=None, version=F("version") + 1
+                status=SessionStatus.RUNNING, paused_remaining_seconds=None, paused_at=None, version=F("version") + 1
             )
             if undone:
                 # The audit log must not show a pause that never happened without its undoing.
@@ -79,14 +89,14 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
 
 def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSession:
     """Unfreeze the containers; the timer continues from where it stopped."""
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure
 
     require_access(session, actor)
     session.refresh_from_db()
     if session.status != SessionStatus.PAUSED:
         raise InvalidTransition("Only a paused session can be resumed.")
     try:
-        get_runtime().resume(str(session.pk))
+        session_runtime(session).resume(str(session.pk))
     except RuntimeFailure as exc:
         raise ServiceUnavailable(f"The lab could not be resumed: {exc}") from exc
     with transaction.atomic():
@@ -94,12 +104,22 @@ def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSess
         if session.status != SessionStatus.PAUSED:
             raise InvalidTransition("Only a paused session can be resumed.")
         now = timezone.now()
+        fields = ["status", "expires_at", "paused_remaining_seconds", "paused_at", "last_activity_at", "version"]
+        if session.paused_at is not None:
+            # Accrual charges running sessions from cost_accrued_until on; without this it would
+            # charge the whole pause on the first pass after the resume.
+            charged_until = session.cost_accrued_until or session.started_at or session.created_at
+            session.cost_accrued_until = (
+                charged_until + (now - session.paused_at) if charged_until <= session.paused_at else now
+            )
+            fields.append("cost_accrued_until")
         session.status = SessionStatus.RUNNING
         session.expires_at = now + timedelta(seconds=session.paused_remaining_seconds or 0)
         session.paused_remaining_seconds = None
+        session.paused_at = None
         session.last_activity_at = now
         session.version += 1
-        session.save(update_fields=["status", "expires_at", "paused_remaining_seconds", "last_activity_at", "version"])
+        session.save(update_fields=fields)
         audit_record(actor=actor, action=AuditAction.SESSION_RESUME, target=session)
     push(session.pk, {"type": "status", "status": "running", "expires_at": session.expires_at.isoformat()})
     return session
@@ -114,6 +134,8 @@ def env_session_extend(*, session: EnvironmentSession, actor, minutes: int = EXT
         session = session_locked(session)
         if session.status != SessionStatus.RUNNING:
             raise InvalidTransition("Only a running session can be extended.")
+        if not session.has_lab:
+            raise InvalidTransition("This scenario has no lab and no timer to extend.")
         cap = (session.started_at or session.created_at) + timedelta(
             minutes=get_settings().max_session_duration_minutes
         )
@@ -179,13 +201,20 @@ def env_session_stop_for_platform(*, session: EnvironmentSession, reason: str) -
 
 def env_session_teardown(*, session_id) -> EnvironmentSession | None:
     """Remove the runtime resources of a stopping session, then mark it terminated. Safe to repeat."""
-    from apps.runtime import RuntimeFailure, get_runtime
+    from apps.runtime import RuntimeFailure, RuntimeNotConfigured
 
-    session = EnvironmentSession.objects.filter(pk=session_id).first()
+    session = EnvironmentSession.objects.filter(pk=session_id).select_related("scenario_version").first()
     if session is None or session.status != SessionStatus.STOPPING:
         return session
+    missing_runtime = ""
     try:
-        get_runtime().stop(str(session_id))
+        if session.has_lab:  # a question-only session has nothing on the runtime
+            session_runtime(session).stop(str(session_id))
+    except RuntimeNotConfigured as exc:
+        # The backend that made the lab is no longer configured, so nothing here can remove its
+        # resources; the session ends anyway (a retry would fail the same way), with a warning.
+        missing_runtime = exc.message
+        logger.warning("session %s ends without teardown: %s", session_id, exc.message)
     except RuntimeFailure as exc:
         logger.warning("teardown of session %s failed: %s", session_id, exc)
         raise
@@ -200,7 +229,8 @@ def env_session_teardown(*, session_id) -> EnvironmentSession | None:
             )
             SessionSecurityGroup.objects.filter(session_id=session_id).update(status="deleted", deleted_at=now)
             session.refresh_from_db()
-            audit_record(actor=None, action=AuditAction.SESSION_TERMINATED, target=session)
+            details = {"runtime_missing": missing_runtime} if missing_runtime else None
+            audit_record(actor=None, action=AuditAction.SESSION_TERMINATED, target=session, details=details)
             transaction.on_commit(lambda: push(session_id, {"type": "status", "status": "terminated"}))
     return session
 
@@ -291,12 +321,20 @@ def env_sessions_release_for_user(*, user, actor) -> dict[str, int]:
         audit_record(
             actor=actor, action=AuditAction.SESSION_STOP, target=session, details={"reason": "The account was deleted"}
         )
-        enqueue("apps.environments.tasks.env_runtime_release_task", str(session.pk))
+        enqueue("apps.environments.tasks.env_runtime_release_task", str(session.pk), session.runtime_backend)
     return {"labs_stopped": len(live)}
 
 
-def env_runtime_release(*, session_id) -> None:
-    """Remove whatever the runtime still holds for a session id (idempotent; no session row needed)."""
-    from apps.runtime import get_runtime
+def env_runtime_release(*, session_id, runtime_key: str | None = None) -> None:
+    """Remove whatever the session's runtime still holds for a session id (idempotent; no row needed).
 
-    get_runtime().stop(str(session_id))
+    A key that is no longer configured is logged and left: nothing here can reach that backend.
+    """
+    from apps.runtime import RuntimeNotConfigured, get_runtime
+
+    try:
+        runtime = get_runtime(runtime_key or None)
+    except RuntimeNotConfigured as exc:
+        logger.warning("resources of session %s are left on an unconfigured runtime: %s", session_id, exc.message)
+        return
+    runtime.stop(str(session_id))

@@ -6,12 +6,14 @@ pushes the new score to the session page.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.environments import hooks
 from apps.environments.models import EnvironmentSession
 from apps.environments.selectors import env_answer_reviewer_may
 from apps.environments.services.answers import _is_complete, _question, _session_completed
@@ -21,6 +23,8 @@ from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import Conflict, PermissionDenied, ValidationFailed
 from rangex.core.models import NotificationType
 from rangex.core.notifications import notification_send
+
+logger = logging.getLogger(__name__)
 
 MAX_COMMENT_LENGTH = 2000
 
@@ -78,4 +82,15 @@ def env_answer_review(
         transaction.on_commit(lambda: push(session.pk, {"type": "review", "question_id": question_id}))
         if completed:
             transaction.on_commit(lambda: _session_completed(session.pk))
+        if accepted and session.event_id is not None:
+            transaction.on_commit(lambda: _answer_accepted(session.pk, question_id, actor))
     return {"question_id": question_id, "state": new, "score": session.score}
+
+
+def _answer_accepted(session_id, question_id: str, actor) -> None:
+    """Tell the higher apps (events) that an event lab's free-text answer was accepted."""
+    for receiver in hooks.answer_accepted.receivers:
+        try:
+            receiver(session_id=session_id, question_id=question_id, actor=actor)
+        except Exception:
+            logger.exception("answer_accepted receiver %s failed for session %s", receiver, session_id)

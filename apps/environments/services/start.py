@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from apps.environments import hooks
+from apps.environments.launch import machine_resources
 from apps.environments.models import (
     LIVE_STATUSES,
     EnvironmentMachine,
@@ -20,6 +20,7 @@ from apps.environments.models import (
 from apps.environments.services.common import (
     session_duration_minutes,
 )
+from apps.runtime import default_runtime_key
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
 from rangex.core.audit import AuditAction, audit_record
@@ -39,14 +40,16 @@ def _check_start_limits(*, user, version, now, event_id=None) -> None:
     conf = get_settings()
     # Inside an event the limit is one lab per challenge (the caller returns the live one), so the
     # per-user limit counts practice labs only.
-    live = EnvironmentSession.objects.filter(user=user, status__in=LIVE_STATUSES, is_test=False, event_id=None)
+    # Question-only sessions hold no machines, so they count against none of the lab limits.
+    labs = EnvironmentSession.objects.exclude(scenario_version__requires_machines=False)
+    live = labs.filter(user=user, status__in=LIVE_STATUSES, is_test=False, event_id=None)
     if event_id is None and conf.max_sessions_per_user and live.count() >= conf.max_sessions_per_user:
         raise LimitExceeded(
             f"You already have {conf.max_sessions_per_user} running lab(s), the most allowed at once. "
             "Stop one to start another.",
             limit="max_sessions_per_user",
         )
-    started = EnvironmentSession.objects.filter(user=user, is_test=False)
+    started = labs.filter(user=user, is_test=False)
     if started.filter(created_at__gte=now - timedelta(hours=1)).count() >= conf.max_sessions_per_hour:
         raise LimitExceeded(
             f"You have started {conf.max_sessions_per_hour} labs in the last hour, the hourly limit. Try again later.",
@@ -62,6 +65,20 @@ def _check_start_limits(*, user, version, now, event_id=None) -> None:
             f"Your budget of RM {user.budget_limit_rm} is used up (RM {user.budget_spent_rm} spent).",
             limit="budget_limit_rm",
         )
+    if conf.max_concurrent_users:
+        active = (
+            EnvironmentSession.objects.filter(status__in=LIVE_STATUSES, is_test=False)
+            .exclude(user=user)
+            .values("user_id")
+            .distinct()
+            .count()
+        )
+        if active >= conf.max_concurrent_users:
+            raise LimitExceeded(
+                f"RangeX is at its limit of {conf.max_concurrent_users} people with running labs. "
+                "Try again in a few minutes.",
+                limit="max_concurrent_users",
+            )
     machine_count = version.machines.count()
     running_containers = EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count()
     cap = min(conf.max_total_containers, conf.docker_max_containers)
@@ -70,6 +87,46 @@ def _check_start_limits(*, user, version, now, event_id=None) -> None:
             f"The platform is at its limit of {cap} running machines. Try again in a few minutes.",
             limit="max_total_containers",
         )
+
+
+def _check_machine_caps(*, version) -> None:
+    """Refuse a version whose machines ask for more CPU or memory than one container may have here."""
+    conf = get_settings()
+    for machine in version.machines.all():
+        cpus, memory_mb = machine_resources(machine)
+        if cpus > float(conf.docker_max_cpus_per_container):
+            raise LimitExceeded(
+                f"Machine {machine.name} asks for {cpus:g} CPUs; this install allows at most "
+                f"{conf.docker_max_cpus_per_container:g} per machine. Ask an admin to change the scenario or "
+                "the limit.",
+                limit="docker_max_cpus_per_container",
+            )
+        if memory_mb > conf.docker_max_memory_mb_per_container:
+            raise LimitExceeded(
+                f"Machine {machine.name} asks for {memory_mb} MB of memory; this install allows at most "
+                f"{conf.docker_max_memory_mb_per_container} MB per machine. Ask an admin to change the scenario "
+                "or the limit.",
+                limit="docker_max_memory_mb_per_container",
+            )
+
+
+def _require_runtime() -> None:
+    """Refuse a start when the backend new sessions use is not configured or does not answer.
+
+    One ping (a few milliseconds on Docker), so a user gets a clear refusal instead of a session
+    that fails a minute later.
+    """
+    from apps.runtime import RuntimeFailure, get_runtime
+
+    try:
+        runtime = get_runtime(default_runtime_key())
+        ping = runtime.ping()
+    except RuntimeFailure as exc:
+        logger.error("runtime %s cannot start labs: %s", default_runtime_key(), exc.message)
+        raise ServiceUnavailable("Labs cannot be started right now: the lab engine is not available.") from exc
+    if not ping.get("ok"):
+        logger.error("runtime %s is unreachable: %s", runtime.key, ping.get("error", ""))
+        raise ServiceUnavailable("Labs cannot be started right now: the lab engine does not answer. Try again soon.")
 
 
 def _check_scenario_cap(*, scenario: Scenario) -> None:
@@ -96,7 +153,11 @@ def env_session_start(
     team_id=None,
     is_test: bool = False,
 ) -> EnvironmentSession:
-    """Start (or return the already live) session of ``user`` on ``version``; provisioning runs on commit."""
+    """Start (or return the already live) session of ``user`` on ``version``; provisioning runs on commit.
+
+    A question-only version (``requires_machines=False``) gets a session without machines that is
+    running at once: no provisioning, no runtime call, no timer, and none of the lab limits.
+    """
     if is_test:
         if not user.is_platform_admin:
             raise PermissionDenied("Only admins may test-deploy a version.")
@@ -108,10 +169,16 @@ def env_session_start(
         if event_id is None:
             # In an event the event checks its own prerequisites (solves inside the event).
             _require_prerequisites(user=user, version=version)
-    if not version.requires_machines:
+    if not version.requires_machines and event_id is not None:
+        # An event scores its question-only challenges without a session (events.services.play).
         raise Conflict("This scenario has no machines to start; answer its questions directly.")
     if get_settings().maintenance_active and not user.is_staff:
         raise ServiceUnavailable("RangeX is in maintenance mode; labs cannot be started right now.")
+    _check_machine_caps(version=version)
+    # An engine call never runs inside a transaction (a caller's row locks would wait on it); a
+    # caller that starts a lab inside its own (an event) gets the failed session instead.
+    if not transaction.get_connection().in_atomic_block:
+        _require_runtime()
 
     now = timezone.now()
     with transaction.atomic():
@@ -125,6 +192,10 @@ def env_session_start(
         )
         if existing is not None:
             return existing
+        if not version.requires_machines:
+            return _start_question_only(
+                user=locked_user, version=version, now=now, client_ip=client_ip, user_agent=user_agent, is_test=is_test
+            )
         if not is_test:
             _check_start_limits(user=locked_user, version=version, now=now, event_id=event_id)
             # The scenario row lock serialises players of one scenario across users.
@@ -139,7 +210,7 @@ def env_session_start(
             event_id=event_id,
             team_id=team_id,
             status=SessionStatus.STARTING,
-            runtime_backend=settings.RANGEX_RUNTIME_BACKEND.rsplit(".", 1)[-1],
+            runtime_backend=default_runtime_key(),
             expires_at=now + timedelta(minutes=session_duration_minutes(version)),
             env_profile=profile,
             client_ip=client_ip,
@@ -166,6 +237,31 @@ def env_session_start(
         )
 
         enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
+    return session
+
+
+def _start_question_only(*, user, version, now, client_ip, user_agent, is_test) -> EnvironmentSession:
+    """Create the running, machine-less session of a question-only version (inside the caller's transaction)."""
+    session = EnvironmentSession.objects.create(
+        user=user,
+        scenario_version=version,
+        status=SessionStatus.RUNNING,
+        runtime_backend="none",
+        started_at=now,
+        expires_at=None,
+        client_ip=client_ip,
+        client_user_agent=(user_agent or "")[:512],
+        last_activity_at=now,
+        is_test=is_test,
+        progress=100,
+        progress_message="Running",
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.SESSION_START,
+        target=session,
+        details={"version": str(version.id), "is_test": is_test, "question_only": True},
+    )
     return session
 
 

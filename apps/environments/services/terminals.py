@@ -25,6 +25,7 @@ class TerminalGrant:
     session_id: str
     machine: str
     user: str
+    runtime_key: str = ""
 
 
 def env_terminal_authorize(*, user, session_id, machine: str, token: str) -> TerminalGrant:
@@ -61,7 +62,9 @@ def env_terminal_authorize(*, user, session_id, machine: str, token: str) -> Ter
         target=session,
         details={"machine": machine, "as": terminal_user, "owner": session.user_id == user.pk},
     )
-    return TerminalGrant(session_id=str(session.pk), machine=machine, user=terminal_user)
+    return TerminalGrant(
+        session_id=str(session.pk), machine=machine, user=terminal_user, runtime_key=session.runtime_backend
+    )
 
 
 def env_terminal_open(*, grant: TerminalGrant, cols: int, rows: int):
@@ -69,4 +72,6 @@ def env_terminal_open(*, grant: TerminalGrant, cols: int, rows: int):
     from apps.runtime import get_runtime
 
     with TERMINAL_OPEN_SECONDS.time():
-        return get_runtime().open_terminal(grant.session_id, grant.machine, user=grant.user, cols=cols, rows=rows)
+        return get_runtime(grant.runtime_key or None).open_terminal(
+            grant.session_id, grant.machine, user=grant.user, cols=cols, rows=rows
+        )

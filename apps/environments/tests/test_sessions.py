@@ -41,7 +41,7 @@ def test_start_runs_every_machine_and_records_the_client(
     session = start(solver, version, django_capture_on_commit_callbacks, cleanup_sessions)
     assert session.status == SessionStatus.RUNNING
     assert session.client_ip == "10.9.8.7" and session.client_user_agent == "pytest"
-    assert session.runtime_backend == "DockerRuntime"
+    assert session.runtime_backend == "docker"
     assert len(session.gateway_session_token) >= 40
     assert runtime.status(str(session.pk)) == {"attacker": "running", "pivot": "running", "victim": "running"}
     assert {m.machine_name: m.status for m in session.machines.all()} == {
@@ -329,12 +329,16 @@ def test_a_running_session_stays_pinned_to_its_version(
 def test_engine_down_fails_the_session_with_a_clear_reason(
     solver, version, django_capture_on_commit_callbacks, settings
 ):
-    settings.RANGEX_DOCKER_URL = "unix:///tmp/rangex-no-such-docker.sock"
-    with django_capture_on_commit_callbacks(execute=True):
+    # The engine goes away between the start (which found it answering) and the launch.
+    with django_capture_on_commit_callbacks() as callbacks:
         session = services.env_session_start(user=solver, version=version)
+    settings.RANGEX_DOCKER_URL = "unix:///tmp/rangex-no-such-docker.sock"
+    for callback in callbacks:
+        callback()
     session.refresh_from_db()
     assert session.status == SessionStatus.FAILED
     assert "could not start" in session.reason_stopped and "unreachable" in session.reason_stopped
+    # Already down at the start, it is refused at once: test_machine_settings.py.
 
 
 def test_the_session_pages_read_the_engine_but_never_write(

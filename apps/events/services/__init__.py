@@ -24,6 +24,7 @@ from apps.events.services.discipline import events_award_finished, participation
 from apps.events.services.labs import event_labs_follow, event_labs_stop_ended, event_labs_warn
 from apps.events.services.play import (
     event_lab_answer,
+    event_lab_answer_accepted,
     event_session_start,
     event_submit_answer,
     event_take_hint,
@@ -41,6 +42,7 @@ __all__ = [
     "event_delete",
     "event_divisions_save",
     "event_lab_answer",
+    "event_lab_answer_accepted",
     "event_labs_follow",
     "event_labs_stop_ended",
     "event_labs_warn",

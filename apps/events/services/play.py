@@ -493,3 +493,53 @@ def event_lab_answer(*, session, actor, question_id: str, answer) -> dict[str, A
         "completed": session.completed_at is not None,
         "event": {"points": result["points"], "total_points": result["total_points"], "rank": result["rank"]},
     }
+
+
+def event_lab_answer_accepted(*, session_id, question_id: str, actor) -> None:
+    """An ``environments.answer_accepted`` receiver: a reviewer accepted a free-text answer of an event lab.
+
+    The solve reaches the event's board as an answer graded correct at once would have (points,
+    first blood, ranks, the scoreboard push), even after the event ended: the answer was given
+    in time and only waited for a person. A question the participant already solved, a
+    participant disqualified or gone, or a lab of no event is left alone.
+    """
+    session = EnvironmentSession.objects.filter(pk=session_id).select_related("user").first()
+    event = Event.objects.filter(pk=session.event_id).first() if session and session.event_id else None
+    if event is None:
+        return
+    state = (session.answers or {}).get(question_id) or {}
+    if not state.get("correct"):
+        return
+    with transaction.atomic():
+        _lock_event_for_answer(event, session.scenario_version_id)
+        version = version_content(version_id=session.scenario_version_id)
+        question = _question(version, question_id)
+        try:
+            participation = _locked_participation(event, session.user)
+        except PermissionDenied:
+            return
+        event_session = _get_event_session(event, participation, version, session.user, save=False)
+        if question_id in (event_session.answers or {}):
+            return
+        points = _record_solve(
+            event=event,
+            participation=participation,
+            event_session=event_session,
+            version=version,
+            question_id=question_id,
+            user=session.user,
+            answer=state.get("submitted_answer"),
+            earned=int(state.get("earned_points") or 0),
+            penalty=grading.hint_penalty(
+                question=question, state=state, hints=version.hints or [], hint_mode=version.hint_mode
+            ),
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.EVENT_ANSWER,
+            target=event,
+            details={
+                "version": str(version.pk), "question": question_id, "correct": True, "points": points,
+                "reviewed": True,
+            },
+        )  # fmt: skip

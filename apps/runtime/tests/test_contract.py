@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from passlib.hash import sha512_crypt
@@ -391,8 +392,14 @@ def test_recover_restarts_a_machine_stopped_behind_our_back(runtime, harness, la
     flag = b"RX{still-here}\n"
     spec = duo_spec(new_session_id(), files=[FileSpec("/srv/flag.txt", flag, 0o600)])
     launch(spec)
+    assert runtime.exited_at(spec.session_id) == {}
+    before = datetime.now(UTC)
     harness.stop_behind_back(runtime, spec.session_id, "victim")
     assert runtime.status(spec.session_id)["victim"] == MachineState.EXITED
+    # When it stopped, so the platform charges nothing from then on (a second of clock slack).
+    stopped = runtime.exited_at(spec.session_id)
+    assert set(stopped) == {"victim"}
+    assert before - timedelta(seconds=1) <= stopped["victim"] <= datetime.now(UTC) + timedelta(seconds=1)
 
     states = runtime.recover(spec.session_id, paused=False)
 
@@ -400,6 +407,7 @@ def test_recover_restarts_a_machine_stopped_behind_our_back(runtime, harness, la
     assert runtime.check_ready(spec.session_id) == {"attacker": True, "victim": True}
     assert runtime.run_command(spec.session_id, "victim", ["cat", "srv/flag.txt"]).output == flag
     assert set(runtime.describe(spec.session_id).machines["victim"].ips) == {"outer", "inner"}
+    assert runtime.exited_at(spec.session_id) == {}
 
 
 def test_recover_keeps_a_paused_session_paused(runtime, harness, launch):

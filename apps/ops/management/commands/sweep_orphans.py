@@ -9,12 +9,16 @@ from apps.ops.status import as_json
 class Command(BaseCommand):
     help = (
         "Remove engine resources labelled as RangeX's that have no live session (older than the grace period), "
-        "and fail running sessions whose containers are gone. Exit 0 when the sweep ran, 2 when the engine "
-        "cannot be reached."
+        "and check live sessions' machines: recover those that stopped, fail those that cannot come back. "
+        "Exit 0 when the sweep ran, 2 when an engine cannot be reached."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Report orphans; remove and fail nothing.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Report orphans and broken sessions; remove, recover and fail nothing.",
+        )
         parser.add_argument("--grace-minutes", type=int, default=ORPHAN_GRACE_MINUTES)
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of text.")
 
@@ -26,9 +30,16 @@ class Command(BaseCommand):
             raise CommandError("Sweep failed: " + "; ".join(result.errors), returncode=2)
         if json:
             return
-        verb = "would be removed" if dry_run else "removed"
+        if dry_run:
+            self.stdout.write(
+                f"Orphans found: {result.orphans_found}, would be removed: {result.orphans_found}. "
+                f"Broken sessions: {result.sessions_broken} (would be recovered or failed; "
+                f"{result.sessions_failed} cannot come back and would fail). "
+                f"Oversized machines: {len(result.oversized)}."
+            )
+            return
         self.stdout.write(
-            f"Orphans found: {result.orphans_found}, {verb}: "
-            f"{result.orphans_found if dry_run else result.orphans_removed}. "
-            f"Sessions failed: {result.sessions_failed}. Oversized containers: {len(result.oversized)}."
+            f"Orphans found: {result.orphans_found}, removed: {result.orphans_removed}. "
+            f"Broken sessions: {result.sessions_broken} ({result.sessions_recovered} recovered, "
+            f"{result.sessions_failed} failed). Oversized machines: {len(result.oversized)}."
         )
