@@ -144,7 +144,9 @@ def session_answer(request: HttpRequest, pk) -> HttpResponse:
     row = next((r for r in _question_rows(session) if r["q"]["id"] == question_id), None)
     if row is None:
         raise NotFound("No such question.")
-    context = {**_context(session), "row": row, "feedback": feedback, "ok": ok}
+    # The answer's own response carries the new score too (out of band), so the page is right even
+    # when its live socket is reconnecting.
+    context = {**_context(session), "row": row, "feedback": feedback, "ok": ok, "oob_score": True}
     if request.htmx:
         return render(request, "environments/_question.html", context)
     messages.success(request, feedback) if ok else messages.error(request, feedback)
@@ -164,7 +166,7 @@ def session_hint(request: HttpRequest, pk) -> HttpResponse:
     hint_id = request.POST.get("hint_id", "")
     row = next((r for r in _question_rows(session) if any(h["id"] == hint_id for h in r["hints"])), None)
     if request.htmx and row is not None:
-        return render(request, "environments/_question.html", {**_context(session), "row": row})
+        return render(request, "environments/_question.html", {**_context(session), "row": row, "oob_score": True})
     return redirect("environments:detail", pk=session.pk)
 
 

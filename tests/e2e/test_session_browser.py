@@ -35,8 +35,9 @@ def test_solver_starts_a_lab_uses_the_terminal_and_scores(page: Page, live_url):
         question = page.locator("#question-q1")
         question.get_by_label("Your answer").fill(STATIC_FLAG)
         question.get_by_role("button", name="Submit").click()
-        expect(page.locator("#question-q1")).to_contain_text("Solved, 10 points")
-        expect(page.locator("#score")).to_have_text("10")
+        # Generous waits: the suite runs two browsers and labs side by side on two cores.
+        expect(page.locator("#question-q1")).to_contain_text("Solved, 10 points", timeout=15_000)
+        expect(page.locator("#score")).to_have_text("10", timeout=15_000)
     finally:
         for session in EnvironmentSession.objects.filter(user=solver):
             get_runtime().stop(str(session.pk))

@@ -67,14 +67,14 @@ def test_a_flag_copied_out_of_the_terminal_is_submitted_as_the_answer(new_page, 
     page.keyboard.press("Control+V")
     expect(answer).to_have_value(STATIC_FLAG)
     page.locator("#question-q1").get_by_role("button", name="Submit").click()
-    expect(page.locator("#question-q1")).to_contain_text("Solved, 10 points")
+    expect(page.locator("#question-q1")).to_contain_text("Solved, 10 points", timeout=15_000)
 
     # Ctrl+Shift+V pastes the clipboard into the shell; Ctrl+C still interrupts.
     page.evaluate("() => navigator.clipboard.writeText('echo pasted-$((6*7))')")
     pane.locator(".xterm").click()
     page.keyboard.press("Control+Shift+V")
     page.keyboard.press("Enter")
-    expect(pane.locator(".xterm-rows")).to_contain_text("pasted-42")
+    expect(pane.locator(".xterm-rows")).to_contain_text("pasted-42", timeout=15_000)
 
 
 def test_a_reload_and_a_dropped_network_keep_the_shell_and_tabs_are_separate_shells(new_page, live_url, lab):

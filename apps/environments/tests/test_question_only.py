@@ -174,3 +174,13 @@ def test_scenario_page_offers_answer_questions_and_the_session_page_has_no_lab(s
     assert 'id="question-q1"' in session_page and 'id="question-q2"' in session_page
     assert "No lab to start" in session_page
     assert 'id="terminals"' not in session_page and "Time left" not in session_page and "Pause" not in session_page
+
+
+def test_an_answer_on_the_page_returns_the_new_score_out_of_band(solver, solver_client):
+    # The live socket also pushes the score; the answer's own response must not depend on it.
+    session = services.env_session_start(user=solver, version=quiz_version())
+    response = solver_client.post(
+        f"/sessions/{session.pk}/answer/", {"question_id": "q1", "answer": "RX{quiz}"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert '<span id="score" hx-swap-oob="true">50</span>' in response.content.decode()
