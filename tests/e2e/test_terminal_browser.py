@@ -73,6 +73,8 @@ def test_a_flag_copied_out_of_the_terminal_is_submitted_as_the_answer(new_page, 
     page.evaluate("() => navigator.clipboard.writeText('echo pasted-$((6*7))')")
     pane.locator(".xterm").click()
     page.keyboard.press("Control+Shift+V")
+    # The clipboard is read asynchronously: wait for the pasted text before pressing Enter.
+    expect(pane.locator(".xterm-rows")).to_contain_text("echo pasted-$((6*7))", timeout=15_000)
     page.keyboard.press("Enter")
     expect(pane.locator(".xterm-rows")).to_contain_text("pasted-42", timeout=15_000)
 
