@@ -99,6 +99,8 @@ def _context(session, machines=None) -> dict:
         "session": session,
         "version": version,
         "mission_html": render_markdown(version.mission_text),
+        # Never rendered while the session is live: the property is empty until it has ended.
+        "writeup_html": render_markdown(session.solver_writeup) if session.solver_writeup else "",
         "questions": _question_rows(session),
         "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
         # A stopping or ended lab has no shell to open: its page shows no terminal at all.
