@@ -48,6 +48,7 @@ def _question_rows(session) -> list[dict]:
     hints_by_question: dict[str, list] = {}
     for hint in version.hints or []:
         hints_by_question.setdefault(hint.get("question_id"), []).append(hint)
+    solves = selectors.env_question_solve_stats(version=version, viewer=session.user)
     rows = []
     for question in version.questions or []:
         state = answers.get(question["id"]) or {}
@@ -56,6 +57,7 @@ def _question_rows(session) -> list[dict]:
             {
                 "q": question,
                 "prompt_html": render_markdown(question.get("prompt", "")),
+                "solves": solves.get(question["id"]),
                 "state": state,
                 "value": grading.value_after_hints(
                     question=question, state=state, hints=version.hints or [], hint_mode=version.hint_mode

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from apps.accounts.factories import UserFactory
-from apps.environments import services
+from apps.environments import selectors, services
 from apps.environments.factories import quiz_version
+from apps.environments.models import EnvironmentSession
 from apps.scenarios.models import ScenarioVersion
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +59,41 @@ def test_the_solver_writeup_is_version_content():
     from apps.scenarios.bundles import VERSION_FIELDS
 
     assert "solver_writeup" in VERSION_FIELDS
+
+
+def _solve(user, version, *answers):
+    session = services.env_session_start(user=user, version=version)
+    for question_id, answer in answers:
+        services.env_session_submit_answer(session=session, actor=user, question_id=question_id, answer=answer)
+    return session
+
+
+def test_each_question_shows_its_practice_solve_count_and_first_solver_respecting_privacy(
+    client, django_assert_max_num_queries
+):
+    version = quiz_version()
+    hidden = UserFactory(display_name="Hidden Hanna")
+    type(hidden).objects.filter(pk=hidden.pk).update(profile_public=False)
+    hidden.refresh_from_db()
+    bea = UserFactory(display_name="Bea First")
+    _solve(hidden, version, ("q1", "RX{quiz}"))
+    _solve(bea, version, ("q1", "RX{quiz}"), ("q2", "1"))
+    # Another user's failed attempt and an event's lab count for nobody.
+    _solve(UserFactory(), version, ("q1", "RX{nope}"))
+    in_event = _solve(UserFactory(display_name="Event Eve"), version, ("q2", "1"))
+    EnvironmentSession.objects.filter(pk=in_event.pk).update(event_id=uuid.uuid4())
+
+    viewer = UserFactory()
+    with django_assert_max_num_queries(3):
+        stats = selectors.env_question_solve_stats(version=version, viewer=viewer)
+    assert stats["q1"] == {"count": 2, "first": None, "first_private": True}
+    assert stats["q2"] == {"count": 1, "first": "Bea First", "first_private": False}
+    # The private solver sees their own name.
+    assert selectors.env_question_solve_stats(version=version, viewer=hidden)["q1"]["first"] == "Hidden Hanna"
+
+    mine = services.env_session_start(user=viewer, version=version)
+    client.force_login(viewer)
+    page = client.get(f"/sessions/{mine.pk}/").content.decode()
+    assert "Solved by 2 users; first: " in page and "a private profile" in page
+    assert "Solved by 1 user; first: <span data-first-solver>Bea First</span>" in page
+    assert "Hidden Hanna" not in page and "Event Eve" not in page
