@@ -119,7 +119,9 @@ def _context(session, machines=None) -> dict:
 def session_detail(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
     machines = selectors.env_session_machines_live(session=session)
-    return render(request, "environments/session_detail.html", _context(session, machines))
+    context = _context(session, machines)
+    context["topology"] = catalog.catalog_topology(session.scenario_version)
+    return render(request, "environments/session_detail.html", context)
 
 
 @login_required
