@@ -89,7 +89,8 @@ def _restart_version(session):
         return None
 
 
-def _context(session, machines=None) -> dict:
+def _context(session, machines=None, *, questions: bool = False) -> dict:
+    """Return what the session templates show; the question rows (and their solve counts) only when asked."""
     version = session.scenario_version
     capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
     addresses = selectors.env_session_addresses(session=session)
@@ -103,7 +104,7 @@ def _context(session, machines=None) -> dict:
         "mission_html": render_markdown(version.mission_text),
         # Never rendered while the session is live: the property is empty until it has ended.
         "writeup_html": render_markdown(session.solver_writeup) if session.solver_writeup else "",
-        "questions": _question_rows(session),
+        "questions": _question_rows(session) if questions else [],
         "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
         # A stopping or ended lab has no shell to open: its page shows no terminal at all.
         "terminals": [m for m in machines if m.allow_solver_entry]
@@ -119,7 +120,7 @@ def _context(session, machines=None) -> dict:
 def session_detail(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
     machines = selectors.env_session_machines_live(session=session)
-    context = _context(session, machines)
+    context = _context(session, machines, questions=True)
     context["topology"] = catalog.catalog_topology(session.scenario_version)
     return render(request, "environments/session_detail.html", context)
 
