@@ -192,7 +192,7 @@ def env_question_solve_stats(*, version, viewer) -> dict[str, dict]:
     ``first_private`` when nobody may see them. Three queries, whatever the number of sessions.
     """
     from django.contrib.auth import get_user_model
-    from django.db.models import Count, F, IntegerField, Value
+    from django.db.models import Count, F, Subquery
     from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
     question_ids = [q["id"] for q in version.questions or [] if q.get("id")]
@@ -209,22 +209,24 @@ def env_question_solve_stats(*, version, viewer) -> dict[str, dict]:
     counts = practice.alias(**aliases).aggregate(
         **{f"n{i}": Count("user_id", distinct=True, filter=solved(qid)) for i, qid in enumerate(question_ids)}
     )
-    firsts = [
-        practice.alias(**{f"_solved{i}": aliases[f"_solved{i}"]})
-        .filter(solved(qid))
-        .annotate(
-            at=KeyTextTransform("solved_at", KeyTransform(qid, "answers")),
-            index=Value(i, output_field=IntegerField()),
+    # One scalar subquery per solved question, read off the version's own row: one query on every
+    # database (SQLite allows no LIMIT inside a UNION).
+    firsts = {
+        f"f{i}": Subquery(
+            practice.alias(**{f"_solved{i}": aliases[f"_solved{i}"]})
+            .filter(solved(qid))
+            .annotate(at=KeyTextTransform("solved_at", KeyTransform(qid, "answers")))
+            .order_by(F("at").asc(nulls_last=True), "started_at", "created_at")
+            .values("user_id")[:1]
         )
-        .order_by(F("at").asc(nulls_last=True), "started_at", "created_at")
-        .values("index", "user_id", "at")[:1]
         for i, qid in enumerate(question_ids)
         if counts[f"n{i}"]
-    ]
+    }
     first_by_index: dict[int, object] = {}
     if firsts:
-        rows = firsts[0].union(*firsts[1:], all=True) if len(firsts) > 1 else firsts[0]
-        first_by_index = {row["index"]: row["user_id"] for row in rows}
+        row = type(version).objects.filter(pk=version.pk).values(**firsts).first() or {}
+        to_pk = get_user_model()._meta.pk.to_python  # a subquery's value comes back unconverted
+        first_by_index = {int(key[1:]): to_pk(user_id) for key, user_id in row.items() if user_id is not None}
     users = get_user_model().objects.in_bulk(set(first_by_index.values()))
     stats = {}
     for i, qid in enumerate(question_ids):
