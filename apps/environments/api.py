@@ -33,6 +33,7 @@ class SessionSerializer(serializers.Serializer):
     answers = serializers.JSONField()
     completed_at = serializers.DateTimeField(allow_null=True)
     machines = MachineSerializer(many=True)
+    solver_writeup = serializers.CharField(help_text="Markdown write-up; empty until the session has ended.")
 
 
 class StartSerializer(serializers.Serializer):

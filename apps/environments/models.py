@@ -111,6 +111,11 @@ class EnvironmentSession(BaseModel):
         return self.status in LIVE_STATUSES
 
     @property
+    def solver_writeup(self) -> str:
+        """The version's solver-facing write-up, only once the session has ended ("" while it is live)."""
+        return "" if self.is_live else self.scenario_version.solver_writeup
+
+    @property
     def has_lab(self) -> bool:
         """False for a question-only session (``requires_machines=False``): no machines, runtime, cost or timer."""
         return self.scenario_version.requires_machines

@@ -181,3 +181,62 @@ def solved_scenario_slugs(*, user, slugs) -> set[str]:
         if all((answers.get(q.get("id")) or {}).get("correct") for q in questions):
             solved.add(session.scenario_version.scenario.slug)
     return solved
+
+
+def env_question_solve_stats(*, version, viewer) -> dict[str, dict]:
+    """Return, per question id of ``version``, how many users solved it in practice and its first solver.
+
+    Practice sessions only (an event's lab is scored by the event), over every version of the
+    scenario (a question keeps its id from version to version). ``first`` is the first solver's
+    public name, or None when their profile is private (unless the viewer is that user), or None with
+    ``first_private`` when nobody may see them. Three queries, whatever the number of sessions.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, F, Subquery
+    from django.db.models.fields.json import KeyTextTransform, KeyTransform
+
+    question_ids = [q["id"] for q in version.questions or [] if q.get("id")]
+    if not question_ids:
+        return {}
+    practice = EnvironmentSession.objects.filter(scenario_version__scenario_id=version.scenario_id, event_id=None)
+
+    def solved(qid: str) -> Q:
+        return Q(**{f"_solved{question_ids.index(qid)}": True})
+
+    aliases = {
+        f"_solved{i}": KeyTransform("correct", KeyTransform(qid, "answers")) for i, qid in enumerate(question_ids)
+    }
+    counts = practice.alias(**aliases).aggregate(
+        **{f"n{i}": Count("user_id", distinct=True, filter=solved(qid)) for i, qid in enumerate(question_ids)}
+    )
+    # One scalar subquery per solved question, read off the version's own row: one query on every
+    # database (SQLite allows no LIMIT inside a UNION).
+    firsts = {
+        f"f{i}": Subquery(
+            practice.alias(**{f"_solved{i}": aliases[f"_solved{i}"]})
+            .filter(solved(qid))
+            .annotate(at=KeyTextTransform("solved_at", KeyTransform(qid, "answers")))
+            .order_by(F("at").asc(nulls_last=True), "started_at", "created_at")
+            .values("user_id")[:1]
+        )
+        for i, qid in enumerate(question_ids)
+        if counts[f"n{i}"]
+    }
+    first_by_index: dict[int, object] = {}
+    if firsts:
+        row = type(version).objects.filter(pk=version.pk).values(**firsts).first() or {}
+        to_pk = get_user_model()._meta.pk.to_python  # a subquery's value comes back unconverted
+        first_by_index = {int(key[1:]): to_pk(user_id) for key, user_id in row.items() if user_id is not None}
+    users = get_user_model().objects.in_bulk(set(first_by_index.values()))
+    stats = {}
+    for i, qid in enumerate(question_ids):
+        user = users.get(first_by_index.get(i))
+        visible = user is not None and (
+            (user.profile_public and user.is_active) or getattr(viewer, "pk", None) == user.pk
+        )
+        stats[qid] = {
+            "count": counts[f"n{i}"],
+            "first": user.public_name if visible else None,
+            "first_private": user is not None and not visible,
+        }
+    return stats

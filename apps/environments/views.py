@@ -48,6 +48,7 @@ def _question_rows(session) -> list[dict]:
     hints_by_question: dict[str, list] = {}
     for hint in version.hints or []:
         hints_by_question.setdefault(hint.get("question_id"), []).append(hint)
+    solves = selectors.env_question_solve_stats(version=version, viewer=session.user)
     rows = []
     for question in version.questions or []:
         state = answers.get(question["id"]) or {}
@@ -56,6 +57,7 @@ def _question_rows(session) -> list[dict]:
             {
                 "q": question,
                 "prompt_html": render_markdown(question.get("prompt", "")),
+                "solves": solves.get(question["id"]),
                 "state": state,
                 "value": grading.value_after_hints(
                     question=question, state=state, hints=version.hints or [], hint_mode=version.hint_mode
@@ -87,7 +89,8 @@ def _restart_version(session):
         return None
 
 
-def _context(session, machines=None) -> dict:
+def _context(session, machines=None, *, questions: bool = False) -> dict:
+    """Return what the session templates show; the question rows (and their solve counts) only when asked."""
     version = session.scenario_version
     capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
     addresses = selectors.env_session_addresses(session=session)
@@ -99,7 +102,9 @@ def _context(session, machines=None) -> dict:
         "session": session,
         "version": version,
         "mission_html": render_markdown(version.mission_text),
-        "questions": _question_rows(session),
+        # Never rendered while the session is live: the property is empty until it has ended.
+        "writeup_html": render_markdown(session.solver_writeup) if session.solver_writeup else "",
+        "questions": _question_rows(session) if questions else [],
         "max_score": sum(int(q.get("points", 0)) for q in version.questions or []),
         # A stopping or ended lab has no shell to open: its page shows no terminal at all.
         "terminals": [m for m in machines if m.allow_solver_entry]
@@ -115,7 +120,9 @@ def _context(session, machines=None) -> dict:
 def session_detail(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
     machines = selectors.env_session_machines_live(session=session)
-    return render(request, "environments/session_detail.html", _context(session, machines))
+    context = _context(session, machines, questions=True)
+    context["topology"] = catalog.catalog_topology(session.scenario_version)
+    return render(request, "environments/session_detail.html", context)
 
 
 @login_required

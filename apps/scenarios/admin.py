@@ -215,7 +215,16 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         ),
         (
             "About",
-            {"fields": ["creator_name", "code_of_ethics", "learning_outcomes", "solution_writeup", "metadata"]},
+            {
+                "fields": [
+                    "creator_name",
+                    "code_of_ethics",
+                    "learning_outcomes",
+                    "solution_writeup",
+                    "solver_writeup",
+                    "metadata",
+                ]
+            },
         ),
     ]
     workflow_fields = [

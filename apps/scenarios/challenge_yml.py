@@ -65,6 +65,7 @@ NOT_USED = {
 EXTRA_VERSION_FIELDS = (
     "short_description", "difficulty", "estimated_minutes", "scenario_type", "code_of_ethics", "learning_outcomes",
     "validation_mode", "scoring_mode", "hint_mode", "requires_machines", "network_topology", "docker_compose_path",
+    "solver_writeup",
 )  # fmt: skip
 # Keys other platforms use for a ctfcli key, so the warning suggests the right one.
 ALIASES = {"points": "value", "score": "value", "flag": "flags", "hint": "hints", "tag": "tags", "file": "files"}

@@ -123,6 +123,7 @@ class ScenarioVersion(BaseModel):
         "mission_text",
         "metadata",
         "solution_writeup",
+        "solver_writeup",
         "network_topology",
         "docker_compose_path",
         "questions",
@@ -154,6 +155,9 @@ class ScenarioVersion(BaseModel):
     mission_text = models.TextField(blank=True, help_text="Markdown. Shown in the Mission tab.")
     metadata = models.JSONField(default=dict, blank=True)
     solution_writeup = models.TextField(blank=True, help_text="Admin-only solution guide.")
+    solver_writeup = models.TextField(
+        blank=True, help_text="Markdown. Shown to a solver on the session page once the session has ended."
+    )
     questions = models.JSONField(default=list, blank=True)
     hints = models.JSONField(default=list, blank=True)
     # Workflow stamps: who did what, when.

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from apps.accounts.factories import UserFactory
 from apps.environments import services
-from apps.environments.factories import pivot_version
+from apps.environments.factories import STATIC_FLAG, pivot_version
 from apps.environments.models import EnvironmentSession
 from tests.e2e.event_helpers import fresh_channel_layer, in_thread, visit  # noqa: F401
 
@@ -95,3 +95,42 @@ def test_the_scenario_page_lists_the_pivot_on_each_of_its_networks(new_page, liv
     row = page.locator("#machine-overview tr", has_text="pivot")
     expect(row.locator("td").nth(2)).to_have_text("dmz, internal")
     expect(page.locator('#topology [data-network-group="internal"]')).to_contain_text("pivot")
+
+
+def test_the_session_page_draws_the_topology_counts_solves_and_shows_the_writeup_only_after_the_end(
+    new_page, live_url, runtime
+):
+    solver = UserFactory()
+    earlier = UserFactory(display_name="Early Bird")
+    version = pivot_version(solver_writeup="Read the **mission** closely.", solution_writeup="ADMIN ONLY route")
+    earlier_session = in_thread(lambda: services.env_session_start(user=earlier, version=version))
+    in_thread(
+        lambda: services.env_session_submit_answer(
+            session=earlier_session, actor=earlier, question_id="q1", answer=STATIC_FLAG
+        )
+    )
+    in_thread(lambda: services.env_session_stop(session=earlier_session, actor=earlier))
+    session = in_thread(lambda: services.env_session_start(user=solver, version=version))
+    try:
+        page = new_page(solver)
+        visit(page, f"{live_url}/sessions/{session.pk}/")
+        topology = page.locator("#session-topology")
+        expect(topology.locator('[data-network-group="dmz"]')).to_contain_text("attacker")
+        expect(topology.locator('[data-network-group="internal"]')).to_contain_text("pivot")
+        expect(topology.locator('[data-network-group="internal"]')).to_contain_text("victim")
+        expect(page.locator("#question-q1 [data-solves]")).to_have_text(
+            re.compile(r"Solved by 1 user; first: Early Bird")
+        )
+        expect(page.locator("#solver-writeup")).to_have_count(0)
+        assert "closely" not in page.content() and "ADMIN ONLY" not in page.content()
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Stop").click()
+        expect(page.locator("#session-status")).to_have_attribute("data-status", "terminated", timeout=30_000)
+        page.reload()
+        expect(page.locator("#solver-writeup")).to_contain_text("Read the mission closely.")
+        expect(page.locator("#solver-writeup strong")).to_have_text("mission")
+        assert "ADMIN ONLY" not in page.content()
+    finally:
+        for session_id in EnvironmentSession.objects.values_list("pk", flat=True):
+            runtime.stop(str(session_id))

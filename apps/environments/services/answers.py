@@ -112,6 +112,9 @@ def env_session_grade_answer(*, session: EnvironmentSession, actor, question_id:
             hints=version.hints or [],
             expected_flag=_expected_flag(session, question),
         )
+        if result.state.get("correct") and not state.get("correct"):
+            # When it was solved: the session page names each question's first solver by it.
+            result.state["solved_at"] = timezone.now().isoformat()
         answers[question_id] = result.state
         session.answers = answers
         session.score = grading.score_of(answers.values())

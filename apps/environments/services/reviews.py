@@ -53,6 +53,8 @@ def env_answer_review(
             question=question, state=state, accepted=accepted, hint_mode=version.hint_mode, hints=version.hints or []
         )
         new["review"] = {"accepted": accepted, "comment": comment, "at": timezone.now().isoformat()}
+        if new.get("correct"):
+            new["solved_at"] = new["review"]["at"]
         answers[question_id] = new
         session.answers = answers
         session.score = grading.score_of(answers.values())

@@ -335,3 +335,16 @@ def test_creator_cannot_open_the_reject_form(creator, creator_client):
     version = submitted_version(creator=creator)
     response = creator_client.get(step_url(version, "reject"))
     assert response.status_code == 302 and response["Location"] == change_url(version)
+
+
+def test_creator_authors_the_solver_writeup_next_to_the_admin_only_one(creator, creator_client):
+    version = draft_version(creator=creator)
+    page = creator_client.get(change_url(version))
+    html = page.content.decode()
+    assert 'name="solver_writeup"' in html and 'name="solution_writeup"' in html
+    data = change_form_data(page)
+    data["solver_writeup"] = "## How it was solved"
+    response = creator_client.post(change_url(version), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    version.refresh_from_db()
+    assert version.solver_writeup == "## How it was solved"

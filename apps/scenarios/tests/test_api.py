@@ -48,6 +48,7 @@ def test_catalog_detail_json_has_no_secrets(solver):
     published_version(
         slug="api-secret",
         solution_writeup=WRITEUP,
+        solver_writeup="After-the-end walkthrough",
         questions=[{"id": "q1", "type": "flag", "prompt": "Flag?", "points": 5, "answer": FLAG, "match": "exact"}],
         machines=[
             {"name": "attacker"},
@@ -57,7 +58,16 @@ def test_catalog_detail_json_has_no_secrets(solver):
     response = _token_client(solver).get("/api/v1/scenarios/api-secret/")
     assert response.status_code == 200
     text = response.content.decode()
-    for secret in (FLAG, SSH_PASSWORD, WRITEUP, "ssh_password", "solution_writeup", "questions"):
+    for secret in (
+        FLAG,
+        SSH_PASSWORD,
+        WRITEUP,
+        "After-the-end walkthrough",
+        "solver_writeup",
+        "ssh_password",
+        "solution_writeup",
+        "questions",
+    ):
         assert secret not in text
     machines = [m["name"] for m in response.json()["topology"]["machines"]]
     assert sorted(machines) == ["attacker", "target"]

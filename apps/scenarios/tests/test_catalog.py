@@ -15,6 +15,7 @@ FLAG = "RX{never-show-this-flag}"
 SSH_PASSWORD = "ssh-pass-never-shown"
 ENV_SECRET = "env-value-never-shown"
 WRITEUP = "The writeup says: exploit the upload form."
+SOLVER_WRITEUP = "Shown only after a session ended."
 
 
 def _slugs(qs):
@@ -38,6 +39,7 @@ def _secret_version(**fields):
         title="Secret keeper",
         questions=[{"id": "q1", "type": "flag", "prompt": "Flag?", "points": 10, "answer": FLAG, "match": "exact"}],
         solution_writeup=WRITEUP,
+        solver_writeup=SOLVER_WRITEUP,
         machines=[
             {
                 "name": "victim",
@@ -169,7 +171,7 @@ def test_detail_shows_mission_machines_and_start_button_without_secrets(solver_c
     assert 'id="start-session"' in content and f'data-version-id="{version.pk}"' in content
     assert f'action="/sessions/start/{version.pk}/"' in content
     assert 'data-network-group="dmz"' in content and "victim" in content
-    for secret in (FLAG, SSH_PASSWORD, ENV_SECRET, WRITEUP, "DB_PASSWORD"):
+    for secret in (FLAG, SSH_PASSWORD, ENV_SECRET, WRITEUP, SOLVER_WRITEUP, "DB_PASSWORD"):
         assert secret not in content
 
 
