@@ -46,8 +46,10 @@ VARIANTS = [
         "suitable_for_roles": [MachineRole.SERVICE, MachineRole.VICTIM],
         "included_tools": ["ssh", "socat", "netcat", "curl"],
         "image_category": "network",
-        # sshd needs these to switch to the logged-in user.
-        "allowed_capabilities": ["SETUID", "SETGID", "SYS_CHROOT"],
+        # sshd needs these for an interactive login: switch to the user (SETUID, SETGID), chroot its
+        # privilege separation (SYS_CHROOT), hand the pty to the user (CHOWN), and PAM's audit record
+        # (AUDIT_WRITE); without the last two it closes the connection right after the password.
+        "allowed_capabilities": ["SETUID", "SETGID", "SYS_CHROOT", "CHOWN", "AUDIT_WRITE"],
     },
 ]
 

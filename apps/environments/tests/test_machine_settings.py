@@ -72,6 +72,9 @@ def test_the_demo_pivot_gets_the_login_its_hint_gives():
     spec = build_launch_spec(session)
     machine = next(m for m in spec.machines if m.name == "pivot")
     assert machine.accounts == [AccountSpec(username="player", password="pivot-demo")]
+    # An interactive ssh login also needs the pty handed over (CHOWN) and PAM's audit record
+    # (AUDIT_WRITE): walked in the browser, sshd closed the connection after the password without them.
+    assert {"SETUID", "SETGID", "SYS_CHROOT", "CHOWN", "AUDIT_WRITE"} <= set(machine.cap_add)
 
 
 def test_per_machine_cpu_and_memory_caps_refuse_a_start_clearly(fake):
