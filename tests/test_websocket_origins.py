@@ -53,7 +53,7 @@ async def open_socket(path, *, host=b"127.0.0.1:8001", origin=b"http://127.0.0.1
     if cookie:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     communicator = WebsocketCommunicator(application, path, headers=[*headers, *extra])
-    connected, code = await communicator.connect()
+    connected, code = await communicator.connect(timeout=10)
     if connected or not communicator.future.done():
         # A consumer that refused for its own reasons still runs (reading the channel layer) until
         # the client goes, as daphne tells it: say so here, while the layer's pools are open. Left to
@@ -124,13 +124,13 @@ async def test_a_tls_socket_wants_the_https_origin():
         application, ROUTES["notifications"], headers=[(b"host", b"testserver"), (b"origin", b"https://testserver")]
     )
     communicator.scope["scheme"] = "wss"
-    _, code = await communicator.connect()
+    _, code = await communicator.connect(timeout=10)
     assert code == REACHED
     plain = WebsocketCommunicator(
         application, ROUTES["notifications"], headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")]
     )
     plain.scope["scheme"] = "wss"
-    assert await plain.connect() == (False, ORIGIN_REFUSED_CODE)
+    assert await plain.connect(timeout=10) == (False, ORIGIN_REFUSED_CODE)
 
 
 @needs_db

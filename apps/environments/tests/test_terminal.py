@@ -66,7 +66,7 @@ async def test_terminal_runs_id_through_a_real_exec(running):
     session, cookie = running
     opens = _terminal_opens()
     comm = communicator(session, cookie)
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     await comm.send_to(text_data=json.dumps({"type": "input", "data": "id\n"}))
     output = await read_until(comm, b"uid=0(root)")
@@ -80,7 +80,7 @@ async def test_terminal_runs_id_through_a_real_exec(running):
 async def test_a_deeply_nested_control_message_is_refused_and_the_terminal_lives_on(running):
     session, cookie = running
     comm = communicator(session, cookie)
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     await comm.send_to(text_data="[" * 100_000 + "]" * 100_000)
     while True:
@@ -97,7 +97,7 @@ async def test_a_deeply_nested_control_message_is_refused_and_the_terminal_lives
 async def test_terminal_resize_reaches_the_tty(running):
     session, cookie = running
     comm = communicator(session, cookie, query="&cols=100&rows=30")
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     await comm.send_to(text_data=json.dumps({"type": "resize", "cols": 132, "rows": 43}))
     await asyncio.sleep(0.3)
@@ -109,7 +109,7 @@ async def test_terminal_resize_reaches_the_tty(running):
 async def test_binary_input_and_large_output_flow(running):
     session, cookie = running
     comm = communicator(session, cookie)
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     await comm.send_to(bytes_data=b"busybox seq 1 60000 | busybox tail -n 1; echo END-OF-RUN\n")
     output = await read_until(comm, b"60000\r\nEND-OF-RUN")
@@ -137,14 +137,14 @@ async def test_terminal_refusals_happen_before_accept(running, case, expected_co
     elif case == "closed_machine":
         kwargs["machine"] = "victim"
     comm = communicator(session, cookie, **kwargs)
-    connected, code = await comm.connect()
+    connected, code = await comm.connect(timeout=10)
     assert not connected and code == expected_code
 
 
 async def test_terminal_refuses_a_foreign_origin(running):
     session, cookie = running
     comm = communicator(session, cookie, origin=b"https://evil.example")
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert not connected
 
 
@@ -153,7 +153,7 @@ async def test_terminal_refuses_a_stopped_session_and_closes_on_stop(running):
 
     session, cookie = running
     comm = communicator(session, cookie)
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     await sync_to_async(services.env_session_stop)(session=session, actor=None, reason="Stopped by the test")
     closed = False
@@ -164,7 +164,7 @@ async def test_terminal_refuses_a_stopped_session_and_closes_on_stop(running):
             break
     assert closed
     again = communicator(session, cookie)
-    connected, code = await again.connect()
+    connected, code = await again.connect(timeout=10)
     assert not connected and code in (4409, 4404)
 
 
@@ -174,7 +174,7 @@ async def test_output_waits_for_the_page_to_catch_up(running):
 
     session, cookie = running
     comm = communicator(session, cookie)
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=10)
     assert connected
     command = "busybox dd if=/dev/zero bs=65536 count=64 2>/dev/null | busybox tr '\\\\0' x; echo; echo DONE-$((2+2))\n"
     await comm.send_to(text_data=json.dumps({"type": "input", "data": command}))
@@ -234,7 +234,7 @@ async def test_idle_terminal_and_session_page_outlive_every_redis_timeout(runnin
     headers = [(b"origin", b"http://testserver"), (b"host", b"testserver"), (b"cookie", f"sessionid={cookie}".encode())]
     page = WebsocketCommunicator(application, f"/ws/sessions/{session.pk}/", headers=headers)
     for comm in (terminal, page):
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=10)
         assert connected
     await terminal.send_to(text_data=json.dumps({"type": "input", "data": "echo READY-$((6*7))\n"}))
     await read_until(terminal, b"READY-42")
@@ -320,7 +320,7 @@ async def test_an_idle_socket_fails_when_redis_stops_answering(running, silent_r
     session, cookie = running
     headers = [(b"origin", b"http://testserver"), (b"host", b"testserver"), (b"cookie", f"sessionid={cookie}".encode())]
     page = WebsocketCommunicator(application, f"/ws/sessions/{session.pk}/", headers=headers)
-    connected, _ = await page.connect()
+    connected, _ = await page.connect(timeout=10)
     assert connected
 
     silent_relay.silent = True

@@ -41,7 +41,7 @@ async def test_a_solve_is_pushed_to_every_open_page_within_a_second():
     event, player = await sync_to_async(_setup)()
     pages = [_communicator(event) for _ in range(3)]
     for page in pages:
-        connected, _ = await page.connect()
+        connected, _ = await page.connect(timeout=10)
         assert connected
         first = await page.receive_json_from(timeout=2)
         assert first["type"] == "board" and first["board"]["rows"][0]["points"] == 0
@@ -66,7 +66,7 @@ async def test_frozen_board_pushes_to_admins_only():
     cookie = (await sync_to_async(login_client)(admin)).cookies["sessionid"].value
     public, admin_page = _communicator(event), _communicator(event, cookie)
     for page in (public, admin_page):
-        assert (await page.connect())[0]
+        assert (await page.connect(timeout=10))[0]
         await page.receive_json_from(timeout=2)
     await sync_to_async(_solve)(event, player)
     live = await admin_page.receive_json_from(timeout=5)
@@ -81,7 +81,7 @@ async def test_unknown_event_is_refused():
         pk = "00000000-0000-0000-0000-000000000000"
 
     page = _communicator(Missing)
-    connected, _ = await page.connect()
+    connected, _ = await page.connect(timeout=10)
     assert not connected
 
 
@@ -92,7 +92,7 @@ async def test_a_freeze_set_by_the_organiser_reaches_the_public_pages_frozen():
     event, player = await sync_to_async(_setup)()
     await sync_to_async(_solve)(event, player)
     public = _communicator(event)
-    assert (await public.connect())[0]
+    assert (await public.connect(timeout=10))[0]
     assert not (await public.receive_json_from(timeout=2))["board"]["frozen"]
     event.freeze_at = timezone.now()
     await sync_to_async(services.event_save)(event=event, actor=event.created_by_user, changed=["freeze_at"])
@@ -105,7 +105,7 @@ async def test_an_announcement_reaches_the_open_pages_of_its_event():
     event, _player = await sync_to_async(_setup)()
     headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
     page = WebsocketCommunicator(application, f"/ws/events/{event.pk}/announcements/", headers=headers)
-    assert (await page.connect())[0]
+    assert (await page.connect(timeout=10))[0]
     await sync_to_async(services.event_announce)(
         event=event, actor=event.created_by_user, title="Heads up", body="The **web** box restarts."
     )
