@@ -32,3 +32,8 @@ def env_session_teardown_task(session_id: str) -> None:
 )
 def env_runtime_release_task(session_id: str, runtime_key: str | None = None) -> None:
     services.env_runtime_release(session_id=session_id, runtime_key=runtime_key)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def env_session_machine_reset_task(session_id: str, machine: str) -> None:
+    services.env_session_machine_reset_run(session_id=session_id, machine=machine)

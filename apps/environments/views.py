@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
@@ -206,6 +207,21 @@ def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
             else "Ended. Your answers and score are kept.",
         }
         messages.success(request, labels[action])
+    return redirect("environments:detail", pk=session.pk)
+
+
+@login_required
+@require_POST
+def session_machine_reset(request: HttpRequest, pk, machine: str) -> HttpResponse:
+    session = selectors.env_session_get_for_user(user=request.user, pk=pk)
+    try:
+        services.env_session_machine_reset(session=session, actor=request.user, machine=machine)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, f"Resetting {machine}: it starts again as it was at the start.")
+    if request.htmx:  # asked for confirmation through htmx: load the page again with its message
+        return HttpResponse(headers={"HX-Redirect": reverse("environments:detail", args=[session.pk])})
     return redirect("environments:detail", pk=session.pk)
 
 

@@ -333,6 +333,25 @@ class Runtime:
         """Return machine name -> state for the machines that exist."""
         raise NotImplementedError
 
+    def reset_machine(self, spec: LaunchSpec, machine: str, *, progress: Progress | None = None) -> LaunchResult:
+        """Recreate one machine of a live session from its spec, as at the start; leave the others alone.
+
+        The machine is removed, then the idempotent ``launch`` adopts the machines and networks that
+        are still there and makes the missing one again (files, accounts, ready check). Like a launch,
+        a failure removes the whole session.
+        """
+        if machine not in {m.name for m in spec.machines}:
+            raise RuntimeFailure(f"The session has no machine {machine!r}.", permanent=True)
+        doomed = [
+            r
+            for r in self.list_managed()
+            if r.session_id == spec.session_id and r.kind == ResourceKind.MACHINE and r.machine == machine
+        ]
+        failures = self.remove_resources(doomed)
+        if failures:
+            raise next(iter(failures.values()))
+        return self.launch(spec, progress=progress)
+
     def recover(self, session_id: str, *, paused: bool) -> dict[str, MachineState]:
         """Bring a session back after its machines exited: start them, re-pause when ``paused``.
 

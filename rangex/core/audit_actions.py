@@ -102,6 +102,7 @@ class AuditAction(models.TextChoices):
     SESSION_PAUSE_FAILED = "session.pause_failed"
     SESSION_RESUME = "session.resume"
     SESSION_EXTEND = "session.extend"
+    SESSION_MACHINE_RESET = "session.machine_reset"
     SESSION_STOP = "session.stop"
     SESSION_TERMINATED = "session.terminated"
     SESSION_RECOVERED = "session.recovered"

@@ -43,6 +43,7 @@ from apps.environments.services.provision import (
     env_session_provision,
 )
 from apps.environments.services.recovery import env_session_fail_broken, env_session_mark_recovered
+from apps.environments.services.reset import env_session_machine_reset, env_session_machine_reset_run
 from apps.environments.services.reviews import env_answer_review
 from apps.environments.services.start import env_session_start
 from apps.environments.services.terminals import TerminalGrant, env_terminal_authorize, env_terminal_open
@@ -60,6 +61,8 @@ __all__ = [
     "env_session_grade_answer",
     "env_session_launch_claim",
     "env_session_launches_recover",
+    "env_session_machine_reset",
+    "env_session_machine_reset_run",
     "env_session_mark_failed",
     "env_session_mark_recovered",
     "env_session_mark_running",

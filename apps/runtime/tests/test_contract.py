@@ -488,3 +488,28 @@ def test_bad_specs_are_refused_before_anything_is_made(runtime, harness):
             runtime.launch(spec)
         assert excinfo.value.permanent, excinfo.value.message
         assert harness.engine_count(runtime, spec.session_id) == (0, 0)
+
+
+def test_reset_machine_recreates_one_machine_as_at_the_start_and_leaves_the_others(runtime, harness, launch):
+    _requires(runtime, "run_commands")
+    flag = b"RX{as-at-the-start}\n"
+    spec = duo_spec(new_session_id(), files=[FileSpec("/srv/flag.txt", flag, 0o600)])
+    first = launch(spec)
+    # Paths relative to / (the in-memory backend runs commands in the machine's root folder).
+    # The solver breaks the victim (the flag is gone, a stray file is left) and marks the attacker.
+    assert (
+        runtime.run_command(spec.session_id, "victim", ["sh", "-c", "rm srv/flag.txt; touch tmp/mess"]).exit_code == 0
+    )
+    assert runtime.run_command(spec.session_id, "attacker", ["touch", "tmp/mine"]).exit_code == 0
+
+    result = runtime.reset_machine(spec, "victim")
+
+    assert result.machines["victim"].id != first.machines["victim"].id
+    assert result.machines["attacker"].id == first.machines["attacker"].id
+    assert runtime.run_command(spec.session_id, "victim", ["cat", "srv/flag.txt"]).output == flag
+    assert runtime.run_command(spec.session_id, "victim", ["test", "-e", "tmp/mess"]).exit_code != 0
+    assert runtime.run_command(spec.session_id, "attacker", ["test", "-e", "tmp/mine"]).exit_code == 0
+    assert set(result.machines["victim"].ips) == {"outer", "inner"}
+    assert runtime.status(spec.session_id) == {"attacker": MachineState.RUNNING, "victim": MachineState.RUNNING}
+    with pytest.raises(RuntimeFailure, match="no machine 'ghost'"):
+        runtime.reset_machine(spec, "ghost")
