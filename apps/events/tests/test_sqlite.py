@@ -1,33 +1,12 @@
 """The embedded default runs on SQLite, and the scoring path has SQL of its own: play on SQLite too."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.sqlite import pytest_on_sqlite
 
 
 def test_events_play_on_the_embedded_default_database(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'play.db'}"}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:xdist",
-            "-p",
-            "no:cacheprovider",
-            "apps/events/tests/test_play.py",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = pytest_on_sqlite(
+        tmp_path,
+        "apps/events/tests/test_play.py",
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
