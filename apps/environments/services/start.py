@@ -20,6 +20,7 @@ from apps.environments.models import (
 from apps.environments.services.common import (
     session_duration_minutes,
 )
+from apps.environments.services.pools import pool_claim, pool_claim_finish
 from apps.runtime import default_runtime_key
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
@@ -204,20 +205,23 @@ def env_session_start(
             hooks.session_start_check.send(user=locked_user, version=version, now=now)
         machines = list(version.machines.all())
         profile = max((m.resource_profile for m in machines), key=_profile_rank, default="small")
+        # A parked environment of a warm pool, if one is ready: the session takes its id.
+        parked = None if is_test else pool_claim(version=version)
         session = EnvironmentSession.objects.create(
+            **({"id": parked.session_uuid, "runtime_backend": parked.runtime_backend} if parked else {}),
             user=locked_user,
             scenario_version=version,
             event_id=event_id,
             team_id=team_id,
             status=SessionStatus.STARTING,
-            runtime_backend=default_runtime_key(),
+            **({} if parked else {"runtime_backend": default_runtime_key()}),
             expires_at=now + timedelta(minutes=session_duration_minutes(version)),
             env_profile=profile,
             client_ip=client_ip,
             client_user_agent=(user_agent or "")[:512],
             last_activity_at=now,
             is_test=is_test,
-            progress_message="Queued",
+            progress_message="Claiming a ready lab" if parked else "Queued",
         )
         EnvironmentMachine.objects.bulk_create(
             EnvironmentMachine(
@@ -233,10 +237,16 @@ def env_session_start(
             actor=user,
             action=AuditAction.SESSION_START,
             target=session,
-            details={"version": str(version.id), "is_test": is_test},
+            details={"version": str(version.id), "is_test": is_test, "warm": parked is not None},
         )
-
-        enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
+        if parked is None:
+            enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
+        else:
+            # After the (outermost) commit, in this thread: the claimed machines are checked and
+            # the session runs within the request, or it falls back to a cold launch.
+            transaction.on_commit(lambda: pool_claim_finish(session_id=session.id, env_id=parked.pk))
+    if parked is not None:
+        session.refresh_from_db()
     return session
 
 
