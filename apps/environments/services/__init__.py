@@ -52,6 +52,7 @@ from apps.environments.services.pools import (
     pool_target,
     pools_maintain,
     pools_summary,
+    version_hourly_rm,
 )
 from apps.environments.services.provision import (
     env_session_launch_claim,
@@ -114,4 +115,5 @@ __all__ = [
     "pools_maintain",
     "pools_summary",
     "session_duration_minutes",
+    "version_hourly_rm",
 ]

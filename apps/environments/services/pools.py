@@ -428,12 +428,16 @@ def pool_claim_finish(*, session_id, env_id) -> EnvironmentSession:
 
 
 # --- events and dashboards ----------------------------------------------------------------------
-def pool_prewarm(*, scenario, starts_at, ends_at, min_ready: int, note: str, budget: PoolBudget | None = None):
-    """Give ``scenario`` a pool window of ``min_ready`` from ``starts_at`` to ``ends_at`` (an event start).
+def pool_prewarm(*, scenario_id, starts_at, ends_at, min_ready: int, note: str, budget: PoolBudget | None = None):
+    """Give a scenario a pool window of ``min_ready`` from ``starts_at`` to ``ends_at`` (an event start).
 
-    Creates the pool if the scenario has none, and raises its maximum to fit. Returns the window.
+    Creates the pool if the scenario has none, and raises its maximum to fit. Returns the window;
+    a window with the same ``note`` (the same event) is replaced.
     """
+    from apps.scenarios.models import Scenario
+
     with transaction.atomic():
+        scenario = Scenario.objects.get(pk=scenario_id)
         pool = EnvironmentPool.objects.select_for_update().filter(scenario=scenario).first()
         max_size = max(pool.max_size if pool else 0, min_ready)
         pool_check(
