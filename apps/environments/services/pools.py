@@ -215,6 +215,12 @@ def pool_env_launch(*, env_id) -> DeploymentEnvironment | None:
     env = DeploymentEnvironment.objects.select_related("scenario_version").filter(pk=env_id).first()
     if env is None or env.status != ParkStatus.LAUNCHING:
         return env
+    # The lease: one worker launches a row (a task delivered twice does not launch it twice). A
+    # worker that dies leaves the row launching; the pass gives it up after LAUNCH_TIMEOUT_MINUTES.
+    if not DeploymentEnvironment.objects.filter(
+        pk=env.pk, status=ParkStatus.LAUNCHING, deployed_at__isnull=True
+    ).update(deployed_at=timezone.now()):
+        return env
     sid = str(env.session_uuid)
     try:
         runtime = get_runtime(env.runtime_backend or None)
@@ -238,7 +244,6 @@ def pool_env_launch(*, env_id) -> DeploymentEnvironment | None:
     parked = DeploymentEnvironment.objects.filter(pk=env.pk, status=ParkStatus.LAUNCHING).update(
         status=ParkStatus.PARKED,
         launch_result=_result_as_json(result),
-        deployed_at=now,
         parked_at=now,
         ready_checked_at=now,
     )
