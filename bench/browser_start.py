@@ -6,8 +6,9 @@ RangeX is served by Daphne in a child process (HTTP and WebSockets, the embedded
 on a single-host install, its own database ``rangex_bench``). A signed-in solver opens the
 scenario page of a published 3-machine, 2-network pivot lab and clicks *Start lab*; the clock
 stops when the attacker's terminal on the session page shows the shell's prompt (then, untimed,
-a typed ``echo READY-$((6*7))`` must echo ``READY-42``). Cold: no pool. Warm: the scenario's pool holds one parked lab (made
-before the click, untimed). The API figure of bench/session.py is the baseline a browser adds to.
+a typed ``echo READY-$((6*7))`` must echo ``READY-42``). Cold: no pool. Warm: the scenario's
+pool holds one parked lab (made before the click, untimed). bench/session.py gives the same
+starts through the API, the figure the browser adds to.
 """
 
 from __future__ import annotations

@@ -176,6 +176,8 @@ def main() -> None:
         max_sessions_per_hour=10_000,
         max_sessions_per_day=10_000,
         max_concurrent_users=0,
+        max_total_containers=1000,
+        docker_max_containers=1000,
     )
     tag = f"{os.getpid()}-{time.time_ns()}"
     version = pivot_version(

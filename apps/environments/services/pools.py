@@ -147,6 +147,38 @@ def pool_check(
             )
 
 
+def pool_machine_count() -> int:
+    """Return how many machines the pools hold on the engines (launching and parked environments)."""
+    from django.db.models import Count
+
+    from apps.scenarios.models import Machine
+
+    by_version = dict(
+        DeploymentEnvironment.objects.filter(pool__isnull=False, status__in=(ParkStatus.LAUNCHING, ParkStatus.PARKED))
+        .values_list("scenario_version")
+        .annotate(n=Count("pk"))
+    )
+    if not by_version:
+        return 0
+    machines = dict(
+        Machine.objects.filter(scenario_version_id__in=list(by_version))
+        .values_list("scenario_version")
+        .annotate(n=Count("pk"))
+    )
+    return sum(n * machines.get(version_id, 0) for version_id, n in by_version.items())
+
+
+def _machine_headroom() -> int:
+    """Return how many more machines the platform's container cap allows (sessions and pools together)."""
+    from apps.environments.models import LIVE_STATUSES, EnvironmentMachine
+    from rangex.core.system import get_settings
+
+    conf = get_settings()
+    cap = min(conf.max_total_containers, conf.docker_max_containers)
+    used = EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count()
+    return cap - used - pool_machine_count()
+
+
 # --- the beat pass ------------------------------------------------------------------------------
 def pools_maintain(*, now=None, budget: PoolBudget | None = None) -> dict[str, int]:
     """Drain, heal, trim and fill every pool; idempotent and safe to run twice at once.
@@ -178,6 +210,9 @@ def pools_maintain(*, now=None, budget: PoolBudget | None = None) -> dict[str, i
                 reason="The pool holds more than it needs now.",
             )
         missing = min(target, pool.max_size) - len(parked) - launching
+        per_env = max(version.machines.count(), 1)
+        # Never past the container cap: the sessions that people start come first.
+        missing = min(missing, _machine_headroom() // per_env)
         for _ in range(max(missing, 0)):
             pool_env_create(pool=pool, version=version, now=now)
             counts["launched"] += 1

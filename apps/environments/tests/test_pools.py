@@ -321,3 +321,26 @@ def test_another_user_gets_another_parked_lab(
     assert one.status == two.status == SessionStatus.RUNNING
     assert {one.pk, two.pk} <= set(DeploymentEnvironment.objects.values_list("session_uuid", flat=True))
     assert session_flags(one)["q2"] != session_flags(two)["q2"]
+
+
+def test_pools_fill_only_within_the_container_cap_and_count_against_it(
+    solver, version, django_capture_on_commit_callbacks, admin_user
+):
+    """A parked lab's machines occupy the engine: a cold start counts them, and a pool never fills past the cap."""
+    from rangex.core.errors import LimitExceeded
+
+    system_settings_update(actor=admin_user, max_total_containers=7)
+    pool = EnvironmentPool.objects.create(scenario=version.scenario, min_ready=5, max_size=5)
+    with django_capture_on_commit_callbacks(execute=False):
+        counts = services.pools_maintain()
+    assert counts["launched"] == 2  # 2 labs x 3 machines <= 7
+    assert services.pool_machine_count() == 6
+    # Fake the two as parked: a cold start of another scenario does not fit beside them...
+    DeploymentEnvironment.objects.filter(pool=pool).update(status=ParkStatus.PARKED, parked_at=timezone.now())
+    other = pivot_version()
+    with pytest.raises(LimitExceeded, match="limit of 7 running machines"):
+        services.env_session_start(user=solver, version=other)
+    # ...but a claim of a parked lab does (its machines exist already).
+    with django_capture_on_commit_callbacks(execute=False):
+        session = services.env_session_start(user=solver, version=version)
+    assert DeploymentEnvironment.objects.filter(session_uuid=session.pk, status=ParkStatus.CLAIMED).exists()
