@@ -97,6 +97,11 @@ class AuditAction(models.TextChoices):
     # Environments.
     SESSION_START = "session.start"
     SESSION_RUNNING = "session.running"
+    POOL_CLAIM = "pool.claim"
+    POOL_CREATE = "pool.create"
+    POOL_UPDATE = "pool.update"
+    POOL_DELETE = "pool.delete"
+    POOL_PREWARM = "pool.prewarm"
     SESSION_FAILED = "session.failed"
     SESSION_PAUSE = "session.pause"
     SESSION_PAUSE_FAILED = "session.pause_failed"
