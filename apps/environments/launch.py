@@ -15,7 +15,17 @@ NETWORK_EGRESS_INTERNET = "internet"
 
 
 def machine_image(machine) -> tuple[str, object | None]:
-    """Return the image reference of ``machine`` and the image row that carries its security settings."""
+    """Return the image reference of ``machine`` and the image row that carries its security settings.
+
+    A machine built by the image pipeline (a build context, or catalogue tools) runs its built image.
+    """
+    from apps.scenarios.image_builds import machine_built_image
+
+    built = machine_built_image(machine)
+    if built is not None:
+        source = machine.image_variant if machine.image_source_type == "variant" else None
+        source = machine.platform_image if machine.image_source_type == "platform" else source
+        return built, source
     if machine.image_source_type == "variant" and machine.image_variant_id:
         return machine.image_variant.image_ref, machine.image_variant
     if machine.image_source_type == "platform" and machine.platform_image_id:
