@@ -198,6 +198,26 @@ def image_pipeline_reject(*, stage: ImagePipelineStage, actor, reason: str) -> I
     return stage
 
 
+@transaction.atomic
+def image_pipeline_retry(*, stage: ImagePipelineStage, actor) -> ImagePipelineStage:
+    """Start a failed pipeline over from its stored context (a failed push after approval too)."""
+    _require_admin(actor)
+    stage = ImagePipelineStage.objects.select_for_update().get(pk=stage.pk)
+    if stage.status != Status.FAILED:
+        raise InvalidTransition(f"Image {stage.local_ref} has not failed; there is nothing to retry.")
+    if stage.approved_at is not None:
+        # Approved already: only the push to production is left to redo.
+        stage.status, stage.current_stage, stage.error_message = Status.DEPLOYING, Stage.APPROVED, ""
+        stage.save(update_fields=["status", "current_stage", "error_message", "updated_at"])
+        task = "apps.images.tasks.image_pipeline_deploy"
+    else:
+        _restart(stage, path=stage.context_file)
+        task = "apps.images.tasks.image_pipeline_build"
+    audit_record(actor=actor, action=AuditAction.IMAGE_PIPELINE_RETRY, target=stage, details={"tag": stage.image_tag})
+    enqueue(task, stage_id=stage.pk)
+    return stage
+
+
 # --- The work (tasks; outside transactions) ----------------------------------------------------
 
 

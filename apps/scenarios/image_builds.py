@@ -109,9 +109,16 @@ def read_context_tar(data: bytes, *, where: str) -> dict[str, bytes]:
 
 def machine_context_set(machine: Machine, files: dict[str, bytes]) -> None:
     """Attach checked context files to an unsaved or saved machine (stored content-addressed)."""
+    from django.core.files.storage import default_storage
+
     data = context_tar(files)
     machine.build_context_hash = content_tag(data)
-    machine.build_context.save(f"{machine.build_context_hash}.tar", ContentFile(data), save=False)
+    path = f"build-contexts/{machine.build_context_hash}.tar"
+    # Content-addressed: the same sources are stored once, whichever version or import brings them.
+    if default_storage.exists(path):
+        machine.build_context.name = path
+    else:
+        machine.build_context.save(f"{machine.build_context_hash}.tar", ContentFile(data), save=False)
 
 
 # --- Tools and the final context ---------------------------------------------------------------
@@ -241,4 +248,37 @@ def versions_using_images(*, refs: list[str], live_only: bool = False) -> dict[s
             refs_of |= {ref for ref in wanted if ref.rsplit(":", 1)[-1] == tag}
         for ref in refs_of & wanted:
             found.setdefault(ref, []).append(name)
+    return found
+
+
+def machine_context_prepare(machine: Machine) -> None:
+    """Check a newly uploaded build context (a tar) and store it in its deterministic form."""
+    upload = machine.build_context
+    if not upload or getattr(upload, "_committed", True):
+        return
+    upload.seek(0)
+    data = upload.read(settings.RANGEX_MAX_BUILD_CONTEXT_BYTES + 1)
+    if len(data) > settings.RANGEX_MAX_BUILD_CONTEXT_BYTES:
+        limit = settings.RANGEX_MAX_BUILD_CONTEXT_BYTES // (1024 * 1024)
+        raise ValidationFailed(
+            f"The build context is larger than {limit} MB.", fields={"build_context": [f"At most {limit} MB."]}
+        )
+    try:
+        files = read_context_tar(data, where=f"The build context of machine {machine.name}")
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, fields={"build_context": [exc.message]}) from None
+    machine_context_set(machine, files)
+
+
+def version_machine_tools(version: ScenarioVersion) -> dict[str, list[str]]:
+    """Return machine name -> the names of the catalogue tools built into its image."""
+    machines = version.machines.select_related("image_variant").prefetch_related("tools")
+    found = {}
+    for machine in machines:
+        picked = [t.name for t in machine.tools.all() if t.is_active]
+        if not picked:
+            continue
+        named = getattr(machine.image_variant, "included_tools", None) or []
+        extra = Tool.objects.filter(name__in=[n for n in named if isinstance(n, str)], is_active=True)
+        found[machine.name] = sorted({*picked, *extra.values_list("name", flat=True)})
     return found

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import CreatorPreferences
-from apps.scenarios.image_builds import tool_usage_refresh
+from apps.scenarios.image_builds import machine_context_prepare, tool_usage_refresh
 from apps.scenarios.models import (
     AssetScenarioVersion,
     AssetType,
@@ -259,6 +259,8 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
             )
         _describe_upload(obj)
         asset_check(obj, actor=actor)
+    if isinstance(obj, Machine):
+        machine_context_prepare(obj)
     created = obj._state.adding
     full_clean_or_raise(obj)
     obj.save()
