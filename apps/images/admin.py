@@ -167,6 +167,10 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         # Rows are made by the pipeline (a version's "Build images" action), never by hand.
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Every field is the pipeline's record: the page is for reading, deciding is its buttons.
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False
 
