@@ -231,7 +231,7 @@ def _plan(kind: str, path: str, files: dict[str, bytes], *, limits: BundleLimits
     if not plan.machines and compose_path and compose_path in files:
         # A bundle may describe its machines with the Compose file it names instead of a list.
         compose_doc = YamlDoc(files[compose_path], filename=compose_path, limits=limits)
-        topology = plan_compose(compose_doc, slug=plan.slug)
+        topology = plan_compose(compose_doc, slug=plan.slug, files=files, base=posixpath.dirname(compose_path))
         compose_doc.raise_if_errors()
         plan.machines, plan.pivot_points = topology.machines, topology.pivot_points
         plan.version_fields.setdefault("network_topology", topology.network_topology)

@@ -181,3 +181,29 @@ def test_an_uploaded_context_is_stored_once_in_its_deterministic_form(version):
     machine.refresh_from_db()
     assert machine.build_context.name == f"build-contexts/{machine.build_context_hash}.tar"
     assert machine.build_context.read() == context_tar({"Dockerfile": DOCKERFILE})
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def test_a_compose_services_build_folder_in_the_upload_becomes_its_build_context(creator):
+    compose = b"name: built-lab\nservices:\n  web:\n    build: ./web\n  db:\n    image: rangex/busybox:latest\n"
+    data = _zip({"lab/docker-compose.yml": compose, "lab/web/Dockerfile": DOCKERFILE, "lab/web/app.sh": b"echo\n"})
+    version = bundle_import(actor=creator, data=data, filename="lab.zip")
+    web = Machine.objects.get(scenario_version=version, name="web")
+    assert read_context_tar(web.build_context.read(), where="test") == {"Dockerfile": DOCKERFILE, "app.sh": b"echo\n"}
+    assert not Machine.objects.get(scenario_version=version, name="db").build_context
+
+
+def test_a_ctfcli_challenge_with_its_dockerfile_is_built_from_its_folder(creator):
+    challenge = b"name: Local\ncategory: web\nflags: [x]\nimage: .\n"
+    data = _zip({"web/challenge.yml": challenge, "web/Dockerfile": DOCKERFILE, "web/app.sh": b"echo\n"})
+    version = bundle_import(actor=creator, data=data, filename="ctf.zip")
+    machine = Machine.objects.get(scenario_version=version)
+    files = read_context_tar(machine.build_context.read(), where="test")
+    assert files["Dockerfile"] == DOCKERFILE and "app.sh" in files
