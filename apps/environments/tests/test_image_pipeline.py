@@ -228,3 +228,19 @@ def test_prune_keeps_an_image_a_version_uses(pipeline_instance, settings, django
     assert stage.local_ref not in report.removed
     assert "used by" in report.kept[stage.local_ref] and machine.name in report.kept[stage.local_ref]
     json.dumps(report.kept)
+
+
+def test_the_operator_command_builds_a_versions_images_and_waits(
+    pipeline_instance, settings, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    settings.RANGEX_IMAGE_STAGING_REPOSITORY = settings.RANGEX_IMAGE_PRODUCTION_REPOSITORY = ""
+    version, _ = _built_version(marker=uuid.uuid4().hex, tool=_hello_tool())
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("build_scenario_images", version.scenario.slug, "--no-wait", stdout=out)
+    call_command("build_scenario_images", version.scenario.slug, stdout=out)
+    assert out.getvalue().count("web: rangex/built:") == 2
+    assert "Waiting for an admin's approval" in out.getvalue()
+    assert ImagePipelineStage.objects.count() == 1
