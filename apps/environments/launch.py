@@ -106,7 +106,8 @@ def machine_ready_check(machine):
 def build_launch_spec(session: EnvironmentSession):
     """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
     from apps.images.models import RegistryCredential
-    from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
+    from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, RuntimeFailure
+    from apps.scenarios.image_builds import machine_built_image_problem
     from rangex.core.system import get_settings
 
     conf = get_settings()
@@ -125,6 +126,9 @@ def build_launch_spec(session: EnvironmentSession):
     egress_groups: set[str] = set()
     specs = []
     for machine in machines:
+        problem = machine_built_image_problem(machine, allow_unapproved=session.is_test)
+        if problem:
+            raise RuntimeFailure(problem, permanent=True)
         image, source = machine_image(machine)
         limits = profile_limits(machine.resource_profile)
         cpus, memory_mb = machine_resources(machine)

@@ -195,6 +195,26 @@ def machine_built_image(machine: Machine) -> str | None:
     return launch_ref(stage) if stage is not None else f"{BUILT_IMAGE_NAME}:{tag}"
 
 
+def machine_built_image_problem(machine: Machine, *, allow_unapproved: bool = False) -> str | None:
+    """Say why a built machine cannot be launched yet (None: it can, or it is not built at all).
+
+    Solvers' labs need the approved production image; a test deploy (``allow_unapproved``) may run
+    the build waiting for review, which is what a reviewer tries.
+    """
+    tag = machine_image_tag(machine)
+    if tag is None:
+        return None
+    stage = ImagePipelineStage.objects.filter(image_name=BUILT_IMAGE_NAME, image_tag=tag).first()
+    if stage is None:
+        return f"The image of machine {machine.name} has not been built yet (an admin runs Build images)."
+    status = ImagePipelineStage.Status
+    if stage.status == status.DONE:
+        return None
+    if allow_unapproved and stage.local_built_at and stage.status not in (status.FAILED, status.REJECTED):
+        return None
+    return f"The image of machine {machine.name} is not in production yet: {stage.get_status_display().lower()}."
+
+
 def version_images_build(*, version: ScenarioVersion, actor) -> list[ImagePipelineStage]:
     """Queue the pipeline of every built machine of ``version``; unchanged contexts are not rebuilt."""
     stages = []

@@ -244,3 +244,41 @@ def test_the_operator_command_builds_a_versions_images_and_waits(
     assert out.getvalue().count("web: rangex/built:") == 2
     assert "Waiting for an admin's approval" in out.getvalue()
     assert ImagePipelineStage.objects.count() == 1
+
+
+def test_a_lab_waits_for_the_approved_image_and_says_why(
+    pipeline_instance, settings, django_capture_on_commit_callbacks
+):
+    from apps.accounts.factories import UserFactory
+    from apps.runtime.fake import FakeRuntime
+    from apps.scenarios import services as scenario_services
+
+    FakeRuntime.reset_all()
+    settings.RANGEX_RUNTIMES = {"fake": {"BACKEND": "apps.runtime.fake.FakeRuntime"}}
+    settings.RANGEX_DEFAULT_RUNTIME = "fake"
+    settings.RANGEX_IMAGE_STAGING_REPOSITORY = settings.RANGEX_IMAGE_PRODUCTION_REPOSITORY = ""
+    version, _ = _built_version(marker=uuid.uuid4().hex, tool=_hello_tool())
+    creator, admin = version.scenario.created_by_user, AdminFactory()
+    version = scenario_services.scenario_version_submit(version=version, actor=creator)
+    version = scenario_services.scenario_version_approve(version=version, actor=admin)
+    version = scenario_services.scenario_version_publish(version=version, actor=admin)
+
+    def start():
+        with django_capture_on_commit_callbacks(execute=True):
+            session = env_services.env_session_start(user=UserFactory(), version=version)
+        session.refresh_from_db()
+        return session
+
+    session = start()
+    assert session.status == SessionStatus.FAILED
+    assert "image of machine web has not been built yet" in session.reason_stopped
+    with django_capture_on_commit_callbacks(execute=True):
+        (stage,) = version_images_build(version=version, actor=admin)
+    session = start()
+    assert session.status == SessionStatus.FAILED
+    assert "not in production yet: waiting for an admin's approval" in session.reason_stopped
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.image_pipeline_approve(stage=stage, actor=admin)
+    session = start()
+    assert session.status == SessionStatus.RUNNING, session.reason_stopped
+    FakeRuntime.reset_all()
