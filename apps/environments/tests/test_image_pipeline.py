@@ -15,7 +15,7 @@ from apps.accounts.factories import AdminFactory
 from apps.environments import services as env_services
 from apps.environments.models import SessionStatus
 from apps.images import pipeline
-from apps.images.models import DockerImage, ImagePipelineStage
+from apps.images.models import DockerImage, ImagePipelineStage, RegistryCredential
 from apps.runtime.images import get_image_engine
 from apps.scenarios.factories import draft_version
 from apps.scenarios.image_builds import context_tar, machine_built_image, version_images_build
@@ -196,9 +196,12 @@ def test_without_registries_the_image_stays_on_this_engine(
 def test_prune_removes_only_unused_images_this_install_built(pipeline_instance, test_image, capsys):
     from django.core.management import call_command
 
+    from apps.images.catalog import docker_image_sync
+
     engine = get_image_engine()
     unused = f"rangex/built:prune-{uuid.uuid4().hex[:8]}"
     engine.build(context_tar({"Dockerfile": f"FROM rangex/busybox:latest\nLABEL x={unused}\n".encode()}), ref=unused)
+    docker_image_sync(ref=unused, info=engine.inspect(unused), built=True)
     foreign = f"rangex-foreign/kept:{uuid.uuid4().hex[:8]}"
     engine.tag("rangex/busybox:latest", foreign)  # not labelled: an operator's own image
     try:
@@ -211,6 +214,7 @@ def test_prune_removes_only_unused_images_this_install_built(pipeline_instance, 
         call_command("prune_images", stdout=out)
         assert f"removed: {unused}" in out.getvalue()
         assert engine.inspect(unused) is None
+        assert not DockerImage.objects.filter(name="rangex/built", tag=unused.split(":")[1]).exists()
         assert engine.inspect(foreign) is not None
         assert AuditLog.objects.filter(action_type="dockerimage.prune").exists()
     finally:
@@ -282,3 +286,25 @@ def test_a_lab_waits_for_the_approved_image_and_says_why(
     session = start()
     assert session.status == SessionStatus.RUNNING, session.reason_stopped
     FakeRuntime.reset_all()
+
+
+def test_a_failed_push_to_production_is_recorded_and_retried_after_approval(
+    image_registries, pipeline_instance, django_capture_on_commit_callbacks
+):
+    version, _ = _built_version(marker=uuid.uuid4().hex)
+    admin = AdminFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        (stage,) = version_images_build(version=version, actor=admin)
+    # Production's login is switched off: the registry refuses the push.
+    RegistryCredential.objects.filter(label="production").update(is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.image_pipeline_approve(stage=stage, actor=admin)
+    stage.refresh_from_db()
+    assert stage.status == Status.FAILED and stage.approved_at is not None
+    assert stage.production_deployed_at is None and "refused the credentials" in stage.error_message
+    RegistryCredential.objects.filter(label="production").update(is_active=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.image_pipeline_retry(stage=stage, actor=admin)
+    stage.refresh_from_db()
+    assert stage.status == Status.DONE, stage.error_message
+    assert stage.ecr_repository == f"{image_registries.production}/rangex/built"
