@@ -15,7 +15,17 @@ NETWORK_EGRESS_INTERNET = "internet"
 
 
 def machine_image(machine) -> tuple[str, object | None]:
-    """Return the image reference of ``machine`` and the image row that carries its security settings."""
+    """Return the image reference of ``machine`` and the image row that carries its security settings.
+
+    A machine built by the image pipeline (a build context, or catalogue tools) runs its built image.
+    """
+    from apps.scenarios.image_builds import machine_built_image
+
+    built = machine_built_image(machine)
+    if built is not None:
+        source = machine.image_variant if machine.image_source_type == "variant" else None
+        source = machine.platform_image if machine.image_source_type == "platform" else source
+        return built, source
     if machine.image_source_type == "variant" and machine.image_variant_id:
         return machine.image_variant.image_ref, machine.image_variant
     if machine.image_source_type == "platform" and machine.platform_image_id:
@@ -113,7 +123,8 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str):
     session's own.
     """
     from apps.images.models import RegistryCredential
-    from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
+    from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, RuntimeFailure
+    from apps.scenarios.image_builds import machine_built_image_problem
     from rangex.core.system import get_settings
 
     conf = get_settings()
@@ -131,6 +142,9 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str):
     egress_groups: set[str] = set()
     specs = []
     for machine in machines:
+        problem = machine_built_image_problem(machine, allow_unapproved=session.is_test)
+        if problem:
+            raise RuntimeFailure(problem, permanent=True)
         image, source = machine_image(machine)
         limits = profile_limits(machine.resource_profile)
         cpus, memory_mb = machine_resources(machine)

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
 from apps.scenarios import selectors, services
+from apps.scenarios.image_builds import tool_usage_refresh, version_images_build
 from apps.scenarios.models import (
     Machine,
     NetworkPivotPoint,
@@ -143,7 +144,9 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
                 ]
             },
         ),
+        ("Built image", {"fields": ["build_context", "tools"], "classes": ["collapse"]}),
     ]
+    filter_horizontal = ["tools"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "image_variant":
@@ -198,6 +201,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         "publish_versions",
         "archive_versions",
         "new_versions",
+        "build_images",
     ]
     fieldsets = [
         (None, {"fields": ["title", "short_description", ("category", "difficulty"), "tags", "cover_image"]}),
@@ -317,6 +321,9 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             services.scenario_version_component_delete(version=version, actor=request.user, obj=obj)
         for obj in instances:
             services.scenario_version_component_save(version=version, actor=request.user, obj=obj)
+        if formset.model is Machine:
+            formset.save_m2m()  # the machines' tools
+            tool_usage_refresh()
 
     # --- Workflow buttons and views ---
 
@@ -517,6 +524,18 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
     @admin.action(description="Create a new draft version from each selected version")
     def new_versions(self, request, queryset):
         self._bulk(request, queryset, "new")
+
+    @admin.action(description="Build the images of selected versions (build contexts and tools)")
+    def build_images(self, request, queryset):
+        for version in queryset:
+            try:
+                stages = version_images_build(version=version, actor=request.user)
+            except ApplicationError as exc:
+                messages.error(request, f"{version}: {exc.message}")
+                continue
+            url = reverse("admin:images_imagepipelinestage_changelist") + f"?q={stages[0].image_tag}"
+            names = ", ".join(f"{s.machine_name or s.image_tag[:12]}: {s.get_status_display().lower()}" for s in stages)
+            messages.success(request, format_html('{}: <a href="{}">image pipeline</a>: {}', version, url, names))
 
 
 def _diff_class(line: str) -> str:

@@ -62,6 +62,11 @@ class AuditAction(models.TextChoices):
     PLATFORM_IMAGE_CREATE = "platformimage.create"
     PLATFORM_IMAGE_UPDATE = "platformimage.update"
     PLATFORM_IMAGE_DELETE = "platformimage.delete"
+    IMAGE_PIPELINE_REQUEST = "image_pipeline.request"
+    IMAGE_PIPELINE_APPROVE = "image_pipeline.approve"
+    IMAGE_PIPELINE_REJECT = "image_pipeline.reject"
+    IMAGE_PIPELINE_RETRY = "image_pipeline.retry"
+    DOCKER_IMAGE_PRUNE = "dockerimage.prune"
 
     # Scenarios.
     SCENARIO_CREATE = "scenario.create"
