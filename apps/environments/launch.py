@@ -111,11 +111,15 @@ def machine_ready_check(machine):
 def build_launch_spec(session: EnvironmentSession):
     """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
     return launch_spec_for(
-        session.scenario_version, session_id=session.id, expires_at=session.expires_at, user_label=str(session.user_id)
+        session.scenario_version,
+        session_id=session.id,
+        expires_at=session.expires_at,
+        user_label=str(session.user_id),
+        allow_unapproved=session.is_test,
     )
 
 
-def launch_spec_for(version, *, session_id, expires_at, user_label: str):
+def launch_spec_for(version, *, session_id, expires_at, user_label: str, allow_unapproved: bool = False):
     """Return the ``LaunchSpec`` of ``version`` launched as the session ``session_id``.
 
     A session's spec, or a warm pool's parked environment: it is launched under the id that the
@@ -142,7 +146,7 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str):
     egress_groups: set[str] = set()
     specs = []
     for machine in machines:
-        problem = machine_built_image_problem(machine, allow_unapproved=session.is_test)
+        problem = machine_built_image_problem(machine, allow_unapproved=allow_unapproved)
         if problem:
             raise RuntimeFailure(problem, permanent=True)
         image, source = machine_image(machine)

@@ -25,8 +25,6 @@ from apps.environments.models import (
     SessionStatus,
 )
 from apps.environments.tests.helpers import run_in
-from apps.ops import costs
-from apps.ops.reconcile import orphans_sweep
 from apps.scenarios import services as scenario_services
 from rangex.core.errors import ValidationFailed
 from rangex.core.system import maintenance_set, system_settings_update
@@ -222,24 +220,6 @@ def test_a_parked_lab_whose_machine_stopped_is_replaced(
     assert parked(version).exclude(pk=env.pk).count() == 1
 
 
-def test_the_orphan_sweep_keeps_parked_labs_and_removes_what_a_removed_one_left(
-    version, django_capture_on_commit_callbacks, pool_cleanup, runtime
-):
-    EnvironmentPool.objects.create(scenario=version.scenario, min_ready=1, max_size=1)
-    maintain(django_capture_on_commit_callbacks)
-    env = parked(version).get()
-    later = timezone.now() + timedelta(hours=1)
-    result = orphans_sweep(now=later)
-    assert result.orphans_found == 0
-    assert len(runtime.status(str(env.session_uuid))) == 3
-
-    # A row given up without its machines removed (a worker died): the sweep removes them.
-    DeploymentEnvironment.objects.filter(pk=env.pk).update(status=ParkStatus.REMOVED)
-    result = orphans_sweep(now=later)
-    assert result.orphans_found >= 3
-    assert runtime.status(str(env.session_uuid)) == {}
-
-
 def test_no_fill_while_the_platform_may_not_spend_and_the_pool_is_emptied(
     version, django_capture_on_commit_callbacks, pool_cleanup
 ):
@@ -281,23 +261,6 @@ def test_windows_raise_the_target_while_open(version):
     assert services.pool_target(pool, now=now + timedelta(minutes=41)) == 1
     pool.is_enabled = False
     assert services.pool_target(pool, now=now + timedelta(minutes=10)) == 0
-
-
-def test_parked_labs_cost_money_and_count_against_the_month(version):
-    pool = EnvironmentPool.objects.create(scenario=version.scenario, min_ready=0, max_size=5)
-    (env,) = _fake_parked(version, pool, 1)
-    rate = services.pools_summary()["hourly_rm"]
-    assert rate > 0
-    before = costs.month_cost_rm(month=costs.month_start())
-    services.pool_cost_accrue(now=env.cost_accrued_until + timedelta(hours=2))
-    env.refresh_from_db()
-    assert env.cost_accumulated_rm == (rate * 2).quantize(Decimal("0.0001"))
-    assert costs.month_cost_rm(month=costs.month_start()) == before + env.cost_accumulated_rm
-    assert costs.month_pool_cost_rm(month=costs.month_start()) == env.cost_accumulated_rm
-    # A second pass over the same period charges nothing more.
-    services.pool_cost_accrue(now=env.cost_accrued_until)
-    env.refresh_from_db()
-    assert env.cost_accumulated_rm == (rate * 2).quantize(Decimal("0.0001"))
 
 
 def test_a_test_session_never_takes_a_parked_lab(version, django_capture_on_commit_callbacks):
