@@ -44,29 +44,7 @@ from apps.environments import services  # noqa: E402
 from apps.environments.factories import ensure_test_image, pivot_version  # noqa: E402
 from apps.environments.models import LIVE_STATUSES, EnvironmentPool, EnvironmentSession, ParkStatus  # noqa: E402
 from rangex.core.system import system_settings_update  # noqa: E402
-
-
-def _application():
-    from channels.routing import get_default_application
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    return ASGIStaticFilesHandler(get_default_application())
-
-
-def _child_setup():
-    from concurrent.futures import ThreadPoolExecutor
-
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
-
-    from rangex.core import scheduling
-
-    for conn in connections.all():
-        conn.close()
-    channel_layers.backends = {}
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    # The embedded task pool's threads did not survive the fork either: the child makes its own.
-    scheduling._executor = None
+from tests.e2e.conftest import _child_setup, _make_application  # noqa: E402
 
 
 def click_to_terminal(page, base: str, slug: str) -> float:
@@ -138,7 +116,7 @@ def main() -> None:
 
     for conn in connections.all():
         conn.close()
-    server = DaphneProcess("127.0.0.1", partial(_application), setup=_child_setup)
+    server = DaphneProcess("127.0.0.1", partial(_make_application), setup=_child_setup)
     server.start()
     if not server.ready.wait(timeout=30):
         raise RuntimeError("Daphne did not start")

@@ -37,14 +37,6 @@ def version(runtime):
     return pivot_version()
 
 
-@pytest.fixture
-def pool_cleanup(runtime):
-    """Remove, at the end of the test, every pool environment's machines on the engine."""
-    yield
-    for sid in DeploymentEnvironment.objects.exclude(session_uuid=None).values_list("session_uuid", flat=True):
-        runtime.stop(str(sid))
-
-
 def maintain(captured, **kwargs):
     with captured(execute=True):
         return services.pools_maintain(**kwargs)

@@ -23,13 +23,6 @@ def version(runtime):
     return pivot_version()
 
 
-@pytest.fixture
-def pool_cleanup(runtime):
-    yield
-    for sid in DeploymentEnvironment.objects.exclude(session_uuid=None).values_list("session_uuid", flat=True):
-        runtime.stop(str(sid))
-
-
 def test_the_orphan_sweep_keeps_parked_labs_and_removes_what_a_removed_one_left(
     version, django_capture_on_commit_callbacks, pool_cleanup, runtime
 ):
