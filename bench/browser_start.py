@@ -62,7 +62,7 @@ def _click_to_terminal(page, base: str, slug: str) -> float:
     started = time.perf_counter()
     button.click()
     page.wait_for_url("**/sessions/**")
-    rows = page.locator('#terminal-panes .xterm-rows').first
+    rows = page.locator("#terminal-panes .xterm-rows").first
     rows.wait_for(timeout=60_000)
     prompt = "() => /[#$] /.test(document.querySelector('#terminal-panes .xterm-rows').textContent)"
     page.wait_for_function(prompt, timeout=60_000)

@@ -130,6 +130,7 @@ def burst(version, clients: list, window: float) -> tuple[list[float], list[floa
 
 def stop_all(version) -> None:
     """Stop every lab of the burst and wait until the background teardowns removed them."""
+
     def live():
         return EnvironmentSession.objects.filter(scenario_version=version, status__in=LIVE_STATUSES)
 

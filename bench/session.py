@@ -144,5 +144,6 @@ def main() -> None:
         print(f"  {label:<38} p50 {p50:.3f}s  p95 {p95:.3f}s  {ratios}")
     print(f"  warm / cold p50 {statistics.median(warm) / statistics.median(cold):.2f} (goal: warm <= 0.1 x CLI)")
 
+
 if __name__ == "__main__":
     main()

@@ -117,3 +117,12 @@ class EnvironmentPoolAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.pool_delete(pool=obj, actor=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        formset.save(commit=False)
+        if formset.model is not PoolWindow:
+            return  # the pool's environments are shown, never edited
+        for window in formset.deleted_objects:
+            services.pool_window_delete(window=window, actor=request.user)
+        for window in [*formset.new_objects, *(obj for obj, _ in formset.changed_objects)]:
+            services.pool_window_save(window=window, actor=request.user)

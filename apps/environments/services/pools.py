@@ -576,3 +576,29 @@ def pool_delete(*, pool: EnvironmentPool, actor) -> None:
         audit_record(actor=actor, action=AuditAction.POOL_DELETE, target=pool, details={"scenario": str(pool.scenario)})
         _remove_all(DeploymentEnvironment.objects.filter(pool=pool), reason="The pool was deleted.")
         pool.delete()
+
+
+def pool_window_save(*, window: PoolWindow, actor) -> PoolWindow:
+    """Check and save one window of a pool (the admin's inline), audited on the pool."""
+    pool_check(
+        scenario=window.pool.scenario,
+        min_ready=window.pool.min_ready,
+        max_size=window.pool.max_size,
+        windows=[(window.starts_at, window.ends_at, window.min_ready)],
+    )
+    with transaction.atomic():
+        window.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.POOL_UPDATE,
+            target=window.pool,
+            details={"window": str(window), "note": window.note},
+        )
+    return window
+
+
+def pool_window_delete(*, window: PoolWindow, actor) -> None:
+    """Delete one window of a pool, audited on the pool; the next pass trims to the new target."""
+    with transaction.atomic():
+        audit_record(actor=actor, action=AuditAction.POOL_UPDATE, target=window.pool, details={"removed": str(window)})
+        window.delete()
