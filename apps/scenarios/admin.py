@@ -22,7 +22,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
+from apps.scenarios import admin_studio as studio
 from apps.scenarios import selectors, services
+from apps.scenarios.admin_forms import ScenarioAssetForm, ScenarioAssetFormSet, ScenarioVersionForm, asset_machine_of
+from apps.scenarios.diffing import diff_class, version_as_text
 from apps.scenarios.models import (
     Machine,
     NetworkPivotPoint,
@@ -32,63 +35,9 @@ from apps.scenarios.models import (
     Tool,
     VersionStatus,
 )
-from apps.scenarios.validation import questions_errors
 from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin, SecretKeepingForm
 from rangex.core.errors import ApplicationError
-
-QUESTIONS_HELP = (
-    "A JSON list. Each question: "
-    '{"id": "q1", "type": "flag|single_choice|multiple_choice|numeric|free_text", "prompt": "...", '
-    '"points": 10, "max_attempts": 3 or null}. Flag: "answer", "match": "exact|case_insensitive|regex", '
-    'optional "dynamic": true with "flag_machine" and "flag_path". Choices: "options": [...], "correct": [0]. '
-    'Numeric: "answer": 42, "tolerance": 0.'
-)
-HINTS_HELP = 'A JSON list. Each hint: {"id": "h1", "question_id": "q1", "text": "...", "cost": 5}.'
-
-
-class PrettyJSONField(forms.JSONField):
-    """A JSON textarea that shows the stored value indented, so creators can read and edit it."""
-
-    def prepare_value(self, value):
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
-
-
-class ScenarioVersionForm(forms.ModelForm):
-    questions = PrettyJSONField(
-        required=False, initial=list, help_text=QUESTIONS_HELP, widget=forms.Textarea(attrs={"rows": 16, "cols": 100})
-    )
-    hints = PrettyJSONField(
-        required=False, initial=list, help_text=HINTS_HELP, widget=forms.Textarea(attrs={"rows": 8, "cols": 100})
-    )
-
-    class Meta:
-        model = ScenarioVersion
-        fields = list(services.EDITABLE_FIELDS)
-
-    def clean(self):
-        data = super().clean()
-        for name in ("questions", "hints"):
-            if name in data and data[name] is None:
-                data[name] = []
-        # An empty draft is fine until submit. Invalid JSON already has its error on the field; with bad
-        # hints the questions are still checked (against no hints).
-        if "questions" in data and (data.get("questions") or data.get("hints")):
-            hints_ok = "hints" in data
-            errors = questions_errors(
-                data["questions"],
-                data["hints"] if hints_ok else [],
-                scenario_type=data.get("scenario_type") or "challenge",
-                validation_mode=data.get("validation_mode") or "instant",
-            )
-            for key, texts in errors.items():
-                field = "hints" if key.startswith("hints") else "questions"
-                if field == "hints" and not hints_ok:
-                    continue
-                for text in texts:
-                    self.add_error(field, text if key == field else f"{key}: {text}")
-        return data
+from rangex.core.files import files_removed_on_error
 
 
 class ScenarioAddForm(forms.ModelForm):
@@ -158,14 +107,15 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
 
 class ScenarioAssetInline(DraftOnlyInlineMixin, admin.TabularInline):
     model = ScenarioAsset
+    form = ScenarioAssetForm
+    formset = ScenarioAssetFormSet
     extra = 0
-    fields = ["file", "file_name", "asset_type", "machine", "target_path", "permissions", "description"]
+    fields = ["file", "file_name", "asset_type", "machine_name", "target_path", "permissions", "description"]
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "machine":
-            version_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
-            kwargs["queryset"] = Machine.objects.filter(scenario_version_id=version_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_formset(self, request, obj=None, **kwargs):
+        # The form may use only the uploads this user kept from a failed save.
+        kwargs["form"] = type("ScenarioAssetForm", (self.form,), {"user_id": request.user.pk})
+        return super().get_formset(request, obj, **kwargs)
 
 
 class PivotPointInline(DraftOnlyInlineMixin, admin.TabularInline):
@@ -315,8 +265,58 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
             services.scenario_version_component_delete(version=version, actor=request.user, obj=obj)
+        by_instance = {id(f.instance): f for f in formset.forms}
         for obj in instances:
-            services.scenario_version_component_save(version=version, actor=request.user, obj=obj)
+            row = by_instance.get(id(obj))
+            if isinstance(obj, ScenarioAsset) and row is not None:
+                # The machine is named, not picked by id: it may have been added in this same save.
+                obj.machine = asset_machine_of(row, version)
+            try:
+                services.scenario_version_component_save(version=version, actor=request.user, obj=obj)
+            except ApplicationError as exc:
+                exc.form_prefix = row.prefix if row is not None else None
+                raise
+        if formset.model is ScenarioAsset:
+            studio.staged_uploads_discard_on_commit(formset, user_id=request.user.pk)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refused = getattr(request, "rx_refused", None)
+        return studio.form_refusing(form, refused) if refused is not None else form
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        refused = getattr(request, "rx_refused", None)
+        if refused is not None and inline.model is ScenarioAsset:
+            kwargs["refused"] = refused
+        return kwargs
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            # Django's view saves inside one transaction; a refusal rolls back every row, and the
+            # block removes every file stored on the way.
+            with files_removed_on_error():
+                response = super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            # Show the same page again, bound to what was typed, with the refusal next to its field.
+            request.rx_refused = exc
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+        studio.staged_uploads_keep(request, response)
+        return response
+
+    def response_change(self, request, obj):
+        step = request.POST.get("_workflow")
+        if step in studio.SAVE_FIRST_STEPS:
+            # "Submit", "Archive" and "New version" on a draft save the page first, then take the step.
+            if step == "archive":
+                return redirect(reverse("admin:scenarios_scenarioversion_workflow", args=[obj.pk, "archive"]))
+            result = self._run_step(request, obj, step)
+            if step == "new" and result is not None:
+                return redirect(reverse("admin:scenarios_scenarioversion_change", args=[result.pk]))
+            return redirect(reverse("admin:scenarios_scenarioversion_change", args=[obj.pk]))
+        return super().response_change(request, obj)
 
     # --- Workflow buttons and views ---
 
@@ -327,7 +327,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         allowed = ScenarioVersion.TRANSITIONS[version.status]
         candidates = [
             ("submit", "Submit for review", VersionStatus.SUBMITTED in allowed and version.is_editable),
-            ("withdraw", "Withdraw", version.status == VersionStatus.SUBMITTED),
+            ("withdraw", "Withdraw", version.status == VersionStatus.SUBMITTED and is_owner),
             ("reopen", "Reopen as draft", version.status == VersionStatus.REJECTED),
             ("approve", "Approve", is_admin and not is_owner and VersionStatus.APPROVED in allowed),
             ("reject", "Reject…", is_admin and not is_owner and VersionStatus.REJECTED in allowed),
@@ -345,6 +345,8 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 "name": name,
                 "label": label,
                 "url": reverse("admin:scenarios_scenarioversion_workflow", args=[version.pk, name]),
+                # On a draft these save the page first (they submit the change form).
+                "saves_first": version.is_editable and name in studio.SAVE_FIRST_STEPS,
             }
             for name, label, shown in candidates
             if shown
@@ -420,12 +422,26 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             if posted and self._run_step(request, version, "reject", request.POST["reason"]) is not None:
                 return redirect(change_url)
             return self._reject_form(request, [version], error_url=change_url)
+        if step == "archive" and request.POST.get("confirm") != "yes":
+            if request.method not in ("GET", "POST"):
+                return HttpResponseNotAllowed(["GET", "POST"])
+            return self._archive_form(request, version, back_url=change_url)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         result = self._run_step(request, version, step)
         if step == "new" and result is not None:
             return redirect(reverse("admin:scenarios_scenarioversion_change", args=[result.pk]))
         return redirect(change_url)
+
+    def _archive_form(self, request, version, *, back_url):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Archive {version}?",
+            "opts": self.model._meta,
+            "version": version,
+            "back_url": back_url,
+        }
+        return TemplateResponse(request, "admin/scenarios/scenarioversion/archive.html", context)
 
     def _reject_form(self, request, versions, *, error_url, action: bool = False):
         context = {
@@ -468,7 +484,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "version": version,
             "previous": previous,
-            "lines": [(_diff_class(line), line) for line in lines],
+            "lines": [(diff_class(line), line) for line in lines],
         }
         return TemplateResponse(request, "admin/scenarios/scenarioversion/diff.html", context)
 
@@ -517,52 +533,6 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
     @admin.action(description="Create a new draft version from each selected version")
     def new_versions(self, request, queryset):
         self._bulk(request, queryset, "new")
-
-
-def _diff_class(line: str) -> str:
-    if line.startswith(("+++", "---")):
-        return "file"
-    if line.startswith("@@"):
-        return "hunk"
-    if line.startswith("+"):
-        return "add"
-    if line.startswith("-"):
-        return "del"
-    return ""
-
-
-def version_as_text(version: ScenarioVersion) -> str:
-    """Render a version's content as stable text for a line diff: fields, questions, hints, machines."""
-    out = []
-    for name in services.EDITABLE_FIELDS:
-        if name in ("questions", "hints"):
-            continue
-        value = getattr(version, name)
-        if name == "cover_image":
-            value = value.name if value else ""
-        out.append(f"{name}: {json.dumps(value, ensure_ascii=False, default=str)}")
-    out.append("questions:")
-    out.extend("  " + line for line in json.dumps(version.questions, indent=2, sort_keys=True).splitlines())
-    out.append("hints:")
-    out.extend("  " + line for line in json.dumps(version.hints, indent=2, sort_keys=True).splitlines())
-    skip = {"id", "scenario_version", "created_at", "updated_at", "ssh_password"}
-    for machine in version.machines.select_related("image_variant", "platform_image", "registry_credential"):
-        out.append(f"machine {machine.name}:")
-        for field in machine._meta.concrete_fields:
-            if field.name in skip:
-                continue
-            value = getattr(machine, field.name)
-            out.append(f"  {field.name}: {json.dumps(value if not hasattr(value, 'pk') else str(value), default=str)}")
-        out.append(f"  ssh_password: {'(set)' if machine.ssh_password else '(none)'}")
-    for point in version.pivot_points.all():
-        out.append(f"pivot: {point.source_network_group} <-> {point.target_network_group} {point.description}")
-    for asset in version.assets.select_related("machine"):
-        machine = asset.machine.name if asset.machine else "-"
-        out.append(
-            f"asset: {asset.file_name} [{asset.asset_type}] machine={machine} "
-            f"target={asset.target_path} sha256={asset.sha256}"
-        )
-    return "\n".join(out)
 
 
 # --- Scenarios -----------------------------------------------------------------------------------------

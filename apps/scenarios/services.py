@@ -39,6 +39,7 @@ from rangex.core.audit import (
     model_update,
 )
 from rangex.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from rangex.core.files import files_removed_on_error, stored_file_track
 from rangex.core.models import NotificationType
 from rangex.core.notifications import notification_send
 
@@ -256,11 +257,16 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
             raise ValidationFailed(
                 "The machine belongs to another version.", fields={"machine": ["Not in this version."]}
             )
-        _describe_upload(obj)
+        asset_describe_upload(obj)
         asset_check(obj, actor=actor)
     created = obj._state.adding
     full_clean_or_raise(obj)
-    obj.save()
+    new_file = isinstance(obj, ScenarioAsset) and bool(obj.file) and not getattr(obj.file, "_committed", True)
+    with files_removed_on_error():
+        obj.save()
+        if new_file:
+            # A rollback of the caller's transaction must take the stored file with it.
+            stored_file_track(storage=obj.file.storage, name=obj.file.name)
     audit_record(
         actor=actor,
         action=COMPONENT_ACTIONS[type(obj)]["create" if created else "update"],
@@ -270,7 +276,7 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
     return obj
 
 
-def _describe_upload(asset: ScenarioAsset) -> None:
+def asset_describe_upload(asset: ScenarioAsset) -> None:
     """Fill in the name, size and SHA-256 of a newly uploaded asset file."""
     if not asset.file or getattr(asset.file, "_committed", True):
         return
@@ -420,9 +426,11 @@ def scenario_version_submit(*, version: ScenarioVersion, actor) -> ScenarioVersi
 
 @transaction.atomic
 def scenario_version_withdraw(*, version: ScenarioVersion, actor) -> ScenarioVersion:
-    """Take a SUBMITTED version back to DRAFT before an admin decides."""
+    """Take a SUBMITTED version back to DRAFT before an admin decides; only its creator may."""
     version = _locked(version)
     _require_owner_or_admin(version, actor)
+    if not _is_owner(version, actor):
+        raise PermissionDenied("Only the creator of a scenario may withdraw it from review; reject it instead.")
     if version.status != VersionStatus.SUBMITTED:
         raise InvalidTransition("Only a version waiting for review can be withdrawn.")
     return _transition(version, actor, VersionStatus.DRAFT, submitted_at=None)

@@ -1,0 +1,220 @@
+"""The version page never loses input: failed and refused saves, machine files, save-first buttons."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from apps.scenarios import services, staging
+from apps.scenarios.factories import draft_version, submitted_version
+from apps.scenarios.models import ScenarioAsset, VersionStatus
+from apps.scenarios.tests.test_admin import change_form_data, change_url, messages_of, step_url
+from rangex.core.errors import PermissionDenied
+from rangex.core.system import system_settings_update
+
+pytestmark = pytest.mark.django_db
+
+
+def _media_files() -> set[str]:
+    root = Path(settings.MEDIA_ROOT) / "scenario-assets"
+    return {str(p) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def _with_new_machine(version, data: dict, name: str = "web") -> dict:
+    """Add a second machine row, as "Add another machine" does."""
+    first = version.machines.get()
+    data.update(
+        {
+            "machines-TOTAL_FORMS": "2",
+            "machines-1-name": name,
+            "machines-1-role": "victim",
+            "machines-1-sort_order": "1",
+            "machines-1-network_group": "lab",
+            "machines-1-image_source_type": "variant",
+            "machines-1-image_variant": str(first.image_variant_id),
+            "machines-1-resource_profile": "small",
+            "machines-1-network_egress_policy": "none",
+            "machines-1-exposed_ports": "[]",
+            "machines-1-environment_vars": "{}",
+            "machines-1-entrypoints": "[]",
+            "machines-1-ready_check": "{}",
+            "machines-1-capabilities": "[]",
+        }
+    )
+    return data
+
+
+def _with_asset(data: dict, i: int = 0, **fields) -> dict:
+    data["assets-TOTAL_FORMS"] = str(i + 1)
+    data.update(
+        {
+            f"assets-{i}-file_name": fields.get("file_name", "notes.txt"),
+            f"assets-{i}-asset_type": fields.get("asset_type", "machine_file"),
+            f"assets-{i}-machine_name": fields.get("machine_name", ""),
+            f"assets-{i}-target_path": fields.get("target_path", "/srv/notes.txt"),
+            f"assets-{i}-permissions": "0644",
+            f"assets-{i}-description": "",
+        }
+    )
+    if fields.get("upload", True):
+        data[f"assets-{i}-file"] = SimpleUploadedFile(
+            fields.get("file_name", "notes.txt"), fields.get("content", b"secret notes")
+        )
+    return data
+
+
+def test_a_machine_file_targets_a_machine_added_in_the_same_save(creator, creator_client):
+    version = draft_version(creator=creator)
+    data = _with_new_machine(version, change_form_data(creator_client.get(change_url(version))))
+    _with_asset(data, machine_name="web")
+    response = creator_client.post(change_url(version), data)
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    asset = version.assets.get()
+    assert asset.machine == version.machines.get(name="web")
+    assert asset.file.read() == b"secret notes"
+
+
+def test_the_asset_machine_list_offers_the_machines_of_the_page(creator, creator_client):
+    version = draft_version(creator=creator)
+    page = creator_client.get(change_url(version))
+    machine = version.machines.get().name
+    assert f'<option value="{machine}">{machine}</option>' in page.content.decode()
+
+
+def test_a_failed_save_shows_everything_as_typed_and_keeps_the_chosen_file(
+    creator, creator_client, django_capture_on_commit_callbacks
+):
+    version = draft_version(creator=creator, title="Old title")
+    before = _media_files()
+    data = _with_new_machine(version, change_form_data(creator_client.get(change_url(version))))
+    data.update({"title": "Web Login Bypass", "mission_text": "Log in **without** the password."})
+    _with_asset(data, machine_name="web", target_path="relative/notes.txt")
+    response = creator_client.post(change_url(version), data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Give the absolute path inside the machine" in page
+    assert 'value="Web Login Bypass"' in page and "Log in **without** the password." in page
+    assert 'value="web"' in page and 'value="relative/notes.txt"' in page
+    assert "Kept from your last try: <strong>notes.txt</strong>" in page
+    version.refresh_from_db()
+    assert version.title == "Old title" and version.machines.count() == 1 and not version.assets.exists()
+    assert _media_files() == before
+
+    # The next save, with the path fixed and no file chosen again, stores the kept file.
+    token = re.search(r'name="assets-0-file-staged" value="([^"]+)"', page).group(1)
+    del data["assets-0-file"]
+    data.update({"assets-0-target_path": "/srv/notes.txt", "assets-0-file-staged": token})
+    assert staging.staged_upload_name(token=token, user_id=creator.pk) == "notes.txt"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = creator_client.post(change_url(version), data)
+    assert response.status_code == 302
+    asset = version.assets.get()
+    assert asset.file_name == "notes.txt" and asset.file.read() == b"secret notes"
+    assert asset.machine.name == "web"
+    assert staging.staged_upload_name(token=token, user_id=creator.pk) is None
+
+
+def test_a_kept_file_is_not_usable_by_another_user(creator, creator_client, client):
+    from apps.accounts.factories import CreatorFactory
+
+    token = staging.staged_upload_keep(upload=SimpleUploadedFile("a.txt", b"x"), user_id=creator.pk)
+    other = CreatorFactory()
+    assert staging.staged_upload_open(token=token, user_id=other.pk) is None
+    assert staging.staged_upload_open(token=token + "x", user_id=creator.pk) is None
+    assert staging.staged_upload_open(token=token, user_id=creator.pk).read() == b"x"
+
+
+def test_a_refused_save_changes_no_row_and_leaves_no_file(creator, creator_client):
+    # Each file fits the quota alone, so the page accepts both; together they do not, so the service
+    # refuses the second while saving, after the first file was already stored.
+    system_settings_update(actor=None, max_storage_per_user_bytes=30)
+    version = draft_version(creator=creator, title="Old title")
+    before = _media_files()
+    data = change_form_data(creator_client.get(change_url(version)))
+    data["title"] = "New title"
+    _with_asset(data, 0, asset_type="download", target_path="", file_name="one.txt", content=b"x" * 20)
+    _with_asset(data, 1, asset_type="download", target_path="", file_name="two.txt", content=b"y" * 20)
+    response = creator_client.post(change_url(version), data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Nothing was saved" in page and "quota" in page
+    assert 'value="New title"' in page
+    version.refresh_from_db()
+    assert version.title == "Old title" and not ScenarioAsset.objects.filter(scenario_version=version).exists()
+    assert _media_files() == before
+
+
+def test_submit_on_a_draft_saves_the_page_first(creator, creator_client):
+    version = draft_version(creator=creator)
+    data = change_form_data(creator_client.get(change_url(version)))
+    data["mission_text"] = "The mission I just typed."
+    data["_workflow"] = "submit"
+    response = creator_client.post(change_url(version), data)
+    assert response.status_code == 302
+    version.refresh_from_db()
+    assert version.mission_text == "The mission I just typed."
+    assert version.status == VersionStatus.SUBMITTED
+
+
+def test_new_version_on_a_draft_saves_the_page_first(creator, creator_client):
+    version = draft_version(creator=creator)
+    data = change_form_data(creator_client.get(change_url(version)))
+    data.update({"title": "Typed before cloning", "_workflow": "new"})
+    response = creator_client.post(change_url(version), data)
+    assert response.status_code == 302
+    version.refresh_from_db()
+    assert version.title == "Typed before cloning"
+    assert version.scenario.versions.get(version_number=2).title == "Typed before cloning"
+
+
+def test_the_buttons_of_a_draft_submit_the_change_form(creator, creator_client):
+    page = creator_client.get(change_url(draft_version(creator=creator))).content.decode()
+    assert 'form="scenarioversion_form" name="_workflow" value="submit"' in page
+    assert 'form="scenarioversion_form" name="_workflow" value="new"' in page
+
+
+def test_archive_asks_for_confirmation_and_says_it_cannot_be_undone(creator, creator_client):
+    version = draft_version(creator=creator)
+    response = creator_client.post(step_url(version, "archive"))
+    assert response.status_code == 200
+    assert "cannot be undone" in response.content.decode()
+    version.refresh_from_db()
+    assert version.status == VersionStatus.DRAFT
+    # Saving first from the page leads to the same question.
+    data = change_form_data(creator_client.get(change_url(version)))
+    data["_workflow"] = "archive"
+    response = creator_client.post(change_url(version), data)
+    assert response.status_code == 302 and response["Location"] == step_url(version, "archive")
+    response = creator_client.post(step_url(version, "archive"), {"confirm": "yes"}, follow=True)
+    version.refresh_from_db()
+    assert version.status == VersionStatus.ARCHIVED
+    assert any("archived" in m for m in messages_of(response))
+
+
+def test_only_the_creator_may_withdraw(admin_user, admin_client_2fa):
+    version = submitted_version()
+    page = admin_client_2fa.get(change_url(version)).content.decode()
+    assert "rx-workflow-withdraw" not in page
+    with pytest.raises(PermissionDenied):
+        services.scenario_version_withdraw(version=version, actor=admin_user)
+    version.refresh_from_db()
+    assert version.status == VersionStatus.SUBMITTED
+
+
+def test_the_diff_compares_the_mission_line_by_line(creator, admin_client_2fa):
+    first = draft_version(creator=creator, mission_text="Line one.\r\nLine two.\r\nLine three.")
+    second = services.scenario_version_new(source=first, actor=creator)
+    services.scenario_version_update(
+        version=second, actor=creator, data={"mission_text": "Line one.\r\nLine 2, changed.\r\nLine three."}
+    )
+    response = admin_client_2fa.get(reverse("admin:scenarios_scenarioversion_diff", args=[second.pk]))
+    lines = [line for _, line in response.context["lines"]]
+    assert "-  Line two." in lines and "+  Line 2, changed." in lines
+    assert not any("\\r\\n" in line for line in lines)
