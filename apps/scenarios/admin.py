@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import models
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,7 +23,7 @@ from django.utils.html import format_html
 
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
 from apps.scenarios import admin_studio as studio
-from apps.scenarios import selectors, services
+from apps.scenarios import authoring, selectors, services
 from apps.scenarios.admin_forms import ScenarioAssetForm, ScenarioAssetFormSet, ScenarioVersionForm, asset_machine_of
 from apps.scenarios.diffing import diff_class, version_as_text
 from apps.scenarios.models import (
@@ -281,6 +281,9 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and "questions" in form.base_fields:
+            url = reverse("admin:scenarios_scenarioversion_try_answer", args=[obj.pk])
+            form.base_fields["questions"].widget.test_url = url
         refused = getattr(request, "rx_refused", None)
         return studio.form_refusing(form, refused) if refused is not None else form
 
@@ -374,6 +377,11 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 name="scenarios_scenarioversion_workflow",
             ),
             path(
+                "<path:object_id>/try-answer/",
+                self.admin_site.admin_view(self.try_answer_view),
+                name="scenarios_scenarioversion_try_answer",
+            ),
+            path(
                 "<path:object_id>/diff/",
                 self.admin_site.admin_view(self.diff_view),
                 name="scenarios_scenarioversion_diff",
@@ -432,6 +440,31 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         if step == "new" and result is not None:
             return redirect(reverse("admin:scenarios_scenarioversion_change", args=[result.pk]))
         return redirect(change_url)
+
+    def try_answer_view(self, request, object_id):
+        """Grade a candidate answer against a question as typed on the page (nothing is saved)."""
+        self._get_or_404(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            question = json.loads(request.POST.get("question") or "{}")
+            hints = json.loads(request.POST.get("hints") or "[]")
+        except ValueError:
+            return JsonResponse(
+                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+            )
+        if not isinstance(question, dict) or not isinstance(hints, list):
+            return JsonResponse(
+                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+            )
+        verdict = authoring.answer_try(
+            question=question,
+            hints=[h for h in hints if isinstance(h, dict)],
+            answer=request.POST.get("answer", ""),
+            scoring_mode=request.POST.get("scoring_mode") or "allOrNothing",
+            hint_mode=request.POST.get("hint_mode") or "disabled",
+        )
+        return JsonResponse(verdict)
 
     def _archive_form(self, request, version, *, back_url):
         context = {

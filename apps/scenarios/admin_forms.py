@@ -12,7 +12,7 @@ import json
 from django import forms
 from django.forms.models import BaseInlineFormSet
 
-from apps.scenarios import services, staging
+from apps.scenarios import authoring, services, staging
 from apps.scenarios.models import Machine, ScenarioAsset, ScenarioVersion
 from apps.scenarios.validation import questions_errors
 from rangex.core.errors import ApplicationError
@@ -37,12 +37,34 @@ class PrettyJSONField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
 
 
+class QuestionEditorWidget(forms.Textarea):
+    """The JSON of the questions, edited through a form per question (``static/js/question_editor.js``).
+
+    The textarea stays the field that is posted, so the stored shape and the bundle format are unchanged;
+    without JavaScript it is the plain JSON box it always was.
+    """
+
+    template_name = "admin/scenarios/widgets/question_editor.html"
+
+    def __init__(self, attrs=None):
+        super().__init__({"rows": 16, "cols": 100, "class": "rx-json-source", **(attrs or {})})
+        self.question_errors: dict[int, list[str]] = {}
+        self.test_url = ""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["question_errors"] = {str(k): v for k, v in self.question_errors.items()}
+        context["widget"]["test_url"] = self.test_url
+        return context
+
+
 class ScenarioVersionForm(forms.ModelForm):
-    questions = PrettyJSONField(
-        required=False, initial=list, help_text=QUESTIONS_HELP, widget=forms.Textarea(attrs={"rows": 16, "cols": 100})
-    )
+    questions = PrettyJSONField(required=False, initial=list, help_text=QUESTIONS_HELP, widget=QuestionEditorWidget)
     hints = PrettyJSONField(
-        required=False, initial=list, help_text=HINTS_HELP, widget=forms.Textarea(attrs={"rows": 8, "cols": 100})
+        required=False,
+        initial=list,
+        help_text=HINTS_HELP,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 100, "class": "rx-json-source"}),
     )
 
     class Meta:
@@ -58,18 +80,29 @@ class ScenarioVersionForm(forms.ModelForm):
         # hints the questions are still checked (against no hints).
         if "questions" in data and (data.get("questions") or data.get("hints")):
             hints_ok = "hints" in data
+            hints = data["hints"] if hints_ok else []
+            questions = data["questions"]
             errors = questions_errors(
-                data["questions"],
-                data["hints"] if hints_ok else [],
+                questions,
+                hints,
                 scenario_type=data.get("scenario_type") or "challenge",
                 validation_mode=data.get("validation_mode") or "instant",
             )
-            for key, texts in errors.items():
+            widget = self.fields["questions"].widget
+            for key, texts in authoring.humanize_errors(errors, questions, hints).items():
                 field = "hints" if key.startswith("hints") else "questions"
                 if field == "hints" and not hints_ok:
                     continue
+                section, index, _ = authoring.humanize_key(key, questions, hints)
+                if section == "hints" and index is not None and index < len(hints):
+                    # A hint's problem is shown under the question it belongs to.
+                    qids = [q.get("id") if isinstance(q, dict) else None for q in questions]
+                    qid = hints[index].get("question_id") if isinstance(hints[index], dict) else None
+                    index = qids.index(qid) if qid in qids else None
+                if isinstance(widget, QuestionEditorWidget) and index is not None:
+                    widget.question_errors.setdefault(index, []).extend(texts)
                 for text in texts:
-                    self.add_error(field, text if key == field else f"{key}: {text}")
+                    self.add_error(field, text)
         return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -218,3 +219,55 @@ def test_the_diff_compares_the_mission_line_by_line(creator, admin_client_2fa):
     lines = [line for _, line in response.context["lines"]]
     assert "-  Line two." in lines and "+  Line 2, changed." in lines
     assert not any("\\r\\n" in line for line in lines)
+
+
+def _try(client, version, question, answer, **extra):
+    url = reverse("admin:scenarios_scenarioversion_try_answer", args=[version.pk])
+    return client.post(url, {"question": json.dumps(question), "answer": answer, **extra}).json()
+
+
+def test_the_flag_tester_runs_the_grading_engine_on_the_question_as_typed(creator, creator_client):
+    version = draft_version(creator=creator)
+    question = {
+        "id": "q9",
+        "type": "flag",
+        "prompt": "Which flag?",
+        "points": 30,
+        "flags": [{"type": "regex", "content": r"flag\{[0-9]{4}\}", "case_insensitive": False}],
+    }
+    assert _try(creator_client, version, question, "flag{1234}") == {
+        "ok": True,
+        "correct": True,
+        "points": 30,
+        "message": "Accepted: 30 of 30 points.",
+    }
+    assert _try(creator_client, version, question, "flag{12}")["correct"] is False
+    numeric = {"id": "n", "type": "numeric", "prompt": "How many?", "points": 10, "answer": 42, "tolerance": 1}
+    assert _try(creator_client, version, numeric, "43")["correct"] is True
+    broken = {"id": "b", "type": "single_choice", "prompt": "Pick", "points": 5, "options": ["a"], "correct": [3]}
+    verdict = _try(creator_client, version, broken, "0")
+    assert not verdict["ok"] and verdict["message"].startswith("Fix the question first: Question 1 (b)")
+    assert not version.questions or version.questions[0]["id"] != "q9"
+
+
+def test_the_flag_tester_is_for_the_versions_creator_only(creator_client):
+    version = draft_version()
+    url = reverse("admin:scenarios_scenarioversion_try_answer", args=[version.pk])
+    assert creator_client.post(url, {"question": "{}", "answer": "x"}).status_code == 404
+
+
+def test_question_errors_name_the_question_from_one_in_words(creator, creator_client):
+    version = draft_version(creator=creator)
+    data = change_form_data(creator_client.get(change_url(version)))
+    data["questions"] = json.dumps(
+        [
+            {"id": "q1", "type": "flag", "prompt": "Flag?", "points": 5, "flags": [{"type": "static", "content": "x"}]},
+            {"id": "q2", "type": "single_choice", "prompt": "Pick", "points": 5, "options": ["a", "b"], "correct": [7]},
+        ]
+    )
+    response = creator_client.post(change_url(version), data)
+    errors = response.context["adminform"].form.errors["questions"]
+    assert any(e.startswith("Question 2 (q2), correct options:") for e in errors)
+    assert not any("questions[1]" in e for e in errors)
+    # The editor shows the message on the second question's card.
+    assert '"1": ["Question 2 (q2), correct options:' in response.content.decode()
