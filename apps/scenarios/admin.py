@@ -48,6 +48,7 @@ class ScenarioAddForm(forms.ModelForm):
     class Meta:
         model = Scenario
         fields = ["slug"]
+        help_texts = {"slug": "Filled in from the title; the scenario's address is /scenarios/<slug>/."}
 
 
 # --- Inlines: the parts of a version, editable only while it is a DRAFT ----------------------------
@@ -65,6 +66,22 @@ class DraftOnlyInlineMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._editable(request, obj) and super().has_delete_permission(request, obj)
+
+
+MACHINE_LABELS = {
+    "ssh_enabled": "SSH",
+    "rdp_enabled": "RDP",
+    "web_enabled": "Web",
+    "image_ref": "Image reference",
+    "image_source_type": "Image source",
+    "ssh_username": "SSH user name",
+    "ssh_password": "SSH password",
+    "is_pivot_host": "Pivot host",
+    "allow_solver_entry": "Solvers may enter",
+    "network_group": "Network",
+    "network_egress_policy": "Outbound traffic",
+    "sort_order": "Order",
+}
 
 
 class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedInline):
@@ -94,6 +111,16 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
         ),
     ]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in MACHINE_LABELS:
+            field.label = MACHINE_LABELS[db_field.name]
+        if field is not None and db_field.name == "network_group":
+            # Offer the version's networks (typed on this page or saved) while still taking a new name.
+            field.widget.attrs.update({"list": "rx-network-groups", "autocomplete": "off"})
+            field.help_text = "Pick one of this version's networks or type a new name."
+        return field
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "image_variant":
             kwargs["queryset"] = ImageVariant.objects.filter(is_active=True)
@@ -122,6 +149,13 @@ class PivotPointInline(DraftOnlyInlineMixin, admin.TabularInline):
     model = NetworkPivotPoint
     extra = 0
     fields = ["source_network_group", "target_network_group", "description"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name.endswith("_network_group"):
+            field.widget.attrs.update({"list": "rx-network-groups", "autocomplete": "off"})
+            field.label = "From network" if db_field.name.startswith("source") else "To network"
+        return field
 
 
 # --- Versions ------------------------------------------------------------------------------------------
@@ -244,7 +278,16 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self._get_or_404(request, object_id)
-        context = {**(extra_context or {}), "workflow_buttons": self._buttons(request, version)}
+        groups = sorted(
+            {*version.machines.values_list("network_group", flat=True)}
+            | {*version.pivot_points.values_list("source_network_group", flat=True)}
+            | {*version.pivot_points.values_list("target_network_group", flat=True)}
+        )
+        context = {
+            **(extra_context or {}),
+            "workflow_buttons": self._buttons(request, version),
+            "network_groups_json": json.dumps(groups),
+        }
         try:
             return super().change_view(request, object_id, form_url, context)
         except ApplicationError as exc:
@@ -600,6 +643,9 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     readonly_fields = ["slug", "created_by_user", "is_published", "average_rating", "total_ratings"]
     inlines = [VersionLinkInline]
 
+    class Media:
+        js = ["admin/js/urlify.js", "js/admin_scenario_add.js"]
+
     def get_queryset(self, request):
         return selectors.scenario_list_for_creator(user=request.user)
 
@@ -609,7 +655,7 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ["slug", "title", "short_description", "category"] if obj is None else self.readonly_fields
+        return ["title", "slug", "short_description", "category"] if obj is None else self.readonly_fields
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields

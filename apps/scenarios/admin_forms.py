@@ -58,7 +58,23 @@ class QuestionEditorWidget(forms.Textarea):
         return context
 
 
+class TagsField(forms.CharField):
+    """Tags typed as words separated by commas, stored as the JSON list they always were."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if isinstance(text, list):
+            return text
+        return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
 class ScenarioVersionForm(forms.ModelForm):
+    tags = TagsField(required=False, help_text="Words separated by commas, e.g. web, sql injection.")
     questions = PrettyJSONField(required=False, initial=list, help_text=QUESTIONS_HELP, widget=QuestionEditorWidget)
     hints = PrettyJSONField(
         required=False,

@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import CreatorPreferences
+from apps.accounts.models import CreatorPreferences, User
 from apps.scenarios.models import (
     AssetScenarioVersion,
     AssetType,
@@ -417,11 +417,38 @@ def scenario_version_submit(*, version: ScenarioVersion, actor) -> ScenarioVersi
     _check_transition(version, VersionStatus.SUBMITTED)
     errors = scenario_version_validate(version=version)
     if errors:
-        first_field, first_messages = next(iter(errors.items()))
+        first_messages = next(iter(errors.values()))
         raise ValidationFailed(
-            f"The version is not ready for review: {first_field}: {first_messages[0]}", fields=errors
+            f"The version is not ready for review ({len(errors)} to fix): {first_messages[0]}", fields=errors
         )
-    return _transition(version, actor, VersionStatus.SUBMITTED, submitted_at=timezone.now())
+    # A version sent back by a reviewer and submitted again is a resubmission.
+    resubmitted = version.rejected_at is not None
+    _transition(version, actor, VersionStatus.SUBMITTED, submitted_at=timezone.now())
+    _notify_reviewers(version, actor=actor, resubmitted=resubmitted)
+    return version
+
+
+def _notify_reviewers(version: ScenarioVersion, *, actor, resubmitted: bool) -> None:
+    """Tell every admin (but the submitter) that a version waits for review: on the page, and by email
+    when their notification preferences ask for review emails. Sent after commit."""
+    admins = [
+        u
+        for u in User.objects.filter(is_active=True).filter(models.Q(role_admin=True) | models.Q(is_superuser=True))
+        if u.pk != getattr(actor, "pk", None)
+    ]
+    what = "Resubmitted" if resubmitted else "Submitted"
+    title = f"{what} for review: {version}"
+    body = (
+        f"{actor.public_name} {what.lower()} {version} ({version.scenario.slug}) for review. "
+        "Open the review queue to compare it with the previous version, then approve or reject it."
+    )
+    link = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
+
+    def send():
+        for admin in admins:
+            notification_send(user=admin, type=NotificationType.REVIEW, title=title, body=body, link=link)
+
+    transaction.on_commit(send)
 
 
 @transaction.atomic

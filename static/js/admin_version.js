@@ -32,9 +32,100 @@
     });
   }
 
+  function networkNames() {
+    const names = [];
+    document.querySelectorAll('input[name$="network_group"]').forEach(function (input) {
+      const value = input.value.trim();
+      if (value && !/__prefix__/.test(input.name) && names.indexOf(value) < 0) names.push(value);
+    });
+    return names.sort();
+  }
+
+  function refreshNetworks() {
+    const list = document.getElementById("rx-network-groups");
+    if (!list) return;
+    const known = JSON.parse(list.dataset.saved || "[]");
+    const names = networkNames().concat(known).filter(function (v, i, all) { return all.indexOf(v) === i; });
+    list.replaceChildren.apply(list, names.map(function (name) {
+      const option = document.createElement("option");
+      option.value = name;
+      return option;
+    }));
+  }
+
+  // One image source: only the fields of the chosen kind are shown.
+  const IMAGE_FIELDS = {
+    variant: ["image_variant"],
+    platform: ["platform_image"],
+    custom: ["image_ref", "registry_credential"],
+  };
+
+  function showImageFields(select) {
+    const prefix = select.name.replace(/image_source_type$/, "");
+    const wanted = IMAGE_FIELDS[select.value] || [];
+    Object.values(IMAGE_FIELDS).flat().forEach(function (name) {
+      const input = document.querySelector('[name="' + prefix + name + '"]');
+      const row = input && input.closest(".form-row");
+      if (row) row.hidden = wanted.indexOf(name) < 0;
+    });
+  }
+
+  function refreshImageFields() {
+    document.querySelectorAll('select[name$="-image_source_type"]').forEach(function (select) {
+      if (!/__prefix__/.test(select.name)) showImageFields(select);
+    });
+  }
+
+  // "Duplicate" on a machine: a new machine row with the same values and a new name.
+  function addDuplicateButtons() {
+    document.querySelectorAll(".inline-related[id^='machines-']").forEach(function (box) {
+      if (/__prefix__|empty/.test(box.id) || box.querySelector(".rx-duplicate-machine")) return;
+      const title = box.querySelector("h3");
+      if (!title) return;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button rx-duplicate-machine";
+      button.textContent = "Duplicate";
+      button.style.marginLeft = "10px";
+      button.addEventListener("click", function () { duplicateMachine(box); });
+      title.appendChild(button);
+    });
+  }
+
+  function duplicateMachine(box) {
+    const add = document.querySelector("#machines-group .add-row a, #machines-group a.addlink");
+    if (!add) return;
+    const from = box.id.replace(/^machines-/, "");
+    add.click();
+    const total = document.getElementById("id_machines-TOTAL_FORMS");
+    const to = String(Number(total.value) - 1);
+    box.querySelectorAll("input, select, textarea").forEach(function (source) {
+      const name = source.name || "";
+      const field = name.replace("machines-" + from + "-", "");
+      if (!name.startsWith("machines-" + from + "-") || ["id", "scenario_version", "DELETE"].indexOf(field) >= 0) return;
+      const target = document.querySelector('[name="machines-' + to + "-" + field + '"]');
+      if (!target || source.type === "password" || source.type === "file") return;
+      if (source.type === "checkbox") target.checked = source.checked;
+      else target.value = source.value;
+    });
+    const name = document.querySelector('[name="machines-' + to + '-name"]');
+    if (name) { name.value = (name.value + "-copy").slice(0, 32); name.focus(); }
+    refreshImageFields();
+    refreshMachineChoices();
+    refreshNetworks();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("scenarioversion_form");
     if (!form) return;
+    refreshImageFields();
+    refreshNetworks();
+    addDuplicateButtons();
+    form.addEventListener("change", function (event) {
+      if (event.target.name && /image_source_type$/.test(event.target.name)) showImageFields(event.target);
+      if (event.target.name && /network_group$/.test(event.target.name)) refreshNetworks();
+    });
+    document.addEventListener("formset:added", function () { refreshImageFields(); addDuplicateButtons(); refreshNetworks(); });
     let dirty = false;
     let submitting = false;
     form.addEventListener("input", function (event) {
