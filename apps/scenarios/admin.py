@@ -288,6 +288,11 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             "workflow_buttons": self._buttons(request, version),
             "network_groups_json": json.dumps(groups),
         }
+        if request.method == "GET" and request.GET.get("check"):
+            errors = services.scenario_version_validate(version=version)
+            request.rx_check_errors = studio.question_errors_by_index(version, errors)
+            context["checklist"] = studio.checklist(version, errors)
+            context["checklist_ok"] = not errors
         try:
             return super().change_view(request, object_id, form_url, context)
         except ApplicationError as exc:
@@ -327,6 +332,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         if obj is not None and "questions" in form.base_fields:
             url = reverse("admin:scenarios_scenarioversion_try_answer", args=[obj.pk])
             form.base_fields["questions"].widget.test_url = url
+            form.base_fields["questions"].widget.question_errors = dict(getattr(request, "rx_check_errors", {}))
         refused = getattr(request, "rx_refused", None)
         return studio.form_refusing(form, refused) if refused is not None else form
 
@@ -356,12 +362,16 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         step = request.POST.get("_workflow")
         if step in studio.SAVE_FIRST_STEPS:
             # "Submit", "Archive" and "New version" on a draft save the page first, then take the step.
+            change_url = reverse("admin:scenarios_scenarioversion_change", args=[obj.pk])
             if step == "archive":
                 return redirect(reverse("admin:scenarios_scenarioversion_workflow", args=[obj.pk, "archive"]))
+            if step == "check":
+                return redirect(f"{change_url}?check=1")
             result = self._run_step(request, obj, step)
             if step == "new" and result is not None:
                 return redirect(reverse("admin:scenarios_scenarioversion_change", args=[result.pk]))
-            return redirect(reverse("admin:scenarios_scenarioversion_change", args=[obj.pk]))
+            # A refused submit shows the checklist, each problem next to its field.
+            return redirect(change_url if result is not None else f"{change_url}?check=1")
         return super().response_change(request, obj)
 
     # --- Workflow buttons and views ---
@@ -372,6 +382,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         is_owner = version.scenario.created_by_user_id == user.pk
         allowed = ScenarioVersion.TRANSITIONS[version.status]
         candidates = [
+            ("check", "Check", version.is_editable),
             ("submit", "Submit for review", VersionStatus.SUBMITTED in allowed and version.is_editable),
             ("withdraw", "Withdraw", version.status == VersionStatus.SUBMITTED and is_owner),
             ("reopen", "Reopen as draft", version.status == VersionStatus.REJECTED),
@@ -453,9 +464,11 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 result = service(version=version, actor=request.user)
                 messages.success(request, f"{version} {done}.")
         except ApplicationError as exc:
-            # The message names the first problem; list the others too so one round of fixes is enough.
-            others = [f"{field}: {text}" for field, texts in exc.fields.items() for text in texts][1:]
-            messages.error(request, f"{version}: {exc.message}" + (f" Also: {'; '.join(others)}" if others else ""))
+            if step == "submit" and exc.fields:
+                # The checklist on the version page lists every problem next to its field, in words.
+                messages.error(request, f"{version} was not submitted. {exc.message} See the checklist.")
+            else:
+                messages.error(request, f"{version}: {exc.message}")
             return None
         return result
 

@@ -115,9 +115,28 @@
     refreshNetworks();
   }
 
+  // The checklist's problems are also shown next to the inputs they are about.
+  function placeChecklist() {
+    document.querySelectorAll(".rx-check-item[data-field]").forEach(function (item) {
+      const name = item.dataset.field;
+      if (!name) return;
+      const input = document.querySelector('[name="' + name + '"]');
+      if (!input) return;
+      const list = document.createElement("ul");
+      list.className = "errorlist rx-check-error";
+      const line = document.createElement("li");
+      line.textContent = item.textContent;
+      list.appendChild(line);
+      input.parentNode.insertBefore(list, input);
+      const box = input.closest(".inline-related, .form-row");
+      if (box && box.classList.contains("collapsed")) box.classList.remove("collapsed");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("scenarioversion_form");
     if (!form) return;
+    placeChecklist();
     refreshImageFields();
     refreshNetworks();
     addDuplicateButtons();

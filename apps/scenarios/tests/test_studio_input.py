@@ -271,3 +271,67 @@ def test_question_errors_name_the_question_from_one_in_words(creator, creator_cl
     assert not any("questions[1]" in e for e in errors)
     # The editor shows the message on the second question's card.
     assert '"1": ["Question 2 (q2), correct options:' in response.content.decode()
+
+
+def test_check_saves_and_lists_every_problem_in_words_next_to_its_field(creator, creator_client):
+    version = draft_version(
+        creator=creator,
+        mission_text="",
+        machines=[
+            {"name": "attacker", "network_group": "dmz", "allow_solver_entry": True},
+            {"name": "web", "network_group": "internal", "allow_solver_entry": False},
+        ],
+    )
+    services.pivot_point_add(version=version, actor=creator, source="dmz", target="internal")
+    data = change_form_data(creator_client.get(change_url(version)))
+    data.update({"title": "Saved by Check", "_workflow": "check"})
+    response = creator_client.post(change_url(version), data)
+    assert response.status_code == 302 and response["Location"] == change_url(version) + "?check=1"
+    version.refresh_from_db()
+    assert version.title == "Saved by Check" and version.status == VersionStatus.DRAFT
+
+    page = creator_client.get(response["Location"]).content.decode()
+    assert "Checklist: fix these before you submit" in page
+    assert 'data-field="mission_text">Write the mission' in page
+    assert 'data-field="pivot_points-0-source_network_group">No machine is on both' in page
+    assert 'data-field="machines-1-network_group">Machine &#x27;web&#x27;' in page
+    assert "✓ Questions and hints complete" in page
+    assert "mission_text:" not in page
+
+
+def test_a_refused_submit_says_so_in_words_and_shows_the_checklist(creator, creator_client):
+    version = draft_version(creator=creator, mission_text="")
+    data = change_form_data(creator_client.get(change_url(version)))
+    data["_workflow"] = "submit"
+    response = creator_client.post(change_url(version), data, follow=True)
+    text = " ".join(messages_of(response))
+    assert "was not submitted" in text and "Write the mission" in text and "mission_text" not in text
+    assert "Checklist: fix these before you submit" in response.content.decode()
+
+
+def test_admins_are_told_when_a_version_is_submitted(
+    creator, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    from rangex.core.models import Notification
+
+    admin_user.notification_preferences = {"email": {"review": True}}
+    admin_user.save(update_fields=["notification_preferences"])
+    version = draft_version(creator=creator)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scenario_version_submit(version=version, actor=creator)
+    note = Notification.objects.get(user=admin_user)
+    assert note.title == f"Submitted for review: {version}"
+    assert note.link == change_url(version)
+    assert [m.to for m in mailoutbox] == [[admin_user.email]]
+    assert not Notification.objects.filter(user=creator).exists()
+
+
+def test_the_review_queue_and_the_import_page_are_linked_from_the_admin(creator_client, admin_client_2fa):
+    queue = reverse("admin:scenarios_scenarioversion_review_queue")
+    dashboard = admin_client_2fa.get(reverse("admin:index")).content.decode()
+    assert f'href="{queue}"' in dashboard and 'href="/studio/import/"' in dashboard
+    # The navigation beside every other admin page.
+    admin_page = admin_client_2fa.get(reverse("admin:scenarios_scenarioversion_changelist")).content.decode()
+    assert f'href="{queue}"' in admin_page and 'href="/studio/import/"' in admin_page
+    creator_page = creator_client.get(reverse("admin:scenarios_scenarioversion_changelist")).content.decode()
+    assert 'href="/studio/import/"' in creator_page and f'href="{queue}"' not in creator_page
