@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from apps.environments import selectors, services
 from apps.environments.models import SessionStatus
 from apps.scenarios import catalog, grading
+from apps.scenarios import selectors as scenario_selectors
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
@@ -34,6 +35,28 @@ def session_start(request: HttpRequest, version_id) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("scenarios:detail", slug=version.scenario.slug)
+    return redirect("environments:detail", pk=session.pk)
+
+
+@login_required
+@require_POST
+def session_preview_start(request: HttpRequest, version_id) -> HttpResponse:
+    """Start a preview (test) lab of any version, for its creator or a reviewer."""
+    try:
+        version = scenario_selectors.scenario_version_get_for_creator(user=request.user, pk=version_id)
+        throttle_check(request, "session_start")
+        session = services.env_session_start(
+            user=request.user,
+            version=version,
+            client_ip=client_ip(request),
+            user_agent=user_agent(request),
+            is_test=True,
+        )
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("scenarios:preview", version_id=version_id)
     return redirect("environments:detail", pk=session.pk)
 
 

@@ -410,6 +410,14 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         ]
         buttons.append(
             {
+                "name": "preview",
+                "label": "Preview",
+                "url": reverse("scenarios:preview", args=[version.pk]),
+                "get": True,
+            }
+        )
+        buttons.append(
+            {
                 "name": "diff",
                 "label": "Compare with previous",
                 "url": reverse("admin:scenarios_scenarioversion_diff", args=[version.pk]),
