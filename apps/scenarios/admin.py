@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import models
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -38,6 +38,7 @@ from apps.scenarios.models import (
 from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin, SecretKeepingForm
 from rangex.core.errors import ApplicationError
 from rangex.core.files import files_removed_on_error
+from rangex.core.markdown import render_markdown
 
 
 class ScenarioAddForm(forms.ModelForm):
@@ -99,14 +100,17 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
             {
                 "fields": [
                     ("resource_profile", "network_egress_policy"),
-                    "exposed_ports",
                     ("ssh_enabled", "rdp_enabled", "web_enabled"),
                     ("ssh_username", "ssh_password"),
-                    "environment_vars",
-                    "entrypoints",
-                    "ready_check",
-                    ("run_as_user", "capabilities"),
+                    "exposed_ports",
                 ]
+            },
+        ),
+        (
+            "Advanced",
+            {
+                "classes": ["collapse"],
+                "fields": ["environment_vars", "entrypoints", "ready_check", ("run_as_user", "capabilities")],
             },
         ),
     ]
@@ -115,6 +119,8 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and db_field.name in MACHINE_LABELS:
             field.label = MACHINE_LABELS[db_field.name]
+        if field is not None and isinstance(db_field, models.JSONField):
+            field.widget.attrs.update({"rows": 2, "cols": 60})
         if field is not None and db_field.name == "network_group":
             # Offer the version's networks (typed on this page or saved) while still taking a new name.
             field.widget.attrs.update({"list": "rx-network-groups", "autocomplete": "off"})
@@ -285,6 +291,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         )
         context = {
             **(extra_context or {}),
+            "markdown_url": reverse("admin:scenarios_scenarioversion_markdown", args=[version.pk]),
             "workflow_buttons": self._buttons(request, version),
             "network_groups_json": json.dumps(groups),
         }
@@ -439,6 +446,11 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 name="scenarios_scenarioversion_workflow",
             ),
             path(
+                "<path:object_id>/markdown/",
+                self.admin_site.admin_view(self.markdown_view),
+                name="scenarios_scenarioversion_markdown",
+            ),
+            path(
                 "<path:object_id>/try-answer/",
                 self.admin_site.admin_view(self.try_answer_view),
                 name="scenarios_scenarioversion_try_answer",
@@ -504,6 +516,13 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         if step == "new" and result is not None:
             return redirect(reverse("admin:scenarios_scenarioversion_change", args=[result.pk]))
         return redirect(change_url)
+
+    def markdown_view(self, request, object_id):
+        """Render typed Markdown exactly as solvers will see it (the same sanitising renderer)."""
+        self._get_or_404(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return HttpResponse(render_markdown(request.POST.get("text", "")[:200_000]))
 
     def try_answer_view(self, request, object_id):
         """Grade a candidate answer against a question as typed on the page (nothing is saved)."""

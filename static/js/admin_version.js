@@ -133,10 +133,43 @@
     });
   }
 
+  // A Markdown preview beside the mission (and the solver writeup), rendered by the server exactly as
+  // solvers will see it.
+  function markdownPreviews() {
+    const marker = document.getElementById("rx-markdown-url");
+    if (!marker) return;
+    ["mission_text", "solver_writeup"].forEach(function (name) {
+      const box = document.querySelector('textarea[name="' + name + '"]');
+      if (!box) return;
+      const pane = document.createElement("div");
+      pane.className = "rx-md-preview";
+      pane.setAttribute("aria-label", "Preview of " + name.replace("_", " "));
+      pane.setAttribute("role", "region");
+      const wrap = document.createElement("div");
+      wrap.className = "rx-md-split";
+      box.parentNode.insertBefore(wrap, box);
+      wrap.appendChild(box);
+      wrap.appendChild(pane);
+      let timer = null;
+      function render() {
+        const body = new FormData();
+        body.append("text", box.value);
+        const token = document.querySelector('input[name="csrfmiddlewaretoken"]');
+        fetch(marker.dataset.url, { method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-CSRFToken": token ? token.value : "" } })
+          .then(function (response) { return response.text(); })
+          .then(function (html) { pane.innerHTML = html || "<p class=\"help\">The preview shows here as you type.</p>"; });
+      }
+      box.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(render, 300); });
+      render();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("scenarioversion_form");
     if (!form) return;
     placeChecklist();
+    markdownPreviews();
     refreshImageFields();
     refreshNetworks();
     addDuplicateButtons();

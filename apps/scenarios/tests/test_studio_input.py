@@ -335,3 +335,15 @@ def test_the_review_queue_and_the_import_page_are_linked_from_the_admin(creator_
     assert f'href="{queue}"' in admin_page and 'href="/studio/import/"' in admin_page
     creator_page = creator_client.get(reverse("admin:scenarios_scenarioversion_changelist")).content.decode()
     assert 'href="/studio/import/"' in creator_page and f'href="{queue}"' not in creator_page
+
+
+def test_the_mission_preview_renders_markdown_as_solvers_see_it(creator, creator_client):
+    version = draft_version(creator=creator)
+    url = reverse("admin:scenarios_scenarioversion_markdown", args=[version.pk])
+    response = creator_client.post(url, {"text": "# Title\n\n**bold** <script>alert(1)</script>"})
+    html = response.content.decode()
+    assert "<h1>Title</h1>" in html and "<strong>bold</strong>" in html and "<script>" not in html
+    assert (
+        creator_client.post(reverse("admin:scenarios_scenarioversion_markdown", args=[draft_version().pk])).status_code
+        == 404
+    )
