@@ -78,6 +78,11 @@ def test_author_a_scenario_without_json_and_get_it_approved(browser: Browser, li
     page.locator('[name="pivot_points-0-source_network_group"]').fill("dmz")
     page.locator('[name="pivot_points-0-target_network_group"]').fill("internal")
 
+    # The diagram follows what is typed: two machines on two networks joined by the pivot host.
+    expect(page.locator("#rx-topology")).to_have_attribute("data-machines", "2")
+    expect(page.locator("#rx-topology")).to_have_attribute("data-networks", "2")
+    page.locator("#rx-topology").screenshot(path=SHOTS.format("topology"))
+
     # A file copied into the machine added a moment ago (not saved yet), with a mistake in its path.
     page.get_by_text("Add another Scenario asset").click()
     page.locator('[name="assets-0-file"]').set_input_files(
