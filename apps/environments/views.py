@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
 from apps.environments.models import SessionStatus
-from apps.scenarios import catalog, grading
+from apps.scenarios import authoring, catalog, grading
 from apps.scenarios import selectors as scenario_selectors
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
@@ -81,6 +81,7 @@ def _question_rows(session) -> list[dict]:
             {
                 "q": question,
                 "prompt_html": render_markdown(question.get("prompt", "")),
+                "placeholder": authoring.flag_placeholder(question),
                 "solves": solves.get(question["id"]),
                 "state": state,
                 "value": grading.value_after_hints(

@@ -85,12 +85,19 @@ MACHINE_LABELS = {
 }
 
 
+MACHINE_HELP = {
+    "allow_solver_entry": "Solvers get a terminal on this machine.",
+    "is_pivot_host": "Joins both networks of every pivot point that names its network.",
+    "image_ref": "For an image of your own: registry/name:tag, e.g. ghcr.io/you/web:1.0.",
+}
+
+
 class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedInline):
     model = Machine
     form = SecretKeepingForm
     extra = 0
     fieldsets = [
-        (None, {"fields": [("name", "role", "sort_order"), ("network_group", "is_pivot_host", "allow_solver_entry")]}),
+        (None, {"fields": [("name", "role", "sort_order"), "network_group", ("allow_solver_entry", "is_pivot_host")]}),
         (
             "Image",
             {"fields": ["image_source_type", "image_variant", "platform_image", "image_ref", "registry_credential"]},
@@ -119,6 +126,8 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and db_field.name in MACHINE_LABELS:
             field.label = MACHINE_LABELS[db_field.name]
+        if field is not None and db_field.name in MACHINE_HELP:
+            field.help_text = MACHINE_HELP[db_field.name]
         if field is not None and isinstance(db_field, models.JSONField):
             field.widget.attrs.update({"rows": 2, "cols": 60})
         if field is not None and db_field.name == "network_group":
@@ -168,7 +177,9 @@ class PivotPointInline(DraftOnlyInlineMixin, admin.TabularInline):
 
 
 def _status_badge(version: ScenarioVersion) -> str:
-    return format_html('<span class="rx-status rx-status-{}">{}</span>', version.status.lower(), version.status)
+    return format_html(
+        '<span class="rx-status rx-status-{}">{}</span>', version.status.lower(), version.get_status_display()
+    )
 
 
 @admin.register(ScenarioVersion)

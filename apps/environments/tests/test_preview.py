@@ -71,3 +71,19 @@ def test_the_start_service_lets_only_the_creator_and_admins_start_a_test_lab(adm
         services.env_session_start(user=CreatorFactory(), version=version, is_test=True)
     session = services.env_session_start(user=admin_user, version=version, is_test=True)
     assert session.is_test
+
+
+def test_the_answer_box_placeholder_follows_the_questions_own_flag_format(solver, solver_client):
+    from apps.environments import services
+    from apps.scenarios.factories import published_version
+
+    questions = [
+        {"id": "q1", "type": "flag", "prompt": "Flag?", "points": 5,
+         "flags": [{"type": "static", "content": "CTF{hidden}", "case_insensitive": False}]},
+        {"id": "q2", "type": "numeric", "prompt": "How many?", "points": 5, "answer": 2, "tolerance": 0},
+    ]  # fmt: skip
+    version = published_version(requires_machines=False, machines=[], questions=questions, hints=[])
+    session = services.env_session_start(user=solver, version=version)
+    page = solver_client.get(reverse("environments:detail", args=[session.pk])).content.decode()
+    assert 'placeholder="CTF{...}"' in page
+    assert "RX{...}" not in page

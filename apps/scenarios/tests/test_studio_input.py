@@ -347,3 +347,31 @@ def test_the_mission_preview_renders_markdown_as_solvers_see_it(creator, creator
         creator_client.post(reverse("admin:scenarios_scenarioversion_markdown", args=[draft_version().pk])).status_code
         == 404
     )
+
+
+def test_the_flag_placeholder_comes_from_the_questions_flags():
+    from apps.scenarios.authoring import flag_placeholder
+
+    flag = {"type": "flag", "flags": [{"type": "static", "content": "HTB{abc}"}]}
+    assert flag_placeholder(flag) == "HTB{...}"
+    assert flag_placeholder({"type": "flag", "flags": [{"type": "regex", "content": "x+"}]}) == "Your answer"
+    assert flag_placeholder({"type": "flag", "answer": "flag{x}", "match": "exact"}) == "flag{...}"
+    assert flag_placeholder({"type": "numeric"}) == "A number"
+    assert flag_placeholder({"type": "single_choice"}) == ""
+
+
+def test_machine_labels_and_statuses_read_as_words(creator, creator_client):
+    version = draft_version(creator=creator)
+    page = creator_client.get(change_url(version)).content.decode()
+    for label in (">SSH<", ">RDP<", "Image reference:", "Solvers may enter", "Pivot host"):
+        assert label in page
+    for raw in ("Ssh enabled", "Rdp enabled", "Image ref:"):
+        assert raw not in page
+    listing = creator_client.get(reverse("admin:scenarios_scenarioversion_changelist")).content.decode()
+    assert '<span class="rx-status rx-status-draft">Draft</span>' in listing
+
+
+def test_the_new_scenario_form_fills_the_slug_from_the_title(creator_client):
+    page = creator_client.get(reverse("admin:scenarios_scenario_add")).content.decode()
+    assert "js/admin_scenario_add.js" in page and "admin/js/urlify.js" in page
+    assert page.index('name="title"') < page.index('name="slug"')
