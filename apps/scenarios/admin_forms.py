@@ -28,7 +28,22 @@ HINTS_HELP = 'A JSON list. Each hint: {"id": "h1", "question_id": "q1", "text": 
 MACHINES_PREFIX = "machines"
 
 
-class PrettyJSONField(forms.JSONField):
+class ExplainedJSONField(forms.JSONField):
+    """A JSON box whose error says what is wrong and where, not just "Enter a valid JSON."."""
+
+    def to_python(self, value):
+        if not self.disabled and isinstance(value, str) and value.strip():
+            try:
+                json.loads(value, cls=self.decoder)
+            except json.JSONDecodeError as exc:
+                raise forms.ValidationError(
+                    f"This is not valid JSON: {exc.msg.lower()} at line {exc.lineno}, column {exc.colno}.",
+                    code="invalid",
+                ) from None
+        return super().to_python(value)
+
+
+class PrettyJSONField(ExplainedJSONField):
     """A JSON textarea that shows the stored value indented, so creators can read and edit it."""
 
     def prepare_value(self, value):

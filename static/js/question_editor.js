@@ -271,7 +271,10 @@
 
   Editor.prototype.hintFields = function (q, n) {
     const self = this;
-    const box = el("div", { class: "rx-qe-hints" }, [el("div", { class: "rx-qe-sub", text: "Hints" })]);
+    const mode = document.querySelector('select[name="hint_mode"]');
+    const modeText = mode ? mode.options[mode.selectedIndex].text : "";
+    const box = el("div", { class: "rx-qe-hints" }, [el("div", { class: "rx-qe-sub",
+      text: "Hints" + (modeText ? " (hint mode: " + modeText.toLowerCase() + "; costs count only when hints cost points)" : "") })]);
     q.__hints.forEach(function (hint, k) {
       const label = "Question " + n + " hint " + (k + 1);
       const text = el("textarea", { rows: "2", cols: "50", "aria-label": label, oninput: function () { hint.text = text.value; self.write(); } });

@@ -375,3 +375,15 @@ def test_the_new_scenario_form_fills_the_slug_from_the_title(creator_client):
     page = creator_client.get(reverse("admin:scenarios_scenario_add")).content.decode()
     assert "js/admin_scenario_add.js" in page and "admin/js/urlify.js" in page
     assert page.index('name="title"') < page.index('name="slug"')
+
+
+def test_a_json_box_says_what_is_wrong_and_where(creator, creator_client):
+    version = draft_version(creator=creator)
+    data = change_form_data(creator_client.get(change_url(version)))
+    data["machines-0-exposed_ports"] = '[{"port": 80,}]'
+    data["metadata"] = "{'a': 1}"
+    response = creator_client.post(change_url(version), data)
+    page = response.content.decode()
+    assert "This is not valid JSON: expecting property name enclosed in double quotes at line 1, column 2." in page
+    assert "at line 1, column 14." in page
+    assert "Enter a valid JSON." not in page
