@@ -118,6 +118,18 @@ def test_author_a_scenario_without_json_and_get_it_approved(browser: Browser, li
     page.get_by_role("button", name="Add question").click()
     page.get_by_label("Question 3 text").fill("How many networks does the lab have?")
     page.get_by_label("Question 3 answer").fill("2")
+    # Duplicate, move to the top, and delete again: the editor's list tools.
+    page.get_by_role("button", name="Duplicate question 3").click()
+    expect(page.get_by_label("Question 4 id")).to_have_value("q4")
+    expect(page.get_by_label("Question 4 answer")).to_have_value("2")
+    for position in (4, 3, 2):
+        page.get_by_role("button", name=f"Move question {position} up").click()
+    expect(page.get_by_label("Question 1 id")).to_have_value("q4")
+    expect(page.get_by_label("Question 2 id")).to_have_value("q1")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete question 1").click()
+    expect(page.locator(".rx-qe-card")).to_have_count(3)
+    expect(page.get_by_label("Question 1 id")).to_have_value("q1")
     page.screenshot(path=SHOTS.format("authored"), full_page=True)
     # The version page fits a 1,280 px window (wide tables scroll inside their box).
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
@@ -173,3 +185,23 @@ def test_author_a_scenario_without_json_and_get_it_approved(browser: Browser, li
     version.refresh_from_db()
     assert version.status == "APPROVED"
     assert authoring["failed"] == 1
+
+
+def test_drag_a_question_by_its_handle_to_reorder(browser: Browser, live_url, catalogue):
+    from apps.accounts.models import User
+    from apps.scenarios.factories import draft_version
+
+    creator = User.objects.get(email="creator@rangex.local")
+    version = draft_version(creator=creator)
+    second = {**version.questions[0], "id": "q2", "prompt": "The second question"}
+    version.questions = [*version.questions, second]
+    version.save(update_fields=["questions"])
+    page = browser.new_page(viewport={"width": 1280, "height": 2000})
+    _sign_in_with_2fa(page, live_url, "creator@rangex.local", catalogue["creator@rangex.local"])
+    page.goto(f"{live_url}/admin/scenarios/scenarioversion/{version.pk}/change/")
+    page.locator(".rx-qe-card").nth(1).locator(".rx-qe-handle").drag_to(page.locator(".rx-qe-card").nth(0))
+    expect(page.get_by_label("Question 1 id")).to_have_value("q2")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("changed successfully")
+    version.refresh_from_db()
+    assert [q["id"] for q in version.questions] == ["q2", "q1"]
