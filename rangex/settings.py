@@ -502,6 +502,13 @@ RANGEX_METRICS_TOKEN = e.get_secret("RANGEX_METRICS_TOKEN", "")
 # platform_status and health_check probe the web server here when set (e.g. http://127.0.0.1:8000/healthz).
 RANGEX_WEB_HEALTH_URL = e.get_url("RANGEX_WEB_HEALTH_URL", "", schemes={"http", "https"})
 RANGEX_MAX_ASSET_BYTES = e.get_int("RANGEX_MAX_ASSET_MB", 100, minimum=1) * 1024 * 1024
+# The image pipeline (apps/images/pipeline.py): where images built from a version's sources go.
+# Each is a repository prefix, "registry.example.org/rangex-staging"; empty keeps images on this engine.
+RANGEX_IMAGE_STAGING_REPOSITORY = e.get_str("RANGEX_IMAGE_STAGING_REPOSITORY", "")
+RANGEX_IMAGE_PRODUCTION_REPOSITORY = e.get_str("RANGEX_IMAGE_PRODUCTION_REPOSITORY", "")
+# Caps on a build context carried by a bundle: each file, and all of them together.
+RANGEX_MAX_BUILD_FILE_BYTES = e.get_int("RANGEX_MAX_BUILD_FILE_MB", 50, minimum=1) * 1024 * 1024
+RANGEX_MAX_BUILD_CONTEXT_BYTES = e.get_int("RANGEX_MAX_BUILD_CONTEXT_MB", 200, minimum=1) * 1024 * 1024
 # Costs are kept in RM; the global budget cap is set in USD and converted with this rate.
 RANGEX_RM_PER_USD = e.get_str("RANGEX_RM_PER_USD", "4.70")
 LOGIN_URL_PATH = "/accounts/login/"

@@ -30,6 +30,7 @@ CREATOR_PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "imagevariant": {"view"},
         "platformimage": {"view"},
         "registrycredential": {"view", "add", "change"},
+        "imagepipelinestage": {"view"},
     },
     "accounts": {"creatorpreferences": {"view", "change"}},
 }

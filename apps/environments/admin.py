@@ -97,3 +97,6 @@ class FlagShareSuspicionAdmin(ReadOnlyAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_platform_admin
+
+
+from apps.environments import admin_pools  # noqa: E402,F401 (registers the warm pools' admin)

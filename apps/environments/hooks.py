@@ -34,3 +34,9 @@ answer_accepted = Hook(
     "of a session that belongs to an event (events: the solve reaches the event's scoreboard). Called after "
     "commit; a failing receiver is logged and does not stop the others.",
 )
+
+pool_budget = Hook(
+    "environments.pool_budget",
+    "Receivers ``(*, now) -> PoolBudget | None`` say what the warm pools may spend: what is left under the "
+    "month's budget cap and whether they may fill at all (operations answers from its cost figures).",
+)

@@ -15,7 +15,17 @@ NETWORK_EGRESS_INTERNET = "internet"
 
 
 def machine_image(machine) -> tuple[str, object | None]:
-    """Return the image reference of ``machine`` and the image row that carries its security settings."""
+    """Return the image reference of ``machine`` and the image row that carries its security settings.
+
+    A machine built by the image pipeline (a build context, or catalogue tools) runs its built image.
+    """
+    from apps.scenarios.image_builds import machine_built_image
+
+    built = machine_built_image(machine)
+    if built is not None:
+        source = machine.image_variant if machine.image_source_type == "variant" else None
+        source = machine.platform_image if machine.image_source_type == "platform" else source
+        return built, source
     if machine.image_source_type == "variant" and machine.image_variant_id:
         return machine.image_variant.image_ref, machine.image_variant
     if machine.image_source_type == "platform" and machine.platform_image_id:
@@ -69,9 +79,14 @@ def session_flag(*, session_id, question_id: str) -> str:
 
 def session_flags(session: EnvironmentSession) -> dict[str, str]:
     """Return ``{question id: flag}`` for the dynamic flags of this session."""
+    return version_flags(session.scenario_version, session_id=session.id)
+
+
+def version_flags(version, *, session_id) -> dict[str, str]:
+    """Return ``{question id: flag}`` for the dynamic flags of ``version`` in the session ``session_id``."""
     return {
-        q["id"]: session_flag(session_id=session.id, question_id=q["id"])
-        for q in session.scenario_version.questions or []
+        q["id"]: session_flag(session_id=session_id, question_id=q["id"])
+        for q in version.questions or []
         if is_dynamic_flag(q)
     }
 
@@ -95,16 +110,32 @@ def machine_ready_check(machine):
 
 def build_launch_spec(session: EnvironmentSession):
     """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
+    return launch_spec_for(
+        session.scenario_version,
+        session_id=session.id,
+        expires_at=session.expires_at,
+        user_label=str(session.user_id),
+        allow_unapproved=session.is_test,
+    )
+
+
+def launch_spec_for(version, *, session_id, expires_at, user_label: str, allow_unapproved: bool = False):
+    """Return the ``LaunchSpec`` of ``version`` launched as the session ``session_id``.
+
+    A session's spec, or a warm pool's parked environment: it is launched under the id that the
+    session claiming it will get, so its per-session files (the dynamic flags) are already that
+    session's own.
+    """
     from apps.images.models import RegistryCredential
-    from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
+    from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, RuntimeFailure
+    from apps.scenarios.image_builds import machine_built_image_problem
     from rangex.core.system import get_settings
 
     conf = get_settings()
     credentials = list(RegistryCredential.objects.filter(is_active=True).order_by("created_at"))
-    version = session.scenario_version
     machines = list(version.machines.select_related("image_variant", "platform_image").prefetch_related("assets"))
     pivot_points = list(version.pivot_points.all())
-    flags = session_flags(session)
+    flags = version_flags(version, session_id=session_id)
     flag_files: dict[str, list] = {}
     for question in version.questions or []:
         if question["id"] in flags and question.get("flag_machine"):
@@ -115,6 +146,9 @@ def build_launch_spec(session: EnvironmentSession):
     egress_groups: set[str] = set()
     specs = []
     for machine in machines:
+        problem = machine_built_image_problem(machine, allow_unapproved=allow_unapproved)
+        if problem:
+            raise RuntimeFailure(problem, permanent=True)
         image, source = machine_image(machine)
         limits = profile_limits(machine.resource_profile)
         cpus, memory_mb = machine_resources(machine)
@@ -152,11 +186,11 @@ def build_launch_spec(session: EnvironmentSession):
         )
     groups = sorted({g for spec in specs for g in spec.networks})
     return LaunchSpec(
-        session_id=str(session.id),
+        session_id=str(session_id),
         machines=specs,
         networks=[NetworkSpec(name=g, egress=g in egress_groups) for g in groups],
-        expires_at=session.expires_at,
-        labels={"rangex.user": str(session.user_id), "rangex.version": str(version.id)},
+        expires_at=expires_at,
+        labels={"rangex.user": user_label, "rangex.version": str(version.id)},
     )
 
 

@@ -222,8 +222,27 @@ class SessionSecurityGroup(models.Model):
         return self.security_group_name
 
 
+class ParkStatus(models.TextChoices):
+    """Where a warm pool's environment is in its one life: made, parked, claimed once, removed."""
+
+    LAUNCHING = "launching", "Launching"
+    PARKED = "parked", "Parked (ready)"
+    CLAIMED = "claimed", "Claimed by a session"
+    REMOVING = "removing", "Being removed"
+    REMOVED = "removed", "Removed"
+    FAILED = "failed", "Failed"
+
+
+LIVE_PARK_STATUSES = (ParkStatus.LAUNCHING, ParkStatus.PARKED, ParkStatus.REMOVING)
+
+
 class DeploymentEnvironment(BaseModel):
-    """A scale-out deployment of a version on a cloud runtime (``deployment_environment``); filled later."""
+    """A deployment of a version made ahead of any session (``deployment_environment``).
+
+    A warm pool's environments are these rows (``pool`` set): launched under ``session_uuid``, the
+    id that the session claiming it will get, and ``parked_at`` once every machine is ready. A
+    start claims one in a single transaction; it is used once, then removed with its session.
+    """
 
     scenario_version = models.ForeignKey(
         "scenarios.ScenarioVersion", on_delete=models.CASCADE, related_name="deployments"
@@ -240,9 +259,24 @@ class DeploymentEnvironment(BaseModel):
     deployed_at = models.DateTimeField(null=True, blank=True)
     parked_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    pool = models.ForeignKey(
+        "EnvironmentPool", null=True, blank=True, on_delete=models.SET_NULL, related_name="environments"
+    )
+    session_uuid = models.UUIDField(null=True, blank=True, unique=True)
+    runtime_backend = models.CharField(max_length=32, blank=True, default="")
+    launch_result = models.JSONField(default=dict, blank=True)
+    ready_checked_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_session = models.ForeignKey(
+        "EnvironmentSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure_reason = models.TextField(blank=True, default="")
+    cost_accumulated_rm = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    cost_accrued_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "deployment_environment"
+        indexes = [models.Index(fields=["scenario_version", "status", "parked_at"], name="deployment_env_claim_idx")]
 
     def __str__(self) -> str:
         return self.deployment_name
@@ -325,3 +359,43 @@ class FlagShareSuspicion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} used the flag of {self.owner_session_id}"
+
+
+class EnvironmentPool(BaseModel):
+    """A warm pool of a scenario: parked environments of its published version that a start claims.
+
+    ``min_ready`` environments are kept parked, or a window's ``min_ready`` while it is open, never
+    more than ``max_size`` (parked and launching together). A new published version drains the
+    environments of the old one and fills with the new.
+    """
+
+    scenario = models.OneToOneField("scenarios.Scenario", on_delete=models.CASCADE, related_name="pool")
+    is_enabled = models.BooleanField(default=True)
+    min_ready = models.PositiveIntegerField(default=1, help_text="Parked environments kept ready at all times.")
+    max_size = models.PositiveIntegerField(default=5, help_text="At most this many environments, parked or launching.")
+    park_minutes = models.PositiveIntegerField(
+        default=240, help_text="An environment parked longer than this is replaced by a fresh one."
+    )
+
+    class Meta:
+        db_table = "environment_pool"
+
+    def __str__(self) -> str:
+        return f"Pool of {self.scenario}"
+
+
+class PoolWindow(BaseModel):
+    """A time when a pool keeps more environments ready: "50 ready from 09:55 to 10:30" for an event start."""
+
+    pool = models.ForeignKey(EnvironmentPool, on_delete=models.CASCADE, related_name="windows")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    min_ready = models.PositiveIntegerField()
+    note = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        db_table = "environment_pool_window"
+        ordering = ("starts_at",)
+
+    def __str__(self) -> str:
+        return f"{self.min_ready} ready from {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"

@@ -240,3 +240,10 @@ def env_question_solve_stats(*, version, viewer) -> dict[str, dict]:
             "first_private": user is not None and not visible,
         }
     return stats
+
+
+def env_session_machine_tools(*, session) -> dict[str, list[str]]:
+    """Return machine name -> the catalogue tools built into its image, for the session page."""
+    from apps.scenarios.image_builds import version_machine_tools
+
+    return version_machine_tools(session.scenario_version)

@@ -37,3 +37,20 @@ def env_runtime_release_task(session_id: str, runtime_key: str | None = None) ->
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def env_session_machine_reset_task(session_id: str, machine: str) -> None:
     services.env_session_machine_reset_run(session_id=session_id, machine=machine)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def pool_env_launch_task(env_id: str) -> None:
+    services.pool_env_launch(env_id=env_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def pool_env_remove_task(env_id: str) -> None:
+    services.pool_env_remove(env_id=env_id)

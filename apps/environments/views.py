@@ -119,10 +119,14 @@ def _context(session, machines=None, *, questions: bool = False) -> dict:
     version = session.scenario_version
     capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
     addresses = selectors.env_session_addresses(session=session)
+    tools = selectors.env_session_machine_tools(session=session)
     machines = machines if machines is not None else list(session.machines.all())
     context = {
         "capabilities": capabilities,
-        "machines": [{"row": m, "addresses": addresses.get(m.machine_name, [])} for m in machines],
+        "machines": [
+            {"row": m, "addresses": addresses.get(m.machine_name, []), "tools": tools.get(m.machine_name, [])}
+            for m in machines
+        ],
         "restart_version": _restart_version(session),
         "session": session,
         "version": version,

@@ -305,6 +305,7 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
                 ("Suspected flag sharing", reverse("admin:events_suspicions", args=[object_id])),
                 ("Results (print)", reverse("admin:events_results", args=[object_id])),
                 ("Scoreboard CSV", reverse("admin:events_scoreboard_csv", args=[object_id])),
+                ("Pre-warm for start", reverse("admin:events_prewarm", args=[object_id])),
             ],
         }
         return super().change_view(request, object_id, form_url, extra_context)

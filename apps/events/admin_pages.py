@@ -29,6 +29,7 @@ def urls(model_admin) -> list:
         path("<uuid:pk>/suspicions/", view(suspicions_view), name="events_suspicions"),
         path("<uuid:pk>/results/", view(results_view), name="events_results"),
         path("<uuid:pk>/scoreboard.csv", view(csv_view), name="events_scoreboard_csv"),
+        path("<uuid:pk>/prewarm/", view(prewarm_view), name="events_prewarm"),
     ]
 
 
@@ -171,3 +172,33 @@ def csv_response(events) -> HttpResponse:
                 ]
             )
     return response
+
+
+def prewarm_view(model_admin, request, pk):
+    """Pre-warm for start: show the plan (labs per challenge, window, hourly cost), then make the pool windows."""
+    event = selectors.event_get_for_user(user=request.user, pk=pk)
+    count = None
+    lines = None
+    if request.method == "POST":
+        raw = (request.POST.get("count") or "").strip()
+        try:
+            count = int(raw) if raw else None
+            lines = services.event_prewarm(event=event, actor=request.user, count=count)
+        except ValueError:
+            messages.error(request, "Enter the number of labs as a whole number, or leave it empty.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            done = sum(1 for line in lines if line.ok)
+            (messages.success if done == len(lines) else messages.warning)(
+                request, f"Pre-warmed {done} of {len(lines)} lab challenge(s) for the start."
+            )
+    context = {
+        **_context(model_admin, request, event, f"Pre-warm for start: {event.name}"),
+        "players": services.event_expected_players(event),
+        "lead": services.prewarm.LEAD_MINUTES,
+        "hold": services.prewarm.HOLD_MINUTES,
+        "lines": lines if lines is not None else services.event_prewarm_plan(event=event, count=count),
+        "done": lines is not None,
+    }
+    return TemplateResponse(request, "admin/events/prewarm.html", context)

@@ -192,6 +192,15 @@ class ImagePipelineStage(TimestampedModel):
         PRODUCTION_DEPLOYED = "production_deployed"
         FAILED = "failed"
 
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to build"
+        BUILDING = "building", "Building and pushing to staging"
+        AWAITING_APPROVAL = "awaiting_approval", "Waiting for an admin's approval"
+        DEPLOYING = "deploying", "Pushing to production"
+        DONE = "done", "In production"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+
     id = models.BigAutoField(primary_key=True)
     image_name = models.CharField(max_length=255)
     image_tag = models.CharField(max_length=128)
@@ -217,12 +226,25 @@ class ImagePipelineStage(TimestampedModel):
     ecr_repository = models.CharField(max_length=255, blank=True)
     ecr_image_digest = models.CharField(max_length=128, blank=True)
     security_scan_results = models.JSONField(null=True, blank=True)
-    status = models.CharField(max_length=24, default="pending", db_index=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING, db_index=True)
     error_message = models.TextField(blank=True)
+    machine_name = models.CharField(max_length=32, blank=True, help_text="The machine the image was built for.")
+    context_file = models.CharField(
+        max_length=500, blank=True, help_text="The build context (a tar in storage) the image is built from."
+    )
+    log = models.TextField(blank=True, help_text="What each stage printed: the build's steps, the pushes.")
 
     class Meta:
         db_table = "image_pipeline_stages"
         ordering = ["-created_at"]
+        constraints = [
+            # Tagged by the content hash of its context: one pipeline per content, never built twice.
+            models.UniqueConstraint(fields=["image_name", "image_tag"], name="image_pipeline_content_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.image_name}:{self.image_tag} [{self.current_stage}]"
+
+    @property
+    def local_ref(self) -> str:
+        return f"{self.image_name}:{self.image_tag}"

@@ -20,6 +20,8 @@ SCHEDULE: dict[str, tuple[str, int]] = {
     "ops: lab machines": ("apps.ops.tasks.lab_machines_task", 30),
     # A launch whose worker died is retried (or failed) within about LEASE_SECONDS + 30 s.
     "ops: interrupted launches": ("apps.ops.tasks.launches_recover_task", 30),
+    # Warm pools: drained, healed, trimmed and filled to their targets within the budget.
+    "ops: warm pools": ("apps.ops.tasks.pools_task", 30),
     "ops: health checks": ("apps.ops.tasks.health_check_task", 5 * 60),
     "ops: retention": ("apps.ops.tasks.retention_task", 24 * 60 * 60),
     # Event badges (top N) are decided once an event has ended; the task looks back two hours.

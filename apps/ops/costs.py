@@ -20,7 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.environments import services as env_services
-from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
+from apps.environments.models import (
+    LIVE_STATUSES,
+    DeploymentEnvironment,
+    EnvironmentMachine,
+    EnvironmentSession,
+    SessionStatus,
+)
 from apps.images.profiles import PROFILES, profile_limits
 from apps.ops.alerts import alert_send
 from apps.ops.models import AlertLog, BudgetAlert, UsageDaily
@@ -288,13 +294,42 @@ def month_start(moment=None) -> date:
 
 
 def month_cost_rm(*, month: date, scenario_id=None) -> Decimal:
-    """Return the accrued cost of the sessions started in ``month`` (of one scenario, or all)."""
+    """Return the accrued cost of the sessions started in ``month`` (of one scenario, or all), and of
+    the warm pools' environments made in it (parked machines cost money too)."""
     start, _ = _day_bounds(month)
     end, _ = _day_bounds(month.replace(day=calendar.monthrange(month.year, month.month)[1]) + timedelta(days=1))
     qs = EnvironmentSession.objects.filter(created_at__gte=start, created_at__lt=end)
+    pools = DeploymentEnvironment.objects.filter(pool__isnull=False, created_at__gte=start, created_at__lt=end)
     if scenario_id is not None:
         qs = qs.filter(scenario_version__scenario_id=scenario_id)
-    return qs.aggregate(total=Sum("cost_accumulated_rm"))["total"] or Decimal("0")
+        pools = pools.filter(scenario_version__scenario_id=scenario_id)
+    sessions = qs.aggregate(total=Sum("cost_accumulated_rm"))["total"] or Decimal("0")
+    return sessions + (pools.aggregate(total=Sum("cost_accumulated_rm"))["total"] or Decimal("0"))
+
+
+def month_pool_cost_rm(*, month: date) -> Decimal:
+    """Return what the warm pools' environments made in ``month`` cost while parked (the dashboard's own line)."""
+    start, _ = _day_bounds(month)
+    end, _ = _day_bounds(month.replace(day=calendar.monthrange(month.year, month.month)[1]) + timedelta(days=1))
+    pools = DeploymentEnvironment.objects.filter(pool__isnull=False, created_at__gte=start, created_at__lt=end)
+    return pools.aggregate(total=Sum("cost_accumulated_rm"))["total"] or Decimal("0")
+
+
+def pool_budget(*, now=None, **_) -> env_services.PoolBudget:
+    """Return what the warm pools may spend: what is left under the monthly cap (RM), and whether
+    they may fill at all (not at the cap, not paused for the budget, not in maintenance)."""
+    conf = get_settings()
+    state = budget_cap_state(now=now)
+    left = None
+    if state["cap_usd"]:
+        left = max((state["cap_usd"] - state["cost_usd"]) * _rm_per_usd(), Decimal("0"))
+    may_spend = not state["reached"] and not conf.maintenance_active
+    return env_services.PoolBudget(left_rm=left, may_spend=may_spend)
+
+
+def pools_maintain(*, now=None) -> dict[str, int]:
+    """Run the warm pools' pass within the platform's budget (the beat task's body)."""
+    return env_services.pools_maintain(now=now, budget=pool_budget(now=now))
 
 
 def month_rollup_rm(*, month: date) -> Decimal:

@@ -17,7 +17,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.environments import services as env_services
-from apps.environments.models import LIVE_STATUSES, EnvironmentSession, SessionStatus
+from apps.environments.models import (
+    LIVE_STATUSES,
+    DeploymentEnvironment,
+    EnvironmentSession,
+    ParkStatus,
+    SessionStatus,
+)
 from apps.images.profiles import profile_limits
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog
 from apps.ops.recovery import lab_machines_check
@@ -168,12 +174,23 @@ def _sweep_backend(runtime, *, dry_run: bool, now, grace_minutes: int, max_writa
         str(s.pk): s
         for s in EnvironmentSession.objects.filter(pk__in=_valid_uuids(session_ids)).select_related("scenario_version")
     }
+    # A warm pool's environment runs under the id its future session will get: it is not an orphan
+    # while the pool keeps it (launching, parked, or being handed to a session).
+    parked = {
+        str(u)
+        for u in DeploymentEnvironment.objects.filter(
+            session_uuid__in=_valid_uuids(session_ids),
+            status__in=(ParkStatus.LAUNCHING, ParkStatus.PARKED, ParkStatus.CLAIMED),
+        ).values_list("session_uuid", flat=True)
+    }
     grace_edge = now - timedelta(minutes=grace_minutes)
 
     orphans = []
     for res in resources:
         session = sessions.get(res.session_id)
         if session is not None and session.status in LIVE_STATUSES:
+            continue
+        if session is None and res.session_id in parked:
             continue
         if res.created_at is not None and res.created_at > grace_edge:
             continue

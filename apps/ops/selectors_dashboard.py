@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from apps.environments import services as env_services
 from apps.environments.models import LIVE_STATUSES, EnvironmentMachine, EnvironmentSession, SessionStatus
-from apps.ops.costs import _rm_per_usd, month_spend_rm, month_start
+from apps.ops.costs import _rm_per_usd, month_pool_cost_rm, month_spend_rm, month_start
 from apps.ops.models import AlertLog, HealthCheck, OrphanedTaskLog, UsageDaily
 from rangex.core.system import get_settings
 
@@ -70,6 +71,9 @@ def platform_overview(now=None) -> dict:
         "containers": live_container_count(),
         "cost_today_rm": cost_today_rm(now),
         "month_rm": month_rm,
+        # Warm pools' parked labs cost money before anyone uses them: their own line.
+        "pools": env_services.pools_summary(),
+        "pool_month_rm": month_pool_cost_rm(month=month),
         "month_usd": month_usd,
         "cap_usd": cap,
         # The percentage is the truth (600 % when six times over); only the bar stops at its end.

@@ -33,6 +33,14 @@ def cost_accrue_task() -> None:
     with single_flight("accrue", ttl_seconds=120) as mine:
         if mine:
             costs.cost_accrue()
+            env_services.pool_cost_accrue()
+
+
+@shared_task(**PERIODIC)
+def pools_task() -> None:
+    with single_flight("pools", ttl_seconds=120) as mine:
+        if mine:
+            costs.pools_maintain()
 
 
 @shared_task(**PERIODIC)

@@ -34,7 +34,9 @@ from apps.scenarios.admin_inlines import (
     ScenarioAssetInline,
 )
 from apps.scenarios.diffing import diff_class, version_as_text
+from apps.scenarios.image_builds import tool_usage_refresh, version_images_build
 from apps.scenarios.models import (
+    Machine,
     Scenario,
     ScenarioAsset,
     ScenarioVersion,
@@ -85,6 +87,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         "publish_versions",
         "archive_versions",
         "new_versions",
+        "build_images",
     ]
     fieldsets = [
         (None, {"fields": ["title", "short_description", ("category", "difficulty"), "tags", "cover_image"]}),
@@ -230,6 +233,9 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 raise
         if formset.model is ScenarioAsset:
             studio.staged_uploads_discard_on_commit(formset, user_id=request.user.pk)
+        if formset.model is Machine:
+            formset.save_m2m()  # the machines' tools
+            tool_usage_refresh()
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -546,6 +552,18 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
     @admin.action(description="Create a new draft version from each selected version")
     def new_versions(self, request, queryset):
         self._bulk(request, queryset, "new")
+
+    @admin.action(description="Build the images of selected versions (build contexts and tools)")
+    def build_images(self, request, queryset):
+        for version in queryset:
+            try:
+                stages = version_images_build(version=version, actor=request.user)
+            except ApplicationError as exc:
+                messages.error(request, f"{version}: {exc.message}")
+                continue
+            url = reverse("admin:images_imagepipelinestage_changelist") + f"?q={stages[0].image_tag}"
+            names = ", ".join(f"{s.machine_name or s.image_tag[:12]}: {s.get_status_display().lower()}" for s in stages)
+            messages.success(request, format_html('{}: <a href="{}">image pipeline</a>: {}', version, url, names))
 
 
 # --- Scenarios -----------------------------------------------------------------------------------------

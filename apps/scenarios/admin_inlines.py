@@ -83,7 +83,9 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
                 "fields": ["environment_vars", "entrypoints", "ready_check", ("run_as_user", "capabilities")],
             },
         ),
+        ("Built image", {"fields": ["build_context", "tools"], "classes": ["collapse"]}),
     ]
+    filter_horizontal = ["tools"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)

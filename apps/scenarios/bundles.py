@@ -19,7 +19,16 @@ from django.core.exceptions import ValidationError
 
 from apps.images.models import ImageVariant, PlatformImage
 from apps.scenarios.bundle_io import MANIFEST_NAME, ImportPlan, PlannedFile, YamlDoc, safe_relative
-from apps.scenarios.models import ImageSourceType, Machine, NetworkPivotPoint, Scenario, ScenarioAsset, ScenarioVersion
+from apps.scenarios.image_builds import context_from_bundle, read_context_tar
+from apps.scenarios.models import (
+    ImageSourceType,
+    Machine,
+    NetworkPivotPoint,
+    Scenario,
+    ScenarioAsset,
+    ScenarioVersion,
+    Tool,
+)
 from rangex.core.errors import ValidationFailed
 
 BUNDLE_FORMAT = "rangex-scenario-bundle"
@@ -84,15 +93,16 @@ def bundle_export(*, version: ScenarioVersion) -> bytes:
     machines = list(version.machines.select_related("image_variant", "platform_image").order_by("sort_order", "name"))
     omitted: list[str] = []
     machine_rows = []
+    files: dict[str, bytes] = {}
     for i, machine in enumerate(machines):
         row = {"image": _machine_image(machine)}
         row.update({name: _plain(getattr(machine, name)) for name in MACHINE_FIELDS})
+        _export_build(machine, row, files)
         machine_rows.append(row)
         if machine.ssh_password:
             omitted.append(f"machines[{i}].ssh_password")
         if machine.registry_credential_id:
             omitted.append(f"machines[{i}].registry_credential")
-    files: dict[str, bytes] = {}
     asset_rows = []
     for i, asset in enumerate(version.assets.select_related("machine").order_by("id")):
         base = posixpath.basename(asset.file_name) or f"file-{i}"
@@ -138,7 +148,41 @@ def bundle_export(*, version: ScenarioVersion) -> bytes:
     return out.getvalue()
 
 
+def _export_build(machine: Machine, row: dict, files: dict[str, bytes]) -> None:
+    """Add a machine's build context (as a folder of the bundle) and its tools to its manifest row."""
+    tools = sorted(machine.tools.values_list("name", flat=True))
+    if tools:
+        row["tools"] = tools
+    if machine.build_context:
+        with machine.build_context.open("rb") as fh:
+            context = read_context_tar(fh.read(), where=f"machine {machine.name}")
+        folder = f"build/{machine.name}"
+        files.update({f"{folder}/{name}": content for name, content in context.items()})
+        row["build"] = folder
+
+
 # --- Import: the plan ---------------------------------------------------------------------------
+
+
+def _plan_build(doc: YamlDoc, machine: Machine, row: dict, files: dict[str, bytes], at: str, *, base: str) -> None:
+    """Read a machine's ``build:`` folder (checked like the bundle itself) and its ``tools:`` names."""
+    folder = row.get("build")
+    if folder is not None:
+        full = f"{base}/{folder}" if base and isinstance(folder, str) else folder
+        try:
+            machine.planned_build_files = context_from_bundle(files, full, where=f"{doc.filename}, {at}.build")
+        except ValidationFailed as exc:
+            doc.add(f"{at}.build", exc.message)
+    names = row.get("tools")
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            doc.add(f"{at}.tools", "Give the tools as a list of names from the catalogue.")
+            return
+        tools = {t.name: t for t in Tool.objects.filter(name__in=names, is_active=True)}
+        missing = [n for n in names if n not in tools]
+        if missing:
+            doc.add(f"{at}.tools", f"No active tool of the catalogue is named {', '.join(map(repr, missing))}.")
+        machine.planned_tools = [tools[n] for n in names if n in tools]
 
 
 def _clean_model(doc: YamlDoc, instance, prefix: str, *, exclude: list[str], rename: dict[str, str] | None = None):
@@ -236,7 +280,7 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
         if not isinstance(row, dict):
             doc.add(at, "Each machine must be a mapping.")
             continue
-        for name in sorted(set(row) - set(MACHINE_FIELDS) - {"image"}, key=str):
+        for name in sorted(set(row) - set(MACHINE_FIELDS) - {"image", "build", "tools"}, key=str):
             doc.add(f"{at}.{name}", "This field is not known (secrets are never imported).")
         fields = {name: row[name] for name in MACHINE_FIELDS if name in row}
         if fields.get("cpu_cores") is not None:
@@ -247,6 +291,7 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
                 fields.pop("cpu_cores")
         machine = Machine(**fields)
         _resolve_image(doc, machine, row.get("image"), f"{at}.image")
+        _plan_build(doc, machine, row, files, at, base=base)
         _clean_model(doc, machine, at, exclude=["scenario_version", "image_variant", "platform_image"])
         if machine.name in names:
             doc.add(f"{at}.name", f"Another machine is already named {machine.name!r}.")

@@ -46,7 +46,9 @@ from apps.scenarios.bundle_io import (
 from apps.scenarios.bundles import ASSET_FIELDS, _check_target_path, _clean_model, _planned_file
 from apps.scenarios.compose import plan_compose
 from apps.scenarios.grading import DECAY_FUNCTIONS, ID_RE, regex_problem
+from apps.scenarios.image_builds import check_context_files, context_from_bundle
 from apps.scenarios.models import ImageSourceType, Machine, ScenarioAsset, ScenarioVersion
+from rangex.core.errors import ValidationFailed
 
 SPEC_KEYS = (
     "name", "author", "category", "description", "attribution", "value", "type", "extra", "image", "protocol",
@@ -299,15 +301,29 @@ def _image_machine(doc: YamlDoc, image: Any, *, slug: str, base: str, files: dic
     if ref in (".", "./"):
         context = "."
     dockerfile = posixpath.join(base, "" if context == "." else (context or ref), "Dockerfile").lstrip("/")
+    machine = Machine(name="challenge", role="victim", image_source_type=ImageSourceType.CUSTOM, image_ref=ref)
     if context is not None or dockerfile in files:
         tag = f"rangex-import/{slug}:latest"
-        doc.warn(
-            "image",
-            f"RangeX does not build images from uploads: build {image!r} and tag it {tag} on the engine before "
-            "publishing.",
-        )
-        ref = tag
-    return Machine(name="challenge", role="victim", image_source_type=ImageSourceType.CUSTOM, image_ref=ref)
+        machine.image_ref = tag
+        folder = posixpath.dirname(dockerfile)
+        if dockerfile in files:
+            # The folder travels with the upload: the image pipeline builds it (checked as bundles are).
+            try:
+                machine.planned_build_files = (
+                    context_from_bundle(files, folder, where=f"{doc.filename}, image")
+                    if folder
+                    else check_context_files(dict(files), where=f"{doc.filename}, image")
+                )
+            except ValidationFailed as exc:
+                doc.add("image", exc.message)
+            doc.warn("image", f"the image is built from {folder or 'the upload'!r} by the image pipeline.")
+        else:
+            doc.warn(
+                "image",
+                f"RangeX does not build images from uploads: build {image!r} and tag it {tag} on the engine before "
+                "publishing.",
+            )
+    return machine
 
 
 def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) -> ImportPlan:
@@ -461,7 +477,7 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     machines, pivots, topology = [], [], None
     if compose_path:
         compose_doc = YamlDoc(files[compose_path], filename=compose_path, limits=limits)
-        topology = plan_compose(compose_doc, slug=slug)
+        topology = plan_compose(compose_doc, slug=slug, files=files, base=base)
         machines, pivots = topology.machines, topology.pivot_points
         doc.absorb(compose_doc)
         if data.get("image") and not any(m.image_ref == str(data["image"]).strip() for m in machines):

@@ -31,7 +31,9 @@ from django.utils.text import slugify
 
 from apps.images.models import ImageVariant, PlatformImage
 from apps.scenarios.bundle_io import ImportPlan, YamlDoc
+from apps.scenarios.image_builds import context_from_bundle
 from apps.scenarios.models import MACHINE_CAPABILITIES, ImageSourceType, Machine, NetworkPivotPoint
+from rangex.core.errors import ValidationFailed
 
 DEFAULT_NETWORK = "default"
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
@@ -287,7 +289,17 @@ def _apply_extra(doc: YamlDoc, machine: Machine, extra: Any, at: str) -> None:
             doc.warn(f"{at}.{key}", "unknown RangeX machine field; dropped.")
 
 
-def _service(doc: YamlDoc, name: str, svc: Any, *, slug: str, known: dict[str, str], topology: ComposeTopology):
+def _service(
+    doc: YamlDoc,
+    name: str,
+    svc: Any,
+    *,
+    slug: str,
+    known: dict[str, str],
+    topology: ComposeTopology,
+    files=None,
+    base: str = "",
+):
     at = f"services.{name}"
     if not isinstance(svc, dict):
         doc.add(at, "A service is a mapping (image, ports, networks...).")
@@ -339,11 +351,12 @@ def _service(doc: YamlDoc, name: str, svc: Any, *, slug: str, known: dict[str, s
             tag = f"rangex-import/{slug}-{machine_name}:latest"[:255]
             machine.image_ref = tag
             topology.build_contexts[machine_name] = context
-            doc.warn(
-                f"{at}.build",
-                f"RangeX does not build images from uploads: build {context!r} and tag it {tag} on the engine "
-                "before publishing" + (f" (the image name {image!r} is kept as a note)." if image else "."),
-            )
+            if not _attach_build(doc, machine, context, at, files=files, base=base):
+                doc.warn(
+                    f"{at}.build",
+                    f"the folder {context!r} is not in the upload: build it and tag it {tag} on the engine "
+                    "before publishing" + (f" (the image name {image!r} is kept as a note)." if image else "."),
+                )
     elif isinstance(image, str) and image.strip() and len(image.strip()) <= 255:
         machine.image_ref = image.strip()
     else:
@@ -489,8 +502,26 @@ def _reachability_ok(machines: list[Machine], points, declared: dict[str, list[s
     return all(set(networks_of(m, points)) == set(declared[m.name]) for m in machines)
 
 
-def plan_compose(doc: YamlDoc, *, slug: str) -> ComposeTopology:
-    """Check a Compose file and return the machines, pivot points and network topology it describes."""
+def _attach_build(doc: YamlDoc, machine: Machine, context: str, at: str, *, files, base: str) -> bool:
+    """Give ``machine`` the build context folder of the upload (checked as bundles are); False when absent."""
+    folder = posixpath.normpath(posixpath.join(base, context.strip()))
+    if files is None or folder in ("", ".") or not any(name.startswith(folder + "/") for name in files):
+        return False
+    try:
+        machine.planned_build_files = context_from_bundle(files, folder, where=f"{doc.filename}, {at}.build")
+    except ValidationFailed as exc:
+        doc.add(f"{at}.build", exc.message)
+        return True
+    doc.warn(f"{at}.build", f"the image is built from {folder!r} by the image pipeline (the version's Build images).")
+    return True
+
+
+def plan_compose(doc: YamlDoc, *, slug: str, files=None, base: str = "") -> ComposeTopology:
+    """Check a Compose file and return the machines, pivot points and network topology it describes.
+
+    With the upload's ``files``, a service's ``build:`` folder found in them (relative to ``base``,
+    the Compose file's folder) becomes the machine's build context.
+    """
     topology = ComposeTopology()
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict) or not data["services"]:
@@ -502,7 +533,9 @@ def plan_compose(doc: YamlDoc, *, slug: str) -> ComposeTopology:
     known = _networks(doc, data.get("networks"), topology)
     declared: dict[str, list[str]] = {}
     for name, svc in data["services"].items():
-        machine, networks = _service(doc, str(name), svc, slug=slug, known=known, topology=topology)
+        machine, networks = _service(
+            doc, str(name), svc, slug=slug, known=known, topology=topology, files=files, base=base
+        )
         if machine is None:
             continue
         if machine.name in declared:
@@ -543,7 +576,7 @@ def plan_compose_scenario(path: str, files: dict[str, bytes], *, limits) -> Impo
     folder = posixpath.basename(posixpath.dirname(path))
     name = str(data.get("name") or folder or "compose-lab").strip()
     slug = slugify(name)[:120].strip("-") or "compose-lab"
-    topology = plan_compose(doc, slug=slug)
+    topology = plan_compose(doc, slug=slug, files=files, base=posixpath.dirname(path))
     doc.raise_if_errors()
     fields = {
         "title": name[:160],

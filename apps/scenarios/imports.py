@@ -35,6 +35,7 @@ from apps.scenarios.bundle_io import (
     load_source,
 )
 from apps.scenarios.compose import plan_compose, plan_compose_scenario
+from apps.scenarios.image_builds import machine_context_set, tool_usage_refresh
 from apps.scenarios.models import Scenario, ScenarioVersion
 from apps.scenarios.services import scenario_author_require, scenario_version_component_save, scenario_version_draft_add
 from rangex.core.audit import AuditAction, audit_record
@@ -63,12 +64,19 @@ def _apply_plan(*, plan: ImportPlan, actor, stored: list[str]) -> ScenarioVersio
         stored.append(version.cover_image.name)
     by_name = {}
     for component in [*plan.machines, *plan.pivot_points]:
+        build_files = getattr(component, "planned_build_files", None)
+        if build_files:
+            machine_context_set(component, build_files)
+            stored.append(component.build_context.name)
         try:
             scenario_version_component_save(version=version, actor=actor, obj=component)
         except ValidationFailed as exc:
             raise _in_file(plan, exc, where=str(component)) from None
         if hasattr(component, "role"):
             by_name[component.name] = component
+            if getattr(component, "planned_tools", None):
+                component.tools.set(component.planned_tools)
+                tool_usage_refresh()
     for asset, machine_name, planned in plan.assets:
         asset.machine = by_name.get(machine_name) if machine_name else None
         asset.file = ContentFile(planned.content, name=posixpath.basename(asset.file_name) or "file")
@@ -223,7 +231,7 @@ def _plan(kind: str, path: str, files: dict[str, bytes], *, limits: BundleLimits
     if not plan.machines and compose_path and compose_path in files:
         # A bundle may describe its machines with the Compose file it names instead of a list.
         compose_doc = YamlDoc(files[compose_path], filename=compose_path, limits=limits)
-        topology = plan_compose(compose_doc, slug=plan.slug)
+        topology = plan_compose(compose_doc, slug=plan.slug, files=files, base=posixpath.dirname(compose_path))
         compose_doc.raise_if_errors()
         plan.machines, plan.pivot_points = topology.machines, topology.pivot_points
         plan.version_fields.setdefault("network_topology", topology.network_topology)
@@ -381,9 +389,13 @@ def scenario_import(
 
 
 def _still_used(name: str) -> bool:
-    from apps.scenarios.models import ScenarioAsset
+    from apps.scenarios.models import Machine, ScenarioAsset
 
-    return ScenarioAsset.objects.filter(file=name).exists() or ScenarioVersion.objects.filter(cover_image=name).exists()
+    return (
+        ScenarioAsset.objects.filter(file=name).exists()
+        or ScenarioVersion.objects.filter(cover_image=name).exists()
+        or Machine.objects.filter(build_context=name).exists()
+    )
 
 
 def _delete_stored(names: list[str]) -> None:

@@ -379,6 +379,19 @@ class Machine(BaseModel):
     ssh_password = EncryptedTextField(null=True, blank=True)
     network_egress_policy = models.CharField(max_length=16, choices=EgressPolicy.choices, default=EgressPolicy.NONE)
     sort_order = models.PositiveIntegerField(default=0)
+    tools = models.ManyToManyField(
+        "Tool",
+        blank=True,
+        related_name="machines",
+        help_text="Installed into the machine's image when it is built (never at launch).",
+    )
+    build_context = models.FileField(
+        upload_to="build-contexts/",
+        max_length=500,
+        blank=True,
+        help_text="A tar with a Dockerfile at its root: the machine's image is built from it by the image pipeline.",
+    )
+    build_context_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         db_table = "machine"

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import CreatorPreferences, User
+from apps.scenarios.image_builds import machine_context_prepare, tool_usage_refresh
 from apps.scenarios.models import (
     AssetScenarioVersion,
     AssetType,
@@ -259,6 +260,8 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
             )
         asset_describe_upload(obj)
         asset_check(obj, actor=actor)
+    if isinstance(obj, Machine):
+        machine_context_prepare(obj)
     created = obj._state.adding
     full_clean_or_raise(obj)
     new_file = isinstance(obj, ScenarioAsset) and bool(obj.file) and not getattr(obj.file, "_committed", True)
@@ -607,6 +610,7 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
         clone = Machine(scenario_version=version, **_copy_fields(machine, machine_skip))
         # ssh_password is read decrypted and re-encrypted on save.
         clone.save()
+        clone.tools.set(machine.tools.all())
         machines[machine.pk] = clone
 
     asset_skip = ("id", "scenario_version", "machine", "file", "uploaded_at")
@@ -637,6 +641,7 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
         target=version,
         details={"based_on": str(source.pk), "based_on_number": source.version_number},
     )
+    tool_usage_refresh()
     return version
 
 
@@ -658,3 +663,19 @@ def tool_delete(*, actor, tool: Tool) -> None:
     if not getattr(actor, "is_platform_admin", False):
         raise PermissionDenied("Only admins curate the tools catalogue.")
     model_delete_audited(instance=tool, actor=actor, action=AuditAction.TOOL_DELETE)
+
+
+def machine_tools_set(*, machine: Machine, tools: list[Tool], actor) -> Machine:
+    """Pick the catalogue tools of a machine of a DRAFT version; recount every tool's usage."""
+    inactive = [t.name for t in tools if not t.is_active]
+    if inactive:
+        raise ValidationFailed(
+            f"These tools are switched off in the catalogue: {', '.join(inactive)}.",
+            fields={"tools": ["Pick active tools only."]},
+        )
+    with transaction.atomic():
+        # The component service checks ownership and that the version is still a DRAFT, and audits.
+        machine = scenario_version_component_save(version=machine.scenario_version, actor=actor, obj=machine)
+        machine.tools.set(tools)
+        tool_usage_refresh()
+    return machine

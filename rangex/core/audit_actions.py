@@ -62,6 +62,11 @@ class AuditAction(models.TextChoices):
     PLATFORM_IMAGE_CREATE = "platformimage.create"
     PLATFORM_IMAGE_UPDATE = "platformimage.update"
     PLATFORM_IMAGE_DELETE = "platformimage.delete"
+    IMAGE_PIPELINE_REQUEST = "image_pipeline.request"
+    IMAGE_PIPELINE_APPROVE = "image_pipeline.approve"
+    IMAGE_PIPELINE_REJECT = "image_pipeline.reject"
+    IMAGE_PIPELINE_RETRY = "image_pipeline.retry"
+    DOCKER_IMAGE_PRUNE = "dockerimage.prune"
 
     # Scenarios.
     SCENARIO_CREATE = "scenario.create"
@@ -97,6 +102,11 @@ class AuditAction(models.TextChoices):
     # Environments.
     SESSION_START = "session.start"
     SESSION_RUNNING = "session.running"
+    POOL_CLAIM = "pool.claim"
+    POOL_CREATE = "pool.create"
+    POOL_UPDATE = "pool.update"
+    POOL_DELETE = "pool.delete"
+    POOL_PREWARM = "pool.prewarm"
     SESSION_FAILED = "session.failed"
     SESSION_PAUSE = "session.pause"
     SESSION_PAUSE_FAILED = "session.pause_failed"

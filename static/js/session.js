@@ -18,7 +18,11 @@
   setInterval(tick, 1000);
   tick();
 
-  window.rangexSocket(page.dataset.eventsWs, (msg) => {
+  window.rangexSocket(page.dataset.eventsWs, onMessage, (state) => {
+    if (state === "open" && page.dataset.status === "starting") becomeRunning();
+  });
+
+  function onMessage(msg) {
     if (msg.type === "progress") {
       const bar = document.getElementById("launch-progress");
       const text = document.getElementById("launch-message");
@@ -29,8 +33,7 @@
       if (score) score.textContent = msg.score;
     } else if (msg.type === "status") {
       if (msg.status === "running" && page.dataset.status === "starting") {
-        // The terminal token is only rendered for a running session: reload once to get it.
-        location.reload();
+        becomeRunning();
         return;
       }
       page.dataset.status = msg.status;
@@ -57,14 +60,51 @@
       if (box) box.insertAdjacentHTML("beforeend", `<div class="alert alert-${kind}" role="alert"></div>`);
       if (box) box.lastElementChild.textContent = msg.message;
     }
-  });
+  }
 
-  // If the socket misses the running event (for example on a slow network), poll while starting.
+  // Starting -> running without reloading the page: the fresh status card carries the terminal
+  // token (rendered only for a running lab), the terminals open at once. A reload here cost a whole
+  // page load, a second events socket and xterm set up twice.
+  let switching = null;
+  function applyStatus(html) {
+    const slot = document.getElementById("status-slot");
+    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("session-status");
+    if (!slot || !fresh) return null;
+    slot.replaceChildren(fresh);
+    if (window.htmx) window.htmx.process(fresh);
+    return fresh;
+  }
+  function becomeRunning() {
+    if (switching) return switching;
+    switching = fetch(page.dataset.statusUrl, { headers: { "HX-Request": "true" } })
+      .then((r) => r.text())
+      .then((html) => {
+        const fresh = applyStatus(html);
+        const status = fresh ? fresh.dataset.status : "";
+        if (status === "running" && fresh.dataset.token) {
+          page.dataset.token = fresh.dataset.token;
+          page.dataset.status = "running";
+          const note = document.getElementById("terminal-note");
+          if (note) note.remove();
+          tick();
+          if (window.rangexTerminals) window.rangexTerminals.start();
+        } else if (status && status !== "starting") {
+          switching = null;
+          onMessage({ type: "status", status });
+        }
+        switching = null;
+        return status;
+      })
+      .catch(() => { switching = null; return ""; });
+    return switching;
+  }
+
+  // The running event may come before the socket is subscribed (a warm lab is running at once, a
+  // fast launch within a second): check on the first open and then every second while starting.
   if (page.dataset.status === "starting") {
     const poll = setInterval(() => {
-      fetch(page.dataset.statusUrl, { headers: { "HX-Request": "true" } })
-        .then((r) => r.text())
-        .then((html) => { if (html.includes('data-status="running"') || html.includes('data-status="failed"')) { clearInterval(poll); location.reload(); } });
-    }, 3000);
+      if (page.dataset.status !== "starting") { clearInterval(poll); return; }
+      becomeRunning();
+    }, 1000);
   }
 })();

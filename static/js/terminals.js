@@ -237,6 +237,8 @@
 
   window.rangexTerminals = {
     closeAll() { Object.values(shells).forEach((s) => { s.closing = true; if (s.socket) s.socket.close(1000); }); },
+    // The lab became running on this page (session.js set the token): open the active shell.
+    start() { if (active) select(active); },
   };
 
   loadTabs().forEach((t) => addTab(t.machine, t.tab));

@@ -65,10 +65,14 @@ def _child_setup():
     from asgiref.sync import SyncToAsync
     from channels.layers import channel_layers
 
+    from rangex.core import scheduling
+
     for conn in connections.all():
         conn.close()
     channel_layers.backends = {}
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    # The embedded task pool's threads did not survive the fork either (RANGEX_EAGER_IN_BACKGROUND).
+    scheduling._executor = None
 
 
 @pytest.fixture

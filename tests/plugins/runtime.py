@@ -23,3 +23,13 @@ def cleanup_sessions(runtime):
     yield created
     for session_id in created:
         runtime.stop(str(session_id))
+
+
+@pytest.fixture
+def pool_cleanup(runtime):
+    """Remove, at the end of the test, the machines of every warm-pool environment the test made."""
+    yield
+    from apps.environments.models import DeploymentEnvironment
+
+    for sid in DeploymentEnvironment.objects.exclude(session_uuid=None).values_list("session_uuid", flat=True):
+        runtime.stop(str(sid))

@@ -10,7 +10,8 @@ conditional updates, so two workers racing on one session act once.
 - ``lifecycle``: pause, resume, extend, stop, teardown, activity, idle warnings;
 - ``answers``: answers, hints, flag sharing, completion;
 - ``reviews``: people accept or reject free-text answers;
-- ``costs``: the hourly rate of a session.
+- ``costs``: the hourly rate of a session;
+- ``pools``: warm pools, parked environments that a start claims instead of launching.
 """
 
 from apps.environments.services.answers import (
@@ -36,6 +37,24 @@ from apps.environments.services.lifecycle import (
     env_session_warn_idle,
     env_sessions_release_for_user,
 )
+from apps.environments.services.pools import (
+    PoolBudget,
+    pool_check,
+    pool_claim,
+    pool_claim_finish,
+    pool_cost_accrue,
+    pool_delete,
+    pool_env_create,
+    pool_env_launch,
+    pool_env_remove,
+    pool_machine_count,
+    pool_prewarm,
+    pool_save,
+    pool_target,
+    pools_maintain,
+    pools_summary,
+    version_hourly_rm,
+)
 from apps.environments.services.provision import (
     env_session_launch_claim,
     env_session_mark_failed,
@@ -52,6 +71,7 @@ __all__ = [
     "EXTEND_MINUTES",
     "MIN_SESSION_MINUTES",
     "STALE_STOPPING_MINUTES",
+    "PoolBudget",
     "TerminalGrant",
     "cost_rate_rm",
     "env_answer_review",
@@ -82,5 +102,20 @@ __all__ = [
     "env_sessions_release_for_user",
     "env_terminal_authorize",
     "env_terminal_open",
+    "pool_check",
+    "pool_claim",
+    "pool_claim_finish",
+    "pool_cost_accrue",
+    "pool_delete",
+    "pool_env_create",
+    "pool_env_launch",
+    "pool_env_remove",
+    "pool_machine_count",
+    "pool_prewarm",
+    "pool_save",
+    "pool_target",
+    "pools_maintain",
+    "pools_summary",
     "session_duration_minutes",
+    "version_hourly_rm",
 ]

@@ -140,6 +140,7 @@ def env_session_provision(*, session_id) -> EnvironmentSession | None:
         return env_session_mark_failed(session=session, reason=f"The lab could not start: {exc.message}")
     try:
         spec = build_launch_spec(session)
+        absent = _absent_images(runtime, spec)
         with _heartbeat(session_id):
             result = runtime.launch(spec, progress=lambda s, t, m: _set_progress(session_id, s, t, m))
     except RuntimeFailure as exc:
@@ -150,10 +151,24 @@ def env_session_provision(*, session_id) -> EnvironmentSession | None:
         _cleanup(runtime, session_id)
         return env_session_mark_failed(session=session, reason="The lab could not start because of an internal error.")
     session = env_session_mark_running(session=session, result=result)
+    if absent is not None:
+        from apps.images.catalog import docker_images_observe
+
+        docker_images_observe(refs=[m.image for m in spec.machines], pulled=absent)
     if session.status != SessionStatus.RUNNING:
         # Stopped while we were launching: take down what we just made.
         _cleanup(runtime, session_id)
     return session
+
+
+def _absent_images(runtime, spec) -> set[str] | None:
+    """Return the images of ``spec`` the Docker engine lacks (the launch pulls them), for the catalogue.
+
+    None for other backends: the image catalogue follows this install's Docker engine only.
+    """
+    if runtime.name != "docker":
+        return None
+    return {m.image for m in spec.machines if not runtime.image_present(m.image)}
 
 
 def _cleanup(runtime, session_id) -> None:

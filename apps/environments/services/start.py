@@ -20,6 +20,7 @@ from apps.environments.models import (
 from apps.environments.services.common import (
     session_duration_minutes,
 )
+from apps.environments.services.pools import pool_claim, pool_claim_finish, pool_machine_count
 from apps.runtime import default_runtime_key
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
@@ -36,7 +37,7 @@ from rangex.core.system import get_settings
 logger = logging.getLogger(__name__)
 
 
-def _check_start_limits(*, user, version, now, event_id=None) -> None:
+def _check_start_limits(*, user, version, now, event_id=None, warm: bool = False) -> None:
     conf = get_settings()
     # Inside an event the limit is one lab per challenge (the caller returns the live one), so the
     # per-user limit counts practice labs only.
@@ -79,8 +80,13 @@ def _check_start_limits(*, user, version, now, event_id=None) -> None:
                 "Try again in a few minutes.",
                 limit="max_concurrent_users",
             )
+    if warm:
+        # A claimed parked lab's machines exist already; they were counted when the pool made them.
+        return
     machine_count = version.machines.count()
-    running_containers = EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count()
+    running_containers = (
+        EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count() + pool_machine_count()
+    )
     cap = min(conf.max_total_containers, conf.docker_max_containers)
     if running_containers + machine_count > cap:
         raise LimitExceeded(
@@ -109,7 +115,9 @@ def _check_preview_limits(*, user, version) -> None:
             limit="budget_limit_rm",
         )
     conf = get_settings()
-    running = EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count()
+    running = (
+        EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count() + pool_machine_count()
+    )
     cap = min(conf.max_total_containers, conf.docker_max_containers)
     if running + version.machines.count() > cap:
         raise LimitExceeded(
@@ -228,8 +236,11 @@ def env_session_start(
             )
         if is_test and not locked_user.is_platform_admin:
             _check_preview_limits(user=locked_user, version=version)
+        # A parked environment of a warm pool, if one is ready: the session takes its id. Claimed
+        # before the limits are checked, so a refusal rolls the claim back with everything else.
+        parked = None if is_test else pool_claim(version=version)
         if not is_test:
-            _check_start_limits(user=locked_user, version=version, now=now, event_id=event_id)
+            _check_start_limits(user=locked_user, version=version, now=now, event_id=event_id, warm=parked is not None)
             # The scenario row lock serialises players of one scenario across users.
             scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
             _check_scenario_cap(scenario=scenario)
@@ -237,19 +248,20 @@ def env_session_start(
         machines = list(version.machines.all())
         profile = max((m.resource_profile for m in machines), key=_profile_rank, default="small")
         session = EnvironmentSession.objects.create(
+            **({"id": parked.session_uuid, "runtime_backend": parked.runtime_backend} if parked else {}),
             user=locked_user,
             scenario_version=version,
             event_id=event_id,
             team_id=team_id,
             status=SessionStatus.STARTING,
-            runtime_backend=default_runtime_key(),
+            **({} if parked else {"runtime_backend": default_runtime_key()}),
             expires_at=now + timedelta(minutes=session_duration_minutes(version)),
             env_profile=profile,
             client_ip=client_ip,
             client_user_agent=(user_agent or "")[:512],
             last_activity_at=now,
             is_test=is_test,
-            progress_message="Queued",
+            progress_message="Claiming a ready lab" if parked else "Queued",
         )
         EnvironmentMachine.objects.bulk_create(
             EnvironmentMachine(
@@ -265,10 +277,16 @@ def env_session_start(
             actor=user,
             action=AuditAction.SESSION_START,
             target=session,
-            details={"version": str(version.id), "is_test": is_test},
+            details={"version": str(version.id), "is_test": is_test, "warm": parked is not None},
         )
-
-        enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
+        if parked is None:
+            enqueue("apps.environments.tasks.env_session_provision_task", str(session.id))
+        else:
+            # After the (outermost) commit, in this thread: the claimed machines are checked and
+            # the session runs within the request, or it falls back to a cold launch.
+            transaction.on_commit(lambda: pool_claim_finish(session_id=session.id, env_id=parked.pk))
+    if parked is not None:
+        session.refresh_from_db()
     return session
 
 

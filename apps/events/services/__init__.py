@@ -7,6 +7,7 @@
 - ``discipline``: disqualification and reinstatement, and what happens when an event ends;
 - ``announcements``: what organisers tell the participants;
 - ``labs``: event labs stop when the event ends, with a warning before;
+- ``prewarm``: warm-pool windows for the event's start, sized from who registered;
 - ``scoreboard``: pushing the board to open pages, verifying answer chains.
 """
 
@@ -30,6 +31,7 @@ from apps.events.services.play import (
     event_take_hint,
     participation_for,
 )
+from apps.events.services.prewarm import event_expected_players, event_prewarm, event_prewarm_plan
 from apps.events.services.ranking import rank_recompute
 from apps.events.services.registration import event_register, event_withdraw
 from apps.events.services.scoreboard import event_session_verify, scoreboard_publish, scoreboard_push
@@ -41,11 +43,14 @@ __all__ = [
     "event_challenges_save",
     "event_delete",
     "event_divisions_save",
+    "event_expected_players",
     "event_lab_answer",
     "event_lab_answer_accepted",
     "event_labs_follow",
     "event_labs_stop_ended",
     "event_labs_warn",
+    "event_prewarm",
+    "event_prewarm_plan",
     "event_register",
     "event_save",
     "event_session_start",
