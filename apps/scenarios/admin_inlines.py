@@ -60,7 +60,7 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
     extra = 0
     formfield_overrides = {models.JSONField: {"form_class": ExplainedJSONField}}
     fieldsets = [
-        (None, {"fields": [("name", "role", "sort_order"), "network_group", ("allow_solver_entry", "is_pivot_host")]}),
+        (None, {"fields": [("name", "role", "sort_order"), "network_group", "allow_solver_entry", "is_pivot_host"]}),
         (
             "Image",
             {"fields": ["image_source_type", "image_variant", "platform_image", "image_ref", "registry_credential"]},

@@ -367,6 +367,10 @@ def test_machine_labels_and_statuses_read_as_words(creator, creator_client):
         assert label in page
     for raw in ("Ssh enabled", "Rdp enabled", "Image ref:"):
         assert raw not in page
+    # The two help texts of the entry and pivot boxes each stand in a row of their own.
+    rows = page.split('class="form-row')
+    entry = next(r for r in rows if "Solvers get a terminal on this machine." in r)
+    assert "Joins both networks" not in entry
     listing = creator_client.get(reverse("admin:scenarios_scenarioversion_changelist")).content.decode()
     assert '<span class="rx-status rx-status-draft">Draft</span>' in listing
 
