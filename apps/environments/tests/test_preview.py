@@ -54,7 +54,8 @@ def test_start_in_a_preview_makes_a_test_session_for_the_creator(creator, creato
     session = EnvironmentSession.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("environments:detail", args=[session.pk])
     assert session.is_test and session.user == creator and session.scenario_version == version
-    assert creator_client.get(response["Location"]).status_code == 200
+    lab = creator_client.get(response["Location"])
+    assert lab.status_code == 200 and 'id="test-lab-banner"' in lab.content.decode()
 
     # One preview lab at a time for a creator.
     other = draft_version(creator=creator)
