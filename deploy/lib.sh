@@ -137,6 +137,21 @@ ensure_static() {
 }
 
 # Write a .env with fresh secrets and a unique instance id for the embedded default, once.
+# The address people open, from RANGEX_BIND ("host:port", ":port" or "port"; 0.0.0.0 and :: mean
+# every interface, shown as 127.0.0.1) unless SITE_URL is set in the environment or .env. It exports
+# SITE_URL, so links in emails and the start-up banner name the port the server really listens on.
+site_address() {
+  local bind="${RANGEX_BIND:-127.0.0.1:8000}" host port from_env
+  case "$bind" in
+    *:*) host="${bind%:*}"; port="${bind##*:}" ;;
+    *) host=127.0.0.1; port="$bind" ;;
+  esac
+  case "$host" in ""|0.0.0.0|"[::]"|::) host=127.0.0.1 ;; esac
+  from_env="$(grep -s '^SITE_URL=' "$ROOT/.env" | tail -n 1 | cut -d= -f2- || true)"
+  export SITE_URL="${SITE_URL:-${from_env:-http://$host:$port}}"
+  printf '%s\n' "$SITE_URL"
+}
+
 ensure_dev_env() {
   if [ -f "$ROOT/.env" ]; then
     ensure_instance_id

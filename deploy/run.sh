@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run RangeX with its demo content on the embedded default (SQLite, in-memory channel layer,
-# tasks on a background thread, local Docker engine), serving http://127.0.0.1:8000.
+# tasks on a background thread, local Docker engine), serving http://127.0.0.1:8000 (or RANGEX_BIND).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 started=$(date +%s)
@@ -10,6 +10,7 @@ ensure_python
 ensure_static
 ensure_dev_env
 cd "$ROOT"
+site_address >/dev/null
 
 say "Preparing the database"
 "$PY" manage.py migrate --no-input -v 0
@@ -19,5 +20,5 @@ if "$PY" manage.py help build_images >/dev/null 2>&1; then
 fi
 say "Seeding the demo content"
 "$PY" manage.py seed_demo
-say "Ready in $(( $(date +%s) - started )) s. Open http://127.0.0.1:8000 (Ctrl-C stops)."
+say "Ready in $(( $(date +%s) - started )) s. Open $SITE_URL (Ctrl-C stops)."
 exec "$PY" manage.py runserver "${RANGEX_BIND:-127.0.0.1:8000}"

@@ -27,6 +27,7 @@ const files = {
   "@xterm/addon-web-links/lib/addon-web-links.js.map": "xterm/addon-web-links.js.map",
   "chart.js/dist/chart.umd.js": "chartjs/chart.umd.js",
   "chart.js/dist/chart.umd.js.map": "chartjs/chart.umd.js.map",
+  "cytoscape/dist/cytoscape.min.js": "cytoscape/cytoscape.min.js",
 };
 rmSync(out, { recursive: true, force: true });
 for (const [from, to] of Object.entries(files)) {

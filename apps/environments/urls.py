@@ -7,6 +7,7 @@ app_name = "environments"
 urlpatterns = [
     path("", views.session_list, name="session_list"),
     path("start/<uuid:version_id>/", views.session_start, name="start"),
+    path("preview/<uuid:version_id>/start/", views.session_preview_start, name="preview_start"),
     path("reviews/", views.review_list, name="reviews"),
     path("<uuid:pk>/review/", views.review_decide, name="review"),
     path("<uuid:pk>/", views.session_detail, name="detail"),

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
 from apps.environments.models import SessionStatus
-from apps.scenarios import catalog, grading
+from apps.scenarios import authoring, catalog, grading
+from apps.scenarios import selectors as scenario_selectors
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
@@ -38,6 +39,28 @@ def session_start(request: HttpRequest, version_id) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def session_preview_start(request: HttpRequest, version_id) -> HttpResponse:
+    """Start a preview (test) lab of any version, for its creator or a reviewer."""
+    try:
+        version = scenario_selectors.scenario_version_get_for_creator(user=request.user, pk=version_id)
+        throttle_check(request, "session_start")
+        session = services.env_session_start(
+            user=request.user,
+            version=version,
+            client_ip=client_ip(request),
+            user_agent=user_agent(request),
+            is_test=True,
+        )
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("scenarios:preview", version_id=version_id)
+    return redirect("environments:detail", pk=session.pk)
+
+
+@login_required
 def session_list(request: HttpRequest) -> HttpResponse:
     sessions = selectors.env_session_list_for_user(user=request.user)[:100]
     return render(request, "environments/session_list.html", {"sessions": sessions})
@@ -58,6 +81,7 @@ def _question_rows(session) -> list[dict]:
             {
                 "q": question,
                 "prompt_html": render_markdown(question.get("prompt", "")),
+                "placeholder": authoring.flag_placeholder(question),
                 "solves": solves.get(question["id"]),
                 "state": state,
                 "value": grading.value_after_hints(

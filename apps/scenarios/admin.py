@@ -15,81 +15,38 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import models
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
-from apps.scenarios import selectors, services
+from apps.scenarios import admin_studio as studio
+from apps.scenarios import authoring, selectors, services
+from apps.scenarios.admin_forms import (
+    ExplainedJSONField,
+    ScenarioVersionForm,
+    asset_machine_of,
+)
+from apps.scenarios.admin_inlines import (
+    MachineInline,
+    PivotPointInline,
+    ScenarioAssetInline,
+)
+from apps.scenarios.diffing import diff_class, version_as_text
 from apps.scenarios.image_builds import tool_usage_refresh, version_images_build
 from apps.scenarios.models import (
     Machine,
-    NetworkPivotPoint,
     Scenario,
     ScenarioAsset,
     ScenarioVersion,
     Tool,
     VersionStatus,
 )
-from apps.scenarios.validation import questions_errors
-from rangex.core.admin import ApplicationErrorAdminMixin, SecretFieldsAdminMixin, SecretKeepingForm
+from rangex.core.admin import ApplicationErrorAdminMixin
 from rangex.core.errors import ApplicationError
-
-QUESTIONS_HELP = (
-    "A JSON list. Each question: "
-    '{"id": "q1", "type": "flag|single_choice|multiple_choice|numeric|free_text", "prompt": "...", '
-    '"points": 10, "max_attempts": 3 or null}. Flag: "answer", "match": "exact|case_insensitive|regex", '
-    'optional "dynamic": true with "flag_machine" and "flag_path". Choices: "options": [...], "correct": [0]. '
-    'Numeric: "answer": 42, "tolerance": 0.'
-)
-HINTS_HELP = 'A JSON list. Each hint: {"id": "h1", "question_id": "q1", "text": "...", "cost": 5}.'
-
-
-class PrettyJSONField(forms.JSONField):
-    """A JSON textarea that shows the stored value indented, so creators can read and edit it."""
-
-    def prepare_value(self, value):
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
-
-
-class ScenarioVersionForm(forms.ModelForm):
-    questions = PrettyJSONField(
-        required=False, initial=list, help_text=QUESTIONS_HELP, widget=forms.Textarea(attrs={"rows": 16, "cols": 100})
-    )
-    hints = PrettyJSONField(
-        required=False, initial=list, help_text=HINTS_HELP, widget=forms.Textarea(attrs={"rows": 8, "cols": 100})
-    )
-
-    class Meta:
-        model = ScenarioVersion
-        fields = list(services.EDITABLE_FIELDS)
-
-    def clean(self):
-        data = super().clean()
-        for name in ("questions", "hints"):
-            if name in data and data[name] is None:
-                data[name] = []
-        # An empty draft is fine until submit. Invalid JSON already has its error on the field; with bad
-        # hints the questions are still checked (against no hints).
-        if "questions" in data and (data.get("questions") or data.get("hints")):
-            hints_ok = "hints" in data
-            errors = questions_errors(
-                data["questions"],
-                data["hints"] if hints_ok else [],
-                scenario_type=data.get("scenario_type") or "challenge",
-                validation_mode=data.get("validation_mode") or "instant",
-            )
-            for key, texts in errors.items():
-                field = "hints" if key.startswith("hints") else "questions"
-                if field == "hints" and not hints_ok:
-                    continue
-                for text in texts:
-                    self.add_error(field, text if key == field else f"{key}: {text}")
-        return data
+from rangex.core.files import files_removed_on_error
+from rangex.core.markdown import render_markdown
 
 
 class ScenarioAddForm(forms.ModelForm):
@@ -100,93 +57,22 @@ class ScenarioAddForm(forms.ModelForm):
     class Meta:
         model = Scenario
         fields = ["slug"]
-
-
-# --- Inlines: the parts of a version, editable only while it is a DRAFT ----------------------------
-
-
-class DraftOnlyInlineMixin:
-    def _editable(self, request, obj) -> bool:
-        return obj is None or obj.is_editable
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_delete_permission(request, obj)
-
-
-class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedInline):
-    model = Machine
-    form = SecretKeepingForm
-    extra = 0
-    fieldsets = [
-        (None, {"fields": [("name", "role", "sort_order"), ("network_group", "is_pivot_host", "allow_solver_entry")]}),
-        (
-            "Image",
-            {"fields": ["image_source_type", "image_variant", "platform_image", "image_ref", "registry_credential"]},
-        ),
-        (
-            "Resources and access",
-            {
-                "fields": [
-                    ("resource_profile", "network_egress_policy"),
-                    "exposed_ports",
-                    ("ssh_enabled", "rdp_enabled", "web_enabled"),
-                    ("ssh_username", "ssh_password"),
-                    "environment_vars",
-                    "entrypoints",
-                    "ready_check",
-                    ("run_as_user", "capabilities"),
-                ]
-            },
-        ),
-        ("Built image", {"fields": ["build_context", "tools"], "classes": ["collapse"]}),
-    ]
-    filter_horizontal = ["tools"]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "image_variant":
-            kwargs["queryset"] = ImageVariant.objects.filter(is_active=True)
-        elif db_field.name == "platform_image":
-            kwargs["queryset"] = PlatformImage.objects.filter(is_active=True)
-        elif db_field.name == "registry_credential":
-            qs = RegistryCredential.objects.filter(is_active=True)
-            kwargs["queryset"] = qs if request.user.is_platform_admin else qs.filter(created_by_user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class ScenarioAssetInline(DraftOnlyInlineMixin, admin.TabularInline):
-    model = ScenarioAsset
-    extra = 0
-    fields = ["file", "file_name", "asset_type", "machine", "target_path", "permissions", "description"]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "machine":
-            version_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
-            kwargs["queryset"] = Machine.objects.filter(scenario_version_id=version_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class PivotPointInline(DraftOnlyInlineMixin, admin.TabularInline):
-    model = NetworkPivotPoint
-    extra = 0
-    fields = ["source_network_group", "target_network_group", "description"]
+        help_texts = {"slug": "Filled in from the title; the scenario's address is /scenarios/<slug>/."}
 
 
 # --- Versions ------------------------------------------------------------------------------------------
 
 
 def _status_badge(version: ScenarioVersion) -> str:
-    return format_html('<span class="rx-status rx-status-{}">{}</span>', version.status.lower(), version.status)
+    return format_html(
+        '<span class="rx-status rx-status-{}">{}</span>', version.status.lower(), version.get_status_display()
+    )
 
 
 @admin.register(ScenarioVersion)
 class ScenarioVersionAdmin(admin.ModelAdmin):
     form = ScenarioVersionForm
+    formfield_overrides = {models.JSONField: {"form_class": ExplainedJSONField}}
     change_form_template = "admin/scenarios/scenarioversion/change_form.html"
     list_display = ["title", "version_number", "scenario", "status_badge", "creator", "submitted_at", "updated_at"]
     list_filter = ["status", "scenario_type", "difficulty"]
@@ -298,7 +184,22 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self._get_or_404(request, object_id)
-        context = {**(extra_context or {}), "workflow_buttons": self._buttons(request, version)}
+        groups = sorted(
+            {*version.machines.values_list("network_group", flat=True)}
+            | {*version.pivot_points.values_list("source_network_group", flat=True)}
+            | {*version.pivot_points.values_list("target_network_group", flat=True)}
+        )
+        context = {
+            **(extra_context or {}),
+            "markdown_url": reverse("admin:scenarios_scenarioversion_markdown", args=[version.pk]),
+            "workflow_buttons": self._buttons(request, version),
+            "network_groups_json": json.dumps(groups),
+        }
+        if request.method == "GET" and request.GET.get("check"):
+            errors = services.scenario_version_validate(version=version)
+            request.rx_check_errors = studio.question_errors_by_index(version, errors)
+            context["checklist"] = studio.checklist(version, errors)
+            context["checklist_ok"] = not errors
         try:
             return super().change_view(request, object_id, form_url, context)
         except ApplicationError as exc:
@@ -319,11 +220,69 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
             services.scenario_version_component_delete(version=version, actor=request.user, obj=obj)
+        by_instance = {id(f.instance): f for f in formset.forms}
         for obj in instances:
-            services.scenario_version_component_save(version=version, actor=request.user, obj=obj)
+            row = by_instance.get(id(obj))
+            if isinstance(obj, ScenarioAsset) and row is not None:
+                # The machine is named, not picked by id: it may have been added in this same save.
+                obj.machine = asset_machine_of(row, version)
+            try:
+                services.scenario_version_component_save(version=version, actor=request.user, obj=obj)
+            except ApplicationError as exc:
+                exc.form_prefix = row.prefix if row is not None else None
+                raise
+        if formset.model is ScenarioAsset:
+            studio.staged_uploads_discard_on_commit(formset, user_id=request.user.pk)
         if formset.model is Machine:
             formset.save_m2m()  # the machines' tools
             tool_usage_refresh()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and "questions" in form.base_fields:
+            url = reverse("admin:scenarios_scenarioversion_try_answer", args=[obj.pk])
+            form.base_fields["questions"].widget.test_url = url
+            form.base_fields["questions"].widget.question_errors = dict(getattr(request, "rx_check_errors", {}))
+        refused = getattr(request, "rx_refused", None)
+        return studio.form_refusing(form, refused) if refused is not None else form
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        refused = getattr(request, "rx_refused", None)
+        if refused is not None and inline.model is ScenarioAsset:
+            kwargs["refused"] = refused
+        return kwargs
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            # Django's view saves inside one transaction; a refusal rolls back every row, and the
+            # block removes every file stored on the way.
+            with files_removed_on_error():
+                response = super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            # Show the same page again, bound to what was typed, with the refusal next to its field.
+            request.rx_refused = exc
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+        studio.staged_uploads_keep(request, response)
+        return response
+
+    def response_change(self, request, obj):
+        step = request.POST.get("_workflow")
+        if step in studio.SAVE_FIRST_STEPS:
+            # "Submit", "Archive" and "New version" on a draft save the page first, then take the step.
+            change_url = reverse("admin:scenarios_scenarioversion_change", args=[obj.pk])
+            if step == "archive":
+                return redirect(reverse("admin:scenarios_scenarioversion_workflow", args=[obj.pk, "archive"]))
+            if step == "check":
+                return redirect(f"{change_url}?check=1")
+            result = self._run_step(request, obj, step)
+            if step == "new" and result is not None:
+                return redirect(reverse("admin:scenarios_scenarioversion_change", args=[result.pk]))
+            # A refused submit shows the checklist, each problem next to its field.
+            return redirect(change_url if result is not None else f"{change_url}?check=1")
+        return super().response_change(request, obj)
 
     # --- Workflow buttons and views ---
 
@@ -333,8 +292,9 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
         is_owner = version.scenario.created_by_user_id == user.pk
         allowed = ScenarioVersion.TRANSITIONS[version.status]
         candidates = [
+            ("check", "Check", version.is_editable),
             ("submit", "Submit for review", VersionStatus.SUBMITTED in allowed and version.is_editable),
-            ("withdraw", "Withdraw", version.status == VersionStatus.SUBMITTED),
+            ("withdraw", "Withdraw", version.status == VersionStatus.SUBMITTED and is_owner),
             ("reopen", "Reopen as draft", version.status == VersionStatus.REJECTED),
             ("approve", "Approve", is_admin and not is_owner and VersionStatus.APPROVED in allowed),
             ("reject", "Reject…", is_admin and not is_owner and VersionStatus.REJECTED in allowed),
@@ -352,10 +312,20 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 "name": name,
                 "label": label,
                 "url": reverse("admin:scenarios_scenarioversion_workflow", args=[version.pk, name]),
+                # On a draft these save the page first (they submit the change form).
+                "saves_first": version.is_editable and name in studio.SAVE_FIRST_STEPS,
             }
             for name, label, shown in candidates
             if shown
         ]
+        buttons.append(
+            {
+                "name": "preview",
+                "label": "Preview",
+                "url": reverse("scenarios:preview", args=[version.pk]),
+                "get": True,
+            }
+        )
         buttons.append(
             {
                 "name": "diff",
@@ -377,6 +347,16 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 "<path:object_id>/workflow/<str:step>/",
                 self.admin_site.admin_view(self.workflow_view),
                 name="scenarios_scenarioversion_workflow",
+            ),
+            path(
+                "<path:object_id>/markdown/",
+                self.admin_site.admin_view(self.markdown_view),
+                name="scenarios_scenarioversion_markdown",
+            ),
+            path(
+                "<path:object_id>/try-answer/",
+                self.admin_site.admin_view(self.try_answer_view),
+                name="scenarios_scenarioversion_try_answer",
             ),
             path(
                 "<path:object_id>/diff/",
@@ -407,9 +387,11 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 result = service(version=version, actor=request.user)
                 messages.success(request, f"{version} {done}.")
         except ApplicationError as exc:
-            # The message names the first problem; list the others too so one round of fixes is enough.
-            others = [f"{field}: {text}" for field, texts in exc.fields.items() for text in texts][1:]
-            messages.error(request, f"{version}: {exc.message}" + (f" Also: {'; '.join(others)}" if others else ""))
+            if step == "submit" and exc.fields:
+                # The checklist on the version page lists every problem next to its field, in words.
+                messages.error(request, f"{version} was not submitted. {exc.message} See the checklist.")
+            else:
+                messages.error(request, f"{version}: {exc.message}")
             return None
         return result
 
@@ -427,12 +409,58 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             if posted and self._run_step(request, version, "reject", request.POST["reason"]) is not None:
                 return redirect(change_url)
             return self._reject_form(request, [version], error_url=change_url)
+        if step == "archive" and request.POST.get("confirm") != "yes":
+            if request.method not in ("GET", "POST"):
+                return HttpResponseNotAllowed(["GET", "POST"])
+            return self._archive_form(request, version, back_url=change_url)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         result = self._run_step(request, version, step)
         if step == "new" and result is not None:
             return redirect(reverse("admin:scenarios_scenarioversion_change", args=[result.pk]))
         return redirect(change_url)
+
+    def markdown_view(self, request, object_id):
+        """Render typed Markdown exactly as solvers will see it (the same sanitising renderer)."""
+        self._get_or_404(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return HttpResponse(render_markdown(request.POST.get("text", "")[:200_000]))
+
+    def try_answer_view(self, request, object_id):
+        """Grade a candidate answer against a question as typed on the page (nothing is saved)."""
+        self._get_or_404(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            question = json.loads(request.POST.get("question") or "{}")
+            hints = json.loads(request.POST.get("hints") or "[]")
+        except ValueError:
+            return JsonResponse(
+                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+            )
+        if not isinstance(question, dict) or not isinstance(hints, list):
+            return JsonResponse(
+                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+            )
+        verdict = authoring.answer_try(
+            question=question,
+            hints=[h for h in hints if isinstance(h, dict)],
+            answer=request.POST.get("answer", ""),
+            scoring_mode=request.POST.get("scoring_mode") or "allOrNothing",
+            hint_mode=request.POST.get("hint_mode") or "disabled",
+        )
+        return JsonResponse(verdict)
+
+    def _archive_form(self, request, version, *, back_url):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Archive {version}?",
+            "opts": self.model._meta,
+            "version": version,
+            "back_url": back_url,
+        }
+        return TemplateResponse(request, "admin/scenarios/scenarioversion/archive.html", context)
 
     def _reject_form(self, request, versions, *, error_url, action: bool = False):
         context = {
@@ -475,7 +503,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "version": version,
             "previous": previous,
-            "lines": [(_diff_class(line), line) for line in lines],
+            "lines": [(diff_class(line), line) for line in lines],
         }
         return TemplateResponse(request, "admin/scenarios/scenarioversion/diff.html", context)
 
@@ -538,52 +566,6 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             messages.success(request, format_html('{}: <a href="{}">image pipeline</a>: {}', version, url, names))
 
 
-def _diff_class(line: str) -> str:
-    if line.startswith(("+++", "---")):
-        return "file"
-    if line.startswith("@@"):
-        return "hunk"
-    if line.startswith("+"):
-        return "add"
-    if line.startswith("-"):
-        return "del"
-    return ""
-
-
-def version_as_text(version: ScenarioVersion) -> str:
-    """Render a version's content as stable text for a line diff: fields, questions, hints, machines."""
-    out = []
-    for name in services.EDITABLE_FIELDS:
-        if name in ("questions", "hints"):
-            continue
-        value = getattr(version, name)
-        if name == "cover_image":
-            value = value.name if value else ""
-        out.append(f"{name}: {json.dumps(value, ensure_ascii=False, default=str)}")
-    out.append("questions:")
-    out.extend("  " + line for line in json.dumps(version.questions, indent=2, sort_keys=True).splitlines())
-    out.append("hints:")
-    out.extend("  " + line for line in json.dumps(version.hints, indent=2, sort_keys=True).splitlines())
-    skip = {"id", "scenario_version", "created_at", "updated_at", "ssh_password"}
-    for machine in version.machines.select_related("image_variant", "platform_image", "registry_credential"):
-        out.append(f"machine {machine.name}:")
-        for field in machine._meta.concrete_fields:
-            if field.name in skip:
-                continue
-            value = getattr(machine, field.name)
-            out.append(f"  {field.name}: {json.dumps(value if not hasattr(value, 'pk') else str(value), default=str)}")
-        out.append(f"  ssh_password: {'(set)' if machine.ssh_password else '(none)'}")
-    for point in version.pivot_points.all():
-        out.append(f"pivot: {point.source_network_group} <-> {point.target_network_group} {point.description}")
-    for asset in version.assets.select_related("machine"):
-        machine = asset.machine.name if asset.machine else "-"
-        out.append(
-            f"asset: {asset.file_name} [{asset.asset_type}] machine={machine} "
-            f"target={asset.target_path} sha256={asset.sha256}"
-        )
-    return "\n".join(out)
-
-
 # --- Scenarios -----------------------------------------------------------------------------------------
 
 
@@ -616,6 +598,9 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     readonly_fields = ["slug", "created_by_user", "is_published", "average_rating", "total_ratings"]
     inlines = [VersionLinkInline]
 
+    class Media:
+        js = ["admin/js/urlify.js", "js/admin_scenario_add.js"]
+
     def get_queryset(self, request):
         return selectors.scenario_list_for_creator(user=request.user)
 
@@ -625,7 +610,7 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ["slug", "title", "short_description", "category"] if obj is None else self.readonly_fields
+        return ["title", "slug", "short_description", "category"] if obj is None else self.readonly_fields
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields

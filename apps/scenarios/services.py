@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import CreatorPreferences
+from apps.accounts.models import CreatorPreferences, User
 from apps.scenarios.image_builds import machine_context_prepare, tool_usage_refresh
 from apps.scenarios.models import (
     AssetScenarioVersion,
@@ -40,6 +40,7 @@ from rangex.core.audit import (
     model_update,
 )
 from rangex.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from rangex.core.files import files_removed_on_error, stored_file_track
 from rangex.core.models import NotificationType
 from rangex.core.notifications import notification_send
 
@@ -257,13 +258,18 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
             raise ValidationFailed(
                 "The machine belongs to another version.", fields={"machine": ["Not in this version."]}
             )
-        _describe_upload(obj)
+        asset_describe_upload(obj)
         asset_check(obj, actor=actor)
     if isinstance(obj, Machine):
         machine_context_prepare(obj)
     created = obj._state.adding
     full_clean_or_raise(obj)
-    obj.save()
+    new_file = isinstance(obj, ScenarioAsset) and bool(obj.file) and not getattr(obj.file, "_committed", True)
+    with files_removed_on_error():
+        obj.save()
+        if new_file:
+            # A rollback of the caller's transaction must take the stored file with it.
+            stored_file_track(storage=obj.file.storage, name=obj.file.name)
     audit_record(
         actor=actor,
         action=COMPONENT_ACTIONS[type(obj)]["create" if created else "update"],
@@ -273,7 +279,7 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
     return obj
 
 
-def _describe_upload(asset: ScenarioAsset) -> None:
+def asset_describe_upload(asset: ScenarioAsset) -> None:
     """Fill in the name, size and SHA-256 of a newly uploaded asset file."""
     if not asset.file or getattr(asset.file, "_committed", True):
         return
@@ -414,18 +420,47 @@ def scenario_version_submit(*, version: ScenarioVersion, actor) -> ScenarioVersi
     _check_transition(version, VersionStatus.SUBMITTED)
     errors = scenario_version_validate(version=version)
     if errors:
-        first_field, first_messages = next(iter(errors.items()))
+        first_messages = next(iter(errors.values()))
         raise ValidationFailed(
-            f"The version is not ready for review: {first_field}: {first_messages[0]}", fields=errors
+            f"The version is not ready for review ({len(errors)} to fix): {first_messages[0]}", fields=errors
         )
-    return _transition(version, actor, VersionStatus.SUBMITTED, submitted_at=timezone.now())
+    # A version sent back by a reviewer and submitted again is a resubmission.
+    resubmitted = version.rejected_at is not None
+    _transition(version, actor, VersionStatus.SUBMITTED, submitted_at=timezone.now())
+    _notify_reviewers(version, actor=actor, resubmitted=resubmitted)
+    return version
+
+
+def _notify_reviewers(version: ScenarioVersion, *, actor, resubmitted: bool) -> None:
+    """Tell every admin (but the submitter) that a version waits for review: on the page, and by email
+    when their notification preferences ask for review emails. Sent after commit."""
+    admins = [
+        u
+        for u in User.objects.filter(is_active=True).filter(models.Q(role_admin=True) | models.Q(is_superuser=True))
+        if u.pk != getattr(actor, "pk", None)
+    ]
+    what = "Resubmitted" if resubmitted else "Submitted"
+    title = f"{what} for review: {version}"
+    body = (
+        f"{actor.public_name} {what.lower()} {version} ({version.scenario.slug}) for review. "
+        "Open the review queue to compare it with the previous version, then approve or reject it."
+    )
+    link = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
+
+    def send():
+        for admin in admins:
+            notification_send(user=admin, type=NotificationType.REVIEW, title=title, body=body, link=link)
+
+    transaction.on_commit(send)
 
 
 @transaction.atomic
 def scenario_version_withdraw(*, version: ScenarioVersion, actor) -> ScenarioVersion:
-    """Take a SUBMITTED version back to DRAFT before an admin decides."""
+    """Take a SUBMITTED version back to DRAFT before an admin decides; only its creator may."""
     version = _locked(version)
     _require_owner_or_admin(version, actor)
+    if not _is_owner(version, actor):
+        raise PermissionDenied("Only the creator of a scenario may withdraw it from review; reject it instead.")
     if version.status != VersionStatus.SUBMITTED:
         raise InvalidTransition("Only a version waiting for review can be withdrawn.")
     return _transition(version, actor, VersionStatus.DRAFT, submitted_at=None)

@@ -7,6 +7,7 @@ app_name = "scenarios"
 urlpatterns = [
     path("", views.catalog_page, name="catalog"),
     path("favorites/", views.favorites_page, name="favorites"),
+    path("preview/<uuid:version_id>/", views.preview_page, name="preview"),
     path("<slug:slug>/", views.detail_page, name="detail"),
     path("<slug:slug>/rate/", views.rate, name="rate"),
     path("<slug:slug>/favorite/", views.favorite, name="favorite"),

@@ -123,15 +123,47 @@ def _machine_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
 
 
 def _pivot_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
+    """Check that pivot points join networks that exist, through a machine on both, and that every
+    machine can be reached from a machine solvers enter."""
     errors: dict[str, list[str]] = defaultdict(list)
     groups = {m.network_group for m in machines}
+    pivot_groups = {m.network_group for m in machines if m.is_pivot_host}
+    links: dict[str, set[str]] = defaultdict(set)
     for i, point in enumerate(version.pivot_points.all()):
+        source, target = point.source_network_group, point.target_network_group
         for field in ("source_network_group", "target_network_group"):
             group = getattr(point, field)
             if group not in groups:
-                errors[f"pivot_points[{i}].{field}"].append(f"No machine is on the network group {group!r}.")
-        if point.source_network_group == point.target_network_group:
-            errors[f"pivot_points[{i}].target_network_group"].append("A pivot point links two different groups.")
+                errors[f"pivot_points[{i}].{field}"].append(
+                    f"No machine is on the network {group!r}; put a machine on it or remove this pivot point."
+                )
+        if source == target:
+            errors[f"pivot_points[{i}].target_network_group"].append("A pivot point links two different networks.")
+            continue
+        if not pivot_groups & {source, target}:
+            # A pivot host is attached to both networks of the pivot points naming its own network; with
+            # none on either side, no machine is on both and the far network cannot be reached.
+            errors[f"pivot_points[{i}].source_network_group"].append(
+                f"No machine is on both {source!r} and {target!r}: tick “Pivot host” on a machine of one "
+                "of them, or solvers cannot cross to the other network."
+            )
+            continue
+        links[source].add(target)
+        links[target].add(source)
+    entry = {m.network_group for m in machines if m.allow_solver_entry}
+    if not entry:
+        return errors
+    reached, todo = set(entry), list(entry)
+    while todo:
+        for nxt in links[todo.pop()] - reached:
+            reached.add(nxt)
+            todo.append(nxt)
+    for i, machine in enumerate(machines):
+        if machine.network_group not in reached:
+            errors[f"machines[{i}].network_group"].append(
+                f"Machine {machine.name!r} is on the network {machine.network_group!r}, which no machine "
+                "solvers enter can reach; link the networks with a pivot point and a pivot host."
+            )
     return errors
 
 

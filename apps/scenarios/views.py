@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.scenarios import catalog, social
+from apps.scenarios import catalog, selectors, social
 from apps.scenarios.models import Difficulty
 from apps.scenarios.prerequisites import prerequisites_missing, prerequisites_of
 from rangex.core.errors import ApplicationError
@@ -74,6 +74,25 @@ def detail_page(request: HttpRequest, slug: str) -> HttpResponse:
         "prerequisites": prerequisites_of(version),
         "locked": prerequisites_missing(user=request.user, version=version),
         "played": social.scenario_played(user=request.user, scenario=version.scenario),
+    }
+    return render(request, "scenarios/detail.html", context)
+
+
+@login_required
+@require_GET
+def preview_page(request: HttpRequest, version_id) -> HttpResponse:
+    """The solver's page of any version, for its creator and reviewers, marked as a preview."""
+    version = selectors.scenario_version_get_for_creator(user=request.user, pk=version_id)
+    context = {
+        "version": version,
+        "scenario": version.scenario,
+        "mission_html": render_markdown(version.mission_text),
+        "outcomes_html": render_markdown(version.learning_outcomes or ""),
+        "topology": catalog.catalog_topology(version),
+        "prerequisites": [],
+        "locked": [],
+        "played": False,
+        "preview": True,
     }
     return render(request, "scenarios/detail.html", context)
 

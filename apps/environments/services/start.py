@@ -95,6 +95,37 @@ def _check_start_limits(*, user, version, now, event_id=None, warm: bool = False
         )
 
 
+PREVIEW_LABS_PER_CREATOR = 1
+
+
+def _check_preview_limits(*, user, version) -> None:
+    """A creator's preview skips the solver limits, so it has its own: one preview lab at a time, the
+    creator's budget, and the platform's machine cap."""
+    live = EnvironmentSession.objects.filter(user=user, status__in=LIVE_STATUSES, is_test=True).exclude(
+        scenario_version=version
+    )
+    if live.count() >= PREVIEW_LABS_PER_CREATOR:
+        raise LimitExceeded(
+            "You already have a preview lab running. Stop it before you preview another version.",
+            limit="preview_labs_per_creator",
+        )
+    if user.budget_limit_rm and user.budget_spent_rm >= user.budget_limit_rm:
+        raise LimitExceeded(
+            f"Your budget of RM {user.budget_limit_rm} is used up (RM {user.budget_spent_rm} spent).",
+            limit="budget_limit_rm",
+        )
+    conf = get_settings()
+    running = (
+        EnvironmentMachine.objects.filter(environment_session__status__in=LIVE_STATUSES).count() + pool_machine_count()
+    )
+    cap = min(conf.max_total_containers, conf.docker_max_containers)
+    if running + version.machines.count() > cap:
+        raise LimitExceeded(
+            f"The platform is at its limit of {cap} running machines. Try again in a few minutes.",
+            limit="max_total_containers",
+        )
+
+
 def _check_machine_caps(*, version) -> None:
     """Refuse a version whose machines ask for more CPU or memory than one container may have here."""
     conf = get_settings()
@@ -165,8 +196,9 @@ def env_session_start(
     running at once: no provisioning, no runtime call, no timer, and none of the lab limits.
     """
     if is_test:
-        if not user.is_platform_admin:
-            raise PermissionDenied("Only admins may test-deploy a version.")
+        # Admins test-deploy and review any version; a creator previews their own scenario's versions.
+        if not (user.is_platform_admin or version.scenario.created_by_user_id == user.pk):
+            raise PermissionDenied("Only the scenario's creator and admins may preview a version.")
     else:
         if version.status != VersionStatus.PUBLISHED:
             raise Conflict("This version is not published, so it cannot be started.")
@@ -202,6 +234,8 @@ def env_session_start(
             return _start_question_only(
                 user=locked_user, version=version, now=now, client_ip=client_ip, user_agent=user_agent, is_test=is_test
             )
+        if is_test and not locked_user.is_platform_admin:
+            _check_preview_limits(user=locked_user, version=version)
         # A parked environment of a warm pool, if one is ready: the session takes its id. Claimed
         # before the limits are checked, so a refusal rolls the claim back with everything else.
         parked = None if is_test else pool_claim(version=version)

@@ -152,10 +152,41 @@ def test_registry_host_follows_docker_rules(ref, host, local):
 
 
 def test_pivot_points_name_groups_that_exist():
-    version = draft_version(machines=[{"name": "a", "network_group": "dmz"}])
+    version = draft_version(machines=[{"name": "a", "network_group": "dmz", "is_pivot_host": True}])
     services.pivot_point_add(version=version, actor=version.scenario.created_by_user, source="dmz", target="internal")
     errors = _errors(version)
-    assert errors == {"pivot_points[0].target_network_group": ["No machine is on the network group 'internal'."]}
+    assert errors == {
+        "pivot_points[0].target_network_group": [
+            "No machine is on the network 'internal'; put a machine on it or remove this pivot point."
+        ]
+    }
+
+
+def test_a_pivot_point_needs_a_machine_on_both_networks():
+    version = draft_version(
+        machines=[
+            {"name": "attacker", "network_group": "dmz", "allow_solver_entry": True},
+            {"name": "web", "network_group": "internal", "allow_solver_entry": False},
+        ]
+    )
+    services.pivot_point_add(version=version, actor=version.scenario.created_by_user, source="dmz", target="internal")
+    errors = _errors(version)
+    assert "No machine is on both 'dmz' and 'internal'" in errors["pivot_points[0].source_network_group"][0]
+    assert "which no machine solvers enter can reach" in errors["machines[1].network_group"][0]
+    version.machines.filter(name="attacker").update(is_pivot_host=True)
+    assert _errors(version) == {}
+
+
+def test_a_machine_no_entry_machine_can_reach_is_refused():
+    version = draft_version(
+        machines=[
+            {"name": "attacker", "network_group": "dmz", "allow_solver_entry": True},
+            {"name": "island", "network_group": "elsewhere", "allow_solver_entry": False},
+        ]
+    )
+    errors = _errors(version)
+    assert list(errors) == ["machines[1].network_group"]
+    assert "'island' is on the network 'elsewhere'" in errors["machines[1].network_group"][0]
 
 
 def test_unknown_resource_profile_and_egress_policy_are_refused_when_saved():
