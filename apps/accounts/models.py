@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
 
 from rangex.core.crypto import EncryptedTextField
-from rangex.core.models import DEFAULT_EMAIL_PREFERENCES, BaseModel, TimestampedModel
+from rangex.core.models import DEFAULT_EMAIL_PREFERENCES, STAFF_EMAIL_DEFAULTS, BaseModel, TimestampedModel
 
 
 class UserManager(BaseUserManager):
@@ -131,6 +131,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         email_prefs = (self.notification_preferences or {}).get("email", {})
         if notification_type in email_prefs:
             return bool(email_prefs[notification_type])
+        if notification_type in STAFF_EMAIL_DEFAULTS:
+            return self.is_staff
         return DEFAULT_EMAIL_PREFERENCES.get(notification_type, False)
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from apps.environments.models import EnvironmentSession
+from apps.environments.progress import learner_scenario_percent
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
 from rangex.core.selectors import get_one
 
@@ -85,8 +86,12 @@ def completed_scenario_ids(*, user) -> set:
     )
 
 
-def scenario_progress(*, user, scenario_ids) -> dict[Any, int]:
-    """Return ``{scenario_id: percent}``: 100 when completed, else the best share of questions solved."""
+def scenario_progress(*, user, scenario_ids, versions=()) -> dict[Any, int]:
+    """Return ``{scenario_id: percent}``: 100 when completed, else the best share of questions solved.
+
+    The share counts the learner's solves across all their labs (``apps.environments.progress``)
+    against ``versions`` (the ones a page lists), as well as the best single lab.
+    """
     if user is None or not user.is_authenticated or not scenario_ids:
         return {}
     rows = EnvironmentSession.objects.filter(
@@ -100,6 +105,8 @@ def scenario_progress(*, user, scenario_ids) -> dict[Any, int]:
             total = len(questions or []) or 1
             solved = sum(1 for state in (answers or {}).values() if isinstance(state, dict) and state.get("correct"))
             percent = min(99, solved * 100 // total)
+        best[scenario_id] = max(best.get(scenario_id, 0), percent)
+    for scenario_id, percent in learner_scenario_percent(user=user, versions=versions).items():
         best[scenario_id] = max(best.get(scenario_id, 0), percent)
     return best
 
@@ -150,7 +157,8 @@ def progress_for_many(*, user, containers) -> dict[Any, Progress]:
     """Return ``{container.pk: Progress}`` for prefetched paths or playlists, in one query in all."""
     containers = list(containers)
     scenario_ids = {i.scenario_version.scenario_id for c in containers for i in c.items.all()}
-    by_scenario = scenario_progress(user=user, scenario_ids=scenario_ids)
+    versions = {i.scenario_version_id: i.scenario_version for c in containers for i in c.items.all()}
+    by_scenario = scenario_progress(user=user, scenario_ids=scenario_ids, versions=versions.values())
     return {c.pk: progress_of(items=list(c.items.all()), progress_by_scenario=by_scenario) for c in containers}
 
 

@@ -339,7 +339,7 @@ def paths_on_session_completed(*, session_id) -> list[CareerPath]:
             )
             notification_send(
                 user=user,
-                type=NotificationType.BADGE,
+                type=NotificationType.PATH,
                 title=f"Path completed: {path.title}",
                 body=f"You completed every scenario of {path.title}.",
                 link=path.get_absolute_url(),
