@@ -106,7 +106,7 @@ def _check_duplicate(container: Container, version: ScenarioVersion, exclude_pk=
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
         raise ValidationFailed(
-            f"{version.scenario} is already in this {_noun(container)}.",
+            f"{version.title} is already in this {_noun(container)}.",
             fields={"scenario_version": ["Already in the list."]},
         )
 

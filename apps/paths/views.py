@@ -43,6 +43,7 @@ def playlist_detail(request: HttpRequest, pk) -> HttpResponse:
         "progress": progress,
         "kind": "playlist",
         "can_edit": request.user.is_authenticated and playlist.owner_user_id == request.user.pk,
+        "share_url": request.build_absolute_uri(playlist.get_absolute_url()),
     }
     return render(request, "paths/detail.html", context)
 
@@ -117,6 +118,12 @@ def playlist_share(request: HttpRequest, pk) -> HttpResponse:
         services.collection_update(container=playlist, actor=request.user, is_public=public)
     except ApplicationError as exc:
         messages.error(request, exc.message)
+    else:
+        if public:
+            link = request.build_absolute_uri(playlist.get_absolute_url())
+            messages.success(request, f"{playlist.title} is public now: anyone with the link {link} can see it.")
+        else:
+            messages.success(request, f"{playlist.title} is private now: only you can see it.")
     return redirect("paths:playlist_detail", pk=pk)
 
 
