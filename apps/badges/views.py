@@ -12,7 +12,11 @@ from apps.badges import selectors
 
 @require_GET
 def badge_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "badges/list.html", {"badges": selectors.badge_list()})
+    badges = list(selectors.badge_list())
+    earned = selectors.user_badge_ids(user=request.user)
+    for badge in badges:
+        badge.earned_by_me = badge.pk in earned
+    return render(request, "badges/list.html", {"badges": badges, "earned_total": len(earned)})
 
 
 @require_GET

@@ -34,3 +34,9 @@ answer_accepted = Hook(
     "of a session that belongs to an event (events: the solve reaches the event's scoreboard). Called after "
     "commit; a failing receiver is logged and does not stop the others.",
 )
+
+session_next_steps = Hook(
+    "environments.session_next_steps",
+    "Receivers ``(*, session) -> list[dict]`` offer what to do after a finished practice lab, each as "
+    '``{"label", "title", "url"}`` (paths: the next item of each path the lab belongs to).',
+)

@@ -133,3 +133,20 @@ def learner_last_session(*, user) -> EnvironmentSession | None:
     )
     live = sessions.filter(status__in=LIVE_STATUSES).order_by("-last_activity_at", "-created_at").first()
     return live or sessions.order_by("-created_at").first()
+
+
+def learner_progress_for_versions(*, user, versions) -> dict[Any, int]:
+    """Return ``{scenario_id: percent}`` for ``versions``: 100 once completed in any lab, else the share solved."""
+    if user is None or not user.is_authenticated:
+        return {}
+    versions = list(versions)
+    result = learner_scenario_percent(user=user, versions=versions)
+    completed = EnvironmentSession.objects.filter(
+        user=user,
+        is_test=False,
+        completed_at__isnull=False,
+        scenario_version__scenario_id__in=[v.scenario_id for v in versions],
+    ).values_list("scenario_version__scenario_id", flat=True)
+    for scenario_id in completed:
+        result[scenario_id] = 100
+    return result

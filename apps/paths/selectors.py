@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 
 from apps.environments.models import EnvironmentSession
 from apps.environments.progress import learner_scenario_percent
@@ -180,3 +181,27 @@ def career_path_progress_many(*, user, paths) -> list[tuple[CareerPath, Progress
     )
     by_pk = progress_for_many(user=user, containers=paths)
     return [(p, by_pk[p.pk]) for p in paths]
+
+
+def paths_next_steps(*, session) -> list[dict]:
+    """Return the next item of each public path that holds the finished ``session``'s scenario, for its page."""
+    if session.completed_at is None or session.event_id is not None or session.is_test:
+        return []
+    scenario_id = session.scenario_version.scenario_id
+    paths = CareerPath.objects.filter(is_public=True, items__scenario_version__scenario_id=scenario_id).distinct()
+    steps = []
+    for path, progress in career_path_progress_many(user=session.user, paths=paths):
+        nxt = progress.next_item
+        if nxt is not None:
+            steps.append(
+                {
+                    "label": f"Next in {path.title}",
+                    "title": nxt.scenario_version.title,
+                    "url": reverse("scenarios:detail", args=[nxt.scenario_version.scenario.slug]),
+                }
+            )
+        else:
+            steps.append(
+                {"label": f"You completed {path.title}", "title": "See the path", "url": path.get_absolute_url()}
+            )
+    return steps
