@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from apps.paths import services
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
+from apps.paths.prerequisites import career_path_item_requires_set
 from rangex.core.admin import ApplicationErrorAdminMixin
 
 
@@ -18,6 +19,16 @@ class ItemInline(admin.TabularInline):
 
 class CareerPathItemInline(ItemInline):
     model = CareerPathItem
+    fields = ["sort_order", "scenario_version", "requires"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "requires":
+            # Only the items of the path being edited may be required.
+            path_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            kwargs["queryset"] = CareerPathItem.objects.filter(career_path_id=path_id).select_related(
+                "scenario_version"
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class PlaylistItemInline(ItemInline):
@@ -61,6 +72,15 @@ class CollectionAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
                 item=item, actor=request.user, version_changed="scenario_version" in changed_fields
             )
         services.collection_items_renumber(container=container)
+        for item_form in formset.forms:
+            if (
+                "requires" in item_form.cleaned_data
+                and item_form.instance.pk
+                and not item_form.cleaned_data.get("DELETE")
+            ):
+                career_path_item_requires_set(
+                    item=item_form.instance, requires=item_form.cleaned_data["requires"], actor=request.user
+                )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

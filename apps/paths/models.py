@@ -58,6 +58,10 @@ class CareerPathItem(CollectionItem):
     """One step of a path (``career_path_item``)."""
 
     career_path = models.ForeignKey(CareerPath, on_delete=models.CASCADE, related_name="items")
+    # Items of the same path to complete first; cycles are refused (``apps.paths.prerequisites``).
+    requires = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="unlocks", db_table="career_path_item_requires"
+    )
 
     class Meta(CollectionItem.Meta):
         db_table = "career_path_item"
@@ -66,7 +70,7 @@ class CareerPathItem(CollectionItem):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sort_order}. {self.scenario_version_id}"
+        return f"{self.sort_order}. {self.scenario_version.title}"
 
     @property
     def container(self) -> CareerPath:
@@ -97,7 +101,7 @@ class PlaylistItem(CollectionItem):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sort_order}. {self.scenario_version_id}"
+        return f"{self.sort_order}. {self.scenario_version.title}"
 
     @property
     def container(self) -> Playlist:

@@ -20,6 +20,10 @@ from rangex.core.selectors import get_one
 ITEM_RELATED = ("scenario_version__scenario",)
 
 
+def _path_items():
+    return CareerPathItem.objects.select_related(*ITEM_RELATED).prefetch_related("requires__scenario_version")
+
+
 def _is_admin(user) -> bool:
     return bool(getattr(user, "is_platform_admin", False))
 
@@ -29,9 +33,7 @@ def _is_admin(user) -> bool:
 
 def career_path_list_for_user(*, user) -> QuerySet[CareerPath]:
     """Return the paths ``user`` may see (public ones; admins see all), items prefetched."""
-    qs = CareerPath.objects.prefetch_related(
-        Prefetch("items", queryset=CareerPathItem.objects.select_related(*ITEM_RELATED))
-    )
+    qs = CareerPath.objects.prefetch_related(Prefetch("items", queryset=_path_items()))
     return qs if _is_admin(user) else qs.filter(is_public=True)
 
 
@@ -116,10 +118,16 @@ def scenario_progress(*, user, scenario_ids, versions=()) -> dict[Any, int]:
 class ItemProgress:
     item: Any
     percent: int
+    # The path items still to complete before this one unlocks (none: open).
+    locked_by: list = field(default_factory=list)
 
     @property
     def completed(self) -> bool:
         return self.percent >= 100
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.locked_by) and not self.completed
 
 
 @dataclass
@@ -144,14 +152,18 @@ class Progress:
 
     @property
     def next_item(self):
-        return next((i.item for i in self.items if not i.completed), None)
+        return next((i.item for i in self.items if not i.completed and not i.locked), None)
 
 
 def progress_of(*, items, progress_by_scenario: dict) -> Progress:
-    """Build the progress of ordered ``items`` from ``scenario_progress`` output (no queries)."""
-    return Progress(
-        items=[ItemProgress(item=i, percent=progress_by_scenario.get(i.scenario_version.scenario_id, 0)) for i in items]
-    )
+    """Build the progress of ordered ``items`` from ``scenario_progress`` output (no queries: requires prefetched)."""
+    percent = {i.pk: progress_by_scenario.get(i.scenario_version.scenario_id, 0) for i in items}
+    rows = []
+    for item in items:
+        requires = list(item.requires.all()) if isinstance(item, CareerPathItem) else []
+        locked_by = [r for r in requires if percent.get(r.pk, 0) < 100]
+        rows.append(ItemProgress(item=item, percent=percent[item.pk], locked_by=locked_by))
+    return Progress(items=rows)
 
 
 def progress_for_many(*, user, containers) -> dict[Any, Progress]:
@@ -176,9 +188,7 @@ def career_paths_completed(*, user) -> set:
 
 def career_path_progress_many(*, user, paths) -> list[tuple[CareerPath, Progress]]:
     """Return ``[(path, progress)]`` for ``paths`` (a queryset), items prefetched, in three queries."""
-    paths = list(
-        paths.prefetch_related(Prefetch("items", queryset=CareerPathItem.objects.select_related(*ITEM_RELATED)))
-    )
+    paths = list(paths.prefetch_related(Prefetch("items", queryset=_path_items())))
     by_pk = progress_for_many(user=user, containers=paths)
     return [(p, by_pk[p.pk]) for p in paths]
 
