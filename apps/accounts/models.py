@@ -61,6 +61,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     profile_public = models.BooleanField(
         default=True, help_text="Show my name and badges on public pages and scoreboards."
     )
+    show_on_path_leaderboards = models.BooleanField(
+        default=False, help_text="List me on the leaderboards of the career paths I follow (needs a public profile)."
+    )
     role_solver = models.BooleanField(default=True)
     role_creator = models.BooleanField(default=False)
     role_admin = models.BooleanField(default=False)

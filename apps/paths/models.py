@@ -7,6 +7,8 @@ version archived in favour of a newer one keeps the progress earned on it.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -106,3 +108,27 @@ class PlaylistItem(CollectionItem):
     @property
     def container(self) -> Playlist:
         return self.playlist
+
+
+class PathCertificate(models.Model):
+    """A learner's certificate of completing a career path (``career_path_certificate``); its id is the link."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    career_path = models.ForeignKey(CareerPath, on_delete=models.CASCADE, related_name="certificates")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    completed_at = models.DateTimeField()
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "career_path_certificate"
+        constraints = [
+            models.UniqueConstraint(fields=["career_path", "user"], name="career_path_certificate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.career_path} for {self.user_id}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("paths:certificate_verify", args=[self.pk])
