@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from apps.paths import services
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
 from apps.paths.prerequisites import career_path_item_requires_set
+from apps.scenarios.pickers import ScenarioPickerField
 from rangex.core.admin import ApplicationErrorAdminMixin
 
 
+class ItemForm(forms.ModelForm):
+    scenario_version = ScenarioPickerField(label="Scenario", help_text="Type a scenario's name; any version counts.")
+    sort_order = forms.IntegerField(
+        min_value=0, required=False, label="Order", help_text="Left empty: after the others."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            self.initial["sort_order"] = None
+
+    def clean_sort_order(self):
+        value = self.cleaned_data.get("sort_order")
+        # A new row without an order goes last (renumbering then closes the gap), not first.
+        return value if value else 1_000_000
+
+
 class ItemInline(admin.TabularInline):
+    form = ItemForm
     fields = ["sort_order", "scenario_version"]
-    raw_id_fields = ["scenario_version"]
     extra = 1
     ordering = ["sort_order", "id"]
 
