@@ -68,6 +68,13 @@ def test_a_learner_finishes_a_scenario_and_a_path_over_two_labs_on_two_days(brow
         first = quiz_version(title="First Steps", questions=[dict(q) for q in THREE])
         second = quiz_version(title="Second Steps")
         path = career_path(versions=[first, second], title="Beginner path")
+        from apps.accounts.factories import AdminFactory
+        from apps.badges import services as badge_services
+
+        badge_services.badge_create(
+            actor=AdminFactory(), name="Path finisher", description="Finished the beginner path.",
+            requirements=[{"requirement_type": "complete_path", "career_path": path}],
+        )  # fmt: skip
         return UserFactory(display_name="Lea"), first, second, path
 
     learner, first, _second, path = in_thread(setup)
@@ -114,6 +121,18 @@ def test_a_learner_finishes_a_scenario_and_a_path_over_two_labs_on_two_days(brow
         expect(page.get_by_text("2 of 2 completed")).to_be_visible()
         expect(page.get_by_text("All done!")).to_be_visible()
         page.screenshot(path="/tmp/learners-day2-path.png", full_page=True)
+        page.get_by_role("link", name="Get your certificate").click()
+        expect(page.locator("#certificate-status")).to_contain_text("Valid certificate")
+        expect(page.locator("#certificate")).to_contain_text("Lea")
+        page.screenshot(path="/tmp/learners-certificate.png", full_page=True)
+        page.locator("#verify-link").click()
+        expect(page.locator("#certificate-status")).to_contain_text("Valid certificate")
+
+        # The badge the path earned is shareable as an Open Badges 3.0 credential.
+        visit(page, f"{live_url}/badges/me/")
+        page.get_by_role("link", name="Share Path finisher").click()
+        expect(page.locator("#credential-status")).to_contain_text("Valid.")
+        page.screenshot(path="/tmp/learners-credential.png", full_page=True)
         visit(page, f"{live_url}/scenarios/{first.scenario.slug}/")
         expect(page.get_by_test_id("completed")).to_be_visible()
         visit(page, f"{live_url}/")

@@ -31,6 +31,7 @@ def _award(user=None):
     return UserBadge.objects.select_related("badge", "user").get(user=user, badge=badge)
 
 
+@pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 def test_the_credential_is_an_open_badges_3_credential_signed_with_the_published_key():
     award = _award()
     credential = credentials.credential_build(award=award, base_url="https://rangex.test")
