@@ -141,3 +141,31 @@ def test_a_learner_finishes_a_scenario_and_a_path_over_two_labs_on_two_days(brow
         page.screenshot(path="/tmp/learners-day2-home-after.png", full_page=True)
     finally:
         context.close()
+
+
+def test_the_badge_requirement_form_shows_only_the_chosen_types_fields(new_page, live_url):
+    from apps.accounts.factories import AdminFactory, enable_2fa
+
+    def setup():
+        admin = AdminFactory()
+        secret, _ = enable_2fa(admin)
+        published_version = quiz_version(title="Port quiz")
+        return admin, secret, published_version
+
+    admin, secret, version = in_thread(setup)
+    page = new_page(admin, secret=secret, viewport={"width": 1280, "height": 900})
+    visit(page, f"{live_url}/admin/badges/badge/add/")
+    row = page.locator("#requirements-0")
+    row.locator("select[name='requirements-0-requirement_type']").select_option("complete_count")
+    expect(row.locator(".field-count")).to_be_visible()
+    expect(row.locator(".field-category")).to_be_visible()
+    expect(row.locator(".field-scenario")).to_be_hidden()
+    expect(row.locator(".field-event_id")).to_be_hidden()
+    row.locator("select[name='requirements-0-requirement_type']").select_option("complete_scenario")
+    expect(row.locator(".field-scenario")).to_be_visible()
+    expect(row.locator(".field-count")).to_be_hidden()
+    row.get_by_label("Scenario").fill(f"Port quiz ({version.scenario.slug})")
+    page.screenshot(path="/tmp/learners-admin-requirement.png", full_page=True)
+    page.get_by_label("Name:").fill("Quizzer")
+    page.locator("input[name='_save']").click()
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
