@@ -1,4 +1,4 @@
-"""Accessibility as a check: axe-core over the learner's main pages at two viewports, and keyboard-only walks.
+"""Accessibility as a check: axe-core over the learner's main pages at two viewports, and a keyboard-only walk.
 
 axe-core comes from npm (package.json devDependencies) and is evaluated into each page; any serious
 or critical violation of WCAG 2.0/2.1/2.2 A and AA fails the test, with the rule, the page and the
@@ -68,6 +68,7 @@ def _pages(version, path, session, learner) -> list[tuple[str, str, bool]]:
         ("session", f"/sessions/{session.pk}/", True),
         ("path", f"/paths/{path.pk}/", True),
         ("profile", f"/badges/users/{learner.pk}/", True),
+        ("account", "/accounts/profile/", True),
         ("badges", "/badges/", True),
         ("notifications", "/accounts/notifications/", True),
         ("tokens", "/accounts/tokens/", True),

@@ -130,3 +130,20 @@ def test_streak_counts_days_with_a_solve_and_points_add_up():
         assert stats.streak_days == 3 and stats.solved_today and stats.points == 65
     with time_machine.travel(start + timedelta(days=3), tick=False):
         assert learner_stats(user=user).streak_days == 0
+
+
+def test_event_labs_keep_their_own_scoring_and_leave_practice_progress_alone():
+    import uuid
+
+    from apps.environments.models import EnvironmentSession
+    from apps.environments.services.progress import env_session_carry_progress, learner_progress_record
+
+    user = UserFactory()
+    version = quiz_version()
+    practice = services.env_session_start(user=user, version=version)
+    services.env_session_submit_answer(session=practice, actor=user, question_id="q1", answer="RX{quiz}")
+    # An event's lab (its rows are made by the events app; the rule needs only the event id).
+    event_lab = EnvironmentSession(user=user, scenario_version=version, event_id=uuid.uuid4(), answers={})
+    learner_progress_record(session=event_lab, question=version.questions[1], state={"correct": True})
+    assert not LearnerQuestionProgress.objects.filter(user=user, question_id="q2").exists()
+    assert env_session_carry_progress(session=event_lab) is False and event_lab.answers == {}
