@@ -147,3 +147,22 @@ def test_event_labs_keep_their_own_scoring_and_leave_practice_progress_alone():
     learner_progress_record(session=event_lab, question=version.questions[1], state={"correct": True})
     assert not LearnerQuestionProgress.objects.filter(user=user, question_id="q2").exists()
     assert env_session_carry_progress(session=event_lab) is False and event_lab.answers == {}
+
+
+def test_the_backfill_migration_rebuilds_progress_from_earlier_labs():
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    backfill = importlib.import_module("apps.environments.migrations.0009_learner_progress_backfill").backfill
+    user = UserFactory()
+    version = quiz_version()
+    lab = services.env_session_start(user=user, version=version)
+    services.env_session_submit_answer(session=lab, actor=user, question_id="q1", answer="RX{quiz}")
+    services.env_session_submit_answer(session=lab, actor=user, question_id="q2", answer="0")
+    LearnerQuestionProgress.objects.all().delete()
+    backfill(django_apps, None)
+    rows = {r.question_id: r for r in LearnerQuestionProgress.objects.filter(user=user)}
+    assert rows["q1"].solved_at is not None and rows["q1"].points == 50
+    assert rows["q2"].solved_at is None and rows["q2"].state["remaining_attempts"] == 0
+    assert rows["q1"].fingerprint == question_fingerprint(version.questions[0])
