@@ -15,7 +15,11 @@ from rangex.core.admin import ApplicationErrorAdminMixin
 class ItemForm(forms.ModelForm):
     scenario_version = ScenarioPickerField(label="Scenario", help_text="Type a scenario's name; any version counts.")
     sort_order = forms.IntegerField(
-        min_value=0, required=False, label="Order", help_text="Left empty: after the others."
+        min_value=0,
+        required=False,
+        label="Order",
+        help_text="Left empty: after the others. Drag rows to reorder.",
+        widget=forms.NumberInput(attrs={"style": "width: 5em"}),
     )
 
     def __init__(self, *args, **kwargs):
@@ -34,6 +38,11 @@ class ItemInline(admin.TabularInline):
     fields = ["sort_order", "scenario_version"]
     extra = 1
     ordering = ["sort_order", "id"]
+    # Rows can be dragged (or moved with their arrow buttons); the script renumbers the Order fields.
+    classes = ["rx-sortable"]
+
+    class Media:
+        js = ["js/admin_sortable_inline.js"]
 
 
 class CareerPathItemInline(ItemInline):

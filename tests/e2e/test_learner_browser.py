@@ -169,3 +169,27 @@ def test_the_badge_requirement_form_shows_only_the_chosen_types_fields(new_page,
     page.get_by_label("Name:").fill("Quizzer")
     page.locator("input[name='_save']").click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+
+
+def test_path_items_are_reordered_by_dragging_in_the_admin(new_page, live_url):
+    from apps.accounts.factories import AdminFactory, enable_2fa
+    from apps.paths.factories import career_path as make_path
+
+    def setup():
+        admin = AdminFactory()
+        secret, _ = enable_2fa(admin)
+        path = make_path(admin=admin, versions=[quiz_version(title="Alpha lab"), quiz_version(title="Beta lab")])
+        return admin, secret, path
+
+    admin, secret, path = in_thread(setup)
+    page = new_page(admin, secret=secret, viewport={"width": 1280, "height": 900})
+    visit(page, f"{live_url}/admin/paths/careerpath/{path.pk}/change/")
+    first, second = page.locator("#items-0"), page.locator("#items-1")
+    second.drag_to(first)
+    expect(page.locator("input[name='items-1-sort_order']")).to_have_value("1")
+    expect(page.locator("input[name='items-0-sort_order']")).to_have_value("2")
+    page.screenshot(path="/tmp/learners-admin-sortable.png", full_page=True)
+    page.locator("input[name='_continue']").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    titles = in_thread(lambda: [i.scenario_version.title for i in path.items.order_by("sort_order")])
+    assert titles == ["Beta lab", "Alpha lab"]
