@@ -6,7 +6,12 @@ from django.views.decorators.http import require_GET
 
 
 def home(request):
-    return render(request, "home.html")
+    context = {}
+    if request.user.is_authenticated:
+        from apps.badges.home import learner_home_get
+
+        context["learner"] = learner_home_get(user=request.user)
+    return render(request, "home.html", context)
 
 
 @require_GET

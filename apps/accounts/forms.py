@@ -53,7 +53,7 @@ class PasswordConfirmForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["display_name", "full_name", "organization", "bio", "profile_public"]
+        fields = ["display_name", "full_name", "organization", "bio", "profile_public", "show_on_path_leaderboards"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
 
 

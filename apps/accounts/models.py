@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
 
 from rangex.core.crypto import EncryptedTextField
-from rangex.core.models import DEFAULT_EMAIL_PREFERENCES, BaseModel, TimestampedModel
+from rangex.core.models import DEFAULT_EMAIL_PREFERENCES, STAFF_EMAIL_DEFAULTS, BaseModel, TimestampedModel
 
 
 class UserManager(BaseUserManager):
@@ -60,6 +60,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     avatar = models.FileField(upload_to="avatars/%Y/%m/", max_length=500, null=True, blank=True, db_column="avatar_url")
     profile_public = models.BooleanField(
         default=True, help_text="Show my name and badges on public pages and scoreboards."
+    )
+    show_on_path_leaderboards = models.BooleanField(
+        default=False, help_text="List me on the leaderboards of the career paths I follow (needs a public profile)."
     )
     role_solver = models.BooleanField(default=True)
     role_creator = models.BooleanField(default=False)
@@ -131,6 +134,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         email_prefs = (self.notification_preferences or {}).get("email", {})
         if notification_type in email_prefs:
             return bool(email_prefs[notification_type])
+        if notification_type in STAFF_EMAIL_DEFAULTS:
+            return self.is_staff
         return DEFAULT_EMAIL_PREFERENCES.get(notification_type, False)
 
     @property

@@ -116,7 +116,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"], password=form.cleaned_data["password"]
                 )
             except ApplicationError as exc:
-                form.add_error(None, exc.message)
+                # Tied to the password field, so it is marked invalid and names the error to screen readers.
+                form.add_error("password", exc.message)
             else:
                 if user.twofa_enabled:
                     # Rotate before remembering who is half-way in, so a planted session id is useless.

@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import admin
 
 from apps.badges import services
 from apps.badges.models import Badge, BadgeRequirement, UserBadge
+from apps.scenarios.models import Difficulty
+from apps.scenarios.pickers import ScenarioPickerField
 from rangex.core.admin import ApplicationErrorAdminMixin, ReadOnlyAdmin
 from rangex.core.errors import ValidationFailed
 
 
+def _category_choices():
+    from apps.scenarios.models import ScenarioVersion, VersionStatus
+
+    categories = (
+        ScenarioVersion.objects.filter(status=VersionStatus.PUBLISHED)
+        .exclude(category="")
+        .values_list("category", flat=True)
+        .distinct()
+        .order_by("category")
+    )
+    return [("", "Any category"), *((c, c) for c in categories)]
+
+
+def _event_choices():
+    from apps.events.models import Event
+
+    return [("", "---------"), *((str(e.pk), e.name) for e in Event.objects.order_by("-start_date", "name")[:500])]
+
+
 class RequirementForm(forms.ModelForm):
+    """One requirement; the page's script shows only the fields its type reads (``FIELDS_BY_TYPE``)."""
+
+    scenario = ScenarioPickerField(
+        required=False, label="Scenario", help_text="Type a scenario's name; any version counts."
+    )
+    category = forms.TypedChoiceField(required=False, choices=_category_choices, empty_value="")
+    difficulty = forms.TypedChoiceField(
+        required=False, empty_value="", choices=[("", "Any difficulty"), *Difficulty.choices]
+    )
+    event_id = forms.TypedChoiceField(required=False, label="Event", choices=_event_choices, empty_value=None,
+                                      coerce=uuid.UUID)  # fmt: skip
+
     class Meta:
         model = BadgeRequirement
         fields = ["requirement_type", "scenario", "count", "category", "difficulty", "min_score", "event_id",
@@ -29,11 +64,13 @@ class RequirementForm(forms.ModelForm):
         return cleaned
 
 
-class RequirementInline(admin.TabularInline):
+class RequirementInline(admin.StackedInline):
     model = BadgeRequirement
     form = RequirementForm
-    raw_id_fields = ["scenario", "career_path"]
     extra = 1
+
+    class Media:
+        js = ["js/admin_badge_requirements.js"]
 
 
 @admin.register(Badge)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,12 +29,18 @@ class UserBadgeSerializer(serializers.Serializer):
 
 
 class BadgeListApi(APIView):
+    """The badge definitions: public, as the /badges/ page is."""
+
+    permission_classes = [AllowAny]
+
     @extend_schema(responses=BadgeSerializer(many=True))
     def get(self, request):
         return Response(BadgeSerializer(selectors.badge_list(), many=True).data)
 
 
 class BadgeDetailApi(APIView):
+    permission_classes = [AllowAny]
+
     @extend_schema(responses=BadgeSerializer)
     def get(self, request, pk):
         return Response(BadgeSerializer(selectors.badge_get(pk=pk)).data)
@@ -45,3 +52,11 @@ class UserBadgesApi(APIView):
         user = selectors.profile_user_get(viewer=request.user, pk=pk)
         awards = selectors.user_badges(user=user)
         return Response(UserBadgeSerializer(awards, many=True).data)
+
+
+class MyBadgesApi(APIView):
+    """The caller's own earned badges (``/api/v1/me/badges/``), whatever their profile privacy."""
+
+    @extend_schema(responses=UserBadgeSerializer(many=True))
+    def get(self, request):
+        return Response(UserBadgeSerializer(selectors.user_badges(user=request.user), many=True).data)

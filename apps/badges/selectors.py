@@ -52,6 +52,13 @@ def profile_user_get(*, viewer, pk):
     return user
 
 
+def user_badge_ids(*, user) -> set:
+    """Return the ids of the badges ``user`` holds (none for a visitor)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    return set(UserBadge.objects.filter(user=user).values_list("badge_id", flat=True))
+
+
 def user_badges(*, user) -> QuerySet[UserBadge]:
     return UserBadge.objects.filter(user=user).select_related("badge").order_by("-earned_at")
 

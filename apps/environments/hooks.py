@@ -40,3 +40,9 @@ pool_budget = Hook(
     "Receivers ``(*, now) -> PoolBudget | None`` say what the warm pools may spend: what is left under the "
     "month's budget cap and whether they may fill at all (operations answers from its cost figures).",
 )
+
+session_next_steps = Hook(
+    "environments.session_next_steps",
+    "Receivers ``(*, session) -> list[dict]`` offer what to do after a finished practice lab, each as "
+    '``{"label", "title", "url"}`` (paths: the next item of each path the lab belongs to).',
+)

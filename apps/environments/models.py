@@ -399,3 +399,39 @@ class PoolWindow(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.min_ready} ready from {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"
+
+
+class LearnerQuestionProgress(models.Model):
+    """One learner's standing on one question of one scenario, kept across labs and versions.
+
+    A question is matched across versions by its ``question_id`` *and* a fingerprint of what it
+    asks and accepts (``apps.environments.progress.question_fingerprint``): a version that keeps the
+    question unchanged inherits the standing; one that rewords it or changes its answers starts it
+    afresh. Event play never writes here (events keep their own scoring), nor do test deploys.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scenario = models.ForeignKey("scenarios.Scenario", on_delete=models.CASCADE, related_name="+")
+    question_id = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)
+    # The grading engine's answer state (attempts, hints taken, score earned, solved, solved_at).
+    state = models.JSONField(default=dict)
+    solved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    points = models.PositiveIntegerField(default=0)
+    last_session = models.ForeignKey(
+        EnvironmentSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "learner_question_progress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "scenario", "question_id", "fingerprint"], name="learner_question_progress_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "solved_at"], name="learner_progress_user_solved")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.scenario_id} {self.question_id}"

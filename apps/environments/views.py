@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.environments import selectors, services
+from apps.environments import hooks, selectors, services
 from apps.environments.models import SessionStatus
 from apps.scenarios import authoring, catalog, grading
 from apps.scenarios import selectors as scenario_selectors
@@ -151,6 +151,7 @@ def session_detail(request: HttpRequest, pk) -> HttpResponse:
     machines = selectors.env_session_machines_live(session=session)
     context = _context(session, machines, questions=True)
     context["topology"] = catalog.catalog_topology(session.scenario_version)
+    context["next_steps"] = [step for result in hooks.session_next_steps.send(session=session) for step in result]
     return render(request, "environments/session_detail.html", context)
 
 

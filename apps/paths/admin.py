@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from apps.paths import services
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
+from apps.paths.prerequisites import career_path_item_requires_set
+from apps.scenarios.pickers import ScenarioPickerField
 from rangex.core.admin import ApplicationErrorAdminMixin
 
 
+class ItemForm(forms.ModelForm):
+    scenario_version = ScenarioPickerField(label="Scenario", help_text="Type a scenario's name; any version counts.")
+    sort_order = forms.IntegerField(
+        min_value=0,
+        required=False,
+        label="Order",
+        help_text="Left empty: after the others. Drag rows to reorder.",
+        widget=forms.NumberInput(attrs={"style": "width: 5em"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            self.initial["sort_order"] = None
+
+    def clean_sort_order(self):
+        value = self.cleaned_data.get("sort_order")
+        # A new row without an order goes last (renumbering then closes the gap), not first.
+        return value if value else 1_000_000
+
+
 class ItemInline(admin.TabularInline):
+    form = ItemForm
     fields = ["sort_order", "scenario_version"]
-    raw_id_fields = ["scenario_version"]
     extra = 1
     ordering = ["sort_order", "id"]
+    # Rows can be dragged (or moved with their arrow buttons); the script renumbers the Order fields.
+    classes = ["rx-sortable"]
+
+    class Media:
+        js = ["js/admin_sortable_inline.js"]
 
 
 class CareerPathItemInline(ItemInline):
     model = CareerPathItem
+    fields = ["sort_order", "scenario_version", "requires"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "requires":
+            # Only the items of the path being edited may be required.
+            path_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            kwargs["queryset"] = CareerPathItem.objects.filter(career_path_id=path_id).select_related(
+                "scenario_version"
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class PlaylistItemInline(ItemInline):
@@ -61,6 +100,15 @@ class CollectionAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
                 item=item, actor=request.user, version_changed="scenario_version" in changed_fields
             )
         services.collection_items_renumber(container=container)
+        for item_form in formset.forms:
+            if (
+                "requires" in item_form.cleaned_data
+                and item_form.instance.pk
+                and not item_form.cleaned_data.get("DELETE")
+            ):
+                career_path_item_requires_set(
+                    item=item_form.instance, requires=item_form.cleaned_data["requires"], actor=request.user
+                )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

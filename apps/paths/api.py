@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -67,10 +67,19 @@ def _many(user, containers) -> list[dict]:
     return [_container_data(c, progress[c.pk]) for c in containers]
 
 
-class PathListApi(APIView):
-    @extend_schema(responses=ContainerSerializer(many=True))
-    def get(self, request):
-        return Response(_many(request.user, selectors.career_path_list_for_user(user=request.user)))
+class _ContainerListApi(generics.ListAPIView):
+    """A page of paths or playlists, each with the caller's progress (paginated as the catalog is)."""
+
+    serializer_class = ContainerSerializer
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(_many(request.user, page))
+
+
+class PathListApi(_ContainerListApi):
+    def get_queryset(self):
+        return selectors.career_path_list_for_user(user=self.request.user).order_by("title", "id")
 
 
 class PathDetailApi(APIView):
@@ -91,10 +100,9 @@ class PlaylistUpdateSerializer(PlaylistWriteSerializer):
     title = serializers.CharField(max_length=160, required=False)
 
 
-class PlaylistListApi(APIView):
-    @extend_schema(responses=ContainerSerializer(many=True))
-    def get(self, request):
-        return Response(_many(request.user, selectors.playlist_list_for_user(user=request.user).order_by("title")))
+class PlaylistListApi(_ContainerListApi):
+    def get_queryset(self):
+        return selectors.playlist_list_for_user(user=self.request.user).order_by("title", "id")
 
     @extend_schema(request=PlaylistWriteSerializer, responses={201: ContainerSerializer})
     def post(self, request):

@@ -8,6 +8,8 @@ class PathsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.environments import hooks as environment_hooks
+        from apps.paths.selectors import paths_next_steps
         from apps.paths.services import paths_on_session_completed
 
         environment_hooks.session_completed.register(paths_on_session_completed)
+        environment_hooks.session_next_steps.register(paths_next_steps)

@@ -7,6 +7,8 @@ version archived in favour of a newer one keeps the progress earned on it.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -58,6 +60,10 @@ class CareerPathItem(CollectionItem):
     """One step of a path (``career_path_item``)."""
 
     career_path = models.ForeignKey(CareerPath, on_delete=models.CASCADE, related_name="items")
+    # Items of the same path to complete first; cycles are refused (``apps.paths.prerequisites``).
+    requires = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="unlocks", db_table="career_path_item_requires"
+    )
 
     class Meta(CollectionItem.Meta):
         db_table = "career_path_item"
@@ -66,7 +72,7 @@ class CareerPathItem(CollectionItem):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sort_order}. {self.scenario_version_id}"
+        return f"{self.sort_order}. {self.scenario_version.title}"
 
     @property
     def container(self) -> CareerPath:
@@ -97,8 +103,32 @@ class PlaylistItem(CollectionItem):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sort_order}. {self.scenario_version_id}"
+        return f"{self.sort_order}. {self.scenario_version.title}"
 
     @property
     def container(self) -> Playlist:
         return self.playlist
+
+
+class PathCertificate(models.Model):
+    """A learner's certificate of completing a career path (``career_path_certificate``); its id is the link."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    career_path = models.ForeignKey(CareerPath, on_delete=models.CASCADE, related_name="certificates")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    completed_at = models.DateTimeField()
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "career_path_certificate"
+        constraints = [
+            models.UniqueConstraint(fields=["career_path", "user"], name="career_path_certificate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.career_path} for {self.user_id}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("paths:certificate_verify", args=[self.pk])

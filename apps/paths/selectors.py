@@ -10,12 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 
 from apps.environments.models import EnvironmentSession
+from apps.environments.progress import learner_scenario_percent
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
 from rangex.core.selectors import get_one
 
 ITEM_RELATED = ("scenario_version__scenario",)
+
+
+def _path_items():
+    return CareerPathItem.objects.select_related(*ITEM_RELATED).prefetch_related("requires__scenario_version")
 
 
 def _is_admin(user) -> bool:
@@ -27,9 +33,7 @@ def _is_admin(user) -> bool:
 
 def career_path_list_for_user(*, user) -> QuerySet[CareerPath]:
     """Return the paths ``user`` may see (public ones; admins see all), items prefetched."""
-    qs = CareerPath.objects.prefetch_related(
-        Prefetch("items", queryset=CareerPathItem.objects.select_related(*ITEM_RELATED))
-    )
+    qs = CareerPath.objects.prefetch_related(Prefetch("items", queryset=_path_items()))
     return qs if _is_admin(user) else qs.filter(is_public=True)
 
 
@@ -85,8 +89,12 @@ def completed_scenario_ids(*, user) -> set:
     )
 
 
-def scenario_progress(*, user, scenario_ids) -> dict[Any, int]:
-    """Return ``{scenario_id: percent}``: 100 when completed, else the best share of questions solved."""
+def scenario_progress(*, user, scenario_ids, versions=()) -> dict[Any, int]:
+    """Return ``{scenario_id: percent}``: 100 when completed, else the best share of questions solved.
+
+    The share counts the learner's solves across all their labs (``apps.environments.progress``)
+    against ``versions`` (the ones a page lists), as well as the best single lab.
+    """
     if user is None or not user.is_authenticated or not scenario_ids:
         return {}
     rows = EnvironmentSession.objects.filter(
@@ -101,6 +109,8 @@ def scenario_progress(*, user, scenario_ids) -> dict[Any, int]:
             solved = sum(1 for state in (answers or {}).values() if isinstance(state, dict) and state.get("correct"))
             percent = min(99, solved * 100 // total)
         best[scenario_id] = max(best.get(scenario_id, 0), percent)
+    for scenario_id, percent in learner_scenario_percent(user=user, versions=versions).items():
+        best[scenario_id] = max(best.get(scenario_id, 0), percent)
     return best
 
 
@@ -108,10 +118,16 @@ def scenario_progress(*, user, scenario_ids) -> dict[Any, int]:
 class ItemProgress:
     item: Any
     percent: int
+    # The path items still to complete before this one unlocks (none: open).
+    locked_by: list = field(default_factory=list)
 
     @property
     def completed(self) -> bool:
         return self.percent >= 100
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.locked_by) and not self.completed
 
 
 @dataclass
@@ -136,21 +152,26 @@ class Progress:
 
     @property
     def next_item(self):
-        return next((i.item for i in self.items if not i.completed), None)
+        return next((i.item for i in self.items if not i.completed and not i.locked), None)
 
 
 def progress_of(*, items, progress_by_scenario: dict) -> Progress:
-    """Build the progress of ordered ``items`` from ``scenario_progress`` output (no queries)."""
-    return Progress(
-        items=[ItemProgress(item=i, percent=progress_by_scenario.get(i.scenario_version.scenario_id, 0)) for i in items]
-    )
+    """Build the progress of ordered ``items`` from ``scenario_progress`` output (no queries: requires prefetched)."""
+    percent = {i.pk: progress_by_scenario.get(i.scenario_version.scenario_id, 0) for i in items}
+    rows = []
+    for item in items:
+        requires = list(item.requires.all()) if isinstance(item, CareerPathItem) else []
+        locked_by = [r for r in requires if percent.get(r.pk, 0) < 100]
+        rows.append(ItemProgress(item=item, percent=percent[item.pk], locked_by=locked_by))
+    return Progress(items=rows)
 
 
 def progress_for_many(*, user, containers) -> dict[Any, Progress]:
     """Return ``{container.pk: Progress}`` for prefetched paths or playlists, in one query in all."""
     containers = list(containers)
     scenario_ids = {i.scenario_version.scenario_id for c in containers for i in c.items.all()}
-    by_scenario = scenario_progress(user=user, scenario_ids=scenario_ids)
+    versions = {i.scenario_version_id: i.scenario_version for c in containers for i in c.items.all()}
+    by_scenario = scenario_progress(user=user, scenario_ids=scenario_ids, versions=versions.values())
     return {c.pk: progress_of(items=list(c.items.all()), progress_by_scenario=by_scenario) for c in containers}
 
 
@@ -167,8 +188,30 @@ def career_paths_completed(*, user) -> set:
 
 def career_path_progress_many(*, user, paths) -> list[tuple[CareerPath, Progress]]:
     """Return ``[(path, progress)]`` for ``paths`` (a queryset), items prefetched, in three queries."""
-    paths = list(
-        paths.prefetch_related(Prefetch("items", queryset=CareerPathItem.objects.select_related(*ITEM_RELATED)))
-    )
+    paths = list(paths.prefetch_related(Prefetch("items", queryset=_path_items())))
     by_pk = progress_for_many(user=user, containers=paths)
     return [(p, by_pk[p.pk]) for p in paths]
+
+
+def paths_next_steps(*, session) -> list[dict]:
+    """Return the next item of each public path that holds the finished ``session``'s scenario, for its page."""
+    if session.completed_at is None or session.event_id is not None or session.is_test:
+        return []
+    scenario_id = session.scenario_version.scenario_id
+    paths = CareerPath.objects.filter(is_public=True, items__scenario_version__scenario_id=scenario_id).distinct()
+    steps = []
+    for path, progress in career_path_progress_many(user=session.user, paths=paths):
+        nxt = progress.next_item
+        if nxt is not None:
+            steps.append(
+                {
+                    "label": f"Next in {path.title}",
+                    "title": nxt.scenario_version.title,
+                    "url": reverse("scenarios:detail", args=[nxt.scenario_version.scenario.slug]),
+                }
+            )
+        else:
+            steps.append(
+                {"label": f"You completed {path.title}", "title": "See the path", "url": path.get_absolute_url()}
+            )
+    return steps

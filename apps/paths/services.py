@@ -106,7 +106,7 @@ def _check_duplicate(container: Container, version: ScenarioVersion, exclude_pk=
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
         raise ValidationFailed(
-            f"{version.scenario} is already in this {_noun(container)}.",
+            f"{version.title} is already in this {_noun(container)}.",
             fields={"scenario_version": ["Already in the list."]},
         )
 
@@ -339,7 +339,7 @@ def paths_on_session_completed(*, session_id) -> list[CareerPath]:
             )
             notification_send(
                 user=user,
-                type=NotificationType.BADGE,
+                type=NotificationType.PATH,
                 title=f"Path completed: {path.title}",
                 body=f"You completed every scenario of {path.title}.",
                 link=path.get_absolute_url(),

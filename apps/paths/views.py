@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.paths import selectors, services
+from apps.paths import certificates, selectors, services
+from apps.paths.models import PathCertificate
 from apps.scenarios.models import ScenarioVersion
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import safe_next_url
@@ -43,6 +44,7 @@ def playlist_detail(request: HttpRequest, pk) -> HttpResponse:
         "progress": progress,
         "kind": "playlist",
         "can_edit": request.user.is_authenticated and playlist.owner_user_id == request.user.pk,
+        "share_url": request.build_absolute_uri(playlist.get_absolute_url()),
     }
     return render(request, "paths/detail.html", context)
 
@@ -117,6 +119,12 @@ def playlist_share(request: HttpRequest, pk) -> HttpResponse:
         services.collection_update(container=playlist, actor=request.user, is_public=public)
     except ApplicationError as exc:
         messages.error(request, exc.message)
+    else:
+        if public:
+            link = request.build_absolute_uri(playlist.get_absolute_url())
+            messages.success(request, f"{playlist.title} is public now: anyone with the link {link} can see it.")
+        else:
+            messages.success(request, f"{playlist.title} is private now: only you can see it.")
     return redirect("paths:playlist_detail", pk=pk)
 
 
@@ -125,3 +133,59 @@ def playlist_share(request: HttpRequest, pk) -> HttpResponse:
 def playlist_delete(request: HttpRequest, pk) -> HttpResponse:
     services.collection_delete(container=selectors.playlist_get_owned(user=request.user, pk=pk), actor=request.user)
     return redirect("paths:list")
+
+
+# --- Certificates ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def certificate(request: HttpRequest, pk) -> HttpResponse:
+    """The learner's own certificate of a path they completed (issued on the first visit)."""
+    path = selectors.career_path_get_for_user(user=request.user, pk=pk)
+    try:
+        cert = certificates.path_certificate_issue(user=request.user, path=path)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(path)
+    verify_url = request.build_absolute_uri(cert.get_absolute_url())
+    return render(request, "paths/certificate.html", {"cert": cert, "verify_url": verify_url, "own": True})
+
+
+@login_required
+@require_GET
+def certificate_pdf(request: HttpRequest, pk) -> HttpResponse:
+    """The PDF of the learner's own certificate; it names them, so only they may download it."""
+    cert = get_one(PathCertificate.objects.select_related("career_path", "user"), "No such certificate.",
+                   pk=pk, user=request.user)  # fmt: skip
+    verify_url = request.build_absolute_uri(cert.get_absolute_url())
+    pdf = certificates.certificate_pdf(
+        lines=[
+            (30, 430, "Certificate of completion"),
+            (16, 380, "RangeX certifies that"),
+            (26, 335, cert.user.public_name),
+            (16, 290, "completed every scenario of the career path"),
+            (24, 245, cert.career_path.title),
+            (14, 200, f"on {cert.completed_at:%d %B %Y}."),
+            (10, 90, f"Verify at {verify_url}"),
+        ]
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="rangex-certificate-{cert.pk}.pdf"'
+    return response
+
+
+@require_GET
+def certificate_verify(request: HttpRequest, pk) -> HttpResponse:
+    """The public check of a certificate link: valid or not; the learner's name only if their profile is public."""
+    cert = PathCertificate.objects.select_related("career_path", "user").filter(pk=pk).first()
+    context = {"cert": cert, "own": bool(cert and request.user.is_authenticated and cert.user_id == request.user.pk)}
+    return render(request, "paths/certificate.html", context, status=200 if cert else 404)
+
+
+@require_GET
+def leaderboard(request: HttpRequest, pk) -> HttpResponse:
+    """A path's leaderboard: only learners who opted in through their profile's privacy settings."""
+    path = selectors.career_path_get_for_user(user=request.user, pk=pk)
+    rows = certificates.path_leaderboard(path=path)
+    return render(request, "paths/leaderboard.html", {"container": path, "rows": rows})

@@ -13,3 +13,9 @@ scenario_played = Hook(
     "Receivers ``(*, user, scenario) -> bool`` say whether ``user`` has finished a session of ``scenario`` "
     "(the environments app answers from the user's sessions); only players may rate a scenario.",
 )
+
+scenario_progress = Hook(
+    "scenarios.scenario_progress",
+    "Receivers ``(*, user, versions) -> dict`` return ``{scenario_id: percent}`` of ``user``'s own progress on "
+    "the scenarios of ``versions`` (100: completed); the environments app answers from the learner's solves.",
+)

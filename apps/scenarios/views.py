@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.scenarios import catalog, selectors, social
+from apps.scenarios import catalog, hooks, selectors, social
 from apps.scenarios.models import Difficulty
 from apps.scenarios.prerequisites import prerequisites_missing, prerequisites_of
 from rangex.core.errors import ApplicationError
@@ -35,6 +35,17 @@ class CatalogFilterForm(forms.Form):
         return catalog.catalog_filters(self.cleaned_data if self.is_valid() else {})
 
 
+def _mark_progress(user, versions) -> None:
+    """Set ``progress_percent`` on each of ``versions``: the user's own progress (0 for visitors)."""
+    versions = list(versions)
+    found: dict = {}
+    if user.is_authenticated and versions:
+        for result in hooks.scenario_progress.send(user=user, versions=versions):
+            found.update(result or {})
+    for version in versions:
+        version.progress_percent = found.get(version.scenario_id, 0)
+
+
 def _query_without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
@@ -48,6 +59,7 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     versions = catalog.catalog_list(user=request.user, **filters)
     page = Paginator(versions, catalog.PAGE_SIZE).get_page(request.GET.get("page"))
+    _mark_progress(request.user, page.object_list)
     context = {"form": form, "page": page, "query": _query_without_page(request), "filters": filters}
     if request.htmx and request.htmx.target == "catalog-results":
         return render(request, "scenarios/catalog_results.html", context)
@@ -59,12 +71,14 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
 def favorites_page(request: HttpRequest) -> HttpResponse:
     versions = catalog.catalog_list(user=request.user, favorites_only=True, sort="newest")
     page = Paginator(versions, catalog.PAGE_SIZE).get_page(request.GET.get("page"))
+    _mark_progress(request.user, page.object_list)
     return render(request, "scenarios/favorites.html", {"page": page, "query": _query_without_page(request)})
 
 
 @require_GET
 def detail_page(request: HttpRequest, slug: str) -> HttpResponse:
     version = catalog.catalog_get(user=request.user, slug=slug)
+    _mark_progress(request.user, [version])
     context = {
         "version": version,
         "scenario": version.scenario,

@@ -173,6 +173,8 @@ class AuditAction(models.TextChoices):
     CAREER_PATH_ITEM_UPDATE = "career_path.item_update"
     CAREER_PATH_ITEM_MOVE = "career_path.item_move"
     CAREER_PATH_ITEM_REMOVE = "career_path.item_remove"
+    CAREER_PATH_ITEM_REQUIRES = "career_path.item_requires"
+    CAREER_PATH_CERTIFICATE_ISSUE = "career_path.certificate_issue"
     CAREER_PATH_COMPLETE = "career_path.complete"
     PLAYLIST_CREATE = "playlist.create"
     PLAYLIST_UPDATE = "playlist.update"

@@ -249,19 +249,24 @@ class NotificationType(models.TextChoices):
     TEAM = "team", "Teams"
     EVENT = "event", "Events"
     BADGE = "badge", "Badges earned"
+    PATH = "path", "Learning paths completed"
 
 
-# Which notification types are emailed when the user has not chosen.
+# Which notification types are emailed when the user has not chosen. Review decisions and budget
+# warnings concern creators and admins only, so they are on by default for staff and off for learners
+# (``STAFF_EMAIL_DEFAULTS``); what a learner earns is worth an email.
 DEFAULT_EMAIL_PREFERENCES = {
     NotificationType.SYSTEM: True,
     NotificationType.SECURITY: True,
-    NotificationType.REVIEW: True,
+    NotificationType.REVIEW: False,
     NotificationType.SESSION: False,
-    NotificationType.BUDGET: True,
+    NotificationType.BUDGET: False,
     NotificationType.TEAM: False,
     NotificationType.EVENT: True,
-    NotificationType.BADGE: False,
+    NotificationType.BADGE: True,
+    NotificationType.PATH: True,
 }
+STAFF_EMAIL_DEFAULTS = frozenset({NotificationType.REVIEW, NotificationType.BUDGET})
 
 
 class Notification(models.Model):

@@ -24,7 +24,10 @@ def test_demo_solver_signs_in(page: Page, live_url, demo_accounts):
 
 def test_wrong_password_shows_a_clear_error(page: Page, live_url, demo_accounts):
     _sign_in(page, live_url, "solver@rangex.local", "wrong-password")
-    expect(page.get_by_role("alert")).to_contain_text("did not match an account")
+    # The error is tied to the password field (issue 26): marked invalid, and read out as its description.
+    password = page.locator("#id_password")
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(password).to_have_accessible_description(re.compile("did not match an account"))
 
 
 def test_demo_admin_enrols_2fa_and_reaches_the_admin(page: Page, live_url, demo_accounts):

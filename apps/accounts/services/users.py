@@ -165,7 +165,7 @@ def login_session_forget(*, session_key: str | None) -> None:
 
 @transaction.atomic
 def user_update_profile(*, user: User, **fields: Any) -> User:
-    allowed = {"display_name", "full_name", "organization", "bio", "profile_public"}
+    allowed = {"display_name", "full_name", "organization", "bio", "profile_public", "show_on_path_leaderboards"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationFailed(f"Unknown profile field: {', '.join(sorted(unknown))}.")

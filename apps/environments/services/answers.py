@@ -16,12 +16,14 @@ from apps.environments.models import (
     FlagShareSuspicion,
     SessionStatus,
 )
+from apps.environments.progress import is_complete as _is_complete
 from apps.environments.services.common import (
     SHARING_LOOKBACK_DAYS,
     push,
     require_access,
     session_locked,
 )
+from apps.environments.services.progress import learner_answers, learner_progress_record
 from apps.scenarios import grading
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
@@ -70,16 +72,6 @@ def _record_sharing(session, question, answer: str, submitted_by) -> None:
             return
 
 
-def _is_complete(version, answers: dict) -> bool:
-    for question in version.questions or []:
-        state = answers.get(question["id"])
-        if state is None:
-            return False
-        if not state.get("correct") and not state.get("pending_review") and state.get("remaining_attempts") != 0:
-            return False
-    return True
-
-
 def env_session_submit_answer(*, session: EnvironmentSession, actor, question_id: str, answer) -> dict[str, Any]:
     """Answer a question of ``session``; in an event's lab the event scores it (``hooks.session_answer``)."""
     require_access(session, actor)
@@ -101,7 +93,7 @@ def env_session_grade_answer(*, session: EnvironmentSession, actor, question_id:
             raise Conflict("Answers are accepted only while the session is running.")
         version = session.scenario_version
         question = _question(version, question_id)
-        answers = dict(session.answers or {})
+        answers = learner_answers(session=session)
         state = answers.get(question_id) or grading.new_answer_state(question)
         result = grading.grade(
             question=question,
@@ -116,6 +108,7 @@ def env_session_grade_answer(*, session: EnvironmentSession, actor, question_id:
             # When it was solved: the session page names each question's first solver by it.
             result.state["solved_at"] = timezone.now().isoformat()
         answers[question_id] = result.state
+        learner_progress_record(session=session, question=question, state=result.state)
         session.answers = answers
         session.score = grading.score_of(answers.values())
         session.last_activity_at = timezone.now()
@@ -158,14 +151,16 @@ def env_session_take_hint(*, session: EnvironmentSession, actor, hint_id: str) -
         if hint is None:
             raise NotFound(f"This scenario has no hint {hint_id!r}.")
         question = _question(version, hint["question_id"])
-        answers = dict(session.answers or {})
+        answers = learner_answers(session=session)
         state = answers.get(question["id"]) or grading.new_answer_state(question)
         answers[question["id"]] = grading.take_hint(
             question=question, state=state, hint=hint, hint_mode=version.hint_mode
         )
+        learner_progress_record(session=session, question=question, state=answers[question["id"]])
         session.answers = answers
+        session.score = grading.score_of(answers.values())
         session.version += 1
-        session.save(update_fields=["answers", "version"])
+        session.save(update_fields=["answers", "score", "version"])
         audit_record(actor=actor, action=AuditAction.SESSION_HINT, target=session, details={"hint": hint_id})
     return {"hint_id": hint_id, "text": hint["text"], "cost": hint.get("cost", 0), "state": answers[question["id"]]}
 

@@ -18,6 +18,7 @@ from apps.environments.models import EnvironmentSession
 from apps.environments.selectors import env_answer_reviewer_may
 from apps.environments.services.answers import _is_complete, _question, _session_completed
 from apps.environments.services.common import push, session_locked
+from apps.environments.services.progress import learner_progress_record
 from apps.scenarios import grading
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -56,6 +57,7 @@ def env_answer_review(
         if new.get("correct"):
             new["solved_at"] = new["review"]["at"]
         answers[question_id] = new
+        learner_progress_record(session=session, question=question, state=new)
         session.answers = answers
         session.score = grading.score_of(answers.values())
         session.version += 1

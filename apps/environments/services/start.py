@@ -17,10 +17,12 @@ from apps.environments.models import (
     EnvironmentSession,
     SessionStatus,
 )
+from apps.environments.services.answers import _session_completed
 from apps.environments.services.common import (
     session_duration_minutes,
 )
 from apps.environments.services.pools import pool_claim, pool_claim_finish, pool_machine_count
+from apps.environments.services.progress import env_session_carry_progress
 from apps.runtime import default_runtime_key
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
@@ -263,6 +265,7 @@ def env_session_start(
             is_test=is_test,
             progress_message="Claiming a ready lab" if parked else "Queued",
         )
+        _carry_progress(session)
         EnvironmentMachine.objects.bulk_create(
             EnvironmentMachine(
                 environment_session=session,
@@ -306,6 +309,7 @@ def _start_question_only(*, user, version, now, client_ip, user_agent, is_test) 
         progress=100,
         progress_message="Running",
     )
+    _carry_progress(session)
     audit_record(
         actor=user,
         action=AuditAction.SESSION_START,
@@ -313,6 +317,12 @@ def _start_question_only(*, user, version, now, client_ip, user_agent, is_test) 
         details={"version": str(version.id), "is_test": is_test, "question_only": True},
     )
     return session
+
+
+def _carry_progress(session) -> None:
+    """Start the lab with its learner's earlier answers; if that completes it, tell the completion hooks."""
+    if env_session_carry_progress(session=session):
+        transaction.on_commit(lambda: _session_completed(session.pk))
 
 
 def _require_prerequisites(*, user, version) -> None:

@@ -109,7 +109,8 @@ def test_stop_ends_without_a_runtime_call_and_start_again_makes_a_new_session(se
     session = services.env_session_teardown(session_id=session.pk)
     assert session.status == SessionStatus.TERMINATED and session.score == 10
     again = services.env_session_start(user=user, version=version)
-    assert again.pk != session.pk and again.status == SessionStatus.RUNNING and again.score == 0
+    # The new session starts with the learner's earlier standing (issue 26: progress per learner).
+    assert again.pk != session.pk and again.status == SessionStatus.RUNNING and again.score == 10
 
 
 def test_inside_an_event_a_question_only_version_still_has_no_session():
