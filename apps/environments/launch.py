@@ -97,6 +97,8 @@ def build_launch_spec(session: EnvironmentSession):
     """Return the ``LaunchSpec`` of ``session``; reads asset files from storage."""
     from apps.images.models import RegistryCredential
     from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec
+    from apps.scenarios.library import asset_read
+    from apps.scenarios.models import AssetType
     from rangex.core.system import get_settings
 
     conf = get_settings()
@@ -112,6 +114,12 @@ def build_launch_spec(session: EnvironmentSession):
                 FileSpec(path=question["flag_path"], content=(flags[question["id"]] + "\n").encode(), mode=0o444)
             )
 
+    library_files: dict = {}
+    for link in version.asset_links.filter(
+        asset_type=AssetType.MACHINE_FILE, asset__deleted_from_minio=False
+    ).select_related("asset"):
+        library_files.setdefault(link.machine_id, []).append(link)
+
     egress_groups: set[str] = set()
     specs = []
     for machine in machines:
@@ -125,6 +133,10 @@ def build_launch_spec(session: EnvironmentSession):
             for asset in machine.assets.all()
             if asset.target_path
         ]
+        files.extend(
+            FileSpec(path=link.target_path, content=asset_read(link.asset), mode=int(link.permissions, 8))
+            for link in library_files.get(machine.pk, [])
+        )
         files.extend(flag_files.get(machine.name, []))
         specs.append(
             MachineSpec(

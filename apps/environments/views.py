@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.environments import selectors, services
 from apps.environments.models import SessionStatus
-from apps.scenarios import catalog, grading
+from apps.scenarios import catalog, downloads, grading
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
 from rangex.core.http import client_ip, user_agent
@@ -123,6 +123,7 @@ def session_detail(request: HttpRequest, pk) -> HttpResponse:
     machines = selectors.env_session_machines_live(session=session)
     context = _context(session, machines, questions=True)
     context["topology"] = catalog.catalog_topology(session.scenario_version)
+    context["downloads"] = downloads.solver_downloads(version=session.scenario_version)
     return render(request, "environments/session_detail.html", context)
 
 
