@@ -55,6 +55,7 @@ def asset_storage(conf=None) -> Storage:
         querystring_expire=PRESIGNED_SECONDS,
         file_overwrite=False,
         addressing_style="path",
+        signature_version="s3v4",
     )
 
 

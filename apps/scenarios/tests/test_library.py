@@ -46,7 +46,7 @@ def test_a_solver_cannot_upload_and_bad_files_are_refused_with_the_limit_named(s
     with pytest.raises(ValidationFailed, match="empty"):
         _upload(creator, content=b"")
     settings.RANGEX_MAX_ASSET_BYTES = 4
-    with pytest.raises(ValidationFailed, match="at most 0.0 MB .*RANGEX_MAX_ASSET_BYTES"):
+    with pytest.raises(ValidationFailed, match=r"at most 0\.0 MB .*RANGEX_MAX_ASSET_BYTES"):
         _upload(creator)
     assert not Asset.objects.exists()
 
