@@ -30,6 +30,24 @@ def storage_used(*, owner_id=None, exclude_scenario_asset=None, exclude_asset=No
     return (versions.aggregate(t=Sum("file_size"))["t"] or 0) + (library.aggregate(t=Sum("size_bytes"))["t"] or 0)
 
 
+def storage_used_by_creator(*, limit: int = 5) -> list[dict]:
+    """The creators holding the most bytes (version and library files), largest first."""
+    totals: dict = {}
+    rows = ScenarioAsset.objects.values("scenario_version__scenario__created_by_user__email").annotate(
+        t=Sum("file_size")
+    )
+    for row in rows:
+        key = row["scenario_version__scenario__created_by_user__email"]
+        totals[key] = totals.get(key, 0) + (row["t"] or 0)
+    for row in (
+        Asset.objects.filter(deleted_from_minio=False).values("created_by_user__email").annotate(t=Sum("size_bytes"))
+    ):
+        key = row["created_by_user__email"]
+        totals[key] = totals.get(key, 0) + (row["t"] or 0)
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:limit]
+    return [{"email": email or "(deleted user)", "bytes": n} for email, n in ranked]
+
+
 def storage_quota_refusal(*, owner_id, add_bytes: int, exclude_scenario_asset=None, exclude_asset=None) -> str | None:
     """Return why ``add_bytes`` more would break a quota, naming it; ``None`` when it fits."""
     conf = get_settings()
