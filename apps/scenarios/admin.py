@@ -611,7 +611,9 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         return selectors.scenario_list_for_creator(user=request.user)
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is not ScenarioVersion:
+        if formset.model is ScenarioVersion:
+            formset.save(commit=False)  # read-only rows; this only records that nothing changed
+        else:
             save_scenario_formset(request, form.instance, formset)
 
     def get_form(self, request, obj=None, **kwargs):

@@ -174,7 +174,7 @@ class ScenarioLimitInline(admin.StackedInline):
     model = ScenarioLimit
     can_delete = False
     fields = ["max_concurrent_players", "max_sessions_per_user_per_day", "max_duration_minutes"]
-    verbose_name_plural = "Limits (checked when a lab starts)"
+    verbose_name = verbose_name_plural = "Limits (checked when a lab starts)"
 
     def has_add_permission(self, request, obj=None):
         return request.user.is_platform_admin
