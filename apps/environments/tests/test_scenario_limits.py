@@ -116,3 +116,14 @@ def test_admins_set_limits_and_the_allow_list_on_the_scenario_page(admin_client_
     limit = ScenarioLimit.objects.get(scenario=version.scenario)
     assert (limit.max_concurrent_players, limit.max_sessions_per_user_per_day, limit.max_duration_minutes) == (3, 2, 45)
     assert ScenarioAccessGrant.objects.filter(scenario=version.scenario, user=solver).exists()
+
+
+def test_the_daily_session_limit_follows_its_setting():
+    version, solver = pivot_version(), UserFactory()
+    system_settings_update(actor=None, max_sessions_per_day=1)
+    _end(services.env_session_start(user=solver, version=version))
+    with pytest.raises(LimitExceeded) as exc:
+        services.env_session_start(user=solver, version=version)
+    assert exc.value.limit == "max_sessions_per_day"
+    system_settings_update(actor=None, max_sessions_per_day=5)
+    services.env_session_start(user=solver, version=version)
