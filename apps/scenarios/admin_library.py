@@ -30,7 +30,7 @@ class AssetUploadForm(forms.ModelForm):
         self.user = user
         self.fields["name"].required = False
         self.fields["name"].help_text = "Empty: the file name."
-        if self.instance.pk:
+        if not self.instance._state.adding:
             del self.fields["upload"]
             self.fields["tags_text"].initial = ", ".join(self.instance.tags or [])
 
@@ -173,6 +173,7 @@ def save_library_formset(request, version, formset) -> None:
 class ScenarioLimitInline(admin.StackedInline):
     model = ScenarioLimit
     can_delete = False
+    max_num = 1
     fields = ["max_concurrent_players", "max_sessions_per_user_per_day", "max_duration_minutes"]
     verbose_name = verbose_name_plural = "Limits (checked when a lab starts)"
 
@@ -188,6 +189,7 @@ class ScenarioAccessGrantInline(admin.TabularInline):
     fields = ["user", "created_at"]
     readonly_fields = ["created_at"]
     raw_id_fields = ["user"]
+    verbose_name = "solver"
     verbose_name_plural = "Solvers allowed to start it (used while 'allow all scenarios' is off)"
 
     def has_add_permission(self, request, obj=None):

@@ -500,7 +500,7 @@ class AssetScenarioVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["asset", "scenario_version"], name="asset_version_unique")]
 
     def __str__(self) -> str:
-        return f"{self.asset_id} in {self.scenario_version_id}"
+        return f"{self.asset} ({self.get_asset_type_display()})"
 
 
 def scenario_asset_path(instance: ScenarioAsset, filename: str) -> str:
