@@ -5,8 +5,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from apps.accounts.factories import AdminFactory, CreatorFactory, UserFactory, login_client
-from apps.environments.launch import build_launch_spec
-from apps.environments.models import EnvironmentSession
 from apps.scenarios import downloads, library, services
 from apps.scenarios.factories import draft_version
 from apps.scenarios.models import Asset, AssetScenarioVersion, ScenarioAsset
@@ -95,25 +93,6 @@ def test_attachments_follow_the_machine_file_rules_and_a_new_version_keeps_them(
     copied = AssetScenarioVersion.objects.get(scenario_version=clone)
     assert copied.asset_id == asset.pk and copied.target_path == "/opt/words.txt" and copied.permissions == "0600"
     assert copied.machine.scenario_version_id == clone.pk and copied.machine.name == "target" and link.pk != copied.pk
-
-
-def test_library_machine_files_reach_the_launch_spec():
-    version = draft_version(machines=[{"name": "target"}])
-    creator = version.scenario.created_by_user
-    asset = _upload(creator)
-    library.asset_attach(
-        version=version,
-        asset=asset,
-        actor=creator,
-        asset_type="machine_file",
-        machine=version.machines.get(),
-        target_path="/opt/words.txt",
-        permissions="0600",
-    )
-    session = EnvironmentSession(user=creator, scenario_version=version)
-    spec = build_launch_spec(session)
-    files = {f.path: f for f in spec.machines[0].files}
-    assert files["/opt/words.txt"].content == b"password\n123456\n" and files["/opt/words.txt"].mode == 0o600
 
 
 def test_an_asset_a_published_version_uses_cannot_be_deleted():
