@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from apps.ops import healthz
 from apps.ops import views as ops_views
+from apps.scenarios import download_views
 from rangex import views
 
 api_v1 = [
@@ -28,6 +29,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", healthz.healthz, name="healthz"),
+    # The admin's links to a version's files; access-checked, never served as public media.
+    path("media/scenario-assets/<path:name>", download_views.media_scenario_asset, name="scenario-asset-file"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("accounts/", include("apps.accounts.urls")),
     path("ops/", include("apps.ops.urls")),

@@ -20,6 +20,7 @@ CREATOR_PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "*": ALL_ACTIONS,
         "tool": {"view"},
         "scenariolimit": {"view"},
+        "scenarioaccessgrant": set(),
         "scenariorating": set(),
         "userfavorite": set(),
         "scenarioversionadmintest": {"view"},

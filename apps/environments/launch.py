@@ -129,6 +129,8 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str, allow_u
     from apps.images.models import RegistryCredential
     from apps.runtime import FileSpec, LaunchSpec, MachineSpec, NetworkSpec, RuntimeFailure
     from apps.scenarios.image_builds import machine_built_image_problem
+    from apps.scenarios.library import asset_read
+    from apps.scenarios.models import AssetType
     from rangex.core.system import get_settings
 
     conf = get_settings()
@@ -142,6 +144,12 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str, allow_u
             flag_files.setdefault(question["flag_machine"], []).append(
                 FileSpec(path=question["flag_path"], content=(flags[question["id"]] + "\n").encode(), mode=0o444)
             )
+
+    library_files: dict = {}
+    for link in version.asset_links.filter(
+        asset_type=AssetType.MACHINE_FILE, asset__deleted_from_minio=False
+    ).select_related("asset"):
+        library_files.setdefault(link.machine_id, []).append(link)
 
     egress_groups: set[str] = set()
     specs = []
@@ -159,6 +167,10 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str, allow_u
             for asset in machine.assets.all()
             if asset.target_path
         ]
+        files.extend(
+            FileSpec(path=link.target_path, content=asset_read(link.asset), mode=int(link.permissions, 8))
+            for link in library_files.get(machine.pk, [])
+        )
         files.extend(flag_files.get(machine.name, []))
         specs.append(
             MachineSpec(

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.environments import hooks, selectors, services
 from apps.environments.models import SessionStatus
-from apps.scenarios import authoring, catalog, grading
+from apps.scenarios import authoring, catalog, downloads, grading
 from apps.scenarios import selectors as scenario_selectors
 from apps.scenarios.models import ScenarioVersion, VersionStatus
 from rangex.core.errors import ApplicationError, NotFound
@@ -152,6 +152,7 @@ def session_detail(request: HttpRequest, pk) -> HttpResponse:
     context = _context(session, machines, questions=True)
     context["topology"] = catalog.catalog_topology(session.scenario_version)
     context["next_steps"] = [step for result in hooks.session_next_steps.send(session=session) for step in result]
+    context["downloads"] = downloads.solver_downloads(version=session.scenario_version)
     return render(request, "environments/session_detail.html", context)
 
 

@@ -91,9 +91,20 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
         )
     )
 
+    checks.append(_storage_check())
     checks.append(_heal_stuck_starting(now=now, stuck_minutes=stuck_minutes))
     health_alerts_send(checks)
     return checks
+
+
+def _storage_check() -> HealthCheck:
+    """Where assets are stored answers: the bucket on S3/MinIO, the media folder locally."""
+    from rangex.core.storage import storage_health
+
+    ok, detail = storage_health()
+    status = HealthCheck.Status.OK if ok else HealthCheck.Status.FAILED
+    message = f"Asset storage answers: {detail}." if ok else f"Asset storage fails: {detail}"
+    return _record(HealthCheck.CheckType.OBJECT_STORAGE, "asset-storage", status, message, details={"detail": detail})
 
 
 def _engine_checks(runtime) -> list[HealthCheck]:

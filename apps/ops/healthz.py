@@ -88,11 +88,26 @@ def _check_engine() -> str:
     return OK
 
 
+def _check_storage() -> str:
+    from rangex.core.storage import object_storage_selected, storage_health
+
+    if not object_storage_selected():
+        return SKIPPED
+    try:
+        ok, detail = _engine_pool.submit(storage_health).result(timeout=PART_TIMEOUT_SECONDS)
+    except FutureTimeout:
+        raise PartFailed(f"no answer within {PART_TIMEOUT_SECONDS:g}s") from None
+    if not ok:
+        raise PartFailed(detail)
+    return OK
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _check_database,
     "cache": _check_cache,
     "broker": _check_broker,
     "engine": _check_engine,
+    "storage": _check_storage,
 }
 
 

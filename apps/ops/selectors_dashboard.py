@@ -52,6 +52,24 @@ def latest_health_checks() -> list[HealthCheck]:
     return latest
 
 
+def storage_overview() -> dict:
+    """Space held by version and library files against ``max_total_storage_bytes``, and the top creators."""
+    from apps.scenarios.quota import storage_used, storage_used_by_creator
+
+    conf = get_settings()
+    used, limit = storage_used(), conf.max_total_storage_bytes
+    pct = int(used * 100 / limit) if limit else None
+    return {
+        "used": used,
+        "limit": limit,
+        "pct": pct,
+        "bar_pct": min(pct, 100) if pct is not None else None,
+        "per_user_limit": conf.max_storage_per_user_bytes,
+        "driver": conf.get_storage_driver_display(),
+        "top": storage_used_by_creator(limit=5),
+    }
+
+
 def platform_overview(now=None) -> dict:
     now = now or timezone.now()
     conf = get_settings()
@@ -69,6 +87,7 @@ def platform_overview(now=None) -> dict:
             "user", "scenario_version"
         )[:20],
         "containers": live_container_count(),
+        "storage": storage_overview(),
         "cost_today_rm": cost_today_rm(now),
         "month_rm": month_rm,
         # Warm pools' parked labs cost money before anyone uses them: their own line.

@@ -33,9 +33,17 @@ from apps.scenarios.admin_inlines import (
     PivotPointInline,
     ScenarioAssetInline,
 )
+from apps.scenarios.admin_library import (
+    LibraryAssetInline,
+    ScenarioAccessGrantInline,
+    ScenarioLimitInline,
+    save_library_formset,
+    save_scenario_formset,
+)
 from apps.scenarios.diffing import diff_class, version_as_text
 from apps.scenarios.image_builds import tool_usage_refresh, version_images_build
 from apps.scenarios.models import (
+    AssetScenarioVersion,
     Machine,
     Scenario,
     ScenarioAsset,
@@ -78,7 +86,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "scenario_type", "difficulty"]
     search_fields = ["title", "scenario__slug"]
     list_select_related = ["scenario", "scenario__created_by_user"]
-    inlines = [MachineInline, ScenarioAssetInline, PivotPointInline]
+    inlines = [MachineInline, ScenarioAssetInline, LibraryAssetInline, PivotPointInline]
     actions = [
         "submit_versions",
         "withdraw_versions",
@@ -217,6 +225,8 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         version = form.instance
+        if formset.model is AssetScenarioVersion:
+            return save_library_formset(request, version, formset)
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
             services.scenario_version_component_delete(version=version, actor=request.user, obj=obj)
@@ -596,13 +606,19 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     search_fields = ["slug", "versions__title"]
     list_select_related = ["created_by_user"]
     readonly_fields = ["slug", "created_by_user", "is_published", "average_rating", "total_ratings"]
-    inlines = [VersionLinkInline]
+    inlines = [VersionLinkInline, ScenarioLimitInline, ScenarioAccessGrantInline]
 
     class Media:
         js = ["admin/js/urlify.js", "js/admin_scenario_add.js"]
 
     def get_queryset(self, request):
         return selectors.scenario_list_for_creator(user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is ScenarioVersion:
+            formset.save(commit=False)  # read-only rows; this only records that nothing changed
+        else:
+            save_scenario_formset(request, form.instance, formset)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -619,8 +635,8 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         return [] if obj is None else self.inlines
 
     def has_change_permission(self, request, obj=None):
-        # Everything about a scenario changes through its versions.
-        return False
+        # Everything about a scenario changes through its versions; admins set its limits and allow list here.
+        return obj is not None and request.user.is_platform_admin
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -631,6 +647,8 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
+        if change:
+            return  # only the limit and allow-list inlines change here
         data = form.cleaned_data
         version = services.scenario_create(
             actor=request.user,
@@ -643,7 +661,10 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         obj._created_version = version
 
     def save_related(self, request, form, formsets, change):
-        """The first version is created by ``scenario_create``; nothing else to save."""
+        """The first version is created by ``scenario_create``; on change only the limit inlines save."""
+        if change:
+            for formset in formsets:
+                self.save_formset(request, form, formset, change)
 
     def response_add(self, request, obj, post_url_continue=None):
         messages.success(request, "Scenario created. Fill in version 1 and submit it for review.")

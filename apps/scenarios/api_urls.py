@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.scenarios import api
+from apps.scenarios import api, api_library
 
 urlpatterns = [
     path("scenarios/", api.CatalogListApi.as_view(), name="api-catalog"),
@@ -10,6 +10,18 @@ urlpatterns = [
     path("creator/versions/", api.CreatorVersionListApi.as_view(), name="api-creator-versions"),
     path("creator/imports/", api.CreatorImportApi.as_view(), name="api-creator-imports"),
     path("creator/versions/<uuid:pk>/", api.CreatorVersionDetailApi.as_view(), name="api-creator-version"),
+    path("creator/assets/", api_library.AssetListApi.as_view(), name="api-creator-assets"),
+    path("creator/assets/<uuid:pk>/", api_library.AssetDetailApi.as_view(), name="api-creator-asset"),
+    path(
+        "creator/versions/<uuid:pk>/library-assets/",
+        api_library.VersionAttachApi.as_view(),
+        name="api-creator-version-attach",
+    ),
+    path(
+        "creator/versions/<uuid:pk>/library-assets/<int:link_pk>/",
+        api_library.VersionDetachApi.as_view(),
+        name="api-creator-version-detach",
+    ),
     path(
         "creator/versions/<uuid:pk>/submit/", api.CreatorVersionSubmitApi.as_view(), name="api-creator-version-submit"
     ),

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields import BooleanField, IntegerField
 
+from apps.scenarios.limits import accessible_scenario_ids
 from apps.scenarios.models import (
     Difficulty,
     ScenarioRating,
@@ -64,6 +65,12 @@ def _with_user_state(qs: QuerySet[ScenarioVersion], user) -> QuerySet[ScenarioVe
     )
 
 
+def _accessible(qs: QuerySet[ScenarioVersion], user) -> QuerySet[ScenarioVersion]:
+    """Keep the scenarios the allow list and the per-player scenario cap leave open to ``user``."""
+    ids = accessible_scenario_ids(user=user)
+    return qs if ids is None else qs.filter(scenario_id__in=ids)
+
+
 def catalog_filters(data: dict) -> dict:
     """Turn the catalog's query parameters (page form or API) into ``catalog_list`` keywords."""
     return {
@@ -92,7 +99,7 @@ def catalog_list(
     The queryset joins the scenario and annotates ``is_favorite`` and ``my_rating`` so a page of
     cards costs a constant number of queries.
     """
-    qs = _with_user_state(_published_versions().select_related("scenario"), user)
+    qs = _accessible(_with_user_state(_published_versions().select_related("scenario"), user), user)
     q = (q or "").strip()
     if q:
         # Tags are a JSON list; searching its text finds a tag by any part of its name.
@@ -135,7 +142,7 @@ def catalog_facets() -> dict[str, list[str]]:
 
 def catalog_get(*, user, slug: str) -> ScenarioVersion:
     """Return the published version of the scenario ``slug`` with its machines and pivot links."""
-    qs = _with_user_state(_published_versions().select_related("scenario"), user).prefetch_related(
+    qs = _accessible(_with_user_state(_published_versions().select_related("scenario"), user), user).prefetch_related(
         "machines", "pivot_points"
     )
     if not slug:

@@ -212,6 +212,15 @@ class ScenarioLimit(TimestampedModel):
     max_concurrent_players = models.PositiveIntegerField(
         null=True, blank=True, help_text="Empty means no cap beyond the system limits."
     )
+    max_sessions_per_user_per_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Labs one player may start on this scenario per day; empty means no cap."
+    )
+    max_duration_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5)],
+        help_text="A lab of this scenario runs at most this long; empty follows the version and system limits.",
+    )
 
     class Meta:
         db_table = "scenario_limit"
@@ -446,6 +455,17 @@ class Tool(BaseModel):
         return self.name
 
 
+class AssetType(models.TextChoices):
+    DOWNLOAD = "download", "Download for solvers"
+    MACHINE_FILE = "machine_file", "File copied into a machine"
+    WRITEUP = "writeup", "Writeup attachment (staff only)"
+
+
+class AssetLocation(models.TextChoices):
+    LOCAL = "local", "Platform storage"
+    MINIO = "minio", "Object storage"
+
+
 class Asset(BaseModel):
     """A stored file in the creator's library (``asset``); linked to versions by ``asset_scenario_version``."""
 
@@ -459,6 +479,13 @@ class Asset(BaseModel):
     scenario_version = models.ForeignKey(
         ScenarioVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="library_assets"
     )
+    file_name = models.CharField(max_length=255, blank=True, help_text="Taken from the upload.")
+    description = models.CharField(max_length=255, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    asset_location = models.CharField(max_length=16, choices=AssetLocation.choices, default=AssetLocation.LOCAL)
+    minio_path = models.CharField(max_length=500, null=True, blank=True)
+    deleted_from_minio = models.BooleanField(default=False)
 
     class Meta:
         db_table = "asset"
@@ -474,24 +501,19 @@ class AssetScenarioVersion(models.Model):
     id = models.BigAutoField(primary_key=True)
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="version_links")
     scenario_version = models.ForeignKey(ScenarioVersion, on_delete=models.CASCADE, related_name="asset_links")
+    asset_type = models.CharField(max_length=16, choices=AssetType.choices, default=AssetType.DOWNLOAD)
+    machine = models.ForeignKey(Machine, null=True, blank=True, on_delete=models.CASCADE, related_name="asset_links")
+    target_path = models.CharField(max_length=500, blank=True, help_text="Absolute path inside the machine.")
+    permissions = models.CharField(
+        max_length=4, default="0644", validators=[RegexValidator(r"^0?[0-7]{3}$", "Use an octal mode such as 0644.")]
+    )
 
     class Meta:
         db_table = "asset_scenario_version"
         constraints = [models.UniqueConstraint(fields=["asset", "scenario_version"], name="asset_version_unique")]
 
     def __str__(self) -> str:
-        return f"{self.asset_id} in {self.scenario_version_id}"
-
-
-class AssetType(models.TextChoices):
-    DOWNLOAD = "download", "Download for solvers"
-    MACHINE_FILE = "machine_file", "File copied into a machine"
-    WRITEUP = "writeup", "Writeup attachment (staff only)"
-
-
-class AssetLocation(models.TextChoices):
-    LOCAL = "local", "Platform storage"
-    MINIO = "minio", "Object storage"
+        return f"{self.asset} ({self.get_asset_type_display()})"
 
 
 def scenario_asset_path(instance: ScenarioAsset, filename: str) -> str:
@@ -648,3 +670,19 @@ class DockerTest(TimestampedModel):
     class Meta:
         db_table = "docker_tests"
         ordering = ["-created_at"]
+
+
+class ScenarioAccessGrant(models.Model):
+    """A scenario one solver may start while ``allow_all_scenarios`` is off (the admin-managed allow list)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scenario_grants")
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="access_grants")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "scenario_access_grant"
+        constraints = [models.UniqueConstraint(fields=["user", "scenario"], name="scenario_access_grant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} may start {self.scenario_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.scenarios import catalog
+from apps.scenarios import catalog, downloads
 from apps.scenarios.models import Difficulty, ScenarioVersion
 from apps.scenarios.services import EDITABLE_FIELDS
 
@@ -72,6 +72,13 @@ class CatalogTopologySerializer(serializers.Serializer):
     links = CatalogLinkSerializer(many=True)
 
 
+class DownloadSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    description = serializers.CharField()
+    url = serializers.CharField(help_text="Access-checked; redirects to a short-lived signed URL on object storage.")
+
+
 class CatalogDetailSerializer(CatalogVersionSerializer):
     mission_text = serializers.CharField(help_text="Markdown.")
     learning_outcomes = serializers.CharField(allow_null=True)
@@ -81,10 +88,15 @@ class CatalogDetailSerializer(CatalogVersionSerializer):
     scoring_mode = serializers.CharField()
     hint_mode = serializers.CharField()
     topology = serializers.SerializerMethodField()
+    downloads = serializers.SerializerMethodField()
 
     @extend_schema_field(CatalogTopologySerializer)
     def get_topology(self, version) -> dict:
         return CatalogTopologySerializer(catalog.catalog_topology(version)).data
+
+    @extend_schema_field(DownloadSerializer(many=True))
+    def get_downloads(self, version) -> list:
+        return DownloadSerializer(downloads.solver_downloads(version=version), many=True).data
 
 
 class RatingInSerializer(serializers.Serializer):

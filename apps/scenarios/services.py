@@ -31,6 +31,7 @@ from apps.scenarios.models import (
     Tool,
     VersionStatus,
 )
+from apps.scenarios.quota import storage_quota_refusal
 from rangex.core.audit import (
     AuditAction,
     audit_record,
@@ -297,8 +298,6 @@ def asset_check(asset: ScenarioAsset, *, actor) -> None:
 
     Every path that stores an asset calls it: the admin and API through the services, imports per file.
     """
-    from rangex.core.system import get_settings
-
     errors: dict[str, list[str]] = {}
     limit = settings.RANGEX_MAX_ASSET_BYTES
     if asset.file_size > limit:
@@ -319,20 +318,14 @@ def asset_check(asset: ScenarioAsset, *, actor) -> None:
         errors["asset_type"] = [
             "Only a machine file is copied into a machine; choose that type or clear the machine and target path."
         ]
-    owner = asset.scenario_version.scenario.created_by_user_id
-    quota = get_settings().max_storage_per_user_bytes
-    if quota and not errors:
-        used = (
-            ScenarioAsset.objects.filter(scenario_version__scenario__created_by_user_id=owner)
-            .exclude(pk=asset.pk)
-            .aggregate(total=models.Sum("file_size"))["total"]
-            or 0
+    if not errors:
+        refusal = storage_quota_refusal(
+            owner_id=asset.scenario_version.scenario.created_by_user_id,
+            add_bytes=asset.file_size,
+            exclude_scenario_asset=asset.pk,
         )
-        if used + asset.file_size > quota:
-            errors["file"] = [
-                f"This file would take the creator's storage over the quota of "
-                f"{quota // (1024 * 1024)} MB ({used // (1024 * 1024)} MB used)."
-            ]
+        if refusal:
+            errors["file"] = [refusal]
     if errors:
         raise ValidationFailed(
             "The asset was not saved: " + " ".join(m for ms in errors.values() for m in ms), fields=errors
@@ -632,8 +625,19 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
             scenario_version=version, **_copy_fields(point, ("id", "scenario_version", "created_at"))
         )
 
+    # Library attachments stay; machine files follow the cloned machines.
     AssetScenarioVersion.objects.bulk_create(
-        [AssetScenarioVersion(asset_id=link.asset_id, scenario_version=version) for link in source.asset_links.all()]
+        [
+            AssetScenarioVersion(
+                asset_id=link.asset_id,
+                scenario_version=version,
+                asset_type=link.asset_type,
+                machine=machines.get(link.machine_id),
+                target_path=link.target_path,
+                permissions=link.permissions,
+            )
+            for link in source.asset_links.filter(asset__deleted_from_minio=False)
+        ]
     )
     audit_record(
         actor=actor,

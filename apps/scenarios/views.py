@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.scenarios import catalog, hooks, selectors, social
+from apps.scenarios import catalog, downloads, hooks, selectors, social
 from apps.scenarios.models import Difficulty
 from apps.scenarios.prerequisites import prerequisites_missing, prerequisites_of
 from rangex.core.errors import ApplicationError
@@ -88,6 +88,7 @@ def detail_page(request: HttpRequest, slug: str) -> HttpResponse:
         "prerequisites": prerequisites_of(version),
         "locked": prerequisites_missing(user=request.user, version=version),
         "played": social.scenario_played(user=request.user, scenario=version.scenario),
+        "downloads": downloads.solver_downloads(version=version),
     }
     return render(request, "scenarios/detail.html", context)
 

@@ -202,8 +202,9 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
         (
             "Docker",
             {
+                # Not in the form: use_local_docker; the runtime is chosen by RANGEX_RUNTIME_BACKEND and
+                # RANGEX_RUNTIMES (README, "Settings that are not in the form").
                 "fields": [
-                    "use_local_docker",
                     "docker_max_containers",
                     "docker_max_cpus_per_container",
                     "docker_max_memory_mb_per_container",

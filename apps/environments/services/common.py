@@ -19,8 +19,11 @@ SHARING_LOOKBACK_DAYS = 30
 
 
 def session_duration_minutes(version) -> int:
-    """Return a new session's length: twice the estimate, at least 30 minutes, at most the system cap."""
+    """Return a new session's length: twice the estimate, at least 30 minutes, at most the system and scenario caps."""
     cap = get_settings().max_session_duration_minutes
+    limit = getattr(version.scenario, "limit", None)
+    if limit is not None and limit.max_duration_minutes:
+        cap = min(cap, limit.max_duration_minutes)
     return max(min(version.estimated_minutes * 2, cap), min(MIN_SESSION_MINUTES, cap))
 
 

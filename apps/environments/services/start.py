@@ -24,7 +24,8 @@ from apps.environments.services.common import (
 from apps.environments.services.pools import pool_claim, pool_claim_finish, pool_machine_count
 from apps.environments.services.progress import env_session_carry_progress
 from apps.runtime import default_runtime_key
-from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
+from apps.scenarios.limits import scenario_access_check
+from apps.scenarios.models import Scenario, ScenarioLimit, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
@@ -168,18 +169,30 @@ def _require_runtime() -> None:
         raise ServiceUnavailable("Labs cannot be started right now: the lab engine does not answer. Try again soon.")
 
 
-def _check_scenario_cap(*, scenario: Scenario) -> None:
-    limit = getattr(scenario, "limit", None)
-    if limit is None or not limit.max_concurrent_players:
+def _check_scenario_cap(*, scenario: Scenario, user, now) -> None:
+    """The scenario's own limits (``scenario_limit``): players at once and labs per player per day."""
+    limit = ScenarioLimit.objects.filter(scenario=scenario).first()
+    if limit is None:
         return
-    players = EnvironmentSession.objects.filter(
-        scenario_version__scenario=scenario, status__in=LIVE_STATUSES, is_test=False
-    ).count()
-    if players >= limit.max_concurrent_players:
-        raise LimitExceeded(
-            f"This scenario is full ({limit.max_concurrent_players} players at once). Try again later.",
-            limit="max_concurrent_players",
-        )
+    if limit.max_concurrent_players:
+        players = EnvironmentSession.objects.filter(
+            scenario_version__scenario=scenario, status__in=LIVE_STATUSES, is_test=False
+        ).count()
+        if players >= limit.max_concurrent_players:
+            raise LimitExceeded(
+                f"This scenario is full ({limit.max_concurrent_players} players at once). Try again later.",
+                limit="max_concurrent_players",
+            )
+    if limit.max_sessions_per_user_per_day:
+        today = EnvironmentSession.objects.filter(
+            scenario_version__scenario=scenario, user=user, is_test=False, created_at__gte=now - timedelta(days=1)
+        ).count()
+        if today >= limit.max_sessions_per_user_per_day:
+            raise LimitExceeded(
+                f"You have started this scenario {today} times in the last 24 hours; it allows "
+                f"{limit.max_sessions_per_user_per_day} per player per day. Try again tomorrow.",
+                limit="max_sessions_per_user_per_day",
+            )
 
 
 def env_session_start(
@@ -232,6 +245,9 @@ def env_session_start(
         )
         if existing is not None:
             return existing
+        if not is_test and event_id is None:
+            # An event grants its own labs; elsewhere the allow list and the per-player scenario cap decide.
+            scenario_access_check(user=locked_user, scenario=version.scenario)
         if not version.requires_machines:
             return _start_question_only(
                 user=locked_user, version=version, now=now, client_ip=client_ip, user_agent=user_agent, is_test=is_test
@@ -245,7 +261,7 @@ def env_session_start(
             _check_start_limits(user=locked_user, version=version, now=now, event_id=event_id, warm=parked is not None)
             # The scenario row lock serialises players of one scenario across users.
             scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
-            _check_scenario_cap(scenario=scenario)
+            _check_scenario_cap(scenario=scenario, user=locked_user, now=now)
             hooks.session_start_check.send(user=locked_user, version=version, now=now)
         machines = list(version.machines.all())
         profile = max((m.resource_profile for m in machines), key=_profile_rank, default="small")

@@ -252,3 +252,16 @@ def test_alerts_left_pending_by_a_lost_task_end_failed_after_bounded_retries():
             alerts.alerts_retry_stale()
     row.refresh_from_db()
     assert (row.status, row.retry_count) == ("failed", alerts.MAX_ATTEMPTS)
+
+
+@pytest.mark.django_db
+def test_budget_alert_percentage_decides_when_the_cap_warning_goes_out(admins, settings):
+    settings.RANGEX_RM_PER_USD = "4.00"
+    system_settings_update(actor=None, budget_hard_cap_usd=Decimal("2.00"), budget_alert_percentage=80)
+    _charge(running_session(), "4.00")  # USD 1.00: half the cap
+    costs.budget_cap_check()
+    assert not AlertLog.objects.filter(alert_type="budget_cap").exists()
+    system_settings_update(actor=None, budget_alert_percentage=40)
+    invalidate_settings_cache()
+    costs.budget_cap_check()
+    assert AlertLog.objects.filter(alert_type="budget_cap", subject__contains="50%").exists()

@@ -337,6 +337,16 @@ def test_an_import_over_the_creators_storage_quota_is_refused_and_leaves_nothing
     assert not Scenario.objects.exists() and not ScenarioAsset.objects.exists()
 
 
+def test_an_import_over_the_platform_storage_limit_is_refused_naming_it(creator):
+    from rangex.core.system import system_settings_update
+
+    system_settings_update(actor=None, max_storage_per_user_bytes=0, max_total_storage_bytes=8)
+    manifest = base_manifest(assets=[{"file": "assets/big.txt", "asset_type": "download"}])
+    with pytest.raises(ValidationFailed, match=r"assets/big.txt: .*max total storage"):
+        bundle_import(actor=creator, data=zip_with({"assets/big.txt": b"x" * 64}, manifest), filename="t.zip")
+    assert not Scenario.objects.exists() and not ScenarioAsset.objects.exists()
+
+
 def test_malformed_yaml_names_the_line(creator):
     bad = b"format_version: 1\nscenario:\n  slug: [unclosed\n"
     with pytest.raises(ValidationFailed, match=r"scenario.yaml, line \d+: this is not valid YAML"):
