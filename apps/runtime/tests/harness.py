@@ -211,4 +211,7 @@ class FakeHarness(Harness):
         yield ref
 
 
-HARNESSES = {"docker": DockerHarness(), "fake": FakeHarness()}
+# The ECS harness builds on Harness above (moto, apps/runtime/tests/ecs_harness.py).
+from apps.runtime.tests.ecs_harness import EcsHarness  # noqa: E402
+
+HARNESSES = {"docker": DockerHarness(), "fake": FakeHarness(), "ecs": EcsHarness()}
