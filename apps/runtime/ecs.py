@@ -504,7 +504,13 @@ class EcsRuntime(Runtime):
     # --- removal ----------------------------------------------------------------------------
     def stop(self, session_id: str) -> None:
         config = self._configured()
-        tasks = self._session_tasks(session_id)
+        try:
+            tasks = self._session_tasks(session_id)
+        except RuntimeFailure as exc:
+            # A cluster that is gone holds no tasks: the security groups must still go.
+            if not exc.permanent:
+                raise
+            tasks = []
         groups = self._session_groups(session_id, config)
         failures = self.remove_resources(
             [self._task_resource(t) for t in tasks] + [self._group_resource(g) for g in groups]

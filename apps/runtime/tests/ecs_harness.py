@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import boto3
 
 from apps.runtime import LaunchSpec, LaunchStage, MachineSpec, Runtime
-from apps.runtime.tests.harness import Harness
+from apps.runtime.tests.harness_base import Harness
 
 REGION = "eu-west-1"
 _lock = threading.Lock()
