@@ -20,9 +20,9 @@ from apps.environments.models import (
 from apps.environments.services.common import (
     session_duration_minutes,
 )
-from apps.runtime import default_runtime_key
 from apps.scenarios.models import Scenario, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
+from apps.scenarios.runtime_choice import scenario_runtime_key
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
     Conflict,
@@ -110,8 +110,8 @@ def _check_machine_caps(*, version) -> None:
             )
 
 
-def _require_runtime() -> None:
-    """Refuse a start when the backend new sessions use is not configured or does not answer.
+def _require_runtime(key: str) -> None:
+    """Refuse a start when the backend the session will use is not configured or does not answer.
 
     One ping (a few milliseconds on Docker), so a user gets a clear refusal instead of a session
     that fails a minute later.
@@ -119,10 +119,10 @@ def _require_runtime() -> None:
     from apps.runtime import RuntimeFailure, get_runtime
 
     try:
-        runtime = get_runtime(default_runtime_key())
+        runtime = get_runtime(key)
         ping = runtime.ping()
     except RuntimeFailure as exc:
-        logger.error("runtime %s cannot start labs: %s", default_runtime_key(), exc.message)
+        logger.error("runtime %s cannot start labs: %s", key, exc.message)
         raise ServiceUnavailable("Labs cannot be started right now: the lab engine is not available.") from exc
     if not ping.get("ok"):
         logger.error("runtime %s is unreachable: %s", runtime.key, ping.get("error", ""))
@@ -177,8 +177,9 @@ def env_session_start(
     _check_machine_caps(version=version)
     # An engine call never runs inside a transaction (a caller's row locks would wait on it); a
     # caller that starts a lab inside its own (an event) gets the failed session instead.
+    runtime_key = scenario_runtime_key(version.scenario)
     if not transaction.get_connection().in_atomic_block:
-        _require_runtime()
+        _require_runtime(runtime_key)
 
     now = timezone.now()
     with transaction.atomic():
@@ -210,7 +211,7 @@ def env_session_start(
             event_id=event_id,
             team_id=team_id,
             status=SessionStatus.STARTING,
-            runtime_backend=default_runtime_key(),
+            runtime_backend=runtime_key,
             expires_at=now + timedelta(minutes=session_duration_minutes(version)),
             env_profile=profile,
             client_ip=client_ip,
