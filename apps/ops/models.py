@@ -88,6 +88,7 @@ class HealthCheck(models.Model):
         ORPHANS = "orphans", "Orphan sweep"
         HOST_ISOLATION = "host_isolation", "Labs kept off the host"
         LAB_MACHINES = "lab_machines", "Live labs' machines running"
+        AWS_CONFIG = "aws_config", "Cloud set-up"
 
     class Status(models.TextChoices):
         OK = "ok"

@@ -644,5 +644,21 @@ class EcsRuntime(Runtime):
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
         }
 
+    def config_checks(self, *, endpoints=()) -> list[dict]:
+        from apps.runtime.ecs_checks import ecs_config_checks
+
+        config = self.config()
+        missing = config.missing()
+        if missing:
+            return [
+                {
+                    "name": "settings",
+                    "ok": False,
+                    "message": f"Set {', '.join(missing)} in System settings.",
+                    "details": {},
+                }
+            ]
+        return ecs_config_checks(self, config, endpoints=endpoints)
+
     def host_isolation(self) -> dict:
         return {"ok": True, "message": "Labs run as Fargate tasks in their own micro-VMs, not on this host."}
