@@ -620,6 +620,20 @@ class EcsRuntime(Runtime):
             raise
         return True
 
+    def push_image(self, image: str, *, docker_url: str | None = None) -> str:
+        """Push a local image (on the Docker engine at ``docker_url``) to ECR; return its ECR reference."""
+        import docker
+        from django.conf import settings
+
+        from apps.runtime.ecr import ecr_push
+
+        base = docker_url or settings.RANGEX_DOCKER_URL
+        api = docker.APIClient(base_url=base) if base else docker.from_env().api
+        try:
+            return ecr_push(self, image, docker_api=api)
+        finally:
+            api.close()
+
     def registry_login(self, *, registry: str, username: str, password: str) -> None:
         raise RuntimeFailure(
             "ECS pulls from ECR with its execution role; registry logins are not used.", permanent=True
