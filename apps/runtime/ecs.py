@@ -59,6 +59,7 @@ from apps.runtime.ecs_aws import (
     config_from_settings,
     ecr_reference,
     error_code,
+    fargate_size,
     files_bundle,
     task_definition,
 )
@@ -657,6 +658,18 @@ class EcsRuntime(Runtime):
             "running_tasks": clusters[0].get("runningTasksCount", 0),
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
         }
+
+    def hourly_price_usd(self, *, cpus: float, memory_mb: int):
+        """Fargate's price for the task size a machine maps onto, at the prices in System settings."""
+        from decimal import Decimal
+
+        from rangex.core.system import get_settings
+
+        cpu, memory = fargate_size(cpus, memory_mb)
+        row = get_settings()
+        return (
+            Decimal(cpu) / 1024 * row.aws_fargate_vcpu_hour_usd + Decimal(memory) / 1024 * row.aws_fargate_gb_hour_usd
+        )
 
     def config_checks(self, *, endpoints=()) -> list[dict]:
         from apps.runtime.ecs_checks import ecs_config_checks

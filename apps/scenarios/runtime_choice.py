@@ -10,9 +10,10 @@ from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import PermissionDenied, ValidationFailed
 
 
-def scenario_runtime_key(scenario: Scenario) -> str:
-    """Return the runtime key new sessions of the scenario record."""
-    return scenario.runtime_key or default_runtime_key()
+def scenario_runtime_key(scenario_id) -> str:
+    """Return the runtime key new sessions of the scenario record (read now: an admin may just have changed it)."""
+    key = Scenario.objects.filter(pk=scenario_id).values_list("runtime_key", flat=True).first()
+    return key or default_runtime_key()
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from apps.environments.services.answers import (
     env_session_take_hint,
 )
 from apps.environments.services.common import EXTEND_MINUTES, MIN_SESSION_MINUTES, session_duration_minutes
-from apps.environments.services.costs import cost_rate_rm
+from apps.environments.services.costs import cost_rate_rm, runtime_rates_rm
 from apps.environments.services.launches import env_session_launches_recover
 from apps.environments.services.lifecycle import (
     STALE_STOPPING_MINUTES,
@@ -82,5 +82,6 @@ __all__ = [
     "env_sessions_release_for_user",
     "env_terminal_authorize",
     "env_terminal_open",
+    "runtime_rates_rm",
     "session_duration_minutes",
 ]

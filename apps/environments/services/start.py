@@ -177,7 +177,7 @@ def env_session_start(
     _check_machine_caps(version=version)
     # An engine call never runs inside a transaction (a caller's row locks would wait on it); a
     # caller that starts a lab inside its own (an event) gets the failed session instead.
-    runtime_key = scenario_runtime_key(version.scenario)
+    runtime_key = scenario_runtime_key(version.scenario_id)
     if not transaction.get_connection().in_atomic_block:
         _require_runtime(runtime_key)
 
