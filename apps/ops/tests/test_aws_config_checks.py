@@ -64,3 +64,22 @@ def test_a_missing_cluster_and_role_fail_their_checks(settings):
     assert checks["ecs:subnets"].status == HealthCheck.Status.OK
     engine = HealthCheck.objects.get(check_type=HealthCheck.CheckType.ENGINE, service_name="ecs")
     assert engine.status == HealthCheck.Status.FAILED
+
+
+def test_platform_status_shows_every_runtime_with_its_set_up(settings):
+    from apps.ops.status import platform_status_report
+
+    aws = account()
+    settings.RANGEX_RUNTIMES = {
+        "fake": {"BACKEND": "apps.runtime.fake.FakeRuntime"},
+        "ecs": {"BACKEND": "apps.runtime.ecs.EcsRuntime", "OPTIONS": {"config": runtime_config(aws)}},
+    }
+    settings.RANGEX_DEFAULT_RUNTIME = "fake"
+    health_check_run()
+
+    runtimes = platform_status_report()["components"]["runtimes"]
+
+    assert set(runtimes["backends"]) == {"fake", "ecs"}
+    assert runtimes["backends"]["ecs"]["status"] == "ok"
+    assert runtimes["backends"]["ecs"]["setup"]["cluster"]["status"] == "ok"
+    assert runtimes["backends"]["fake"]["setup"] == {}
