@@ -7,12 +7,11 @@ import base64
 import subprocess
 import urllib.request
 
-import boto3
 import pytest
 
 from apps.environments.factories import pivot_version
 from apps.environments.services.ecr import version_ecr_push
-from apps.runtime.tests.ecs_harness import REGION, account, runtime_config
+from apps.runtime.tests.ecs_harness import account, aws_client, runtime_config
 from apps.runtime.tests.helpers import local_registry
 from rangex.core.errors import PermissionDenied
 from rangex.core.models import AuditLog
@@ -21,7 +20,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.docker]
 
 
 def _token_password() -> str:
-    data = boto3.client("ecr", region_name=REGION).get_authorization_token()["authorizationData"][0]
+    data = aws_client("ecr").get_authorization_token()["authorizationData"][0]
     username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     assert username == "AWS"
     return password
@@ -64,7 +63,7 @@ def test_a_repository_is_created_on_demand(settings, admin_user):
 
     aws = account()
     runtime = EcsRuntime(key="ecs", config=runtime_config(aws))
-    ecr = boto3.client("ecr", region_name=REGION)
+    ecr = aws_client("ecr")
     name = "rangex/made-on-demand"
     ecr_repository_ensure(runtime, name, runtime.config())
     ecr_repository_ensure(runtime, name, runtime.config())

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from apps.ops.health import health_check_run
 from apps.ops.models import HealthCheck, InterfaceEndpoint
-from apps.runtime.tests.ecs_harness import REGION, account, runtime_config
+from apps.runtime.tests.ecs_harness import REGION, account, aws_client, runtime_config
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +22,7 @@ def test_the_ecs_set_up_is_checked_and_what_is_missing_is_named(settings):
         "ecs": {"BACKEND": "apps.runtime.ecs.EcsRuntime", "OPTIONS": {"config": runtime_config(aws)}},
     }
     settings.RANGEX_DEFAULT_RUNTIME = "fake"
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = aws_client("ec2")
     endpoint = ec2.create_vpc_endpoint(
         VpcId=aws["vpc"], ServiceName=f"com.amazonaws.{REGION}.ecr.dkr", VpcEndpointType="Interface"
     )["VpcEndpoint"]

@@ -111,6 +111,11 @@ def put_image(ecr, repository: str, tag: str) -> None:
     ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
+def aws_client(service: str):
+    """Return a boto3 client for the test region (other apps' tests read AWS through this)."""
+    return boto3.client(service, region_name=REGION)
+
+
 def account() -> dict:
     """Return the shared moto account, made on first use."""
     global _account

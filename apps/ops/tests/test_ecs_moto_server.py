@@ -7,7 +7,6 @@ import json
 import urllib.request
 from datetime import timedelta
 
-import boto3
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -17,7 +16,7 @@ from apps.environments.factories import pivot_version
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.ops import tasks as ops_tasks
 from apps.ops.models import HealthCheck
-from apps.runtime.tests.ecs_harness import REGION, build_account
+from apps.runtime.tests.ecs_harness import aws_client, build_account
 from apps.scenarios.runtime_choice import scenario_runtime_set
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +29,7 @@ def _keep_tasks_running(url: str) -> None:
 
 
 def _session_tasks(cluster: str, session_id: str) -> list[dict]:
-    ecs = boto3.client("ecs", region_name=REGION)
+    ecs = aws_client("ecs")
     arns = ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]
     tasks = ecs.describe_tasks(cluster=cluster, tasks=arns, include=["TAGS"])["tasks"] if arns else []
     return [t for t in tasks if {"key": "rangex.session", "value": session_id} in t.get("tags", [])]
@@ -74,7 +73,7 @@ def test_a_lab_on_ecs_starts_runs_and_stops_through_the_api_and_the_beat_tasks(
     assert stopped.status_code in (200, 202), stopped.content
     assert EnvironmentSession.objects.get(pk=session_id).status == SessionStatus.TERMINATED
     assert _session_tasks(aws["cluster"], session_id) == []
-    groups = boto3.client("ec2", region_name=REGION).describe_security_groups(
+    groups = aws_client("ec2").describe_security_groups(
         Filters=[{"Name": "tag:rangex.session", "Values": [session_id]}]
     )["SecurityGroups"]
     assert groups == []
