@@ -112,10 +112,15 @@ def cost_accrue(*, now=None) -> dict[str, int]:
             EnvironmentSession.objects.select_for_update()
             .annotate(accrue_from=since, rate=_rate_subquery())
             .filter(running | stopped)
-            .values_list("pk", "user_id", "status", "accrue_from", "stopped_at", "cost_accumulated_rm", "rate")
+            .values_list(
+                "pk", "user_id", "status", "accrue_from", "stopped_at", "cost_accumulated_rm", "rate", "runtime_backend"
+            )
         )
         if not due:
             return {"charged": 0, "warned": 0, "stopped": 0}
+        # Sessions on a backend with its own prices (Fargate) are charged at those.
+        priced = env_services.runtime_rates_rm([(row[0], row[7]) for row in due], rm_per_usd=_rm_per_usd())
+        due = [(*row[:6], priced.get(row[0], row[6])) for row in due]
         charges: dict = {}
         user_charges: dict = defaultdict(Decimal)
         for pk, user_id, status, start, stopped_at, accumulated, rate in due:

@@ -13,7 +13,7 @@ from apps.environments import services as env_services
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.ops import recovery
 from apps.ops.health_alerts import health_alerts_send
-from apps.ops.models import HealthCheck
+from apps.ops.models import HealthCheck, InterfaceEndpoint
 
 STUCK_STARTING_MINUTES = 15
 DISK_WARNING_FREE = 0.10
@@ -64,6 +64,8 @@ def health_check_run(*, now=None, stuck_minutes: int = STUCK_STARTING_MINUTES) -
                 details=ping,
             )
         )
+        if runtime is not None:
+            checks.extend(_config_checks(runtime))
         if runtime is not None and engine_ok:
             checks.extend(_engine_checks(runtime))
             # A lab stopped behind our back is noticed here too, not only by the sweep.
@@ -105,6 +107,24 @@ def _storage_check() -> HealthCheck:
     status = HealthCheck.Status.OK if ok else HealthCheck.Status.FAILED
     message = f"Asset storage answers: {detail}." if ok else f"Asset storage fails: {detail}"
     return _record(HealthCheck.CheckType.OBJECT_STORAGE, "asset-storage", status, message, details={"detail": detail})
+
+
+def _config_checks(runtime) -> list[HealthCheck]:
+    """Record a backend's set-up checks (cluster, subnets, role, registry, endpoints on AWS)."""
+    endpoints = list(
+        InterfaceEndpoint.objects.filter(type=InterfaceEndpoint.Type.INTERFACE).values_list("value", flat=True)
+    )
+    statuses = {True: HealthCheck.Status.OK, False: HealthCheck.Status.FAILED, None: HealthCheck.Status.WARNING}
+    return [
+        _record(
+            HealthCheck.CheckType.AWS_CONFIG,
+            f"{runtime.key}:{item['name']}",
+            statuses[item["ok"]],
+            item["message"],
+            details=item.get("details") or {},
+        )
+        for item in runtime.config_checks(endpoints=endpoints)
+    ]
 
 
 def _engine_checks(runtime) -> list[HealthCheck]:

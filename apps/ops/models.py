@@ -89,6 +89,7 @@ class HealthCheck(models.Model):
         HOST_ISOLATION = "host_isolation", "Labs kept off the host"
         LAB_MACHINES = "lab_machines", "Live labs' machines running"
         OBJECT_STORAGE = "object_storage", "Asset storage reachable"
+        AWS_CONFIG = "aws_config", "Cloud set-up"
 
     class Status(models.TextChoices):
         OK = "ok"

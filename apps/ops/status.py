@@ -115,6 +115,39 @@ def _checks(now) -> dict:
     return _component(OK, "The latest health checks passed.", **details)
 
 
+def _runtimes() -> dict:
+    """Return each configured runtime's latest engine check and set-up checks (Docker and ECS side by side)."""
+    from apps.runtime import configured_runtimes
+
+    backends = {}
+    for key in configured_runtimes():
+        engine = (
+            HealthCheck.objects.filter(check_type=HealthCheck.CheckType.ENGINE, service_name=key)
+            .order_by("-checked_at", "-id")
+            .first()
+        )
+        setup = {}
+        for row in HealthCheck.objects.filter(
+            check_type=HealthCheck.CheckType.AWS_CONFIG, service_name__startswith=f"{key}:"
+        ).order_by("-checked_at", "-id"):
+            setup.setdefault(row.service_name.split(":", 1)[1], {"status": row.status, "message": row.message})
+        backends[key] = {
+            "status": engine.status if engine else "unknown",
+            "message": engine.message if engine else "Not checked yet.",
+            "setup": setup,
+        }
+    # A runtime not checked yet is the "checks" component's business; here only recorded problems count.
+    failed = [
+        key
+        for key, backend in backends.items()
+        if backend["status"] not in ("unknown", HealthCheck.Status.OK)
+        or any(check["status"] == HealthCheck.Status.FAILED for check in backend["setup"].values())
+    ]
+    if failed:
+        return _component(DEGRADED, f"Runtimes with problems: {', '.join(failed)}.", backends=backends)
+    return _component(OK, f"{len(backends)} runtime(s) answer: {', '.join(backends)}.", backends=backends)
+
+
 def budget_state(report: dict, *, overridden: bool = False) -> dict:
     """Return the budget component of a ``costs.budget_report``: down at the cap, degraded near it.
 
@@ -179,6 +212,7 @@ def platform_status_report(*, now=None) -> dict:
         components[name] = _component(state["status"], state["message"], age_seconds=state.get("age_seconds"))
     components["encryption"] = _guarded("encryption", _encryption)
     components["checks"] = _guarded("checks", lambda: _checks(now))
+    components["runtimes"] = _guarded("runtimes", _runtimes)
     components["budget"] = _guarded("budget", lambda: _budget(now))
     status = worst([c["status"] for c in components.values()])
     return {"status": status, "exit_code": EXIT_CODES[status], "checked_at": now, "components": components}

@@ -535,6 +535,19 @@ class Runtime:
     def ping(self) -> dict:
         raise NotImplementedError
 
+    def hourly_price_usd(self, *, cpus: float, memory_mb: int):
+        """Return what one machine of this size costs an hour on this backend (a Decimal, USD), or None
+        when the platform's own profile rates apply (an engine the platform owns)."""
+        return None
+
+    def config_checks(self, *, endpoints: Iterable[str] = ()) -> list[dict]:
+        """Check the backend's own set-up (cloud accounts); ``[{"name", "ok", "message", "details"}]``.
+
+        ``endpoints`` names the network endpoints operators listed (VPC interface endpoints on AWS).
+        A backend with nothing to set up returns [].
+        """
+        return []
+
     def host_isolation(self) -> dict:
         """Say whether labs are kept off the host that runs them: ``{"ok": True|False|None, "message"}``.
 

@@ -51,6 +51,7 @@ from apps.scenarios.models import (
     Tool,
     VersionStatus,
 )
+from apps.scenarios.runtime_choice import scenario_runtime_set
 from rangex.core.admin import ApplicationErrorAdminMixin
 from rangex.core.errors import ApplicationError
 from rangex.core.files import files_removed_on_error
@@ -601,8 +602,8 @@ class VersionLinkInline(admin.TabularInline):
 
 @admin.register(Scenario)
 class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
-    list_display = ["slug", "created_by_user", "is_published", "average_rating", "total_ratings", "updated_at"]
-    list_filter = ["is_published"]
+    list_display = ["slug", "created_by_user", "is_published", "runtime_key", "average_rating", "updated_at"]
+    list_filter = ["is_published", "runtime_key"]
     search_fields = ["slug", "versions__title"]
     list_select_related = ["created_by_user"]
     readonly_fields = ["slug", "created_by_user", "is_published", "average_rating", "total_ratings"]
@@ -619,6 +620,24 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
             formset.save(commit=False)  # read-only rows; this only records that nothing changed
         else:
             save_scenario_formset(request, form.instance, formset)
+
+    def get_actions(self, request):
+        """Offer platform admins one "run labs on ..." action per configured runtime, and the default."""
+        actions = super().get_actions(request)
+        if not request.user.is_platform_admin:
+            return actions
+        from apps.runtime import configured_runtimes
+
+        for key in ["", *configured_runtimes()]:
+            name = f"run_on_{key or 'default'}"
+            label = f"Run new labs on runtime {key!r}" if key else "Run new labs on the platform default runtime"
+            actions[name] = (lambda admin_, req, qs, key=key: admin_._set_runtime(req, qs, key), name, label)
+        return actions
+
+    def _set_runtime(self, request, queryset, key: str) -> None:
+        for scenario in queryset:
+            scenario_runtime_set(scenario=scenario, key=key, actor=request.user)
+        self.message_user(request, f"{queryset.count()} scenario(s) now start new labs on {key or 'the default'}.")
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -43,6 +43,11 @@ class Scenario(BaseModel):
     total_ratings = models.PositiveIntegerField(default=0)
     created_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scenarios")
     is_published = models.BooleanField(default=False, db_index=True)
+    runtime_key = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The runtime its labs start on (a key of RANGEX_RUNTIMES, e.g. ecs); blank: the platform default.",
+    )
 
     class Meta:
         db_table = "scenario"

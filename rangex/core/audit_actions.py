@@ -71,6 +71,8 @@ class AuditAction(models.TextChoices):
     # Scenarios.
     SCENARIO_CREATE = "scenario.create"
     SCENARIO_UPDATE = "scenario.update"
+    SCENARIO_RUNTIME_SET = "scenario.runtime_set"
+    SCENARIO_ECR_PUSH = "scenario.ecr_push"
     SCENARIO_DELETE = "scenario.delete"
     SCENARIO_RATE = "scenario.rate"
     SCENARIO_FAVORITE = "scenario.favorite"

@@ -109,6 +109,21 @@ class SystemSettings(models.Model):
     aws_ecs_subnet_ids = models.TextField(blank=True, help_text="Comma-separated subnet ids.")
     aws_ecs_security_group_ids = models.TextField(blank=True, help_text="Comma-separated security group ids.")
     aws_ecr_registry = models.CharField(max_length=255, blank=True)
+    aws_ecs_execution_role_arn = models.CharField(
+        max_length=255, blank=True, help_text="The task execution role Fargate pulls images and writes logs with."
+    )
+    aws_ecs_files_bucket = models.CharField(
+        max_length=63, blank=True, help_text="S3 bucket for the files a lab gets before start (presigned, 5 minutes)."
+    )
+    aws_ecs_init_image = models.CharField(
+        max_length=255, blank=True, help_text="Image of the init container that fetches those files (busybox)."
+    )
+    aws_fargate_vcpu_hour_usd = models.DecimalField(
+        max_digits=10, decimal_places=6, default=Decimal("0.04048"), help_text="Fargate price per vCPU-hour."
+    )
+    aws_fargate_gb_hour_usd = models.DecimalField(
+        max_digits=10, decimal_places=6, default=Decimal("0.004445"), help_text="Fargate price per GB-hour."
+    )
     use_local_docker = models.BooleanField(default=True)
     docker_max_containers = models.PositiveIntegerField(default=200, validators=[MinValueValidator(1)])
     docker_max_cpus_per_container = models.DecimalField(

@@ -20,7 +20,7 @@ from apps.environments.services.answers import (
     env_session_take_hint,
 )
 from apps.environments.services.common import EXTEND_MINUTES, MIN_SESSION_MINUTES, session_duration_minutes
-from apps.environments.services.costs import cost_rate_rm
+from apps.environments.services.costs import cost_rate_rm, runtime_rates_rm
 from apps.environments.services.launches import env_session_launches_recover
 from apps.environments.services.lifecycle import (
     STALE_STOPPING_MINUTES,
@@ -120,6 +120,7 @@ __all__ = [
     "pool_window_save",
     "pools_maintain",
     "pools_summary",
+    "runtime_rates_rm",
     "session_duration_minutes",
     "version_hourly_rm",
 ]

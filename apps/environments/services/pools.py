@@ -46,6 +46,7 @@ from apps.environments.models import (
 from apps.environments.services.common import push
 from apps.environments.services.provision import env_session_mark_running
 from apps.scenarios.models import ScenarioVersion, VersionStatus
+from apps.scenarios.runtime_choice import scenario_runtime_key
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import ValidationFailed
 from rangex.core.scheduling import enqueue
@@ -197,6 +198,11 @@ def pools_maintain(*, now=None, budget: PoolBudget | None = None) -> dict[str, i
         live = DeploymentEnvironment.objects.filter(pool=pool, status__in=(ParkStatus.LAUNCHING, ParkStatus.PARKED))
         stale_version = live.exclude(scenario_version=version) if version else live
         counts["drained"] += _remove_all(stale_version, reason="The version is no longer the published one.")
+        # An admin moved the scenario to another runtime: its labs there replace the parked ones.
+        counts["drained"] += _remove_all(
+            live.exclude(runtime_backend=scenario_runtime_key(pool.scenario_id)),
+            reason="The scenario's labs now run on another runtime.",
+        )
         if version is None or not version.requires_machines:
             continue
         counts["replaced"] += _heal(pool, now=now)
@@ -221,8 +227,6 @@ def pools_maintain(*, now=None, budget: PoolBudget | None = None) -> dict[str, i
 
 def pool_env_create(*, pool: EnvironmentPool, version: ScenarioVersion, now=None) -> DeploymentEnvironment:
     """Record one environment to launch for ``pool`` and queue its launch on commit."""
-    from apps.runtime import default_runtime_key
-
     now = now or timezone.now()
     with transaction.atomic():
         env = DeploymentEnvironment.objects.create(
@@ -231,7 +235,7 @@ def pool_env_create(*, pool: EnvironmentPool, version: ScenarioVersion, now=None
             deployment_name=f"pool:{pool.scenario.slug}"[:255],
             status=ParkStatus.LAUNCHING,
             session_uuid=uuid.uuid4(),
-            runtime_backend=default_runtime_key(),
+            runtime_backend=scenario_runtime_key(pool.scenario_id),
             cost_accrued_until=now,
         )
         enqueue("apps.environments.tasks.pool_env_launch_task", str(env.pk))
@@ -390,7 +394,7 @@ def _result_from_json(data: dict):
 
 
 # --- claiming -----------------------------------------------------------------------------------
-def pool_claim(*, version: ScenarioVersion) -> DeploymentEnvironment | None:
+def pool_claim(*, version: ScenarioVersion, runtime_key: str | None = None) -> DeploymentEnvironment | None:
     """Take one parked environment of ``version`` for a start; call inside the start's transaction.
 
     ``skip_locked`` makes parallel starts lock different rows, and the conditional update makes a
@@ -402,6 +406,7 @@ def pool_claim(*, version: ScenarioVersion) -> DeploymentEnvironment | None:
     env = (
         DeploymentEnvironment.objects.select_for_update(skip_locked=True)
         .filter(scenario_version=version, pool__isnull=False, status=ParkStatus.PARKED)
+        .filter(**({"runtime_backend": runtime_key} if runtime_key else {}))
         .order_by("parked_at")
         .first()
     )

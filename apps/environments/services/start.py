@@ -23,10 +23,10 @@ from apps.environments.services.common import (
 )
 from apps.environments.services.pools import pool_claim, pool_claim_finish, pool_machine_count
 from apps.environments.services.progress import env_session_carry_progress
-from apps.runtime import default_runtime_key
 from apps.scenarios.limits import scenario_access_check
 from apps.scenarios.models import Scenario, ScenarioLimit, ScenarioType, VersionStatus
 from apps.scenarios.prerequisites import prerequisites_missing
+from apps.scenarios.runtime_choice import scenario_runtime_key
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import (
     Conflict,
@@ -150,8 +150,8 @@ def _check_machine_caps(*, version) -> None:
             )
 
 
-def _require_runtime() -> None:
-    """Refuse a start when the backend new sessions use is not configured or does not answer.
+def _require_runtime(key: str) -> None:
+    """Refuse a start when the backend the session will use is not configured or does not answer.
 
     One ping (a few milliseconds on Docker), so a user gets a clear refusal instead of a session
     that fails a minute later.
@@ -159,10 +159,10 @@ def _require_runtime() -> None:
     from apps.runtime import RuntimeFailure, get_runtime
 
     try:
-        runtime = get_runtime(default_runtime_key())
+        runtime = get_runtime(key)
         ping = runtime.ping()
     except RuntimeFailure as exc:
-        logger.error("runtime %s cannot start labs: %s", default_runtime_key(), exc.message)
+        logger.error("runtime %s cannot start labs: %s", key, exc.message)
         raise ServiceUnavailable("Labs cannot be started right now: the lab engine is not available.") from exc
     if not ping.get("ok"):
         logger.error("runtime %s is unreachable: %s", runtime.key, ping.get("error", ""))
@@ -230,8 +230,9 @@ def env_session_start(
     _check_machine_caps(version=version)
     # An engine call never runs inside a transaction (a caller's row locks would wait on it); a
     # caller that starts a lab inside its own (an event) gets the failed session instead.
+    runtime_key = scenario_runtime_key(version.scenario_id)
     if not transaction.get_connection().in_atomic_block:
-        _require_runtime()
+        _require_runtime(runtime_key)
 
     now = timezone.now()
     with transaction.atomic():
@@ -256,7 +257,7 @@ def env_session_start(
             _check_preview_limits(user=locked_user, version=version)
         # A parked environment of a warm pool, if one is ready: the session takes its id. Claimed
         # before the limits are checked, so a refusal rolls the claim back with everything else.
-        parked = None if is_test else pool_claim(version=version)
+        parked = None if is_test else pool_claim(version=version, runtime_key=runtime_key)
         if not is_test:
             _check_start_limits(user=locked_user, version=version, now=now, event_id=event_id, warm=parked is not None)
             # The scenario row lock serialises players of one scenario across users.
@@ -272,7 +273,7 @@ def env_session_start(
             event_id=event_id,
             team_id=team_id,
             status=SessionStatus.STARTING,
-            **({} if parked else {"runtime_backend": default_runtime_key()}),
+            **({} if parked else {"runtime_backend": runtime_key}),
             expires_at=now + timedelta(minutes=session_duration_minutes(version)),
             env_profile=profile,
             client_ip=client_ip,

@@ -3,6 +3,8 @@
 ``--set test``: ``rangex/busybox:latest``, imported from a tar of Debian's busybox-static (seconds).
 ``--set demo``: ``rangex/debian:bookworm`` (debootstrap minbase) and, on top of it, the Dockerfiles in
 deploy/images/ (attacker, victim-web, pivot).
+``--set gateway``: ``rangex/gateway:latest``, the session SSH gateway (openssh-server only, on the
+debian base; about 20 s once the base exists). ``demo`` and ``all`` include it.
 """
 
 from __future__ import annotations
@@ -69,10 +71,10 @@ def busybox_rootfs_tar(busybox: Path = Path("/bin/busybox")) -> bytes:
 
 
 class Command(BaseCommand):
-    help = "Build the local RangeX images (test: busybox; demo: debian base, attacker, victim-web, pivot)."
+    help = "Build the local RangeX images (test: busybox; demo: debian base, attacker, victim-web, pivot, gateway)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--set", dest="image_set", choices=["test", "demo", "all"], default="test")
+        parser.add_argument("--set", dest="image_set", choices=["test", "demo", "gateway", "all"], default="test")
         parser.add_argument("--force", action="store_true", help="Rebuild images that already exist.")
 
     def handle(self, *args, image_set: str, force: bool, **options):
@@ -85,6 +87,10 @@ class Command(BaseCommand):
             steps.append((DEBIAN, self.build_debian))
             for name in ("attacker", "victim-web", "pivot"):
                 steps.append((f"rangex/{name}:latest", lambda name=name: self.build_dockerfile(name)))
+        if image_set == "gateway":
+            steps.append((DEBIAN, self.build_debian))
+        if image_set in ("gateway", "demo", "all"):
+            steps.append(("rangex/gateway:latest", lambda: self.build_dockerfile("gateway")))
         started = time.monotonic()
         for index, (ref, build) in enumerate(steps, start=1):
             prefix = f"[{index}/{len(steps)}] {ref}"

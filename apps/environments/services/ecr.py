@@ -1,0 +1,43 @@
+"""Push a version's machine images to ECR so its labs can run on Fargate."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from apps.environments.launch import machine_image
+from apps.runtime import RuntimeFailure, get_runtime
+from apps.scenarios.models import Machine, ScenarioVersion
+from rangex.core.audit import AuditAction, audit_record
+from rangex.core.errors import PermissionDenied, ValidationFailed
+
+
+def version_ecr_push(*, version: ScenarioVersion, actor, key: str = "ecs") -> dict[str, str]:
+    """Push every machine image of a version to ECR (runtime ``key``); record ``ecr_uri`` and
+    ``ecr_images_pushed``. Return machine name -> ECR reference.
+
+    The pushes run outside any transaction (each can take minutes); the rows are written after.
+    """
+    if not getattr(actor, "is_platform_admin", False):
+        raise PermissionDenied("Only platform admins push images to ECR.")
+    runtime = get_runtime(key)
+    if not hasattr(runtime, "push_image"):
+        raise ValidationFailed(f"Runtime {key!r} does not push images to a registry.")
+    machines = list(version.machines.select_related("image_variant", "platform_image"))
+    pushed: dict[str, str] = {}
+    done: dict[str, str] = {}
+    for machine in machines:
+        image, _ = machine_image(machine)
+        if image not in done:
+            try:
+                done[image] = runtime.push_image(image)
+            except RuntimeFailure as exc:
+                raise ValidationFailed(f"Machine {machine.name}: {exc.message}") from exc
+        pushed[machine.name] = done[image]
+    with transaction.atomic():
+        for machine in machines:
+            Machine.objects.filter(pk=machine.pk).update(ecr_uri=pushed[machine.name])
+        ScenarioVersion.objects.filter(pk=version.pk).update(ecr_images_pushed=True)
+        audit_record(
+            actor=actor, action=AuditAction.SCENARIO_ECR_PUSH, target=version, details={"images": sorted(done.values())}
+        )
+    return pushed

@@ -1,0 +1,274 @@
+"""What EcsRuntime needs around boto3: its configuration, clients, error words and task definitions.
+
+Nothing here keeps state between calls except the boto3 clients, which are rebuilt when the
+configuration changes (an admin edits the ``aws_*`` system settings: no restart needed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import re
+import shlex
+import tarfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from apps.runtime.errors import RuntimeFailure
+from apps.runtime.spec import FileSpec, MachineSpec
+
+# Throttling and transient errors are retried by botocore itself, with backoff that adapts to
+# the rate AWS accepts; what still fails after that reaches us as an error.
+RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=10, read_timeout=60)
+
+# Error codes a retry cannot fix: the set-up is wrong and an admin has to act.
+PERMANENT_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthFailure",
+    "ClientException",
+    "ClusterNotFoundException",
+    "ImageNotFoundException",
+    "InvalidGroup.NotFound",
+    "InvalidParameterException",
+    "InvalidParameterValue",
+    "InvalidSubnetID.NotFound",
+    "InvalidVpcID.NotFound",
+    "NoSuchBucket",
+    "NoSuchEntity",
+    "RepositoryNotFoundException",
+    "RulesPerSecurityGroupLimitExceeded",
+    "SecurityGroupLimitExceeded",
+    "UnauthorizedOperation",
+}
+
+# Fargate's valid task sizes: CPU units -> the memory (MiB) it accepts.
+FARGATE_SIZES: dict[int, list[int]] = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4097, 1024)),
+    1024: list(range(2048, 8193, 1024)),
+    2048: list(range(4096, 16385, 1024)),
+    4096: list(range(8192, 30721, 1024)),
+    8192: list(range(16384, 61441, 4096)),
+    16384: list(range(32768, 122881, 8192)),
+}
+
+MACHINE_CONTAINER = "machine"
+INIT_CONTAINER = "rangex-init"
+FILES_VOLUME = "rangex-files"
+FILES_MOUNT = "/run/rangex"
+# The machine's own first process copies the delivered files into place, runs the owners script
+# (names resolve in the machine), removes the copies and becomes the machine's command.
+WRAPPER = (
+    f"set -e; cp -a {FILES_MOUNT}/files/. /; [ -f {FILES_MOUNT}/owners ] && sh {FILES_MOUNT}/owners; "
+    f'rm -rf {FILES_MOUNT}/files {FILES_MOUNT}/owners; exec "$@"'
+)
+# The init container fetches the bundle from the presigned URL ($0) into the shared volume.
+FETCH = f'set -e; wget -q -O /tmp/bundle.tar "$0"; tar -x -f /tmp/bundle.tar -C {FILES_MOUNT}'
+DEFAULT_INIT_IMAGE = "public.ecr.aws/docker/library/busybox:stable"
+PRESIGN_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class EcsConfig:
+    """Where and how labs run on AWS; read from the system settings unless given to the runtime."""
+
+    region: str = ""
+    cluster: str = ""
+    subnets: tuple[str, ...] = ()
+    endpoint_security_groups: tuple[str, ...] = ()  # interface endpoints the tasks may reach on 443
+    execution_role_arn: str = ""
+    ecr_registry: str = ""
+    files_bucket: str = ""
+    init_image: str = DEFAULT_INIT_IMAGE
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def missing(self) -> list[str]:
+        wanted = {
+            "aws_region": self.region,
+            "aws_ecs_cluster_name": self.cluster,
+            "aws_ecs_subnet_ids": self.subnets,
+            "aws_ecs_execution_role_arn": self.execution_role_arn,
+            "aws_ecr_registry": self.ecr_registry,
+        }
+        return [name for name, value in wanted.items() if not value]
+
+    @property
+    def role_name(self) -> str:
+        return self.execution_role_arn.rsplit("/", 1)[-1]
+
+
+def split_ids(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in re.split(r"[,\s]+", text or "") if part.strip())
+
+
+def config_from_settings() -> EcsConfig:
+    """Return the configuration the admin set in System settings (cached until the next save)."""
+    from rangex.core.system import get_settings
+
+    row = get_settings()
+    return EcsConfig(
+        region=row.aws_region,
+        cluster=row.aws_ecs_cluster_name,
+        subnets=split_ids(row.aws_ecs_subnet_ids),
+        endpoint_security_groups=split_ids(row.aws_ecs_security_group_ids),
+        execution_role_arn=row.aws_ecs_execution_role_arn,
+        ecr_registry=row.aws_ecr_registry.strip().removeprefix("https://").rstrip("/"),
+        files_bucket=row.aws_ecs_files_bucket,
+        init_image=row.aws_ecs_init_image or DEFAULT_INIT_IMAGE,
+    )
+
+
+class Clients:
+    """boto3 clients for one configuration; credentials come from the environment (never the database)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._region = ""
+        self._clients: dict[str, object] = {}
+
+    def get(self, service: str, region: str):
+        with self._lock:
+            if region != self._region:
+                self._clients.clear()
+                self._region = region
+            client = self._clients.get(service)
+            if client is None:
+                client = boto3.session.Session().client(service, region_name=region or None, config=RETRIES)
+                self._clients[service] = client
+            return client
+
+
+def error_code(exc: Exception) -> str:
+    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+
+
+@contextlib.contextmanager
+def aws_errors(what: str, *, hint: str = "") -> Iterator[None]:
+    """Turn boto3 errors into RuntimeFailure: permanent for set-up errors, transient otherwise."""
+    try:
+        yield
+    except ClientError as exc:
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+        text = f"{what}: AWS said {code}: {message}"
+        if hint:
+            text += f" {hint}"
+        raise RuntimeFailure(text, permanent=code in PERMANENT_CODES) from exc
+    except BotoCoreError as exc:
+        raise RuntimeFailure(f"{what}: {exc}", permanent=False) from exc
+
+
+def fargate_size(cpus: float, memory_mb: int) -> tuple[int, int]:
+    """Return the smallest valid Fargate (CPU units, MiB) that holds ``cpus`` and ``memory_mb``."""
+    units = max(1, round(cpus * 1024))
+    for cpu, memories in FARGATE_SIZES.items():
+        if cpu < units:
+            continue
+        for memory in memories:
+            if memory >= memory_mb:
+                return cpu, memory
+    raise RuntimeFailure(
+        f"{cpus:g} vCPU with {memory_mb} MiB is larger than any Fargate task (16 vCPU, 120 GiB).", permanent=True
+    )
+
+
+def ecr_reference(image: str, registry: str) -> tuple[str, str, str]:
+    """Return (full reference, repository, tag) of an image in the ECR registry.
+
+    A local name (``rangex/busybox:latest``) maps to the repository of the same name in ECR, as
+    ``manage.py ecr_push`` pushes it; a reference already in the registry is used as it is.
+    """
+    first, sep, rest = image.partition("/")
+    name = rest if sep and ("." in first or ":" in first or first == "localhost") else image
+    name = name.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        repository, tag = name.rsplit(":", 1)
+    else:
+        repository, tag = name, "latest"
+    return f"{registry}/{repository}:{tag}", repository, tag
+
+
+def task_definition(machine: MachineSpec, *, image: str, config: EcsConfig, with_files: bool) -> dict:
+    """Return the register_task_definition arguments for a machine (nothing per launch in them)."""
+    cpu, memory = fargate_size(machine.cpus, machine.memory_mb)
+    main: dict = {
+        "name": MACHINE_CONTAINER,
+        "image": image,
+        "essential": True,
+        "memoryReservation": machine.memory_mb,
+        "linuxParameters": {
+            "capabilities": {"drop": ["ALL"], "add": sorted(c.upper().removeprefix("CAP_") for c in machine.cap_add)},
+            "initProcessEnabled": True,
+        },
+        "readonlyRootFilesystem": bool(config.extra.get("readonly_root", False)),
+        "environment": [{"name": k, "value": v} for k, v in sorted(machine.env.items())],
+    }
+    if machine.user:
+        main["user"] = machine.user
+    command = list(machine.command or [])
+    containers = [main]
+    volumes: list[dict] = []
+    if with_files:
+        # The wrapper needs the image's own command when none is given: ECS cannot splice an
+        # image's CMD into ours, so a machine with files runs its command or a long sleep.
+        main["entryPoint"] = ["/bin/sh", "-c", WRAPPER, "rangex-start"]
+        command = command or ["sleep", "infinity"]
+        main["mountPoints"] = [{"sourceVolume": FILES_VOLUME, "containerPath": FILES_MOUNT}]
+        main["dependsOn"] = [{"containerName": INIT_CONTAINER, "condition": "SUCCESS"}]
+        containers.append(
+            {
+                "name": INIT_CONTAINER,
+                "image": config.init_image,
+                "essential": False,
+                "memory": 64,
+                "entryPoint": ["/bin/sh", "-c"],
+                "command": [FETCH],
+                "linuxParameters": {"capabilities": {"drop": ["ALL"], "add": ["CHOWN", "FOWNER", "DAC_OVERRIDE"]}},
+                "mountPoints": [{"sourceVolume": FILES_VOLUME, "containerPath": FILES_MOUNT}],
+            }
+        )
+        volumes.append({"name": FILES_VOLUME})
+    if command:
+        main["command"] = command
+    body = {
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": str(cpu),
+        "memory": str(memory),
+        "executionRoleArn": config.execution_role_arn,
+        "containerDefinitions": containers,
+        "volumes": volumes,
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return {"family": f"rangex-{digest[:24]}", **body}
+
+
+def files_bundle(files: list[FileSpec]) -> bytes:
+    """Return a tar of the machine's files under files/ and an owners script for names."""
+    buffer = io.BytesIO()
+    owners: list[str] = []
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for spec in files:
+            info = tarfile.TarInfo(f"files/{spec.path.lstrip('/')}")
+            info.size = len(spec.content)
+            info.mode = spec.mode
+            tar.addfile(info, io.BytesIO(spec.content))
+            if spec.owner not in ("root", "0", "0:0", "root:root"):
+                owners.append(f"chown {shlex.quote(spec.owner)} {shlex.quote(spec.path)}")
+                # Parent folders a file creates belong to its owner, as on Docker.
+                owners.append(f"chown {shlex.quote(spec.owner)} {shlex.quote(spec.path.rsplit('/', 1)[0] or '/')}")
+        script = ("\n".join(owners) + "\n").encode() if owners else b""
+        if script:
+            info = tarfile.TarInfo("owners")
+            info.size = len(script)
+            info.mode = 0o600
+            tar.addfile(info, io.BytesIO(script))
+    return buffer.getvalue()
