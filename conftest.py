@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from apps.accounts.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory, enable_2fa, login_client
 
-pytest_plugins = ["tests.plugins.runtime"]
+pytest_plugins = ["tests.plugins.runtime", "tests.plugins.gate"]
 
 
 @pytest.fixture(autouse=True)

@@ -37,3 +37,11 @@ def env_runtime_release_task(session_id: str, runtime_key: str | None = None) ->
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def env_session_machine_reset_task(session_id: str, machine: str) -> None:
     services.env_session_machine_reset_run(session_id=session_id, machine=machine)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def version_test_deploy_task(run_id: str) -> None:
+    """Run one test deployment (claims it first, so a redelivered task does nothing)."""
+    from apps.environments.services.testdeploy import version_test_deploy_run
+
+    version_test_deploy_run(run_id=run_id)

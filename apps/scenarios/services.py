@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.accounts.models import CreatorPreferences
 from apps.scenarios.models import (
+    AdminTestValidation,
     AssetScenarioVersion,
     AssetType,
     Machine,
@@ -30,6 +31,7 @@ from apps.scenarios.models import (
     Tool,
     VersionStatus,
 )
+from apps.scenarios.testing import require_passing_run, rules_copy, validate_rule
 from rangex.core.audit import (
     AuditAction,
     audit_record,
@@ -84,6 +86,11 @@ COMPONENT_ACTIONS = {
         "create": AuditAction.SCENARIO_VERSION_PIVOT_CREATE,
         "update": AuditAction.SCENARIO_VERSION_PIVOT_UPDATE,
         "delete": AuditAction.SCENARIO_VERSION_PIVOT_DELETE,
+    },
+    AdminTestValidation: {
+        "create": AuditAction.SCENARIO_VERSION_RULE_CREATE,
+        "update": AuditAction.SCENARIO_VERSION_RULE_UPDATE,
+        "delete": AuditAction.SCENARIO_VERSION_RULE_DELETE,
     },
 }
 TRANSITION_ACTIONS = {
@@ -258,6 +265,8 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
             )
         _describe_upload(obj)
         asset_check(obj, actor=actor)
+    if isinstance(obj, AdminTestValidation):
+        validate_rule(obj, version)
     created = obj._state.adding
     full_clean_or_raise(obj)
     obj.save()
@@ -355,6 +364,14 @@ def machine_add(*, version: ScenarioVersion, actor, **fields: Any) -> Machine:
     )
 
 
+def validation_rule_add(*, version: ScenarioVersion, actor, **fields: Any) -> AdminTestValidation:
+    """Add a validation rule to a DRAFT version; refused, naming the field, when it names a missing machine/question."""
+    fields.setdefault("position", version.validation_rules.count())
+    return scenario_version_component_save(
+        version=version, actor=actor, obj=AdminTestValidation(scenario_version=version, **fields)
+    )
+
+
 def pivot_point_add(*, version: ScenarioVersion, actor, source: str, target: str, description: str = ""):
     """Link two network groups of a DRAFT version through its pivot hosts."""
     obj = NetworkPivotPoint(
@@ -444,6 +461,7 @@ def scenario_version_approve(*, version: ScenarioVersion, actor) -> ScenarioVers
     _require_admin(actor, "approve")
     version = _locked(version)
     _require_not_own(version, actor, "approve")
+    require_passing_run(version, "approve")
     _transition(version, actor, VersionStatus.APPROVED, approved_at=timezone.now(), approved_by_user=actor)
     _notify_creator(
         version,
@@ -490,6 +508,7 @@ def scenario_version_publish(*, version: ScenarioVersion, actor) -> ScenarioVers
     version = _locked(version)
     version.scenario = scenario
     _check_transition(version, VersionStatus.PUBLISHED)
+    require_passing_run(version, "publish")
     now = timezone.now()
     previous = list(
         ScenarioVersion.objects.select_for_update()
@@ -596,6 +615,7 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
     AssetScenarioVersion.objects.bulk_create(
         [AssetScenarioVersion(asset_id=link.asset_id, scenario_version=version) for link in source.asset_links.all()]
     )
+    rules_copy(source=source, target=version)
     audit_record(
         actor=actor,
         action=AuditAction.SCENARIO_VERSION_NEW,
