@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
 from apps.scenarios import selectors, services
+from apps.scenarios.admin_testing import TestDeployAdminMixin, ValidationRuleInline, test_run_context
 from apps.scenarios.models import (
     Machine,
     NetworkPivotPoint,
@@ -182,14 +183,14 @@ def _status_badge(version: ScenarioVersion) -> str:
 
 
 @admin.register(ScenarioVersion)
-class ScenarioVersionAdmin(admin.ModelAdmin):
+class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     form = ScenarioVersionForm
     change_form_template = "admin/scenarios/scenarioversion/change_form.html"
     list_display = ["title", "version_number", "scenario", "status_badge", "creator", "submitted_at", "updated_at"]
     list_filter = ["status", "scenario_type", "difficulty"]
     search_fields = ["title", "scenario__slug"]
     list_select_related = ["scenario", "scenario__created_by_user"]
-    inlines = [MachineInline, ScenarioAssetInline, PivotPointInline]
+    inlines = [MachineInline, ScenarioAssetInline, PivotPointInline, ValidationRuleInline]
     actions = [
         "submit_versions",
         "withdraw_versions",
@@ -349,6 +350,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             for name, label, shown in candidates
             if shown
         ]
+        buttons += self.test_deploy_button(request, version)
         buttons.append(
             {
                 "name": "diff",
@@ -377,7 +379,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 name="scenarios_scenarioversion_diff",
             ),
         ]
-        return urls + super().get_urls()
+        return urls + self.test_deploy_urls() + super().get_urls()
 
     def _run_step(self, request, version: ScenarioVersion, step: str, reason: str = "") -> ScenarioVersion | None:
         steps = {
@@ -469,6 +471,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             "version": version,
             "previous": previous,
             "lines": [(_diff_class(line), line) for line in lines],
+            **test_run_context(version),
         }
         return TemplateResponse(request, "admin/scenarios/scenarioversion/diff.html", context)
 

@@ -456,12 +456,17 @@ def scenario_version_reopen(*, version: ScenarioVersion, actor) -> ScenarioVersi
 
 
 @transaction.atomic
-def scenario_version_approve(*, version: ScenarioVersion, actor) -> ScenarioVersion:
-    """Approve a SUBMITTED version; the creator of the scenario may not approve it."""
+def scenario_version_approve(*, version: ScenarioVersion, actor, require_test: bool = True) -> ScenarioVersion:
+    """Approve a SUBMITTED version; the creator of the scenario may not approve it.
+
+    With the publish gate on, a passing test deployment of the exact content is required; only the
+    demo seed (which runs without an engine) passes ``require_test=False``.
+    """
     _require_admin(actor, "approve")
     version = _locked(version)
     _require_not_own(version, actor, "approve")
-    require_passing_run(version, "approve")
+    if require_test:
+        require_passing_run(version, "approve")
     _transition(version, actor, VersionStatus.APPROVED, approved_at=timezone.now(), approved_by_user=actor)
     _notify_creator(
         version,
@@ -499,7 +504,7 @@ def scenario_version_reject(*, version: ScenarioVersion, actor, reason: str) -> 
 
 
 @transaction.atomic
-def scenario_version_publish(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+def scenario_version_publish(*, version: ScenarioVersion, actor, require_test: bool = True) -> ScenarioVersion:
     """Publish an APPROVED version, archiving the scenario's previously published one."""
     _require_admin(actor, "publish")
     # Lock the scenario first (then the version, the same order as archive): MariaDB cannot enforce
@@ -508,7 +513,8 @@ def scenario_version_publish(*, version: ScenarioVersion, actor) -> ScenarioVers
     version = _locked(version)
     version.scenario = scenario
     _check_transition(version, VersionStatus.PUBLISHED)
-    require_passing_run(version, "publish")
+    if require_test:
+        require_passing_run(version, "publish")
     now = timezone.now()
     previous = list(
         ScenarioVersion.objects.select_for_update()

@@ -234,3 +234,36 @@ def version_test_deploy_request(*, version: ScenarioVersion, actor, keep: bool =
         )
         enqueue("apps.environments.tasks.version_test_deploy_task", str(run.pk))
     return run
+
+
+def admin_test_sign_off(*, version: ScenarioVersion, actor, passed: bool, notes: str):
+    """Record an admin's manual sign-off (or refusal) of a version, with notes; it becomes its last admin test."""
+    from django.utils import timezone
+
+    from apps.scenarios.models import ScenarioVersionAdminTest
+
+    if actor is None or not actor.is_platform_admin:
+        raise PermissionDenied("Only admins may sign a version off.")
+    notes = (notes or "").strip()
+    if not notes:
+        raise ValidationFailed("Write what you checked.", fields={"summary": ["Write what you checked."]})
+    now = timezone.now()
+    with transaction.atomic():
+        test = ScenarioVersionAdminTest.objects.create(
+            scenario_version=version,
+            created_by_admin=actor,
+            status=TestStatus.PASSED if passed else TestStatus.FAILED,
+            started_at=now,
+            finished_at=now,
+            duration=0,
+            summary=notes,
+            report_json={"manual": True, "content_hash": content_hash(version)},
+        )
+        ScenarioVersion.objects.filter(pk=version.pk).update(last_admin_test=test)
+        audit_record(
+            actor=actor,
+            action=AuditAction.SCENARIO_VERSION_SIGN_OFF,
+            target=version,
+            details={"passed": passed, "admin_test": str(test.pk)},
+        )
+    return test

@@ -80,6 +80,7 @@ class AuditAction(models.TextChoices):
     SCENARIO_VERSION_APPROVED = "scenario_version.approved"
     SCENARIO_VERSION_TEST_DEPLOY = "scenario_version.test_deploy"
     SCENARIO_VERSION_TESTED = "scenario_version.tested"
+    SCENARIO_VERSION_SIGN_OFF = "scenario_version.sign_off"
     SCENARIO_VERSION_REJECTED = "scenario_version.rejected"
     SCENARIO_VERSION_PUBLISHED = "scenario_version.published"
     SCENARIO_VERSION_ARCHIVED = "scenario_version.archived"

@@ -21,6 +21,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        # --version here is the scenario's version number, not Django's version (as the issue names it).
+        parser.conflict_handler = parser._optionals.conflict_handler = "resolve"
         parser.add_argument("slug")
         parser.add_argument("--version", type=int, help="Version number (default: the latest).")
         parser.add_argument("--keep", action="store_true", help="Leave the lab running to look around.")
