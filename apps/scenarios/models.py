@@ -551,6 +551,9 @@ class ScenarioVersionTestRun(BaseModel):
         db_table = "scenario_version_test_runs"
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"Test deployment of {self.scenario_version} ({self.status})"
+
 
 class ScenarioVersionAdminTest(BaseModel):
     """An admin's test deployment during review, with its checks (``scenario_version_admin_test``)."""

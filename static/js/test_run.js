@@ -29,6 +29,7 @@
 
   socket.addEventListener("message", function (event) {
     const data = JSON.parse(event.data);
+    root.dataset.live = "1";
     if (data.type === "progress") {
       log.textContent += new Date().toTimeString().slice(0, 8) + " " + data.message + "\n";
       log.scrollTop = log.scrollHeight;
