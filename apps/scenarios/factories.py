@@ -94,7 +94,7 @@ def passing_test_run(version: ScenarioVersion, *, admin=None):
         scenario_version=version,
         initiated_by=admin,
         status=TestStatus.PASSED,
-        content_hash=content_hash(version),
+        content_hash=content_hash(ScenarioVersion.objects.get(pk=version.pk)),  # as stored, not as in memory
         started_at=now,
         completed_at=now,
         duration_seconds=0,

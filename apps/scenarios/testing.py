@@ -218,7 +218,7 @@ def version_test_deploy_request(*, version: ScenarioVersion, actor, keep: bool =
     if actor is None or not actor.is_platform_admin:
         raise PermissionDenied("Only admins may test-deploy a version.")
     with transaction.atomic():
-        ScenarioVersion.objects.select_for_update().filter(pk=version.pk).first()
+        version = ScenarioVersion.objects.select_for_update().get(pk=version.pk)
         running = version.test_runs.filter(status__in=ACTIVE).order_by("created_at").first()
         if running is not None:
             return running

@@ -121,3 +121,25 @@ async def test_progress_is_pushed_to_admins_watching_the_run():
     await sync_to_async(push_run)(run.pk, {"type": "progress", "message": "Lab: Machine box ready"})
     assert await admin.receive_json_from(timeout=5) == {"type": "progress", "message": "Lab: Machine box ready"}
     await admin.disconnect()
+
+
+def test_a_run_left_by_a_dead_worker_fails_after_the_timeout():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.environments.services.testdeploy import version_test_runs_stale_fail
+    from apps.scenarios.factories import submitted_version
+
+    version = submitted_version()
+    old = sc_models.ScenarioVersionTestRun.objects.create(
+        scenario_version=version, status="running", started_at=timezone.now() - timedelta(hours=2)
+    )
+    fresh = sc_models.ScenarioVersionTestRun.objects.create(
+        scenario_version=version, status="running", started_at=timezone.now()
+    )
+    assert version_test_runs_stale_fail() == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.status == sc_models.TestStatus.ERROR and "without finishing" in old.error_message
+    assert fresh.status == "running"
