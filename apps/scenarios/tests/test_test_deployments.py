@@ -222,3 +222,20 @@ def test_the_review_page_shows_the_latest_run(admin_client_2fa):
     assert (
         admin_client_2fa.get(reverse("admin:scenarios_scenarioversiontestrun_change", args=[run.pk])).status_code == 200
     )
+
+
+def test_the_version_page_has_a_test_deploy_button_for_admins_only(creator, creator_client, admin_client_2fa):
+    version = submitted_version(creator=creator)
+    change = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
+    deploy = reverse("admin:scenarios_scenarioversion_test_deploy", args=[version.pk])
+    assert b"rx-workflow-test-deploy" in admin_client_2fa.get(change).content
+    assert b"rx-workflow-test-deploy" not in creator_client.get(change).content
+    refused = creator_client.post(deploy, follow=True)
+    assert any("Only admins" in str(m) for m in get_messages(refused.wsgi_request))
+    assert not ScenarioVersionTestRun.objects.exists()
+    # Queued (the task runs on commit, which this test's transaction never reaches): the run's page.
+    response = admin_client_2fa.post(deploy, {"keep": "1"})
+    run = ScenarioVersionTestRun.objects.get()
+    assert response["Location"] == reverse("admin:scenarios_scenarioversiontestrun_change", args=[run.pk])
+    assert run.keep and run.status == "pending"
+    assert b"/ws/test-runs/" in admin_client_2fa.get(response["Location"]).content
