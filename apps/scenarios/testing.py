@@ -117,6 +117,16 @@ def validate_rule(rule: AdminTestValidation, version: ScenarioVersion) -> None:
         raise ValidationFailed(first, fields=errors)
 
 
+def rules_errors(version: ScenarioVersion) -> dict[str, list[str]]:
+    """Problems of the rules at submit time (a machine renamed or a question removed after a rule named it)."""
+    machines, questions = version_names(version)
+    errors: dict[str, list[str]] = {}
+    for i, rule in enumerate(version_rules(version)):
+        for field, messages in rule_problems(rule, machines=machines, questions=questions).items():
+            errors.setdefault(f"validation_rules[{i}].{field}", []).extend(messages)
+    return errors
+
+
 def rule_content(rule: AdminTestValidation) -> dict[str, Any]:
     return {name: getattr(rule, name) for name in RULE_FIELDS}
 
