@@ -644,6 +644,10 @@ class AdminTestValidation(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
+        if self.admin_test_id is None:  # a rule of a version
+            what = f" answers {self.question_id}" if self.question_id else ""
+            target = f" {self.target_machine}:{self.port}" if self.target_machine else f" {self.check_target}"
+            return f"{self.check_type} in {self.machine_name}:{target.rstrip()}{what}"
         return f"{self.check_type} {self.check_target}: {self.status}"
 
 

@@ -49,6 +49,9 @@ def test_creator_submits_admin_publishes_solver_finds_it(background_tasks, brows
     expect(creator.locator(".messagelist")).to_contain_text("as a draft")
     creator.get_by_label("Title:").fill("First Steps, revised")
     creator.get_by_role("button", name="Save and continue editing").click()
+    # The new version inherited the validation rules, edited inline like the machines.
+    expect(creator.locator("#validation_rules-group")).to_contain_text("solution in workstation")
+    creator.locator("#validation_rules-group").screenshot(path="/tmp/testdeploy-rules-inline.png")
     creator.get_by_role("button", name="Submit for review").click()
     expect(creator.locator(".messagelist")).to_contain_text("submitted")
     creator.close()
