@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -230,6 +231,9 @@ def _finish(run, version, deployment, session, *, results, machines, error) -> S
     else:
         status = TestStatus.PASSED
     duration = int((now - run.started_at).total_seconds())
+    # The run's own cost (the machines' hourly rate over its duration), kept apart from any budget.
+    rate = deployment.estimated_cost_per_hour
+    cost = str((rate * duration / 3600).quantize(Decimal("0.0001"))) if rate is not None else None
     cleaned = None
     if session is not None and not (run.keep and session.status == SessionStatus.RUNNING):
         try:
@@ -271,14 +275,20 @@ def _finish(run, version, deployment, session, *, results, machines, error) -> S
             completed_at=now,
             duration_seconds=duration,
             error_message=error or None,
-            test_results={"rules": results, "machines": machines, "session": str(session.pk) if session else None},
+            test_results={
+                "rules": results,
+                "machines": machines,
+                "session": str(session.pk) if session else None,
+                "cost_rm": cost,
+            },
         )
         TestDeployment.objects.filter(pk=deployment.pk).update(
             status=status,
             completed_at=now,
             cleaned_at=cleaned,
             error_message=error or None,
-            estimated_cost_per_hour=deployment.estimated_cost_per_hour,
+            estimated_cost_per_hour=rate,
+            progress={"rules": len(results), "failed": len(failed), "cost_rm": cost},
         )
         audit_record(
             actor=run.initiated_by,

@@ -146,6 +146,7 @@ def test_a_passing_run_records_every_rule_and_machine_tears_down_and_opens_the_g
     )
     deployment = env_models.TestDeployment.objects.get(pk=run.deployment_id)
     assert deployment.status == sc_models.TestStatus.PASSED and deployment.cleaned_at is not None
+    assert deployment.estimated_cost_per_hour > 0 and deployment.progress["cost_rm"] == run.test_results["cost_rm"]
     version.refresh_from_db()
     assert version.last_admin_test.status == sc_models.TestStatus.PASSED
     assert version.last_admin_test.validations.filter(status=AdminTestValidation.Status.PASS).count() == len(GOOD_RULES)
