@@ -8,7 +8,13 @@ from django.core.cache import cache
 
 from apps.accounts.factories import PASSWORD, AdminFactory, CreatorFactory, UserFactory, enable_2fa, login_client
 
-pytest_plugins = ["tests.plugins.runtime", "tests.plugins.registry", "tests.plugins.s3", "tests.plugins.moto_server"]
+pytest_plugins = [
+    "tests.plugins.runtime",
+    "tests.plugins.registry",
+    "tests.plugins.s3",
+    "tests.plugins.moto_server",
+    "tests.plugins.gate",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,11 @@ ensure_static
 cd "$ROOT"
 
 if "$PY" manage.py help build_images >/dev/null 2>&1; then
-  say "Building the test image"
-  DJANGO_SETTINGS_MODULE=rangex.settings_test "$PY" manage.py build_images --set test
+  # The demo images too: the suite test-deploys both demo scenarios on the real engine
+  # (apps/environments/tests/test_demo_solvable.py, `manage.py test_scenario`). Cached after the first run.
+  say "Building the test and demo images"
+  DJANGO_SETTINGS_MODULE=rangex.settings_test "$PY" manage.py build_images --set all
+  export RANGEX_REQUIRE_DEMO_IMAGES=1
 fi
 
 say "Checking the code style and the layer contracts"

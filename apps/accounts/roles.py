@@ -24,7 +24,7 @@ CREATOR_PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "scenariorating": set(),
         "userfavorite": set(),
         "scenarioversionadmintest": {"view"},
-        "admintestvalidation": {"view"},
+        # Validation rules are content a creator edits (test results are shown only to admins).
     },
     "images": {
         "dockerimage": {"view"},

@@ -12,7 +12,7 @@ from apps.environments import services
 from apps.images.factories import image_variant
 from apps.runtime import get_runtime
 from apps.scenarios import services as scenario_services
-from apps.scenarios.factories import published_version
+from apps.scenarios.factories import passing_test_run, published_version
 
 TEST_IMAGE = "rangex/busybox:latest"
 STATIC_FLAG = "RX{static-flag}"
@@ -116,6 +116,7 @@ def pivot_version(*, creator=None, admin=None, max_players=None, **fields):
 
         ScenarioLimit.objects.create(scenario=version.scenario, max_concurrent_players=max_players)
     version = scenario_services.scenario_version_submit(version=version, actor=creator)
+    passing_test_run(version)
     version = scenario_services.scenario_version_approve(version=version, actor=admin)
     return scenario_services.scenario_version_publish(version=version, actor=admin)
 

@@ -54,3 +54,11 @@ def pool_env_launch_task(env_id: str) -> None:
 )
 def pool_env_remove_task(env_id: str) -> None:
     services.pool_env_remove(env_id=env_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def version_test_deploy_task(run_id: str) -> None:
+    """Run one test deployment (claims it first, so a redelivered task does nothing)."""
+    from apps.environments.services.testdeploy import version_test_deploy_run
+
+    version_test_deploy_run(run_id=run_id)

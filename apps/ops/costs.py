@@ -113,23 +113,27 @@ def cost_accrue(*, now=None) -> dict[str, int]:
             .annotate(accrue_from=since, rate=_rate_subquery())
             .filter(running | stopped)
             .values_list(
-                "pk", "user_id", "status", "accrue_from", "stopped_at", "cost_accumulated_rm", "rate", "runtime_backend"
+                "pk", "user_id", "status", "accrue_from", "stopped_at", "cost_accumulated_rm", "rate",
+                "runtime_backend", "is_test",
             )
         )
         if not due:
             return {"charged": 0, "warned": 0, "stopped": 0}
         # Sessions on a backend with its own prices (Fargate) are charged at those.
         priced = env_services.runtime_rates_rm([(row[0], row[7]) for row in due], rm_per_usd=_rm_per_usd())
-        due = [(*row[:6], priced.get(row[0], row[6])) for row in due]
+        due = [(*row[:6], priced.get(row[0], row[6]), row[8]) for row in due]
         charges: dict = {}
         user_charges: dict = defaultdict(Decimal)
-        for pk, user_id, status, start, stopped_at, accumulated, rate in due:
+        for pk, user_id, status, start, stopped_at, accumulated, rate, is_test in due:
             until = now if status == SessionStatus.RUNNING else min(stopped_at, now)
             micro = Decimal((until - start) // timedelta(microseconds=1))
             amount = _round((rate or Decimal("0")) * micro / Decimal(3_600_000_000), FOUR)
             charges[pk] = (amount, until)
             # The user's balance keeps two decimals; charging the change of the rounded session total
             # keeps tiny per-minute amounts from being rounded away.
+            if is_test:
+                # A test deployment's cost stays on its session (and test_deployment), not the admin's budget.
+                continue
             user_charges[user_id] += _round(accumulated + amount, TWO) - _round(accumulated, TWO)
         user_charges = {uid: d for uid, d in user_charges.items() if d}
         if user_charges:
@@ -199,7 +203,7 @@ def budget_limits_enforce(*, user_ids) -> dict[str, int]:
     warned = stopped = 0
     # A question-only session costs nothing, so a spent budget does not stop it.
     live = (
-        EnvironmentSession.objects.filter(user_id__in=list(users), status=SessionStatus.RUNNING)
+        EnvironmentSession.objects.filter(user_id__in=list(users), status=SessionStatus.RUNNING, is_test=False)
         .exclude(scenario_version__requires_machines=False)
         .select_related("scenario_version__scenario__created_by_user")
     )

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from apps.environments import services as env_services
+from apps.environments.services.testdeploy import version_test_runs_stale_fail
 from apps.ops import alerts, costs, health, reconcile, recovery
 from rangex.core.heartbeats import WORKER, heartbeat_record
 from rangex.core.locks import single_flight
@@ -19,6 +20,8 @@ def sessions_expire_task() -> None:
         if mine:
             reconcile.sessions_expire()
             env_services.env_session_teardown_stale()
+            # A test deployment whose worker died: failed, so the version can be tested again.
+            version_test_runs_stale_fail()
 
 
 @shared_task(**PERIODIC)

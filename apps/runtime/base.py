@@ -484,6 +484,10 @@ class Runtime:
         """Run one command in a running machine (working directory /) and return its exit code and output."""
         raise NotImplementedError
 
+    def machine_logs(self, session_id: str, machine: str, *, tail: int = 4000) -> str:
+        """Return the last ``tail`` characters of what a machine's main process wrote (test deployments keep them)."""
+        raise NotImplementedError
+
     def disk_usage(self, session_id: str) -> dict[str, int]:
         """Return machine name -> bytes written to its writable layer."""
         raise NotImplementedError

@@ -553,6 +553,11 @@ class DockerRuntime(Runtime):
         container = self._running_container_of(session_id, machine)
         return run_exec(self.api, container["Id"], argv, user=user, timeout=timeout, machine=machine)
 
+    def machine_logs(self, session_id: str, machine: str, *, tail: int = 4000) -> str:
+        with engine_errors(f"Reading the log of {machine}"):
+            raw = self.api.logs(self._container_of(session_id, machine)["Id"], tail=200)
+        return raw.decode("utf-8", "replace")[-tail:]
+
     # --- housekeeping ---------------------------------------------------------------------
     def list_managed(self) -> list[ManagedResource]:
         filters = {"label": [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_MANAGED}=1"]}

@@ -580,6 +580,10 @@ class FakeRuntime(Runtime):
             return CommandResult(exit_code=-1, output=(exc.output or b"")[:MAX_COMMAND_OUTPUT], timed_out=True)
         return CommandResult(exit_code=done.returncode, output=done.stdout[:MAX_COMMAND_OUTPUT])
 
+    def machine_logs(self, session_id: str, machine: str, *, tail: int = 4000) -> str:
+        found = self._machine(session_id, machine)
+        return f"fake machine {found.machine}: {found.state}\n"[-tail:]
+
     def disk_usage(self, session_id: str) -> dict[str, int]:
         usage = {}
         for machine in self._machines(session_id):

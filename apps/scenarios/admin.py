@@ -40,6 +40,8 @@ from apps.scenarios.admin_library import (
     save_library_formset,
     save_scenario_formset,
 )
+from apps.scenarios.admin_runtime import RuntimeChoiceAdminMixin
+from apps.scenarios.admin_testing import TestDeployAdminMixin, ValidationRuleInline, test_run_context
 from apps.scenarios.diffing import diff_class, version_as_text
 from apps.scenarios.image_builds import tool_usage_refresh, version_images_build
 from apps.scenarios.models import (
@@ -51,7 +53,6 @@ from apps.scenarios.models import (
     Tool,
     VersionStatus,
 )
-from apps.scenarios.runtime_choice import scenario_runtime_set
 from rangex.core.admin import ApplicationErrorAdminMixin
 from rangex.core.errors import ApplicationError
 from rangex.core.files import files_removed_on_error
@@ -79,7 +80,7 @@ def _status_badge(version: ScenarioVersion) -> str:
 
 
 @admin.register(ScenarioVersion)
-class ScenarioVersionAdmin(admin.ModelAdmin):
+class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     form = ScenarioVersionForm
     formfield_overrides = {models.JSONField: {"form_class": ExplainedJSONField}}
     change_form_template = "admin/scenarios/scenarioversion/change_form.html"
@@ -87,7 +88,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "scenario_type", "difficulty"]
     search_fields = ["title", "scenario__slug"]
     list_select_related = ["scenario", "scenario__created_by_user"]
-    inlines = [MachineInline, ScenarioAssetInline, LibraryAssetInline, PivotPointInline]
+    inlines = [MachineInline, ScenarioAssetInline, LibraryAssetInline, PivotPointInline, ValidationRuleInline]
     actions = [
         "submit_versions",
         "withdraw_versions",
@@ -329,6 +330,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             for name, label, shown in candidates
             if shown
         ]
+        buttons += self.test_deploy_button(request, version)
         buttons.append(
             {
                 "name": "preview",
@@ -375,7 +377,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
                 name="scenarios_scenarioversion_diff",
             ),
         ]
-        return urls + super().get_urls()
+        return urls + self.test_deploy_urls() + super().get_urls()
 
     def _run_step(self, request, version: ScenarioVersion, step: str, reason: str = "") -> ScenarioVersion | None:
         steps = {
@@ -515,6 +517,7 @@ class ScenarioVersionAdmin(admin.ModelAdmin):
             "version": version,
             "previous": previous,
             "lines": [(diff_class(line), line) for line in lines],
+            **test_run_context(version),
         }
         return TemplateResponse(request, "admin/scenarios/scenarioversion/diff.html", context)
 
@@ -601,7 +604,7 @@ class VersionLinkInline(admin.TabularInline):
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
+class ScenarioAdmin(RuntimeChoiceAdminMixin, ApplicationErrorAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "created_by_user", "is_published", "runtime_key", "average_rating", "updated_at"]
     list_filter = ["is_published", "runtime_key"]
     search_fields = ["slug", "versions__title"]
@@ -620,24 +623,6 @@ class ScenarioAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
             formset.save(commit=False)  # read-only rows; this only records that nothing changed
         else:
             save_scenario_formset(request, form.instance, formset)
-
-    def get_actions(self, request):
-        """Offer platform admins one "run labs on ..." action per configured runtime, and the default."""
-        actions = super().get_actions(request)
-        if not request.user.is_platform_admin:
-            return actions
-        from apps.runtime import configured_runtimes
-
-        for key in ["", *configured_runtimes()]:
-            name = f"run_on_{key or 'default'}"
-            label = f"Run new labs on runtime {key!r}" if key else "Run new labs on the platform default runtime"
-            actions[name] = (lambda admin_, req, qs, key=key: admin_._set_runtime(req, qs, key), name, label)
-        return actions
-
-    def _set_runtime(self, request, queryset, key: str) -> None:
-        for scenario in queryset:
-            scenario_runtime_set(scenario=scenario, key=key, actor=request.user)
-        self.message_user(request, f"{queryset.count()} scenario(s) now start new labs on {key or 'the default'}.")
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

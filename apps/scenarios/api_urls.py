@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.scenarios import api, api_library
+from apps.scenarios import api, api_library, api_testing
 
 urlpatterns = [
     path("scenarios/", api.CatalogListApi.as_view(), name="api-catalog"),
@@ -25,4 +25,8 @@ urlpatterns = [
     path(
         "creator/versions/<uuid:pk>/submit/", api.CreatorVersionSubmitApi.as_view(), name="api-creator-version-submit"
     ),
+    path("review/versions/<uuid:pk>/test-deploy/", api_testing.VersionTestDeployApi.as_view(), name="api-test-deploy"),
+    path("review/versions/<uuid:pk>/approve/", api_testing.VersionApproveApi.as_view(), name="api-version-approve"),
+    path("review/versions/<uuid:pk>/publish/", api_testing.VersionPublishApi.as_view(), name="api-version-publish"),
+    path("review/test-runs/<uuid:pk>/", api_testing.TestRunDetailApi.as_view(), name="api-test-run"),
 ]

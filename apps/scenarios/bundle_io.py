@@ -445,3 +445,4 @@ class ImportPlan:
     slug_is_identity: bool = False
     requirement_names: list[Any] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    rules: list[Any] = field(default_factory=list)  # AdminTestValidation rows, not yet saved

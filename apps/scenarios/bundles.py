@@ -21,6 +21,7 @@ from apps.images.models import ImageVariant, PlatformImage
 from apps.scenarios.bundle_io import MANIFEST_NAME, ImportPlan, PlannedFile, YamlDoc, safe_relative
 from apps.scenarios.image_builds import context_from_bundle, read_context_tar
 from apps.scenarios.models import (
+    AdminTestValidation,
     ImageSourceType,
     Machine,
     NetworkPivotPoint,
@@ -29,6 +30,7 @@ from apps.scenarios.models import (
     ScenarioVersion,
     Tool,
 )
+from apps.scenarios.testing import RULE_FIELDS, rule_content, rule_problems, version_rules
 from rangex.core.errors import ValidationFailed
 
 BUNDLE_FORMAT = "rangex-scenario-bundle"
@@ -134,6 +136,7 @@ def bundle_export(*, version: ScenarioVersion) -> bytes:
             for p in version.pivot_points.order_by("id")
         ],
         "assets": asset_rows,
+        "validation_rules": [_plain(rule_content(r)) for r in version_rules(version)],
         "omitted_secrets": omitted,
     }
     if omitted:
@@ -338,6 +341,7 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
         _clean_model(doc, asset, at, exclude=["scenario_version", "machine", "file"])
         if planned:
             assets.append((asset, machine_name, planned))
+    rules = _plan_rules(doc, data.get("validation_rules", []), names, version_fields.get("questions") or [])
     doc.raise_if_errors()
     return ImportPlan(
         slug=slug,
@@ -350,7 +354,31 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
         source_file=doc.filename,
         name=str(version_fields.get("title") or ""),
         slug_is_identity=True,
+        rules=rules,
     )
+
+
+def _plan_rules(doc: YamlDoc, raw: Any, machines: set[str], questions: list[Any]) -> list[AdminTestValidation]:
+    """Check the manifest's ``validation_rules``; each names machines and questions of this bundle."""
+    if not isinstance(raw, list):
+        doc.add("validation_rules", "Validation rules must be a list.")
+        return []
+    question_ids = {str(q.get("id")) for q in questions if isinstance(q, dict)}
+    rules = []
+    for i, row in enumerate(raw):
+        at = f"validation_rules[{i}]"
+        if not isinstance(row, dict):
+            doc.add(at, "Each validation rule must be a mapping.")
+            continue
+        for name in sorted(set(row) - set(RULE_FIELDS), key=str):
+            doc.add(f"{at}.{name}", "This field is not known.")
+        rule = AdminTestValidation(position=i, **{k: row[k] for k in RULE_FIELDS if row.get(k) is not None})
+        for name, messages in rule_problems(rule, machines=machines, questions=question_ids).items():
+            for message in messages:
+                doc.add(f"{at}.{name}", message)
+        _clean_model(doc, rule, at, exclude=["scenario_version", "admin_test", "status"])
+        rules.append(rule)
+    return rules
 
 
 _NULLABLE = {"creator_name", "code_of_ethics", "learning_outcomes", "network_topology", "docker_compose_path"}

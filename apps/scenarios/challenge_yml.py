@@ -47,7 +47,7 @@ from apps.scenarios.bundles import ASSET_FIELDS, _check_target_path, _clean_mode
 from apps.scenarios.compose import plan_compose
 from apps.scenarios.grading import DECAY_FUNCTIONS, ID_RE, regex_problem
 from apps.scenarios.image_builds import check_context_files, context_from_bundle
-from apps.scenarios.models import ImageSourceType, Machine, ScenarioAsset, ScenarioVersion
+from apps.scenarios.models import AdminTestValidation, ImageSourceType, Machine, ScenarioAsset, ScenarioVersion
 from rangex.core.errors import ValidationFailed
 
 SPEC_KEYS = (
@@ -528,6 +528,7 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
             fields[key] = rangex[key]
     for key in sorted(set(rangex) - set(EXTRA_VERSION_FIELDS) - {"metadata", "question", "assets", "cover_image"}):
         doc.warn(f"x-rangex.{key}", "unknown RangeX field; dropped.")
+    rules = _healthcheck_rule(doc, metadata.get("healthcheck"), machines, files=files, base=base)
     probe = ScenarioVersion(**{k: v for k, v in fields.items() if k not in ("questions", "hints")})
     exclude = ["scenario", "version_number", "cover_image", "metadata", *([] if name else ["title"])]
     _clean_model(doc, probe, "x-rangex", exclude=exclude)
@@ -544,4 +545,35 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
         name=name,
         requirement_names=requirement_names,
         warnings=doc.warnings,
+        rules=rules,
     )
+
+
+def _healthcheck_rule(doc: YamlDoc, healthcheck: Any, machines: list, *, files: dict, base: str) -> list:
+    """Turn a ``healthcheck:`` script into a command rule: run in the first machine, it must exit 0."""
+    if not healthcheck or not machines:
+        return []
+    content = files.get(posixpath.join(base, healthcheck["script"]))
+    if content is None:
+        return []
+    try:
+        script = content.decode("utf-8")
+    except UnicodeDecodeError:
+        doc.add("healthcheck", "The healthcheck script is not UTF-8 text.")
+        return []
+    if "\nRANGEX_HEALTHCHECK\n" in f"\n{script}\n":
+        doc.add("healthcheck", "The healthcheck script may not contain a line RANGEX_HEALTHCHECK.")
+        return []
+    command = (
+        "f=$(mktemp) && cat > \"$f\" <<'RANGEX_HEALTHCHECK'\n"
+        f"{script.rstrip()}\nRANGEX_HEALTHCHECK\n"
+        'chmod +x "$f" && "$f"; rc=$?; rm -f "$f"; exit $rc'
+    )
+    rule = AdminTestValidation(
+        check_type=AdminTestValidation.CheckType.COMMAND,
+        machine_name=machines[0].name,
+        command=command,
+        expected_exit_code=0,
+        timeout_seconds=60,
+    )
+    return [rule]

@@ -135,6 +135,72 @@ FIRST_STEPS_QUESTIONS = [
 ]
 
 
+# Validation rules: every test deployment runs them (``manage.py test_scenario pivot-point``), so
+# the intended route is proven end to end: the pivot's SSH password, the traversal, the flag.
+PIVOT_SSH = """\
+printf '#!/bin/sh\\necho pivot-demo\\n' > /tmp/askpass && chmod 700 /tmp/askpass
+pivot() {
+  SSH_ASKPASS=/tmp/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 ssh -o StrictHostKeyChecking=no \\
+    -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -o ConnectTimeout=10 -o LogLevel=ERROR \\
+    player@pivot "$@" </dev/null
+}
+"""
+TRAVERSAL = "curl -s 'http://victim-web/view?doc=../flag.txt'"
+
+PIVOT_POINT_RULES = [
+    # The segmentation the mission relies on: the intranet is out of the attacker's reach...
+    {
+        "check_type": "reachable",
+        "machine_name": "attacker",
+        "target_machine": "victim-web",
+        "port": 80,
+        "expect_reachable": False,
+        "timeout_seconds": 5,
+    },
+    # ...but not of the pivot's, and the pivot's SSH is open to the attacker.
+    {"check_type": "reachable", "machine_name": "pivot", "target_machine": "victim-web", "port": 80},
+    {"check_type": "reachable", "machine_name": "attacker", "target_machine": "pivot", "port": 22},
+    {"check_type": "http", "machine_name": "pivot", "check_target": "http://victim-web/", "expected_status": 200},
+    {
+        "check_type": "solution",
+        "machine_name": "attacker",
+        "question_id": "q1",
+        "timeout_seconds": 60,
+        "command": f'{PIVOT_SSH}pivot "{TRAVERSAL}"\n',
+    },
+    {
+        "check_type": "solution",
+        "machine_name": "attacker",
+        "question_id": "q2",
+        "timeout_seconds": 60,
+        "command": f"{PIVOT_SSH}pivot \"{TRAVERSAL}\" | grep -q '^RX{{' && echo 'Path traversal'\n",
+    },
+    {
+        "check_type": "solution",
+        "machine_name": "attacker",
+        "question_id": "q3",
+        "timeout_seconds": 60,
+        "command": f"{PIVOT_SSH}pivot 'nc -z -w 3 victim-web 80' && echo 80\n",
+    },
+]
+
+FIRST_STEPS_RULES = [
+    {"check_type": "solution", "machine_name": "workstation", "question_id": "q1", "command": "cat /root/flag.txt"},
+    {
+        "check_type": "solution",
+        "machine_name": "workstation",
+        "question_id": "q2",
+        "command": "cut -d. -f1 /etc/debian_version",
+    },
+    {
+        "check_type": "solution",
+        "machine_name": "workstation",
+        "question_id": "q3",
+        "command": "ss -tln >/dev/null && echo 'ss -tln'",
+    },
+]
+
+
 def _variants() -> dict[str, ImageVariant]:
     """Create the curated demo variants once; an admin's later edits are kept."""
     out = {}
@@ -147,10 +213,17 @@ def _variants() -> dict[str, ImageVariant]:
     return out
 
 
+def _add_rules(version, rules, *, creator: User) -> None:
+    for rule in rules:
+        services.validation_rule_add(version=version, actor=creator, **rule)
+
+
 def _publish(version, *, creator: User, admin: User) -> None:
     services.scenario_version_submit(version=version, actor=creator)
-    services.scenario_version_approve(version=version, actor=admin)
-    services.scenario_version_publish(version=version, actor=admin)
+    # Seeding needs no engine, so the demo is published without a test deployment; the test command
+    # test-deploys both demo scenarios on the real engine (apps/scenarios/tests/test_demo_solvable.py).
+    services.scenario_version_approve(version=version, actor=admin, require_test=False)
+    services.scenario_version_publish(version=version, actor=admin, require_test=False)
 
 
 @transaction.atomic
@@ -212,6 +285,7 @@ def _seed_pivot_point(*, creator: User, admin: User, variants: dict[str, ImageVa
     services.pivot_point_add(
         version=version, actor=creator, source="dmz", target="internal", description="The pivot host bridges them."
     )
+    _add_rules(version, PIVOT_POINT_RULES, creator=creator)
     _publish(version, creator=creator, admin=admin)
 
 
@@ -242,6 +316,7 @@ def _seed_first_steps(*, creator: User, admin: User, variants: dict[str, ImageVa
         network_group="lab",
         allow_solver_entry=True,
     )
+    _add_rules(version, FIRST_STEPS_RULES, creator=creator)
     _publish(version, creator=creator, admin=admin)
 
 

@@ -78,8 +78,33 @@ def submitted_version(*, creator=None, **fields: Any) -> ScenarioVersion:
     return services.scenario_version_submit(version=version, actor=version.scenario.created_by_user)
 
 
+def passing_test_run(version: ScenarioVersion, *, admin=None):
+    """Record a passing test deployment of ``version``'s current content (for tests that approve or publish).
+
+    The publish gate (``SystemSettings.publish_requires_test_run``) is on by default; tests of the
+    gate itself and of real test deployments live in ``apps/environments/tests/test_testdeploy.py``.
+    """
+    from django.utils import timezone
+
+    from apps.scenarios.models import ScenarioVersionTestRun, TestStatus
+    from apps.scenarios.testing import content_hash
+
+    now = timezone.now()
+    return ScenarioVersionTestRun.objects.create(
+        scenario_version=version,
+        initiated_by=admin,
+        status=TestStatus.PASSED,
+        content_hash=content_hash(ScenarioVersion.objects.get(pk=version.pk)),  # as stored, not as in memory
+        started_at=now,
+        completed_at=now,
+        duration_seconds=0,
+        logs="Recorded by a test factory.",
+    )
+
+
 def approved_version(*, creator=None, admin=None, **fields: Any) -> ScenarioVersion:
     version = submitted_version(creator=creator, **fields)
+    passing_test_run(version)
     return services.scenario_version_approve(version=version, actor=admin or AdminFactory())
 
 

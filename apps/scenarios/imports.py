@@ -87,6 +87,9 @@ def _apply_plan(*, plan: ImportPlan, actor, stored: list[str]) -> ScenarioVersio
         finally:
             if asset.file and getattr(asset.file, "_committed", False):
                 stored.append(asset.file.name)
+    for rule in plan.rules:
+        rule.scenario_version = version
+        rule.save()
     # The rows above are the ones a hand-made version gets; this one says where the content came from.
     audit_record(
         actor=actor,

@@ -582,10 +582,17 @@ class ScenarioVersionTestRun(BaseModel):
     error_message = models.TextField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # What was tested: ``apps.scenarios.testing.content_hash`` of the version when the run started.
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    keep = models.BooleanField(default=False, help_text="Leave the lab running after the run.")
 
     class Meta:
         db_table = "scenario_version_test_runs"
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Test deployment of {self.scenario_version} ({self.status})"
 
 
 class ScenarioVersionAdminTest(BaseModel):
@@ -616,9 +623,19 @@ class ScenarioVersionAdminTest(BaseModel):
 
 
 class AdminTestValidation(models.Model):
-    """One check of an admin test (``admin_test_validation``)."""
+    """A validation rule of a version, run by every test deployment (``admin_test_validation``).
+
+    A row with ``scenario_version`` is a rule (content of the version, carried by bundles); the
+    earlier system's per-admin-test check rows (``admin_test``) keep their columns. What a rule
+    checks is ``check_type``; see ``apps.scenarios.testing`` for the fields each kind uses.
+    """
 
     class CheckType(models.TextChoices):
+        COMMAND = "command", "Command in a machine"
+        REACHABLE = "reachable", "Port reachable from a machine"
+        HTTP = "http", "HTTP request from a machine"
+        FILE = "file", "File in a machine"
+        SOLUTION = "solution", "Solution script answers a question"
         CONTAINER_RUNNING = "container_running"
         NETWORK = "network"
         PORT_OPEN = "port_open"
@@ -632,21 +649,45 @@ class AdminTestValidation(models.Model):
         SKIP = "skip"
 
     id = models.BigAutoField(primary_key=True)
-    admin_test = models.ForeignKey(ScenarioVersionAdminTest, on_delete=models.CASCADE, related_name="validations")
+    admin_test = models.ForeignKey(
+        ScenarioVersionAdminTest, null=True, blank=True, on_delete=models.CASCADE, related_name="validations"
+    )
+    scenario_version = models.ForeignKey(
+        ScenarioVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="validation_rules"
+    )
+    position = models.PositiveIntegerField(default=0)
     machine_id = models.UUIDField(null=True, blank=True)
-    machine_name = models.CharField(max_length=64, blank=True)
+    machine_name = models.CharField(max_length=64, blank=True, help_text="The machine the rule runs in.")
     check_type = models.CharField(max_length=24, choices=CheckType.choices)
-    check_target = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices)
+    check_target = models.CharField(
+        max_length=255, blank=True, help_text="HTTP: the URL. File: the absolute path. Otherwise empty."
+    )
+    run_as = models.CharField(max_length=64, default="root", help_text="The user the command runs as.")
+    command = models.TextField(blank=True, help_text="Command / solution: a /bin/sh script.")
+    expected_exit_code = models.IntegerField(null=True, blank=True, help_text="Command: the exit code expected.")
+    pattern = models.CharField(
+        max_length=500, blank=True, help_text="A regular expression the output, body or file must contain."
+    )
+    target_machine = models.CharField(max_length=64, blank=True, help_text="Reachable: the machine to connect to.")
+    port = models.PositiveIntegerField(null=True, blank=True, help_text="Reachable: the TCP port.")
+    expect_reachable = models.BooleanField(default=True, help_text="Reachable: untick to require NOT reachable.")
+    expected_status = models.PositiveIntegerField(null=True, blank=True, help_text="HTTP: the status expected.")
+    question_id = models.CharField(max_length=64, blank=True, help_text="Solution: the question it answers.")
+    timeout_seconds = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(600)])
+    status = models.CharField(max_length=8, choices=Status.choices, blank=True)
     message = models.TextField(blank=True)
     details = models.JSONField(null=True, blank=True)
     checked_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "admin_test_validation"
-        ordering = ["id"]
+        ordering = ["position", "id"]
 
     def __str__(self) -> str:
+        if self.admin_test_id is None:  # a rule of a version
+            what = f" answers {self.question_id}" if self.question_id else ""
+            target = f" {self.target_machine}:{self.port}" if self.target_machine else f" {self.check_target}"
+            return f"{self.check_type} in {self.machine_name}:{target.rstrip()}{what}"
         return f"{self.check_type} {self.check_target}: {self.status}"
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.accounts.models import CreatorPreferences, User
 from apps.scenarios.image_builds import machine_context_prepare, tool_usage_refresh
 from apps.scenarios.models import (
+    AdminTestValidation,
     AssetScenarioVersion,
     AssetType,
     Machine,
@@ -32,6 +33,7 @@ from apps.scenarios.models import (
     VersionStatus,
 )
 from apps.scenarios.quota import storage_quota_refusal
+from apps.scenarios.testing import require_passing_run, rules_copy, validate_rule
 from rangex.core.audit import (
     AuditAction,
     audit_record,
@@ -87,6 +89,11 @@ COMPONENT_ACTIONS = {
         "create": AuditAction.SCENARIO_VERSION_PIVOT_CREATE,
         "update": AuditAction.SCENARIO_VERSION_PIVOT_UPDATE,
         "delete": AuditAction.SCENARIO_VERSION_PIVOT_DELETE,
+    },
+    AdminTestValidation: {
+        "create": AuditAction.SCENARIO_VERSION_RULE_CREATE,
+        "update": AuditAction.SCENARIO_VERSION_RULE_UPDATE,
+        "delete": AuditAction.SCENARIO_VERSION_RULE_DELETE,
     },
 }
 TRANSITION_ACTIONS = {
@@ -263,6 +270,8 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
         asset_check(obj, actor=actor)
     if isinstance(obj, Machine):
         machine_context_prepare(obj)
+    if isinstance(obj, AdminTestValidation):
+        validate_rule(obj, version)
     created = obj._state.adding
     full_clean_or_raise(obj)
     new_file = isinstance(obj, ScenarioAsset) and bool(obj.file) and not getattr(obj.file, "_committed", True)
@@ -354,6 +363,14 @@ def machine_add(*, version: ScenarioVersion, actor, **fields: Any) -> Machine:
     """Add a machine to a DRAFT version."""
     return scenario_version_component_save(
         version=version, actor=actor, obj=Machine(scenario_version=version, **fields)
+    )
+
+
+def validation_rule_add(*, version: ScenarioVersion, actor, **fields: Any) -> AdminTestValidation:
+    """Add a validation rule to a DRAFT version; refused, naming the field, when it names a missing machine/question."""
+    fields.setdefault("position", version.validation_rules.count())
+    return scenario_version_component_save(
+        version=version, actor=actor, obj=AdminTestValidation(scenario_version=version, **fields)
     )
 
 
@@ -470,11 +487,17 @@ def scenario_version_reopen(*, version: ScenarioVersion, actor) -> ScenarioVersi
 
 
 @transaction.atomic
-def scenario_version_approve(*, version: ScenarioVersion, actor) -> ScenarioVersion:
-    """Approve a SUBMITTED version; the creator of the scenario may not approve it."""
+def scenario_version_approve(*, version: ScenarioVersion, actor, require_test: bool = True) -> ScenarioVersion:
+    """Approve a SUBMITTED version; the creator of the scenario may not approve it.
+
+    With the publish gate on, a passing test deployment of the exact content is required; only the
+    demo seed (which runs without an engine) passes ``require_test=False``.
+    """
     _require_admin(actor, "approve")
     version = _locked(version)
     _require_not_own(version, actor, "approve")
+    if require_test:
+        require_passing_run(version, "approve")
     _transition(version, actor, VersionStatus.APPROVED, approved_at=timezone.now(), approved_by_user=actor)
     _notify_creator(
         version,
@@ -512,7 +535,7 @@ def scenario_version_reject(*, version: ScenarioVersion, actor, reason: str) -> 
 
 
 @transaction.atomic
-def scenario_version_publish(*, version: ScenarioVersion, actor) -> ScenarioVersion:
+def scenario_version_publish(*, version: ScenarioVersion, actor, require_test: bool = True) -> ScenarioVersion:
     """Publish an APPROVED version, archiving the scenario's previously published one."""
     _require_admin(actor, "publish")
     # Lock the scenario first (then the version, the same order as archive): MariaDB cannot enforce
@@ -521,6 +544,8 @@ def scenario_version_publish(*, version: ScenarioVersion, actor) -> ScenarioVers
     version = _locked(version)
     version.scenario = scenario
     _check_transition(version, VersionStatus.PUBLISHED)
+    if require_test:
+        require_passing_run(version, "publish")
     now = timezone.now()
     previous = list(
         ScenarioVersion.objects.select_for_update()
@@ -639,6 +664,7 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
             for link in source.asset_links.filter(asset__deleted_from_minio=False)
         ]
     )
+    rules_copy(source=source, target=version)
     audit_record(
         actor=actor,
         action=AuditAction.SCENARIO_VERSION_NEW,

@@ -15,6 +15,7 @@ from apps.images.models import EgressPolicy
 from apps.images.profiles import ResourceProfile
 from apps.scenarios.grading import validate_questions
 from apps.scenarios.models import ImageSourceType, ScenarioVersion
+from apps.scenarios.testing import rules_errors
 
 LOCAL_REGISTRIES = {"localhost", "127.0.0.1", "[::1]"}
 
@@ -207,6 +208,7 @@ def version_errors(version: ScenarioVersion) -> dict[str, list[str]]:
         ),
         _machine_errors(version, machines),
         _pivot_errors(version, machines),
+        rules_errors(version),
     ):
         for field, messages in part.items():
             if messages:

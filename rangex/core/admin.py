@@ -214,6 +214,7 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                     "docker_max_cpus_per_container",
                     "docker_max_memory_mb_per_container",
                     "docker_test_timeout_minutes",
+                    "publish_requires_test_run",
                     "docker_enable_pull_from_hub",
                 ]
             },

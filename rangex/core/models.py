@@ -131,6 +131,10 @@ class SystemSettings(models.Model):
     )
     docker_max_memory_mb_per_container = models.PositiveIntegerField(default=2048, validators=[MinValueValidator(16)])
     docker_test_timeout_minutes = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    publish_requires_test_run = models.BooleanField(
+        default=True,
+        help_text="Approving or publishing a version needs a passing test deployment of its exact content.",
+    )
     docker_enable_pull_from_hub = models.BooleanField(default=False)
     enable_prometheus_metrics = models.BooleanField(default=False)
     enable_request_logging = models.BooleanField(default=False)

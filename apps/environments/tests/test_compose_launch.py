@@ -10,6 +10,7 @@ from apps.accounts.factories import AdminFactory
 from apps.environments import services
 from apps.environments.models import SessionStatus
 from apps.scenarios import services as scenario_services
+from apps.scenarios.factories import passing_test_run
 from apps.scenarios.imports import scenario_import
 from tests.engine import can_connect, docker_json
 
@@ -22,6 +23,7 @@ def compose_version(creator, test_image):
     [version] = report.versions
     admin = AdminFactory()
     version = scenario_services.scenario_version_submit(version=version, actor=creator)
+    passing_test_run(version)
     version = scenario_services.scenario_version_approve(version=version, actor=admin)
     return scenario_services.scenario_version_publish(version=version, actor=admin)
 

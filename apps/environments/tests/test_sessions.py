@@ -16,6 +16,7 @@ from apps.environments.factories import STATIC_FLAG, pivot_version
 from apps.environments.launch import session_flags
 from apps.environments.models import EnvironmentSession, FlagShareSuspicion, SessionStatus
 from apps.environments.tests.helpers import run_in
+from apps.scenarios.factories import passing_test_run
 from rangex.core.errors import Conflict, InvalidTransition, LimitExceeded, NotFound, ServiceUnavailable
 from rangex.core.system import maintenance_set, system_settings_update
 
@@ -316,6 +317,7 @@ def test_a_running_session_stays_pinned_to_its_version(
         version=newer, actor=creator, data={"questions": [dict(q, points=99) for q in version.questions]}
     )
     newer = scenario_services.scenario_version_submit(version=newer, actor=creator)
+    passing_test_run(newer)
     newer = scenario_services.scenario_version_approve(version=newer, actor=admin_user)
     scenario_services.scenario_version_publish(version=newer, actor=admin_user)
     version.refresh_from_db()

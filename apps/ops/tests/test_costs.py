@@ -104,3 +104,21 @@ def test_the_budget_percentage_is_not_capped_at_100(settings, admin_client_2fa):
     html = admin_client_2fa.get("/admin/").content.decode()
     assert "600% of the monthly cap" in html
     assert 'style="width: 100%"' in html
+
+
+def test_a_test_deployment_costs_its_session_not_the_admins_budget():
+    """A test session (``is_test``) accrues its own cost but is not charged to, or stopped by, its admin's budget."""
+    from apps.accounts.factories import AdminFactory
+
+    admin = AdminFactory()
+    User.objects.filter(pk=admin.pk).update(budget_limit_rm=Decimal("0.01"))
+    with time_machine.travel(T0, tick=False):
+        session = running_session(user=admin)
+        session.is_test = True
+        session.save(update_fields=["is_test"])
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        costs.cost_accrue()
+    session.refresh_from_db()
+    admin.refresh_from_db()
+    assert session.cost_accumulated_rm > 0 and session.status == "running"
+    assert admin.budget_spent_rm == 0

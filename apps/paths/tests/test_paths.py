@@ -10,7 +10,7 @@ from apps.paths.factories import (
     running_session,
 )
 from apps.scenarios import services as scenario_services
-from apps.scenarios.factories import draft_version, published_version
+from apps.scenarios.factories import draft_version, passing_test_run, published_version
 from rangex.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rangex.core.models import AuditLog, Notification
 
@@ -45,6 +45,7 @@ def test_progress_survives_archiving_the_item_version_for_a_newer_one():
     completed_session_row(user=user, version=old)
     newer = scenario_services.scenario_version_new(source=old, actor=old.scenario.created_by_user)
     newer = scenario_services.scenario_version_submit(version=newer, actor=old.scenario.created_by_user)
+    passing_test_run(newer)
     newer = scenario_services.scenario_version_approve(version=newer, actor=admin)
     scenario_services.scenario_version_publish(version=newer, actor=admin)
     old.refresh_from_db()

@@ -241,6 +241,17 @@ def test_files_are_written_before_the_machine_starts(lab):
     assert harness.stat(runtime, session_id, "victim", "/home/player/notes/todo.txt") == (0o600, 1000, 1000)
 
 
+def test_commands_run_as_a_user_with_a_timeout_and_logs_have_a_tail(lab):
+    """What a test deployment's rules need: run as a user, stop at a timeout, read a machine's log."""
+    runtime, session_id = lab.runtime, lab.session_id
+    as_player = runtime.run_command(session_id, "victim", ["id", "-u"], user="player")
+    assert as_player.exit_code == 0 and as_player.output.decode().strip() == "1000"
+    slow = runtime.run_command(session_id, "victim", ["sleep", "20"], timeout=1)
+    assert slow.timed_out and slow.exit_code == -1
+    logs = runtime.machine_logs(session_id, "victim", tail=40)
+    assert isinstance(logs, str) and len(logs) <= 40
+
+
 def test_accounts_are_applied_before_the_machine_starts(lab):
     _requires(lab.runtime, "accounts_before_start")
     runtime, session_id = lab.runtime, lab.session_id

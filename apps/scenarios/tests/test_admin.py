@@ -12,7 +12,7 @@ from django.urls import reverse
 from apps.accounts.factories import CreatorFactory
 from apps.images.models import RegistryCredential
 from apps.scenarios import services
-from apps.scenarios.factories import draft_version, published_version, submitted_version
+from apps.scenarios.factories import draft_version, passing_test_run, published_version, submitted_version
 from apps.scenarios.models import Scenario, ScenarioVersion, VersionStatus
 
 pytestmark = pytest.mark.django_db
@@ -182,6 +182,7 @@ def test_creator_cannot_approve_even_through_the_url(creator, creator_client):
 
 def test_admin_approves_and_publishes_through_actions(admin_client_2fa):
     version = submitted_version()
+    passing_test_run(version)
     response = admin_client_2fa.post(
         reverse(CHANGELIST), {"action": "approve_versions", "_selected_action": [str(version.pk)]}
     )

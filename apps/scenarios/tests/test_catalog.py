@@ -5,7 +5,7 @@ import pytest
 from apps.accounts.factories import AdminFactory, UserFactory
 from apps.scenarios import services
 from apps.scenarios.catalog import catalog_get, catalog_list
-from apps.scenarios.factories import approved_version, draft_version, published_version
+from apps.scenarios.factories import approved_version, draft_version, passing_test_run, published_version
 from apps.scenarios.social import scenario_favorite_set, scenario_rate
 from rangex.core.errors import NotFound
 
@@ -25,6 +25,7 @@ def _slugs(qs):
 def _publish(version):
     admin = AdminFactory()
     services.scenario_version_submit(version=version, actor=version.scenario.created_by_user)
+    passing_test_run(version)
     services.scenario_version_approve(version=version, actor=admin)
     return services.scenario_version_publish(version=version, actor=admin)
 

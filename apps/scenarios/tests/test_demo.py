@@ -43,6 +43,12 @@ def test_seed_demo_publishes_pivot_point_and_is_idempotent():
     assert {q["type"] for q in version.questions} == {"flag", "single_choice", "numeric"}
     assert scenario_version_validate(version=version) == {}
 
+    # Every question has a solution rule (run by test deployments, apps/environments/tests/test_demo_solvable.py).
+    solutions = version.validation_rules.filter(check_type="solution")
+    assert set(solutions.values_list("question_id", flat=True)) == {"q1", "q2", "q3"}
+    assert version.validation_rules.filter(check_type="reachable", expect_reachable=False).exists()
+
     simple = ScenarioVersion.objects.get(scenario__slug="first-steps")
+    assert set(simple.validation_rules.values_list("question_id", flat=True)) == {"q1", "q2", "q3"}
     assert simple.status == VersionStatus.PUBLISHED and simple.machines.count() == 1
     assert Scenario.objects.count() == 2 and ScenarioVersion.objects.count() == 2

@@ -32,6 +32,11 @@ from rangex.core.models import AuditLog, Notification
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
+
+@pytest.fixture(autouse=True)
+def _gate_off(publish_gate_off):
+    """The workflow's transitions, without the publish gate (tests/test_testdeploy covers the gate)."""
+
 STATUSES = list(VersionStatus.values)
 ALLOWED = [(src, dst) for src in STATUSES for dst in STATUSES if dst in ScenarioVersion.TRANSITIONS[src]]
 ILLEGAL = [(src, dst) for src in STATUSES for dst in STATUSES if dst not in ScenarioVersion.TRANSITIONS[src]]
