@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from apps.accounts.factories import AdminFactory, CreatorFactory, UserFactory, enable_2fa
 from tests.e2e.event_helpers import in_thread
 
-pytestmark = pytest.mark.browser
+# Publishing here is not what is tested: the publish gate (issue 16) is off.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("publish_gate_off")]
 
 
 def _setup():

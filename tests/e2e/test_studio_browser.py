@@ -11,7 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.test_review_browser import _sign_in_with_2fa
 
-pytestmark = pytest.mark.browser
+# The admin approves without a test deployment here: the publish gate is walked in test_review_browser.py.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("publish_gate_off")]
 SHOTS = "/tmp/studio-{}.png"
 
 

@@ -24,7 +24,8 @@ from apps.scenarios.services import machine_tools_set
 from rangex.core.errors import InvalidTransition, PermissionDenied
 from rangex.core.models import AuditLog
 
-pytestmark = [pytest.mark.django_db, pytest.mark.docker]
+# Publishing here is not what is tested: the publish gate (issue 16) is off.
+pytestmark = [pytest.mark.django_db, pytest.mark.docker, pytest.mark.usefixtures("publish_gate_off")]
 Status, Stage = ImagePipelineStage.Status, ImagePipelineStage.Stage
 
 

@@ -12,7 +12,8 @@ from apps.scenarios.quota import storage_used
 from rangex.core.errors import Conflict, PermissionDenied, ValidationFailed
 from rangex.core.system import system_settings_update
 
-pytestmark = pytest.mark.django_db
+# Publishing here is not what is tested: the publish gate (issue 16) is off.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("publish_gate_off")]
 
 
 def _upload(user, name="rockyou-mini.txt", content=b"password\n123456\n", **kw):
