@@ -45,9 +45,12 @@ def test_object_storage_without_a_bucket_is_a_clear_error(monkeypatch):
 
 
 def test_decorative_settings_are_not_in_the_admin_form(admin_client_2fa):
-    from rangex.core.system import get_settings
+    from rangex.core.models import SystemSettings
+    from rangex.core.system import system_settings_update
 
-    page = admin_client_2fa.get(f"/admin/core/systemsettings/{get_settings().pk}/change/").content.decode()
+    # The row may be missing (a transactional test flushed the database): an update creates it.
+    system_settings_update(actor=None)
+    page = admin_client_2fa.get(f"/admin/core/systemsettings/{SystemSettings.SINGLETON_ID}/change/").content.decode()
     assert 'name="use_local_docker"' not in page and 'name="enable_prometheus_metrics"' not in page
     for used in ("storage_driver", "minio_bucket", "max_total_storage_bytes", "allow_all_scenarios"):
         assert f'name="{used}"' in page
