@@ -56,6 +56,10 @@ class Harness:
         """Return the machine listening on ``port`` only a moment after it starts."""
         raise NotImplementedError
 
+    def echo_on_loopback(self, runtime: Runtime, machine: MachineSpec, port: int) -> MachineSpec:
+        """Return the machine with a TCP echo service on its own loopback at ``port``."""
+        raise NotImplementedError
+
     def absent_image(self, runtime: Runtime, *, hub: bool = False) -> str:
         """Return an image reference the engine does not have (on Docker Hub when ``hub``)."""
         raise NotImplementedError
@@ -113,6 +117,9 @@ class DockerHarness(Harness):
     def listen_later(self, runtime, machine, port) -> MachineSpec:
         loop = f"while true; do nc -l -p {int(port)} </dev/null >/dev/null 2>&1; done"
         return self._wrap(machine, f"(sleep 1; {loop}) &")
+
+    def echo_on_loopback(self, runtime, machine, port) -> MachineSpec:
+        return self._wrap(machine, f"nc -ll -p {int(port)} -e cat &")
 
     def absent_image(self, runtime, *, hub=False) -> str:
         return f"{'' if hub else '127.0.0.1:1/'}rangex/absent-{uuid.uuid4().hex[:8]}:latest"
@@ -199,6 +206,11 @@ class FakeHarness(Harness):
         runtime.script.listen(machine.name, port)
         return machine
 
+    def echo_on_loopback(self, runtime, machine, port) -> MachineSpec:
+        # The fake's machines are directories on this host: its loopback is the host's.
+        _echo_server(port)
+        return machine
+
     def absent_image(self, runtime, *, hub=False) -> str:
         ref = f"{'' if hub else '127.0.0.1:1/'}rangex/absent-{uuid.uuid4().hex[:8]}:latest"
         runtime.script.missing_image(ref)
@@ -212,3 +224,21 @@ class FakeHarness(Harness):
 
 
 HARNESSES = {"docker": DockerHarness(), "fake": FakeHarness()}
+
+
+def _echo_server(port: int) -> None:
+    """Serve a TCP echo on 127.0.0.1:``port`` from a daemon thread, one connection at a time."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", port))
+
+    def serve() -> None:
+        with server:
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    while data := conn.recv(65536):
+                        conn.sendall(data)
+
+    threading.Thread(target=serve, daemon=True).start()
