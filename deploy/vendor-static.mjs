@@ -27,6 +27,10 @@ const files = {
   "@xterm/addon-web-links/lib/addon-web-links.js.map": "xterm/addon-web-links.js.map",
   "chart.js/dist/chart.umd.js": "chartjs/chart.umd.js",
   "chart.js/dist/chart.umd.js.map": "chartjs/chart.umd.js.map",
+  // noVNC ships ES modules: core/rfb.js imports its siblings and vendor/pako by relative paths.
+  "@novnc/novnc/core": "novnc/core",
+  "@novnc/novnc/vendor": "novnc/vendor",
+  "@novnc/novnc/LICENSE.txt": "novnc/LICENSE.txt",
 };
 rmSync(out, { recursive: true, force: true });
 for (const [from, to] of Object.entries(files)) {

@@ -23,6 +23,12 @@ def machine_image(machine) -> tuple[str, object | None]:
     return machine.image_ref, None
 
 
+def machine_has_gui(machine) -> bool:
+    """Return True when the machine's image is a desktop (its image variant has ``has_gui``)."""
+    _, source = machine_image(machine)
+    return bool(getattr(source, "has_gui", False))
+
+
 def machine_resources(machine) -> tuple[float, int]:
     """Return the CPUs and memory (MB) a machine gets: its own values, else its resource profile's."""
     limits = profile_limits(machine.resource_profile)
@@ -126,6 +132,10 @@ def build_launch_spec(session: EnvironmentSession):
             if asset.target_path
         ]
         files.extend(flag_files.get(machine.name, []))
+        if machine_has_gui(machine):
+            from apps.environments.services.desktops import desktop_password_file
+
+            files.append(desktop_password_file(session_id=session.id, machine=machine.name))
         specs.append(
             MachineSpec(
                 name=machine.name,

@@ -74,7 +74,7 @@ def test_the_page_offers_reset_per_machine_and_posting_it_confirms_through_htmx(
     client = login_client(user)
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert f'action="/sessions/{session.pk}/machines/victim/reset/"' in page
-    assert "hx-confirm=\"Reset victim? It starts again as it was at the start" in page
+    assert 'hx-confirm="Reset victim? It starts again as it was at the start' in page
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/sessions/{session.pk}/machines/victim/reset/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and response["HX-Redirect"] == f"/sessions/{session.pk}/"
