@@ -59,6 +59,12 @@ def _wait_for_file(runtime, session, path: str, needle: str, timeout: float = 20
     raise AssertionError(f"{needle!r} never appeared in {path}: {output!r}")
 
 
+def _click_terminal(page):
+    """Click into the terminal window (top left of the desktop), wherever the canvas is now."""
+    box = page.locator("#desktop-screen canvas").bounding_box()
+    page.mouse.click(box["x"] + 200, box["y"] + 150)
+
+
 def _connected(page, timeout=60_000):
     expect(page.locator("#desktops")).to_have_attribute("data-connected", "desktop", timeout=timeout)
     page.wait_for_function(f"() => ({DISTINCT_COLOURS})() > 3", timeout=timeout)
@@ -77,9 +83,7 @@ def test_a_solver_uses_the_desktop_and_an_admin_watches(new_page, live_url, lab,
     page.screenshot(path="/tmp/desktops-1-desktop.png")
 
     # Typing reaches the terminal window on the desktop (it starts at the top left, with the focus).
-    canvas = page.locator("#desktop-screen canvas")
-    box = canvas.bounding_box()
-    page.mouse.click(box["x"] + 200, box["y"] + 150)
+    _click_terminal(page)
     page.keyboard.type("echo typed-in-the-$((6*7))-desktop > /tmp/typed.txt\n", delay=15)
     assert "typed-in-the-42-desktop" in _wait_for_file(runtime, session, "/tmp/typed.txt", "typed-in-the-42")
     page.wait_for_timeout(500)
@@ -89,7 +93,7 @@ def test_a_solver_uses_the_desktop_and_an_admin_watches(new_page, live_url, lab,
     page.locator("#desktop-clipboard-toggle").click()
     page.locator("#desktop-clipboard-text").fill("echo from-the-browser-clipboard > /tmp/pasted.txt")
     page.locator("#desktop-clipboard-send").click()
-    page.mouse.click(box["x"] + 200, box["y"] + 150)
+    _click_terminal(page)
     page.wait_for_timeout(500)
     page.keyboard.press("Control+Shift+V")
     # The paste is a round trip (the X server asks the browser for the text): Enter after it.
@@ -99,14 +103,17 @@ def test_a_solver_uses_the_desktop_and_an_admin_watches(new_page, live_url, lab,
 
     # Text copied on the desktop comes back to the panel (xfce4-terminal: select all, copy).
     page.keyboard.type("echo copy-me-$((7*6))\n", delay=15)
+    page.wait_for_timeout(800)
     page.keyboard.press("Control+Shift+A")
     page.keyboard.press("Control+Shift+C")
-    expect(page.locator("#desktop-clipboard-text")).to_have_value(re.compile("copy-me-42"), timeout=10_000)
+    expect(page.locator("#desktop-clipboard-text")).to_have_value(
+        re.compile(r"copy-me-\$\(\(7\*6\)\)\s+copy-me-42"), timeout=10_000
+    )
 
     # A reconnect finds the same desktop: the terminal still shows what was typed.
     page.locator("#desktop-reconnect").click()
     _connected(page)
-    page.mouse.click(box["x"] + 200, box["y"] + 150)
+    _click_terminal(page)
     page.keyboard.type("echo still-here > /tmp/again.txt\n", delay=15)
     _wait_for_file(runtime, session, "/tmp/again.txt", "still-here")
 
@@ -119,8 +126,7 @@ def test_a_solver_uses_the_desktop_and_an_admin_watches(new_page, live_url, lab,
     watcher.screenshot(path="/tmp/desktops-3-watching.png")
     page.screenshot(path="/tmp/desktops-4-watched.png")
     # The watcher's keys do not reach the desktop (the VNC server's view-only password).
-    wbox = watcher.locator("#desktop-screen canvas").bounding_box()
-    watcher.mouse.click(wbox["x"] + 200, wbox["y"] + 150)
+    _click_terminal(watcher)
     watcher.keyboard.type("echo watcher > /tmp/watcher.txt\n", delay=15)
     watcher.close()
     expect(page.locator("#desktop-watchers")).to_be_hidden(timeout=15_000)
