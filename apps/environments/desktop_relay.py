@@ -129,6 +129,17 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "error", "message": message, "log": tail[-4000:]}))
         await self.close(code=4500)
 
+    async def _readable(self, stream) -> None:
+        """Wait until the relay has bytes (or ended), on the event loop: no thread per read."""
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        fd = stream.fileno()
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+
     async def _pump(self) -> None:
         stream = self.stream
         try:
@@ -136,7 +147,8 @@ class DesktopConsumer(AsyncWebsocketConsumer):
                 while self.unacked >= WINDOW:
                     self.acked.clear()
                     await self.acked.wait()
-                data = await asyncio.to_thread(stream.read, 1.0)
+                await self._readable(stream)
+                data = stream.read(0)  # readable: returns at once (at most 64 KiB), b"" for engine framing only
                 if data:
                     self.sent += len(data)
                     self.unacked += len(data)
@@ -203,12 +215,12 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
         stream, self.stream = self.stream, None
-        if stream is not None:
-            await asyncio.to_thread(stream.close)
         if self.pump is not None:
             self.pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.pump
+        if stream is not None:
+            await asyncio.to_thread(stream.close)
         if self.row_id is not None:
             await _end(self.row_id, self.received, self.sent)
             self.row_id = None

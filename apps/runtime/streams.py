@@ -50,6 +50,10 @@ class PortStream:
     def close(self) -> None:
         raise NotImplementedError
 
+    def fileno(self) -> int:
+        """A descriptor that becomes readable when ``read`` has something (for an event loop's reader)."""
+        raise NotImplementedError
+
     @property
     def errors(self) -> str:
         """What the relay wrote on stderr (its last ``STDERR_KEEP`` bytes), to explain an early end."""
@@ -103,6 +107,9 @@ class EngineExecStream(PortStream):
                 out += take
         return bytes(out)
 
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
     def write(self, data: bytes) -> None:
         with self._write_lock:
             self._sock.sendall(data)
@@ -147,6 +154,9 @@ class ProcessStream(PortStream):
         if not data:
             raise EOFError("relay ended")
         return data
+
+    def fileno(self) -> int:
+        return self._process.stdout.fileno()
 
     def write(self, data: bytes) -> None:
         with self._write_lock:
