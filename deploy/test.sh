@@ -16,6 +16,10 @@ cd "$ROOT"
 if "$PY" manage.py help build_images >/dev/null 2>&1; then
   say "Building the test image"
   DJANGO_SETTINGS_MODULE=rangex.settings_test "$PY" manage.py build_images --set test
+  # The desktop image (Xfce, TigerVNC, Firefox) takes a few minutes the first time; it is tagged by a
+  # hash of deploy/images/desktop, so later runs (and CI with a warm engine) skip it.
+  say "Building the desktop image (skipped while deploy/images/desktop is unchanged)"
+  DJANGO_SETTINGS_MODULE=rangex.settings_test "$PY" manage.py build_images --set desktop
 fi
 
 say "Checking the code style and the layer contracts"
