@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
-from apps.environments.launch import machine_has_gui
+from apps.environments.launch import DESKTOP_PORT, desktop_passwords, machine_has_gui
 from apps.environments.models import EnvironmentMachine, EnvironmentSession, GuiSession, SessionStatus
 from apps.environments.selectors import env_desktop_viewers
 from apps.environments.services.common import push
@@ -32,27 +31,9 @@ from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import Conflict, NotFound, PermissionDenied
 from rangex.core.throttling import throttle_check
 
-DESKTOP_PORT = 5901
-VNC_SECRETS_PATH = "/etc/rangex/vnc-passwords"  # the image reads it at start (deploy/images/desktop)
+__all__ = ["DESKTOP_PORT", "desktop_passwords"]
+
 LOG_TAIL_LINES = 40
-
-
-def desktop_passwords(*, session_id, machine: str) -> tuple[str, str]:
-    """Return (full control, view only) VNC passwords of one machine of one session (8 characters each:
-    VNC authentication uses no more)."""
-
-    def one(kind: str) -> str:
-        return salted_hmac("rangex.desktop.vnc", f"{session_id}:{machine}:{kind}", algorithm="sha256").hexdigest()[:8]
-
-    return one("control"), one("view")
-
-
-def desktop_password_file(*, session_id, machine: str):
-    """Return the ``FileSpec`` the desktop image turns into TigerVNC's password file at start."""
-    from apps.runtime import FileSpec
-
-    control, view = desktop_passwords(session_id=session_id, machine=machine)
-    return FileSpec(path=VNC_SECRETS_PATH, content=f"{control}\n{view}\n".encode(), mode=0o600)
 
 
 @dataclass(frozen=True)

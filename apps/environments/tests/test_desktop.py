@@ -134,14 +134,9 @@ async def _login(factory):
 
 
 async def _kill_desktop(runtime, session):
-    """Stop the desktop's main process behind the runtime's back (the machine exits)."""
+    """Stop the desktop machine behind the runtime's back (as if its main process had exited)."""
     import asyncio
 
-    import docker
+    from apps.runtime.tests.harness import HARNESSES
 
-    def stop():
-        api = docker.APIClient()
-        for c in api.containers(filters={"label": f"rangex.session={session.pk}"}):
-            api.stop(c["Id"], timeout=1)
-
-    await asyncio.to_thread(stop)
+    await asyncio.to_thread(HARNESSES["docker"].stop_behind_back, runtime, str(session.pk), "desktop")
