@@ -79,7 +79,8 @@ is on both networks.
 1. In the desktop's terminal, open a SOCKS tunnel through the pivot:
    `ssh -N -D 1080 player@pivot` (password `pivot-demo`). Firefox on the desktop already sends its
    traffic to that tunnel (127.0.0.1:1080).
-2. In Firefox, browse to `http://victim-web/` and find the flag.
+2. Browse to `http://victim-web/` in Firefox, or in the terminal with
+   `curl --socks5-hostname 127.0.0.1:1080 http://victim-web/`, and find the flag.
 """
 
 PIVOT_POINT_MISSION = """\
