@@ -5,8 +5,19 @@
 // quality, clipboard both ways, full screen (with the keyboard locked, so browser shortcuts reach
 // the desktop) and a reconnect that finds the same desktop again.
 const section = document.getElementById("desktops");
+let RFB = null;
 if (section) {
-  const { default: RFB } = await import(section.dataset.rfb);
+  try {
+    ({ default: RFB } = await import(section.dataset.rfb));
+    section.dataset.viewer = "ready";
+  } catch (err) {
+    // A module request can be lost (for example when the host's network changes): say so.
+    section.dataset.viewer = "failed";
+    const failed = document.getElementById("desktop-note");
+    if (failed) failed.textContent = "The desktop viewer did not load; reload the page.";
+  }
+}
+if (section && RFB) {
   const sessionId = section.dataset.session;
   const viewOnly = section.dataset.viewOnly === "true";
   const screen = document.getElementById("desktop-screen");

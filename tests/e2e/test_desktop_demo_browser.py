@@ -17,7 +17,7 @@ from apps.environments.models import EnvironmentSession
 from apps.images.management.commands.build_images import Command as BuildImages
 from apps.scenarios.models import ScenarioVersion
 from tests.e2e.event_helpers import fresh_channel_layer, in_thread, visit  # noqa: F401
-from tests.e2e.test_desktop_browser import _click_terminal, _connected
+from tests.e2e.test_desktop_browser import _click_terminal, _connected, open_desktops
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def _run(runtime, session, command: str, timeout: float = 20.0) -> str:
 def test_the_desktop_reaches_the_intranet_through_a_tunnel_typed_in_its_terminal(new_page, live_url, demo_lab, runtime):
     solver, session = demo_lab
     page = new_page(solver, viewport={"width": 1400, "height": 1000})
-    visit(page, f"{live_url}/sessions/{session.pk}/")
+    open_desktops(page, f"{live_url}/sessions/{session.pk}/")
     page.locator("#desktops").scroll_into_view_if_needed()
     _connected(page)
     page.wait_for_timeout(2000)
