@@ -16,7 +16,9 @@ cd "$ROOT"
 if "$PY" manage.py help build_images >/dev/null 2>&1; then
   # The demo images too: the suite test-deploys both demo scenarios on the real engine
   # (apps/environments/tests/test_demo_solvable.py, `manage.py test_scenario`). Cached after the first run.
-  say "Building the test and demo images"
+  # `all` includes the desktop image (Xfce, TigerVNC, Firefox: a few minutes the first time); it is
+  # tagged by a hash of deploy/images/desktop, so later runs (and CI with a warm engine) skip it.
+  say "Building the test, demo and desktop images (skipped while their files are unchanged)"
   DJANGO_SETTINGS_MODULE=rangex.settings_test "$PY" manage.py build_images --set all
   export RANGEX_REQUIRE_DEMO_IMAGES=1
 fi

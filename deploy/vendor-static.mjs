@@ -28,6 +28,10 @@ const files = {
   "chart.js/dist/chart.umd.js": "chartjs/chart.umd.js",
   "chart.js/dist/chart.umd.js.map": "chartjs/chart.umd.js.map",
   "cytoscape/dist/cytoscape.min.js": "cytoscape/cytoscape.min.js",
+  // noVNC ships ES modules: core/rfb.js imports its siblings and vendor/pako by relative paths.
+  "@novnc/novnc/core": "novnc/core",
+  "@novnc/novnc/vendor": "novnc/vendor",
+  "@novnc/novnc/LICENSE.txt": "novnc/LICENSE.txt",
 };
 rmSync(out, { recursive: true, force: true });
 for (const [from, to] of Object.entries(files)) {

@@ -372,6 +372,8 @@ RANGEX_THROTTLE_RATES = e.get_rates(
         "session_start.ip": "120/min",
         "import.user": "60/hour",
         "import.ip": "120/hour",
+        "desktop.user": "60/min",
+        "desktop.ip": "600/min",
     },
 )
 SPECTACULAR_SETTINGS = {

@@ -1,9 +1,17 @@
 """Admins see every session, can stop one, and review suspected flag sharing."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from apps.environments import selectors, services
-from apps.environments.models import EnvironmentMachine, EnvironmentSession, FlagShareSuspicion, SessionNetworkTopology
+from apps.environments.models import (
+    EnvironmentMachine,
+    EnvironmentSession,
+    FlagShareSuspicion,
+    GuiSession,
+    SessionNetworkTopology,
+)
 from rangex.core.admin import ReadOnlyAdmin
 from rangex.core.errors import ApplicationError
 
@@ -30,6 +38,26 @@ class TopologyInline(admin.TabularInline):
         return False
 
 
+class GuiSessionInline(admin.TabularInline):
+    """Every desktop connection of the session: who, when, how long, view-only or not."""
+
+    model = GuiSession
+    fk_name = "environment_session"
+    fields = ["machine_name", "user", "view_only", "status", "started_at", "stopped_at", "length", "error_message"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "desktop connection"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Duration")
+    def length(self, obj):
+        duration = obj.duration
+        return str(duration).split(".")[0] if duration is not None else "open"
+
+
 @admin.register(EnvironmentSession)
 class EnvironmentSessionAdmin(ReadOnlyAdmin):
     list_display = [
@@ -49,8 +77,8 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "scenario_version"]
     date_hierarchy = "created_at"
     exclude = ["gateway_session_token"]
-    readonly_fields = ["runtime"]
-    inlines = [MachineInline, TopologyInline]
+    readonly_fields = ["runtime", "desktops"]
+    inlines = [MachineInline, TopologyInline, GuiSessionInline]
     actions = ["stop_sessions"]
 
     def has_view_permission(self, request, obj=None):
@@ -65,6 +93,17 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
         if info["configured"]:
             return info["key"]
         return f"{info['key'] or '(none)'}: not configured here"
+
+    @admin.display(description="Desktops")
+    def desktops(self, obj):
+        """Links to watch each desktop of a running session view-only (recorded in the audit log)."""
+        if obj is None or obj.status != "running":
+            return "-"
+        names = selectors.env_session_desktops(session=obj, user=None)
+        if not names:
+            return "-"
+        links = ((reverse("environments:desktop_watch", args=[obj.pk, name]), name) for name in names)
+        return format_html_join(" ", '<a class="button" href="{}">Watch {} (view-only)</a>', links) or format_html("")
 
     @admin.action(description="Stop the selected sessions")
     def stop_sessions(self, request, queryset):

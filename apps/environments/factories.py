@@ -1,4 +1,5 @@
-"""Factories for environment tests (in any app): a published pivot-topology version on the busybox test image."""
+"""Factories for environment tests (in any app): a published pivot-topology version on the busybox test image,
+and a one-desktop version on the local desktop image."""
 
 from __future__ import annotations
 
@@ -154,3 +155,54 @@ def quiz_version(**fields):
         **fields,
     }
     return published_version(**values)
+
+
+def ensure_desktop_image() -> str:
+    """Return the content-tagged desktop image, built first when missing (several minutes, once)."""
+    from apps.images.management.commands.build_images import desktop_ref
+
+    ref = desktop_ref()
+    if not get_runtime().image_present(ref):
+        call_command("build_images", "--set", "desktop")
+    return ref
+
+
+def desktop_version(*, creator=None, admin=None, **fields):
+    """Return a published version with one desktop machine ("desktop") on the local desktop image."""
+    creator = creator or CreatorFactory()
+    admin = admin or AdminFactory()
+    variant = image_variant(
+        image_ref=ensure_desktop_image(),
+        display_name=f"Desktop {time.monotonic_ns()}",
+        has_gui=True,
+        allowed_capabilities=["SETUID", "SETGID"],
+        terminal_user="player",
+        default_healthcheck={"port": 5901, "timeout": 60},
+    )
+    values = {
+        "slug": f"desktop-{time.monotonic_ns()}",
+        "title": "Desktop test",
+        "short_description": "One desktop machine.",
+        "category": "network",
+        "mission_text": "Use the desktop.",
+        "questions": PIVOT_QUESTIONS[:1],
+        "hints": [],
+        "estimated_minutes": 30,
+        **fields,
+    }
+    version = scenario_services.scenario_create(actor=creator, **values)
+    scenario_services.machine_add(
+        version=version,
+        actor=creator,
+        name="desktop",
+        role="attacker",
+        network_group="lab",
+        allow_solver_entry=True,
+        image_source_type="variant",
+        image_variant=variant,
+        resource_profile="medium",
+        run_as_user="root",
+    )
+    version = scenario_services.scenario_version_submit(version=version, actor=creator)
+    version = scenario_services.scenario_version_approve(version=version, actor=admin)
+    return scenario_services.scenario_version_publish(version=version, actor=admin)

@@ -8,6 +8,12 @@ session_access = Hook(
     "(the events app lets teammates into a team's shared lab).",
 )
 
+session_watch = Hook(
+    "environments.session_watch",
+    "Receivers ``(*, user, session) -> bool`` let someone who is not the owner watch a session's desktops "
+    "view-only (the events app lets an event's organiser watch its labs); admins always may.",
+)
+
 session_answer = Hook(
     "environments.session_answer",
     "Receivers ``(*, session, actor, question_id, answer) -> dict | None`` take an answer given in a session that "

@@ -6,12 +6,36 @@ settings, assets and dynamic flags become containers, networks and files.
 
 from __future__ import annotations
 
+from django.utils.crypto import salted_hmac
+
 from apps.environments.models import EnvironmentSession
 from apps.images.profiles import profile_limits
 from apps.scenarios.compose import networks_of
 from apps.scenarios.grading import dynamic_flag
 
 NETWORK_EGRESS_INTERNET = "internet"
+# Desktops (image variants with has_gui): TigerVNC's port on the machine's loopback, and the file of
+# its passwords the desktop image reads at start (deploy/images/desktop/rangex-desktop).
+DESKTOP_PORT = 5901
+VNC_SECRETS_PATH = "/etc/rangex/vnc-passwords"  # the image reads it at start (deploy/images/desktop)
+
+
+def desktop_passwords(*, session_id, machine: str) -> tuple[str, str]:
+    """Return (full control, view only) VNC passwords of one machine of one session (8 characters each:
+    VNC authentication uses no more)."""
+
+    def one(kind: str) -> str:
+        return salted_hmac("rangex.desktop.vnc", f"{session_id}:{machine}:{kind}", algorithm="sha256").hexdigest()[:8]
+
+    return one("control"), one("view")
+
+
+def desktop_password_file(*, session_id, machine: str):
+    """Return the ``FileSpec`` the desktop image turns into TigerVNC's password file at start."""
+    from apps.runtime import FileSpec
+
+    control, view = desktop_passwords(session_id=session_id, machine=machine)
+    return FileSpec(path=VNC_SECRETS_PATH, content=f"{control}\n{view}\n".encode(), mode=0o600)
 
 
 def machine_image(machine) -> tuple[str, object | None]:
@@ -31,6 +55,12 @@ def machine_image(machine) -> tuple[str, object | None]:
     if machine.image_source_type == "platform" and machine.platform_image_id:
         return machine.platform_image.image_ref, machine.platform_image
     return machine.image_ref, None
+
+
+def machine_has_gui(machine) -> bool:
+    """Return True when the machine's image is a desktop (its image variant has ``has_gui``)."""
+    _, source = machine_image(machine)
+    return bool(getattr(source, "has_gui", False))
 
 
 def machine_resources(machine) -> tuple[float, int]:
@@ -172,6 +202,8 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str, allow_u
             for link in library_files.get(machine.pk, [])
         )
         files.extend(flag_files.get(machine.name, []))
+        if machine_has_gui(machine):
+            files.append(desktop_password_file(session_id=session_id, machine=machine.name))
         specs.append(
             MachineSpec(
                 name=machine.name,

@@ -131,6 +131,7 @@ class EnvironmentMachine(models.Model):
         EXITED = "exited"
         REMOVED = "removed"
         MISSING = "missing"
+        FAILED = "failed"  # its desktop (or main process) failed to start; the log tail is on a gui_sessions row
 
     id = models.BigAutoField(primary_key=True)
     environment_session = models.ForeignKey(EnvironmentSession, on_delete=models.CASCADE, related_name="machines")
@@ -310,7 +311,11 @@ class TestDeployment(BaseModel):
 
 
 class GuiSession(TimestampedModel):
-    """A graphical desktop session into a machine (``gui_sessions``); filled by a later issue."""
+    """One desktop connection to a machine (``gui_sessions``): who, when, how long, view-only or not.
+
+    ``session_id`` is the connection's own id; ``status`` is active, closed or failed (then
+    ``error_message`` holds the machine's log tail).
+    """
 
     id = models.BigAutoField(primary_key=True)
     session_id = models.CharField(max_length=64, unique=True)
@@ -319,6 +324,8 @@ class GuiSession(TimestampedModel):
     environment_session = models.ForeignKey(
         EnvironmentSession, null=True, blank=True, on_delete=models.CASCADE, related_name="gui_sessions"
     )
+    machine_name = models.CharField(max_length=64, blank=True)
+    view_only = models.BooleanField(default=False)
     os_type = models.CharField(max_length=16, default="linux")
     gui_type = models.CharField(max_length=16, default="vnc")
     connection_url = models.CharField(max_length=500, blank=True)
@@ -335,9 +342,17 @@ class GuiSession(TimestampedModel):
 
     class Meta:
         db_table = "gui_sessions"
+        ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return self.session_id
+        return f"{self.machine_name or 'desktop'} ({'view-only' if self.view_only else 'control'})"
+
+    @property
+    def duration(self):
+        """How long the connection lasted (None while it is open or never began)."""
+        if self.started_at and self.stopped_at:
+            return self.stopped_at - self.started_at
+        return None
 
 
 class FlagShareSuspicion(models.Model):

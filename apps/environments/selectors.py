@@ -67,6 +67,44 @@ def env_session_machines_live(*, session: EnvironmentSession) -> list[Environmen
     return rows
 
 
+def env_session_desktops(*, session: EnvironmentSession, user) -> list[str]:
+    """Return the names of the session's machines with a desktop that ``user`` may open (or watch)."""
+    from apps.environments.launch import machine_has_gui
+
+    rows = session.machines.select_related("machine__image_variant", "machine__platform_image")
+    admin = getattr(user, "is_platform_admin", False)
+    return [
+        row.machine_name
+        for row in rows
+        if row.machine is not None and machine_has_gui(row.machine) and (row.allow_solver_entry or admin)
+    ]
+
+
+def env_desktop_viewers(*, user, session: EnvironmentSession) -> tuple[bool, bool]:
+    """Return (may control, may watch view-only) for ``user`` on ``session``'s desktops.
+
+    The owner (and whoever ``hooks.session_access`` lets in, such as teammates) controls; an admin
+    or someone ``hooks.session_watch`` allows (the event's organiser) who is not the owner watches.
+    """
+    if user is None or not user.is_authenticated:
+        return False, False
+    admin = bool(getattr(user, "is_platform_admin", False))
+    control = session.user_id == user.pk or (not admin and env_session_can_access(user=user, session=session))
+    watch = not control and (admin or hooks.session_watch.any(user=user, session=session))
+    return control, watch
+
+
+def env_session_get_for_watcher(*, user, pk) -> EnvironmentSession:
+    """Return the session if ``user`` may watch its desktops view-only; anyone else gets a 404."""
+    try:
+        session = _base().get(pk=pk)
+    except (EnvironmentSession.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFound("No such session.") from exc
+    if not env_desktop_viewers(user=user, session=session)[1]:
+        raise NotFound("No such session.")
+    return session
+
+
 def env_session_can_access(*, user, session: EnvironmentSession) -> bool:
     """Return True for the owner, an admin, or someone a registered hook lets in."""
     if user is None or not user.is_authenticated:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<uuid:pk>/status/", views.session_status, name="status"),
     path("<uuid:pk>/answer/", views.session_answer, name="answer"),
     path("<uuid:pk>/hint/", views.session_hint, name="hint"),
+    path("<uuid:pk>/desktop/<slug:machine>/watch/", views.desktop_watch, name="desktop_watch"),
     path("<uuid:pk>/machines/<slug:machine>/reset/", views.session_machine_reset, name="machine_reset"),
     path("<uuid:pk>/<slug:action>/", views.session_action, name="action"),
 ]

@@ -145,6 +145,17 @@ def _context(session, machines=None, *, questions: bool = False) -> dict:
     return context
 
 
+def _desktop_context(request, session, capabilities) -> dict:
+    if session.status not in TERMINAL_STATUSES or not capabilities.port_streams:
+        return {"desktops": []}
+    from apps.environments.services.desktops import desktop_watchers
+
+    return {
+        "desktops": selectors.env_session_desktops(session=session, user=request.user),
+        "desktop_watchers": desktop_watchers(session_id=session.pk),
+    }
+
+
 @login_required
 def session_detail(request: HttpRequest, pk) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
@@ -153,7 +164,21 @@ def session_detail(request: HttpRequest, pk) -> HttpResponse:
     context["topology"] = catalog.catalog_topology(session.scenario_version)
     context["next_steps"] = [step for result in hooks.session_next_steps.send(session=session) for step in result]
     context["downloads"] = downloads.solver_downloads(version=session.scenario_version)
+    context.update(_desktop_context(request, session, context["capabilities"]))
     return render(request, "environments/session_detail.html", context)
+
+
+@login_required
+def desktop_watch(request: HttpRequest, pk, machine: str) -> HttpResponse:
+    """An admin's or the event organiser's view-only window on one desktop of a running session."""
+    session = selectors.env_session_get_for_watcher(user=request.user, pk=pk)
+    if machine not in selectors.env_session_desktops(session=session, user=request.user):
+        raise NotFound("No such desktop.")
+    capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
+    context = {"session": session, "version": session.scenario_version, "machine": machine}
+    context.update(_desktop_context(request, session, capabilities))
+    context["desktops"] = [machine] if machine in context["desktops"] else []
+    return render(request, "environments/desktop_watch.html", context)
 
 
 @login_required

@@ -9,7 +9,12 @@ class EventsConfig(AppConfig):
     def ready(self):
         from apps.environments import hooks as environment_hooks
         from apps.events import tasks  # noqa: F401 (registers the Celery tasks)
-        from apps.events.selectors import event_history_for_team, team_points_hidden, teammate_in_shared_lab
+        from apps.events.selectors import (
+            event_history_for_team,
+            organiser_watches_lab,
+            team_points_hidden,
+            teammate_in_shared_lab,
+        )
         from apps.events.services import (
             event_lab_answer,
             event_lab_answer_accepted,
@@ -19,6 +24,7 @@ class EventsConfig(AppConfig):
         from apps.teams import hooks as team_hooks
 
         environment_hooks.session_access.register(teammate_in_shared_lab)
+        environment_hooks.session_watch.register(organiser_watches_lab)
         environment_hooks.session_answer.register(event_lab_answer)
         environment_hooks.answer_accepted.register(event_lab_answer_accepted)
         team_hooks.team_page_context.register(lambda *, team: {"history": event_history_for_team(team=team)})

@@ -547,6 +547,13 @@ def event_participant_user_ids(*, event: Event) -> set:
     return user_ids
 
 
+def organiser_watches_lab(*, user, session) -> bool:
+    """Let the organiser of an event (who created it) watch its labs' desktops view-only."""
+    if session.event_id is None:
+        return False
+    return Event.objects.filter(pk=session.event_id, created_by_user=user).exists()
+
+
 def teammate_in_shared_lab(*, user, session) -> bool:
     """Let every member of a team into the lab the team shares in an event (not into own labs)."""
     if session.team_id is None or session.event_id is None:

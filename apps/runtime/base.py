@@ -203,6 +203,7 @@ class Capabilities:
     pull_policy: bool = False  # MachineSpec.allow_pull / pull_from_hub are enforced
     egress_networks: bool = False  # NetworkSpec.egress gives outbound traffic
     disk_usage: bool = False  # disk_usage() measures what machines wrote
+    port_streams: bool = False  # open_port_stream() relays a TCP port inside a machine (apps.runtime.streams)
 
 
 @dataclass(frozen=True)
@@ -491,6 +492,14 @@ class Runtime:
     def disk_usage(self, session_id: str) -> dict[str, int]:
         """Return machine name -> bytes written to its writable layer."""
         raise NotImplementedError
+
+    def open_port_stream(self, session_id: str, machine: str, port: int):
+        """Return a ``streams.PortStream`` to ``port`` on the machine's own loopback (``port_streams``)."""
+        raise RuntimeFailure(f"{self.name} cannot relay a port of a machine.", permanent=True)
+
+    def machine_log_tail(self, session_id: str, machine: str, *, lines: int = 40) -> str:
+        """Return the last lines a machine's main process wrote ("" when the backend keeps none)."""
+        return ""
 
     def container_disk_usage(self, session_id: str) -> dict[str, int]:
         """The former name of ``disk_usage``."""

@@ -77,6 +77,7 @@ from apps.runtime.docker_io import (
     pull_image,
     run_exec,
 )
+from apps.runtime.streams import DockerStreams
 
 __all__ = ["FORBIDDEN_CAPABILITIES", "NAME_RE", "DockerRuntime", "DockerTerminal", "egress_bridge_name"]
 
@@ -134,7 +135,7 @@ class _Reporter:
             self.progress(min(self.step, self.total), self.total, ProgressMessage(text, stage=stage, machine=machine))
 
 
-class DockerRuntime(Runtime):
+class DockerRuntime(DockerStreams, Runtime):
     name = "docker"
     capabilities = Capabilities(
         can_pause=True,
@@ -150,6 +151,7 @@ class DockerRuntime(Runtime):
         pull_policy=True,
         egress_networks=True,
         disk_usage=True,
+        port_streams=True,
     )
 
     def __init__(

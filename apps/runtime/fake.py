@@ -80,6 +80,7 @@ from apps.runtime.fake_support import (
     SimulatedCrash,
     discard,
 )
+from apps.runtime.streams import FakeStreams
 
 # What a fresh fake machine has, like RangeX's own images: root, and the solver's user "player".
 BASE_USERS = "root:x:0:0:root:/root:/bin/sh\nplayer:x:1000:1000::/home/player:/bin/sh\n"
@@ -97,7 +98,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex + uuid.uuid4().hex
 
 
-class FakeRuntime(Runtime):
+class FakeRuntime(FakeStreams, Runtime):
     name = "fake"
     capabilities = Capabilities(
         can_pause=True,
@@ -113,6 +114,7 @@ class FakeRuntime(Runtime):
         pull_policy=True,
         egress_networks=True,
         disk_usage=True,
+        port_streams=True,
     )
 
     def __init__(self, *, key: str | None = None, instance: str | None = None):

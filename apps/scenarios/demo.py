@@ -1,4 +1,4 @@
-"""Demo content: the images of ``build_images --set demo`` and two published scenarios.
+"""Demo content: the images of ``build_images --set demo`` (and ``--set desktop``) and three published scenarios.
 
 Runs after ``apps.accounts.demo`` (it needs the demo creator and admin). Each scenario is created,
 submitted, approved and published through the workflow services, inside one transaction, and only
@@ -52,6 +52,36 @@ VARIANTS = [
         "allowed_capabilities": ["SETUID", "SETGID", "SYS_CHROOT", "CHOWN", "AUDIT_WRITE"],
     },
 ]
+
+DESKTOP_VARIANT = {
+    "image_ref": "rangex/desktop:latest",
+    "display_name": "RangeX desktop (Xfce, Firefox ESR, terminal; in the browser over noVNC)",
+    "base_os": "debian-bookworm",
+    "variant_type": "full",
+    "suitable_for_roles": [MachineRole.ATTACKER],
+    "included_tools": ["firefox-esr", "xfce4-terminal", "ssh", "curl"],
+    "image_category": "desktop",
+    "has_gui": True,
+    "memory_mb": 1024,
+    "cpu_cores": "1.00",
+    # The desktop starts as root, reads its VNC password file and drops to player (runuser).
+    "allowed_capabilities": ["SETUID", "SETGID"],
+    "terminal_user": "player",
+    "default_healthcheck": {"port": 5901, "timeout": 60},
+}
+VARIANTS.append(DESKTOP_VARIANT)
+
+DESKTOP_PIVOT_MISSION = """\
+Your workstation this time is a **desktop** in the browser: open the *Desktops* tab below the mission.
+Acme's intranet web server sits on an internal network your desktop cannot reach; the host **pivot**
+is on both networks.
+
+1. In the desktop's terminal, open a SOCKS tunnel through the pivot:
+   `ssh -N -D 1080 player@pivot` (password `pivot-demo`). Firefox on the desktop already sends its
+   traffic to that tunnel (127.0.0.1:1080).
+2. Browse to `http://victim-web/` in Firefox, or in the terminal with
+   `curl --socks5-hostname 127.0.0.1:1080 http://victim-web/`, and find the flag.
+"""
 
 PIVOT_POINT_MISSION = """\
 Acme keeps its intranet on an internal network that your workstation cannot reach.
@@ -320,7 +350,74 @@ def _seed_first_steps(*, creator: User, admin: User, variants: dict[str, ImageVa
     _publish(version, creator=creator, admin=admin)
 
 
-SCENARIOS = {"pivot-point": _seed_pivot_point, "first-steps": _seed_first_steps}
+@transaction.atomic
+def _seed_desktop_pivot(*, creator: User, admin: User, variants: dict[str, ImageVariant]) -> None:
+    version = services.scenario_create(
+        actor=creator,
+        slug="desktop-pivot",
+        title="Desktop Pivot",
+        short_description="Browse an internal web server from a desktop in your browser, through an SSH tunnel.",
+        category="network",
+        difficulty="beginner",
+        tags=["pivoting", "ssh", "web", "desktop"],
+        estimated_minutes=20,
+        scenario_type="challenge",
+        hint_mode="free",
+        creator_name="RangeX demo team",
+        mission_text=DESKTOP_PIVOT_MISSION,
+        code_of_ethics="Attack only the machines of this lab.",
+        solution_writeup="ssh -N -D 1080 player@pivot; Firefox: http://victim-web/view?doc=../flag.txt",
+        questions=PIVOT_POINT_QUESTIONS[:1],
+        hints=[],
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="desktop",
+        role=MachineRole.ATTACKER,
+        image_variant=variants["desktop"],
+        network_group="dmz",
+        allow_solver_entry=True,
+        resource_profile="medium",
+        run_as_user="root",
+        sort_order=0,
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="pivot",
+        role=MachineRole.SERVICE,
+        image_variant=variants["pivot"],
+        network_group="dmz",
+        is_pivot_host=True,
+        ssh_enabled=True,
+        ssh_username="player",
+        ssh_password="pivot-demo",  # noqa: S106 (a documented training password inside the lab)
+        exposed_ports=[{"port": 22, "protocol": "tcp"}],
+        sort_order=1,
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="victim-web",
+        role=MachineRole.VICTIM,
+        image_variant=variants["victim-web"],
+        network_group="internal",
+        web_enabled=True,
+        exposed_ports=[{"port": 80, "protocol": "tcp"}],
+        sort_order=2,
+    )
+    services.pivot_point_add(
+        version=version, actor=creator, source="dmz", target="internal", description="The pivot host bridges them."
+    )
+    _publish(version, creator=creator, admin=admin)
+
+
+SCENARIOS = {
+    "pivot-point": _seed_pivot_point,
+    "first-steps": _seed_first_steps,
+    "desktop-pivot": _seed_desktop_pivot,
+}
 
 
 def seed(stdout) -> None:

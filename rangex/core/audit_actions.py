@@ -139,6 +139,8 @@ class AuditAction(models.TextChoices):
     SESSION_IDLE_WARNED = "session.idle_warned"
     SESSION_SOFT_LIMIT_WARNED = "session.soft_limit_warned"
     SESSION_TERMINAL_OPEN = "session.terminal_open"
+    SESSION_DESKTOP_OPEN = "session.desktop_open"
+    SESSION_DESKTOP_WATCH = "session.desktop_watch"  # view-only, by an admin or the event's organiser
 
     # Teams.
     TEAM_CREATE = "team.create"

@@ -31,6 +31,7 @@ SCOPE_LABELS = {
     "hint": "hints taken",
     "session_start": "lab starts",
     "import": "imports",
+    "desktop": "desktop connections",
 }
 
 

@@ -54,6 +54,9 @@
           const old = document.getElementById(id);
           if (fresh && old) { old.replaceWith(fresh); if (window.htmx) window.htmx.process(fresh); }
         });
+    } else if (msg.type === "watchers") {
+      // Someone watches a desktop of this lab view-only (desktop.js shows it next to the desktop).
+      window.dispatchEvent(new CustomEvent("rangex:watchers", { detail: { count: msg.count } }));
     } else if (msg.type === "idle_warning" || msg.type === "notice") {
       const box = document.getElementById("messages");
       const kind = msg.type === "notice" ? "info" : "warning";

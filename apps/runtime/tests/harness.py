@@ -74,6 +74,9 @@ class DockerHarness(Harness):
         loop = f"while true; do nc -l -p {int(port)} </dev/null >/dev/null 2>&1; done"
         return self._wrap(machine, f"(sleep 1; {loop}) &")
 
+    def echo_on_loopback(self, runtime, machine, port) -> MachineSpec:
+        return self._wrap(machine, f"nc -ll -p {int(port)} -e cat &")
+
     def absent_image(self, runtime, *, hub=False) -> str:
         return f"{'' if hub else '127.0.0.1:1/'}rangex/absent-{uuid.uuid4().hex[:8]}:latest"
 
@@ -159,6 +162,11 @@ class FakeHarness(Harness):
         runtime.script.listen(machine.name, port)
         return machine
 
+    def echo_on_loopback(self, runtime, machine, port) -> MachineSpec:
+        # The fake's machines are directories on this host: its loopback is the host's.
+        _echo_server(port)
+        return machine
+
     def absent_image(self, runtime, *, hub=False) -> str:
         ref = f"{'' if hub else '127.0.0.1:1/'}rangex/absent-{uuid.uuid4().hex[:8]}:latest"
         runtime.script.missing_image(ref)
@@ -172,3 +180,21 @@ class FakeHarness(Harness):
 
 
 HARNESSES = {"docker": DockerHarness(), "fake": FakeHarness(), "ecs": EcsHarness()}
+
+
+def _echo_server(port: int) -> None:
+    """Serve a TCP echo on 127.0.0.1:``port`` from a daemon thread, one connection at a time."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", port))
+
+    def serve() -> None:
+        with server:
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    while data := conn.recv(65536):
+                        conn.sendall(data)
+
+    threading.Thread(target=serve, daemon=True).start()

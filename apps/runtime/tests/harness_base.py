@@ -41,6 +41,10 @@ class Harness:
         """Return the machine listening on ``port`` only a moment after it starts."""
         raise NotImplementedError
 
+    def echo_on_loopback(self, runtime: Runtime, machine: MachineSpec, port: int) -> MachineSpec:
+        """Return the machine with a TCP echo service on its own loopback at ``port``."""
+        raise NotImplementedError
+
     def absent_image(self, runtime: Runtime, *, hub: bool = False) -> str:
         """Return an image reference the engine does not have (on Docker Hub when ``hub``)."""
         raise NotImplementedError

@@ -10,6 +10,9 @@ engine holds). A new backend passes when it passes this file.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -526,3 +529,44 @@ def test_reset_machine_recreates_one_machine_as_at_the_start_and_leaves_the_othe
     assert runtime.status(spec.session_id) == {"attacker": MachineState.RUNNING, "victim": MachineState.RUNNING}
     with pytest.raises(RuntimeFailure, match="no machine 'ghost'"):
         runtime.reset_machine(spec, "ghost")
+
+
+def test_a_port_stream_relays_bytes_to_a_port_on_the_machines_loopback(runtime, harness, launch):
+    _requires(runtime, "port_streams")
+
+    with socket.socket() as probe:  # a port free on this host (the fake's machines share its loopback)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spec = duo_spec(new_session_id())
+    spec = _victim(spec, **{"command": harness.echo_on_loopback(runtime, spec.machines[1], port).command})
+    launch(spec)
+    payload = bytes(range(256)) * 1024  # binary, 256 KiB: nothing may be translated or lost
+    stream = None
+    for _ in range(40):  # the listener starts with the machine's first process
+        stream = runtime.open_port_stream(spec.session_id, "victim", port)
+        stream.write(b"ping")
+        try:
+            got = b""
+            while len(got) < 4:
+                got += stream.read(2.0) or b""
+            break
+        except EOFError:
+            stream.close()
+            stream = None
+            time.sleep(0.25)
+    assert stream is not None and got == b"ping"
+    try:
+        writer = threading.Thread(target=stream.write, args=(payload,))
+        writer.start()
+        received = bytearray()
+        while len(received) < len(payload):
+            chunk = stream.read(5.0)
+            assert chunk, "the relay stalled"
+            received += chunk
+        writer.join()
+        assert bytes(received) == payload
+    finally:
+        stream.close()
+    with pytest.raises(RuntimeFailure) as excinfo:
+        runtime.open_port_stream(spec.session_id, "nowhere", port)
+    assert excinfo.value.permanent

@@ -22,8 +22,9 @@ def test_seed_demo_publishes_pivot_point_and_is_idempotent():
         "rangex/attacker:latest",
         "rangex/victim-web:latest",
         "rangex/pivot:latest",
+        "rangex/desktop:latest",
     }
-    assert ImageVariant.objects.count() == 3
+    assert ImageVariant.objects.count() == 4
     version = ScenarioVersion.objects.get(scenario__slug="pivot-point")
     assert version.status == VersionStatus.PUBLISHED and version.scenario.is_published
     assert version.scenario.created_by_user.email == "creator@rangex.local"
@@ -51,4 +52,14 @@ def test_seed_demo_publishes_pivot_point_and_is_idempotent():
     simple = ScenarioVersion.objects.get(scenario__slug="first-steps")
     assert set(simple.validation_rules.values_list("question_id", flat=True)) == {"q1", "q2", "q3"}
     assert simple.status == VersionStatus.PUBLISHED and simple.machines.count() == 1
-    assert Scenario.objects.count() == 2 and ScenarioVersion.objects.count() == 2
+    assert Scenario.objects.count() == 3 and ScenarioVersion.objects.count() == 3
+
+    # Desktop Pivot: a desktop workstation whose Firefox reaches the intranet through the pivot.
+    desktop = ScenarioVersion.objects.get(scenario__slug="desktop-pivot")
+    assert desktop.status == VersionStatus.PUBLISHED
+    machines = {m.name: m for m in desktop.machines.select_related("image_variant")}
+    assert set(machines) == {"desktop", "pivot", "victim-web"}
+    assert machines["desktop"].image_variant.has_gui and machines["desktop"].allow_solver_entry
+    assert not machines["victim-web"].image_variant.has_gui
+    assert machines["desktop"].network_group == "dmz" and machines["victim-web"].network_group == "internal"
+    assert scenario_version_validate(version=desktop) == {}

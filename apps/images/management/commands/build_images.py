@@ -5,10 +5,14 @@
 deploy/images/ (attacker, victim-web, pivot).
 ``--set gateway``: ``rangex/gateway:latest``, the session SSH gateway (openssh-server only, on the
 debian base; about 20 s once the base exists). ``demo`` and ``all`` include it.
+``--set desktop``: the Debian base and ``rangex/desktop`` (Xfce, TigerVNC, Firefox ESR; several minutes),
+tagged with a hash of its build context as well as ``latest``: it is skipped while an image of that
+content exists, so CI and ``deploy/test.sh`` build it once and rebuild it only when its files change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import subprocess
@@ -25,6 +29,7 @@ BUSYBOX = "rangex/busybox:latest"
 DEBIAN = "rangex/debian:bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 IMAGES_DIR = Path(settings.BASE_DIR) / "deploy" / "images"
+DESKTOP = "rangex/desktop"
 
 PASSWD = (
     b"root:x:0:0:root:/root:/bin/sh\n"
@@ -70,11 +75,31 @@ def busybox_rootfs_tar(busybox: Path = Path("/bin/busybox")) -> bytes:
     return buffer.getvalue()
 
 
+def context_hash(name: str) -> str:
+    """Return 12 hex digits of a hash over an image's build context (paths, modes and contents)."""
+    context = IMAGES_DIR / name
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(context)}\0{path.stat().st_mode & 0o777:o}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def desktop_ref() -> str:
+    """The content-tagged reference of the desktop image these sources build."""
+    return f"{DESKTOP}:{context_hash('desktop')}"
+
+
 class Command(BaseCommand):
-    help = "Build the local RangeX images (test: busybox; demo: debian base, attacker, victim-web, pivot, gateway)."
+    help = (
+        "Build the local RangeX images (test: busybox; demo: debian base, attacker, victim-web, pivot, gateway; "
+        "desktop)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--set", dest="image_set", choices=["test", "demo", "gateway", "all"], default="test")
+        parser.add_argument(
+            "--set", dest="image_set", choices=["test", "demo", "gateway", "desktop", "all"], default="test"
+        )
         parser.add_argument("--force", action="store_true", help="Rebuild images that already exist.")
 
     def handle(self, *args, image_set: str, force: bool, **options):
@@ -91,6 +116,10 @@ class Command(BaseCommand):
             steps.append((DEBIAN, self.build_debian))
         if image_set in ("gateway", "demo", "all"):
             steps.append(("rangex/gateway:latest", lambda: self.build_dockerfile("gateway")))
+        if image_set in ("desktop", "all"):
+            if image_set == "desktop":
+                steps.append((DEBIAN, self.build_debian))
+            steps.append((desktop_ref(), lambda: self.build_dockerfile("desktop", tags=[desktop_ref()])))
         started = time.monotonic()
         for index, (ref, build) in enumerate(steps, start=1):
             prefix = f"[{index}/{len(steps)}] {ref}"
@@ -139,8 +168,11 @@ class Command(BaseCommand):
             if result.returncode != 0 or tar.returncode != 0:
                 raise CommandError(f"docker import failed: {result.stderr.decode('utf-8', 'replace')[-2000:]}")
 
-    def build_dockerfile(self, name: str) -> None:
+    def build_dockerfile(self, name: str, *, tags: list[str] | None = None) -> None:
         context = IMAGES_DIR / name
         if not (context / "Dockerfile").exists():
             raise CommandError(f"{context}/Dockerfile is missing.")
-        self.run(["docker", "build", "--pull=false", "-t", f"rangex/{name}:latest", str(context)])
+        argv = ["docker", "build", "--pull=false", "-t", f"rangex/{name}:latest"]
+        for tag in tags or []:
+            argv += ["-t", tag]
+        self.run([*argv, str(context)])
