@@ -29,7 +29,6 @@ from apps.scenarios.models import (
     Scenario,
     ScenarioAsset,
     ScenarioVersion,
-    Tool,
     VersionStatus,
 )
 from apps.scenarios.quota import storage_quota_refusal
@@ -38,8 +37,6 @@ from rangex.core.audit import (
     AuditAction,
     audit_record,
     full_clean_or_raise,
-    model_delete_audited,
-    model_save_audited,
     model_update,
 )
 from rangex.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -675,37 +672,5 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
     return version
 
 
-# --- The tools catalogue (admins only) ------------------------------------------------------------
-
-
-@transaction.atomic
-def tool_save(*, actor, tool: Tool, changed=()) -> Tool:
-    if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins curate the tools catalogue.")
-    return model_save_audited(
-        instance=tool, actor=actor, create_action=AuditAction.TOOL_CREATE, update_action=AuditAction.TOOL_UPDATE,
-        changed=changed,
-    )  # fmt: skip
-
-
-@transaction.atomic
-def tool_delete(*, actor, tool: Tool) -> None:
-    if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins curate the tools catalogue.")
-    model_delete_audited(instance=tool, actor=actor, action=AuditAction.TOOL_DELETE)
-
-
-def machine_tools_set(*, machine: Machine, tools: list[Tool], actor) -> Machine:
-    """Pick the catalogue tools of a machine of a DRAFT version; recount every tool's usage."""
-    inactive = [t.name for t in tools if not t.is_active]
-    if inactive:
-        raise ValidationFailed(
-            f"These tools are switched off in the catalogue: {', '.join(inactive)}.",
-            fields={"tools": ["Pick active tools only."]},
-        )
-    with transaction.atomic():
-        # The component service checks ownership and that the version is still a DRAFT, and audits.
-        machine = scenario_version_component_save(version=machine.scenario_version, actor=actor, obj=machine)
-        machine.tools.set(tools)
-        tool_usage_refresh()
-    return machine
+# The tools catalogue's services live in apps/scenarios/tools.py; re-exported here for callers.
+from apps.scenarios.tools import machine_tools_set, tool_delete, tool_save  # noqa: E402, F401

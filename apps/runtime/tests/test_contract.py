@@ -247,6 +247,7 @@ def test_files_are_written_before_the_machine_starts(lab):
 def test_commands_run_as_a_user_with_a_timeout_and_logs_have_a_tail(lab):
     """What a test deployment's rules need: run as a user, stop at a timeout, read a machine's log."""
     runtime, session_id = lab.runtime, lab.session_id
+    _requires(runtime, "run_commands")
     as_player = runtime.run_command(session_id, "victim", ["id", "-u"], user="player")
     assert as_player.exit_code == 0 and as_player.output.decode().strip() == "1000"
     slow = runtime.run_command(session_id, "victim", ["sleep", "20"], timeout=1)

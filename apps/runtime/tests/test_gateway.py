@@ -11,7 +11,9 @@ import asyncio
 import io
 import subprocess
 import tarfile
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncssh
 import pytest
@@ -108,7 +110,7 @@ def _open(session, **options) -> SshTerminal:
             last = exc
             if "refused" not in str(exc).lower() and "reset" not in str(exc).lower():
                 raise
-        asyncio.run(asyncio.sleep(0.2))
+        time.sleep(0.2)
     raise last
 
 
@@ -161,6 +163,12 @@ def test_the_gateway_refuses_other_keys_and_pins_its_host_key(session):
         )
 
 
+def _run_async(coro):
+    """Run ``coro`` on a loop of its own thread: a browser test may have left Playwright's loop running here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_the_gateway_forwards_only_to_port_22_and_gives_no_shell(session):
     keys = session["keys"]
 
@@ -178,5 +186,5 @@ def test_the_gateway_forwards_only_to_port_22_and_gives_no_shell(session):
             done = await conn.run("id", check=False)
             return done.stdout or "", done.exit_status
 
-    output, status = asyncio.run(probe())
+    output, status = _run_async(probe())
     assert "uid=" not in output and status != 0
