@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.scenarios import admin_studio as studio
-from apps.scenarios import authoring, selectors, services
+from apps.scenarios import authoring, selectors, services, tools
 from apps.scenarios.admin_forms import (
     ExplainedJSONField,
     ScenarioVersionForm,
@@ -683,7 +683,7 @@ class ToolAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request, obj, form, change):
-        services.tool_save(actor=request.user, tool=obj, changed=form.changed_data)
+        tools.tool_save(actor=request.user, tool=obj, changed=form.changed_data)
 
     def delete_model(self, request, obj):
-        services.tool_delete(actor=request.user, tool=obj)
+        tools.tool_delete(actor=request.user, tool=obj)

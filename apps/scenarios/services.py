@@ -670,7 +670,3 @@ def scenario_version_new(*, source: ScenarioVersion, actor) -> ScenarioVersion:
     )
     tool_usage_refresh()
     return version
-
-
-# The tools catalogue's services live in apps/scenarios/tools.py; re-exported here for callers.
-from apps.scenarios.tools import machine_tools_set, tool_delete, tool_save  # noqa: E402, F401

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from apps.accounts.factories import AdminFactory, UserFactory, enable_2fa
 from apps.environments.models import EnvironmentSession
 from apps.images.models import ImagePipelineStage
+from apps.scenarios import tools
 from apps.scenarios import services
 from apps.scenarios.factories import draft_version
 from apps.scenarios.image_builds import context_tar
@@ -39,7 +40,7 @@ def _version_with_sources():
         }
     )
     machine.build_context.save("ctx.tar", ContentFile(data), save=False)
-    services.machine_tools_set(machine=machine, tools=[tool], actor=version.scenario.created_by_user)
+    tools.machine_tools_set(machine=machine, tools=[tool], actor=version.scenario.created_by_user)
     return version, tool
 
 

@@ -20,7 +20,7 @@ from apps.runtime.images import get_image_engine
 from apps.scenarios.factories import draft_version
 from apps.scenarios.image_builds import context_tar, machine_built_image, version_images_build
 from apps.scenarios.models import Machine, Tool
-from apps.scenarios.services import machine_tools_set
+from apps.scenarios.tools import machine_tools_set
 from rangex.core.errors import InvalidTransition, PermissionDenied
 from rangex.core.models import AuditLog
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.scenarios import services
+from apps.scenarios import services, tools
 from apps.scenarios.bundles import bundle_export
 from apps.scenarios.factories import draft_version
 from apps.scenarios.image_builds import (
@@ -84,7 +84,7 @@ def test_tools_are_appended_to_the_dockerfile_or_installed_on_the_machines_image
     machine = Machine.objects.get(scenario_version=version, name="web")
     assert machine_build_context(machine) is None
     tool = Tool.objects.create(name="nmap", package_name="nmap", package_manager="apt")
-    services.machine_tools_set(machine=machine, tools=[tool], actor=version.scenario.created_by_user)
+    tools.machine_tools_set(machine=machine, tools=[tool], actor=version.scenario.created_by_user)
     files = read_context_tar(machine_build_context(machine), where="test")
     dockerfile = files["Dockerfile"].decode()
     assert dockerfile.startswith("FROM rangex/busybox:latest\n")
@@ -101,7 +101,7 @@ def test_switched_off_tools_cannot_be_picked(version):
     machine = Machine.objects.get(scenario_version=version, name="web")
     tool = Tool.objects.create(name="old", install_command="true", is_active=False)
     with pytest.raises(ValidationFailed, match="switched off"):
-        services.machine_tools_set(machine=machine, tools=[tool], actor=version.scenario.created_by_user)
+        tools.machine_tools_set(machine=machine, tools=[tool], actor=version.scenario.created_by_user)
 
 
 def test_a_bundle_build_folder_outside_the_bundle_is_refused(version):
