@@ -14,8 +14,7 @@ from playwright.sync_api import expect
 from apps.accounts.factories import AdminFactory, UserFactory, enable_2fa
 from apps.environments.models import EnvironmentSession
 from apps.images.models import ImagePipelineStage
-from apps.scenarios import tools
-from apps.scenarios import services
+from apps.scenarios import services, tools
 from apps.scenarios.factories import draft_version
 from apps.scenarios.image_builds import context_tar
 from apps.scenarios.models import Machine, Tool
