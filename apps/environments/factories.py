@@ -204,5 +204,6 @@ def desktop_version(*, creator=None, admin=None, **fields):
         run_as_user="root",
     )
     version = scenario_services.scenario_version_submit(version=version, actor=creator)
+    passing_test_run(version)
     version = scenario_services.scenario_version_approve(version=version, actor=admin)
     return scenario_services.scenario_version_publish(version=version, actor=admin)
