@@ -43,6 +43,7 @@ from apps.accounts.factories import PASSWORD, AdminFactory, CreatorFactory, User
 from apps.environments import services  # noqa: E402
 from apps.environments.factories import ensure_test_image, pivot_version  # noqa: E402
 from apps.environments.models import LIVE_STATUSES, EnvironmentPool, EnvironmentSession, ParkStatus  # noqa: E402
+from apps.runtime import get_runtime  # noqa: E402
 from rangex.core.system import system_settings_update  # noqa: E402
 from tests.e2e.conftest import _child_setup, _make_application  # noqa: E402
 
@@ -84,6 +85,10 @@ def stop_labs(version) -> None:
         and time.monotonic() < deadline
     ):
         time.sleep(0.2)
+    # The release of the machines runs as a task of its own: make sure nothing is left on the engine.
+    runtime = get_runtime()
+    for session_id in EnvironmentSession.objects.filter(scenario_version=version).values_list("pk", flat=True):
+        runtime.stop(str(session_id))
 
 
 def park_one(pool) -> None:

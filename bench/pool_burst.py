@@ -50,6 +50,7 @@ from apps.accounts.factories import AdminFactory, CreatorFactory, UserFactory  #
 from apps.environments import services  # noqa: E402
 from apps.environments.factories import ensure_test_image, pivot_version  # noqa: E402
 from apps.environments.models import LIVE_STATUSES, EnvironmentPool, EnvironmentSession, ParkStatus  # noqa: E402
+from apps.runtime import get_runtime  # noqa: E402
 from rangex.core.system import system_settings_update  # noqa: E402
 
 
@@ -139,6 +140,10 @@ def stop_all(version) -> None:
     deadline = time.monotonic() + 300
     while live().exists() and time.monotonic() < deadline:
         time.sleep(0.5)
+    # The release of the machines runs as a task of its own: make sure nothing is left on the engine.
+    runtime = get_runtime()
+    for session_id in EnvironmentSession.objects.filter(scenario_version=version).values_list("pk", flat=True):
+        runtime.stop(str(session_id))
 
 
 def fill(pool, count: int) -> float:
