@@ -4,32 +4,28 @@ from celery import shared_task
 
 from apps.environments import services
 
+# A removal that fails (the engine busy, a worker killed) is tried again with backoff: it is idempotent.
+RETRIED = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "autoretry_for": (Exception,),
+    "retry_backoff": 5,
+    "max_retries": 5,
+}
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def env_session_provision_task(session_id: str) -> None:
     services.env_session_provision(session_id=session_id)
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    max_retries=5,
-)
+@shared_task(**RETRIED)
 def env_session_teardown_task(session_id: str) -> None:
     services.env_session_teardown(session_id=session_id)
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    max_retries=5,
-)
+@shared_task(**RETRIED)
 def env_runtime_release_task(session_id: str, runtime_key: str | None = None) -> None:
     services.env_runtime_release(session_id=session_id, runtime_key=runtime_key)
 
@@ -44,14 +40,7 @@ def pool_env_launch_task(env_id: str) -> None:
     services.pool_env_launch(env_id=env_id)
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(Exception,),
-    retry_backoff=5,
-    max_retries=5,
-)
+@shared_task(**RETRIED)
 def pool_env_remove_task(env_id: str) -> None:
     services.pool_env_remove(env_id=env_id)
 

@@ -248,6 +248,38 @@ def _add_rules(version, rules, *, creator: User) -> None:
         services.validation_rule_add(version=version, actor=creator, **rule)
 
 
+def _add_pivot_and_intranet(version, variants, *, creator) -> None:
+    """Add the pivot host (SSH as player / pivot-demo) and the intranet web server behind it, as in Pivot Point."""
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="pivot",
+        role=MachineRole.SERVICE,
+        image_variant=variants["pivot"],
+        network_group="dmz",
+        is_pivot_host=True,
+        ssh_enabled=True,
+        ssh_username="player",
+        ssh_password="pivot-demo",  # noqa: S106 (a documented training password inside the lab)
+        exposed_ports=[{"port": 22, "protocol": "tcp"}],
+        sort_order=1,
+    )
+    services.machine_add(
+        version=version,
+        actor=creator,
+        name="victim-web",
+        role=MachineRole.VICTIM,
+        image_variant=variants["victim-web"],
+        network_group="internal",
+        web_enabled=True,
+        exposed_ports=[{"port": 80, "protocol": "tcp"}],
+        sort_order=2,
+    )
+    services.pivot_point_add(
+        version=version, actor=creator, source="dmz", target="internal", description="The pivot host bridges them."
+    )
+
+
 def _publish(version, *, creator: User, admin: User) -> None:
     services.scenario_version_submit(version=version, actor=creator)
     # Seeding needs no engine, so the demo is published without a test deployment; the test command
@@ -287,34 +319,7 @@ def _seed_pivot_point(*, creator: User, admin: User, variants: dict[str, ImageVa
         allow_solver_entry=True,
         sort_order=0,
     )
-    services.machine_add(
-        version=version,
-        actor=creator,
-        name="pivot",
-        role=MachineRole.SERVICE,
-        image_variant=variants["pivot"],
-        network_group="dmz",
-        is_pivot_host=True,
-        ssh_enabled=True,
-        ssh_username="player",
-        ssh_password="pivot-demo",  # noqa: S106 (a documented training password inside the lab)
-        exposed_ports=[{"port": 22, "protocol": "tcp"}],
-        sort_order=1,
-    )
-    services.machine_add(
-        version=version,
-        actor=creator,
-        name="victim-web",
-        role=MachineRole.VICTIM,
-        image_variant=variants["victim-web"],
-        network_group="internal",
-        web_enabled=True,
-        exposed_ports=[{"port": 80, "protocol": "tcp"}],
-        sort_order=2,
-    )
-    services.pivot_point_add(
-        version=version, actor=creator, source="dmz", target="internal", description="The pivot host bridges them."
-    )
+    _add_pivot_and_intranet(version, variants, creator=creator)
     _add_rules(version, PIVOT_POINT_RULES, creator=creator)
     _publish(version, creator=creator, admin=admin)
 
@@ -382,34 +387,7 @@ def _seed_desktop_pivot(*, creator: User, admin: User, variants: dict[str, Image
         run_as_user="root",
         sort_order=0,
     )
-    services.machine_add(
-        version=version,
-        actor=creator,
-        name="pivot",
-        role=MachineRole.SERVICE,
-        image_variant=variants["pivot"],
-        network_group="dmz",
-        is_pivot_host=True,
-        ssh_enabled=True,
-        ssh_username="player",
-        ssh_password="pivot-demo",  # noqa: S106 (a documented training password inside the lab)
-        exposed_ports=[{"port": 22, "protocol": "tcp"}],
-        sort_order=1,
-    )
-    services.machine_add(
-        version=version,
-        actor=creator,
-        name="victim-web",
-        role=MachineRole.VICTIM,
-        image_variant=variants["victim-web"],
-        network_group="internal",
-        web_enabled=True,
-        exposed_ports=[{"port": 80, "protocol": "tcp"}],
-        sort_order=2,
-    )
-    services.pivot_point_add(
-        version=version, actor=creator, source="dmz", target="internal", description="The pivot host bridges them."
-    )
+    _add_pivot_and_intranet(version, variants, creator=creator)
     _publish(version, creator=creator, admin=admin)
 
 
