@@ -97,6 +97,7 @@ __all__ = [
     "CommandResult",
     "FileSpec",
     "ForeignResource",
+    "GatewayHandle",
     "LaunchResult",
     "LaunchSpec",
     "LaunchStage",
@@ -175,6 +176,7 @@ class TerminalTransport(StrEnum):
 
     ENGINE_EXEC = "engine-exec"  # a pty the engine attaches to a process in the machine (docker exec)
     HOST_PTY = "host-pty"  # a shell on this host in a pty (FakeRuntime: tests and development only)
+    SSH_GATEWAY = "ssh-gateway"  # SSH through the session's gateway to the machine's sshd (EcsRuntime)
     NONE = "none"  # no terminals: pages must not offer one
 
 
@@ -233,9 +235,18 @@ class NetworkHandle:
 
 
 @dataclass(frozen=True)
+class GatewayHandle:
+    """A session's terminal gateway (``TerminalTransport.SSH_GATEWAY``): its task id and private address."""
+
+    id: str
+    ip: str = ""
+
+
+@dataclass(frozen=True)
 class LaunchResult:
     machines: dict[str, MachineHandle]
     networks: dict[str, NetworkHandle] = field(default_factory=dict)
+    gateway: GatewayHandle | None = None  # only backends whose terminals go through a gateway
 
 
 @dataclass(frozen=True)
@@ -551,6 +562,10 @@ class Runtime:
     def hourly_price_usd(self, *, cpus: float, memory_mb: int):
         """Return what one machine of this size costs an hour on this backend (a Decimal, USD), or None
         when the platform's own profile rates apply (an engine the platform owns)."""
+        return None
+
+    def session_hourly_price_usd(self):
+        """Return what a session costs an hour beyond its machines (a terminal gateway), or None."""
         return None
 
     def config_checks(self, *, endpoints: Iterable[str] = ()) -> list[dict]:

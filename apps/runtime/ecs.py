@@ -14,6 +14,8 @@ How a session maps onto AWS
   for five minutes (the only per-launch value, in the run request's command override) into a
   volume shared with the machine, whose first process copies them into place and removes them.
   The S3 object is deleted as soon as the task runs.
+* Terminals: one SSH gateway task per session (``ecs_gateway``), in every group of the session plus
+  a group of its own that admits only the web tier on port 22.
 * Everything carries the tags ``rangex.instance``, ``rangex.session``, ``rangex.machine``,
   ``rangex.expires_at``; the orphan sweep lists by them.
 
@@ -53,6 +55,17 @@ from apps.runtime.ecs_aws import (
     FETCH,
     INIT_CONTAINER,
     PRESIGN_SECONDS,
+    STOP_REASON,
+    TAG_CREATED,
+    TAG_EXPIRES,
+    TAG_GATEWAY,
+    TAG_INSTANCE,
+    TAG_MACHINE,
+    TAG_MANAGED,
+    TAG_NETWORK,
+    TAG_NETWORKS,
+    TAG_ROLE,
+    TAG_SESSION,
     Clients,
     EcsConfig,
     aws_errors,
@@ -63,20 +76,13 @@ from apps.runtime.ecs_aws import (
     files_bundle,
     task_definition,
 )
+from apps.runtime.ecs_aws import group_tags as _ec2_tags
+from apps.runtime.ecs_aws import task_ip as _task_ip
+from apps.runtime.ecs_aws import task_tags as _tags
+from apps.runtime.ecs_gateway import GatewayMixin, gateway_handle, machine_tasks, network_groups
 from apps.runtime.errors import ForeignResource, RuntimeFailure
 
 logger = logging.getLogger(__name__)
-
-TAG_INSTANCE = "rangex.instance"
-TAG_SESSION = "rangex.session"
-TAG_MACHINE = "rangex.machine"
-TAG_NETWORK = "rangex.network"
-TAG_NETWORKS = "rangex.networks"
-TAG_ROLE = "rangex.role"
-TAG_EXPIRES = "rangex.expires_at"
-TAG_CREATED = "rangex.created_at"
-TAG_MANAGED = "rangex.managed"
-STOP_REASON = "rangex: removed"
 
 ECS_STATES = {
     "PROVISIONING": MachineState.STARTING,
@@ -90,14 +96,6 @@ ECS_STATES = {
 }
 
 
-def _tags(task: dict) -> dict[str, str]:
-    return {t["key"]: t["value"] for t in task.get("tags", [])}
-
-
-def _ec2_tags(group: dict) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in group.get("Tags", [])}
-
-
 def _when(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -107,20 +105,12 @@ def _when(text: str | None) -> datetime | None:
         return None
 
 
-def _task_ip(task: dict) -> str:
-    for attachment in task.get("attachments", []):
-        for detail in attachment.get("details", []):
-            if detail.get("name") == "privateIPv4Address":
-                return detail["value"]
-    return ""
-
-
-class EcsRuntime(Runtime):
+class EcsRuntime(GatewayMixin, Runtime):
     name = "ecs"
     capabilities = Capabilities(
         can_pause=False,
         files_before_start=True,
-        terminal=TerminalTransport.NONE,
+        terminal=TerminalTransport.SSH_GATEWAY,
         egress_networks=True,
     )
 
@@ -182,11 +172,16 @@ class EcsRuntime(Runtime):
             report(LaunchStage.IMAGES, "Images found in ECR")
             groups = self._ensure_groups(spec, config, vpc)
             report(LaunchStage.NETWORKS, "Security groups ready")
+            self.gateway_start(spec, config, vpc, groups, bundles)
             running = {_tags(t).get(TAG_MACHINE): t for t in self._session_tasks(spec.session_id)}
             definitions = {}
             for machine in spec.machines:
                 body = task_definition(
-                    machine, image=images[machine.name], config=config, with_files=bool(machine.files)
+                    machine,
+                    image=images[machine.name],
+                    config=config,
+                    with_files=bool(machine.files),
+                    ssh=bool(config.gateway_source),
                 )
                 definitions[machine.name] = self._ensure_task_definition(body, config)
                 report(LaunchStage.CREATED, f"Machine {machine.name} defined", machine.name)
@@ -250,7 +245,7 @@ class EcsRuntime(Runtime):
                 ) from exc
             with aws_errors("Reading the task execution role"):
                 raise
-        if any(m.files for m in spec.machines) and not config.files_bucket:
+        if (config.gateway_source or any(m.files for m in spec.machines)) and not config.files_bucket:
             raise RuntimeFailure(
                 "This lab writes files before start: set aws_ecs_files_bucket in System settings.", permanent=True
             )
@@ -351,30 +346,32 @@ class EcsRuntime(Runtime):
         self._families[cache_key] = arn
         return arn
 
-    def _run_task(self, spec, machine, definition: str, groups: dict[str, str], config: EcsConfig, bundles) -> str:
+    def _run_task(self, spec, machine, definition: str, groups, config: EcsConfig, bundles, *, ssh=None) -> str:
+        """Run one machine's task (or, with ``ssh`` given and role "gateway", the session's gateway)."""
         ecs = self.client("ecs", config)
+        what = "the terminal gateway" if ssh is not None else f"machine {machine.name}"
         tags = {
             **self._base_tags(spec),
-            TAG_MACHINE: machine.name,
+            **({TAG_GATEWAY: "1"} if ssh is not None else {TAG_MACHINE: machine.name}),
             TAG_ROLE: machine.role,
             TAG_NETWORKS: ",".join(machine.networks),
             TAG_CREATED: datetime.now(UTC).isoformat(),
         }
         overrides: dict = {}
-        if machine.files:
+        ssh = self.machine_ssh_files(spec.session_id, config) if ssh is None else ssh
+        if machine.files or ssh:
             key = f"rangex/{self.instance}/{spec.session_id}/{machine.name}-{secrets.token_hex(8)}.tar"
             s3 = self.client("s3", config)
             with aws_errors(f"Uploading the files of {machine.name}"):
-                s3.put_object(
-                    Bucket=config.files_bucket, Key=key, Body=files_bundle(machine.files), ServerSideEncryption="AES256"
-                )
+                body = files_bundle(machine.files, ssh=ssh)
+                s3.put_object(Bucket=config.files_bucket, Key=key, Body=body, ServerSideEncryption="AES256")
             bundles.append(key)
             with aws_errors(f"Signing the files of {machine.name}"):
                 url = s3.generate_presigned_url(
                     "get_object", Params={"Bucket": config.files_bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
                 )
             overrides = {"containerOverrides": [{"name": INIT_CONTAINER, "command": [FETCH, url]}]}
-        with aws_errors(f"Starting machine {machine.name}"):
+        with aws_errors(f"Starting {what}"):
             response = ecs.run_task(
                 cluster=config.cluster,
                 taskDefinition=definition,
@@ -398,7 +395,7 @@ class EcsRuntime(Runtime):
                 f"{f.get('reason')} {f.get('detail', '')}".strip() for f in response.get("failures", [])
             )
             raise RuntimeFailure(
-                f"ECS refused machine {machine.name}: {reasons or 'no reason given'}.", permanent=False
+                f"ECS refused {what}: {reasons or 'no reason given'}.", permanent=False
             )
         return tasks[0]["taskArn"]
 
@@ -450,7 +447,7 @@ class EcsRuntime(Runtime):
     def _latest(self, session_id: str) -> dict[str, dict]:
         """Return machine -> its newest task, leaving out machines this runtime removed."""
         newest: dict[str, dict] = {}
-        for task in self._session_tasks(session_id, stopped=True):
+        for task in machine_tasks(self._session_tasks(session_id, stopped=True)):
             name = _tags(task).get(TAG_MACHINE, "")
             if name not in newest or str(task.get("createdAt", "")) > str(newest[name].get("createdAt", "")):
                 newest[name] = task
@@ -476,7 +473,8 @@ class EcsRuntime(Runtime):
     def describe(self, session_id: str) -> LaunchResult:
         config = self._configured()
         machines = {}
-        for task in self._session_tasks(session_id):
+        tasks = self._session_tasks(session_id)
+        for task in machine_tasks(tasks):
             tags = _tags(task)
             ip = _task_ip(task)
             machines[tags[TAG_MACHINE]] = MachineHandle(
@@ -484,9 +482,9 @@ class EcsRuntime(Runtime):
             )
         networks = {
             _ec2_tags(g)[TAG_NETWORK]: NetworkHandle(id=g["GroupId"], name=g["GroupName"])
-            for g in self._session_groups(session_id, config)
+            for g in network_groups(self._session_groups(session_id, config))
         }
-        return LaunchResult(machines=machines, networks=networks)
+        return LaunchResult(machines=machines, networks=networks, gateway=gateway_handle(tasks))
 
     def recover(self, session_id: str, *, paused: bool) -> dict[str, MachineState]:
         # Fargate cannot restart a stopped task in place; report what is there.
@@ -496,11 +494,6 @@ class EcsRuntime(Runtime):
         raise RuntimeFailure("Fargate tasks cannot be paused.", permanent=True)
 
     resume = pause
-
-    def open_terminal(self, session_id, machine, *, user="root", cols=80, rows=24):
-        if machine not in self.status(session_id):
-            raise RuntimeFailure(f"The session has no machine {machine!r}.", permanent=True)
-        raise RuntimeFailure("Terminals on ECS go through the session's gateway.", permanent=True)
 
     # --- removal ----------------------------------------------------------------------------
     def stop(self, session_id: str) -> None:

@@ -60,10 +60,26 @@ FARGATE_SIZES: dict[int, list[int]] = {
     16384: list(range(32768, 122881, 8192)),
 }
 
+TAG_INSTANCE = "rangex.instance"
+TAG_SESSION = "rangex.session"
+TAG_MACHINE = "rangex.machine"
+TAG_NETWORK = "rangex.network"
+TAG_NETWORKS = "rangex.networks"
+TAG_ROLE = "rangex.role"
+TAG_EXPIRES = "rangex.expires_at"
+TAG_CREATED = "rangex.created_at"
+TAG_MANAGED = "rangex.managed"
+TAG_GATEWAY = "rangex.gateway"  # "1" on a session's SSH gateway task and its own security group
+STOP_REASON = "rangex: removed"
+
 MACHINE_CONTAINER = "machine"
 INIT_CONTAINER = "rangex-init"
 FILES_VOLUME = "rangex-files"
 FILES_MOUNT = "/run/rangex"
+# The session's SSH key (and the gateway's host key) go into a volume of their own, unpacked from
+# the same bundle's ssh/ folder and mounted where sshd reads it: no change to the machine's command.
+SSH_VOLUME = "rangex-ssh"
+SSH_MOUNT = "/etc/ssh/sshd_config.d"
 # The machine's own first process copies the delivered files into place, runs the owners script
 # (names resolve in the machine), removes the copies and becomes the machine's command.
 WRAPPER = (
@@ -71,7 +87,10 @@ WRAPPER = (
     f'rm -rf {FILES_MOUNT}/files {FILES_MOUNT}/owners; exec "$@"'
 )
 # The init container fetches the bundle from the presigned URL ($0) into the shared volume.
-FETCH = f'set -e; wget -q -O /tmp/bundle.tar "$0"; tar -x -f /tmp/bundle.tar -C {FILES_MOUNT}'
+FETCH = (
+    f'set -e; wget -q -O /tmp/bundle.tar "$0"; tar -x -f /tmp/bundle.tar -C {FILES_MOUNT}; '
+    f"if [ -d {FILES_MOUNT}/ssh ]; then chmod 0755 {FILES_MOUNT}/ssh; fi"
+)
 DEFAULT_INIT_IMAGE = "public.ecr.aws/docker/library/busybox:stable"
 PRESIGN_SECONDS = 300
 
@@ -88,6 +107,8 @@ class EcsConfig:
     ecr_registry: str = ""
     files_bucket: str = ""
     init_image: str = DEFAULT_INIT_IMAGE
+    gateway_source: str = ""  # the web tier (sg-... or CIDR) each session's SSH gateway admits on port 22
+    gateway_image: str = "rangex/gateway:latest"
     extra: dict = field(default_factory=dict, compare=False)
 
     def missing(self) -> list[str]:
@@ -123,6 +144,7 @@ def config_from_settings() -> EcsConfig:
         ecr_registry=row.aws_ecr_registry.strip().removeprefix("https://").rstrip("/"),
         files_bucket=row.aws_ecs_files_bucket,
         init_image=row.aws_ecs_init_image or DEFAULT_INIT_IMAGE,
+        gateway_source=row.aws_ecs_gateway_source.strip(),
     )
 
 
@@ -144,6 +166,22 @@ class Clients:
                 client = boto3.session.Session().client(service, region_name=region or None, config=RETRIES)
                 self._clients[service] = client
             return client
+
+
+def task_tags(task: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in task.get("tags", [])}
+
+
+def group_tags(group: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in group.get("Tags", [])}
+
+
+def task_ip(task: dict) -> str:
+    for attachment in task.get("attachments", []):
+        for detail in attachment.get("details", []):
+            if detail.get("name") == "privateIPv4Address":
+                return detail["value"]
+    return ""
 
 
 def error_code(exc: Exception) -> str:
@@ -196,8 +234,13 @@ def ecr_reference(image: str, registry: str) -> tuple[str, str, str]:
     return f"{registry}/{repository}:{tag}", repository, tag
 
 
-def task_definition(machine: MachineSpec, *, image: str, config: EcsConfig, with_files: bool) -> dict:
-    """Return the register_task_definition arguments for a machine (nothing per launch in them)."""
+def task_definition(
+    machine: MachineSpec, *, image: str, config: EcsConfig, with_files: bool, ssh: bool = False
+) -> dict:
+    """Return the register_task_definition arguments for a machine (nothing per launch in them).
+
+    ``ssh``: the session has a gateway; the machine's sshd finds the session key in ``SSH_MOUNT``.
+    """
     cpu, memory = fargate_size(machine.cpus, machine.memory_mb)
     main: dict = {
         "name": MACHINE_CONTAINER,
@@ -222,20 +265,14 @@ def task_definition(machine: MachineSpec, *, image: str, config: EcsConfig, with
         main["entryPoint"] = ["/bin/sh", "-c", WRAPPER, "rangex-start"]
         command = command or ["sleep", "infinity"]
         main["mountPoints"] = [{"sourceVolume": FILES_VOLUME, "containerPath": FILES_MOUNT}]
-        main["dependsOn"] = [{"containerName": INIT_CONTAINER, "condition": "SUCCESS"}]
-        containers.append(
-            {
-                "name": INIT_CONTAINER,
-                "image": config.init_image,
-                "essential": False,
-                "memory": 64,
-                "entryPoint": ["/bin/sh", "-c"],
-                "command": [FETCH],
-                "linuxParameters": {"capabilities": {"drop": ["ALL"], "add": ["CHOWN", "FOWNER", "DAC_OVERRIDE"]}},
-                "mountPoints": [{"sourceVolume": FILES_VOLUME, "containerPath": FILES_MOUNT}],
-            }
+    if ssh:
+        main.setdefault("mountPoints", []).append(
+            {"sourceVolume": SSH_VOLUME, "containerPath": SSH_MOUNT, "readOnly": True}
         )
-        volumes.append({"name": FILES_VOLUME})
+    if with_files or ssh:
+        main["dependsOn"] = [{"containerName": INIT_CONTAINER, "condition": "SUCCESS"}]
+        containers.append(init_container(config, ssh=ssh))
+        volumes += [{"name": FILES_VOLUME}] + ([{"name": SSH_VOLUME}] if ssh else [])
     if command:
         main["command"] = command
     body = {
@@ -251,11 +288,57 @@ def task_definition(machine: MachineSpec, *, image: str, config: EcsConfig, with
     return {"family": f"rangex-{digest[:24]}", **body}
 
 
-def files_bundle(files: list[FileSpec]) -> bytes:
-    """Return a tar of the machine's files under files/ and an owners script for names."""
+# What Fargate gives a container unless dropped; it can add nothing but SYS_PTRACE, so helper
+# containers keep what they need by dropping the rest.
+FARGATE_DEFAULT_CAPS = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+]
+
+
+def keep_only(*needed: str) -> dict:
+    return {"drop": sorted(set(FARGATE_DEFAULT_CAPS) - set(needed))}
+
+
+def init_container(config: EcsConfig, *, ssh: bool) -> dict:
+    """The container that fetches the launch's bundle (presigned URL) into the shared volumes."""
+    mounts = [{"sourceVolume": FILES_VOLUME, "containerPath": FILES_MOUNT}]
+    if ssh:
+        mounts.append({"sourceVolume": SSH_VOLUME, "containerPath": f"{FILES_MOUNT}/ssh"})
+    return {
+        "name": INIT_CONTAINER,
+        "image": config.init_image,
+        "essential": False,
+        "memory": 64,
+        "entryPoint": ["/bin/sh", "-c"],
+        "command": [FETCH],
+        "linuxParameters": {"capabilities": keep_only("CHOWN", "FOWNER", "DAC_OVERRIDE")},
+        "mountPoints": mounts,
+    }
+
+
+def files_bundle(files: list[FileSpec], *, ssh: list[FileSpec] = ()) -> bytes:
+    """Return a tar of the machine's files under files/, an owners script for names, and ``ssh``
+    (names relative to the ssh volume) under ssh/."""
     buffer = io.BytesIO()
     owners: list[str] = []
     with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for spec in ssh:
+            info = tarfile.TarInfo(f"ssh/{spec.path.lstrip('/')}")
+            info.size, info.mode = len(spec.content), spec.mode
+            tar.addfile(info, io.BytesIO(spec.content))
         for spec in files:
             info = tarfile.TarInfo(f"files/{spec.path.lstrip('/')}")
             info.size = len(spec.content)

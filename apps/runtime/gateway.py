@@ -24,6 +24,9 @@ import threading
 from dataclasses import dataclass, field
 
 import asyncssh
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from apps.runtime.base import Terminal
 from apps.runtime.errors import RuntimeFailure
@@ -47,6 +50,37 @@ class GatewayKeys:
     def generate(cls) -> GatewayKeys:
         client = asyncssh.generate_private_key("ssh-ed25519", comment="rangex-session")
         host = asyncssh.generate_private_key("ssh-ed25519", comment="rangex-gateway")
+        return cls(
+            client_private=client.export_private_key().decode(),
+            client_public=client.export_public_key().decode().strip(),
+            host_private=host.export_private_key().decode(),
+            host_public=host.export_public_key().decode().strip(),
+        )
+
+    @classmethod
+    def derive(cls, secret: str | bytes, session_id: str, *, instance: str = "") -> GatewayKeys:
+        """Return a session's keys derived from ``secret`` (the SECRET_KEY): the same in every process.
+
+        HKDF-SHA256 turns the secret, the instance and the session id into one ed25519 seed per
+        purpose, so any web process can open a terminal and nothing private is stored anywhere.
+        """
+        material = secret.encode() if isinstance(secret, str) else secret
+
+        def key(purpose: str, comment: str):
+            seed = HKDF(
+                algorithm=hashes.SHA256(),
+                length=32,
+                salt=b"rangex-gateway-keys-v1",
+                info=f"{purpose}\0{instance}\0{session_id}".encode(),
+            ).derive(material)
+            pem = Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+            )
+            private = asyncssh.import_private_key(pem)
+            private.set_comment(comment)
+            return private
+
+        client, host = key("client", "rangex-session"), key("host", "rangex-gateway")
         return cls(
             client_private=client.export_private_key().decode(),
             client_public=client.export_public_key().decode().strip(),

@@ -199,6 +199,7 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                     "aws_ecs_execution_role_arn",
                     "aws_ecs_files_bucket",
                     "aws_ecs_init_image",
+                    "aws_ecs_gateway_source",
                     "aws_fargate_vcpu_hour_usd",
                     "aws_fargate_gb_hour_usd",
                 ],

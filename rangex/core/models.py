@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rangex.core.crypto import EncryptedTextField
 
@@ -45,6 +46,24 @@ class BaseModel(TimestampedModel):
 
 
 BUDGET_PAUSE_MESSAGE = "RangeX has reached its monthly budget and is paused until an administrator resumes it."
+
+
+def validate_gateway_source(value: str) -> None:
+    """A security group id or an IPv4/IPv6 network: what the ECS gateway's port 22 admits."""
+    import ipaddress
+    import re
+
+    from django.core.exceptions import ValidationError
+
+    text = (value or "").strip()
+    if not text or re.fullmatch(r"sg-[0-9a-f]{8,17}", text):
+        return
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValidationError(
+            _("Enter a security group id (sg-...) or a network in CIDR form (10.0.0.0/16).")
+        ) from None
 
 
 class SystemSettings(models.Model):
@@ -117,6 +136,15 @@ class SystemSettings(models.Model):
     )
     aws_ecs_init_image = models.CharField(
         max_length=255, blank=True, help_text="Image of the init container that fetches those files (busybox)."
+    )
+    aws_ecs_gateway_source = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_gateway_source],
+        help_text=_(
+            "Security group id (sg-...) or CIDR of the web tier. Each lab's SSH gateway admits it on port 22 "
+            "only; empty: ECS labs start no gateway and offer no terminal."
+        ),
     )
     aws_fargate_vcpu_hour_usd = models.DecimalField(
         max_digits=10, decimal_places=6, default=Decimal("0.04048"), help_text="Fargate price per vCPU-hour."

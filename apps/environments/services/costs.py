@@ -34,7 +34,9 @@ def runtime_rates_rm(sessions: list[tuple[object, str]], *, rm_per_usd: Decimal)
     if not wanted:
         return {}
     keys = dict(sessions)
-    rates: dict[object, Decimal] = dict.fromkeys(wanted, Decimal("0"))
+    # What a session costs beyond its machines (its terminal gateway on ECS), once per session.
+    overhead = {key: (rt.session_hourly_price_usd() or Decimal("0")) * rm_per_usd for key, rt in priced.items()}
+    rates: dict[object, Decimal] = {pk: overhead[keys[pk]] for pk in wanted}
     rows = EnvironmentMachine.objects.filter(environment_session_id__in=wanted).select_related("machine")
     for row in rows:
         cpus, memory_mb = machine_resources(row.machine) if row.machine is not None else (0.5, 512)

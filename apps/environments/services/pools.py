@@ -283,6 +283,7 @@ def pool_env_launch(*, env_id) -> DeploymentEnvironment | None:
     parked = DeploymentEnvironment.objects.filter(pk=env.pk, status=ParkStatus.LAUNCHING).update(
         status=ParkStatus.PARKED,
         launch_result=_result_as_json(result),
+        gateway_task_arn=result.gateway.id if result.gateway else None,
         parked_at=now,
         ready_checked_at=now,
     )
@@ -381,15 +382,18 @@ def _result_as_json(result) -> dict:
             group: {"id": n.id, "name": n.name, "subnet": n.subnet, "gateway": n.gateway}
             for group, n in (result.networks or {}).items()
         },
+        "gateway": {"id": result.gateway.id, "ip": result.gateway.ip} if result.gateway else None,
     }
 
 
 def _result_from_json(data: dict):
-    from apps.runtime import LaunchResult, MachineHandle, NetworkHandle
+    from apps.runtime import GatewayHandle, LaunchResult, MachineHandle, NetworkHandle
 
+    gateway = data.get("gateway")
     return LaunchResult(
         machines={name: MachineHandle(id=m["id"], ips=dict(m["ips"])) for name, m in data.get("machines", {}).items()},
         networks={group: NetworkHandle(**n) for group, n in data.get("networks", {}).items()},
+        gateway=GatewayHandle(**gateway) if gateway else None,
     )
 
 

@@ -190,6 +190,9 @@ def env_session_mark_running(*, session: EnvironmentSession, result) -> Environm
             last_activity_at=now,
             progress=100,
             progress_message="Running",
+            # On ECS: the session's own task (its terminal gateway; machines keep theirs on their rows).
+            aws_task_arn=result.gateway.id if result.gateway else None,
+            gateway_ip=(result.gateway.ip or None) if result.gateway else None,
             version=F("version") + 1,
         )
         session.refresh_from_db()

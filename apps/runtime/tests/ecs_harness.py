@@ -50,9 +50,10 @@ def keep_tasks_running() -> None:
     state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
 
 
-def build_account(client=boto3.client, *, images: tuple[str, ...] = ("rangex/busybox",)) -> dict:
-    """Create a VPC with two private subnets, a cluster, an execution role, ECR images and a bucket;
-    return the runtime configuration (``EcsRuntime(config=...)``)."""
+def build_account(client=boto3.client, *, images: tuple[str, ...] = ("rangex/busybox", "rangex/gateway")) -> dict:
+    """Create a VPC with two private subnets, a cluster, an execution role, ECR images (the labs' and
+    the terminal gateway's), a bucket and the web tier's security group; return the runtime
+    configuration (``EcsRuntime(config=...)``)."""
     ec2 = client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
     # Interface endpoints with private DNS (ECR, S3, logs) need DNS host names in the VPC.
@@ -65,6 +66,7 @@ def build_account(client=boto3.client, *, images: tuple[str, ...] = ("rangex/bus
         for i, zone in ((1, "a"), (2, "b"))
     ]
     endpoints = ec2.create_security_group(GroupName="rangex-endpoints", Description="endpoints", VpcId=vpc)["GroupId"]
+    web = ec2.create_security_group(GroupName="rangex-web", Description="web tier", VpcId=vpc)["GroupId"]
     cluster = f"rangex-labs-{uuid.uuid4().hex[:6]}"
     client("ecs", region_name=REGION).create_cluster(clusterName=cluster)
     trust = {
@@ -93,6 +95,7 @@ def build_account(client=boto3.client, *, images: tuple[str, ...] = ("rangex/bus
         "execution_role_arn": role["Role"]["Arn"],
         "ecr_registry": registry,
         "files_bucket": bucket,
+        "gateway_source": web,
         "vpc": vpc,
     }
 
@@ -126,12 +129,17 @@ def account() -> dict:
         return _account
 
 
+def _gateway(tags: list[dict], key: str, value: str) -> bool:
+    return {key: "rangex.gateway", value: "1"} in tags
+
+
 def runtime_config(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "vpc"}
 
 
 class EcsHarness(Harness):
     key = "ecs"
+    runs_machines = False  # moto records tasks and runs no containers
 
     def make(self, *, instance: str | None = None) -> Runtime:
         from apps.runtime.ecs import EcsRuntime
@@ -181,7 +189,18 @@ class EcsHarness(Harness):
                 )
 
     def engine_count(self, runtime, session_id) -> tuple[int, int]:
-        return len(self.session_tasks(runtime, session_id)), len(self.session_groups(runtime, session_id))
+        """The session's machines and network groups; its terminal gateway is counted by ``gateway_count``."""
+        tasks = [t for t in self.session_tasks(runtime, session_id) if not _gateway(t["tags"], "key", "value")]
+        groups = [
+            g for g in self.session_groups(runtime, session_id) if not _gateway(g.get("Tags", []), "Key", "Value")
+        ]
+        return len(tasks), len(groups)
+
+    def gateway_count(self, runtime, session_id) -> tuple[int, int]:
+        """The session's gateway tasks and gateway security groups."""
+        tasks = [t for t in self.session_tasks(runtime, session_id) if _gateway(t["tags"], "key", "value")]
+        groups = [g for g in self.session_groups(runtime, session_id) if _gateway(g.get("Tags", []), "Key", "Value")]
+        return len(tasks), len(groups)
 
     def at_start(self, runtime, machine: MachineSpec, script: str) -> MachineSpec:
         return machine

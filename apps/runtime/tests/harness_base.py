@@ -10,6 +10,8 @@ from apps.runtime import LaunchSpec, LaunchStage, MachineSpec, Runtime
 
 class Harness:
     key = ""
+    # False where the engine only records what it was asked (moto): nothing runs in a machine.
+    runs_machines = True
 
     def make(self, *, instance: str | None = None) -> Runtime:
         raise NotImplementedError

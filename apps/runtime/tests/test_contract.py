@@ -324,6 +324,10 @@ def test_terminal_reads_writes_resizes_and_closes(lab):
     runtime = lab.runtime
     if runtime.capabilities.terminal == TerminalTransport.NONE:
         pytest.skip("no terminals")
+    if not lab.harness.runs_machines:
+        # ECS on moto: no container runs, so no shell answers. The SSH gateway transport runs for
+        # real on Docker (test_gateway.py), keys and addresses the way EcsRuntime derives them.
+        pytest.skip(f"{lab.harness.key}: the engine here runs no machines")
     terminal = runtime.open_terminal(lab.session_id, "attacker", cols=100, rows=30)
     try:
         assert terminal.fileno() > 0
@@ -372,7 +376,8 @@ def test_list_managed_sees_only_this_instance_and_never_removes_another(lab):
         assert {r.session_id for r in mine} >= {spec.session_id}
         assert theirs.session_id not in {r.session_id for r in mine}
         assert {r.labels["rangex.instance"] for r in mine} == {runtime.instance}
-        ours = [r for r in mine if r.session_id == spec.session_id]
+        # A backend's per-session helpers (ECS's terminal gateway) are listed too, marked as such.
+        ours = [r for r in mine if r.session_id == spec.session_id and r.labels.get("rangex.gateway") != "1"]
         assert sorted(r.kind for r in ours) == sorted([ResourceKind.MACHINE] * 2 + [ResourceKind.NETWORK] * 2)
         assert {r.machine for r in ours} == {"attacker", "victim", "outer", "inner"}
         assert all(abs((r.expires_at - spec.expires_at).total_seconds()) < 1 for r in ours)

@@ -156,9 +156,13 @@ def test_files_reach_the_machine_through_a_short_lived_s3_bundle_only(runtime, a
     # The bundle is deleted once the task runs: the URL leads nowhere afterwards.
     s3 = boto3.client("s3", region_name=REGION)
     assert s3.list_objects_v2(Bucket=aws["files_bucket"]).get("KeyCount", 0) == 0
-    # The machines without files have no init container and no override.
+    # A machine without files keeps its image's command; its bundle holds only the session's SSH key.
     attacker = _task(runtime, spec.session_id, "attacker")
-    assert not attacker["overrides"].get("containerOverrides")
+    definition = ecs.describe_task_definition(taskDefinition=attacker["taskDefinitionArn"])["taskDefinition"]
+    assert "entryPoint" not in definition["containerDefinitions"][0]
+    assert [m["containerPath"] for m in definition["containerDefinitions"][0]["mountPoints"]] == [
+        "/etc/ssh/sshd_config.d"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -199,8 +203,10 @@ def test_a_half_made_launch_is_cleaned_up_when_ecs_refuses_the_task(runtime, aws
     with pytest.raises(RuntimeFailure) as excinfo:
         doomed.launch(spec, progress=lose_the_subnet)
 
-    assert "Starting machine attacker" in excinfo.value.message, excinfo.value.message
+    # The session's gateway is the first task asked for.
+    assert "Starting the terminal gateway" in excinfo.value.message, excinfo.value.message
     assert harness.engine_count(runtime, spec.session_id) == (0, 0)
+    assert harness.gateway_count(runtime, spec.session_id) == (0, 0)
     assert [r for r in runtime.list_managed() if r.session_id == spec.session_id] == []
 
 
