@@ -147,6 +147,27 @@ def source_permission(source: str) -> dict:
     return rule
 
 
+def gateway_terminal(
+    instance: str, session_id: str, *, gateway_ip: str, machine_ip: str, user: str, cols: int = 80, rows: int = 24
+) -> SshTerminal:
+    """Open a shell on ``machine_ip`` through the gateway at ``gateway_ip``:22 with the session's derived keys."""
+    try:
+        return SshTerminal.open(
+            gateway_host=gateway_ip,
+            keys=session_keys(instance, session_id),
+            machine_host=machine_ip,
+            user=user,
+            cols=cols,
+            rows=rows,
+        )
+    except RuntimeFailure as exc:
+        raise RuntimeFailure(
+            _("%(error)s (on ECS a machine's terminal needs an SSH server on port 22 in its image)")
+            % {"error": exc.message},
+            permanent=exc.permanent,
+        ) from exc
+
+
 class GatewayMixin:
     """EcsRuntime's gateway: made in ``launch``, removed by ``stop`` and the sweep (it carries the tags)."""
 
@@ -228,21 +249,15 @@ class GatewayMixin:
         gateway = gateway_handle(tasks)
         if gateway is None or not gateway.ip or not task_ip(target):
             raise RuntimeFailure(_("The session's terminal gateway is not running yet; try again in a moment."))
-        try:
-            return SshTerminal.open(
-                gateway_host=gateway.ip,
-                keys=session_keys(self.instance, session_id),
-                machine_host=task_ip(target),
-                user=user,
-                cols=cols,
-                rows=rows,
-            )
-        except RuntimeFailure as exc:
-            raise RuntimeFailure(
-                _("%(error)s (on ECS a machine's terminal needs an SSH server on port 22 in its image)")
-                % {"error": exc.message},
-                permanent=exc.permanent,
-            ) from exc
+        return gateway_terminal(
+            self.instance,
+            session_id,
+            gateway_ip=gateway.ip,
+            machine_ip=task_ip(target),
+            user=user,
+            cols=cols,
+            rows=rows,
+        )
 
     def session_hourly_price_usd(self):
         """The gateway task's Fargate price, when this install starts gateways."""

@@ -12,3 +12,12 @@ def busybox_image():
     if subprocess.run(["docker", "image", "inspect", BUSYBOX], capture_output=True).returncode != 0:
         call_command("build_images", "--set", "test")
     return BUSYBOX
+
+
+@pytest.fixture(scope="session")
+def gateway_image():
+    """The session SSH gateway image (manage.py build_images --set gateway)."""
+    image = "rangex/gateway:latest"
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        call_command("build_images", "--set", "gateway")
+    return image

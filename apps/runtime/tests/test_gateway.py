@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import asyncssh
 import pytest
-from django.core.management import call_command
 
 from apps.runtime import FileSpec, RuntimeFailure
 from apps.runtime.gateway import GatewayKeys, SshTerminal
@@ -45,13 +44,6 @@ def _put_files(container: str, files: list[FileSpec]) -> None:
             info.size, info.mode = len(spec.content), spec.mode
             tar.addfile(info, io.BytesIO(spec.content))
     _docker("cp", "-", f"{container}:/", stdin=buffer.getvalue())
-
-
-@pytest.fixture(scope="module")
-def gateway_image():
-    if subprocess.run(["docker", "image", "inspect", GATEWAY_IMAGE], capture_output=True).returncode != 0:
-        call_command("build_images", "--set", "gateway")
-    return GATEWAY_IMAGE
 
 
 @pytest.fixture(scope="module")
