@@ -33,7 +33,7 @@ def ecs_settings(settings):
 
 
 def test_an_admin_switches_a_scenario_to_ecs_and_its_lab_runs_and_stops_there(
-    ecs_settings, admin_user, admin_client_2fa, solver, django_capture_on_commit_callbacks
+    ecs_settings, admin_user, admin_client_2fa, solver, solver_client, django_capture_on_commit_callbacks
 ):
     version = pivot_version()
     scenario = version.scenario
@@ -54,8 +54,14 @@ def test_an_admin_switches_a_scenario_to_ecs_and_its_lab_runs_and_stops_there(
     assert session.runtime_backend == "ecs"
     harness, ecs = EcsHarness(), get_runtime("ecs")
     tasks = harness.session_tasks(ecs, str(session.pk))
-    machines = sorted({t["key"]: t["value"] for t in task["tags"]}["rangex.machine"] for task in tasks)
-    assert machines == ["attacker", "pivot", "victim"]
+    machines = sorted({t["key"]: t["value"] for t in task["tags"]}.get("rangex.machine", "") for task in tasks)
+    assert machines == ["", "attacker", "pivot", "victim"]  # "": the session's terminal gateway
+    # The session records its own task (the gateway) and the gateway's address; the page offers terminals.
+    assert session.aws_task_arn == ecs.describe(str(session.pk)).gateway.id
+    assert session.gateway_ip == ecs.describe(str(session.pk)).gateway.ip != ""
+    assert ecs.capabilities.terminal == "ssh-gateway"
+    page = solver_client.get(reverse("environments:detail", args=[session.pk]))
+    assert page.status_code == 200 and page.context["terminal_machines"], "the page offers no terminal"
     groups = {g.network_group: g.security_group_id for g in SessionSecurityGroup.objects.filter(session=session)}
     ec2 = aws_client("ec2")
     assert {

@@ -45,11 +45,12 @@ def test_a_lab_on_ecs_is_charged_at_fargate_prices_from_system_settings(
         session = services.env_session_start(user=solver, version=version)
     session.refresh_from_db()
     assert session.status == SessionStatus.RUNNING
-    # Three micro machines (0.25 vCPU, 256 MB) run as the smallest Fargate task: 0.25 vCPU, 0.5 GB.
-    per_machine_usd = Decimal("0.25") * Decimal("0.04") + Decimal("0.5") * Decimal("0.01")
+    # Three micro machines (0.25 vCPU, 256 MB) run as the smallest Fargate task: 0.25 vCPU, 0.5 GB;
+    # the session's terminal gateway is one more task of that size.
+    per_task_usd = Decimal("0.25") * Decimal("0.04") + Decimal("0.5") * Decimal("0.01")
     rate = services.cost_rate_rm(session)
     assert session.runtime_backend == "ecs"
-    assert rate == 3 * per_machine_usd * Decimal(ecs_settings.RANGEX_RM_PER_USD)
+    assert rate == (3 + 1) * per_task_usd * Decimal(ecs_settings.RANGEX_RM_PER_USD)
 
     cost_accrue(now=session.started_at + timedelta(hours=1))
     session.refresh_from_db()

@@ -58,15 +58,20 @@ def test_a_lab_on_ecs_starts_runs_and_stops_through_the_api_and_the_beat_tasks(
     session_id = started.json()["id"]
     body = client.get(f"/api/v1/sessions/{session_id}/").json()
     assert body["status"] == "running", body
-    assert EnvironmentSession.objects.get(pk=session_id).runtime_backend == "ecs"
-    assert len(_session_tasks(aws["cluster"], session_id)) == 3
+    row = EnvironmentSession.objects.get(pk=session_id)
+    assert row.runtime_backend == "ecs"
+    # Three machines and the session's terminal gateway, whose ARN and address the session records.
+    tasks = _session_tasks(aws["cluster"], session_id)
+    assert len(tasks) == 4
+    (gateway,) = [t for t in tasks if {"key": "rangex.gateway", "value": "1"} in t.get("tags", [])]
+    assert row.aws_task_arn == gateway["taskArn"] and row.gateway_ip
 
     # The beat tasks: the health check and the sweep find the running lab healthy and leave it.
     ops_tasks.health_check_task()
     ops_tasks.orphans_sweep_task()
     ops_tasks.cost_accrue_task()
     assert HealthCheck.objects.get(check_type="aws_config", service_name="ecs:cluster").status == "ok"
-    assert len(_session_tasks(aws["cluster"], session_id)) == 3
+    assert len(_session_tasks(aws["cluster"], session_id)) == 4
 
     with django_capture_on_commit_callbacks(execute=True):
         stopped = client.post(f"/api/v1/sessions/{session_id}/stop/", {}, format="json")

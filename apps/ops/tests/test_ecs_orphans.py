@@ -26,6 +26,7 @@ def test_the_sweep_removes_tasks_and_security_groups_without_a_live_session(sett
     spec = duo_spec(new_session_id())
     ecs.launch(spec)
     assert harness.engine_count(ecs, spec.session_id) == (2, 2)
+    assert harness.gateway_count(ecs, spec.session_id) == (1, 1)
 
     dry = reconcile.orphans_sweep(dry_run=True, now=timezone.now() + timedelta(hours=1))
     assert dry.orphans_found >= 4
@@ -35,5 +36,7 @@ def test_the_sweep_removes_tasks_and_security_groups_without_a_live_session(sett
 
     assert result.orphans_removed >= 4 and not result.errors, result.errors
     assert harness.engine_count(ecs, spec.session_id) == (0, 0)
+    # The orphaned lab's terminal gateway (task and its own group) goes with it.
+    assert harness.gateway_count(ecs, spec.session_id) == (0, 0)
     logs = OrphanedTaskLog.objects.filter(metadata__runtime="ecs", metadata__session_id=spec.session_id)
     assert {log.metadata["kind"] for log in logs} >= {"container", "network"}

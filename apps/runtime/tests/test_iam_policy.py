@@ -10,7 +10,7 @@ import botocore.session
 
 ROOT = Path(__file__).resolve().parents[3]
 POLICY = ROOT / "deploy" / "aws" / "rangex-ecs-policy.json"
-MODULES = ["ecs.py", "ecs_aws.py", "ecs_checks.py", "ecr.py"]
+MODULES = ["ecs.py", "ecs_aws.py", "ecs_gateway.py", "ecs_checks.py", "ecr.py"]
 # Variables that hold a client in those modules, and the service each one is.
 CLIENT_NAMES = {"ecs": "ecs", "ec2": "ec2", "s3": "s3", "iam": "iam", "ecr": "ecr"}
 # Actions a call needs beyond its own name: tags given on create, the role handed to ECS, the
