@@ -34,6 +34,8 @@ import secrets
 import time
 from datetime import UTC, datetime
 
+from django.utils.translation import gettext as _
+
 from apps.runtime.base import (
     Capabilities,
     LaunchResult,
@@ -349,7 +351,7 @@ class EcsRuntime(GatewayMixin, Runtime):
     def _run_task(self, spec, machine, definition: str, groups, config: EcsConfig, bundles, *, ssh=None) -> str:
         """Run one machine's task (or, with ``ssh`` given and role "gateway", the session's gateway)."""
         ecs = self.client("ecs", config)
-        what = "the terminal gateway" if ssh is not None else f"machine {machine.name}"
+        what = _("the terminal gateway") if ssh is not None else f"machine {machine.name}"
         tags = {
             **self._base_tags(spec),
             **({TAG_GATEWAY: "1"} if ssh is not None else {TAG_MACHINE: machine.name}),
