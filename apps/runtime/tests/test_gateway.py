@@ -24,7 +24,6 @@ from apps.runtime.tests.helpers import docker_json, read_until
 
 pytestmark = pytest.mark.docker
 
-GATEWAY_IMAGE = "rangex/gateway:latest"
 # What sshd needs to separate privileges and hand a pty over; everything else is dropped.
 SSHD_CAPS = ["CHOWN", "SETUID", "SETGID", "SYS_CHROOT", "NET_BIND_SERVICE", "AUDIT_WRITE", "KILL", "FOWNER"]
 
