@@ -7,7 +7,7 @@ against a direct websockify connection to the same VNC server.
 
 RangeX runs for real: Daphne serves ``rangex.asgi`` in a child process, and a small RFB client (VNC
 authentication, Raw encoding) speaks over a real WebSocket, acknowledging what it reads as the
-page does. The baseline is websockify (PyPI) on this host proxying to the same Xvnc, reached
+page does (every 64 KiB). The baseline is websockify (PyPI) on this host proxying to the same Xvnc, reached
 (Xvnc listens on the machine's loopback only).
 The lab network is closed to this host, so websockify reaches Xvnc through a local socat and the
 same ``docker exec socat`` RangeX uses: both paths share the engine's exec stream, and the ratio is
@@ -51,6 +51,8 @@ from apps.environments.services.desktops import desktop_passwords  # noqa: E402
 from apps.runtime import get_runtime  # noqa: E402
 from rangex.core.system import system_settings_update  # noqa: E402
 
+ACK_EVERY = 64 * 1024  # the page's (its 50 ms timer flushes a smaller remainder; the 2 MiB window never fills here)
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -76,6 +78,7 @@ class RfbClient:
         self.ws = connect(url, subprotocols=["binary"], origin=origin, additional_headers=headers, max_size=None)
         self.buffer = bytearray()
         self.acks = acks
+        self.unacked = 0
         self.password = password
 
     def _fill(self, n: int) -> None:
@@ -89,8 +92,11 @@ class RfbClient:
                     raise RuntimeError(data["message"])
                 continue
             self.buffer += message
-            if self.acks:
-                self.ws.send(json.dumps({"type": "ack", "bytes": len(message)}))
+            if self.acks:  # as the page does (static/js/desktop.js): once per ACK_EVERY bytes, not per message
+                self.unacked += len(message)
+                if self.unacked >= ACK_EVERY:
+                    self.ws.send(json.dumps({"type": "ack", "bytes": self.unacked}))
+                    self.unacked = 0
 
     def read(self, n: int) -> bytes:
         self._fill(n)

@@ -129,16 +129,25 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "error", "message": message, "log": tail[-4000:]}))
         await self.close(code=4500)
 
-    async def _readable(self, stream) -> None:
-        """Wait until the relay has bytes (or ended), on the event loop: no thread per read."""
+    @staticmethod
+    async def _ready(fd: int, *, write: bool = False) -> None:
+        """Wait until ``fd`` is readable (or writable), on the event loop: no thread per message."""
         loop = asyncio.get_running_loop()
         ready = loop.create_future()
-        fd = stream.fileno()
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+        add(fd, lambda: ready.done() or ready.set_result(None))
         try:
             await ready
         finally:
-            loop.remove_reader(fd)
+            remove(fd)
+
+    async def _write(self, stream, data: bytes) -> None:
+        """Hand the browser's bytes to the relay from the event loop; wait only while its pipe is full."""
+        view = memoryview(data)
+        while view:
+            view = view[stream.send_nowait(view) :]
+            if view:
+                await self._ready(stream.write_fileno(), write=True)
 
     async def _pump(self) -> None:
         stream = self.stream
@@ -147,12 +156,13 @@ class DesktopConsumer(AsyncWebsocketConsumer):
                 while self.unacked >= WINDOW:
                     self.acked.clear()
                     await self.acked.wait()
-                await self._readable(stream)
-                data = stream.read(0)  # readable: returns at once (at most 64 KiB), b"" for engine framing only
-                if data:
-                    self.sent += len(data)
-                    self.unacked += len(data)
-                    await self.send(bytes_data=data)
+                data = stream.read(0)  # never waits: at most 64 KiB, b"" when nothing (or only framing) came
+                if not data:
+                    await self._ready(stream.fileno())
+                    continue
+                self.sent += len(data)
+                self.unacked += len(data)
+                await self.send(bytes_data=data)
         except asyncio.CancelledError:
             raise
         except (EOFError, OSError, ValueError):
@@ -178,7 +188,10 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             return
         if bytes_data is not None:
             self.received += len(bytes_data)
-            await asyncio.to_thread(self.stream.write, bytes_data)
+            try:
+                await self._write(self.stream, bytes_data)
+            except (OSError, ValueError):
+                return  # the relay ended: the pump reports it and closes the socket
             if not self.grant.view_only:
                 await self._maybe_touch()
             return

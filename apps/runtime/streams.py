@@ -8,7 +8,9 @@ terminals take, so the web tier never gets an address on a lab network and the s
 on 127.0.0.1 only. Backends say so with ``Capabilities.port_streams``.
 
 Memory is bounded: ``read`` returns at most ``CHUNK`` bytes, and a writer blocks while the relay
-does not take its input (the pipe's own buffer), as a slow TCP peer would.
+does not take its input (the pipe's own buffer), as a slow TCP peer would. An event loop uses the
+non-blocking halves instead: ``read(0)`` and ``send_nowait`` never wait, and ``fileno`` /
+``write_fileno`` tell it when to try again (no worker thread per message on the relay's path).
 """
 
 from __future__ import annotations
@@ -47,12 +49,21 @@ class PortStream:
     def write(self, data: bytes) -> None:
         raise NotImplementedError
 
+    def send_nowait(self, data) -> int:
+        """Write what the relay takes now without waiting; return how many bytes that was (maybe 0)."""
+        self.write(bytes(data))
+        return len(data)
+
     def close(self) -> None:
         raise NotImplementedError
 
     def fileno(self) -> int:
         """A descriptor that becomes readable when ``read`` has something (for an event loop's reader)."""
         raise NotImplementedError
+
+    def write_fileno(self) -> int:
+        """A descriptor that becomes writable when ``send_nowait`` can take more."""
+        return self.fileno()
 
     @property
     def errors(self) -> str:
@@ -72,6 +83,7 @@ class EngineExecStream(PortStream):
         self._stderr = bytearray()
         self._write_lock = threading.Lock()
         self._closed = False
+        self._sock.setblocking(False)  # read(0) and send_nowait never wait; read and write select
 
     def read(self, timeout: float | None = None) -> bytes:
         if self._closed:
@@ -80,10 +92,14 @@ class EngineExecStream(PortStream):
             out = self._decode()
             if out:
                 return out
-            ready, _, _ = select.select([self._sock], [], [], timeout)
-            if not ready:
+            if timeout != 0:
+                ready, _, _ = select.select([self._sock], [], [], timeout)
+                if not ready:
+                    return b""
+            try:
+                data = self._sock.recv(CHUNK)
+            except (BlockingIOError, InterruptedError):
                 return b""
-            data = self._sock.recv(CHUNK)
             if not data:
                 raise EOFError("relay ended")
             self._pending += data
@@ -110,9 +126,19 @@ class EngineExecStream(PortStream):
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def write(self, data: bytes) -> None:
+    def send_nowait(self, data) -> int:
         with self._write_lock:
-            self._sock.sendall(data)
+            try:
+                return self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                return 0
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self.send_nowait(view) :]
+            if view:
+                select.select([], [self._sock], [], None)
 
     def close(self) -> None:
         if self._closed:
@@ -141,6 +167,7 @@ class ProcessStream(PortStream):
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        os.set_blocking(self._process.stdin.fileno(), False)
         self._write_lock = threading.Lock()
         self._closed = False
 
@@ -158,10 +185,22 @@ class ProcessStream(PortStream):
     def fileno(self) -> int:
         return self._process.stdout.fileno()
 
-    def write(self, data: bytes) -> None:
+    def write_fileno(self) -> int:
+        return self._process.stdin.fileno()
+
+    def send_nowait(self, data) -> int:
         with self._write_lock:
-            self._process.stdin.write(data)
-            self._process.stdin.flush()
+            try:
+                return os.write(self._process.stdin.fileno(), data)
+            except (BlockingIOError, InterruptedError):
+                return 0
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self.send_nowait(view) :]
+            if view:
+                select.select([], [self._process.stdin], [], None)
 
     def close(self) -> None:
         if self._closed:

@@ -79,8 +79,9 @@ is on both networks.
 1. In the desktop's terminal, open a SOCKS tunnel through the pivot:
    `ssh -N -D 1080 player@pivot` (password `pivot-demo`). Firefox on the desktop already sends its
    traffic to that tunnel (127.0.0.1:1080).
-2. Browse to `http://victim-web/` in Firefox, or in the terminal with
-   `curl --socks5-hostname 127.0.0.1:1080 http://victim-web/`, and find the flag.
+2. Open Firefox (the *Applications* menu, *Internet*; or `firefox-esr &` in a new terminal tab), browse to
+   `http://victim-web/`, or in the terminal use `curl --socks5-hostname 127.0.0.1:1080 http://victim-web/`,
+   and find the flag.
 """
 
 PIVOT_POINT_MISSION = """\
@@ -175,7 +176,8 @@ pivot() {
     player@pivot "$@" </dev/null
 }
 """
-TRAVERSAL = "curl -s 'http://victim-web/view?doc=../flag.txt'"
+FLAG_URL = "http://victim-web/view?doc=../flag.txt"
+TRAVERSAL = f"curl -s '{FLAG_URL}'"
 
 PIVOT_POINT_RULES = [
     # The segmentation the mission relies on: the intranet is out of the attacker's reach...
@@ -211,6 +213,70 @@ PIVOT_POINT_RULES = [
         "question_id": "q3",
         "timeout_seconds": 60,
         "command": f"{PIVOT_SSH}pivot 'nc -z -w 3 victim-web 80' && echo 80\n",
+    },
+]
+
+# Desktop Pivot: the desktop opens the mission's SOCKS tunnel through the pivot (as player, with the
+# pivot's password), and what goes through it reaches the intranet.
+DESKTOP_TUNNEL = """\
+ask=$(mktemp) && printf '#!/bin/sh\\necho pivot-demo\\n' > "$ask" && chmod 700 "$ask"
+SSH_ASKPASS=$ask SSH_ASKPASS_REQUIRE=force DISPLAY=:0 ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \\
+  -o PubkeyAuthentication=no -o ConnectTimeout=10 -o LogLevel=ERROR -o ExitOnForwardFailure=yes \\
+  -N -D 127.0.0.1:1080 player@pivot </dev/null >/dev/null 2>&1 &
+tunnel=$!
+trap 'kill $tunnel 2>/dev/null; rm -f "$ask"' EXIT
+i=0; until ss -tln | grep -q '127.0.0.1:1080 '; do i=$((i+1)); [ $i -lt 40 ] || exit 1; sleep 0.5; done
+"""
+# Firefox as the solver starts it (the player's profile, the image's proxy policy) on the desktop's
+# display; the window's title becomes the intranet page's once the page came through the tunnel.
+DESKTOP_FIREFOX = """\
+DISPLAY=:1 HOME=/home/player firefox-esr http://victim-web/ >/dev/null 2>&1 &
+firefox=$!
+i=0; titles=''
+while [ $i -lt 60 ]; do
+  titles=$(DISPLAY=:1 xwininfo -root -tree 2>/dev/null | grep -i 'firefox' || true)
+  case "$titles" in *'Acme intranet'*) break ;; esac
+  i=$((i+1)); sleep 1
+done
+kill $firefox; wait $firefox 2>/dev/null; echo "$titles"
+"""
+
+DESKTOP_PIVOT_RULES = [
+    # The desktop's VNC server answers on its loopback (what the Desktops tab relays to).
+    {
+        "check_type": "command",
+        "machine_name": "desktop",
+        "run_as": "player",
+        "command": "socat -T 5 - TCP:127.0.0.1:5901 </dev/null | head -c 12",
+        "pattern": r"^RFB 003\.00[38]",
+        "timeout_seconds": 20,
+    },
+    # The segmentation: the intranet is out of the desktop's reach, the pivot's SSH is not.
+    {
+        "check_type": "reachable",
+        "machine_name": "desktop",
+        "target_machine": "victim-web",
+        "port": 80,
+        "expect_reachable": False,
+        "timeout_seconds": 5,
+    },
+    {"check_type": "reachable", "machine_name": "desktop", "target_machine": "pivot", "port": 22},
+    {"check_type": "reachable", "machine_name": "pivot", "target_machine": "victim-web", "port": 80},
+    {
+        "check_type": "solution",
+        "machine_name": "desktop",
+        "run_as": "player",
+        "question_id": "q1",
+        "timeout_seconds": 60,
+        "command": f"{DESKTOP_TUNNEL}curl -s -m 10 --socks5-hostname 127.0.0.1:1080 '{FLAG_URL}'\n",
+    },
+    {
+        "check_type": "command",
+        "machine_name": "desktop",
+        "run_as": "player",
+        "timeout_seconds": 120,
+        "command": DESKTOP_TUNNEL + DESKTOP_FIREFOX,
+        "pattern": "Acme intranet",
     },
 ]
 
@@ -388,6 +454,7 @@ def _seed_desktop_pivot(*, creator: User, admin: User, variants: dict[str, Image
         sort_order=0,
     )
     _add_pivot_and_intranet(version, variants, creator=creator)
+    _add_rules(version, DESKTOP_PIVOT_RULES, creator=creator)
     _publish(version, creator=creator, admin=admin)
 
 

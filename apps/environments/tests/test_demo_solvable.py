@@ -1,4 +1,4 @@
-"""Both demo scenarios pass ``manage.py test_scenario`` on the real engine; Pivot Point fails without its password.
+"""The demo scenarios pass ``manage.py test_scenario`` on the real engine; Pivot Point fails without its password.
 
 The demo images (``manage.py build_images --set demo``) are built by the test command
 (deploy/test.sh, which sets RANGEX_REQUIRE_DEMO_IMAGES=1 so a missing image fails instead of skipping).
@@ -32,7 +32,7 @@ def demo(db):
     call_command("seed_demo", stdout=StringIO())
 
 
-@pytest.mark.parametrize("slug", ["first-steps", "pivot-point"])
+@pytest.mark.parametrize("slug", ["first-steps", "pivot-point", "desktop-pivot"])
 def test_the_demo_scenario_passes_test_scenario(demo, slug, django_capture_on_commit_callbacks):
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,0 +1,64 @@
+// RangeX lab desktop: a lab has no internet, and Firefox's proxy is the solver's SOCKS tunnel through a
+// pivot. Every background request Firefox makes on its own (remote settings, push, add-on, plugin and
+// system updates, OCSP, captive portal and connectivity checks, studies, prefetching) would go into
+// that tunnel, where the pivot's sshd spends ~20 s failing to resolve each internet name while the
+// solver's page waits behind it. So none of them is made. Read after Debian's firefox-esr.js.
+pref("app.update.auto", false, locked);
+pref("app.normandy.enabled", false, locked);
+pref("app.shield.optoutstudies.enabled", false, locked);
+pref("messaging-system.rsexperimentloader.enabled", false, locked);
+pref("dom.push.enabled", false, locked);
+pref("dom.push.connection.enabled", false, locked);
+pref("dom.push.serverURL", "", locked);
+pref("media.gmp-manager.updateEnabled", false, locked);
+pref("media.gmp-manager.url", "", locked);
+pref("media.gmp-gmpopenh264.enabled", false, locked);
+pref("media.gmp-widevinecdm.enabled", false, locked);
+pref("media.gmp-widevinecdm.visible", false, locked);
+pref("media.eme.enabled", false, locked);
+pref("extensions.update.enabled", false, locked);
+pref("extensions.update.autoUpdateDefault", false, locked);
+pref("extensions.systemAddon.update.enabled", false, locked);
+pref("extensions.systemAddon.update.url", "", locked);
+pref("extensions.getAddons.cache.enabled", false, locked);
+pref("extensions.blocklist.enabled", false, locked);
+pref("extensions.pocket.enabled", false, locked);
+pref("browser.discovery.enabled", false, locked);
+pref("browser.search.update", false, locked);
+pref("browser.region.update.enabled", false, locked);
+pref("browser.region.network.url", "", locked);
+pref("geo.provider.network.url", "", locked);
+pref("browser.topsites.contile.enabled", false, locked);
+pref("browser.newtabpage.activity-stream.feeds.topsites", false);
+pref("browser.newtabpage.activity-stream.feeds.section.topstories", false);
+pref("browser.translations.enable", false, locked);
+pref("browser.ml.enable", false, locked);
+pref("browser.safebrowsing.malware.enabled", false, locked);
+pref("browser.safebrowsing.phishing.enabled", false, locked);
+pref("browser.safebrowsing.downloads.enabled", false, locked);
+pref("browser.safebrowsing.downloads.remote.enabled", false, locked);
+pref("browser.safebrowsing.provider.mozilla.updateURL", "", locked);
+pref("browser.safebrowsing.provider.mozilla.gethashURL", "", locked);
+pref("browser.safebrowsing.provider.google4.updateURL", "", locked);
+pref("browser.safebrowsing.provider.google4.gethashURL", "", locked);
+pref("security.OCSP.enabled", 0, locked);
+pref("security.remote_settings.crlite_filters.enabled", false, locked);
+pref("security.remote_settings.intermediates.enabled", false, locked);
+pref("network.captive-portal-service.enabled", false, locked);
+pref("network.connectivity-service.enabled", false, locked);
+pref("network.trr.mode", 5, locked);
+pref("network.dns.disablePrefetch", true, locked);
+pref("network.prefetch-next", false, locked);
+pref("network.predictor.enabled", false, locked);
+pref("network.http.speculative-parallel-limit", 0, locked);
+pref("browser.urlbar.speculativeConnect.enabled", false, locked);
+pref("browser.places.speculativeConnect.enabled", false, locked);
+pref("identity.fxaccounts.enabled", false, locked);
+pref("datareporting.policy.dataSubmissionEnabled", false, locked);
+pref("datareporting.healthreport.uploadEnabled", false, locked);
+pref("toolkit.telemetry.enabled", false, locked);
+pref("toolkit.telemetry.reportingpolicy.firstRun", false, locked);
+pref("browser.startup.homepage_override.mstone", "ignore", locked);
+pref("startup.homepage_welcome_url", "", locked);
+pref("browser.aboutwelcome.enabled", false, locked);
+pref("browser.shell.checkDefaultBrowser", false, locked);
