@@ -3,6 +3,10 @@
 // that at the zone chosen in #id_timezone, now and whenever the choice changes.
 window.addEventListener("load", function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((fmt, obj, named) => (named
+    ? fmt.replace(/%\(\w+\)s/g, (m) => String(obj[m.slice(2, -2)]))
+    : fmt.replace(/%s/g, () => String(obj.shift()))));
   const select = document.getElementById("id_timezone");
   if (!select || typeof DateTimeShortcuts === "undefined") return;
 
@@ -27,7 +31,7 @@ window.addEventListener("load", function () {
     document.body.dataset.adminUtcOffset = String(zoneOffset);
     DateTimeShortcuts.timezoneOffset = new Date().getTimezoneOffset() * -60 - zoneOffset;
     for (const note of document.querySelectorAll(".timezonewarning")) {
-      note.textContent = `Times are in the event's time zone, ${select.value}.`;
+      note.textContent = interpolate(gettext("Times are in the event's time zone, %(zone)s."), { zone: select.value }, true);
     }
   }
   select.addEventListener("change", apply);

@@ -2,6 +2,7 @@
 // fields are renumbered 1..n in the new order and saved with the form (the services renumber again).
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
 
   function rows(group) {
     return Array.from(group.querySelectorAll("tbody tr.form-row")).filter(function (row) {
@@ -44,7 +45,7 @@
       });
       const cell = row.querySelector("td.field-sort_order");
       if (cell) {
-        [["↑", -1, "Move up"], ["↓", 1, "Move down"]].forEach(function (spec) {
+        [["↑", -1, gettext("Move up")], ["↓", 1, gettext("Move down")]].forEach(function (spec) {
           const button = document.createElement("button");
           button.type = "button";
           button.textContent = spec[0];

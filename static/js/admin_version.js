@@ -2,6 +2,7 @@
 // machines (saved or just added) as the targets of machine files.
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
 
   function machineNames() {
     const names = [];
@@ -85,7 +86,7 @@
       const button = document.createElement("button");
       button.type = "button";
       button.className = "button rx-duplicate-machine";
-      button.textContent = "Duplicate";
+      button.textContent = gettext("Duplicate");
       button.style.marginLeft = "10px";
       button.addEventListener("click", function () { duplicateMachine(box); });
       title.appendChild(button);
@@ -143,7 +144,7 @@
       if (!box) return;
       const pane = document.createElement("div");
       pane.className = "rx-md-preview";
-      pane.setAttribute("aria-label", "Preview of " + name.replace("_", " "));
+      pane.setAttribute("aria-label", name === "mission_text" ? gettext("Preview of mission text") : gettext("Preview of solver writeup"));
       pane.setAttribute("role", "region");
       const wrap = document.createElement("div");
       wrap.className = "rx-md-split";
@@ -197,7 +198,7 @@
     // Buttons outside the form that would leave the page (compare, reject...) ask first.
     document.querySelectorAll(".object-tools a, .object-tools form button").forEach(function (el) {
       el.addEventListener("click", function (event) {
-        if (dirty && !window.confirm("You have unsaved changes on this page. Leave without saving them?")) {
+        if (dirty && !window.confirm(gettext("You have unsaved changes on this page. Leave without saving them?"))) {
           event.preventDefault();
         } else {
           submitting = true;

@@ -1,5 +1,9 @@
 // RangeX page behaviour shared by every page: theme switch and live notification count.
 (function () {
+  const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((fmt, obj, named) => (named
+    ? fmt.replace(/%\(\w+\)s/g, (m) => String(obj[m.slice(2, -2)]))
+    : fmt.replace(/%s/g, () => String(obj.shift()))));
   const root = document.documentElement;
 
   const toggle = document.getElementById("theme-toggle");
@@ -43,7 +47,7 @@
       if (msg.type === "unread") {
         badge.textContent = msg.unread;
         badge.classList.toggle("d-none", msg.unread === 0);
-        bell.setAttribute("aria-label", `Notifications, ${msg.unread} unread`);
+        bell.setAttribute("aria-label", interpolate(gettext("Notifications, %(count)s unread"), { count: msg.unread }, true));
       }
     });
   }
@@ -55,7 +59,7 @@
     const target = document.querySelector(button.dataset.copy);
     if (target && navigator.clipboard) {
       navigator.clipboard.writeText(target.textContent.trim());
-      button.textContent = "Copied";
+      button.textContent = gettext("Copied");
     }
   });
 })();

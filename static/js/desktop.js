@@ -4,6 +4,12 @@
 // acknowledges the bytes noVNC has taken, which is the server's flow control. Resize, scale and
 // quality, clipboard both ways, full screen (with the keyboard locked, so browser shortcuts reach
 // the desktop) and a reconnect that finds the same desktop again.
+// Django's JavaScript catalog, when the page loaded it; English otherwise.
+const gettext = window.gettext || ((s) => s);
+const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+const interpolate = window.interpolate || ((fmt, obj, named) => (named
+  ? fmt.replace(/%\(\w+\)s/g, (m) => String(obj[m.slice(2, -2)]))
+  : fmt.replace(/%s/g, () => String(obj.shift()))));
 const section = document.getElementById("desktops");
 let RFB = null;
 if (section) {
@@ -14,7 +20,7 @@ if (section) {
     // A module request can be lost (for example when the host's network changes): say so.
     section.dataset.viewer = "failed";
     const failed = document.getElementById("desktop-note");
-    if (failed) failed.textContent = "The desktop viewer did not load; reload the page.";
+    if (failed) failed.textContent = gettext("The desktop viewer did not load; reload the page.");
   }
 }
 if (section && RFB) {
@@ -52,7 +58,9 @@ if (section && RFB) {
   function showWatchers(count) {
     if (viewOnly) return;
     watchers.classList.toggle("d-none", !count);
-    watchers.querySelector("span").textContent = count ? count + " watching (view-only)" : "";
+    watchers.querySelector("span").textContent = count
+      ? interpolate(ngettext("%(count)s watching (view-only)", "%(count)s watching (view-only)", count), { count: count }, true)
+      : "";
   }
 
   // A WebSocket as noVNC wants it, in front of the real one: binary messages go to noVNC and are
@@ -120,7 +128,7 @@ if (section && RFB) {
     clearTimeout(retryTimer);
     if (rfb) { const old = rfb; rfb = null; old.disconnect(); }
     wanted = true;
-    show(retries ? "Reconnecting…" : "Connecting…", "warning");
+    show(retries ? gettext("Reconnecting…") : gettext("Connecting…"), "warning");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const url = `${scheme}//${location.host}/ws/sessions/${sessionId}/desktop/${encodeURIComponent(machine)}/?token=${encodeURIComponent(section.dataset.token)}`;
     const channel = new RelayChannel(url);
@@ -138,7 +146,7 @@ if (section && RFB) {
       retries = 0;
       note.textContent = "";
       log.classList.add("d-none");
-      show(viewOnly ? "Watching" : "Connected", "success");
+      show(viewOnly ? gettext("Watching") : gettext("Connected"), "success");
       section.dataset.connected = machine;
       if (!viewOnly) current.focus();
     });
@@ -153,16 +161,17 @@ if (section && RFB) {
   function onClosed(event, channel) {
     if (channel !== channelNow) return; // a connection this page already replaced
     delete section.dataset.connected;
-    if (!wanted || event.code === 1000) { show("Disconnected"); return; }
+    if (!wanted || event.code === 1000) { show(gettext("Disconnected")); return; }
     if ([4403, 4404, 4409].includes(event.code)) {
-      show("Closed", "danger");
-      if (!note.textContent) note.textContent = "This desktop cannot be opened now; reload the page.";
+      show(gettext("Closed"), "danger");
+      if (!note.textContent) note.textContent = gettext("This desktop cannot be opened now; reload the page.");
       return;
     }
     // The desktop lives in the machine: a new connection finds it as it was.
     retries += 1;
     const delay = Math.min(10000, 500 * 2 ** Math.min(retries, 5));
-    show(`Reconnecting in ${Math.round(delay / 1000)} s…`, "warning");
+    const wait = Math.round(delay / 1000);
+    show(interpolate(ngettext("Reconnecting in %(n)s second…", "Reconnecting in %(n)s seconds…", wait), { n: wait }, true), "warning");
     retryTimer = setTimeout(connect, delay);
   }
 

@@ -2,6 +2,7 @@
 // (when the page has the list) and shown as a banner under the header.
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
   const page = document.getElementById("event-page");
   if (!page || !page.dataset.announcementsWs || !window.rangexSocket) return;
   const list = document.getElementById("announcements");
@@ -41,13 +42,13 @@
       banner.className = "alert alert-primary alert-dismissible fade show announcement-banner";
       banner.setAttribute("role", "alert");
       const strong = document.createElement("strong");
-      strong.textContent = "Announcement: ";
+      strong.textContent = gettext("Announcement:") + " ";
       banner.append(strong, document.createTextNode(a.title));
       const close = document.createElement("button");
       close.type = "button";
       close.className = "btn-close";
       close.dataset.bsDismiss = "alert";
-      close.setAttribute("aria-label", "Close");
+      close.setAttribute("aria-label", gettext("Close"));
       banner.append(close);
       messages.prepend(banner);
     }

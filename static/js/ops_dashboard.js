@@ -1,6 +1,7 @@
 // Draw the admin dashboard's usage and cost chart from its json_script data (no inline script: the CSP forbids it).
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
   const canvas = document.getElementById("rx-usage-chart");
   const source = document.getElementById("rx-usage-data");
   if (!canvas || !source || typeof window.Chart === "undefined") return;
@@ -10,8 +11,8 @@
     data: {
       labels: data.labels,
       datasets: [
-        { type: "bar", label: "Env-hours", data: data.hours, yAxisID: "hours" },
-        { type: "line", label: "Cost (RM)", data: data.cost, yAxisID: "cost" },
+        { type: "bar", label: gettext("Env-hours"), data: data.hours, yAxisID: "hours" },
+        { type: "line", label: gettext("Cost (RM)"), data: data.cost, yAxisID: "cost" },
       ],
     },
     options: {

@@ -4,13 +4,18 @@
 // questions and hints fields always held (the textareas it hides are what the page posts).
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((fmt, obj, named) => (named
+    ? fmt.replace(/%\(\w+\)s/g, (m) => String(obj[m.slice(2, -2)]))
+    : fmt.replace(/%s/g, () => String(obj.shift()))));
+  function fill(fmt, values) { return interpolate(fmt, values, true); }
 
   const TYPES = [
-    ["flag", "Flag"],
-    ["single_choice", "Single choice"],
-    ["multiple_choice", "Multiple choice"],
-    ["numeric", "Number"],
-    ["free_text", "Free text (marked by a reviewer)"],
+    ["flag", gettext("Flag")],
+    ["single_choice", gettext("Single choice")],
+    ["multiple_choice", gettext("Multiple choice")],
+    ["numeric", gettext("Number")],
+    ["free_text", gettext("Free text (marked by a reviewer)")],
   ];
   const TYPE_KEYS = {
     flag: ["flags", "dynamic", "match", "flag_machine", "flag_path", "answer"],
@@ -100,9 +105,9 @@
     const self = this;
     const list = el("ol", { class: "rx-qe-list" });
     this.questions.forEach(function (q, i) { list.appendChild(self.card(q, i)); });
-    const picker = el("select", { "aria-label": "Type of the new question" },
+    const picker = el("select", { "aria-label": gettext("Type of the new question") },
       TYPES.map(function ([value, label]) { return el("option", { value: value, text: label }); }));
-    const add = el("button", { type: "button", class: "button rx-qe-add", text: "Add question", onclick: function () {
+    const add = el("button", { type: "button", class: "button rx-qe-add", text: gettext("Add question"), onclick: function () {
       self.questions.push(self.blank(picker.value));
       self.update();
       const prompts = self.root.querySelectorAll(".rx-qe-prompt");
@@ -138,28 +143,28 @@
       card.draggable = !!event.target.closest(".rx-qe-handle");
     });
 
-    const type = el("select", { "aria-label": "Question " + n + " type", onchange: function () {
+    const type = el("select", { "aria-label": fill(gettext("Question %(n)s type"), { n: n }), onchange: function () {
       self.changeType(q, type.value); self.update();
     } }, TYPES.map(function ([value, label]) {
       return el("option", { value: value, text: label, selected: q.type === value });
     }));
-    const id = el("input", { value: q.id || "", size: "8", "aria-label": "Question " + n + " id", onchange: function () {
+    const id = el("input", { value: q.id || "", size: "8", "aria-label": fill(gettext("Question %(n)s id"), { n: n }), onchange: function () {
       q.id = id.value.trim(); self.write();
     } });
     const header = el("div", { class: "rx-qe-header" }, [
-      el("span", { class: "rx-qe-handle", title: "Drag to reorder", text: "⠿" }),
-      el("strong", { text: "Question " + n }),
-      field("Id", id), field("Type", type),
+      el("span", { class: "rx-qe-handle", title: gettext("Drag to reorder"), text: "⠿" }),
+      el("strong", { text: fill(gettext("Question %(n)s"), { n: n }) }),
+      field(gettext("Id"), id), field(gettext("Type"), type),
       el("span", { class: "rx-qe-actions" }, [
-        el("button", { type: "button", class: "button", text: "↑", title: "Move up", "aria-label": "Move question " + n + " up",
+        el("button", { type: "button", class: "button", text: "↑", title: gettext("Move up"), "aria-label": fill(gettext("Move question %(n)s up"), { n: n }),
           disabled: i === 0, onclick: function () { self.move(i, -1); } }),
-        el("button", { type: "button", class: "button", text: "↓", title: "Move down", "aria-label": "Move question " + n + " down",
+        el("button", { type: "button", class: "button", text: "↓", title: gettext("Move down"), "aria-label": fill(gettext("Move question %(n)s down"), { n: n }),
           disabled: i === self.questions.length - 1, onclick: function () { self.move(i, 1); } }),
-        el("button", { type: "button", class: "button", text: "Duplicate", "aria-label": "Duplicate question " + n,
+        el("button", { type: "button", class: "button", text: gettext("Duplicate"), "aria-label": fill(gettext("Duplicate question %(n)s"), { n: n }),
           onclick: function () { self.duplicate(i); } }),
-        el("button", { type: "button", class: "button rx-qe-delete", text: "Delete", "aria-label": "Delete question " + n,
+        el("button", { type: "button", class: "button rx-qe-delete", text: gettext("Delete"), "aria-label": fill(gettext("Delete question %(n)s"), { n: n }),
           onclick: function () {
-            if (window.confirm("Delete question " + n + " and its hints?")) { self.questions.splice(i, 1); self.update(); }
+            if (window.confirm(fill(gettext("Delete question %(n)s and its hints?"), { n: n }))) { self.questions.splice(i, 1); self.update(); }
           } }),
       ]),
     ]);
@@ -168,17 +173,17 @@
       card.appendChild(el("p", { class: "errornote rx-qe-error", text: text }));
     });
 
-    const prompt = el("textarea", { class: "rx-qe-prompt", rows: "2", "aria-label": "Question " + n + " text",
+    const prompt = el("textarea", { class: "rx-qe-prompt", rows: "2", "aria-label": fill(gettext("Question %(n)s text"), { n: n }),
       oninput: function () { q.prompt = prompt.value; self.write(); } });
     prompt.value = q.prompt || "";
     const points = el("input", { type: "number", min: "0", value: q.points == null ? "" : q.points,
-      "aria-label": "Question " + n + " points", oninput: function () { q.points = points.value === "" ? 0 : Number(points.value); self.write(); } });
-    const attempts = el("input", { type: "number", min: "1", placeholder: "unlimited", value: q.max_attempts == null ? "" : q.max_attempts,
-      "aria-label": "Question " + n + " attempts", oninput: function () {
+      "aria-label": fill(gettext("Question %(n)s points"), { n: n }), oninput: function () { q.points = points.value === "" ? 0 : Number(points.value); self.write(); } });
+    const attempts = el("input", { type: "number", min: "1", placeholder: gettext("unlimited"), value: q.max_attempts == null ? "" : q.max_attempts,
+      "aria-label": fill(gettext("Question %(n)s attempts"), { n: n }), oninput: function () {
         q.max_attempts = attempts.value === "" ? null : Number(attempts.value); self.write();
       } });
-    card.appendChild(field("Question", prompt, "rx-qe-wide"));
-    card.appendChild(el("div", { class: "rx-qe-row" }, [field("Points", points), field("Attempts", attempts)]));
+    card.appendChild(field(gettext("Question"), prompt, "rx-qe-wide"));
+    card.appendChild(el("div", { class: "rx-qe-row" }, [field(gettext("Points"), points), field(gettext("Attempts"), attempts)]));
     card.appendChild(this.typeFields(q, n));
     card.appendChild(this.hintFields(q, n));
     if (q.type !== "free_text") card.appendChild(this.tester(q, n));
@@ -206,7 +211,7 @@
     const self = this;
     const box = el("div", { class: "rx-qe-type" });
     if (q.type === "flag" && q.dynamic) {
-      box.appendChild(el("p", { class: "help", text: "A per-session flag read from " + (q.flag_machine || "?") + ":" + (q.flag_path || "?") + "." }));
+      box.appendChild(el("p", { class: "help", text: fill(gettext("A per-session flag read from %(place)s."), { place: (q.flag_machine || "?") + ":" + (q.flag_path || "?") }) }));
     } else if (q.type === "flag") {
       if (!Array.isArray(q.flags)) {
         q.flags = [{ type: q.match === "regex" ? "regex" : "static", content: String(q.answer || ""), case_insensitive: q.match === "case_insensitive" }];
@@ -214,22 +219,22 @@
       }
       const rows = el("div", { class: "rx-qe-rows" });
       q.flags.forEach(function (flag, k) {
-        const label = "Question " + n + " flag " + (k + 1);
-        const kind = el("select", { "aria-label": label + " kind", onchange: function () { flag.type = kind.value; self.write(); } }, [
-          el("option", { value: "static", text: "Exact text", selected: flag.type !== "regex" }),
-          el("option", { value: "regex", text: "Regular expression", selected: flag.type === "regex" }),
+        const label = fill(gettext("Question %(n)s flag %(k)s"), { n: n, k: k + 1 });
+        const kind = el("select", { "aria-label": fill(gettext("Question %(n)s flag %(k)s kind"), { n: n, k: k + 1 }), onchange: function () { flag.type = kind.value; self.write(); } }, [
+          el("option", { value: "static", text: gettext("Exact text"), selected: flag.type !== "regex" }),
+          el("option", { value: "regex", text: gettext("Regular expression"), selected: flag.type === "regex" }),
         ]);
         const content = el("input", { value: flag.content || "", size: "40", class: "vTextField", "aria-label": label,
           placeholder: "flag{...}", oninput: function () { flag.content = content.value; self.write(); } });
-        const nocase = el("input", { type: "checkbox", checked: !!flag.case_insensitive, "aria-label": label + " ignores case",
+        const nocase = el("input", { type: "checkbox", checked: !!flag.case_insensitive, "aria-label": fill(gettext("Question %(n)s flag %(k)s ignores case"), { n: n, k: k + 1 }),
           onchange: function () { flag.case_insensitive = nocase.checked; self.write(); } });
-        rows.appendChild(el("div", { class: "rx-qe-row" }, [kind, content, el("label", {}, [nocase, el("span", { text: " ignore case" })]),
-          el("button", { type: "button", class: "button", text: "Remove", "aria-label": "Remove " + label,
+        rows.appendChild(el("div", { class: "rx-qe-row" }, [kind, content, el("label", {}, [nocase, el("span", { text: " " + gettext("ignore case") })]),
+          el("button", { type: "button", class: "button", text: gettext("Remove"), "aria-label": fill(gettext("Remove %(item)s"), { item: label }),
             disabled: q.flags.length < 2, onclick: function () { q.flags.splice(k, 1); self.update(); } })]));
       });
-      box.appendChild(el("div", { class: "rx-qe-sub", text: "Accepted flags (any one is right; a regular expression is written as is, no extra escaping)" }));
+      box.appendChild(el("div", { class: "rx-qe-sub", text: gettext("Accepted flags (any one is right; a regular expression is written as is, no extra escaping)") }));
       box.appendChild(rows);
-      box.appendChild(el("button", { type: "button", class: "button", text: "Add flag", "aria-label": "Add a flag to question " + n,
+      box.appendChild(el("button", { type: "button", class: "button", text: gettext("Add flag"), "aria-label": fill(gettext("Add a flag to question %(n)s"), { n: n }),
         onclick: function () { q.flags.push({ type: "static", content: "", case_insensitive: false }); self.update(); } }));
     } else if (q.type === "single_choice" || q.type === "multiple_choice") {
       const single = q.type === "single_choice";
@@ -237,34 +242,34 @@
       q.correct = Array.isArray(q.correct) ? q.correct : [];
       const rows = el("div", { class: "rx-qe-rows" });
       q.options.forEach(function (option, k) {
-        const label = "Question " + n + " option " + (k + 1);
+        const label = fill(gettext("Question %(n)s option %(k)s"), { n: n, k: k + 1 });
         const right = el("input", { type: single ? "radio" : "checkbox", name: "rx-qe-correct-" + n, checked: q.correct.indexOf(k) >= 0,
-          "aria-label": label + " is correct", onchange: function () {
+          "aria-label": fill(gettext("Question %(n)s option %(k)s is correct"), { n: n, k: k + 1 }), onchange: function () {
             if (single) q.correct = [k];
             else q.correct = right.checked ? q.correct.concat([k]).sort() : q.correct.filter(function (c) { return c !== k; });
             self.write();
           } });
         const text = el("input", { value: option, size: "40", class: "vTextField", "aria-label": label,
           oninput: function () { q.options[k] = text.value; self.write(); } });
-        rows.appendChild(el("div", { class: "rx-qe-row" }, [right, text, el("button", { type: "button", class: "button", text: "Remove",
-          "aria-label": "Remove " + label, onclick: function () {
+        rows.appendChild(el("div", { class: "rx-qe-row" }, [right, text, el("button", { type: "button", class: "button", text: gettext("Remove"),
+          "aria-label": fill(gettext("Remove %(item)s"), { item: label }), onclick: function () {
             q.options.splice(k, 1);
             q.correct = q.correct.filter(function (c) { return c !== k; }).map(function (c) { return c > k ? c - 1 : c; });
             self.update();
           } })]));
       });
-      box.appendChild(el("div", { class: "rx-qe-sub", text: single ? "Options (tick the right one)" : "Options (tick every right one)" }));
+      box.appendChild(el("div", { class: "rx-qe-sub", text: single ? gettext("Options (tick the right one)") : gettext("Options (tick every right one)") }));
       box.appendChild(rows);
-      box.appendChild(el("button", { type: "button", class: "button", text: "Add option", "aria-label": "Add an option to question " + n,
+      box.appendChild(el("button", { type: "button", class: "button", text: gettext("Add option"), "aria-label": fill(gettext("Add an option to question %(n)s"), { n: n }),
         onclick: function () { q.options.push(""); self.update(); } }));
     } else if (q.type === "numeric") {
-      const answer = el("input", { type: "number", step: "any", value: q.answer == null ? "" : q.answer, "aria-label": "Question " + n + " answer",
+      const answer = el("input", { type: "number", step: "any", value: q.answer == null ? "" : q.answer, "aria-label": fill(gettext("Question %(n)s answer"), { n: n }),
         oninput: function () { q.answer = answer.value === "" ? null : Number(answer.value); self.write(); } });
       const tolerance = el("input", { type: "number", step: "any", min: "0", value: q.tolerance == null ? 0 : q.tolerance,
-        "aria-label": "Question " + n + " tolerance", oninput: function () { q.tolerance = tolerance.value === "" ? 0 : Number(tolerance.value); self.write(); } });
-      box.appendChild(el("div", { class: "rx-qe-row" }, [field("Answer", answer), field("Tolerance (±)", tolerance)]));
+        "aria-label": fill(gettext("Question %(n)s tolerance"), { n: n }), oninput: function () { q.tolerance = tolerance.value === "" ? 0 : Number(tolerance.value); self.write(); } });
+      box.appendChild(el("div", { class: "rx-qe-row" }, [field(gettext("Answer"), answer), field(gettext("Tolerance (±)"), tolerance)]));
     } else {
-      box.appendChild(el("p", { class: "help", text: "A reviewer marks free-text answers; set the validation mode to manual review." }));
+      box.appendChild(el("p", { class: "help", text: gettext("A reviewer marks free-text answers; set the validation mode to manual review.") }));
     }
     return box;
   };
@@ -274,17 +279,17 @@
     const mode = document.querySelector('select[name="hint_mode"]');
     const modeText = mode ? mode.options[mode.selectedIndex].text : "";
     const box = el("div", { class: "rx-qe-hints" }, [el("div", { class: "rx-qe-sub",
-      text: "Hints" + (modeText ? " (hint mode: " + modeText.toLowerCase() + "; costs count only when hints cost points)" : "") })]);
+      text: modeText ? fill(gettext("Hints (hint mode: %(mode)s; costs count only when hints cost points)"), { mode: modeText.toLowerCase() }) : gettext("Hints") })]);
     q.__hints.forEach(function (hint, k) {
-      const label = "Question " + n + " hint " + (k + 1);
+      const label = fill(gettext("Question %(n)s hint %(k)s"), { n: n, k: k + 1 });
       const text = el("textarea", { rows: "2", cols: "50", "aria-label": label, oninput: function () { hint.text = text.value; self.write(); } });
       text.value = hint.text || "";
-      const cost = el("input", { type: "number", min: "0", value: hint.cost == null ? 0 : hint.cost, "aria-label": label + " cost",
+      const cost = el("input", { type: "number", min: "0", value: hint.cost == null ? 0 : hint.cost, "aria-label": fill(gettext("Question %(n)s hint %(k)s cost"), { n: n, k: k + 1 }),
         oninput: function () { hint.cost = cost.value === "" ? 0 : Number(cost.value); self.write(); } });
-      box.appendChild(el("div", { class: "rx-qe-row" }, [text, field("Cost (points)", cost), el("button", { type: "button", class: "button",
-        text: "Remove", "aria-label": "Remove " + label, onclick: function () { q.__hints.splice(k, 1); self.update(); } })]));
+      box.appendChild(el("div", { class: "rx-qe-row" }, [text, field(gettext("Cost (points)"), cost), el("button", { type: "button", class: "button",
+        text: gettext("Remove"), "aria-label": fill(gettext("Remove %(item)s"), { item: label }), onclick: function () { q.__hints.splice(k, 1); self.update(); } })]));
     });
-    box.appendChild(el("button", { type: "button", class: "button", text: "Add hint", "aria-label": "Add a hint to question " + n,
+    box.appendChild(el("button", { type: "button", class: "button", text: gettext("Add hint"), "aria-label": fill(gettext("Add a hint to question %(n)s"), { n: n }),
       onclick: function () {
         const taken = self.questions.flatMap(function (x) { return x.__hints.map(function (h) { return h.id; }); });
         q.__hints.push({ id: self.nextId("h", taken), question_id: q.id, text: "", cost: 0 });
@@ -295,9 +300,9 @@
 
   Editor.prototype.tester = function (q, n) {
     const self = this;
-    const answer = el("input", { size: "30", "aria-label": "Try an answer to question " + n, placeholder: "Try an answer" });
+    const answer = el("input", { size: "30", "aria-label": fill(gettext("Try an answer to question %(n)s"), { n: n }), placeholder: gettext("Try an answer") });
     const verdict = el("span", { class: "rx-qe-verdict", role: "status" });
-    const go = el("button", { type: "button", class: "button", text: "Test", "aria-label": "Test the answer to question " + n,
+    const go = el("button", { type: "button", class: "button", text: gettext("Test"), "aria-label": fill(gettext("Test the answer to question %(n)s"), { n: n }),
       onclick: function () {
         const copy = Object.assign({}, q); delete copy.__hints;
         const form = document.getElementById("scenarioversion_form");
@@ -316,10 +321,10 @@
             verdict.textContent = data.message;
             verdict.className = "rx-qe-verdict " + (data.correct ? "rx-qe-ok" : "rx-qe-no");
           })
-          .catch(function () { verdict.textContent = "Could not reach the grading engine."; });
+          .catch(function () { verdict.textContent = gettext("Could not reach the grading engine."); });
       } });
     answer.addEventListener("keydown", function (event) { if (event.key === "Enter") { event.preventDefault(); go.click(); } });
-    return el("div", { class: "rx-qe-row rx-qe-tester" }, [el("span", { text: "Flag tester:" }), answer, go, verdict]);
+    return el("div", { class: "rx-qe-row rx-qe-tester" }, [el("span", { text: gettext("Flag tester:") }), answer, go, verdict]);
   };
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -339,7 +344,7 @@
       });
       if (editor.hintsSource) {
         const label = editor.hintsSource.closest(".form-row").querySelector("label");
-        if (label) label.textContent = "Hints: edited under each question above.";
+        if (label) label.textContent = gettext("Hints: edited under each question above.");
       }
       root.hidden = false;
       editor.render();

@@ -1,6 +1,7 @@
 // The live scoreboard: draws the board and the top-10 chart, and redraws on every pushed board.
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
   const table = document.getElementById("scoreboard");
   if (!table) return;
   const body = table.querySelector("tbody");
@@ -86,13 +87,13 @@
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + table.dataset.ws);
-    socket.onopen = () => { delay = 1000; status.textContent = "Live"; status.className = "badge text-bg-success"; };
+    socket.onopen = () => { delay = 1000; status.textContent = gettext("Live"); status.className = "badge text-bg-success"; };
     socket.onmessage = (e) => {
       const message = JSON.parse(e.data);
       if (message.type === "board") draw(message.board, message.now);
     };
     socket.onclose = () => {
-      status.textContent = "Reconnecting…";
+      status.textContent = gettext("Reconnecting…");
       status.className = "badge text-bg-warning";
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);

@@ -4,6 +4,10 @@
 // the tab ids of this browser tab survive a reload in sessionStorage.
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((fmt, obj, named) => (named
+    ? fmt.replace(/%\(\w+\)s/g, (m) => String(obj[m.slice(2, -2)]))
+    : fmt.replace(/%s/g, () => String(obj.shift()))));
   const page = document.getElementById("session-page");
   const section = document.getElementById("terminals");
   if (!page || !section) return;
@@ -89,7 +93,7 @@
       const close = document.createElement("button");
       close.type = "button";
       close.className = "btn btn-sm btn-link text-body-secondary px-1";
-      close.setAttribute("aria-label", "Close " + label(machine, tab));
+      close.setAttribute("aria-label", interpolate(gettext("Close %(tab)s"), { tab: label(machine, tab) }, true));
       close.innerHTML = '<i class="bi bi-x" aria-hidden="true"></i>';
       close.addEventListener("click", () => closeTab(key));
       item.appendChild(close);
@@ -172,12 +176,12 @@
       if (shell.socket !== socket) return;
       shell.socket = null;
       if (shell.closing) return;
-      if (event.code === 4409) term.write("\r\n\x1b[1;33mThe lab is not running.\x1b[0m\r\n");
-      else if (event.code >= 4400 && event.code < 4500) term.write("\r\n\x1b[1;31mThis terminal was refused.\x1b[0m\r\n");
+      if (event.code === 4409) term.write("\r\n\x1b[1;33m" + gettext("The lab is not running.") + "\x1b[0m\r\n");
+      else if (event.code >= 4400 && event.code < 4500) term.write("\r\n\x1b[1;31m" + gettext("This terminal was refused.") + "\x1b[0m\r\n");
       // 1000 and 4xxx are endings (the shell exited, the lab stopped, another window took the tab).
       if (event.code === 1000 || event.code >= 4000 || !running()) { shell.pane.dataset.connection = "closed"; return; }
       shell.pane.dataset.connection = "reconnecting";
-      showState("Reconnecting…");
+      showState(gettext("Reconnecting…"));
       setTimeout(() => { if (!shell.closing && running()) connect(shell); }, shell.delay);
       shell.delay = Math.min(shell.delay * 2, 15000);
     });

@@ -1,6 +1,7 @@
 // A test deployment's page in the admin: log lines and rule results pushed live over /ws/test-runs/<id>/.
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
   const root = document.getElementById("rx-test-run");
   if (!root) return;
   const active = ["pending", "running"];
@@ -17,7 +18,7 @@
     const row = document.createElement("tr");
     const mark = document.createElement("td");
     mark.className = rule.passed ? "rx-rule-pass" : "rx-rule-fail";
-    mark.textContent = rule.passed ? "PASS" : "FAIL";
+    mark.textContent = rule.passed ? gettext("PASS") : gettext("FAIL");
     row.appendChild(mark);
     for (const text of [rule.label, rule.reason, ""]) {
       const cell = document.createElement("td");

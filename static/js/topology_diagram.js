@@ -2,6 +2,7 @@
 // page (saved or not), drawn with Cytoscape.js and redrawn as the creator edits.
 (function () {
   "use strict";
+  const gettext = window.gettext || ((s) => s);
 
   function rows(prefix) {
     const total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
@@ -41,7 +42,7 @@
     nets.forEach(function (net) { out.push({ data: { id: "net:" + net, label: net, kind: "network" } }); });
     data.machines.forEach(function (m) {
       const id = "m:" + m.name;
-      out.push({ data: { id: id, label: m.name + (m.entry ? " (entry)" : "") + (m.pivot ? " (pivot)" : ""), kind: m.pivot ? "pivot" : (m.entry ? "entry" : "machine") } });
+      out.push({ data: { id: id, label: m.name + (m.entry ? " " + gettext("(entry)") : "") + (m.pivot ? " " + gettext("(pivot)") : ""), kind: m.pivot ? "pivot" : (m.entry ? "entry" : "machine") } });
       const joined = new Set(m.network ? [m.network] : []);
       if (m.pivot) {
         data.links.forEach(function (l) {
@@ -52,7 +53,7 @@
       joined.forEach(function (net) { out.push({ data: { id: id + "->" + net, source: id, target: "net:" + net } }); });
     });
     data.links.forEach(function (l, i) {
-      out.push({ data: { id: "link:" + i, source: "net:" + l.source, target: "net:" + l.target, kind: "pivot-link", label: "pivot point" } });
+      out.push({ data: { id: "link:" + i, source: "net:" + l.source, target: "net:" + l.target, kind: "pivot-link", label: gettext("pivot point") } });
     });
     return out;
   }

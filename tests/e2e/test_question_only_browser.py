@@ -32,7 +32,7 @@ def test_a_question_only_scenario_is_answered_from_its_page_and_scored(new_page,
     expect(page.locator("#question-q1")).to_contain_text("It starts with RX.")
     page.locator("#question-q1").get_by_label("Your answer").fill("RX{wrong}")
     page.locator("#question-q1").get_by_role("button", name="Submit").click()
-    expect(page.locator("#question-q1")).to_contain_text("1 attempt(s) left")
+    expect(page.locator("#question-q1")).to_contain_text("1 attempt left")
     page.locator("#question-q1").get_by_label("Your answer").fill("RX{quiz}")
     page.locator("#question-q1").get_by_role("button", name="Submit").click()
     expect(page.locator("#question-q1")).to_contain_text("Solved, 45 points.")

@@ -66,7 +66,7 @@ def test_event_prewarm_sizes_windows_from_registrations_and_reports_refusals(adm
         event_services.event_register(event=event, user=UserFactory())
     url = reverse("admin:events_prewarm", args=[event.pk])
     page = admin_client_2fa.get(url).content.decode()
-    assert "<strong>3</strong> player(s) registered" in page and lab.title in page
+    assert "<strong>3</strong> players registered" in page and lab.title in page
     assert (
         "Pre-warm for start"
         in admin_client_2fa.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
@@ -94,4 +94,4 @@ def test_dashboard_shows_the_pools_as_their_own_cost_line(admin_client_2fa):
     version = pivot_version()
     EnvironmentPool.objects.create(scenario=version.scenario, min_ready=0, max_size=2)
     page = admin_client_2fa.get(reverse("admin:index")).content.decode()
-    assert 'id="rx-pool-cost"' in page and "Warm pools: 0 lab(s) parked" in page
+    assert 'id="rx-pool-cost"' in page and "Warm pools: 0 labs parked" in page
