@@ -206,13 +206,17 @@ def paths_next_steps(*, session) -> list[dict]:
         if nxt is not None:
             steps.append(
                 {
-                    "label": f"Next in {path.title}",
+                    "label": _("Next in %(title)s") % {"title": path.title},
                     "title": nxt.scenario_version.title,
                     "url": reverse("scenarios:detail", args=[nxt.scenario_version.scenario.slug]),
                 }
             )
         else:
             steps.append(
-                {"label": f"You completed {path.title}", "title": "See the path", "url": path.get_absolute_url()}
+                {
+                    "label": _("You completed %(title)s") % {"title": path.title},
+                    "title": _("See the path"),
+                    "url": path.get_absolute_url(),
+                }
             )
     return steps
