@@ -1,5 +1,6 @@
 """DRF authentication by personal API token: ``Authorization: Bearer rx_<id>_<secret>``."""
 
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from apps.accounts.services import api_token_authenticate
@@ -14,14 +15,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower().decode("latin-1") not in self.keywords:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(_("Malformed Authorization header: expected 'Bearer <token>'."))
         try:
             raw = header[1].decode("ascii")
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("Malformed token.") from None
+            raise exceptions.AuthenticationFailed(_("Malformed token.")) from None
         result = api_token_authenticate(raw=raw, ip=client_ip(request))
         if result is None:
-            raise exceptions.AuthenticationFailed("The token is not valid, has expired or was revoked.")
+            raise exceptions.AuthenticationFailed(_("The token is not valid, has expired or was revoked."))
         return result
 
     def authenticate_header(self, request):

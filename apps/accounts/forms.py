@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Theme, User
 from rangex.core.models import NotificationType
@@ -8,19 +9,19 @@ from rangex.core.models import NotificationType
 
 class SignupForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    display_name = forms.CharField(max_length=100, required=False, help_text="Shown on scoreboards.")
+    display_name = forms.CharField(max_length=100, required=False, help_text=_("Shown on scoreboards."))
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password_confirm = forms.CharField(
-        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def clean(self):
         data = super().clean()
         if data.get("password") and data.get("password") != data.get("password_confirm"):
-            self.add_error("password_confirm", "The two passwords differ.")
+            self.add_error("password_confirm", _("The two passwords differ."))
         return data
 
 
@@ -32,8 +33,8 @@ class LoginForm(forms.Form):
 class OtpCodeForm(forms.Form):
     code = forms.CharField(
         max_length=24,
-        label="Code",
-        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        label=_("Code"),
+        help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
     )
 
@@ -41,7 +42,7 @@ class OtpCodeForm(forms.Form):
 class TotpEnrolForm(forms.Form):
     code = forms.CharField(
         max_length=8,
-        label="Code from your app",
+        label=_("Code from your app"),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}),
     )
 
@@ -58,7 +59,7 @@ class ProfileForm(forms.ModelForm):
 
 
 class AvatarForm(forms.Form):
-    avatar = forms.FileField(help_text="PNG, JPEG, GIF or WebP; it is resized to 512 px.")
+    avatar = forms.FileField(help_text=_("PNG, JPEG, GIF or WebP; it is resized to 512 px."))
 
 
 class PreferencesForm(forms.Form):
@@ -66,15 +67,15 @@ class PreferencesForm(forms.Form):
         choices=NotificationType.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-        label="Email me about",
+        label=_("Email me about"),
     )
     theme = forms.ChoiceField(choices=Theme.choices)
 
 
 class ApiTokenForm(forms.Form):
-    label = forms.CharField(max_length=100, help_text="For example: laptop CLI, CI pipeline.")
+    label = forms.CharField(max_length=100, help_text=_("For example: laptop CLI, CI pipeline."))
     expires_in_days = forms.IntegerField(
-        min_value=1, max_value=365, initial=90, required=False, help_text="Leave empty for no expiry."
+        min_value=1, max_value=365, initial=90, required=False, help_text=_("Leave empty for no expiry.")
     )
 
 

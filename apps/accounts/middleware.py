@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from rangex.core.http import client_ip
 
@@ -41,7 +42,7 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 if request.path.startswith("/api/"):
                     return self.get_response(request)
-                messages.info(request, "Your session timed out. Please sign in again.")
+                messages.info(request, _("Your session timed out. Please sign in again."))
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
             if now - seen >= SEEN_RESOLUTION_SECONDS:
                 session[SEEN_KEY] = now

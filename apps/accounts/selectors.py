@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import ApiToken, LoginSession, User
 from rangex.core.models import Notification
@@ -22,7 +23,7 @@ def api_token_list(*, user: User) -> QuerySet[ApiToken]:
 
 
 def api_token_get_for_user(*, user: User, pk) -> ApiToken:
-    return get_one(ApiToken.objects.filter(user=user), "No such token.", pk=pk)
+    return get_one(ApiToken.objects.filter(user=user), _("No such token."), pk=pk)
 
 
 def login_session_list(*, user: User) -> QuerySet[LoginSession]:
@@ -31,4 +32,4 @@ def login_session_list(*, user: User) -> QuerySet[LoginSession]:
 
 def user_get_public(*, pk) -> User:
     """Return an active user whose profile is public."""
-    return get_one(User.objects.filter(is_active=True, profile_public=True), "No such user.", pk=pk)
+    return get_one(User.objects.filter(is_active=True, profile_public=True), _("No such user."), pk=pk)

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -94,7 +95,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 _apply_errors(form, exc)
             else:
                 _complete_login(request, user)
-                messages.success(request, "Welcome to RangeX! We sent you a link to confirm your email address.")
+                messages.success(request, _("Welcome to RangeX! We sent you a link to confirm your email address."))
                 return redirect("home")
         status = 400
     return render(request, "accounts/signup.html", {"form": form}, status=status)
@@ -143,7 +144,7 @@ def login_2fa(request: HttpRequest) -> HttpResponse:
         pending = request.session.get(PENDING_2FA_KEY)
         if not pending or time.time() - pending.get("at", 0) > PENDING_2FA_SECONDS:
             request.session.pop(PENDING_2FA_KEY, None)
-            messages.info(request, "Please sign in again.")
+            messages.info(request, _("Please sign in again."))
             return redirect("accounts:login")
         user = User.objects.filter(pk=pending["user"], is_active=True).first()
         if user is None:
@@ -178,7 +179,7 @@ def login_2fa(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     services.login_session_forget(session_key=request.session.session_key)
     auth_logout(request)
-    messages.info(request, "You are signed out.")
+    messages.info(request, _("You are signed out."))
     return redirect("home")
 
 
@@ -187,7 +188,7 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
         services.email_verify(token=token)
     except ApplicationError as exc:
         return render(request, "accounts/verify_failed.html", {"message": exc.message}, status=400)
-    messages.success(request, "Your email address is confirmed.")
+    messages.success(request, _("Your email address is confirmed."))
     return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
 
 
@@ -196,7 +197,7 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 def resend_verification(request: HttpRequest) -> HttpResponse:
     if request.user.email_verified_at is None:
         services.email_verification_send(user=request.user)
-        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+        messages.success(request, _("We sent a new confirmation link to %(email)s.") % {"email": request.user.email})
     return redirect("accounts:profile")
 
 
@@ -247,9 +248,9 @@ def twofa_disable(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("accounts:profile")
-        messages.success(request, "Two-factor authentication is off.")
+        messages.success(request, _("Two-factor authentication is off."))
     else:
-        messages.error(request, "Enter your password to turn two-factor authentication off.")
+        messages.error(request, _("Enter your password to turn two-factor authentication off."))
     return redirect("accounts:profile")
 
 
@@ -280,13 +281,13 @@ def profile(request: HttpRequest) -> HttpResponse:
                     services.user_update_profile(
                         user=user, **{f: profile_form.cleaned_data[f] for f in ProfileForm.Meta.fields}
                     )
-                    messages.success(request, "Profile saved.")
+                    messages.success(request, _("Profile saved."))
                     return redirect("accounts:profile")
             elif section == "avatar":
                 avatar_form = AvatarForm(request.POST, request.FILES, prefix="avatar")
                 if avatar_form.is_valid():
                     services.user_set_avatar(user=user, upload=avatar_form.cleaned_data["avatar"])
-                    messages.success(request, "Avatar updated.")
+                    messages.success(request, _("Avatar updated."))
                     return redirect("accounts:profile")
             elif section == "prefs":
                 prefs_form = PreferencesForm(request.POST, prefix="prefs")
@@ -296,7 +297,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                         email_types=set(prefs_form.cleaned_data["email_types"]),
                         theme=prefs_form.cleaned_data["theme"],
                     )
-                    messages.success(request, "Preferences saved.")
+                    messages.success(request, _("Preferences saved."))
                     return redirect("accounts:profile")
         except ApplicationError as exc:
             form = {"profile": profile_form, "avatar": avatar_form, "prefs": prefs_form}.get(section)
@@ -329,7 +330,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 keep_session_key=request.session.session_key,
             )
             update_session_auth_hash(request, user)
-            messages.success(request, "Password changed. Your other sessions were signed out.")
+            messages.success(request, _("Password changed. Your other sessions were signed out."))
             return redirect("accounts:profile")
         status = 400
     return render(request, "accounts/password_change.html", {"form": form}, status=status)
@@ -364,7 +365,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk) -> HttpResponse:
     token = selectors.api_token_get_for_user(user=request.user, pk=pk)
     services.api_token_revoke(token=token, actor=request.user)
-    messages.success(request, f"Token “{token.label}” revoked.")
+    messages.success(request, _("Token “%(label)s” revoked.") % {"label": token.label})
     return redirect("accounts:tokens")
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.badges.models import Badge, UserBadge
 from apps.environments.models import EnvironmentSession
@@ -27,7 +28,7 @@ def badge_list() -> QuerySet[Badge]:
 
 def badge_get(*, pk) -> Badge:
     return get_one(badge_list().prefetch_related("requirements__scenario", "requirements__career_path"),
-                   "No such badge.", pk=pk)  # fmt: skip
+                   _("No such badge."), pk=pk)  # fmt: skip
 
 
 def badge_earners_for_viewer(*, badge: Badge, viewer) -> QuerySet[UserBadge]:
@@ -46,9 +47,9 @@ def _can_view(viewer, user) -> bool:
 
 def profile_user_get(*, viewer, pk):
     """Return the user whose profile ``viewer`` may see; a private profile is a 404 to others."""
-    user = get_one(get_user_model().objects.all(), "No such profile.", pk=pk)
+    user = get_one(get_user_model().objects.all(), _("No such profile."), pk=pk)
     if not _can_view(viewer, user):
-        raise NotFound("No such profile.")
+        raise NotFound(_("No such profile."))
     return user
 
 

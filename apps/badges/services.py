@@ -21,6 +21,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.badges import event_rules, hooks
 from apps.badges.models import Badge, BadgeRequirement, RequirementType, UserBadge
@@ -46,40 +49,52 @@ def badge_requirement_validate(requirement: BadgeRequirement) -> None:
     kind = requirement.requirement_type
     if kind not in RequirementType.values:
         raise ValidationFailed(
-            f"Unknown requirement type {kind!r}.", fields={"requirement_type": ["Choose a known type."]}
+            _("Unknown requirement type %(kind)s.") % {"kind": repr(kind)},
+            fields={"requirement_type": [_("Choose a known type.")]},
         )
     label = RequirementType(kind).label
     allowed = BadgeRequirement.FIELDS_BY_TYPE[kind]
     for name in BadgeRequirement.REQUIRED_BY_TYPE[kind]:
         value = getattr(requirement, f"{name}_id" if name in ("scenario", "career_path") else name)
         if value in (None, ""):
-            raise ValidationFailed(f"“{label}” needs {name.replace('_', ' ')}.", fields={name: ["Required."]})
+            raise ValidationFailed(
+                _("“%(label)s” needs %(replace)s.") % {"label": label, "replace": name.replace("_", " ")},
+                fields={name: [_("Required.")]},
+            )
     for name in set(REQUIREMENT_FIELDS) - allowed - {"requirement_type"}:
         value = getattr(requirement, f"{name}_id" if name in ("scenario", "career_path") else name)
         if value not in (None, ""):
             raise ValidationFailed(
-                f"“{label}” does not use {name.replace('_', ' ')}; leave it empty.", fields={name: ["Not used."]}
+                _("“%(label)s” does not use %(replace)s; leave it empty.")
+                % {"label": label, "replace": name.replace("_", " ")},
+                fields={name: [_("Not used.")]},
             )
     if requirement.count is not None and requirement.count < 1:
-        raise ValidationFailed(f"“{label}” needs a count of at least 1.", fields={"count": ["At least 1."]})
+        raise ValidationFailed(
+            _("“%(label)s” needs a count of at least 1.") % {"label": label}, fields={"count": [_("At least 1.")]}
+        )
     if requirement.scenario_id and not ScenarioVersion.objects.filter(pk=requirement.scenario_id).exists():
         raise ValidationFailed(
-            f"No scenario version {requirement.scenario_id} exists.", fields={"scenario": ["No such scenario."]}
+            _("No scenario version %(scenario_id)s exists.") % {"scenario_id": requirement.scenario_id},
+            fields={"scenario": [_("No such scenario.")]},
         )
     if requirement.event_id and not event_rules.event_exists(requirement.event_id):
-        raise ValidationFailed(f"No event {requirement.event_id} exists.", fields={"event_id": ["No such event."]})
+        raise ValidationFailed(
+            _("No event %(event_id)s exists.") % {"event_id": requirement.event_id},
+            fields={"event_id": [_("No such event.")]},
+        )
     full_clean_or_raise(requirement, exclude=["badge"])
 
 
 def _require_admin(actor) -> None:
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins define badges.")
+        raise PermissionDenied(_("Only admins define badges."))
 
 
 def _requirement_from(data: dict[str, Any], badge: Badge) -> BadgeRequirement:
     unknown = set(data) - set(REQUIREMENT_FIELDS)
     if unknown:
-        raise ValidationFailed(f"Unknown requirement fields: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown requirement fields: %(items)s.") % {"items": ", ".join(sorted(unknown))})
     values = dict(data)
     for name in ("scenario", "career_path"):
         value = values.pop(name, None)
@@ -93,7 +108,7 @@ def badge_create(*, actor, name: str, description: str = "", criteria: str = "",
     """Define a badge with its requirements (dicts of requirement fields); all or nothing."""
     _require_admin(actor)
     if not requirements:
-        raise ValidationFailed("A badge needs at least one requirement.", fields={"requirements": ["Required."]})
+        raise ValidationFailed(_("A badge needs at least one requirement."), fields={"requirements": [_("Required.")]})
     badge = Badge(name=(name or "").strip(), description=description, criteria=criteria, icon=icon)
     full_clean_or_raise(badge)
     badge.save()
@@ -102,7 +117,10 @@ def badge_create(*, actor, name: str, description: str = "", criteria: str = "",
         try:
             badge_requirement_validate(requirement)
         except ValidationFailed as exc:
-            raise ValidationFailed(f"Requirement {position}: {exc.message}", fields=exc.fields) from None
+            raise ValidationFailed(
+                _("Requirement %(position)s: %(message)s") % {"position": position, "message": exc.message},
+                fields=exc.fields,
+            ) from None
         requirement.save()
     audit_record(
         actor=actor, action=AuditAction.BADGE_CREATE, target=badge, details={"requirements": len(requirements)}
@@ -227,7 +245,7 @@ def user_badge_award(*, user, badge: Badge, trigger: str) -> UserBadge | None:
         notification_send(
             user=user,
             type=NotificationType.BADGE,
-            title=f"Badge earned: {badge.name}",
+            title=format_lazy(gettext_lazy("Badge earned: {name}"), name=badge.name),
             body=badge.description or badge.criteria,
             link=badge.get_absolute_url(),
         )
@@ -249,7 +267,7 @@ def user_badge_revoke(*, award: UserBadge, reason: str) -> None:
         notification_send(
             user=award.user,
             type=NotificationType.BADGE,
-            title=f"Badge withdrawn: {award.badge.name}",
+            title=format_lazy(gettext_lazy("Badge withdrawn: {name}"), name=award.badge.name),
             body=reason,
             link=award.badge.get_absolute_url(),
         )

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.badges import credentials, selectors
@@ -60,7 +61,7 @@ def _origin(request: HttpRequest) -> str:
 def _award_or_404(ref: str):
     award = credentials.award_from_ref(ref)
     if award is None:
-        raise Http404("No such credential.")
+        raise Http404(_("No such credential."))
     return award
 
 

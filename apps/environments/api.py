@@ -1,5 +1,6 @@
 """Session endpoints under /api/v1/sessions/: start, status, answers, hints, pause, resume, extend, stop."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -56,7 +57,7 @@ class SessionListApi(APIView):
             pk=data.validated_data["scenario_version"], status=VersionStatus.PUBLISHED
         ).first()
         if version is None:
-            raise NotFound("No such published scenario version.")
+            raise NotFound(_("No such published scenario version."))
         session = services.env_session_start(
             user=request.user, version=version, client_ip=client_ip(request), user_agent=user_agent(request)
         )

@@ -18,6 +18,7 @@ import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from apps.environments import shells
 from apps.environments.models import EnvironmentSession
@@ -125,7 +126,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             return
         except Exception:
             logger.exception("terminal open failed for session %s", self.session_id)
-            await self._fail(f"Could not open a terminal on {self.machine_name}.")
+            await self._fail(_("Could not open a terminal on %(machine)s.") % {"machine": self.machine_name})
             return
 
     async def _fail(self, message: str) -> None:
@@ -175,7 +176,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             message = json_loads_bounded(text_data or "")
             kind = message.get("type")
         except (ValueError, AttributeError):
-            await self.send(text_data=json.dumps({"type": "error", "message": "Malformed message."}))
+            await self.send(text_data=json.dumps({"type": "error", "message": _("Malformed message.")}))
             return
         if kind == "input":
             data = message.get("data", "")
@@ -194,7 +195,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
     async def session_event(self, event):
         status = event["event"].get("status")
         if status in ENDED:
-            reason = event["event"].get("reason") or f"The session is {status}."
+            reason = event["event"].get("reason") or _("The session is %(status)s.") % {"status": status}
             await shells.shells_close_for_session(self.session_id)
             await self.send(bytes_data=f"\r\n{YELLOW}{reason} This terminal is closed.{RESET}\r\n".encode())
             await self.close(code=4000)

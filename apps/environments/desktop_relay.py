@@ -24,6 +24,7 @@ import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from rangex.core.errors import ApplicationError
 from rangex.core.parsers import json_loads_bounded
@@ -171,7 +172,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             if self.sent == 0:
                 await self._fail(f"The desktop of {self.machine_name} is not running. {stream.errors}".strip())
             else:
-                message = "The desktop connection broke; reconnecting."
+                message = _("The desktop connection broke; reconnecting.")
                 await self.send(text_data=json.dumps({"type": "error", "message": message, "retry": True}))
                 await self.close(code=4502)
         except Exception:
@@ -183,7 +184,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             return
         size = len(bytes_data) if bytes_data is not None else len(text_data or "")
         if size > MAX_CLIENT_MESSAGE:
-            await self.send(text_data=json.dumps({"type": "error", "message": "Message too large."}))
+            await self.send(text_data=json.dumps({"type": "error", "message": _("Message too large.")}))
             await self.close(code=1009)
             return
         if bytes_data is not None:
@@ -199,7 +200,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             message = json_loads_bounded(text_data or "")
             kind = message.get("type")
         except (ValueError, AttributeError):
-            await self.send(text_data=json.dumps({"type": "error", "message": "Malformed message."}))
+            await self.send(text_data=json.dumps({"type": "error", "message": _("Malformed message.")}))
             return
         if kind == "ack":
             count = message.get("bytes")
@@ -220,7 +221,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         if message.get("type") == "watchers":
             await self.send(text_data=json.dumps(message))
         elif message.get("status") in ENDED:
-            reason = message.get("reason") or f"The session is {message.get('status')}."
+            reason = message.get("reason") or _("The session is %(status)s.") % {"status": message.get("status")}
             await self.send(text_data=json.dumps({"type": "ended", "message": reason}))
             await self.close(code=4000)
 

@@ -6,6 +6,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.environments import hooks
 from apps.environments.models import EnvironmentMachine, EnvironmentSession, SessionStatus
@@ -99,9 +100,9 @@ def env_session_get_for_watcher(*, user, pk) -> EnvironmentSession:
     try:
         session = _base().get(pk=pk)
     except (EnvironmentSession.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        raise NotFound("No such session.") from exc
+        raise NotFound(_("No such session.")) from exc
     if not env_desktop_viewers(user=user, session=session)[1]:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return session
 
 
@@ -140,9 +141,9 @@ def env_session_get_for_reviewer(*, user, pk) -> EnvironmentSession:
     try:
         session = _base().get(pk=pk)
     except (EnvironmentSession.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        raise NotFound("No such session.") from exc
+        raise NotFound(_("No such session.")) from exc
     if not env_answer_reviewer_may(user=user, session=session):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return session
 
 
@@ -181,9 +182,9 @@ def env_session_get_for_user(*, user, pk) -> EnvironmentSession:
     try:
         session = _base().get(pk=pk)
     except (EnvironmentSession.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
-        raise NotFound("No such session.") from exc
+        raise NotFound(_("No such session.")) from exc
     if not env_session_can_access(user=user, session=session):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return session
 
 

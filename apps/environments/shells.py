@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from rangex.core.errors import LimitExceeded
 
 logger = logging.getLogger(__name__)
@@ -139,12 +141,14 @@ async def shell_attach(*, key: Key, consumer, open_terminal: Callable[[], Any], 
             shell.unacked += len(replay)
             await consumer.deliver(replay)
         return True
-    session_id, machine, _, user_id = key
+    session_id, machine, _kind, user_id = key
     # Shells still opening count too: the page opens its tabs at once.
     siblings = [k for k in (*_shells, *_opening) if k[0] == session_id and k[1] == machine and k[3] == user_id]
     if len(siblings) >= MAX_SHELLS_PER_MACHINE:
         raise LimitExceeded(
-            f"At most {MAX_SHELLS_PER_MACHINE} shells per machine; close one first.", limit="shells_per_machine"
+            _("At most %(MAX_SHELLS_PER_MACHINE)s shells per machine; close one first.")
+            % {"MAX_SHELLS_PER_MACHINE": MAX_SHELLS_PER_MACHINE},
+            limit="shells_per_machine",
         )
     _opening.append(key)
     try:

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.environments import hooks, selectors, services
@@ -26,7 +27,7 @@ from rangex.core.throttling import throttle_check
 def session_start(request: HttpRequest, version_id) -> HttpResponse:
     version = ScenarioVersion.objects.filter(pk=version_id, status=VersionStatus.PUBLISHED).first()
     if version is None:
-        raise NotFound("No such published scenario.")
+        raise NotFound(_("No such published scenario."))
     try:
         throttle_check(request, "session_start")
         session = services.env_session_start(
@@ -173,7 +174,7 @@ def desktop_watch(request: HttpRequest, pk, machine: str) -> HttpResponse:
     """An admin's or the event organiser's view-only window on one desktop of a running session."""
     session = selectors.env_session_get_for_watcher(user=request.user, pk=pk)
     if machine not in selectors.env_session_desktops(session=session, user=request.user):
-        raise NotFound("No such desktop.")
+        raise NotFound(_("No such desktop."))
     capabilities = selectors.env_session_runtime_info(session=session)["capabilities"]
     context = {"session": session, "version": session.scenario_version, "machine": machine}
     context.update(_desktop_context(request, session, capabilities))
@@ -206,7 +207,7 @@ def session_answer(request: HttpRequest, pk) -> HttpResponse:
     session.refresh_from_db()
     row = next((r for r in _question_rows(session) if r["q"]["id"] == question_id), None)
     if row is None:
-        raise NotFound("No such question.")
+        raise NotFound(_("No such question."))
     # The answer's own response carries the new score too (out of band), so the page is right even
     # when its live socket is reconnecting.
     context = {**_context(session), "row": row, "feedback": feedback, "ok": ok, "oob_score": True}
@@ -247,19 +248,19 @@ def session_action(request: HttpRequest, pk, action: str) -> HttpResponse:
     session = selectors.env_session_get_for_user(user=request.user, pk=pk)
     service = ACTIONS.get(action)
     if service is None:
-        raise NotFound("No such action.")
+        raise NotFound(_("No such action."))
     try:
         service(session=session, actor=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         labels = {
-            "pause": "Paused. The timer is stopped.",
-            "resume": "Resumed.",
-            "extend": "Extended.",
-            "stop": "Stopping the lab. Your answers and score are kept."
+            "pause": _("Paused. The timer is stopped."),
+            "resume": _("Resumed."),
+            "extend": _("Extended."),
+            "stop": _("Stopping the lab. Your answers and score are kept.")
             if session.has_lab
-            else "Ended. Your answers and score are kept.",
+            else _("Ended. Your answers and score are kept."),
         }
         messages.success(request, labels[action])
     return redirect("environments:detail", pk=session.pk)
@@ -274,7 +275,9 @@ def session_machine_reset(request: HttpRequest, pk, machine: str) -> HttpRespons
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.info(request, f"Resetting {machine}: it starts again as it was at the start.")
+        messages.info(
+            request, _("Resetting %(machine)s: it starts again as it was at the start.") % {"machine": machine}
+        )
     if request.htmx:  # asked for confirmation through htmx: load the page again with its message
         return HttpResponse(headers={"HX-Redirect": reverse("environments:detail", args=[session.pk])})
     return redirect("environments:detail", pk=session.pk)
@@ -284,7 +287,7 @@ def session_machine_reset(request: HttpRequest, pk, machine: str) -> HttpRespons
 def review_list(request: HttpRequest) -> HttpResponse:
     """The free-text answers waiting for this creator's or admin's decision."""
     if not (request.user.is_staff or request.user.is_platform_admin):
-        raise DjangoPermissionDenied("Only creators and admins review answers.")
+        raise DjangoPermissionDenied(_("Only creators and admins review answers."))
     pending = selectors.env_answers_pending_review(user=request.user)
     return render(request, "environments/reviews.html", {"pending": pending})
 
@@ -305,5 +308,5 @@ def review_decide(request: HttpRequest, pk) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Answer accepted." if decision == "accept" else "Answer rejected.")
+        messages.success(request, _("Answer accepted.") if decision == "accept" else _("Answer rejected."))
     return redirect("environments:reviews")

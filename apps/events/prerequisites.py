@@ -7,6 +7,8 @@ participant's play of that challenge finished: every question answered right.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from apps.events.models import EventScenario, EventSession
 from apps.scenarios.prerequisites import Prerequisite, prerequisite_slugs
 from rangex.core.errors import Conflict
@@ -42,4 +44,4 @@ def event_prerequisites_require(*, event, participation, version) -> None:
     missing = event_prerequisites_missing(event=event, participation=participation, version=version)
     if missing:
         names = ", ".join(p.title for p in missing)
-        raise Conflict(f"This challenge is locked until you solve {names}.")
+        raise Conflict(_("This challenge is locked until you solve %(names)s.") % {"names": names})

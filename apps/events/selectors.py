@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import models
 from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.environments.models import EnvironmentSession, FlagShareSuspicion
 from apps.events.models import (
@@ -51,7 +52,7 @@ def events_by_phase(*, user) -> dict[str, list[Event]]:
 
 
 def event_get_for_user(*, user, pk) -> Event:
-    return get_one(event_list_visible(user=user), "No such event.", pk=pk)
+    return get_one(event_list_visible(user=user), _("No such event."), pk=pk)
 
 
 def event_challenges(*, event: Event, released_only: bool = False) -> QuerySet[EventScenario]:
@@ -82,7 +83,7 @@ def event_division_get(*, event: Event, raw) -> EventDivision | None:
         return None
     found = event_divisions(event=event).filter(pk=raw).first() if str(raw).isdigit() else None
     if found is None:
-        raise NotFound("This event has no such division.")
+        raise NotFound(_("This event has no such division."))
     return found
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.environments.selectors import env_session_can_access
@@ -34,12 +35,14 @@ def _registration_context(request: HttpRequest, event, participation) -> dict:
     now = timezone.now()
     closed = None
     if now >= event.end_date:
-        closed = "The event is over."
+        closed = _("The event is over.")
     elif now >= event.start_date and not event.allow_late_registration:
         if event.registration_required or event.is_team:
-            closed = f"Registration closed when the event started ({event.local_label(event.start_date)})."
+            closed = _("Registration closed when the event started (%(start)s).") % {
+                "start": event.local_label(event.start_date)
+            }
         else:
-            closed = "No registration needed: your first answer registers you."
+            closed = _("No registration needed: your first answer registers you.")
     teams = []
     if user.is_authenticated and event.is_team and participation is None:
         teams = list(teams_led_by(user=user))
@@ -83,7 +86,9 @@ def event_register(request: HttpRequest, pk) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Your team {team.name} is registered." if team else "You are registered.")
+        messages.success(
+            request, _("Your team %(name)s is registered.") % {"name": team.name} if team else _("You are registered.")
+        )
     return redirect(event)
 
 
@@ -96,7 +101,7 @@ def event_withdraw(request: HttpRequest, pk) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"You withdrew from {event.name}.")
+        messages.success(request, _("You withdrew from %(name)s.") % {"name": event.name})
     return redirect(event)
 
 
@@ -140,7 +145,7 @@ def event_play(request: HttpRequest, pk, version_id) -> HttpResponse:
     # The lab's owner and, in a shared lab, every teammate go to the lab's page.
     if env is not None and env_session_can_access(user=request.user, session=env):
         return redirect("environments:detail", pk=env.pk)
-    messages.info(request, "This challenge has no lab to open; answer its questions here.")
+    messages.info(request, _("This challenge has no lab to open; answer its questions here."))
     return redirect("events:board", pk=event.pk)
 
 
@@ -178,7 +183,7 @@ def event_hint(request: HttpRequest, pk, version_id) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         cost = f" It costs {hint['cost']} points of the question's value." if hint["cost"] else ""
-        messages.info(request, f"Hint: {hint['text']}{cost}")
+        messages.info(request, _("Hint: %(text)s%(cost)s") % {"text": hint["text"], "cost": cost})
     return redirect("events:board", pk=event.pk)
 
 

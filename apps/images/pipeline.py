@@ -26,6 +26,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.images.catalog import docker_image_sync
 from apps.images.models import ImagePipelineStage, RegistryCredential
@@ -92,7 +93,7 @@ def image_pipeline_request(
     A row that failed is started over; a rejected one stays rejected until the sources change.
     """
     if not context:
-        raise ValidationFailed("The build context is empty.", fields={"build_context": ["The context is empty."]})
+        raise ValidationFailed(_("The build context is empty."), fields={"build_context": [_("The context is empty.")]})
     tag = content_tag(content=context)
     path = f"image-contexts/{tag}.tar"
     # Content-addressed: a second request for the same context finds the file there.
@@ -149,7 +150,7 @@ def _restart(stage: ImagePipelineStage, *, path: str) -> None:
 def _require_admin(actor) -> None:
     # Creators use the admin too (is_staff); approving an image is for platform admins only.
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins approve or reject images.")
+        raise PermissionDenied(_("Only admins approve or reject images."))
 
 
 @transaction.atomic
@@ -159,7 +160,8 @@ def image_pipeline_approve(*, stage: ImagePipelineStage, actor) -> ImagePipeline
     stage = ImagePipelineStage.objects.select_for_update().get(pk=stage.pk)
     if stage.status != Status.AWAITING_APPROVAL:
         raise InvalidTransition(
-            f"Image {stage.local_ref} is {stage.get_status_display().lower()}, not waiting for approval."
+            _("Image %(local_ref)s is %(lower)s, not waiting for approval.")
+            % {"local_ref": stage.local_ref, "lower": stage.get_status_display().lower()}
         )
     now = timezone.now()
     stage.status, stage.current_stage = Status.DEPLOYING, Stage.APPROVED
@@ -187,10 +189,10 @@ def image_pipeline_reject(*, stage: ImagePipelineStage, actor, reason: str) -> I
     _require_admin(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Say why the image is rejected.", fields={"reason": ["Give a reason."]})
+        raise ValidationFailed(_("Say why the image is rejected."), fields={"reason": [_("Give a reason.")]})
     stage = ImagePipelineStage.objects.select_for_update().get(pk=stage.pk)
     if stage.status != Status.AWAITING_APPROVAL:
-        raise InvalidTransition(f"Image {stage.local_ref} is not waiting for approval.")
+        raise InvalidTransition(_("Image %(local_ref)s is not waiting for approval.") % {"local_ref": stage.local_ref})
     stage.status, stage.error_message = Status.REJECTED, f"Rejected: {reason}"[:2000]
     stage.review_completed_at, stage.reviewer_user = timezone.now(), actor
     stage.save(update_fields=["status", "error_message", "review_completed_at", "reviewer_user", "updated_at"])
@@ -204,7 +206,9 @@ def image_pipeline_retry(*, stage: ImagePipelineStage, actor) -> ImagePipelineSt
     _require_admin(actor)
     stage = ImagePipelineStage.objects.select_for_update().get(pk=stage.pk)
     if stage.status != Status.FAILED:
-        raise InvalidTransition(f"Image {stage.local_ref} has not failed; there is nothing to retry.")
+        raise InvalidTransition(
+            _("Image %(local_ref)s has not failed; there is nothing to retry.") % {"local_ref": stage.local_ref}
+        )
     if stage.approved_at is not None:
         # Approved already: only the push to production is left to redo.
         stage.status, stage.current_stage, stage.error_message = Status.DEPLOYING, Stage.APPROVED, ""

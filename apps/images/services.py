@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.images.models import DockerCredential, DockerImage, ImageVariant, PlatformImage, RegistryCredential
 from rangex.core.audit import (
@@ -26,7 +27,7 @@ def _require_credential_access(credential, actor, owner_field: str) -> None:
     if getattr(actor, "is_platform_admin", False):
         return
     if getattr(credential, f"{owner_field}_id") != getattr(actor, "pk", None):
-        raise NotFound("No such credential.")
+        raise NotFound(_("No such credential."))
 
 
 @transaction.atomic
@@ -35,10 +36,10 @@ def registry_credential_save(
 ) -> RegistryCredential:
     """Create a registry credential (``credential=None``) or change one; secrets are never audited."""
     if not (getattr(actor, "role_creator", False) or getattr(actor, "is_platform_admin", False)):
-        raise PermissionDenied("Only creators and admins manage registry credentials.")
+        raise PermissionDenied(_("Only creators and admins manage registry credentials."))
     unknown = set(changes) - set(CREDENTIAL_FIELDS)
     if unknown:
-        raise ValidationFailed(f"Unknown field: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown field: %(items)s.") % {"items": ", ".join(sorted(unknown))})
     created = credential is None
     if created:
         credential = RegistryCredential(created_by_user=actor)
@@ -66,14 +67,14 @@ def registry_credential_save(
 def registry_credential_test(*, credential: RegistryCredential, actor) -> RegistryCredential:
     """Sign in to the credential's registry through the runtime and record the outcome."""
     if not (getattr(actor, "role_creator", False) or getattr(actor, "is_platform_admin", False)):
-        raise PermissionDenied("Only creators and admins test registry credentials.")
+        raise PermissionDenied(_("Only creators and admins test registry credentials."))
     _require_credential_access(credential, actor, "created_by_user")
     from apps.runtime import RuntimeFailure, get_runtime
 
     try:
         runtime = get_runtime()
     except RuntimeFailure as exc:
-        raise ServiceUnavailable(f"The runtime is not available: {exc}") from None
+        raise ServiceUnavailable(_("The runtime is not available: %(exc)s") % {"exc": exc}) from None
     # The registry is called outside any transaction: it may take seconds.
     try:
         runtime.registry_login(
@@ -84,7 +85,7 @@ def registry_credential_test(*, credential: RegistryCredential, actor) -> Regist
     except RuntimeFailure as exc:
         status, message = RegistryCredential.Status.FAILED, str(getattr(exc, "message", exc))
     else:
-        status, message = RegistryCredential.Status.OK, f"Signed in to {credential.registry_url}."
+        status, message = RegistryCredential.Status.OK, _("Signed in to %(url)s.") % {"url": credential.registry_url}
     with transaction.atomic():
         credential = RegistryCredential.objects.select_for_update().get(pk=credential.pk)
         credential.status = status
@@ -102,7 +103,7 @@ def docker_credential_save(*, actor, credential: DockerCredential | None = None,
     """Create or change a user's own registry login; admins may change anyone's."""
     unknown = set(changes) - set(DOCKER_CREDENTIAL_FIELDS)
     if unknown:
-        raise ValidationFailed(f"Unknown field: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown field: %(items)s.") % {"items": ", ".join(sorted(unknown))})
     created = credential is None
     if created:
         credential = DockerCredential(user=actor)
@@ -138,7 +139,7 @@ CATALOG_ACTIONS = {
 
 def _require_admin(actor) -> None:
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins curate the image catalogue.")
+        raise PermissionDenied(_("Only admins curate the image catalogue."))
 
 
 @transaction.atomic

@@ -36,6 +36,7 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.utils.translation import gettext as _
 
 from rangex.core.errors import Conflict, ServiceUnavailable, ValidationFailed
 
@@ -99,7 +100,8 @@ def _client_tool(*names: str) -> str:
         if found:
             return found
     raise ServiceUnavailable(
-        f"{names[0]} (or {names[1]}) is not installed: apt-get install mariadb-client, then try again."
+        _("%(value)s (or %(value2)s) is not installed: apt-get install mariadb-client, then try again.")
+        % {"value": names[0], "value2": names[1]}
     )
 
 
@@ -136,7 +138,10 @@ def _run_client(argv: list[str], *, stdin: IO[bytes] | None = None, stdout: IO[b
     result = subprocess.run(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, check=False)
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip()[-1500:]
-        raise ServiceUnavailable(f"{Path(argv[0]).name} failed ({result.returncode}): {message}")
+        raise ServiceUnavailable(
+            _("%(name)s failed (%(returncode)s): %(message)s")
+            % {"name": Path(argv[0]).name, "returncode": result.returncode, "message": message}
+        )
 
 
 def _dump_mysql(settings_dict: dict, target: IO[bytes]) -> None:
@@ -196,7 +201,7 @@ def backup_create(*, output: IO[bytes], using: str = "default") -> BackupSummary
     connection = connections[using]
     vendor = connection.vendor
     if vendor not in ("mysql", "sqlite"):
-        raise ValidationFailed(f"Backups support MariaDB/MySQL and SQLite, not {vendor}.")
+        raise ValidationFailed(_("Backups support MariaDB/MySQL and SQLite, not %(vendor)s.") % {"vendor": vendor})
     media_root = _local_media_root()
     media = _media_files(media_root)
     with tempfile.TemporaryDirectory(prefix="rangex-backup-") as folder:
@@ -264,13 +269,16 @@ def backup_write_file(*, path: Path, using: str = "default") -> BackupSummary:
 def _read_manifest(tar: tarfile.TarFile) -> dict:
     member = tar.next()
     if member is None or member.name != MANIFEST or not member.isfile() or member.size > CHUNK:
-        raise ValidationFailed("This is not a RangeX backup: its first member is not manifest.json.")
+        raise ValidationFailed(_("This is not a RangeX backup: its first member is not manifest.json."))
     try:
         manifest = json.loads(tar.extractfile(member).read())
     except (ValueError, UnicodeError):
-        raise ValidationFailed("The backup's manifest.json is not valid JSON.") from None
+        raise ValidationFailed(_("The backup's manifest.json is not valid JSON.")) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValidationFailed(f"The backup's format is {manifest.get('format')!r}; this RangeX reads format {FORMAT}.")
+        raise ValidationFailed(
+            _("The backup's format is %(get)s; this RangeX reads format %(FORMAT)s.")
+            % {"get": repr(manifest.get("format")), "FORMAT": FORMAT}
+        )
     return manifest
 
 
@@ -278,23 +286,32 @@ def _check_compatible(manifest: dict, connection, *, allow_other_keys: bool) -> 
     database = manifest.get("database") or {}
     if database.get("vendor") != connection.vendor:
         raise ValidationFailed(
-            f"The backup holds a {database.get('vendor')} database; this install uses {connection.vendor}. "
-            "Restore it into an install with the same kind of database."
+            _(
+                "The backup holds a %(get)s database; this install uses %(vendor)s. "
+                "Restore it into an install with the same kind of database."
+            )
+            % {"get": database.get("vendor"), "vendor": connection.vendor}
         )
     known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
     newer = sorted(name for name in manifest.get("migrations", []) if tuple(name.split(".", 1)) not in known)
     if newer:
         raise ValidationFailed(
-            f"The backup comes from a newer RangeX ({len(newer)} migration(s) unknown here, e.g. {newer[0]}): "
-            "restore it with that version or a later one."
+            _(
+                "The backup comes from a newer RangeX (%(count)s migration(s) unknown here, e.g. %(value)s): "
+                "restore it with that version or a later one."
+            )
+            % {"count": len(newer), "value": newer[0]}
         )
     configured = {key_fingerprint(key) for key in settings.FIELD_ENCRYPTION_KEYS}
     missing = [fp for fp in manifest.get("encryption_keys", []) if fp not in configured]
     if missing and not allow_other_keys:
         raise ValidationFailed(
-            f"FIELD_ENCRYPTION_KEYS lacks {len(missing)} key(s) of the backed-up install (fingerprints "
-            f"{', '.join(missing)}): the secrets in this backup could not be decrypted. Set the keys kept with "
-            "the backup, or pass --allow-other-keys to restore anyway and re-enter every stored secret."
+            _(
+                "FIELD_ENCRYPTION_KEYS lacks %(count)s key(s) of the backed-up install (fingerprints "
+                "%(items)s): the secrets in this backup could not be decrypted. Set the keys kept with "
+                "the backup, or pass --allow-other-keys to restore anyway and re-enter every stored secret."
+            )
+            % {"count": len(missing), "items": ", ".join(missing)}
         )
 
 
@@ -318,7 +335,9 @@ def _extract_checked(tar: tarfile.TarFile, manifest: dict, folder: Path) -> Path
     database = manifest["database"]
     member = tar.next()
     if member is None or member.name != database.get("file") or not member.isfile():
-        raise ValidationFailed(f"The backup does not hold {database.get('file')} after its manifest.")
+        raise ValidationFailed(
+            _("The backup does not hold %(get)s after its manifest.") % {"get": database.get("file")}
+        )
     path = folder / "database"
     digest = hashlib.sha256()
     with tar.extractfile(member) as source, path.open("wb") as target:
@@ -326,17 +345,17 @@ def _extract_checked(tar: tarfile.TarFile, manifest: dict, folder: Path) -> Path
             digest.update(block)
             target.write(block)
     if digest.hexdigest() != database.get("sha256"):
-        raise ValidationFailed("The backup's database does not match its checksum: the archive is damaged.")
+        raise ValidationFailed(_("The backup's database does not match its checksum: the archive is damaged."))
     return path
 
 
 def _media_target(root: Path, name: str) -> Path:
     relative = PurePosixPath(name).relative_to(MEDIA)
     if relative.is_absolute() or any(part in ("", ".", "..") for part in relative.parts) or not relative.parts:
-        raise ValidationFailed(f"The backup holds a file with an unsafe name: {name!r}.")
+        raise ValidationFailed(_("The backup holds a file with an unsafe name: %(name)s.") % {"name": repr(name)})
     target = root.joinpath(*relative.parts)
     if not target.resolve().is_relative_to(root.resolve()):
-        raise ValidationFailed(f"The backup holds a file outside media/: {name!r}.")
+        raise ValidationFailed(_("The backup holds a file outside media/: %(name)s.") % {"name": repr(name)})
     return target
 
 
@@ -361,7 +380,9 @@ def backup_restore(
         with tarfile.open(fileobj=source, mode="r|gz") as tar, tempfile.TemporaryDirectory(prefix="rangex-") as tmp:
             return _restore(tar, Path(tmp), connections[using], replace=replace, allow_other_keys=allow_other_keys)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise ValidationFailed(f"The archive is damaged or is not a RangeX backup ({exc}).") from None
+        raise ValidationFailed(
+            _("The archive is damaged or is not a RangeX backup (%(exc)s).") % {"exc": exc}
+        ) from None
 
 
 def _restore(
@@ -373,12 +394,18 @@ def _restore(
     tables = connection.introspection.table_names()
     if tables and not replace:
         raise Conflict(
-            f"The database {connection.settings_dict['NAME']} is not empty ({len(tables)} tables): restore "
-            "into an empty database, or pass --replace to drop its tables first."
+            _(
+                "The database %(NAME)s is not empty (%(count)s tables): restore "
+                "into an empty database, or pass --replace to drop its tables first."
+            )
+            % {"NAME": connection.settings_dict["NAME"], "count": len(tables)}
         )
     wants_media = bool(manifest.get("media", {}).get("included")) and media_root is not None
     if wants_media and not replace and media_root.is_dir() and any(media_root.iterdir()):
-        raise Conflict(f"The media folder {media_root} is not empty: pass --replace to empty it first.")
+        raise Conflict(
+            _("The media folder %(media_root)s is not empty: pass --replace to empty it first.")
+            % {"media_root": media_root}
+        )
     dump = _extract_checked(tar, manifest, folder)
 
     dropped = _drop_tables(connection) if replace else 0
@@ -404,11 +431,13 @@ def _restore(
     # next(), not iteration: iterating a stream starts over from the members already read.
     while (member := tar.next()) is not None:
         if not member.name.startswith(f"{MEDIA}/"):
-            raise ValidationFailed(f"The backup holds an unexpected member: {member.name!r}.")
+            raise ValidationFailed(_("The backup holds an unexpected member: %(name)s.") % {"name": repr(member.name)})
         if not wants_media or member.isdir():
             continue
         if not member.isfile():
-            raise ValidationFailed(f"The backup holds a link or device in media/: {member.name!r}.")
+            raise ValidationFailed(
+                _("The backup holds a link or device in media/: %(name)s.") % {"name": repr(member.name)}
+            )
         target_path = _media_target(media_root, member.name)
         target_path.parent.mkdir(parents=True, exist_ok=True)
         with tar.extractfile(member) as data, target_path.open("wb") as handle:

@@ -18,6 +18,7 @@ from django.db.models import Case, DateTimeField, DecimalField, F, OuterRef, Q, 
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.environments import services as env_services
 from apps.environments.models import (
@@ -422,7 +423,7 @@ def scenario_budget_start_check(*, user, version, now) -> None:
     )
     if spent.exists():
         raise LimitExceeded(
-            "This scenario has used its budget for the month and is closed until the next month.",
+            _("This scenario has used its budget for the month and is closed until the next month."),
             limit="scenario_monthly_budget",
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.ops.models import BudgetAlert
 from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise
@@ -24,7 +25,7 @@ def budget_alert_save(*, actor, budget, changed: list[str] | None = None):
         duplicate = duplicate.exclude(pk=budget.pk)
     if duplicate.exists():
         raise ValidationFailed(
-            "This scenario already has a budget for that month.", fields={"alert_month": ["Already budgeted."]}
+            _("This scenario already has a budget for that month."), fields={"alert_month": [_("Already budgeted.")]}
         )
     created = budget.pk is None
     if created:

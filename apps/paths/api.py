@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -143,7 +144,7 @@ class PlaylistItemsApi(APIView):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
         data = ItemAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        version = get_one(ScenarioVersion.objects.select_related("scenario"), "No such published scenario.",
+        version = get_one(ScenarioVersion.objects.select_related("scenario"), _("No such published scenario."),
                           pk=data.validated_data["scenario_version"])  # fmt: skip
         services.collection_item_add(
             container=playlist, actor=request.user, version=version, position=data.validated_data.get("position")
@@ -159,7 +160,7 @@ class PlaylistItemApi(APIView):
     @extend_schema(request=ItemMoveSerializer, responses=ContainerSerializer)
     def patch(self, request, pk, item_pk):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
-        item = get_one(playlist.items.all(), "No such item.", pk=item_pk)
+        item = get_one(playlist.items.all(), _("No such item."), pk=item_pk)
         data = ItemMoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.collection_item_move(item=item, actor=request.user, position=data.validated_data["position"])
@@ -168,6 +169,6 @@ class PlaylistItemApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, pk, item_pk):
         playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
-        services.collection_item_remove(item=get_one(playlist.items.all(), "No such item.", pk=item_pk),
+        services.collection_item_remove(item=get_one(playlist.items.all(), _("No such item."), pk=item_pk),
                                         actor=request.user)  # fmt: skip
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.db.models import Min
+from django.utils.translation import gettext as _
 
 from apps.environments.models import EnvironmentSession
 from apps.paths.models import CareerPath, PathCertificate
@@ -39,7 +40,7 @@ def path_certificate_issue(*, user, path: CareerPath) -> PathCertificate:
         return existing
     progress = progress_for_many(user=user, containers=[path])[path.pk]
     if not progress.is_complete:
-        raise Conflict(f"Complete every item of {path.title} to get its certificate.")
+        raise Conflict(_("Complete every item of %(title)s to get its certificate.") % {"title": path.title})
     from django.utils import timezone
 
     completed_at = _completed_at(user=user, path=path) or timezone.now()

@@ -9,6 +9,7 @@ scenario's own prerequisites, ``apps.scenarios.prerequisites``, are what refuse 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.paths.models import CareerPath, CareerPathItem
 from rangex.core.audit import AuditAction, audit_record
@@ -32,7 +33,7 @@ def _cycle(graph: dict, start) -> list | None:
 def career_path_item_requires_set(*, item: CareerPathItem, requires, actor) -> CareerPathItem:
     """Make ``item`` require exactly ``requires`` (items of its path); refuse other paths' items and cycles."""
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins curate career paths.")
+        raise PermissionDenied(_("Only admins curate career paths."))
     requires = list(requires)
     with transaction.atomic():
         # The path row lock serialises concurrent edits of one path's requirement graph.
@@ -42,11 +43,13 @@ def career_path_item_requires_set(*, item: CareerPathItem, requires, actor) -> C
         for required in requires:
             if required.pk not in items:
                 raise ValidationFailed(
-                    f"{required} is not an item of this path.", fields={"requires": ["Pick items of this path."]}
+                    _("%(required)s is not an item of this path.") % {"required": required},
+                    fields={"requires": [_("Pick items of this path.")]},
                 )
             if required.pk == item.pk:
                 raise ValidationFailed(
-                    f"{items[item.pk]} cannot require itself.", fields={"requires": ["An item cannot require itself."]}
+                    _("%(value)s cannot require itself.") % {"value": items[item.pk]},
+                    fields={"requires": [_("An item cannot require itself.")]},
                 )
         graph: dict = {}
         for source, target in CareerPathItem.requires.through.objects.filter(
@@ -58,8 +61,8 @@ def career_path_item_requires_set(*, item: CareerPathItem, requires, actor) -> C
         if cycle is not None:
             names = " → ".join(items[pk].scenario_version.title for pk in cycle)
             raise ValidationFailed(
-                f"These prerequisites would make a cycle nobody could finish: {names}.",
-                fields={"requires": ["This makes a cycle."]},
+                _("These prerequisites would make a cycle nobody could finish: %(names)s.") % {"names": names},
+                fields={"requires": [_("This makes a cycle.")]},
             )
         item.requires.set(requires)
         audit_record(

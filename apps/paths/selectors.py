@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.environments.models import EnvironmentSession
 from apps.environments.progress import learner_scenario_percent
@@ -39,7 +40,7 @@ def career_path_list_for_user(*, user) -> QuerySet[CareerPath]:
 
 def career_path_get_for_user(*, user, pk) -> CareerPath:
     """Return a path ``user`` may see; a private one is a 404 to everyone but admins."""
-    return get_one(career_path_list_for_user(user=user), "No such path.", pk=pk)
+    return get_one(career_path_list_for_user(user=user), _("No such path."), pk=pk)
 
 
 # --- Playlists ---------------------------------------------------------------------------------------
@@ -64,7 +65,7 @@ def playlist_list_owned(*, user) -> QuerySet[Playlist]:
 
 def playlist_get_for_user(*, user, pk) -> Playlist:
     """Return a playlist ``user`` may see: public, or their own. Another user's private one is a 404."""
-    return get_one(playlist_list_for_user(user=user), "No such playlist.", pk=pk)
+    return get_one(playlist_list_for_user(user=user), _("No such playlist."), pk=pk)
 
 
 def playlist_get_owned(*, user, pk) -> Playlist:
@@ -72,7 +73,7 @@ def playlist_get_owned(*, user, pk) -> Playlist:
     qs = _playlists() if _is_admin(user) else playlist_list_owned(user=user)
     if not user.is_authenticated:
         qs = qs.none()
-    return get_one(qs, "No such playlist.", pk=pk)
+    return get_one(qs, _("No such playlist."), pk=pk)
 
 
 # --- Progress ------------------------------------------------------------------------------------------
@@ -205,13 +206,17 @@ def paths_next_steps(*, session) -> list[dict]:
         if nxt is not None:
             steps.append(
                 {
-                    "label": f"Next in {path.title}",
+                    "label": _("Next in %(title)s") % {"title": path.title},
                     "title": nxt.scenario_version.title,
                     "url": reverse("scenarios:detail", args=[nxt.scenario_version.scenario.slug]),
                 }
             )
         else:
             steps.append(
-                {"label": f"You completed {path.title}", "title": "See the path", "url": path.get_absolute_url()}
+                {
+                    "label": _("You completed %(title)s") % {"title": path.title},
+                    "title": _("See the path"),
+                    "url": path.get_absolute_url(),
+                }
             )
     return steps

@@ -14,6 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
 from apps.scenarios.models import ScenarioType, ScenarioVersion, VersionStatus
@@ -56,7 +59,7 @@ def _action(container: Container, operation: str) -> AuditAction:
 
 
 def _noun(container: Container) -> str:
-    return "path" if isinstance(container, CareerPath) else "playlist"
+    return _("path") if isinstance(container, CareerPath) else _("playlist")
 
 
 def _item_model(container: Container):
@@ -75,10 +78,10 @@ def _require_owner(container: Container, actor) -> None:
     is_admin = getattr(actor, "is_platform_admin", False)
     if isinstance(container, CareerPath):
         if not is_admin:
-            raise PermissionDenied("Only admins curate career paths.")
+            raise PermissionDenied(_("Only admins curate career paths."))
     elif container.owner_user_id != actor.pk and not is_admin:
         # Another user's playlist does not exist as far as this actor is concerned.
-        raise NotFound("No such playlist.")
+        raise NotFound(_("No such playlist."))
 
 
 def _was_published(version: ScenarioVersion) -> bool:
@@ -91,12 +94,12 @@ def _check_version(container: Container, version: ScenarioVersion, actor) -> Non
     if not getattr(actor, "is_platform_admin", False) and (
         version.status != VersionStatus.PUBLISHED or version.scenario_type == ScenarioType.EVENT_LAB
     ):
-        raise NotFound("No such published scenario.")
+        raise NotFound(_("No such published scenario."))
     if container.is_public and version.status != VersionStatus.PUBLISHED:
         raise ValidationFailed(
-            f"Only published scenario versions may be added to a public {_noun(container)}; "
-            f"{version} is {version.get_status_display().lower()}.",
-            fields={"scenario_version": ["This version is not published."]},
+            _("Only published scenario versions may be added to a public %(noun)s; %(version)s is %(lower)s.")
+            % {"noun": _noun(container), "version": version, "lower": version.get_status_display().lower()},
+            fields={"scenario_version": [_("This version is not published.")]},
         )
 
 
@@ -106,8 +109,8 @@ def _check_duplicate(container: Container, version: ScenarioVersion, exclude_pk=
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
         raise ValidationFailed(
-            f"{version.title} is already in this {_noun(container)}.",
-            fields={"scenario_version": ["Already in the list."]},
+            _("%(title)s is already in this %(noun)s.") % {"title": version.title, "noun": _noun(container)},
+            fields={"scenario_version": [_("Already in the list.")]},
         )
 
 
@@ -140,7 +143,7 @@ def _create(model, *, actor, owner, title: str, description: str = "", is_public
 def career_path_create(*, actor, title: str, description: str = "", is_public: bool = False, cover_image=None):
     """Create an empty career path owned by the admin ``actor``; items are added afterwards."""
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins curate career paths.")
+        raise PermissionDenied(_("Only admins curate career paths."))
     return _create(
         CareerPath, actor=actor, owner=actor, title=title, description=description, is_public=is_public,
         cover_image=cover_image,
@@ -151,7 +154,7 @@ def career_path_create(*, actor, title: str, description: str = "", is_public: b
 def playlist_create(*, owner, title: str, description: str = "", is_public: bool = False) -> Playlist:
     """Create a playlist for ``owner``; private unless ``is_public``."""
     if not getattr(owner, "is_authenticated", False):
-        raise PermissionDenied("Sign in to create playlists.")
+        raise PermissionDenied(_("Sign in to create playlists."))
     return _create(Playlist, actor=owner, owner=owner, title=title, description=description, is_public=is_public)
 
 
@@ -174,7 +177,7 @@ def collection_update(*, container: Container, actor, **changes: Any) -> Contain
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("These fields cannot be changed: %(items)s.") % {"items": ", ".join(sorted(unknown))})
     _require_owner(container, actor)
     container = _locked(container)
 
@@ -187,8 +190,9 @@ def collection_update(*, container: Container, actor, **changes: Any) -> Contain
         ]  # fmt: skip
         if unpublished:
             raise ValidationFailed(
-                f"A public {_noun(container)} holds only published scenarios; {unpublished[0]} is not published.",
-                fields={"is_public": ["Remove the unpublished versions first."]},
+                _("A public %(noun)s holds only published scenarios; %(value)s is not published.")
+                % {"noun": _noun(container), "value": unpublished[0]},
+                fields={"is_public": [_("Remove the unpublished versions first.")]},
             )
 
     model_update(
@@ -222,7 +226,8 @@ def collection_item_add(*, container: Container, actor, version: ScenarioVersion
     existing = list(_items(container))
     if position is not None and not (isinstance(position, int) and 1 <= position <= len(existing) + 1):
         raise ValidationFailed(
-            f"Position must be between 1 and {len(existing) + 1}.", fields={"position": ["Out of range."]}
+            _("Position must be between 1 and %(value)s.") % {"value": len(existing) + 1},
+            fields={"position": [_("Out of range.")]},
         )
     item = _item_model(container)(**{_kind(container): container}, scenario_version=version)
     item.sort_order = len(existing) + 1
@@ -274,11 +279,12 @@ def collection_item_move(*, item: Item, actor, position) -> Item:
     items = list(_items(container))
     if isinstance(position, bool) or not isinstance(position, int) or not 1 <= position <= len(items):
         raise ValidationFailed(
-            f"Position must be a whole number between 1 and {len(items)}.", fields={"position": ["Out of range."]}
+            _("Position must be a whole number between 1 and %(count)s.") % {"count": len(items)},
+            fields={"position": [_("Out of range.")]},
         )
     current = next((i for i in items if i.pk == item.pk), None)
     if current is None:
-        raise NotFound("No such item.")
+        raise NotFound(_("No such item."))
     items.remove(current)
     items.insert(position - 1, current)
     _renumber(container, items)
@@ -340,8 +346,8 @@ def paths_on_session_completed(*, session_id) -> list[CareerPath]:
             notification_send(
                 user=user,
                 type=NotificationType.PATH,
-                title=f"Path completed: {path.title}",
-                body=f"You completed every scenario of {path.title}.",
+                title=format_lazy(gettext_lazy("Path completed: {title}"), title=path.title),
+                body=format_lazy(gettext_lazy("You completed every scenario of {title}."), title=path.title),
                 link=path.get_absolute_url(),
             )
     return finished

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.paths import certificates, selectors, services
@@ -65,7 +66,7 @@ def playlist_create(request: HttpRequest) -> HttpResponse:
 def playlist_add(request: HttpRequest) -> HttpResponse:
     """Add a catalog version to one of the user's playlists, or to a new one named ``title``."""
     version = get_one(
-        ScenarioVersion.objects.select_related("scenario"), "No such scenario.", pk=request.POST.get("version")
+        ScenarioVersion.objects.select_related("scenario"), _("No such scenario."), pk=request.POST.get("version")
     )
     try:
         playlist = None
@@ -79,13 +80,15 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Added {version.title} to {playlist.title}.")
+        messages.success(
+            request, _("Added %(title)s to %(title2)s.") % {"title": version.title, "title2": playlist.title}
+        )
     return redirect(safe_next_url(request, "paths:list"))
 
 
 def _owned_item(request: HttpRequest, pk, item_pk):
     playlist = selectors.playlist_get_owned(user=request.user, pk=pk)
-    return get_one(playlist.items.all(), "No such item.", pk=item_pk)
+    return get_one(playlist.items.all(), _("No such item."), pk=item_pk)
 
 
 @login_required
@@ -122,9 +125,13 @@ def playlist_share(request: HttpRequest, pk) -> HttpResponse:
     else:
         if public:
             link = request.build_absolute_uri(playlist.get_absolute_url())
-            messages.success(request, f"{playlist.title} is public now: anyone with the link {link} can see it.")
+            messages.success(
+                request,
+                _("%(title)s is public now: anyone with the link %(link)s can see it.")
+                % {"title": playlist.title, "link": link},
+            )
         else:
-            messages.success(request, f"{playlist.title} is private now: only you can see it.")
+            messages.success(request, _("%(title)s is private now: only you can see it.") % {"title": playlist.title})
     return redirect("paths:playlist_detail", pk=pk)
 
 
@@ -156,7 +163,7 @@ def certificate(request: HttpRequest, pk) -> HttpResponse:
 @require_GET
 def certificate_pdf(request: HttpRequest, pk) -> HttpResponse:
     """The PDF of the learner's own certificate; it names them, so only they may download it."""
-    cert = get_one(PathCertificate.objects.select_related("career_path", "user"), "No such certificate.",
+    cert = get_one(PathCertificate.objects.select_related("career_path", "user"), _("No such certificate."),
                    pk=pk, user=request.user)  # fmt: skip
     verify_url = request.build_absolute_uri(cert.get_absolute_url())
     pdf = certificates.certificate_pdf(

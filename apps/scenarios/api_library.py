@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -45,7 +46,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 def _require_creator(user) -> None:
     if not getattr(user, "is_staff", False):
-        raise PermissionDenied("Only creators and admins use the asset library.")
+        raise PermissionDenied(_("Only creators and admins use the asset library."))
 
 
 class AssetListApi(generics.ListAPIView):
@@ -87,7 +88,7 @@ class AssetDetailApi(APIView):
         _require_creator(request.user)
         asset = Asset.objects.filter(pk=pk, deleted_from_minio=False).first()
         if asset is None:
-            raise NotFound("No such asset.")
+            raise NotFound(_("No such asset."))
         library.asset_delete(asset=asset, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -103,12 +104,12 @@ class VersionAttachApi(APIView):
         values = data.validated_data
         asset = Asset.objects.filter(pk=values["asset"], deleted_from_minio=False).first()
         if asset is None:
-            raise NotFound("No such asset.")
+            raise NotFound(_("No such asset."))
         machine = None
         if values.get("machine"):
             machine = Machine.objects.filter(pk=values["machine"], scenario_version=version).first()
             if machine is None:
-                raise NotFound("No such machine in this version.")
+                raise NotFound(_("No such machine in this version."))
         link = library.asset_attach(
             version=version,
             asset=asset,
@@ -127,6 +128,6 @@ class VersionDetachApi(APIView):
         version = selectors.scenario_version_get_for_creator(user=request.user, pk=pk)
         link = AssetScenarioVersion.objects.filter(pk=link_pk, scenario_version=version).first()
         if link is None:
-            raise NotFound("No such attachment on this version.")
+            raise NotFound(_("No such attachment on this version."))
         library.asset_detach(link=link, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

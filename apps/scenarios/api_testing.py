@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -52,7 +53,7 @@ class ReviewVersionSerializer(serializers.Serializer):
 
 def _admin_version(request, pk):
     if not request.user.is_platform_admin:
-        raise PermissionDenied("Only admins review scenario versions.")
+        raise PermissionDenied(_("Only admins review scenario versions."))
     return selectors.scenario_version_get_for_creator(user=request.user, pk=pk)
 
 
@@ -81,10 +82,10 @@ class TestRunDetailApi(APIView):
     @extend_schema(responses=TestRunSerializer)
     def get(self, request, pk):
         if not request.user.is_platform_admin:
-            raise PermissionDenied("Only admins read test deployments.")
+            raise PermissionDenied(_("Only admins read test deployments."))
         run = ScenarioVersionTestRun.objects.select_related("scenario_version").filter(pk=pk).first()
         if run is None:
-            raise NotFound("No such test deployment.")
+            raise NotFound(_("No such test deployment."))
         return Response(TestRunSerializer(run).data)
 
 

@@ -8,28 +8,31 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from apps.scenarios import grading
 from rangex.core.errors import ApplicationError
 
 FIELD_LABELS = {
-    "id": "id",
-    "type": "type",
-    "prompt": "question text",
-    "points": "points",
-    "max_attempts": "attempts",
-    "flags": "flags",
-    "answer": "answer",
-    "match": "matching",
-    "options": "options",
-    "correct": "correct options",
-    "tolerance": "tolerance",
-    "scoring": "scoring",
-    "flag_machine": "flag machine",
-    "flag_path": "flag path",
-    "text": "text",
-    "cost": "cost",
-    "question_id": "question",
-    "requires": "hints needed first",
+    "id": gettext_noop("id"),
+    "type": gettext_noop("type"),
+    "prompt": gettext_noop("question text"),
+    "points": gettext_noop("points"),
+    "max_attempts": gettext_noop("attempts"),
+    "flags": gettext_noop("flags"),
+    "answer": gettext_noop("answer"),
+    "match": gettext_noop("matching"),
+    "options": gettext_noop("options"),
+    "correct": gettext_noop("correct options"),
+    "tolerance": gettext_noop("tolerance"),
+    "scoring": gettext_noop("scoring"),
+    "flag_machine": gettext_noop("flag machine"),
+    "flag_path": gettext_noop("flag path"),
+    "text": gettext_noop("text"),
+    "cost": gettext_noop("cost"),
+    "question_id": gettext_noop("question"),
+    "requires": gettext_noop("hints needed first"),
 }
 KEY_RE = re.compile(r"^(questions|hints)\[(\d+)\](?:\.([A-Za-z_]+))?(?:\[(\d+)\])?(?:\.([A-Za-z_]+))?")
 
@@ -39,11 +42,21 @@ def answer_try(*, question: dict, hints: list[dict], answer: Any, scoring_mode: 
     problems = grading.validate_questions([question], [], scenario_type="challenge", validation_mode="manual")
     if problems:
         first = next(iter(humanize_errors(problems, [question], []).values()))[0]
-        return {"ok": False, "correct": False, "points": 0, "message": f"Fix the question first: {first}"}
+        return {
+            "ok": False,
+            "correct": False,
+            "points": 0,
+            "message": _("Fix the question first: %(first)s") % {"first": first},
+        }
     if question.get("type") == "free_text":
-        return {"ok": True, "correct": False, "points": 0, "message": "Free-text answers are marked by a reviewer."}
+        return {"ok": True, "correct": False, "points": 0, "message": _("Free-text answers are marked by a reviewer.")}
     if question.get("dynamic"):
-        return {"ok": True, "correct": False, "points": 0, "message": "A per-session flag is made when a lab starts."}
+        return {
+            "ok": True,
+            "correct": False,
+            "points": 0,
+            "message": _("A per-session flag is made when a lab starts."),
+        }
     try:
         result = grading.grade(
             question={**question, "max_attempts": None},
@@ -59,15 +72,21 @@ def answer_try(*, question: dict, hints: list[dict], answer: Any, scoring_mode: 
         "ok": True,
         "correct": result.correct,
         "points": result.points_awarded,
-        "message": ("Accepted" if result.correct else "Not accepted")
-        + f": {result.points_awarded} of {int(question.get('points') or 0)} points.",
+        "message": (
+            _("Accepted: %(earned)s of %(points)s points.")
+            if result.correct
+            else _("Not accepted: %(earned)s of %(points)s points.")
+        )
+        % {"earned": result.points_awarded, "points": int(question.get("points") or 0)},
     }
 
 
 def _label(qs: list, index: int, what: str) -> str:
     item = qs[index] if 0 <= index < len(qs) and isinstance(qs[index], dict) else {}
     ident = item.get("id")
-    return f"{what} {index + 1}" + (f" ({ident})" if isinstance(ident, str) and ident else "")
+    if isinstance(ident, str) and ident:
+        return _("%(what)s %(position)s (%(id)s)") % {"what": what, "position": index + 1, "id": ident}
+    return _("%(what)s %(position)s") % {"what": what, "position": index + 1}
 
 
 def humanize_key(key: str, questions: list, hints: list) -> tuple[str, int | None, str]:
@@ -78,13 +97,15 @@ def humanize_key(key: str, questions: list, hints: list) -> tuple[str, int | Non
     section, index, field, sub, subfield = match.groups()
     index = int(index)
     items = questions if section == "questions" else hints
-    label = _label(items if isinstance(items, list) else [], index, "Question" if section == "questions" else "Hint")
+    label = _label(
+        items if isinstance(items, list) else [], index, _("Question") if section == "questions" else _("Hint")
+    )
     if field:
-        label += f", {FIELD_LABELS.get(field, field.replace('_', ' '))}"
+        label += ", " + (_(FIELD_LABELS[field]) if field in FIELD_LABELS else field.replace("_", " "))
         if sub is not None:
             label += f" {int(sub) + 1}"
         if subfield:
-            label += f" {FIELD_LABELS.get(subfield, subfield.replace('_', ' '))}"
+            label += " " + (_(FIELD_LABELS[subfield]) if subfield in FIELD_LABELS else subfield.replace("_", " "))
     return section, index, label
 
 
@@ -94,7 +115,7 @@ def humanize_errors(errors: dict[str, list[str]], questions: Any, hints: Any) ->
     hs = hints if isinstance(hints, list) else []
     out: dict[str, list[str]] = {}
     for key, texts in errors.items():
-        _, _, label = humanize_key(key, qs, hs)
+        label = humanize_key(key, qs, hs)[2]
         out[key] = [f"{label}: {text}" if label else text for text in texts]
     return out
 
@@ -102,7 +123,7 @@ def humanize_errors(errors: dict[str, list[str]], questions: Any, hints: Any) ->
 def flag_placeholder(question: dict) -> str:
     """Return a hint of the expected answer's shape for the solver's input, from the question's own flags."""
     if question.get("type") == "numeric":
-        return "A number"
+        return _("A number")
     if question.get("type") != "flag":
         return ""
     for flag in grading.question_flags(question):
@@ -111,4 +132,4 @@ def flag_placeholder(question: dict) -> str:
             match = re.match(r"^([A-Za-z0-9_-]{1,20})\{.*\}$", content)
             if match:
                 return f"{match.group(1)}{{...}}"
-    return "Your answer"
+    return _("Your answer")

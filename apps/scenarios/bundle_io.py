@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.scenarios.models import Machine, NetworkPivotPoint, ScenarioAsset
 from rangex.core.errors import ValidationFailed
@@ -73,26 +75,40 @@ def read_zip(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFAULT
     try:
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise ValidationFailed(f"{filename} is not a valid zip file.") from None
+        raise ValidationFailed(_("%(filename)s is not a valid zip file.") % {"filename": filename}) from None
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_entries:
-            raise ValidationFailed(f"{filename} has {len(infos)} entries; at most {limits.max_entries} are allowed.")
+            raise ValidationFailed(
+                _("%(filename)s has %(count)s entries; at most %(max_entries)s are allowed.")
+                % {"filename": filename, "count": len(infos), "max_entries": limits.max_entries}
+            )
         files: dict[str, bytes] = {}
         total = 0
         for info in infos:
             name = info.filename
             safe = safe_relative(name.rstrip("/") if info.is_dir() else name)
             if safe is None:
-                raise ValidationFailed(f"{filename}: the entry {name!r} has an absolute path or '..'; refused.")
+                raise ValidationFailed(
+                    _("%(filename)s: the entry %(name)s has an absolute path or '..'; refused.")
+                    % {"filename": filename, "name": repr(name)}
+                )
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise ValidationFailed(f"{filename}: the entry {name!r} is a symbolic link; refused.")
+                raise ValidationFailed(
+                    _("%(filename)s: the entry %(name)s is a symbolic link; refused.")
+                    % {"filename": filename, "name": repr(name)}
+                )
             if info.is_dir():
                 continue
             if info.flag_bits & 0x1:
-                raise ValidationFailed(f"{filename}: the entry {name!r} is encrypted; refused.")
+                raise ValidationFailed(
+                    _("%(filename)s: the entry %(name)s is encrypted; refused.")
+                    % {"filename": filename, "name": repr(name)}
+                )
             if safe in files:
-                raise ValidationFailed(f"{filename}: the entry {name!r} appears twice.")
+                raise ValidationFailed(
+                    _("%(filename)s: the entry %(name)s appears twice.") % {"filename": filename, "name": repr(name)}
+                )
             chunks = []
             size = 0
             try:
@@ -102,15 +118,24 @@ def read_zip(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFAULT
                         total += len(chunk)
                         if total > limits.max_total_bytes:
                             megabytes = limits.max_total_bytes // (1024 * 1024)
-                            raise ValidationFailed(f"{filename} unpacks to more than {megabytes} MB; refused.")
+                            raise ValidationFailed(
+                                _("%(filename)s unpacks to more than %(megabytes)s MB; refused.")
+                                % {"filename": filename, "megabytes": megabytes}
+                            )
                         if size > 1024 * 1024 and size > limits.max_ratio * max(info.compress_size, 1):
                             raise ValidationFailed(
-                                f"{filename}: the entry {name!r} is compressed more than {limits.max_ratio}:1 "
-                                "(a decompression bomb?); refused."
+                                _(
+                                    "%(filename)s: the entry %(name)s is compressed more than %(max_ratio)s:1 "
+                                    "(a decompression bomb?); refused."
+                                )
+                                % {"filename": filename, "name": repr(name), "max_ratio": limits.max_ratio}
                             )
                         chunks.append(chunk)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-                raise ValidationFailed(f"{filename}: the entry {name!r} cannot be read ({exc}).") from None
+                raise ValidationFailed(
+                    _("%(filename)s: the entry %(name)s cannot be read (%(exc)s).")
+                    % {"filename": filename, "name": repr(name), "exc": exc}
+                ) from None
             files[safe] = b"".join(chunks)
     return files
 
@@ -123,15 +148,21 @@ def read_folder(path: Path, *, limits: BundleLimits = DEFAULT_LIMITS) -> dict[st
         for name in dirs + names:
             full = Path(root) / name
             if full.is_symlink():
-                raise ValidationFailed(f"{full} is a symbolic link; refused.")
+                raise ValidationFailed(_("%(full)s is a symbolic link; refused.") % {"full": full})
         for name in names:
             full = Path(root) / name
             rel = full.relative_to(path).as_posix()
             if len(files) >= limits.max_entries:
-                raise ValidationFailed(f"{path} has more than {limits.max_entries} files.")
+                raise ValidationFailed(
+                    _("%(path)s has more than %(max_entries)s files.")
+                    % {"path": path, "max_entries": limits.max_entries}
+                )
             total += full.stat().st_size
             if total > limits.max_total_bytes:
-                raise ValidationFailed(f"{path} holds more than {limits.max_total_bytes // (1024 * 1024)} MB.")
+                raise ValidationFailed(
+                    _("%(path)s holds more than %(value)s MB.")
+                    % {"path": path, "value": limits.max_total_bytes // (1024 * 1024)}
+                )
             files[rel] = full.read_bytes()
     return files
 
@@ -168,7 +199,7 @@ class FolderFiles(Mapping):
         for part in safe.split("/"):
             path = path / part
             if path.is_symlink():
-                raise ValidationFailed(f"{path} is a symbolic link; refused.")
+                raise ValidationFailed(_("%(path)s is a symbolic link; refused.") % {"path": path})
         return path if path.is_file() else None
 
     def __contains__(self, name: object) -> bool:
@@ -182,7 +213,10 @@ class FolderFiles(Mapping):
             raise KeyError(name)
         self.total += path.stat().st_size
         if self.total > self.limits.max_total_bytes:
-            raise ValidationFailed(f"{self.root} holds more than {self.limits.max_total_bytes // (1024 * 1024)} MB.")
+            raise ValidationFailed(
+                _("%(root)s holds more than %(value)s MB.")
+                % {"root": self.root, "value": self.limits.max_total_bytes // (1024 * 1024)}
+            )
         self.read[name] = path.read_bytes()
         return self.read[name]
 
@@ -233,25 +267,33 @@ def _yaml_bounds_check(text: str, *, filename: str, limits: BundleLimits) -> Non
         if isinstance(event, yaml.AliasEvent):
             # Aliases would let a small file expand into a huge document; a manifest has no use for them.
             line = event.start_mark.line + 1
-            raise ValidationFailed(f"{filename}, line {line}: YAML anchors and aliases are not supported.")
+            raise ValidationFailed(
+                _("%(filename)s, line %(line)s: YAML anchors and aliases are not supported.")
+                % {"filename": filename, "line": line}
+            )
         if isinstance(event, _NODE):
             nodes += 1
             if nodes > limits.max_yaml_nodes:
                 line = event.start_mark.line + 1
                 raise ValidationFailed(
-                    f"{filename}, line {line}: the YAML has more than {limits.max_yaml_nodes} values; refused."
+                    _("%(filename)s, line %(line)s: the YAML has more than %(max_yaml_nodes)s values; refused.")
+                    % {"filename": filename, "line": line, "max_yaml_nodes": limits.max_yaml_nodes}
                 )
             if nodes % 256 == 0 and time.thread_time() - started > limits.max_yaml_cpu_seconds:
                 raise ValidationFailed(
-                    f"{filename}: reading the YAML took more than {limits.max_yaml_cpu_seconds:g} seconds; refused."
+                    _("%(filename)s: reading the YAML took more than %(max_yaml_cpu_seconds)s seconds; refused.")
+                    % {"filename": filename, "max_yaml_cpu_seconds": format(limits.max_yaml_cpu_seconds, "g")}
                 )
         if isinstance(event, _OPENING):
             depth += 1
             if depth > limits.max_yaml_depth:
                 line = event.start_mark.line + 1
                 raise ValidationFailed(
-                    f"{filename}, line {line}: the YAML is nested more than {limits.max_yaml_depth} levels deep; "
-                    "refused."
+                    _(
+                        "%(filename)s, line %(line)s: the YAML is nested more than %(max_yaml_depth)s levels deep; "
+                        "refused."
+                    )
+                    % {"filename": filename, "line": line, "max_yaml_depth": limits.max_yaml_depth}
                 )
         elif isinstance(event, _CLOSING):
             depth -= 1
@@ -267,12 +309,15 @@ class YamlDoc:
         self.others: list[YamlDoc] = []
         self.lines: dict[str, int] = {}
         if len(text) > limits.max_manifest_bytes:
-            raise ValidationFailed(f"{filename} is larger than {limits.max_manifest_bytes // 1024} KB.")
+            raise ValidationFailed(
+                _("%(filename)s is larger than %(value)s KB.")
+                % {"filename": filename, "value": limits.max_manifest_bytes // 1024}
+            )
         if isinstance(text, bytes):
             try:
                 text = text.decode("utf-8")
             except UnicodeDecodeError:
-                raise ValidationFailed(f"{filename} is not UTF-8 text.") from None
+                raise ValidationFailed(_("%(filename)s is not UTF-8 text.") % {"filename": filename}) from None
         try:
             _yaml_bounds_check(text, filename=filename, limits=limits)
             loader = _ManifestLoader(text)
@@ -288,15 +333,25 @@ class YamlDoc:
             if template:
                 line = text.count("\n", 0, template.start()) + 1
                 raise ValidationFailed(
-                    f"{filename}, line {line}: this is not valid YAML and looks like an unrendered template "
-                    f"(placeholders such as {{{{cookiecutter.name}}}}); render it with its values first."
+                    _(
+                        "%(filename)s, line %(line)s: this is not valid YAML and looks like an unrendered template "
+                        "(placeholders such as {{cookiecutter.name}}); render it with its values first."
+                    )
+                    % {"filename": filename, "line": line}
                 ) from None
-            raise ValidationFailed(f"{filename}{where}: this is not valid YAML ({exc.problem or exc}).") from None
+            raise ValidationFailed(
+                _("%(filename)s%(where)s: this is not valid YAML (%(value)s).")
+                % {"filename": filename, "where": where, "value": exc.problem or exc}
+            ) from None
         except yaml.YAMLError as exc:
-            raise ValidationFailed(f"{filename}: this is not valid YAML ({exc}).") from None
+            raise ValidationFailed(
+                _("%(filename)s: this is not valid YAML (%(exc)s).") % {"filename": filename, "exc": exc}
+            ) from None
         except RecursionError:
             # The depth check above makes this unreachable; a crash must still never become a 500.
-            raise ValidationFailed(f"{filename}: the YAML is nested too deeply; refused.") from None
+            raise ValidationFailed(
+                _("%(filename)s: the YAML is nested too deeply; refused.") % {"filename": filename}
+            ) from None
         if node is not None:
             self._index(node, "")
         self._check_json_values(self.data, "")
@@ -342,11 +397,17 @@ class YamlDoc:
 
     def warn(self, path: str, message: str) -> None:
         """Record something kept in another form or left out, for the import report."""
-        where = f", line {self.line_of(path)}" if path else ""
-        self.warnings.append(f"{self.filename}{where}, {path or 'file'}: {message}")
+        text = _("%(filename)s, line %(line)s, %(path)s: %(message)s") if path else _("%(filename)s, file: %(message)s")
+        self.warnings.append(
+            text % {"filename": self.filename, "line": self.line_of(path), "path": path, "message": message}
+        )
 
     def where(self, path: str) -> str:
-        return f"{self.filename}, line {self.line_of(path)}, {path}"
+        return _("%(filename)s, line %(line)s, %(path)s") % {
+            "filename": self.filename,
+            "line": self.line_of(path),
+            "path": path,
+        }
 
     def check_unrendered(self, paths: tuple[str, ...]) -> None:
         """Refuse a file whose fields still hold template placeholders (a valid YAML template)."""
@@ -355,8 +416,11 @@ class YamlDoc:
             if isinstance(value, str) and TEMPLATE_RE.search(value):
                 self.add(
                     path,
-                    f"{value!r} looks like an unrendered template placeholder; "
-                    "render the template with its values first.",
+                    _(
+                        "%(value)s looks like an unrendered template placeholder; "
+                        "render the template with its values first."
+                    )
+                    % {"value": repr(value)},
                 )
 
     def get(self, path: str) -> Any:
@@ -385,9 +449,21 @@ class YamlDoc:
         first = docs[0]
         path, messages = next(iter(first.errors.items()))
         more = sum(len(d.errors) for d in docs) - 1
-        tail = f" ({more} more problem{'s' if more != 1 else ''})" if more else ""
+        tail = (
+            " (" + ngettext("%(count)s more problem", "%(count)s more problems", more) % {"count": more} + ")"
+            if more
+            else ""
+        )
         raise ValidationFailed(
-            f"{first.filename}, line {first.line_of(path)}, {path}: {messages[0]}{tail}", fields=fields
+            _("%(filename)s, line %(line_of)s, %(path)s: %(value)s%(tail)s")
+            % {
+                "filename": first.filename,
+                "line_of": first.line_of(path),
+                "path": path,
+                "value": messages[0],
+                "tail": tail,
+            },
+            fields=fields,
         )
 
 
@@ -395,14 +471,17 @@ def load_source(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFA
     """Return the files of an upload: a zip, a folder path, or a single YAML file."""
     if isinstance(data, Path):
         if not data.is_dir():
-            raise ValidationFailed(f"{data} is not a folder.")
+            raise ValidationFailed(_("%(data)s is not a folder.") % {"data": data})
         return read_folder(data, limits=limits)
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not isinstance(data, bytes | bytearray):
         data = data.read(limits.max_upload_bytes + 1)
     if len(data) > limits.max_upload_bytes:
-        raise ValidationFailed(f"{filename} is larger than {limits.max_upload_bytes // (1024 * 1024)} MB.")
+        raise ValidationFailed(
+            _("%(filename)s is larger than %(value)s MB.")
+            % {"filename": filename, "value": limits.max_upload_bytes // (1024 * 1024)}
+        )
     lower = filename.lower()
     if lower.endswith(".zip") or data[:4] == b"PK\x03\x04":
         return read_zip(bytes(data), filename=filename, limits=limits)
@@ -414,7 +493,9 @@ def load_source(data: bytes | Any, *, filename: str, limits: BundleLimits = DEFA
             return {name: bytes(data)}
         # The file keeps the name it was given, so every message names it.
         return {safe_relative(posixpath.basename(filename)) or "challenge.yml": bytes(data)}
-    raise ValidationFailed(f"{filename}: upload a .zip bundle, a scenario.yaml or a challenge.yml file.")
+    raise ValidationFailed(
+        _("%(filename)s: upload a .zip bundle, a scenario.yaml or a challenge.yml file.") % {"filename": filename}
+    )
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from apps.images.models import ImageVariant, PlatformImage
 from apps.scenarios.bundle_io import MANIFEST_NAME, ImportPlan, PlannedFile, YamlDoc, safe_relative
@@ -113,7 +114,9 @@ def bundle_export(*, version: ScenarioVersion) -> bytes:
             with asset.file.open("rb") as fh:
                 files[path] = fh.read()
         except OSError:
-            raise ValidationFailed(f"The file of the asset {asset.file_name!r} is missing from storage.") from None
+            raise ValidationFailed(
+                _("The file of the asset %(file_name)s is missing from storage.") % {"file_name": repr(asset.file_name)}
+            ) from None
         row = {"file": path, "machine": asset.machine.name if asset.machine_id else None}
         row.update({name: _plain(getattr(asset, name)) for name in ASSET_FIELDS})
         asset_rows.append(row)
@@ -179,12 +182,15 @@ def _plan_build(doc: YamlDoc, machine: Machine, row: dict, files: dict[str, byte
     names = row.get("tools")
     if names is not None:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            doc.add(f"{at}.tools", "Give the tools as a list of names from the catalogue.")
+            doc.add(f"{at}.tools", _("Give the tools as a list of names from the catalogue."))
             return
         tools = {t.name: t for t in Tool.objects.filter(name__in=names, is_active=True)}
         missing = [n for n in names if n not in tools]
         if missing:
-            doc.add(f"{at}.tools", f"No active tool of the catalogue is named {', '.join(map(repr, missing))}.")
+            doc.add(
+                f"{at}.tools",
+                _("No active tool of the catalogue is named %(items)s.") % {"items": ", ".join(map(repr, missing))},
+            )
         machine.planned_tools = [tools[n] for n in names if n in tools]
 
 
@@ -201,14 +207,17 @@ def _clean_model(doc: YamlDoc, instance, prefix: str, *, exclude: list[str], ren
 
 def _resolve_image(doc: YamlDoc, machine: Machine, image: Any, at: str) -> None:
     if not isinstance(image, dict):
-        doc.add(at, "Give the image as {variant: name}, {platform: label} or {ref: registry/name:tag}.")
+        doc.add(at, _("Give the image as {variant: name}, {platform: label} or {ref: registry/name:tag}."))
         return
     if "variant" in image:
         candidates = list(ImageVariant.objects.filter(display_name=image["variant"]))
         if len(candidates) > 1 and image.get("image_ref"):
             candidates = [c for c in candidates if c.image_ref == image["image_ref"]] or candidates
         if not candidates:
-            doc.add(f"{at}.variant", f"No image variant named {image['variant']!r} exists on this platform.")
+            doc.add(
+                f"{at}.variant",
+                _("No image variant named %(variant)s exists on this platform.") % {"variant": repr(image["variant"])},
+            )
             return
         machine.image_source_type = ImageSourceType.VARIANT
         machine.image_variant = candidates[0]
@@ -217,7 +226,11 @@ def _resolve_image(doc: YamlDoc, machine: Machine, image: Any, at: str) -> None:
         if len(candidates) > 1 and image.get("image_ref"):
             candidates = [c for c in candidates if c.image_ref == image["image_ref"]] or candidates
         if not candidates:
-            doc.add(f"{at}.platform", f"No platform image labelled {image['platform']!r} exists on this platform.")
+            doc.add(
+                f"{at}.platform",
+                _("No platform image labelled %(platform)s exists on this platform.")
+                % {"platform": repr(image["platform"])},
+            )
             return
         machine.image_source_type = ImageSourceType.PLATFORM
         machine.platform_image = candidates[0]
@@ -225,41 +238,47 @@ def _resolve_image(doc: YamlDoc, machine: Machine, image: Any, at: str) -> None:
         machine.image_source_type = ImageSourceType.CUSTOM
         machine.image_ref = image["ref"].strip()
     else:
-        doc.add(at, "Give the image as {variant: name}, {platform: label} or {ref: registry/name:tag}.")
+        doc.add(at, _("Give the image as {variant: name}, {platform: label} or {ref: registry/name:tag}."))
 
 
 def _check_target_path(doc: YamlDoc, value: Any, at: str) -> None:
     if value and (not isinstance(value, str) or not value.startswith("/") or ".." in value.split("/")):
-        doc.add(at, "Give an absolute path inside the machine, without '..'.")
+        doc.add(at, _("Give an absolute path inside the machine, without '..'."))
 
 
 def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "") -> ImportPlan:
     """Check a RangeX manifest and the files it names; return what to create."""
     data = doc.data
     if not isinstance(data, dict):
-        doc.add("", "The manifest must be a mapping.")
+        doc.add("", _("The manifest must be a mapping."))
         doc.raise_if_errors()
     if data.get("format") != BUNDLE_FORMAT:
-        doc.add("format", f"A RangeX bundle manifest says format: {BUNDLE_FORMAT}.")
+        doc.add(
+            "format", _("A RangeX bundle manifest says format: %(BUNDLE_FORMAT)s.") % {"BUNDLE_FORMAT": BUNDLE_FORMAT}
+        )
     if data.get("format_version") != BUNDLE_FORMAT_VERSION:
-        doc.add("format_version", f"This platform reads bundle format version {BUNDLE_FORMAT_VERSION}.")
+        doc.add(
+            "format_version",
+            _("This platform reads bundle format version %(BUNDLE_FORMAT_VERSION)s.")
+            % {"BUNDLE_FORMAT_VERSION": BUNDLE_FORMAT_VERSION},
+        )
     scenario = data.get("scenario")
     slug = scenario.get("slug") if isinstance(scenario, dict) else None
     if not isinstance(slug, str) or not slug.strip():
-        doc.add("scenario.slug", "Give the scenario's slug.")
+        doc.add("scenario.slug", _("Give the scenario's slug."))
         slug = ""
     version_data = data.get("version")
     if not isinstance(version_data, dict):
-        doc.add("version", "Give the version's fields as a mapping.")
+        doc.add("version", _("Give the version's fields as a mapping."))
         version_data = {}
     unknown = sorted(set(version_data) - set(VERSION_FIELDS) - {"cover_image"}, key=str)
     for name in unknown:
-        doc.add(f"version.{name}", "This field is not known.")
+        doc.add(f"version.{name}", _("This field is not known."))
     version_fields = {name: version_data[name] for name in VERSION_FIELDS if name in version_data}
     for name in ("questions", "hints"):
         value = data.get(name, [])
         if not isinstance(value, list):
-            doc.add(name, f"{name.capitalize()} must be a list.")
+            doc.add(name, _("%(capitalize)s must be a list.") % {"capitalize": name.capitalize()})
             value = []
         version_fields[name] = value
     probe = ScenarioVersion(**{k: v for k, v in version_fields.items() if v is not None or k in _NULLABLE})
@@ -275,29 +294,29 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
     machines: list[Machine] = []
     raw_machines = data.get("machines", [])
     if not isinstance(raw_machines, list):
-        doc.add("machines", "Machines must be a list.")
+        doc.add("machines", _("Machines must be a list."))
         raw_machines = []
     names: set[str] = set()
     for i, row in enumerate(raw_machines):
         at = f"machines[{i}]"
         if not isinstance(row, dict):
-            doc.add(at, "Each machine must be a mapping.")
+            doc.add(at, _("Each machine must be a mapping."))
             continue
         for name in sorted(set(row) - set(MACHINE_FIELDS) - {"image", "build", "tools"}, key=str):
-            doc.add(f"{at}.{name}", "This field is not known (secrets are never imported).")
+            doc.add(f"{at}.{name}", _("This field is not known (secrets are never imported)."))
         fields = {name: row[name] for name in MACHINE_FIELDS if name in row}
         if fields.get("cpu_cores") is not None:
             try:
                 fields["cpu_cores"] = Decimal(str(fields["cpu_cores"]))
             except InvalidOperation:
-                doc.add(f"{at}.cpu_cores", "Give a number of CPU cores.")
+                doc.add(f"{at}.cpu_cores", _("Give a number of CPU cores."))
                 fields.pop("cpu_cores")
         machine = Machine(**fields)
         _resolve_image(doc, machine, row.get("image"), f"{at}.image")
         _plan_build(doc, machine, row, files, at, base=base)
         _clean_model(doc, machine, at, exclude=["scenario_version", "image_variant", "platform_image"])
         if machine.name in names:
-            doc.add(f"{at}.name", f"Another machine is already named {machine.name!r}.")
+            doc.add(f"{at}.name", _("Another machine is already named %(name)s.") % {"name": repr(machine.name)})
         names.add(machine.name)
         machines.append(machine)
 
@@ -306,7 +325,7 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
     for i, row in enumerate(raw_pivots if isinstance(raw_pivots, list) else []):
         at = f"pivot_points[{i}]"
         if not isinstance(row, dict):
-            doc.add(at, "Each pivot point must be a mapping.")
+            doc.add(at, _("Each pivot point must be a mapping."))
             continue
         pivot = NetworkPivotPoint(
             source_network_group=row.get("source") or "",
@@ -327,12 +346,15 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
     for i, row in enumerate(raw_assets if isinstance(raw_assets, list) else []):
         at = f"assets[{i}]"
         if not isinstance(row, dict):
-            doc.add(at, "Each asset must be a mapping.")
+            doc.add(at, _("Each asset must be a mapping."))
             continue
         planned = _planned_file(doc, files, row.get("file"), f"{at}.file", base=base)
         machine_name = row.get("machine")
         if machine_name is not None and (not isinstance(machine_name, str) or machine_name not in names):
-            doc.add(f"{at}.machine", f"No machine named {machine_name!r} is in this bundle.")
+            doc.add(
+                f"{at}.machine",
+                _("No machine named %(machine_name)s is in this bundle.") % {"machine_name": repr(machine_name)},
+            )
         fields = {name: row[name] for name in ASSET_FIELDS if row.get(name) is not None}
         if planned and not fields.get("file_name"):
             fields["file_name"] = posixpath.basename(planned.path)
@@ -361,17 +383,17 @@ def plan_rangex_manifest(doc: YamlDoc, files: dict[str, bytes], *, base: str = "
 def _plan_rules(doc: YamlDoc, raw: Any, machines: set[str], questions: list[Any]) -> list[AdminTestValidation]:
     """Check the manifest's ``validation_rules``; each names machines and questions of this bundle."""
     if not isinstance(raw, list):
-        doc.add("validation_rules", "Validation rules must be a list.")
+        doc.add("validation_rules", _("Validation rules must be a list."))
         return []
     question_ids = {str(q.get("id")) for q in questions if isinstance(q, dict)}
     rules = []
     for i, row in enumerate(raw):
         at = f"validation_rules[{i}]"
         if not isinstance(row, dict):
-            doc.add(at, "Each validation rule must be a mapping.")
+            doc.add(at, _("Each validation rule must be a mapping."))
             continue
         for name in sorted(set(row) - set(RULE_FIELDS), key=str):
-            doc.add(f"{at}.{name}", "This field is not known.")
+            doc.add(f"{at}.{name}", _("This field is not known."))
         rule = AdminTestValidation(position=i, **{k: row[k] for k in RULE_FIELDS if row.get(k) is not None})
         for name, messages in rule_problems(rule, machines=machines, questions=question_ids).items():
             for message in messages:
@@ -387,10 +409,10 @@ _NULLABLE = {"creator_name", "code_of_ethics", "learning_outcomes", "network_top
 def _planned_file(doc: YamlDoc, files: dict[str, bytes], path: Any, at: str, *, base: str = "") -> PlannedFile | None:
     safe = safe_relative(path) if isinstance(path, str) else None
     if safe is None:
-        doc.add(at, "Give a relative path inside the bundle, without '..'.")
+        doc.add(at, _("Give a relative path inside the bundle, without '..'."))
         return None
     full = f"{base}/{safe}" if base else safe
     if full not in files:
-        doc.add(at, f"The file {full!r} is not in the bundle.")
+        doc.add(at, _("The file %(full)s is not in the bundle.") % {"full": repr(full)})
         return None
     return PlannedFile(path=full, content=files[full])

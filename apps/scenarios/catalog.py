@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields import BooleanField, IntegerField
+from django.utils.translation import gettext as _
 
 from apps.scenarios.limits import accessible_scenario_ids
 from apps.scenarios.models import (
@@ -146,8 +147,8 @@ def catalog_get(*, user, slug: str) -> ScenarioVersion:
         "machines", "pivot_points"
     )
     if not slug:
-        raise NotFound("There is no published scenario with that name.")
-    return get_one(qs, "There is no published scenario with that name.", scenario__slug=slug)
+        raise NotFound(_("There is no published scenario with that name."))
+    return get_one(qs, _("There is no published scenario with that name."), scenario__slug=slug)
 
 
 def catalog_topology(version: ScenarioVersion) -> dict:

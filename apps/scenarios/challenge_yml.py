@@ -34,6 +34,7 @@ import re
 from typing import Any
 
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from apps.scenarios.bundle_io import (
     COMPOSE_NAMES,
@@ -95,7 +96,7 @@ def _unknown_keys(doc: YamlDoc, data: dict) -> None:
             continue
         close = [ALIASES[key]] if key in ALIASES else difflib.get_close_matches(str(key), SPEC_KEYS, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        doc.warn(str(key), f"unknown key, not in the ctfcli spec; dropped.{hint}")
+        doc.warn(str(key), _("unknown key, not in the ctfcli spec; dropped.%(hint)s") % {"hint": hint})
 
 
 def _flags(doc: YamlDoc, raw: Any) -> list[dict[str, Any]]:
@@ -103,7 +104,7 @@ def _flags(doc: YamlDoc, raw: Any) -> list[dict[str, Any]]:
     if raw is None:
         raw = []
     if not isinstance(raw, list):
-        doc.add("flags", "Flags must be a list.")
+        doc.add("flags", _("Flags must be a list."))
         return flags
     for i, flag in enumerate(raw):
         at = f"flags[{i}]"
@@ -112,15 +113,15 @@ def _flags(doc: YamlDoc, raw: Any) -> list[dict[str, Any]]:
         elif isinstance(flag, dict):
             content, ftype, data = flag.get("content"), flag.get("type", "static"), flag.get("data") or ""
             for key in sorted(set(flag) - {"content", "type", "data"}, key=str):
-                doc.warn(f"{at}.{key}", "unknown flag key; dropped.")
+                doc.warn(f"{at}.{key}", _("unknown flag key; dropped."))
         else:
-            doc.add(at, "A flag is text or a mapping with type, content and data.")
+            doc.add(at, _("A flag is text or a mapping with type, content and data."))
             continue
         if not isinstance(content, str) or not content.strip():
-            doc.add(f"{at}.content" if isinstance(flag, dict) else at, "The flag is empty.")
+            doc.add(f"{at}.content" if isinstance(flag, dict) else at, _("The flag is empty."))
             continue
         if data not in ("", "case_insensitive", "case_sensitive"):
-            doc.add(f"{at}.data", "Use case_sensitive or case_insensitive.")
+            doc.add(f"{at}.data", _("Use case_sensitive or case_insensitive."))
             continue
         if ftype == "regex":
             problem = regex_problem(content)
@@ -128,11 +129,11 @@ def _flags(doc: YamlDoc, raw: Any) -> list[dict[str, Any]]:
                 doc.add(f"{at}.content", problem)
                 continue
         elif ftype != "static":
-            doc.add(f"{at}.type", f"Unknown flag type {ftype!r}; use static or regex.")
+            doc.add(f"{at}.type", _("Unknown flag type %(ftype)s; use static or regex.") % {"ftype": repr(ftype)})
             continue
         flags.append({"type": ftype, "content": content, "case_insensitive": data == "case_insensitive"})
     if not raw:
-        doc.add("flags", "Give at least one flag.")
+        doc.add("flags", _("Give at least one flag."))
     return flags
 
 
@@ -140,7 +141,7 @@ def _scoring(doc: YamlDoc, data: dict, ctype: str) -> tuple[int, dict | None]:
     """Return the question's points and its dynamic scoring (None when static)."""
     extra = data.get("extra")
     if extra is not None and not isinstance(extra, dict):
-        doc.add("extra", "extra must be a mapping.")
+        doc.add("extra", _("extra must be a mapping."))
         extra = {}
     extra = extra or {}
     dynamic_keys = {"initial", "decay", "minimum"}
@@ -148,31 +149,34 @@ def _scoring(doc: YamlDoc, data: dict, ctype: str) -> tuple[int, dict | None]:
     value = data.get("value")
     if not dynamic:
         for key in sorted(extra, key=str):
-            doc.warn(f"extra.{key}", f"not understood for a {ctype} challenge; dropped.")
+            doc.warn(f"extra.{key}", _("not understood for a %(ctype)s challenge; dropped.") % {"ctype": ctype})
         points = _int(value) if value is not None else 0
         if points is None or points < 0:
-            doc.add("value", "Give whole points.")
+            doc.add("value", _("Give whole points."))
             points = 0
         return points, None
     scoring: dict[str, Any] = {"function": extra.get("function", "logarithmic")}
     if scoring["function"] not in DECAY_FUNCTIONS:
-        doc.add("extra.function", f"Use one of: {', '.join(DECAY_FUNCTIONS)}.")
+        doc.add("extra.function", _("Use one of: %(items)s.") % {"items": ", ".join(DECAY_FUNCTIONS)})
     for key in ("initial", "decay", "minimum"):
         number = _int(extra.get(key))
         if number is None or number < 0:
             doc.add(
-                f"extra.{key}" if "extra" in data else "type", f"A dynamic challenge needs extra.{key} (whole points)."
+                f"extra.{key}" if "extra" in data else "type",
+                _("A dynamic challenge needs extra.%(key)s (whole points).") % {"key": key},
             )
             number = 0
         scoring[key] = number
     if scoring["minimum"] > scoring["initial"]:
-        doc.add("extra.minimum", "The minimum cannot be above the initial value.")
+        doc.add("extra.minimum", _("The minimum cannot be above the initial value."))
     if value is not None and _int(value) != scoring["initial"]:
         doc.warn(
-            "value", f"a dynamic challenge is worth extra.initial ({scoring['initial']}), as in CTFd; value ignored."
+            "value",
+            _("a dynamic challenge is worth extra.initial (%(initial)s), as in CTFd; value ignored.")
+            % {"initial": scoring["initial"]},
         )
     for key in sorted(set(extra) - dynamic_keys - {"function"}, key=str):
-        doc.warn(f"extra.{key}", "not understood; dropped.")
+        doc.warn(f"extra.{key}", _("not understood; dropped."))
     return scoring["initial"], scoring
 
 
@@ -181,7 +185,7 @@ def _hints(doc: YamlDoc, raw: Any, question_id: str) -> list[dict[str, Any]]:
     if raw is None:
         return hints
     if not isinstance(raw, list):
-        doc.add("hints", "Hints must be a list.")
+        doc.add("hints", _("Hints must be a list."))
         return hints
     for i, hint in enumerate(raw):
         at = f"hints[{i}]"
@@ -190,10 +194,10 @@ def _hints(doc: YamlDoc, raw: Any, question_id: str) -> list[dict[str, Any]]:
             entry.update(text=hint.strip(), cost=0)
         elif isinstance(hint, dict):
             for key in sorted(set(hint) - {"content", "cost", "title", "key", "requirements"}, key=str):
-                doc.warn(f"{at}.{key}", "unknown hint key; dropped.")
+                doc.warn(f"{at}.{key}", _("unknown hint key; dropped."))
             cost = hint.get("cost", 0) or 0
             if _int(cost) is None or _int(cost) < 0:
-                doc.add(f"{at}.cost", "Give the hint's cost in whole points.")
+                doc.add(f"{at}.cost", _("Give the hint's cost in whole points."))
                 continue
             content = hint.get("content")
             entry.update(text=content.strip() if isinstance(content, str) else "", cost=_int(cost))
@@ -202,31 +206,34 @@ def _hints(doc: YamlDoc, raw: Any, question_id: str) -> list[dict[str, Any]]:
                 if isinstance(key, str) and ID_RE.match(key):
                     entry["id"] = key
                 else:
-                    doc.add(f"{at}.key", "Use 1 to 64 letters, digits, '-' or '_' as a hint key.")
+                    doc.add(f"{at}.key", _("Use 1 to 64 letters, digits, '-' or '_' as a hint key."))
             if hint.get("title"):
                 entry["title"] = str(hint["title"])
             if hint.get("requirements"):
                 entry["requires"] = hint["requirements"]
         else:
-            doc.add(at, "A hint is text or a mapping with content and cost.")
+            doc.add(at, _("A hint is text or a mapping with content and cost."))
             continue
         if not entry["text"]:
-            doc.add(f"{at}.content" if isinstance(hint, dict) else at, "The hint is empty.")
+            doc.add(f"{at}.content" if isinstance(hint, dict) else at, _("The hint is empty."))
             continue
         hints.append(entry)
     ids = [h["id"] for h in hints]
     for i, hint in enumerate(hints):
         if ids.count(hint["id"]) > 1:
-            doc.add(f"hints[{i}].key", f"Another hint has the key {hint['id']!r}.")
+            doc.add(f"hints[{i}].key", _("Another hint has the key %(id)s.") % {"id": repr(hint["id"])})
         requires = hint.get("requires")
         if requires is None:
             continue
         if not isinstance(requires, list):
-            doc.add(f"hints[{i}].requirements", "List the keys of the hints to unlock first.")
+            doc.add(f"hints[{i}].requirements", _("List the keys of the hints to unlock first."))
             continue
         kept = [str(r) for r in requires if str(r) in ids and str(r) != hint["id"]]
         for name in [r for r in requires if str(r) not in kept]:
-            doc.warn(f"hints[{i}].requirements", f"no other hint has the key {name!r}; requirement dropped.")
+            doc.warn(
+                f"hints[{i}].requirements",
+                _("no other hint has the key %(name)s; requirement dropped.") % {"name": repr(name)},
+            )
         if kept:
             hint["requires"] = kept
         else:
@@ -238,13 +245,13 @@ def _strings(doc: YamlDoc, raw: Any, key: str) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        doc.add(key, f"{key.capitalize()} must be a list.")
+        doc.add(key, _("%(capitalize)s must be a list.") % {"capitalize": key.capitalize()})
         return []
     values = []
     for i, item in enumerate(raw):
         item = item.get("value") if isinstance(item, dict) else item
         if not isinstance(item, str | int) or isinstance(item, bool):
-            doc.add(f"{key}[{i}]", "Give text.")
+            doc.add(f"{key}[{i}]", _("Give text."))
             continue
         values.append(str(item))
     return values
@@ -256,18 +263,18 @@ def _requirements(doc: YamlDoc, raw: Any) -> tuple[list[Any], bool]:
         return [], False
     if isinstance(raw, dict):
         for key in sorted(set(raw) - {"prerequisites", "anonymize"}, key=str):
-            doc.warn(f"requirements.{key}", "unknown key; dropped.")
+            doc.warn(f"requirements.{key}", _("unknown key; dropped."))
         anonymize = raw.get("anonymize", False)
         if not isinstance(anonymize, bool):
-            doc.add("requirements.anonymize", "Use true or false.")
+            doc.add("requirements.anonymize", _("Use true or false."))
         raw = raw.get("prerequisites") or []
     if not isinstance(raw, list):
-        doc.add("requirements", "List the challenges to solve first, or give {prerequisites, anonymize}.")
+        doc.add("requirements", _("List the challenges to solve first, or give {prerequisites, anonymize}."))
         return [], False
     names = []
     for i, item in enumerate(raw):
         if isinstance(item, bool) or not isinstance(item, str | int):
-            doc.add(f"requirements[{i}]", "Name a challenge (or give its CTFd id).")
+            doc.add(f"requirements[{i}]", _("Name a challenge (or give its CTFd id)."))
         else:
             names.append(item)
     return names, bool(anonymize)
@@ -294,7 +301,7 @@ def _image_machine(doc: YamlDoc, image: Any, *, slug: str, base: str, files: dic
     if image is None or image == "":
         return None
     if not isinstance(image, str) or len(image.strip()) > 255:
-        doc.add("image", "Give the image reference as text (at most 255 characters).")
+        doc.add("image", _("Give the image reference as text (at most 255 characters)."))
         return None
     ref = image.strip().removeprefix("registry://")
     context = safe_relative(ref) if ref in (".", "./") or ref.startswith(("./", "../")) else None
@@ -316,12 +323,18 @@ def _image_machine(doc: YamlDoc, image: Any, *, slug: str, base: str, files: dic
                 )
             except ValidationFailed as exc:
                 doc.add("image", exc.message)
-            doc.warn("image", f"the image is built from {folder or 'the upload'!r} by the image pipeline.")
+            doc.warn(
+                "image",
+                _("the image is built from %(value)s by the image pipeline.") % {"value": repr(folder or "the upload")},
+            )
         else:
             doc.warn(
                 "image",
-                f"RangeX does not build images from uploads: build {image!r} and tag it {tag} on the engine before "
-                "publishing.",
+                _(
+                    "RangeX does not build images from uploads: build %(image)s and tag it %(tag)s "
+                    "on the engine before publishing."
+                )
+                % {"image": repr(image), "tag": tag},
             )
     return machine
 
@@ -332,28 +345,28 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     base = posixpath.dirname(path)
     data = doc.data
     if not isinstance(data, dict):
-        doc.add("", "A challenge.yml must be a mapping with at least name, category and flags.")
+        doc.add("", _("A challenge.yml must be a mapping with at least name, category and flags."))
         doc.raise_if_errors()
     doc.check_unrendered(("name", "author", "category", "type", "image", "connection_info", "protocol"))
     _unknown_keys(doc, data)
     rangex = data.get("x-rangex") or {}
     if not isinstance(rangex, dict):
-        doc.add("x-rangex", "x-rangex holds RangeX fields as a mapping.")
+        doc.add("x-rangex", _("x-rangex holds RangeX fields as a mapping."))
         rangex = {}
 
     name = data.get("name")
     if not isinstance(name, str | int) or isinstance(name, bool) or not str(name).strip():
-        doc.add("name", "Give the challenge's name.")
+        doc.add("name", _("Give the challenge's name."))
         name = ""
     name = str(name).strip()
     slug = slugify(name)[:120].strip("-")
     if name and not slug:
-        doc.add("name", "The name needs some letters or digits to make a slug from.")
+        doc.add("name", _("The name needs some letters or digits to make a slug from."))
     texts = {}
     for key in ("category", "description", "author"):
         value = data.get(key)
         if value is not None and not isinstance(value, str | int | float):
-            doc.add(key, f"The {key} must be text.")
+            doc.add(key, _("The %(key)s must be text.") % {"key": key})
             value = None
         texts[key] = "" if value is None else str(value)
     ctype = data.get("type", "standard") or "standard"
@@ -367,13 +380,16 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     if ctype not in ("standard", "dynamic"):
         doc.warn(
             "type",
-            f"the plugin type {ctype!r} is not understood: imported as {'dynamic' if scoring else 'standard'}; "
-            "whatever the plugin adds is not kept.",
+            _(
+                "the plugin type %(ctype)s is not understood: imported as %(value)s; "
+                "whatever the plugin adds is not kept."
+            )
+            % {"ctype": repr(ctype), "value": "dynamic" if scoring else "standard"},
         )
 
     attempts = data.get("attempts")
     if attempts is not None and (_int(attempts) is None or _int(attempts) < 0):
-        doc.add("attempts", "Give a whole number of attempts (0 for unlimited).")
+        doc.add("attempts", _("Give a whole number of attempts (0 for unlimited)."))
         attempts = None
     attempts = _int(attempts) or None
     qdef = rangex.get("question") if isinstance(rangex.get("question"), dict) else {}
@@ -389,7 +405,10 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
         question["scoring"] = scoring
     logic = data.get("logic")
     if logic not in (None, "any"):
-        doc.warn("logic", f"logic {logic!r} is graded as 'any': one matching flag solves the challenge.")
+        doc.warn(
+            "logic",
+            _("logic %(logic)s is graded as 'any': one matching flag solves the challenge.") % {"logic": repr(logic)},
+        )
     hints = _hints(doc, data.get("hints"), question["id"])
     hint_mode = "penalty" if any(h["cost"] for h in hints) else ("free" if hints else "disabled")
 
@@ -408,14 +427,14 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
         if key == "scheduled_at" and not isinstance(value, str):
             value = value.isoformat() if hasattr(value, "isoformat") else str(value)
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            doc.add(key, f"The {key} must be text.")
+            doc.add(key, _("The %(key)s must be text.") % {"key": key})
             continue
         ctfd[key] = value
         if key in NOT_USED:
-            doc.warn(key, f"kept in metadata, not used: {NOT_USED[key]}.")
+            doc.warn(key, _("kept in metadata, not used: %(value)s.") % {"value": NOT_USED[key]})
     state = data.get("state")
     if state is not None and state not in ("hidden", "visible"):
-        doc.add("state", "Use hidden or visible.")
+        doc.add("state", _("Use hidden or visible."))
     if state is not None or not rangex:
         ctfd["state"] = state or "visible"
 
@@ -423,12 +442,15 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     if healthcheck is not None:
         safe = safe_relative(healthcheck) if isinstance(healthcheck, str) else None
         if safe is None:
-            doc.add("healthcheck", "Give the healthcheck script's path relative to the challenge.yml.")
+            doc.add("healthcheck", _("Give the healthcheck script's path relative to the challenge.yml."))
         else:
             # Kept for the test deployments of review: when they exist, this script becomes a check.
             metadata["healthcheck"] = {"script": safe}
             if posixpath.join(base, safe) not in files:
-                doc.warn("healthcheck", f"the script {safe!r} is not in the upload; its path is kept.")
+                doc.warn(
+                    "healthcheck",
+                    _("the script %(safe)s is not in the upload; its path is kept.") % {"safe": repr(safe)},
+                )
 
     solution_writeup = ""
     solution = data.get("solution")
@@ -438,14 +460,14 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
             spath, sstate = solution.get("path"), solution.get("state", "hidden")
         safe = safe_relative(spath) if isinstance(spath, str) else None
         if safe is None or sstate not in ("hidden", "visible", "solved"):
-            doc.add("solution", "Give the solution's path, or {path, state: hidden|visible|solved}.")
+            doc.add("solution", _("Give the solution's path, or {path, state: hidden|visible|solved}."))
         elif posixpath.join(base, safe) not in files:
-            doc.warn("solution", f"the solution file {safe!r} is not in the upload; dropped.")
+            doc.warn("solution", _("the solution file %(safe)s is not in the upload; dropped.") % {"safe": repr(safe)})
         else:
             try:
                 solution_writeup = files[posixpath.join(base, safe)].decode("utf-8")
             except UnicodeDecodeError:
-                doc.add("solution", "The solution file is not UTF-8 text.")
+                doc.add("solution", _("The solution file is not UTF-8 text."))
             if sstate != "hidden":
                 ctfd["solution_state"] = sstate
     if ctfd:
@@ -454,17 +476,21 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     assets = []
     raw_files = data.get("files") or []
     if not isinstance(raw_files, list):
-        doc.add("files", "Files must be a list.")
+        doc.add("files", _("Files must be a list."))
         raw_files = []
     for i, rel in enumerate(raw_files):
         at = f"files[{i}]"
         safe = safe_relative(rel) if isinstance(rel, str) else None
         if safe is None:
-            doc.add(at, "Give a path relative to the challenge.yml, without '..' or a leading '/'.")
+            doc.add(at, _("Give a path relative to the challenge.yml, without '..' or a leading '/'."))
             continue
         full = posixpath.join(base, safe)
         if full not in files:
-            doc.add(at, f"The file {safe!r} is not next to {posixpath.basename(path)}.")
+            doc.add(
+                at,
+                _("The file %(safe)s is not next to %(basename)s.")
+                % {"safe": repr(safe), "basename": posixpath.basename(path)},
+            )
             continue
         asset = ScenarioAsset(asset_type="download", file_name=posixpath.basename(safe)[:255])
         assets.append((asset, None, PlannedFile(path=full, content=files[full])))
@@ -481,7 +507,9 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
         machines, pivots = topology.machines, topology.pivot_points
         doc.absorb(compose_doc)
         if data.get("image") and not any(m.image_ref == str(data["image"]).strip() for m in machines):
-            doc.warn("image", f"{compose_path} describes the machines; image ignored.")
+            doc.warn(
+                "image", _("%(compose_path)s describes the machines; image ignored.") % {"compose_path": compose_path}
+            )
     else:
         machine = _image_machine(doc, data.get("image"), slug=slug, base=base, files=files)
         if machine is not None:
@@ -490,7 +518,7 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
     for i, row in enumerate(rangex.get("assets") or []):
         at = f"x-rangex.assets[{i}]"
         if not isinstance(row, dict):
-            doc.add(at, "Each asset is a mapping.")
+            doc.add(at, _("Each asset is a mapping."))
             continue
         planned = _planned_file(doc, files, row.get("file"), f"{at}.file", base=base)
         fields = {k: row[k] for k in ASSET_FIELDS if row.get(k) is not None}
@@ -527,7 +555,7 @@ def plan_challenge(path: str, files: dict[str, bytes], *, limits: BundleLimits) 
         if key in rangex:
             fields[key] = rangex[key]
     for key in sorted(set(rangex) - set(EXTRA_VERSION_FIELDS) - {"metadata", "question", "assets", "cover_image"}):
-        doc.warn(f"x-rangex.{key}", "unknown RangeX field; dropped.")
+        doc.warn(f"x-rangex.{key}", _("unknown RangeX field; dropped."))
     rules = _healthcheck_rule(doc, metadata.get("healthcheck"), machines, files=files, base=base)
     probe = ScenarioVersion(**{k: v for k, v in fields.items() if k not in ("questions", "hints")})
     exclude = ["scenario", "version_number", "cover_image", "metadata", *([] if name else ["title"])]
@@ -559,10 +587,10 @@ def _healthcheck_rule(doc: YamlDoc, healthcheck: Any, machines: list, *, files: 
     try:
         script = content.decode("utf-8")
     except UnicodeDecodeError:
-        doc.add("healthcheck", "The healthcheck script is not UTF-8 text.")
+        doc.add("healthcheck", _("The healthcheck script is not UTF-8 text."))
         return []
     if "\nRANGEX_HEALTHCHECK\n" in f"\n{script}\n":
-        doc.add("healthcheck", "The healthcheck script may not contain a line RANGEX_HEALTHCHECK.")
+        doc.add("healthcheck", _("The healthcheck script may not contain a line RANGEX_HEALTHCHECK."))
         return []
     command = (
         "f=$(mktemp) && cat > \"$f\" <<'RANGEX_HEALTHCHECK'\n"

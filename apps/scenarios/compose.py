@@ -28,6 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from apps.images.models import ImageVariant, PlatformImage
 from apps.scenarios.bundle_io import ImportPlan, YamlDoc
@@ -137,7 +138,7 @@ def group_name(raw: str) -> str:
 def _ports(doc: YamlDoc, service: str, raw: Any, at: str, *, expose: bool) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if not isinstance(raw, list):
-        doc.add(at, "List the ports.")
+        doc.add(at, _("List the ports."))
         return found
     for i, item in enumerate(raw):
         where = f"{at}[{i}]"
@@ -148,7 +149,7 @@ def _ports(doc: YamlDoc, service: str, raw: Any, at: str, *, expose: bool) -> li
             targets = [target] if isinstance(target, int) and not isinstance(target, bool) else None
         elif isinstance(item, int | str) and not isinstance(item, bool):
             text = str(item)
-            text, _, proto = text.partition("/")
+            text, _sep, proto = text.partition("/")
             protocol = proto or "tcp"
             parts = text.rsplit(":", 1)
             if len(parts) == 2:
@@ -157,12 +158,13 @@ def _ports(doc: YamlDoc, service: str, raw: Any, at: str, *, expose: bool) -> li
         else:
             targets = None
         if not targets or protocol not in ("tcp", "udp", "sctp"):
-            doc.add(where, 'Give a port as 80, "8080:80", "80/udp" or {target: 80}.')
+            doc.add(where, _('Give a port as 80, "8080:80", "80/udp" or {target: 80}.'))
             continue
         if published not in (None, "") and not expose:
             doc.warn(
                 where,
-                f"the host port {published} is not published: solvers reach {service}:{targets[0]} inside the lab.",
+                _("the host port %(published)s is not published: solvers reach %(service)s:%(value)s inside the lab.")
+                % {"published": published, "service": service, "value": targets[0]},
             )
         for port in targets:
             entry = {"port": port, "protocol": protocol}
@@ -172,7 +174,7 @@ def _ports(doc: YamlDoc, service: str, raw: Any, at: str, *, expose: bool) -> li
 
 
 def _port_range(text: str) -> list[int] | None:
-    first, _, last = text.partition("-")
+    first, _sep, last = text.partition("-")
     if not first.isdigit() or (last and not last.isdigit()):
         return None
     low, high = int(first), int(last or first)
@@ -188,11 +190,11 @@ def _command(doc: YamlDoc, raw: Any, at: str) -> list[str]:
         try:
             return shlex.split(raw)
         except ValueError:
-            doc.add(at, "The command's quotes do not match.")
+            doc.add(at, _("The command's quotes do not match."))
             return []
     if isinstance(raw, list) and all(isinstance(p, str | int | float) and not isinstance(p, bool) for p in raw):
         return [str(p) for p in raw]
-    doc.add(at, "Give the command as text or a list of words.")
+    doc.add(at, _("Give the command as text or a list of words."))
     return []
 
 
@@ -205,12 +207,12 @@ def _environment(doc: YamlDoc, raw: Any, at: str) -> dict[str, str]:
         env = {}
         for i, item in enumerate(raw):
             if not isinstance(item, str):
-                doc.add(f"{at}[{i}]", "Give a variable as NAME=value.")
+                doc.add(f"{at}[{i}]", _("Give a variable as NAME=value."))
                 continue
-            name, _, value = item.partition("=")
+            name, _sep, value = item.partition("=")
             env[name] = value
         return env
-    doc.add(at, "Give the environment as a mapping or a list of NAME=value.")
+    doc.add(at, _("Give the environment as a mapping or a list of NAME=value."))
     return {}
 
 
@@ -223,13 +225,17 @@ def _volumes(doc: YamlDoc, raw: Any, at: str) -> None:
             source = str(item).split(":", 1)[0] if ":" in str(item) else ""
             kind = "bind" if source.startswith(("/", ".", "~", "$")) else "volume"
         if kind == "bind" or source.startswith(("/", ".", "~", "$")):
-            doc.add(where, f"Host mounts are refused: a lab never sees the host's files ({source or item!s}).")
+            doc.add(
+                where,
+                _("Host mounts are refused: a lab never sees the host's files (%(value)s).")
+                % {"value": source or item},
+            )
         elif kind == "tmpfs":
-            doc.warn(where, "tmpfs mounts are not supported; dropped.")
+            doc.warn(where, _("tmpfs mounts are not supported; dropped."))
         else:
-            doc.warn(where, "named volumes are not kept: each lab starts from the image's files; dropped.")
+            doc.warn(where, _("named volumes are not kept: each lab starts from the image's files; dropped."))
     if not isinstance(raw, list):
-        doc.add(at, "List the volumes.")
+        doc.add(at, _("List the volumes."))
 
 
 def _service_networks(doc: YamlDoc, raw: Any, at: str, known: dict[str, str]) -> list[str]:
@@ -241,15 +247,19 @@ def _service_networks(doc: YamlDoc, raw: Any, at: str, known: dict[str, str]) ->
     elif isinstance(raw, dict):
         items = [(n, n, v) for n, v in raw.items()]
     else:
-        doc.add(at, "List the networks of the service.")
+        doc.add(at, _("List the networks of the service."))
         return [DEFAULT_NETWORK]
     for key, name, options in items:
         where = f"{at}.{key}" if isinstance(raw, dict) else f"{at}[{key}]"
         if str(name) not in known and str(name) != DEFAULT_NETWORK:
-            doc.add(where, f"The network {name!r} is not declared under the file's networks.")
+            doc.add(where, _("The network %(name)s is not declared under the file's networks.") % {"name": repr(name)})
             continue
         if isinstance(options, dict) and options:
-            doc.warn(where, f"network options {', '.join(sorted(map(str, options)))} are not supported; dropped.")
+            doc.warn(
+                where,
+                _("network options %(items)s are not supported; dropped.")
+                % {"items": ", ".join(sorted(map(str, options)))},
+            )
         names.append(known.get(str(name), DEFAULT_NETWORK))
     return list(dict.fromkeys(names)) or [DEFAULT_NETWORK]
 
@@ -258,7 +268,7 @@ def _apply_extra(doc: YamlDoc, machine: Machine, extra: Any, at: str) -> None:
     if extra is None:
         return
     if not isinstance(extra, dict):
-        doc.add(at, "x-rangex holds RangeX machine fields as a mapping.")
+        doc.add(at, _("x-rangex holds RangeX machine fields as a mapping."))
         return
     for key, value in extra.items():
         if key in SERVICE_EXTRA_FIELDS:
@@ -266,19 +276,25 @@ def _apply_extra(doc: YamlDoc, machine: Machine, extra: Any, at: str) -> None:
                 try:
                     value = Decimal(str(value))
                 except InvalidOperation:
-                    doc.add(f"{at}.{key}", "Give a number of CPU cores.")
+                    doc.add(f"{at}.{key}", _("Give a number of CPU cores."))
                     continue
             setattr(machine, key, value)
         elif key == "variant":
             found = ImageVariant.objects.filter(display_name=value).first()
             if found is None:
-                doc.add(f"{at}.variant", f"No image variant named {value!r} exists on this platform.")
+                doc.add(
+                    f"{at}.variant",
+                    _("No image variant named %(value)s exists on this platform.") % {"value": repr(value)},
+                )
             else:
                 machine.image_source_type, machine.image_variant, machine.image_ref = ImageSourceType.VARIANT, found, ""
         elif key == "platform":
             found = PlatformImage.objects.filter(label=value).first()
             if found is None:
-                doc.add(f"{at}.platform", f"No platform image labelled {value!r} exists on this platform.")
+                doc.add(
+                    f"{at}.platform",
+                    _("No platform image labelled %(value)s exists on this platform.") % {"value": repr(value)},
+                )
             else:
                 machine.image_source_type, machine.platform_image, machine.image_ref = (
                     ImageSourceType.PLATFORM,
@@ -286,7 +302,7 @@ def _apply_extra(doc: YamlDoc, machine: Machine, extra: Any, at: str) -> None:
                     "",
                 )
         else:
-            doc.warn(f"{at}.{key}", "unknown RangeX machine field; dropped.")
+            doc.warn(f"{at}.{key}", _("unknown RangeX machine field; dropped."))
 
 
 def _service(
@@ -302,51 +318,62 @@ def _service(
 ):
     at = f"services.{name}"
     if not isinstance(svc, dict):
-        doc.add(at, "A service is a mapping (image, ports, networks...).")
+        doc.add(at, _("A service is a mapping (image, ports, networks...)."))
         return None, []
     machine_name = group_name(name)
     if not NAME_RE.match(machine_name):
-        doc.add(at, "The service name needs letters or digits to make a machine name from.")
+        doc.add(at, _("The service name needs letters or digits to make a machine name from."))
         return None, []
     if machine_name != name:
-        doc.warn(at, f"the machine is named {machine_name!r} (RangeX names are lowercase, with hyphens).")
+        doc.warn(
+            at,
+            _("the machine is named %(machine_name)s (RangeX names are lowercase, with hyphens).")
+            % {"machine_name": repr(machine_name)},
+        )
     for key in sorted(set(svc) - HANDLED_KEYS, key=str):
         where = f"{at}.{key}"
         if key in REFUSED_KEYS:
             if key == "privileged" and svc[key] is False:
                 continue
-            doc.add(where, f"Refused: {REFUSED_KEYS[key]}.")
+            doc.add(where, _("Refused: %(value)s.") % {"value": REFUSED_KEYS[key]})
         elif key in HOST_MODES:
             if str(svc[key]) == "host" or str(svc[key]).startswith(("container:", "service:")):
-                doc.add(where, f"Refused: {key}: {svc[key]} shares the host's or another container's namespace.")
+                doc.add(
+                    where,
+                    _("Refused: %(key)s: %(value)s shares the host's or another container's namespace.")
+                    % {"key": key, "value": svc[key]},
+                )
             else:
-                doc.warn(where, "not supported; dropped.")
+                doc.warn(where, _("not supported; dropped."))
         elif key == "security_opt":
             options = svc[key] if isinstance(svc[key], list) else [svc[key]]
             if any("unconfined" in str(o) or str(o).startswith(("seccomp", "apparmor", "label")) for o in options):
-                doc.add(where, "Refused: labs always run with the default seccomp and AppArmor profiles.")
+                doc.add(where, _("Refused: labs always run with the default seccomp and AppArmor profiles."))
             else:
-                doc.warn(where, "not supported; labs always run with no-new-privileges; dropped.")
+                doc.warn(where, _("not supported; labs always run with no-new-privileges; dropped."))
         elif key == "volumes":
             _volumes(doc, svc[key], where)
         elif key in IGNORED_KEYS:
-            doc.warn(where, f"{IGNORED_KEYS[key]}; dropped.")
+            doc.warn(where, _("%(value)s; dropped.") % {"value": IGNORED_KEYS[key]})
         else:
-            doc.warn(where, "unknown or unsupported Compose key; dropped.")
+            doc.warn(where, _("unknown or unsupported Compose key; dropped."))
     mode = svc.get("network_mode")
     if mode is not None:
         if str(mode) == "host" or str(mode).startswith(("container:", "service:")):
-            doc.add(f"{at}.network_mode", f"Refused: network_mode {mode} would leave the lab's private networks.")
+            doc.add(
+                f"{at}.network_mode",
+                _("Refused: network_mode %(mode)s would leave the lab's private networks.") % {"mode": mode},
+            )
         elif str(mode) == "none":
-            doc.warn(f"{at}.network_mode", "a machine without a network is put on a network of its own.")
+            doc.warn(f"{at}.network_mode", _("a machine without a network is put on a network of its own."))
         else:
-            doc.warn(f"{at}.network_mode", "not supported; the service's networks are used.")
+            doc.warn(f"{at}.network_mode", _("not supported; the service's networks are used."))
     machine = Machine(name=machine_name, role="victim", image_source_type=ImageSourceType.CUSTOM)
     image, build = svc.get("image"), svc.get("build")
     if build is not None:
         context = build.get("context", ".") if isinstance(build, dict) else build
         if not isinstance(context, str) or not context.strip():
-            doc.add(f"{at}.build", "Give the build context as a folder path.")
+            doc.add(f"{at}.build", _("Give the build context as a folder path."))
         else:
             tag = f"rangex-import/{slug}-{machine_name}:latest"[:255]
             machine.image_ref = tag
@@ -360,7 +387,7 @@ def _service(
     elif isinstance(image, str) and image.strip() and len(image.strip()) <= 255:
         machine.image_ref = image.strip()
     else:
-        doc.add(f"{at}.image", "Give the service's image (registry/name:tag) or a build context.")
+        doc.add(f"{at}.image", _("Give the service's image (registry/name:tag) or a build context."))
     ports = []
     if "ports" in svc:
         ports += _ports(doc, machine_name, svc["ports"], f"{at}.ports", expose=False)
@@ -372,32 +399,35 @@ def _service(
         machine.run_as_user = str(svc["user"])
     entry = _command(doc, svc.get("entrypoint"), f"{at}.entrypoint")
     if entry:
-        doc.warn(f"{at}.entrypoint", "RangeX sets only the command: the entrypoint is run as the command's start.")
+        doc.warn(f"{at}.entrypoint", _("RangeX sets only the command: the entrypoint is run as the command's start."))
     machine.entrypoints = entry + _command(doc, svc.get("command"), f"{at}.command")
     machine.environment_vars = _environment(doc, svc.get("environment"), f"{at}.environment")
     caps = svc.get("cap_add") or []
     if not isinstance(caps, list):
-        doc.add(f"{at}.cap_add", "List the capabilities.")
+        doc.add(f"{at}.cap_add", _("List the capabilities."))
         caps = []
     for i, cap in enumerate(caps):
         normal = str(cap).upper().removeprefix("CAP_")
         if normal not in MACHINE_CAPABILITIES:
             doc.add(
                 f"{at}.cap_add[{i}]",
-                f"Refused: the capability {cap} is not in the allowed list "
-                f"({', '.join(sorted(MACHINE_CAPABILITIES))}).",
+                _("Refused: the capability %(cap)s is not in the allowed list (%(items)s).")
+                % {"cap": cap, "items": ", ".join(sorted(MACHINE_CAPABILITIES))},
             )
     machine.capabilities = [str(c).upper().removeprefix("CAP_") for c in caps]
     if svc.get("cpus") is not None:
         try:
             machine.cpu_cores = Decimal(str(svc["cpus"]))
         except InvalidOperation:
-            doc.add(f"{at}.cpus", "Give a number of CPUs.")
+            doc.add(f"{at}.cpus", _("Give a number of CPUs."))
     if svc.get("mem_limit") is not None:
         machine.memory_mb = _megabytes(doc, svc["mem_limit"], f"{at}.mem_limit")
     hostname = svc.get("hostname")
     if hostname is not None and str(hostname) != machine_name:
-        doc.warn(f"{at}.hostname", f"the machine's hostname is its name, {machine_name!r}.")
+        doc.warn(
+            f"{at}.hostname",
+            _("the machine's hostname is its name, %(machine_name)s.") % {"machine_name": repr(machine_name)},
+        )
     _apply_extra(doc, machine, svc.get("x-rangex"), f"{at}.x-rangex")
     if str(mode) == "none":
         return machine, [machine_name]
@@ -407,7 +437,7 @@ def _service(
 def _megabytes(doc: YamlDoc, raw: Any, at: str) -> int | None:
     match = re.fullmatch(r"(\d+)\s*([bkmg]?)b?", str(raw).strip().lower())
     if not match:
-        doc.add(at, "Give a memory size such as 256m or 1g.")
+        doc.add(at, _("Give a memory size such as 256m or 1g."))
         return None
     number, unit = int(match.group(1)), match.group(2)
     factor = {"": 1 / (1024 * 1024), "b": 1 / (1024 * 1024), "k": 1 / 1024, "m": 1, "g": 1024}[unit]
@@ -419,38 +449,44 @@ def _networks(doc: YamlDoc, raw: Any, topology: ComposeTopology) -> dict[str, st
     if raw is None:
         return known
     if not isinstance(raw, dict):
-        doc.add("networks", "Declare the networks as a mapping.")
+        doc.add("networks", _("Declare the networks as a mapping."))
         return known
     for name, options in raw.items():
         at = f"networks.{name}"
         group = group_name(name)
         if not NAME_RE.match(group):
-            doc.add(at, "The network name needs letters or digits to make a network group name from.")
+            doc.add(at, _("The network name needs letters or digits to make a network group name from."))
             continue
         if group in known.values():
-            doc.add(at, f"Another network also becomes the group {group!r}; rename one.")
+            doc.add(at, _("Another network also becomes the group %(group)s; rename one.") % {"group": repr(group)})
             continue
         if group != name:
-            doc.warn(at, f"the network group is named {group!r} (RangeX names are lowercase, with hyphens).")
+            doc.warn(
+                at,
+                _("the network group is named %(group)s (RangeX names are lowercase, with hyphens).")
+                % {"group": repr(group)},
+            )
         known[str(name)] = group
         options = options or {}
         if not isinstance(options, dict):
-            doc.add(at, "A network's options are a mapping.")
+            doc.add(at, _("A network's options are a mapping."))
             continue
         if options.get("external"):
-            doc.add(f"{at}.external", "Refused: a lab cannot join a network outside it.")
+            doc.add(f"{at}.external", _("Refused: a lab cannot join a network outside it."))
         internal = options.get("internal", False)
         if not isinstance(internal, bool):
-            doc.add(f"{at}.internal", "Use true or false.")
+            doc.add(f"{at}.internal", _("Use true or false."))
         elif not internal:
             doc.warn(
                 at,
-                "not internal in the Compose file; RangeX lab networks have no outbound traffic unless a "
-                "machine's egress policy allows it.",
+                _(
+                    "not internal in the Compose file; RangeX lab networks have no outbound traffic unless a "
+                    "machine's egress policy allows it."
+                ),
             )
         topology.network_topology.setdefault("networks", {})[group] = {"internal": bool(internal)}
         for key in sorted(set(options) - {"internal", "external"}, key=str):
-            doc.warn(f"{at}.{key}", "network option not supported; dropped.")
+            doc.warn(f"{at}.{key}", _("network option not supported; dropped."))
     return known
 
 
@@ -459,7 +495,7 @@ def _pivots(doc: YamlDoc, machines: list[Machine], declared: dict[str, list[str]
     multi = [m for m in machines if len(declared[m.name]) > 1]
     if given is not None:
         if not isinstance(given, list) or not all(isinstance(p, dict) for p in given):
-            doc.add("x-rangex.pivot_points", "List the pivot points as {source, target, description}.")
+            doc.add("x-rangex.pivot_points", _("List the pivot points as {source, target, description}."))
             return []
         points = [
             NetworkPivotPoint(
@@ -473,7 +509,7 @@ def _pivots(doc: YamlDoc, machines: list[Machine], declared: dict[str, list[str]
             machine.network_group = declared[machine.name][0]
         if _reachability_ok(machines, points, declared):
             return points
-        doc.add("x-rangex.pivot_points", "These pivot points do not give the services the networks they list.")
+        doc.add("x-rangex.pivot_points", _("These pivot points do not give the services the networks they list."))
         return []
     choices = [list(declared[m.name]) for m in multi]
     for combo in itertools.islice(itertools.product(*choices), 4096):
@@ -494,7 +530,10 @@ def _pivots(doc: YamlDoc, machines: list[Machine], declared: dict[str, list[str]
                 point.description = "From the Compose file: services on both networks."
             return points
     names = ", ".join(f"{m.name} ({', '.join(declared[m.name])})" for m in multi)
-    doc.add("services", f"These services' networks cannot be expressed as RangeX pivot points: {names}.")
+    doc.add(
+        "services",
+        _("These services' networks cannot be expressed as RangeX pivot points: %(names)s.") % {"names": names},
+    )
     return []
 
 
@@ -512,7 +551,11 @@ def _attach_build(doc: YamlDoc, machine: Machine, context: str, at: str, *, file
     except ValidationFailed as exc:
         doc.add(f"{at}.build", exc.message)
         return True
-    doc.warn(f"{at}.build", f"the image is built from {folder!r} by the image pipeline (the version's Build images).")
+    doc.warn(
+        f"{at}.build",
+        _("the image is built from %(folder)s by the image pipeline (the version's Build images).")
+        % {"folder": repr(folder)},
+    )
     return True
 
 
@@ -525,10 +568,10 @@ def plan_compose(doc: YamlDoc, *, slug: str, files=None, base: str = "") -> Comp
     topology = ComposeTopology()
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict) or not data["services"]:
-        doc.add("services" if isinstance(data, dict) else "", "A Compose file lists its services under services.")
+        doc.add("services" if isinstance(data, dict) else "", _("A Compose file lists its services under services."))
         return topology
     for key in sorted(set(data) - {"services", "networks", "version", "name", "x-rangex"}, key=str):
-        doc.warn(key, "top-level Compose key not supported; dropped.")
+        doc.warn(key, _("top-level Compose key not supported; dropped."))
     extra = data.get("x-rangex") if isinstance(data.get("x-rangex"), dict) else {}
     known = _networks(doc, data.get("networks"), topology)
     declared: dict[str, list[str]] = {}
@@ -539,7 +582,7 @@ def plan_compose(doc: YamlDoc, *, slug: str, files=None, base: str = "") -> Comp
         if machine is None:
             continue
         if machine.name in declared:
-            doc.add(f"services.{name}", f"Another service is also named {machine.name!r}.")
+            doc.add(f"services.{name}", _("Another service is also named %(name)s.") % {"name": repr(machine.name)})
             continue
         if "sort_order" not in (svc.get("x-rangex") or {} if isinstance(svc, dict) else {}):
             machine.sort_order = len(topology.machines)
@@ -564,7 +607,7 @@ def plan_compose(doc: YamlDoc, *, slug: str, files=None, base: str = "") -> Comp
     if not any(m.allow_solver_entry for m in topology.machines):
         doc.warn(
             "services",
-            "no machine allows solver entry; choose one (or add an attacker machine) before submitting.",
+            _("no machine allows solver entry; choose one (or add an attacker machine) before submitting."),
         )
     return topology
 

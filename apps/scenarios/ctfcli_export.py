@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
+from django.utils.translation import gettext as _
 
 from apps.scenarios.challenge_yml import CONNECTION_LABEL, EXTRA_VERSION_FIELDS, KEPT_KEYS, connection_suffix
 from apps.scenarios.compose import SERVICE_EXTRA_FIELDS, networks_of
@@ -49,15 +50,21 @@ def _question(version: ScenarioVersion) -> dict:
     questions = version.questions or []
     if len(questions) != 1:
         raise ValidationFailed(
-            f"{version}: a ctfcli challenge has one set of flags, and this version has {len(questions)} questions; "
-            "export it as a RangeX bundle instead."
+            _(
+                "%(version)s: a ctfcli challenge has one set of flags, and this version has %(count)s questions; "
+                "export it as a RangeX bundle instead."
+            )
+            % {"version": version, "count": len(questions)}
         )
     question = questions[0]
     if question.get("type") != "flag" or question.get("dynamic"):
         what = "a per-session flag" if question.get("dynamic") else f"a {question.get('type')} question"
         raise ValidationFailed(
-            f"{version}: ctfcli knows static and regex flags only, and question {question.get('id')!r} is {what}; "
-            "export it as a RangeX bundle instead."
+            _(
+                "%(version)s: ctfcli knows static and regex flags only, and question %(get)s is %(what)s; "
+                "export it as a RangeX bundle instead."
+            )
+            % {"version": version, "get": repr(question.get("id")), "what": what}
         )
     return question
 
@@ -219,7 +226,9 @@ def ctfcli_export(*, version: ScenarioVersion) -> dict[str, bytes]:
             with asset.file.open("rb") as fh:
                 files[path] = fh.read()
         except OSError:
-            raise ValidationFailed(f"The file of the asset {asset.file_name!r} is missing from storage.") from None
+            raise ValidationFailed(
+                _("The file of the asset %(file_name)s is missing from storage.") % {"file_name": repr(asset.file_name)}
+            ) from None
         if plain:
             downloads.append(path)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from apps.scenarios import downloads
@@ -16,7 +17,7 @@ def _send(served: downloads.Served) -> HttpResponse:
             return FileResponse(served.storage.open(served.key, "rb"), as_attachment=True, filename=served.file_name)
         return HttpResponseRedirect(served.presigned_url())
     except FileNotFoundError:
-        raise NotFound("The file of this download is missing from storage.") from None
+        raise NotFound(_("The file of this download is missing from storage.")) from None
     except ApplicationError:
         raise
     except Exception as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.files.storage import FileSystemStorage, Storage
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.scenarios.models import Asset, AssetScenarioVersion, AssetType, ScenarioAsset, ScenarioVersion, VersionStatus
 from rangex.core.errors import NotFound
@@ -85,7 +86,7 @@ class Served:
 
 def download_get_for_user(*, user, kind: str, pk) -> Served:
     """Return the file ``user`` may download, or raise ``NotFound`` (never telling what exists)."""
-    missing = NotFound("There is no such download.")
+    missing = NotFound(_("There is no such download."))
     if not getattr(user, "is_authenticated", False):
         raise missing
     if kind == KIND_FILE:
@@ -117,7 +118,7 @@ def scenario_file_get_for_user(*, user, name: str) -> Served:
     """A version asset by its stored name (the admin's file links point at ``/media/<name>``)."""
     row = ScenarioAsset.objects.filter(file=name).values_list("pk", flat=True).first()
     if row is None:
-        raise NotFound("There is no such download.")
+        raise NotFound(_("There is no such download."))
     return download_get_for_user(user=user, kind=KIND_FILE, pk=row)
 
 
@@ -125,5 +126,5 @@ def library_asset_get_for_staff(*, user, pk) -> Served:
     """A library asset itself (its admin page links here): any creator may fetch what they could attach."""
     asset = Asset.objects.filter(pk=pk, deleted_from_minio=False).first()
     if asset is None or not (getattr(user, "is_platform_admin", False) or getattr(user, "is_staff", False)):
-        raise NotFound("There is no such download.")
+        raise NotFound(_("There is no such download."))
     return Served(storage_for_location(asset.asset_location), asset.storage_key, asset.file_name or asset.name)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from apps.images.models import ImagePipelineStage
 from apps.images.pipeline import BUILT_IMAGE_NAME, content_tag, image_pipeline_request, launch_ref
@@ -52,19 +53,31 @@ def check_context_files(files: dict[str, bytes], *, where: str) -> dict[str, byt
     total = 0
     for name, content in files.items():
         if safe_relative(name) != name:
-            raise ValidationFailed(f"{where}: the file {name!r} has an absolute path or '..'; refused.")
+            raise ValidationFailed(
+                _("%(where)s: the file %(name)s has an absolute path or '..'; refused.")
+                % {"where": where, "name": repr(name)}
+            )
         if len(content) > file_limit:
             raise ValidationFailed(
-                f"{where}: the file {name!r} is larger than {file_limit // (1024 * 1024)} MB; refused.",
-                fields={"build_context": [f"{name} is over the {file_limit // (1024 * 1024)} MB limit per file."]},
+                _("%(where)s: the file %(name)s is larger than %(value)s MB; refused.")
+                % {"where": where, "name": repr(name), "value": file_limit // (1024 * 1024)},
+                fields={
+                    "build_context": [
+                        _("%(name)s is over the %(value)s MB limit per file.")
+                        % {"name": name, "value": file_limit // (1024 * 1024)}
+                    ]
+                },
             )
         total += len(content)
     if total > total_limit:
-        raise ValidationFailed(f"{where}: the build context holds more than {total_limit // (1024 * 1024)} MB.")
+        raise ValidationFailed(
+            _("%(where)s: the build context holds more than %(value)s MB.")
+            % {"where": where, "value": total_limit // (1024 * 1024)}
+        )
     if DOCKERFILE not in files:
         raise ValidationFailed(
-            f"{where}: the build context has no Dockerfile at its root.",
-            fields={"build_context": ["Put a Dockerfile at the root of the context."]},
+            _("%(where)s: the build context has no Dockerfile at its root.") % {"where": where},
+            fields={"build_context": [_("Put a Dockerfile at the root of the context.")]},
         )
     return files
 
@@ -73,11 +86,15 @@ def context_from_bundle(files: dict[str, bytes], folder: str, *, where: str) -> 
     """Return the files under ``folder`` of a bundle (already read safely), relative to it."""
     safe = safe_relative(folder) if isinstance(folder, str) else None
     if safe is None:
-        raise ValidationFailed(f"{where}: give the build context as a relative folder of the bundle, without '..'.")
+        raise ValidationFailed(
+            _("%(where)s: give the build context as a relative folder of the bundle, without '..'.") % {"where": where}
+        )
     prefix = safe + "/"
     found = {name[len(prefix) :]: content for name, content in files.items() if name.startswith(prefix)}
     if not found:
-        raise ValidationFailed(f"{where}: the folder {safe!r} is not in the bundle.")
+        raise ValidationFailed(
+            _("%(where)s: the folder %(safe)s is not in the bundle.") % {"where": where, "safe": repr(safe)}
+        )
     return check_context_files(found, where=where)
 
 
@@ -90,20 +107,30 @@ def read_context_tar(data: bytes, *, where: str) -> dict[str, bytes]:
             for member in tar:
                 name = member.name.rstrip("/") if member.isdir() else member.name
                 if safe_relative(name) is None:
-                    raise ValidationFailed(f"{where}: the entry {member.name!r} has an absolute path or '..'; refused.")
+                    raise ValidationFailed(
+                        _("%(where)s: the entry %(name)s has an absolute path or '..'; refused.")
+                        % {"where": where, "name": repr(member.name)}
+                    )
                 if member.issym() or member.islnk():
-                    raise ValidationFailed(f"{where}: the entry {member.name!r} is a link; refused.")
+                    raise ValidationFailed(
+                        _("%(where)s: the entry %(name)s is a link; refused.")
+                        % {"where": where, "name": repr(member.name)}
+                    )
                 if member.isdir():
                     continue
                 if not member.isfile():
-                    raise ValidationFailed(f"{where}: the entry {member.name!r} is not a regular file; refused.")
+                    raise ValidationFailed(
+                        _("%(where)s: the entry %(name)s is not a regular file; refused.")
+                        % {"where": where, "name": repr(member.name)}
+                    )
                 if member.size > file_limit:
                     raise ValidationFailed(
-                        f"{where}: the file {member.name!r} is larger than {file_limit // (1024 * 1024)} MB; refused."
+                        _("%(where)s: the file %(name)s is larger than %(value)s MB; refused.")
+                        % {"where": where, "name": repr(member.name), "value": file_limit // (1024 * 1024)}
                     )
                 files[safe_relative(name)] = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError):
-        raise ValidationFailed(f"{where}: this is not a readable tar file.") from None
+        raise ValidationFailed(_("%(where)s: this is not a readable tar file.") % {"where": where}) from None
     return check_context_files(files, where=where)
 
 
@@ -164,7 +191,9 @@ def machine_build_context(machine: Machine) -> bytes | None:
     else:
         base = machine_base_image(machine)
         if not base:
-            raise ValidationFailed(f"Machine {machine.name} has tools but no image to install them into.")
+            raise ValidationFailed(
+                _("Machine %(name)s has tools but no image to install them into.") % {"name": machine.name}
+            )
         files = {DOCKERFILE: f"FROM {base}\n".encode()}
     tools = machine_tools(machine)
     if tools:
@@ -233,7 +262,7 @@ def version_images_build(*, version: ScenarioVersion, actor) -> list[ImagePipeli
             )
         )
     if not stages:
-        raise ValidationFailed("No machine of this version has a build context or tools to build.")
+        raise ValidationFailed(_("No machine of this version has a build context or tools to build."))
     return stages
 
 
@@ -281,7 +310,8 @@ def machine_context_prepare(machine: Machine) -> None:
     if len(data) > settings.RANGEX_MAX_BUILD_CONTEXT_BYTES:
         limit = settings.RANGEX_MAX_BUILD_CONTEXT_BYTES // (1024 * 1024)
         raise ValidationFailed(
-            f"The build context is larger than {limit} MB.", fields={"build_context": [f"At most {limit} MB."]}
+            _("The build context is larger than %(limit)s MB.") % {"limit": limit},
+            fields={"build_context": [_("At most %(limit)s MB.") % {"limit": limit}]},
         )
     try:
         files = read_context_tar(data, where=f"The build context of machine {machine.name}")

@@ -10,6 +10,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.scenarios import imports
 from apps.scenarios.bundle_io import DEFAULT_LIMITS
@@ -24,28 +26,34 @@ ALLOWED_SUFFIXES = (".zip", ".yml", ".yaml")
 
 class ImportForm(forms.Form):
     bundle = forms.FileField(
-        label="Bundle",
-        help_text="A RangeX bundle (.zip with scenario.yaml), a CTFd challenge.yml, a docker-compose.yml, "
-        "or a .zip of challenge folders.",
+        label=gettext_lazy("Bundle"),
+        help_text=gettext_lazy(
+            "A RangeX bundle (.zip with scenario.yaml), a CTFd challenge.yml, a docker-compose.yml, "
+            "or a .zip of challenge folders."
+        ),
     )
     partial = forms.BooleanField(
-        label="Import the valid challenges even if others are refused",
+        label=gettext_lazy("Import the valid challenges even if others are refused"),
         required=False,
-        help_text="Otherwise nothing is imported unless every challenge of the upload is valid.",
+        help_text=gettext_lazy("Otherwise nothing is imported unless every challenge of the upload is valid."),
     )
     new_version_of = forms.SlugField(
-        label="Add as a new version of (slug)",
+        label=gettext_lazy("Add as a new version of (slug)"),
         required=False,
-        help_text="By default a challenge whose slug exists becomes a new scenario; name the scenario it updates.",
+        help_text=gettext_lazy(
+            "By default a challenge whose slug exists becomes a new scenario; name the scenario it updates."
+        ),
     )
 
     def clean_bundle(self):
         upload = self.cleaned_data["bundle"]
         if not upload.name.lower().endswith(ALLOWED_SUFFIXES):
-            raise forms.ValidationError("Upload a .zip, .yml or .yaml file.")
+            raise forms.ValidationError(_("Upload a .zip, .yml or .yaml file."))
         if upload.size > DEFAULT_LIMITS.max_upload_bytes:
             limit = DEFAULT_LIMITS.max_upload_bytes // (1024 * 1024)
-            raise forms.ValidationError(f"This file is larger than {limit} MB; split the bundle.")
+            raise forms.ValidationError(
+                _("This file is larger than %(limit)s MB; split the bundle.") % {"limit": limit}
+            )
         return upload
 
 
@@ -58,7 +66,7 @@ def staff_verified_required(view):
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not user.is_staff:
-            raise PermissionDenied("Only creators and admins may import scenarios.")
+            raise PermissionDenied(_("Only creators and admins may import scenarios."))
         if not user.is_verified():
             query = urlencode({"next": request.get_full_path()})
             target = "accounts:login_2fa" if user.twofa_enabled else "accounts:twofa_setup"
@@ -77,8 +85,11 @@ def _upload_refusal(request) -> ApplicationError | None:
     if request.content_type != "multipart/form-data":
         sent = request.content_type or "no content type"
         return UnsupportedMediaType(
-            f"Upload the bundle as a file: a multipart/form-data form with the file in the field 'bundle' "
-            f"(this request sent {sent})."
+            _(
+                "Upload the bundle as a file: a multipart/form-data form with the file in the field 'bundle' "
+                "(this request sent %(sent)s)."
+            )
+            % {"sent": sent}
         )
     return None
 

@@ -21,6 +21,8 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.scenarios import bundles, challenge_yml
 from apps.scenarios.bundle_io import (
@@ -48,7 +50,9 @@ def _in_file(plan: ImportPlan, exc: ValidationFailed, *, where: str = "", field:
     """Return ``exc`` restated for the file (and the part of it) the import came from."""
     place = f"{plan.source_file}: {where}" if where else plan.source_file
     key = field or where or plan.source_file
-    return ValidationFailed(f"{place}: {exc.message}", fields={key: [exc.message]})
+    return ValidationFailed(
+        _("%(place)s: %(message)s") % {"place": place, "message": exc.message}, fields={key: [exc.message]}
+    )
 
 
 def _apply_plan(*, plan: ImportPlan, actor, stored: list[str]) -> ScenarioVersion:
@@ -163,11 +167,18 @@ class ImportReport:
         return sum(len(e.warnings) for e in self.entries)
 
     def summary(self) -> str:
-        text = f"{self.filename}: {len(self.imported)} imported, {len(self.refused)} refused, "
-        text += f"{self.warning_count} warning{'s' if self.warning_count != 1 else ''}"
+        counts = {"filename": self.filename, "imported": len(self.imported), "refused": len(self.refused)}
+        warnings = ngettext("%(count)s warning", "%(count)s warnings", self.warning_count) % {
+            "count": self.warning_count
+        }
         if self.refused and not self.partial and not self.imported:
-            text += "; nothing was imported (import the valid ones with --partial)"
-        return text + "."
+            text = _(
+                "%(filename)s: %(imported)s imported, %(refused)s refused, %(warnings)s; "
+                "nothing was imported (import the valid ones with --partial)."
+            )
+        else:
+            text = _("%(filename)s: %(imported)s imported, %(refused)s refused, %(warnings)s.")
+        return text % {**counts, "warnings": warnings}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -188,8 +199,12 @@ class ImportReport:
                 fields.setdefault(key, []).extend(messages)
         first = self.refused[0].errors[0] if self.refused and self.refused[0].errors else self.summary()
         more = sum(len(e.errors) for e in self.refused) - 1
-        tail = f" ({more} more problem{'s' if more != 1 else ''})" if more > 0 else ""
-        return ValidationFailed(f"{first}{tail}", fields=fields)
+        tail = (
+            " (" + ngettext("%(count)s more problem", "%(count)s more problems", more) % {"count": more} + ")"
+            if more > 0
+            else ""
+        )
+        return ValidationFailed(_("%(first)s%(tail)s") % {"first": first, "tail": tail}, fields=fields)
 
 
 def _messages(exc: ValidationFailed) -> list[str]:
@@ -219,7 +234,8 @@ def _units(files: dict[str, bytes], *, filename: str) -> list[tuple[str, str]]:
     if composes:
         return [("compose", p) for p in composes]
     raise ValidationFailed(
-        f"{filename} holds no {MANIFEST_NAME} manifest, no challenge.yml and no docker-compose.yml file."
+        _("%(filename)s holds no %(MANIFEST_NAME)s manifest, no challenge.yml and no docker-compose.yml file.")
+        % {"filename": filename, "MANIFEST_NAME": MANIFEST_NAME}
     )
 
 
@@ -247,7 +263,7 @@ def _free_slug(slug: str, taken: set[str]) -> str:
         candidate = f"{slug[: 120 - len(str(n)) - 1]}-{n}"
         if candidate not in taken and not Scenario.objects.filter(slug=candidate).exists():
             return candidate
-    raise ValidationFailed(f"No free slug is left for {slug!r}.")
+    raise ValidationFailed(_("No free slug is left for %(slug)s.") % {"slug": repr(slug)})
 
 
 def _assign_slugs(entries: list[ImportEntry], *, actor, new_version_of: str | None) -> None:
@@ -257,13 +273,21 @@ def _assign_slugs(entries: list[ImportEntry], *, actor, new_version_of: str | No
     if new_version_of:
         matching = [e for e in valid if e.plan.slug == new_version_of] or (valid if len(valid) == 1 else [])
         if not matching:
-            raise ValidationFailed(f"No challenge of this upload is named after {new_version_of!r}.")
+            raise ValidationFailed(
+                _("No challenge of this upload is named after %(new_version_of)s.")
+                % {"new_version_of": repr(new_version_of)}
+            )
         target = matching[0]
         owner = Scenario.objects.filter(slug=new_version_of).values_list("created_by_user_id", flat=True).first()
         if owner is None:
-            raise ValidationFailed(f"There is no scenario with the slug {new_version_of!r}.")
+            raise ValidationFailed(
+                _("There is no scenario with the slug %(new_version_of)s.") % {"new_version_of": repr(new_version_of)}
+            )
         if owner != actor.pk and not getattr(actor, "is_platform_admin", False):
-            raise ValidationFailed(f"The scenario {new_version_of!r} belongs to another creator.")
+            raise ValidationFailed(
+                _("The scenario %(new_version_of)s belongs to another creator.")
+                % {"new_version_of": repr(new_version_of)}
+            )
     taken: set[str] = set()
     for entry in valid:
         plan = entry.plan
@@ -462,7 +486,9 @@ def bundle_import_enqueue(
     scenario_author_require(actor)
     suffix = Path(filename).suffix.lower()
     if suffix not in (".zip", ".yml", ".yaml"):
-        raise ValidationFailed(f"{filename}: upload a .zip bundle, a scenario.yaml or a challenge.yml file.")
+        raise ValidationFailed(
+            _("%(filename)s: upload a .zip bundle, a scenario.yaml or a challenge.yml file.") % {"filename": filename}
+        )
     folder = _import_folder()
     fd, name = tempfile.mkstemp(dir=folder, suffix=suffix)
     size = 0
@@ -472,7 +498,10 @@ def bundle_import_enqueue(
             if size > limits.max_upload_bytes:
                 out.close()
                 os.unlink(name)
-                raise ValidationFailed(f"{filename} is larger than {limits.max_upload_bytes // (1024 * 1024)} MB.")
+                raise ValidationFailed(
+                    _("%(filename)s is larger than %(value)s MB.")
+                    % {"filename": filename, "value": limits.max_upload_bytes // (1024 * 1024)}
+                )
             out.write(chunk)
     with transaction.atomic():
         payload = {
@@ -500,10 +529,14 @@ def bundle_import_job_run(*, job_id) -> None:
         if job.user is None or not path.is_file() or path.parent != _import_folder():
             job_fail(job_id=job_id, error="The uploaded file is gone; upload it again.")
             return
-        job_progress(job_id=job_id, progress=10, message="Reading and checking every challenge")
+        job_progress(job_id=job_id, progress=10, message=_("Reading and checking every challenge"))
 
         def progress(done: int, total: int) -> None:
-            job_progress(job_id=job_id, progress=10 + 85 * done // max(total, 1), message=f"Imported {done} of {total}")
+            job_progress(
+                job_id=job_id,
+                progress=10 + 85 * done // max(total, 1),
+                message=_("Imported %(done)s of %(total)s") % {"done": done, "total": total},
+            )
 
         try:
             with path.open("rb") as fh:

@@ -15,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.scenarios.models import (
     Asset,
@@ -41,7 +42,9 @@ def _is_creator(user) -> bool:
 def _clean_name(raw: str) -> str:
     name = posixpath.basename((raw or "").replace("\\", "/")).strip()
     if not name or name in (".", "..") or "\x00" in name:
-        raise ValidationFailed("Give the file a plain name.", fields={"file": ["The upload has no usable file name."]})
+        raise ValidationFailed(
+            _("Give the file a plain name."), fields={"file": [_("The upload has no usable file name.")]}
+        )
     return name[:255]
 
 
@@ -50,7 +53,10 @@ def _clean_tags(tags) -> list[str]:
         tags = tags.split(",")
     out = list(dict.fromkeys(t.strip().lower()[:40] for t in (tags or []) if t and t.strip()))
     if len(out) > MAX_TAGS:
-        raise ValidationFailed(f"At most {MAX_TAGS} tags.", fields={"tags": [f"Use at most {MAX_TAGS} tags."]})
+        raise ValidationFailed(
+            _("At most %(MAX_TAGS)s tags.") % {"MAX_TAGS": MAX_TAGS},
+            fields={"tags": [_("Use at most %(MAX_TAGS)s tags.") % {"MAX_TAGS": MAX_TAGS}]},
+        )
     return out
 
 
@@ -58,12 +64,11 @@ def asset_upload_check(*, owner_id, name: str, size: int) -> None:
     """Refuse an empty, oversized or over-quota file; the message names the limit."""
     limit = settings.RANGEX_MAX_ASSET_BYTES
     if size <= 0:
-        raise ValidationFailed("The file is empty.", fields={"file": ["The file is empty."]})
+        raise ValidationFailed(_("The file is empty."), fields={"file": [_("The file is empty.")]})
     if size > limit:
-        message = (
-            f"{name} is {size / (1024 * 1024):.1f} MB; assets may be at most {limit / (1024 * 1024):.1f} MB "
-            "(setting RANGEX_MAX_ASSET_BYTES)."
-        )
+        message = _(
+            "%(name)s is %(value)s MB; assets may be at most %(value2)s MB (setting RANGEX_MAX_ASSET_BYTES)."
+        ) % {"name": name, "value": format(size / (1024 * 1024), ".1f"), "value2": format(limit / (1024 * 1024), ".1f")}
         raise ValidationFailed(message, fields={"file": [message]})
     refusal = storage_quota_refusal(owner_id=owner_id, add_bytes=size)
     if refusal:
@@ -73,7 +78,7 @@ def asset_upload_check(*, owner_id, name: str, size: int) -> None:
 def asset_upload(*, actor, upload, name: str = "", description: str = "", tags=()) -> Asset:
     """Store ``upload`` (a Django ``UploadedFile``) in the library and return its row."""
     if not _is_creator(actor):
-        raise PermissionDenied("Only creators and admins may upload to the asset library.")
+        raise PermissionDenied(_("Only creators and admins may upload to the asset library."))
     file_name = _clean_name(getattr(upload, "name", "") or name)
     tags = _clean_tags(tags)
     asset_upload_check(owner_id=actor.pk, name=file_name, size=upload.size)
@@ -120,7 +125,7 @@ def asset_upload(*, actor, upload, name: str = "", description: str = "", tags=(
 
 def _require_asset_owner(asset: Asset, actor) -> None:
     if not getattr(actor, "is_platform_admin", False) and asset.created_by_user_id != getattr(actor, "pk", None):
-        raise PermissionDenied("Only the creator who uploaded this asset or an admin may change it.")
+        raise PermissionDenied(_("Only the creator who uploaded this asset or an admin may change it."))
 
 
 @transaction.atomic
@@ -163,7 +168,10 @@ def asset_delete(*, asset: Asset, actor) -> None:
             }
         )
         if in_use:
-            raise Conflict(f"{asset.name} is used by published versions ({', '.join(in_use)}); it cannot be deleted.")
+            raise Conflict(
+                _("%(name)s is used by published versions (%(items)s); it cannot be deleted.")
+                % {"name": asset.name, "items": ", ".join(in_use)}
+            )
         location, key = asset.asset_location, asset.storage_key
         asset.version_links.all().delete()
         audit_record(actor=actor, action=AuditAction.ASSET_DELETE, target=asset, details={"name": asset.name})
@@ -184,22 +192,24 @@ def asset_link_check(link: AssetScenarioVersion) -> None:
     """The same rules as a version's own assets: a machine file names a machine of the version and a path."""
     errors: dict[str, list[str]] = {}
     if link.asset.deleted_from_minio:
-        errors["asset"] = ["This asset was deleted."]
+        errors["asset"] = [_("This asset was deleted.")]
     if link.asset_type == AssetType.MACHINE_FILE:
         if link.machine is None:
-            errors["machine"] = ["A machine file needs the machine it is copied into."]
+            errors["machine"] = [_("A machine file needs the machine it is copied into.")]
         elif link.machine.scenario_version_id != link.scenario_version_id:
-            errors["machine"] = ["The machine belongs to another version."]
+            errors["machine"] = [_("The machine belongs to another version.")]
         path = link.target_path or ""
         if not path.startswith("/") or ".." in path.split("/"):
-            errors["target_path"] = ["Give the absolute path inside the machine, without '..'."]
+            errors["target_path"] = [_("Give the absolute path inside the machine, without '..'.")]
     elif link.machine is not None or link.target_path:
         errors["asset_type"] = [
-            "Only a machine file is copied into a machine; choose that type or clear the machine and target path."
+            _("Only a machine file is copied into a machine; choose that type or clear the machine and target path.")
         ]
     if errors:
         raise ValidationFailed(
-            "The attachment was not saved: " + " ".join(m for ms in errors.values() for m in ms), fields=errors
+            _("The attachment was not saved: %(errors)s")
+            % {"errors": " ".join(str(m) for ms in errors.values() for m in ms)},
+            fields=errors,
         )
 
 
@@ -220,7 +230,7 @@ def asset_attach(
     _require_owner_or_admin(version, actor)
     _require_editable(version)
     if link is not None and link.scenario_version_id != version.pk:
-        raise NotFound("No such attachment on this version.")
+        raise NotFound(_("No such attachment on this version."))
     link = link or AssetScenarioVersion(scenario_version=version)
     link.asset = asset
     link.asset_type = asset_type
@@ -232,7 +242,8 @@ def asset_attach(
     full_clean_or_raise(link, exclude=["scenario_version"] if created else None)
     if created and AssetScenarioVersion.objects.filter(asset=asset, scenario_version=version).exists():
         raise ValidationFailed(
-            f"{asset.name} is already attached to this version.", fields={"asset": ["Already attached."]}
+            _("%(name)s is already attached to this version.") % {"name": asset.name},
+            fields={"asset": [_("Already attached.")]},
         )
     link.save()
     audit_record(

@@ -10,6 +10,7 @@ their own scenarios) are not limited. The catalog, the pages and the API all rea
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.scenarios.models import Scenario, ScenarioAccessGrant, ScenarioLimit, ScenarioVersion
 from rangex.core.audit import AuditAction, audit_record, full_clean_or_raise
@@ -21,7 +22,7 @@ LIMIT_FIELDS = ("max_concurrent_players", "max_sessions_per_user_per_day", "max_
 
 def _require_admin(actor) -> None:
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins may change a scenario's limits and who may start it.")
+        raise PermissionDenied(_("Only admins may change a scenario's limits and who may start it."))
 
 
 @transaction.atomic
@@ -98,9 +99,12 @@ def scenario_access_check(*, user, scenario: Scenario) -> None:
         return
     conf = get_settings()
     if not conf.allow_all_scenarios and not ScenarioAccessGrant.objects.filter(user=user, scenario=scenario).exists():
-        raise PermissionDenied("You have not been given access to this scenario; ask an administrator.")
+        raise PermissionDenied(_("You have not been given access to this scenario; ask an administrator."))
     raise LimitExceeded(
-        f"You have reached the limit of {conf.max_accessible_scenarios} different scenarios per player "
-        "(setting: max accessible scenarios).",
+        _(
+            "You have reached the limit of %(max_accessible_scenarios)s different scenarios per player "
+            "(setting: max accessible scenarios)."
+        )
+        % {"max_accessible_scenarios": conf.max_accessible_scenarios},
         limit="max_accessible_scenarios",
     )

@@ -13,6 +13,7 @@ import uuid
 
 from django import forms
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy
 
 from apps.scenarios.models import ScenarioType, ScenarioVersion, VersionStatus
 
@@ -60,7 +61,9 @@ class ScenarioPickerField(forms.Field):
     """Pick a scenario by name; clean to its published version (or the version whose id was posted)."""
 
     widget = DatalistInput
-    default_error_messages = {"unknown": "No published scenario is called “%(value)s”. Pick one of the suggestions."}
+    default_error_messages = {
+        "unknown": gettext_lazy("No published scenario is called “%(value)s”. Pick one of the suggestions.")
+    }
 
     def to_python(self, value):
         if value in self.empty_values:

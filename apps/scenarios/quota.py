@@ -7,13 +7,14 @@ Every upload path (admin, API, bundle and ctfcli imports, the asset library) ask
 from __future__ import annotations
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from apps.scenarios.models import Asset, ScenarioAsset
 from rangex.core.system import get_settings
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
+    return _("%(value)s MB") % {"value": format(n / (1024 * 1024), ".1f")}
 
 
 def storage_used(*, owner_id=None, exclude_scenario_asset=None, exclude_asset=None) -> int:
@@ -56,16 +57,16 @@ def storage_quota_refusal(*, owner_id, add_bytes: int, exclude_scenario_asset=No
     if per_user and owner_id is not None:
         used = storage_used(owner_id=owner_id, **excl)
         if used + add_bytes > per_user:
-            return (
-                f"This file would take the creator's storage over the quota of {_mb(per_user)} "
-                f"({_mb(used)} used; setting: max storage per user)."
-            )
+            return _(
+                "This file would take the creator's storage over the quota of %(mb)s "
+                "(%(mb2)s used; setting: max storage per user)."
+            ) % {"mb": _mb(per_user), "mb2": _mb(used)}
     total = conf.max_total_storage_bytes
     if total:
         used = storage_used(**excl)
         if used + add_bytes > total:
-            return (
-                f"This file would take the platform's storage over its limit of {_mb(total)} "
-                f"({_mb(used)} used; setting: max total storage)."
-            )
+            return _(
+                "This file would take the platform's storage over its limit of %(mb)s "
+                "(%(mb2)s used; setting: max total storage)."
+            ) % {"mb": _mb(total), "mb2": _mb(used)}
     return None

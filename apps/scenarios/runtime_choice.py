@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.runtime import RuntimeNotConfigured, configured_runtimes, default_runtime_key
 from apps.scenarios.models import Scenario
@@ -20,13 +21,16 @@ def scenario_runtime_key(scenario_id) -> str:
 def scenario_runtime_set(*, scenario: Scenario, key: str, actor) -> Scenario:
     """Run the scenario's new labs on runtime ``key`` ("" for the platform default); running labs stay."""
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only platform admins choose where a scenario's labs run.")
+        raise PermissionDenied(_("Only platform admins choose where a scenario's labs run."))
     try:
         keys = configured_runtimes()
     except RuntimeNotConfigured as exc:
         raise ValidationFailed(exc.message, fields={"runtime_key": [exc.message]}) from exc
     if key and key not in keys:
-        message = f"Runtime {key!r} is not configured here (configured: {', '.join(keys)})."
+        message = _("Runtime %(key)s is not configured here (configured: %(items)s).") % {
+            "key": repr(key),
+            "items": ", ".join(keys),
+        }
         raise ValidationFailed(message, fields={"runtime_key": [message]})
     locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
     old = locked.runtime_key

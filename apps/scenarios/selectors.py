@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from apps.scenarios.models import Scenario, ScenarioVersion, VersionStatus
 from rangex.core.errors import NotFound
@@ -45,7 +46,7 @@ def scenario_version_get_for_creator(*, user, pk) -> ScenarioVersion:
         return scenario_version_list_for_creator(user=user).get(pk=pk)
     except (ScenarioVersion.DoesNotExist, ValueError, TypeError, ValidationError):
         # A malformed UUID raises ValidationError from the field; it is just as missing.
-        raise NotFound("No such scenario version.") from None
+        raise NotFound(_("No such scenario version.")) from None
 
 
 # Content of a published or archived version never changes again (only a draft may be edited, and
@@ -68,7 +69,7 @@ def version_content(*, version_id) -> ScenarioVersion:
         if version is not None:
             _content_cache.move_to_end(key)
             return version
-    version = get_one(ScenarioVersion.objects.all(), "No such scenario version.", pk=version_id)
+    version = get_one(ScenarioVersion.objects.all(), _("No such scenario version."), pk=version_id)
     if version.status in FROZEN_STATUSES:
         with _content_lock:
             _content_cache[key] = version

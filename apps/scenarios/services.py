@@ -15,10 +15,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
-from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from apps.accounts.models import CreatorPreferences, User
 from apps.scenarios.image_builds import machine_context_prepare, tool_usage_refresh
 from apps.scenarios.models import (
     AdminTestValidation,
@@ -32,6 +33,8 @@ from apps.scenarios.models import (
     VersionStatus,
 )
 from apps.scenarios.quota import storage_quota_refusal
+from apps.scenarios.review_notices import notify_creator as _notify_creator
+from apps.scenarios.review_notices import notify_reviewers as _notify_reviewers
 from apps.scenarios.testing import require_passing_run, rules_copy, validate_rule
 from rangex.core.audit import (
     AuditAction,
@@ -41,8 +44,6 @@ from rangex.core.audit import (
 )
 from rangex.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from rangex.core.files import files_removed_on_error, stored_file_track
-from rangex.core.models import NotificationType
-from rangex.core.notifications import notification_send
 
 # Content a creator edits on a DRAFT (one list, on the model; bundles carry the same fields).
 EDITABLE_FIELDS = ScenarioVersion.CONTENT_FIELDS
@@ -115,24 +116,26 @@ def _require_owner_or_admin(version: ScenarioVersion, actor) -> None:
         return
     if not _is_owner(version, actor):
         # Another creator's version does not exist as far as they can tell.
-        raise NotFound("No such scenario version.")
+        raise NotFound(_("No such scenario version."))
 
 
 def _require_admin(actor, what: str) -> None:
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied(f"Only admins may {what} a scenario version.")
+        raise PermissionDenied(_("Only admins may %(what)s a scenario version.") % {"what": what})
 
 
 def _require_not_own(version: ScenarioVersion, actor, what: str) -> None:
     if _is_owner(version, actor):
-        raise PermissionDenied(f"You cannot {what} your own scenario version; another admin must review it.")
+        raise PermissionDenied(
+            _("You cannot %(what)s your own scenario version; another admin must review it.") % {"what": what}
+        )
 
 
 def _require_editable(version: ScenarioVersion) -> None:
     if version.status != VersionStatus.DRAFT:
         raise InvalidTransition(
-            f"Only a draft can be edited; this version is {version.get_status_display().lower()}. "
-            "Create a new version to change it."
+            _("Only a draft can be edited; this version is %(lower)s. Create a new version to change it.")
+            % {"lower": version.get_status_display().lower()}
         )
 
 
@@ -151,7 +154,7 @@ def _locked(version: ScenarioVersion) -> ScenarioVersion:
 def scenario_author_require(actor) -> None:
     """Refuse anyone who may not author scenarios (creators and admins may)."""
     if not (getattr(actor, "role_creator", False) or getattr(actor, "is_platform_admin", False)):
-        raise PermissionDenied("Only creators and admins may author scenarios.")
+        raise PermissionDenied(_("Only creators and admins may author scenarios."))
 
 
 def _next_version_number(scenario: Scenario) -> int:
@@ -173,16 +176,18 @@ def scenario_version_draft_add(
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed(
-            f"Unknown field: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in unknown}
+            _("Unknown field: %(items)s.") % {"items": ", ".join(sorted(unknown))},
+            fields={k: [_("Unknown field.")] for k in unknown},
         )
     scenario = Scenario.objects.select_for_update().filter(slug=slug).first()
     if scenario is not None and (new_scenario_only or scenario.created_by_user_id != actor.pk):
         message = (
-            "A scenario with this slug already exists."
+            _("A scenario with this slug already exists.")
             if new_scenario_only
-            else f"The slug {slug!r} belongs to another creator's scenario; choose another slug."
+            else _("The slug %(slug)s belongs to another creator's scenario; choose another slug.")
+            % {"slug": repr(slug)}
         )
-        raise ValidationFailed(message, fields={"slug": ["Already taken."]})
+        raise ValidationFailed(message, fields={"slug": [_("Already taken.")]})
     created = scenario is None
     if created:
         scenario = Scenario(slug=slug, created_by_user=actor)
@@ -191,7 +196,9 @@ def scenario_version_draft_add(
             with transaction.atomic():
                 scenario.save()
         except IntegrityError:
-            raise Conflict(f"Another scenario took the slug {slug!r} at the same moment; try again.") from None
+            raise Conflict(
+                _("Another scenario took the slug %(slug)s at the same moment; try again.") % {"slug": repr(slug)}
+            ) from None
     version = ScenarioVersion(
         scenario=scenario, version_number=_next_version_number(scenario), status=VersionStatus.DRAFT, **fields
     )
@@ -228,8 +235,8 @@ def scenario_version_update(*, version: ScenarioVersion, actor, data: dict[str, 
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed(
-            f"These fields cannot be edited: {', '.join(sorted(unknown))}.",
-            fields={k: ["This field cannot be edited."] for k in unknown},
+            _("These fields cannot be edited: %(items)s.") % {"items": ", ".join(sorted(unknown))},
+            fields={k: [_("This field cannot be edited.")] for k in unknown},
         )
     model_update(
         instance=version,
@@ -245,7 +252,7 @@ def scenario_version_update(*, version: ScenarioVersion, actor, data: dict[str, 
 
 def _component_version(obj: models.Model) -> ScenarioVersion:
     if not isinstance(obj, COMPONENT_MODELS):
-        raise ValidationFailed("Not a part of a scenario version.")
+        raise ValidationFailed(_("Not a part of a scenario version."))
     return obj.scenario_version
 
 
@@ -256,12 +263,12 @@ def scenario_version_component_save(*, version: ScenarioVersion, actor, obj: mod
     _require_owner_or_admin(version, actor)
     _require_editable(version)
     if obj.pk is not None and obj._meta.model.objects.filter(pk=obj.pk).exclude(scenario_version=version).exists():
-        raise NotFound("No such part of this scenario version.")
+        raise NotFound(_("No such part of this scenario version."))
     obj.scenario_version = version
     if isinstance(obj, ScenarioAsset):
         if obj.machine is not None and obj.machine.scenario_version_id != version.pk:
             raise ValidationFailed(
-                "The machine belongs to another version.", fields={"machine": ["Not in this version."]}
+                _("The machine belongs to another version."), fields={"machine": [_("Not in this version.")]}
             )
         asset_describe_upload(obj)
         asset_check(obj, actor=actor)
@@ -308,21 +315,21 @@ def asset_check(asset: ScenarioAsset, *, actor) -> None:
     limit = settings.RANGEX_MAX_ASSET_BYTES
     if asset.file_size > limit:
         errors["file"] = [
-            f"The file is {asset.file_size / (1024 * 1024):.1f} MB; assets may be at most "
-            f"{limit / (1024 * 1024):.1f} MB."
+            _("The file is %(size)s MB; assets may be at most %(limit)s MB.")
+            % {"size": format(asset.file_size / (1024 * 1024), ".1f"), "limit": format(limit / (1024 * 1024), ".1f")}
         ]
     name = asset.file_name or ""
     if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
-        errors["file_name"] = ["Use a plain file name without folders."]
+        errors["file_name"] = [_("Use a plain file name without folders.")]
     if asset.asset_type == AssetType.MACHINE_FILE:
         if asset.machine is None:
-            errors["machine"] = ["A machine file needs the machine it is copied into."]
+            errors["machine"] = [_("A machine file needs the machine it is copied into.")]
         path = asset.target_path or ""
         if not path.startswith("/") or ".." in path.split("/"):
-            errors["target_path"] = ["Give the absolute path inside the machine, without '..'."]
+            errors["target_path"] = [_("Give the absolute path inside the machine, without '..'.")]
     elif asset.machine is not None or asset.target_path:
         errors["asset_type"] = [
-            "Only a machine file is copied into a machine; choose that type or clear the machine and target path."
+            _("Only a machine file is copied into a machine; choose that type or clear the machine and target path.")
         ]
     if not errors:
         refusal = storage_quota_refusal(
@@ -334,7 +341,9 @@ def asset_check(asset: ScenarioAsset, *, actor) -> None:
             errors["file"] = [refusal]
     if errors:
         raise ValidationFailed(
-            "The asset was not saved: " + " ".join(m for ms in errors.values() for m in ms), fields=errors
+            _("The asset was not saved: %(errors)s")
+            % {"errors": " ".join(str(m) for ms in errors.values() for m in ms)},
+            fields=errors,
         )
 
 
@@ -345,7 +354,7 @@ def scenario_version_component_delete(*, version: ScenarioVersion, actor, obj: m
     _require_owner_or_admin(version, actor)
     _require_editable(version)
     if _component_version(obj).pk != version.pk:
-        raise NotFound("No such part of this scenario version.")
+        raise NotFound(_("No such part of this scenario version."))
     label, pk = str(obj), str(obj.pk)
     obj.delete()
     audit_record(
@@ -382,23 +391,12 @@ def pivot_point_add(*, version: ScenarioVersion, actor, source: str, target: str
 # --- The review workflow ------------------------------------------------------------------------------
 
 
-def _notify_creator(version: ScenarioVersion, *, preference: str, title: str, body: str) -> None:
-    """Tell the version's creator about a review decision, after commit, if they want to hear it."""
-    creator = version.scenario.created_by_user
-    prefs = CreatorPreferences.objects.filter(user=creator).first()
-    if prefs is not None and not getattr(prefs, preference):
-        return
-    link = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
-    transaction.on_commit(
-        lambda: notification_send(user=creator, type=NotificationType.REVIEW, title=title, body=body, link=link)
-    )
-
-
 def _check_transition(version: ScenarioVersion, to: str) -> None:
     source = version.status
     if to not in ScenarioVersion.TRANSITIONS.get(source, set()):
         raise InvalidTransition(
-            f"A version cannot go from {VersionStatus(source).label.lower()} to {VersionStatus(to).label.lower()}.",
+            _("A version cannot go from %(lower)s to %(lower2)s.")
+            % {"lower": VersionStatus(source).label.lower(), "lower2": VersionStatus(to).label.lower()},
             from_status=source,
             to_status=to,
         )
@@ -429,7 +427,9 @@ def scenario_version_submit(*, version: ScenarioVersion, actor) -> ScenarioVersi
     if errors:
         first_messages = next(iter(errors.values()))
         raise ValidationFailed(
-            f"The version is not ready for review ({len(errors)} to fix): {first_messages[0]}", fields=errors
+            _("The version is not ready for review (%(count)s to fix): %(value)s")
+            % {"count": len(errors), "value": first_messages[0]},
+            fields=errors,
         )
     # A version sent back by a reviewer and submitted again is a resubmission.
     resubmitted = version.rejected_at is not None
@@ -438,38 +438,15 @@ def scenario_version_submit(*, version: ScenarioVersion, actor) -> ScenarioVersi
     return version
 
 
-def _notify_reviewers(version: ScenarioVersion, *, actor, resubmitted: bool) -> None:
-    """Tell every admin (but the submitter) that a version waits for review: on the page, and by email
-    when their notification preferences ask for review emails. Sent after commit."""
-    admins = [
-        u
-        for u in User.objects.filter(is_active=True).filter(models.Q(role_admin=True) | models.Q(is_superuser=True))
-        if u.pk != getattr(actor, "pk", None)
-    ]
-    what = "Resubmitted" if resubmitted else "Submitted"
-    title = f"{what} for review: {version}"
-    body = (
-        f"{actor.public_name} {what.lower()} {version} ({version.scenario.slug}) for review. "
-        "Open the review queue to compare it with the previous version, then approve or reject it."
-    )
-    link = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
-
-    def send():
-        for admin in admins:
-            notification_send(user=admin, type=NotificationType.REVIEW, title=title, body=body, link=link)
-
-    transaction.on_commit(send)
-
-
 @transaction.atomic
 def scenario_version_withdraw(*, version: ScenarioVersion, actor) -> ScenarioVersion:
     """Take a SUBMITTED version back to DRAFT before an admin decides; only its creator may."""
     version = _locked(version)
     _require_owner_or_admin(version, actor)
     if not _is_owner(version, actor):
-        raise PermissionDenied("Only the creator of a scenario may withdraw it from review; reject it instead.")
+        raise PermissionDenied(_("Only the creator of a scenario may withdraw it from review; reject it instead."))
     if version.status != VersionStatus.SUBMITTED:
-        raise InvalidTransition("Only a version waiting for review can be withdrawn.")
+        raise InvalidTransition(_("Only a version waiting for review can be withdrawn."))
     return _transition(version, actor, VersionStatus.DRAFT, submitted_at=None)
 
 
@@ -479,7 +456,7 @@ def scenario_version_reopen(*, version: ScenarioVersion, actor) -> ScenarioVersi
     version = _locked(version)
     _require_owner_or_admin(version, actor)
     if version.status != VersionStatus.REJECTED:
-        raise InvalidTransition("Only a rejected version can be reopened.")
+        raise InvalidTransition(_("Only a rejected version can be reopened."))
     return _transition(version, actor, VersionStatus.DRAFT)
 
 
@@ -490,17 +467,21 @@ def scenario_version_approve(*, version: ScenarioVersion, actor, require_test: b
     With the publish gate on, a passing test deployment of the exact content is required; only the
     demo seed (which runs without an engine) passes ``require_test=False``.
     """
-    _require_admin(actor, "approve")
+    _require_admin(actor, _("approve"))
     version = _locked(version)
-    _require_not_own(version, actor, "approve")
+    _require_not_own(version, actor, _("approve"))
     if require_test:
         require_passing_run(version, "approve")
     _transition(version, actor, VersionStatus.APPROVED, approved_at=timezone.now(), approved_by_user=actor)
     _notify_creator(
         version,
         preference="notify_on_approval",
-        title=f"Approved: {version}",
-        body=f"{actor.public_name} approved {version}. It goes live when an admin publishes it.",
+        title=format_lazy(gettext_lazy("Approved: {version}"), version=version),
+        body=format_lazy(
+            gettext_lazy("{public_name} approved {version}. It goes live when an admin publishes it."),
+            public_name=actor.public_name,
+            version=version,
+        ),
     )
     return version
 
@@ -508,12 +489,12 @@ def scenario_version_approve(*, version: ScenarioVersion, actor, require_test: b
 @transaction.atomic
 def scenario_version_reject(*, version: ScenarioVersion, actor, reason: str) -> ScenarioVersion:
     """Send a SUBMITTED or APPROVED version back to its creator with a reason."""
-    _require_admin(actor, "reject")
+    _require_admin(actor, _("reject"))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give the creator a reason for the rejection.", fields={"reason": ["Required."]})
+        raise ValidationFailed(_("Give the creator a reason for the rejection."), fields={"reason": [_("Required.")]})
     version = _locked(version)
-    _require_not_own(version, actor, "reject")
+    _require_not_own(version, actor, _("reject"))
     _transition(
         version,
         actor,
@@ -525,8 +506,13 @@ def scenario_version_reject(*, version: ScenarioVersion, actor, reason: str) -> 
     _notify_creator(
         version,
         preference="notify_on_rejection",
-        title=f"Changes requested: {version}",
-        body=f"{actor.public_name} rejected {version}:\n\n{reason}",
+        title=format_lazy(gettext_lazy("Changes requested: {version}"), version=version),
+        body=format_lazy(
+            gettext_lazy("{public_name} rejected {version}:\n\n{reason}"),
+            public_name=actor.public_name,
+            version=version,
+            reason=reason,
+        ),
     )
     return version
 
@@ -534,7 +520,7 @@ def scenario_version_reject(*, version: ScenarioVersion, actor, reason: str) -> 
 @transaction.atomic
 def scenario_version_publish(*, version: ScenarioVersion, actor, require_test: bool = True) -> ScenarioVersion:
     """Publish an APPROVED version, archiving the scenario's previously published one."""
-    _require_admin(actor, "publish")
+    _require_admin(actor, _("publish"))
     # Lock the scenario first (then the version, the same order as archive): MariaDB cannot enforce
     # "one PUBLISHED per scenario" with a partial unique index, so the scenario row serialises publishes.
     scenario = Scenario.objects.select_for_update().get(pk=version.scenario_id)
@@ -558,8 +544,8 @@ def scenario_version_publish(*, version: ScenarioVersion, actor, require_test: b
     _notify_creator(
         version,
         preference="notify_on_approval",
-        title=f"Published: {version}",
-        body=f"{version} is now live for solvers.",
+        title=format_lazy(gettext_lazy("Published: {version}"), version=version),
+        body=format_lazy(gettext_lazy("{version} is now live for solvers."), version=version),
     )
     return version
 
@@ -571,8 +557,10 @@ def scenario_version_archive(*, version: ScenarioVersion, actor) -> ScenarioVers
     version = _locked(version)
     version.scenario = scenario
     _require_owner_or_admin(version, actor)
-    if version.status in (VersionStatus.APPROVED, VersionStatus.PUBLISHED):
-        _require_admin(actor, "archive an approved or published")
+    if version.status in (VersionStatus.APPROVED, VersionStatus.PUBLISHED) and not getattr(
+        actor, "is_platform_admin", False
+    ):
+        raise PermissionDenied(_("Only admins may archive an approved or published scenario version."))
     was_published = version.status == VersionStatus.PUBLISHED
     _transition(version, actor, VersionStatus.ARCHIVED, archived_at=timezone.now(), is_archived=True)
     if was_published:

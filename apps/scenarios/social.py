@@ -6,31 +6,33 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.db.models import Avg, Count
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.scenarios import hooks
 from apps.scenarios.models import Scenario, ScenarioRating, UserFavorite
 from rangex.core.audit import AuditAction, audit_record
 from rangex.core.errors import PermissionDenied, ValidationFailed
 
-RATING_MESSAGE = "A rating is a whole number from 1 to 5."
-NOT_PLAYED_MESSAGE = "You can rate this scenario once you have finished a session of it."
+RATING_MESSAGE = gettext_noop("A rating is a whole number from 1 to 5.")
+NOT_PLAYED_MESSAGE = gettext_noop("You can rate this scenario once you have finished a session of it.")
 
 
 def _clean_rating(rating) -> int:
     if isinstance(rating, bool):
-        raise ValidationFailed(RATING_MESSAGE, fields={"rating": [RATING_MESSAGE]})
+        raise ValidationFailed(_(RATING_MESSAGE), fields={"rating": [_(RATING_MESSAGE)]})
     try:
         value = int(str(rating).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed(RATING_MESSAGE, fields={"rating": [RATING_MESSAGE]}) from None
+        raise ValidationFailed(_(RATING_MESSAGE), fields={"rating": [_(RATING_MESSAGE)]}) from None
     if not 1 <= value <= 5:
-        raise ValidationFailed(RATING_MESSAGE, fields={"rating": [RATING_MESSAGE]})
+        raise ValidationFailed(_(RATING_MESSAGE), fields={"rating": [_(RATING_MESSAGE)]})
     return value
 
 
 def _require_user(user) -> None:
     if user is None or not user.is_authenticated:
-        raise PermissionDenied("Sign in to rate scenarios or keep favourites.")
+        raise PermissionDenied(_("Sign in to rate scenarios or keep favourites."))
 
 
 def scenario_played(*, user, scenario: Scenario) -> bool:
@@ -48,15 +50,15 @@ def scenario_rate(*, user, scenario: Scenario, rating) -> ScenarioRating:
     _require_user(user)
     value = _clean_rating(rating)
     if scenario.created_by_user_id == user.pk:
-        raise PermissionDenied("You cannot rate your own scenario.")
+        raise PermissionDenied(_("You cannot rate your own scenario."))
     with transaction.atomic():
         # The scenario row lock serialises concurrent ratings, so the recomputed average and
         # count always describe exactly the committed rating rows.
         locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
         if not locked.is_published:
-            raise ValidationFailed("Only published scenarios can be rated.")
+            raise ValidationFailed(_("Only published scenarios can be rated."))
         if not scenario_played(user=user, scenario=locked):
-            raise PermissionDenied(NOT_PLAYED_MESSAGE)
+            raise PermissionDenied(_(NOT_PLAYED_MESSAGE))
         existing = ScenarioRating.objects.filter(user=user, scenario=locked).first()
         old = existing.rating if existing else None
         if existing is None:

@@ -28,6 +28,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.scenarios.models import AdminTestValidation, ScenarioVersion, ScenarioVersionTestRun, TestStatus
 from rangex.core.audit import AuditAction, audit_record
@@ -70,35 +71,42 @@ def rule_problems(rule: AdminTestValidation, *, machines: set[str], questions: s
 
     kind = rule.check_type
     if kind not in RULE_KINDS:
-        add("check_type", "Choose what the rule checks: command, reachable, http, file or solution.")
+        add("check_type", _("Choose what the rule checks: command, reachable, http, file or solution."))
         return errors
     if rule.machine_name not in machines:
-        add("machine_name", f"This version has no machine named {rule.machine_name!r}.")
+        add(
+            "machine_name",
+            _("This version has no machine named %(machine_name)s.") % {"machine_name": repr(rule.machine_name)},
+        )
     if rule.pattern:
         try:
             re.compile(rule.pattern)
         except re.error as exc:
-            add("pattern", f"This is not a valid regular expression: {exc}.")
+            add("pattern", _("This is not a valid regular expression: %(exc)s.") % {"exc": exc})
     if kind in (CheckType.COMMAND, CheckType.SOLUTION) and not rule.command.strip():
-        add("command", "Give the script to run.")
+        add("command", _("Give the script to run."))
     if kind == CheckType.COMMAND and rule.expected_exit_code is None and not rule.pattern:
-        add("expected_exit_code", "Give the exit code expected, an output pattern, or both.")
+        add("expected_exit_code", _("Give the exit code expected, an output pattern, or both."))
     if kind == CheckType.REACHABLE:
         if rule.target_machine not in machines:
-            add("target_machine", f"This version has no machine named {rule.target_machine!r}.")
+            add(
+                "target_machine",
+                _("This version has no machine named %(target_machine)s.")
+                % {"target_machine": repr(rule.target_machine)},
+            )
         if not rule.port or not 1 <= rule.port <= 65535:
-            add("port", "Give a TCP port from 1 to 65535.")
+            add("port", _("Give a TCP port from 1 to 65535."))
     if kind == CheckType.HTTP:
         if not re.match(r"^https?://[^\s]+$", rule.check_target or ""):
-            add("check_target", "Give the URL to request, starting with http:// or https://.")
+            add("check_target", _("Give the URL to request, starting with http:// or https://."))
         if rule.expected_status is None and not rule.pattern:
-            add("expected_status", "Give the status expected, a body pattern, or both.")
+            add("expected_status", _("Give the status expected, a body pattern, or both."))
     if kind == CheckType.FILE and not (rule.check_target or "").startswith("/"):
-        add("check_target", "Give the file's absolute path.")
+        add("check_target", _("Give the file's absolute path."))
     if kind == CheckType.SOLUTION and rule.question_id not in questions:
-        add("question_id", f"This version has no question {rule.question_id!r}.")
+        add("question_id", _("This version has no question %(question_id)s.") % {"question_id": repr(rule.question_id)})
     if not rule.run_as.strip():
-        add("run_as", "Give the user the command runs as.")
+        add("run_as", _("Give the user the command runs as."))
     return errors
 
 
@@ -209,12 +217,16 @@ def require_passing_run(version: ScenarioVersion, action: str) -> None:
         return
     if passing_run(version) is None:
         latest = latest_run(version)
-        why = "it has never been test-deployed"
+        why = _("it has never been test-deployed")
         if latest is not None and latest.content_hash != content_hash(version):
-            why = "its content changed since the last test deployment"
+            why = _("its content changed since the last test deployment")
         elif latest is not None and latest.status != TestStatus.PASSED:
-            why = f"its last test deployment is {latest.status}"
-        raise Conflict(f"This version cannot be {action}d: {why}. Run a test deployment that passes first.")
+            why = _("its last test deployment is %(status)s") % {"status": latest.status}
+        done = {"approve": _("approved"), "publish": _("published")}.get(action, f"{action}d")
+        raise Conflict(
+            _("This version cannot be %(done)s: %(why)s. Run a test deployment that passes first.")
+            % {"done": done, "why": why}
+        )
 
 
 # --- Requesting a test deployment -------------------------------------------------------------
@@ -226,7 +238,7 @@ def version_test_deploy_request(*, version: ScenarioVersion, actor, keep: bool =
     The run itself is ``apps.environments.services.testdeploy.version_test_deploy_run`` (a Celery task, on commit).
     """
     if actor is None or not actor.is_platform_admin:
-        raise PermissionDenied("Only admins may test-deploy a version.")
+        raise PermissionDenied(_("Only admins may test-deploy a version."))
     with transaction.atomic():
         version = ScenarioVersion.objects.select_for_update().get(pk=version.pk)
         running = version.test_runs.filter(status__in=ACTIVE).order_by("created_at").first()
@@ -253,10 +265,10 @@ def admin_test_sign_off(*, version: ScenarioVersion, actor, passed: bool, notes:
     from apps.scenarios.models import ScenarioVersionAdminTest
 
     if actor is None or not actor.is_platform_admin:
-        raise PermissionDenied("Only admins may sign a version off.")
+        raise PermissionDenied(_("Only admins may sign a version off."))
     notes = (notes or "").strip()
     if not notes:
-        raise ValidationFailed("Write what you checked.", fields={"summary": ["Write what you checked."]})
+        raise ValidationFailed(_("Write what you checked."), fields={"summary": [_("Write what you checked.")]})
     now = timezone.now()
     with transaction.atomic():
         test = ScenarioVersionAdminTest.objects.create(

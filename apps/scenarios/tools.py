@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.scenarios.image_builds import tool_usage_refresh
 from apps.scenarios.models import Machine, Tool
@@ -13,7 +14,7 @@ from rangex.core.errors import PermissionDenied, ValidationFailed
 @transaction.atomic
 def tool_save(*, actor, tool: Tool, changed=()) -> Tool:
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins curate the tools catalogue.")
+        raise PermissionDenied(_("Only admins curate the tools catalogue."))
     return model_save_audited(
         instance=tool, actor=actor, create_action=AuditAction.TOOL_CREATE, update_action=AuditAction.TOOL_UPDATE,
         changed=changed,
@@ -23,7 +24,7 @@ def tool_save(*, actor, tool: Tool, changed=()) -> Tool:
 @transaction.atomic
 def tool_delete(*, actor, tool: Tool) -> None:
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins curate the tools catalogue.")
+        raise PermissionDenied(_("Only admins curate the tools catalogue."))
     model_delete_audited(instance=tool, actor=actor, action=AuditAction.TOOL_DELETE)
 
 
@@ -32,8 +33,8 @@ def machine_tools_set(*, machine: Machine, tools: list[Tool], actor) -> Machine:
     inactive = [t.name for t in tools if not t.is_active]
     if inactive:
         raise ValidationFailed(
-            f"These tools are switched off in the catalogue: {', '.join(inactive)}.",
-            fields={"tools": ["Pick active tools only."]},
+            _("These tools are switched off in the catalogue: %(items)s.") % {"items": ", ".join(inactive)},
+            fields={"tools": [_("Pick active tools only.")]},
         )
     with transaction.atomic():
         # The component service checks ownership and that the version is still a DRAFT, and audits.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
+from django.utils.translation import gettext as _
+
 from apps.images.models import EgressPolicy
 from apps.images.profiles import ResourceProfile
 from apps.scenarios.grading import validate_questions
@@ -67,59 +69,73 @@ def questions_errors(
                 continue
             machine = question.get("flag_machine")
             if isinstance(machine, str) and machine.strip() and machine not in machine_names:
-                errors[f"questions[{i}].flag_machine"].append(f"No machine of this version is named {machine!r}.")
+                errors[f"questions[{i}].flag_machine"].append(
+                    _("No machine of this version is named %(machine)s.") % {"machine": repr(machine)}
+                )
     return {field: messages for field, messages in errors.items() if messages}
 
 
 def _machine_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = defaultdict(list)
     if version.requires_machines and not machines:
-        errors["machines"].append("This scenario requires machines; add at least one.")
+        errors["machines"].append(_("This scenario requires machines; add at least one."))
     for name, count in Counter(m.name for m in machines).items():
         if count > 1:
-            errors["machines"].append(f"The machine name {name!r} is used {count} times; names must be unique.")
+            errors["machines"].append(
+                _("The machine name %(name)s is used %(count)s times; names must be unique.")
+                % {"name": repr(name), "count": count}
+            )
     for i, machine in enumerate(machines):
         key = f"machines[{i}]"
-        label = f"Machine {machine.name!r}"
+        label = _("Machine %(name)s") % {"name": repr(machine.name)}
         if machine.image_source_type == ImageSourceType.VARIANT:
             if machine.image_variant_id is None:
-                errors[f"{key}.image_variant"].append(f"{label}: choose an image variant.")
+                errors[f"{key}.image_variant"].append(_("%(label)s: choose an image variant.") % {"label": label})
             elif not machine.image_variant.is_active:
-                errors[f"{key}.image_variant"].append(f"{label}: the image variant is no longer offered.")
+                errors[f"{key}.image_variant"].append(
+                    _("%(label)s: the image variant is no longer offered.") % {"label": label}
+                )
         elif machine.image_source_type == ImageSourceType.PLATFORM:
             if machine.platform_image_id is None:
-                errors[f"{key}.platform_image"].append(f"{label}: choose a platform image.")
+                errors[f"{key}.platform_image"].append(_("%(label)s: choose a platform image.") % {"label": label})
             elif not machine.platform_image.is_active:
-                errors[f"{key}.platform_image"].append(f"{label}: the platform image is no longer offered.")
+                errors[f"{key}.platform_image"].append(
+                    _("%(label)s: the platform image is no longer offered.") % {"label": label}
+                )
         elif machine.image_source_type == ImageSourceType.CUSTOM:
             ref = (machine.image_ref or "").strip()
             if not ref:
-                errors[f"{key}.image_ref"].append(f"{label}: give the image reference (registry/name:tag).")
+                errors[f"{key}.image_ref"].append(
+                    _("%(label)s: give the image reference (registry/name:tag).") % {"label": label}
+                )
             else:
                 host = registry_host(ref)
                 if not is_local_registry(host):
                     credential = machine.registry_credential
                     if credential is None:
                         errors[f"{key}.registry_credential"].append(
-                            f"{label}: the image comes from {host}; choose a registry credential for it."
+                            _("%(label)s: the image comes from %(host)s; choose a registry credential for it.")
+                            % {"label": label, "host": host}
                         )
                     elif _host_of_url(credential.registry_url) != host:
                         errors[f"{key}.registry_credential"].append(
-                            f"{label}: the credential is for {_host_of_url(credential.registry_url)}, "
-                            f"but the image comes from {host}."
+                            _("%(label)s: the credential is for %(host_of_url)s, but the image comes from %(host)s.")
+                            % {"label": label, "host_of_url": _host_of_url(credential.registry_url), "host": host}
                         )
         else:
-            errors[f"{key}.image_source_type"].append(f"{label}: unknown image source.")
+            errors[f"{key}.image_source_type"].append(_("%(label)s: unknown image source.") % {"label": label})
         if machine.resource_profile not in ResourceProfile.values:
             errors[f"{key}.resource_profile"].append(
-                f"{label}: the resource profile must be one of {', '.join(ResourceProfile.values)}."
+                _("%(label)s: the resource profile must be one of %(items)s.")
+                % {"label": label, "items": ", ".join(ResourceProfile.values)}
             )
         if machine.network_egress_policy not in EgressPolicy.values:
             errors[f"{key}.network_egress_policy"].append(
-                f"{label}: the egress policy must be one of {', '.join(EgressPolicy.values)}."
+                _("%(label)s: the egress policy must be one of %(items)s.")
+                % {"label": label, "items": ", ".join(EgressPolicy.values)}
             )
     if version.requires_machines and machines and not any(m.allow_solver_entry for m in machines):
-        errors["machines"].append("At least one machine must allow solver entry, or solvers cannot reach the lab.")
+        errors["machines"].append(_("At least one machine must allow solver entry, or solvers cannot reach the lab."))
     return errors
 
 
@@ -136,17 +152,21 @@ def _pivot_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
             group = getattr(point, field)
             if group not in groups:
                 errors[f"pivot_points[{i}].{field}"].append(
-                    f"No machine is on the network {group!r}; put a machine on it or remove this pivot point."
+                    _("No machine is on the network %(group)s; put a machine on it or remove this pivot point.")
+                    % {"group": repr(group)}
                 )
         if source == target:
-            errors[f"pivot_points[{i}].target_network_group"].append("A pivot point links two different networks.")
+            errors[f"pivot_points[{i}].target_network_group"].append(_("A pivot point links two different networks."))
             continue
         if not pivot_groups & {source, target}:
             # A pivot host is attached to both networks of the pivot points naming its own network; with
             # none on either side, no machine is on both and the far network cannot be reached.
             errors[f"pivot_points[{i}].source_network_group"].append(
-                f"No machine is on both {source!r} and {target!r}: tick “Pivot host” on a machine of one "
-                "of them, or solvers cannot cross to the other network."
+                _(
+                    "No machine is on both %(source)s and %(target)s: tick “Pivot host” on a machine of one "
+                    "of them, or solvers cannot cross to the other network."
+                )
+                % {"source": repr(source), "target": repr(target)}
             )
             continue
         links[source].add(target)
@@ -162,8 +182,11 @@ def _pivot_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
     for i, machine in enumerate(machines):
         if machine.network_group not in reached:
             errors[f"machines[{i}].network_group"].append(
-                f"Machine {machine.name!r} is on the network {machine.network_group!r}, which no machine "
-                "solvers enter can reach; link the networks with a pivot point and a pivot host."
+                _(
+                    "Machine %(name)s is on the network %(network_group)s, which no machine "
+                    "solvers enter can reach; link the networks with a pivot point and a pivot host."
+                )
+                % {"name": repr(machine.name), "network_group": repr(machine.network_group)}
             )
     return errors
 
@@ -179,12 +202,12 @@ def _requirements_errors(version: ScenarioVersion) -> dict[str, list[str]]:
         return {}
     key = "metadata.requirements"
     if not isinstance(requirements, dict):
-        return {key: ["Give {prerequisites: [scenario slugs], anonymize: false}."]}
+        return {key: [_("Give {prerequisites: [scenario slugs], anonymize: false}.")]}
     slugs = requirements.get("prerequisites", [])
     if not isinstance(slugs, list) or not all(isinstance(s, str) and SLUG_RE.match(s) for s in slugs):
-        return {f"{key}.prerequisites": ["List the slugs of the scenarios to solve first."]}
+        return {f"{key}.prerequisites": [_("List the slugs of the scenarios to solve first.")]}
     if version.scenario_id and version.scenario.slug in slugs:
-        return {f"{key}.prerequisites": ["A scenario cannot require itself."]}
+        return {f"{key}.prerequisites": [_("A scenario cannot require itself.")]}
     return {}
 
 
@@ -192,7 +215,7 @@ def version_errors(version: ScenarioVersion) -> dict[str, list[str]]:
     """Return what stops ``version`` from being submitted, per field."""
     errors: dict[str, list[str]] = dict(_requirements_errors(version))
     if not (version.mission_text or "").strip():
-        errors["mission_text"] = ["Write the mission: it is what solvers read first."]
+        errors["mission_text"] = [_("Write the mission: it is what solvers read first.")]
     machines = list(
         version.machines.select_related("image_variant", "platform_image", "registry_credential").order_by(
             "sort_order", "name"

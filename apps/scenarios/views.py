@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.scenarios import catalog, downloads, hooks, selectors, social
@@ -17,13 +18,15 @@ from rangex.core.markdown import render_markdown
 
 
 class CatalogFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, label="Search")
+    q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Search"))
     category = forms.ChoiceField(required=False)
     difficulty = forms.ChoiceField(required=False, choices=[("", "Any difficulty"), *Difficulty.choices])
     type = forms.ChoiceField(
-        required=False, label="Type", choices=[("", "Any type"), *[(t.value, t.label) for t in catalog.CATALOG_TYPES]]
+        required=False,
+        label=gettext_lazy("Type"),
+        choices=[("", gettext_lazy("Any type")), *[(t.value, t.label) for t in catalog.CATALOG_TYPES]],
     )
-    tag = forms.MultipleChoiceField(required=False, label="Tags")
+    tag = forms.MultipleChoiceField(required=False, label=gettext_lazy("Tags"))
     sort = forms.ChoiceField(required=False, choices=list(catalog.SORT_LABELS.items()))
 
     def __init__(self, *args, facets: dict[str, list[str]], **kwargs):

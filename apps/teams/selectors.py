@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.teams import hooks
 from apps.teams.models import Team, TeamInvitation, TeamJoinRequest, TeamMember
@@ -16,7 +17,7 @@ def team_list() -> QuerySet[Team]:
 
 
 def team_get(*, pk) -> Team:
-    return get_one(Team.objects.select_related("leader", "owner_user"), "No such team.", pk=pk)
+    return get_one(Team.objects.select_related("leader", "owner_user"), _("No such team."), pk=pk)
 
 
 def team_members(*, team: Team) -> QuerySet[TeamMember]:
@@ -33,10 +34,10 @@ def teams_led_by(*, user) -> QuerySet[Team]:
 
 def join_request_get_for_user(*, user, pk) -> TeamJoinRequest:
     """Return the request if ``user`` made it, is in its team, or is an admin; else 404."""
-    request = get_one(TeamJoinRequest.objects.select_related("team", "user"), "No such join request.", pk=pk)
+    request = get_one(TeamJoinRequest.objects.select_related("team", "user"), _("No such join request."), pk=pk)
     visible = request.user_id == user.pk or user.is_platform_admin or team_is_member(team=request.team, user=user)
     if not visible:
-        raise NotFound("No such join request.")
+        raise NotFound(_("No such join request."))
     return request
 
 
@@ -77,12 +78,12 @@ def team_invitations_open(*, team: Team) -> QuerySet[TeamInvitation]:
 def invitation_by_code(*, code: str) -> TeamInvitation:
     """Return the invitation with ``code`` (even an expired one, so its page can say so); else 404."""
     if not isinstance(code, str) or len(code) > 64:
-        raise NotFound("No such invitation.")
-    return get_one(TeamInvitation.objects.select_related("team", "team__leader"), "No such invitation.", code=code)
+        raise NotFound(_("No such invitation."))
+    return get_one(TeamInvitation.objects.select_related("team", "team__leader"), _("No such invitation."), code=code)
 
 
 def invitation_get_for_leader(*, user, pk) -> TeamInvitation:
-    invitation = get_one(TeamInvitation.objects.select_related("team"), "No such invitation.", pk=pk)
+    invitation = get_one(TeamInvitation.objects.select_related("team"), _("No such invitation."), pk=pk)
     if invitation.team.leader_id != user.pk and not user.is_platform_admin:
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     return invitation

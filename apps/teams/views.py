@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.teams import hooks, selectors, services
@@ -57,7 +58,9 @@ def team_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return render(request, "teams/team_create.html", {"values": request.POST}, status=exc.status_code)
-        messages.success(request, f"Team {team.name} is created; you lead it. Invite your teammates below.")
+        messages.success(
+            request, _("Team %(name)s is created; you lead it. Invite your teammates below.") % {"name": team.name}
+        )
         return redirect(team)
     return render(request, "teams/team_create.html", {"values": {}})
 
@@ -67,7 +70,9 @@ def _size(request: HttpRequest) -> dict:
     if not raw:
         return {}
     if not raw.isdigit():
-        raise ValidationFailed("The team size must be a whole number.", fields={"max_members": ["A whole number."]})
+        raise ValidationFailed(
+            _("The team size must be a whole number."), fields={"max_members": [_("A whole number.")]}
+        )
     return {"max_members": int(raw)}
 
 
@@ -92,9 +97,11 @@ def team_join(request: HttpRequest, pk) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         if join.status == join.Status.APPROVED:
-            messages.success(request, f"You joined {team.name}.")
+            messages.success(request, _("You joined %(name)s.") % {"name": team.name})
         else:
-            messages.success(request, f"Your request to join {team.name} was sent; the leader decides.")
+            messages.success(
+                request, _("Your request to join %(name)s was sent; the leader decides.") % {"name": team.name}
+            )
     return redirect(team)
 
 
@@ -102,13 +109,18 @@ def team_join(request: HttpRequest, pk) -> HttpResponse:
 @require_POST
 def team_leave(request: HttpRequest, pk) -> HttpResponse:
     team = selectors.team_get(pk=pk)
-    return _act(request, team, lambda: services.team_leave(team=team, user=request.user), f"You left {team.name}.")
+    return _act(
+        request,
+        team,
+        lambda: services.team_leave(team=team, user=request.user),
+        _("You left %(name)s.") % {"name": team.name},
+    )
 
 
 def _member(pk):
     user = get_user_model().objects.filter(pk=pk).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -120,7 +132,7 @@ def team_kick(request: HttpRequest, pk, user_id) -> HttpResponse:
         request,
         team,
         lambda: services.team_kick(team=team, actor=request.user, user=_member(user_id)),
-        "The member was removed.",
+        _("The member was removed."),
     )
 
 
@@ -132,7 +144,7 @@ def team_transfer(request: HttpRequest, pk, user_id) -> HttpResponse:
         request,
         team,
         lambda: services.team_transfer_leadership(team=team, actor=request.user, to_user=_member(user_id)),
-        "The leadership is handed over.",
+        _("The leadership is handed over."),
     )
 
 
@@ -141,11 +153,11 @@ def team_transfer(request: HttpRequest, pk, user_id) -> HttpResponse:
 def join_request_decide(request: HttpRequest, request_id, decision: str) -> HttpResponse:
     join_request = selectors.join_request_get_for_user(user=request.user, pk=request_id)
     if decision not in services.DECISIONS:
-        raise NotFound("No such decision.")
+        raise NotFound(_("No such decision."))
     done = {
-        "approve": f"{join_request.user.display_name or join_request.user.email} is now a member.",
-        "decline": "The request is declined.",
-        "cancel": "Your request is withdrawn.",
+        "approve": _("%(who)s is now a member.") % {"who": join_request.user.display_name or join_request.user.email},
+        "decline": _("The request is declined."),
+        "cancel": _("Your request is withdrawn."),
     }[decision]
     return _act(
         request,
@@ -166,13 +178,13 @@ def invitation_create(request: HttpRequest, pk) -> HttpResponse:
         uses = request.POST.get("max_uses", "").strip()
         max_uses = int(uses) if uses else None
     except ValueError:
-        messages.error(request, "Give the hours and the number of uses as whole numbers.")
+        messages.error(request, _("Give the hours and the number of uses as whole numbers."))
         return redirect(team)
     return _act(
         request,
         team,
         lambda: services.team_invitation_create(team=team, actor=request.user, hours=hours, max_uses=max_uses),
-        "Invitation created: copy the link or the code below and send it to your teammates.",
+        _("Invitation created: copy the link or the code below and send it to your teammates."),
     )
 
 
@@ -184,7 +196,7 @@ def invitation_revoke(request: HttpRequest, invitation_id) -> HttpResponse:
         request,
         invitation.team,
         lambda: services.team_invitation_revoke(invitation=invitation, actor=request.user),
-        "The invitation no longer works.",
+        _("The invitation no longer works."),
     )
 
 
@@ -198,7 +210,7 @@ def invitation_accept(request: HttpRequest, code: str) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"You joined {invitation.team.name}.")
+            messages.success(request, _("You joined %(name)s.") % {"name": invitation.team.name})
             return redirect(invitation.team)
     return render(request, "teams/invitation.html", {"invitation": invitation, "now": timezone.now()})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -75,7 +76,7 @@ def exception_handler(exc, context):
         return _application_error_response(request_error)
     if isinstance(exc, DjangoValidationError):
         fields = validation_error_fields(exc)
-        body = {"code": "validation_failed", "message": _first_message(fields, "Invalid input."), "fields": fields}
+        body = {"code": "validation_failed", "message": _first_message(fields, _("Invalid input.")), "fields": fields}
         return Response({"error": body}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -87,7 +88,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten_drf(exc.detail)
-        body = {"code": "validation_failed", "message": _first_message(fields, "Invalid input."), "fields": fields}
+        body = {"code": "validation_failed", "message": _first_message(fields, _("Invalid input.")), "fields": fields}
     else:
         detail = getattr(exc, "detail", str(exc))
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from rangex.core.audit_actions import AuditAction
 from rangex.core.context import current_request_context
@@ -94,7 +96,9 @@ def full_clean_or_raise(instance: models.Model, **kwargs) -> None:
         fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
         first_field, first_messages = next(iter(fields.items()))
         label = "" if first_field == "__all__" else f"{first_field}: "
-        raise ValidationFailed(f"{label}{first_messages[0]}", fields=fields) from None
+        raise ValidationFailed(
+            _("%(label)s%(value)s") % {"label": label, "value": first_messages[0]}, fields=fields
+        ) from None
 
 
 def model_update(
@@ -105,7 +109,7 @@ def model_update(
     allowed: Iterable[str],
     action: AuditAction | None,
     audit_target: models.Model | None = None,
-    unknown_message: str = "Unknown field",
+    unknown_message: str = gettext_noop("Unknown field"),
     clean_kwargs: dict[str, Any] | None = None,
     check: Callable[[dict[str, Any]], None] | None = None,
     details: Callable[[dict[str, dict[str, Any]]], dict[str, Any]] | None = None,
@@ -123,7 +127,8 @@ def model_update(
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed(
-            f"{unknown_message}: {', '.join(unknown)}.", fields={name: ["Not editable."] for name in unknown}
+            _("%(unknown_message)s: %(items)s.") % {"unknown_message": _(unknown_message), "items": ", ".join(unknown)},
+            fields={name: [_("Not editable.")] for name in unknown},
         )
     adding = instance._state.adding
     before = model_values(instance, data)
@@ -175,4 +180,7 @@ def model_delete_audited(*, instance: models.Model, actor, action: AuditAction) 
             instance.delete()
     except (ProtectedError, RestrictedError) as exc:
         used_by = sorted({str(obj) for obj in exc.args[1]})[:3]
-        raise Conflict(f"{instance} is still in use ({', '.join(used_by)}); it cannot be deleted.") from None
+        raise Conflict(
+            _("%(instance)s is still in use (%(items)s); it cannot be deleted.")
+            % {"instance": instance, "items": ", ".join(used_by)}
+        ) from None

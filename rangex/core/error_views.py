@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views import defaults
 
 from rangex.core.errors import ApplicationError, MalformedRequest, NotFound, PermissionDenied
@@ -29,23 +30,23 @@ def _error_response(request, error: ApplicationError):
 def bad_request(request, exception=None):
     """A request Django could not read: 413 when the body is too large, 400 otherwise, with the reason."""
     error = request_error_for(exception) if exception is not None else None
-    return _error_response(request, error or MalformedRequest("The request cannot be read."))
+    return _error_response(request, error or MalformedRequest(_("The request cannot be read.")))
 
 
 def permission_denied(request, exception=None):
     """Django's PermissionDenied (the admin, a view's own check): the reason in the site's style, never a bare 403."""
-    reason = str(exception or "").strip() or "You do not have access to this page."
+    reason = str(exception or "").strip() or _("You do not have access to this page.")
     return _error_response(request, PermissionDenied(reason))
 
 
 def page_not_found(request, exception=None):
     if wants_json(request):
-        return _error_response(request, NotFound("No such endpoint."))
+        return _error_response(request, NotFound(_("No such endpoint.")))
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if wants_json(request):
-        body = {"error": {"code": "server_error", "message": "Something went wrong on our side; it was recorded."}}
+        body = {"error": {"code": "server_error", "message": _("Something went wrong on our side; it was recorded.")}}
         return JsonResponse(body, status=500)
     return defaults.server_error(request)

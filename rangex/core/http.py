@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 def client_ip(request) -> str | None:
@@ -66,18 +67,27 @@ def request_error_for(exc: BaseException):
 
     if isinstance(exc, RequestDataTooBig):
         megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
-        return RequestTooLarge(f"The request body is larger than {megabytes:g} MB; send less at once.")
+        return RequestTooLarge(
+            _("The request body is larger than %(megabytes)s MB; send less at once.")
+            % {"megabytes": format(megabytes, "g")}
+        )
     if isinstance(exc, TooManyFieldsSent):
-        return MalformedRequest(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
+        return MalformedRequest(
+            _("The request has more than %(DATA_UPLOAD_MAX_NUMBER_FIELDS)s fields.")
+            % {"DATA_UPLOAD_MAX_NUMBER_FIELDS": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+        )
     if isinstance(exc, TooManyFilesSent):
-        return MalformedRequest(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files.")
+        return MalformedRequest(
+            _("The request has more than %(DATA_UPLOAD_MAX_NUMBER_FILES)s files.")
+            % {"DATA_UPLOAD_MAX_NUMBER_FILES": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+        )
     if isinstance(exc, MultiPartParserError):
-        return MalformedRequest("The multipart body cannot be read.")
+        return MalformedRequest(_("The multipart body cannot be read."))
     if isinstance(exc, DisallowedHost):
-        return MalformedRequest("The Host header names a site this server does not serve.")
+        return MalformedRequest(_("The Host header names a site this server does not serve."))
     if isinstance(exc, BadRequest):
-        return MalformedRequest(str(exc) or "The request cannot be read.")
+        return MalformedRequest(str(exc) or _("The request cannot be read."))
     if isinstance(exc, SuspiciousOperation):
         # Django's message may describe the server's configuration; say only what was refused.
-        return MalformedRequest("The request was refused as malformed.")
+        return MalformedRequest(_("The request was refused as malformed."))
     return None

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from rangex.core.models import Job
 from rangex.core.selectors import get_one
@@ -54,4 +55,4 @@ def job_fail(*, job_id, error: str) -> None:
 def job_get_for_user(*, user, pk) -> Job:
     """Return a job its owner (or staff) may watch."""
     qs = Job.objects.all() if user.is_staff else Job.objects.filter(user=user)
-    return get_one(qs, "No such job.", pk=pk)
+    return get_one(qs, _("No such job."), pk=pk)

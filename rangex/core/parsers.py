@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -55,9 +56,9 @@ def json_loads_bounded(text: str | bytes, *, max_depth: int | None = None) -> An
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         # The decoder gives up near the interpreter's recursion limit, long past ours.
-        raise JsonTooDeep(f"The JSON is nested more than {limit} levels deep.") from None
+        raise JsonTooDeep(_("The JSON is nested more than %(limit)s levels deep.") % {"limit": limit}) from None
     if _deeper_than(value, limit):
-        raise JsonTooDeep(f"The JSON is nested more than {limit} levels deep.")
+        raise JsonTooDeep(_("The JSON is nested more than %(limit)s levels deep.") % {"limit": limit})
     return value
 
 
@@ -66,7 +67,10 @@ def read_body(stream) -> bytes:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     data = stream.read(limit + 1) if limit is not None else stream.read()
     if limit is not None and len(data) > limit:
-        raise RequestTooLarge(f"The request body is larger than {limit / (1024 * 1024):g} MB; send less at once.")
+        raise RequestTooLarge(
+            _("The request body is larger than %(value)s MB; send less at once.")
+            % {"value": format(limit / (1024 * 1024), "g")}
+        )
     return data
 
 
@@ -76,13 +80,13 @@ class JSONParser(parsers.JSONParser):
         try:
             text = read_body(stream).decode(encoding)
         except (UnicodeDecodeError, LookupError):
-            raise ParseError(f"The request body is not valid {encoding} text.") from None
+            raise ParseError(_("The request body is not valid %(encoding)s text.") % {"encoding": encoding}) from None
         try:
             return json_loads_bounded(text)
         except JsonTooDeep as exc:
             raise ParseError(str(exc)) from None
         except ValueError as exc:
-            raise ParseError(f"The request body is not valid JSON ({exc}).") from None
+            raise ParseError(_("The request body is not valid JSON (%(error)s).") % {"error": exc}) from None
 
 
 class FormParser(parsers.FormParser):

@@ -12,6 +12,7 @@ import os
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage
+from django.utils.translation import gettext as _
 
 from rangex.core.errors import ServiceUnavailable
 from rangex.core.system import get_settings
@@ -43,7 +44,7 @@ def asset_storage(conf=None) -> Storage:
 
     bucket = conf.minio_bucket or os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
     if not bucket:
-        raise ServiceUnavailable("Object storage is selected but no bucket is set (system settings: MinIO bucket).")
+        raise ServiceUnavailable(_("Object storage is selected but no bucket is set (system settings: MinIO bucket)."))
     return S3Storage(
         bucket_name=bucket,
         endpoint_url=_endpoint_url(conf),
@@ -64,14 +65,17 @@ def storage_for_location(location: str) -> Storage:
     if location == "minio":
         conf = get_settings()
         if not object_storage_selected(conf):
-            raise ServiceUnavailable("This file is in object storage, which is not configured any more.")
+            raise ServiceUnavailable(_("This file is in object storage, which is not configured any more."))
         return asset_storage(conf)
     return FileSystemStorage(location=settings.MEDIA_ROOT)
 
 
 def object_storage_error(exc: Exception) -> ServiceUnavailable:
     endpoint = _endpoint_url(get_settings()) or "the default AWS endpoint"
-    return ServiceUnavailable(f"Object storage at {endpoint} could not be reached or refused the request ({exc}).")
+    return ServiceUnavailable(
+        _("Object storage at %(endpoint)s could not be reached or refused the request (%(exc)s).")
+        % {"endpoint": endpoint, "exc": exc}
+    )
 
 
 def storage_health() -> tuple[bool, str]:

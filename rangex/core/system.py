@@ -8,6 +8,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from rangex.core.audit import AuditAction, audit_record, model_update
 from rangex.core.models import SystemSetting, SystemSettings
@@ -50,7 +51,7 @@ def system_settings_update(*, actor, **changes: Any) -> SystemSettings:
         data=changes,
         allowed=editable,
         action=AuditAction.SYSTEM_SETTINGS_UPDATE,
-        unknown_message="Unknown setting",
+        unknown_message=gettext_noop("Unknown setting"),
     )
     transaction.on_commit(invalidate_settings_cache)
     return obj

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -25,13 +27,13 @@ from rangex.core.errors import Throttled
 from rangex.core.http import client_ip
 
 SCOPE_LABELS = {
-    "api": "API requests",
-    "login": "sign-in attempts",
-    "answer": "answers",
-    "hint": "hints taken",
-    "session_start": "lab starts",
-    "import": "imports",
-    "desktop": "desktop connections",
+    "api": gettext_noop("API requests"),
+    "login": gettext_noop("sign-in attempts"),
+    "answer": gettext_noop("answers"),
+    "hint": gettext_noop("hints taken"),
+    "session_start": gettext_noop("lab starts"),
+    "import": gettext_noop("imports"),
+    "desktop": gettext_noop("desktop connections"),
 }
 
 
@@ -58,10 +60,11 @@ def _count(request, *, scope: str, kind: str, ident: str) -> None:
     if counter.allow_request(request, None):
         return
     wait = max(1, round(counter.wait() or 1))
-    whom = "this account" if kind == "user" else "this address"
-    label = SCOPE_LABELS.get(scope, "requests")
+    whom = _("this account") if kind == "user" else _("this address")
+    label = _(SCOPE_LABELS.get(scope, gettext_noop("requests")))
     raise Throttled(
-        f"Too many {label} from {whom} (at most {counter.rate}); try again in {wait} seconds.",
+        _("Too many %(label)s from %(whom)s (at most %(rate)s); try again in %(wait)s seconds.")
+        % {"label": label, "whom": whom, "rate": counter.rate, "wait": wait},
         limit=counter.rate_name,
         retry_after=wait,
     )

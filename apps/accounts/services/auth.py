@@ -12,6 +12,9 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from apps.accounts import otp
 from apps.accounts.models import (
@@ -34,7 +37,7 @@ from rangex.core.notifications import email_send, notification_send
 logger = logging.getLogger(__name__)
 
 
-LOGIN_FAILED_MESSAGE = (
+LOGIN_FAILED_MESSAGE = gettext_noop(
     "That email and password did not match an account we can sign you in to. "
     "After several failed attempts sign-in pauses for a few minutes."
 )
@@ -53,7 +56,7 @@ def user_set_password(*, user: User, password: str, actor: User, keep_session_ke
     """Set a new password and end every other session of the user."""
     errors = password_errors(password, user)
     if errors:
-        raise ValidationFailed(f"password: {errors[0]}", fields={"new_password1": errors})
+        raise ValidationFailed(_("password: %(value)s") % {"value": errors[0]}, fields={"new_password1": errors})
     user = User.objects.select_for_update().get(pk=user.pk)
     user.set_password(password)
     user.password_updated_at = timezone.now()
@@ -65,8 +68,8 @@ def user_set_password(*, user: User, password: str, actor: User, keep_session_ke
     notification_send(
         user=user,
         type=NotificationType.SECURITY,
-        title="Your password was changed",
-        body="If this was not you, reset your password now and contact an administrator.",
+        title=gettext_lazy("Your password was changed"),
+        body=gettext_lazy("If this was not you, reset your password now and contact an administrator."),
     )
     return user
 
@@ -83,16 +86,16 @@ def auth_check_credentials(*, email: str, password: str) -> User:
     if user is None:
         # Spend the same time as a real check so timing does not reveal which emails exist.
         User().set_password(password)
-        raise AuthenticationFailed(LOGIN_FAILED_MESSAGE)
+        raise AuthenticationFailed(_(LOGIN_FAILED_MESSAGE))
 
     now = timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.is_locked(now):
-            raise AuthenticationFailed(LOGIN_FAILED_MESSAGE)
+            raise AuthenticationFailed(_(LOGIN_FAILED_MESSAGE))
         password_ok = user.check_password(password)
         if password_ok and not user.is_active:
-            raise AuthenticationFailed(LOGIN_FAILED_MESSAGE)
+            raise AuthenticationFailed(_(LOGIN_FAILED_MESSAGE))
         if password_ok:
             if user.failed_login_attempts or user.locked_until:
                 user.failed_login_attempts = 0
@@ -121,11 +124,16 @@ def auth_check_credentials(*, email: str, password: str) -> User:
             notification_send(
                 user=user,
                 type=NotificationType.SECURITY,
-                title="Sign-in paused after failed attempts",
-                body=f"Several wrong passwords were entered for your account. Sign-in is paused until "
-                f"{user.locked_until:%Y-%m-%d %H:%M} UTC.",
+                title=gettext_lazy("Sign-in paused after failed attempts"),
+                body=format_lazy(
+                    gettext_lazy(
+                        "Several wrong passwords were entered for your account. Sign-in is paused until "
+                        "{locked_until} UTC."
+                    ),
+                    locked_until=format(user.locked_until, "%Y-%m-%d %H:%M"),
+                ),
             )
-    raise AuthenticationFailed(LOGIN_FAILED_MESSAGE)
+    raise AuthenticationFailed(_(LOGIN_FAILED_MESSAGE))
 
 
 def auth_record_login(*, user: User, ip: str | None, second_factor: str | None) -> None:
@@ -144,11 +152,15 @@ def email_verification_token(*, user: User) -> str:
 def email_verification_send(*, user: User) -> None:
     link = settings.SITE_URL + reverse("accounts:verify_email", args=[email_verification_token(user=user)])
     hours = settings.ACCOUNT_EMAIL_VERIFICATION_HOURS
-    body = (
-        f"Welcome to RangeX.\n\nConfirm your email address within {hours} hours by opening:\n{link}\n\n"
-        "If you did not sign up, ignore this message."
+    body = format_lazy(
+        gettext_lazy(
+            "Welcome to RangeX.\n\nConfirm your email address within {hours} hours by opening:\n{link}\n\n"
+            "If you did not sign up, ignore this message."
+        ),
+        hours=hours,
+        link=link,
     )
-    email_send(to=user.email, subject="Confirm your RangeX email address", body=body)
+    email_send(to=user.email, subject=gettext_lazy("Confirm your RangeX email address"), body=body)
 
 
 @transaction.atomic
@@ -158,14 +170,14 @@ def email_verify(*, token: str) -> User:
         value = signing.TimestampSigner(salt=EMAIL_VERIFY_SALT).unsign(token, max_age=max_age)
     except signing.SignatureExpired:
         raise ValidationFailed(
-            "This verification link has expired. Sign in and ask for a new one from your profile."
+            _("This verification link has expired. Sign in and ask for a new one from your profile.")
         ) from None
     except signing.BadSignature:
-        raise ValidationFailed("This verification link is not valid.") from None
-    user_id, _, email = value.partition(":")
+        raise ValidationFailed(_("This verification link is not valid.")) from None
+    user_id, _sep, email = value.partition(":")
     user = User.objects.select_for_update().filter(pk=user_id, email=email).first()
     if user is None:
-        raise ValidationFailed("This verification link is not valid.")
+        raise ValidationFailed(_("This verification link is not valid."))
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
@@ -180,7 +192,7 @@ def twofa_devices(user: User) -> tuple[TOTPDevice | None, RecoveryCodeDevice | N
 
 
 def _recovery_codes_issue(*, user: User) -> list[str]:
-    device, _ = RecoveryCodeDevice.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
+    device, _created = RecoveryCodeDevice.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
     device.codes.all().delete()
     codes = [otp.new_recovery_code() for _ in range(settings.ACCOUNT_RECOVERY_CODES)]
     RecoveryCode.objects.bulk_create(RecoveryCode(device=device, digest=otp.recovery_code_digest(c)) for c in codes)
@@ -193,7 +205,8 @@ def twofa_enable(*, user: User, secret: str, code: str) -> tuple[TOTPDevice, lis
     step = otp.totp_matches(secret_b32=secret, token=code)
     if step is None:
         raise ValidationFailed(
-            "That code does not match. Check the time on your phone and try again.", fields={"code": ["Wrong code."]}
+            _("That code does not match. Check the time on your phone and try again."),
+            fields={"code": [_("Wrong code.")]},
         )
     user = User.objects.select_for_update().get(pk=user.pk)
     user.twofa_secret = secret
@@ -207,8 +220,8 @@ def twofa_enable(*, user: User, secret: str, code: str) -> tuple[TOTPDevice, lis
     notification_send(
         user=user,
         type=NotificationType.SECURITY,
-        title="Two-factor authentication is on",
-        body="Your account now asks for a code from your authenticator app at sign-in.",
+        title=gettext_lazy("Two-factor authentication is on"),
+        body=gettext_lazy("Your account now asks for a code from your authenticator app at sign-in."),
     )
     return device, codes
 
@@ -218,9 +231,9 @@ def twofa_disable(*, user: User, actor: User, password: str | None = None) -> Us
     """Turn 2FA off. Staff must keep it; users confirm with their password."""
     if actor.pk == user.pk:
         if user.is_staff:
-            raise PermissionDenied("Staff accounts must keep two-factor authentication on.")
+            raise PermissionDenied(_("Staff accounts must keep two-factor authentication on."))
         if not user.check_password(password or ""):
-            raise ValidationFailed("Your password is not correct.", fields={"password": ["Wrong password."]})
+            raise ValidationFailed(_("Your password is not correct."), fields={"password": [_("Wrong password.")]})
     user = User.objects.select_for_update().get(pk=user.pk)
     user.twofa_secret = None
     user.twofa_enabled = False
@@ -231,8 +244,8 @@ def twofa_disable(*, user: User, actor: User, password: str | None = None) -> Us
     notification_send(
         user=user,
         type=NotificationType.SECURITY,
-        title="Two-factor authentication is off",
-        body="If this was not you, change your password now.",
+        title=gettext_lazy("Two-factor authentication is off"),
+        body=gettext_lazy("If this was not you, change your password now."),
     )
     return user
 
@@ -240,7 +253,7 @@ def twofa_disable(*, user: User, actor: User, password: str | None = None) -> Us
 @transaction.atomic
 def recovery_codes_regenerate(*, user: User) -> list[str]:
     if not user.twofa_enabled:
-        raise ValidationFailed("Turn on two-factor authentication first.")
+        raise ValidationFailed(_("Turn on two-factor authentication first."))
     codes = _recovery_codes_issue(user=user)
     audit_record(actor=user, action=AuditAction.AUTH_RECOVERY_CODES_REGENERATED, target=user)
     return codes
@@ -254,7 +267,7 @@ def twofa_verify(*, user: User, code: str):
             continue
         allowed, _info = device.verify_is_allowed()
         if not allowed:
-            raise AuthenticationFailed("Too many wrong codes. Wait a few seconds and try again.")
+            raise AuthenticationFailed(_("Too many wrong codes. Wait a few seconds and try again."))
         if device.verify_token(code):
             if device is recovery:
                 remaining = recovery.codes.count()
@@ -267,12 +280,15 @@ def twofa_verify(*, user: User, code: str):
                 notification_send(
                     user=user,
                     type=NotificationType.SECURITY,
-                    title="A recovery code was used",
-                    body=f"{remaining} recovery codes are left. Generate new ones from your profile.",
+                    title=gettext_lazy("A recovery code was used"),
+                    body=format_lazy(
+                        gettext_lazy("{remaining} recovery codes are left. Generate new ones from your profile."),
+                        remaining=remaining,
+                    ),
                 )
             return device
     audit_record(actor=user, action=AuditAction.AUTH_2FA_FAILED, target=user)
-    raise AuthenticationFailed("That code is not valid, or it was already used.")
+    raise AuthenticationFailed(_("That code is not valid, or it was already used."))
 
 
 def api_token_create(*, user: User, label: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
@@ -280,13 +296,13 @@ def api_token_create(*, user: User, label: str, expires_in_days: int | None) -> 
     label = (label or "").strip()
     if not label:
         raise ValidationFailed(
-            "Give the token a label, such as the device it is for.", fields={"label": ["This field is required."]}
+            _("Give the token a label, such as the device it is for."), fields={"label": [_("This field is required.")]}
         )
     max_days = settings.ACCOUNT_API_TOKEN_MAX_DAYS
     if expires_in_days is not None and not (1 <= expires_in_days <= max_days):
         raise ValidationFailed(
-            f"Expiry must be between 1 and {max_days} days.",
-            fields={"expires_in_days": [f"Choose 1 to {max_days} days."]},
+            _("Expiry must be between 1 and %(max_days)s days.") % {"max_days": max_days},
+            fields={"expires_in_days": [_("Choose 1 to %(max_days)s days.") % {"max_days": max_days}]},
         )
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)

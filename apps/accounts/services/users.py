@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts import hooks
 from apps.accounts.models import (
@@ -68,7 +69,7 @@ def user_create(
     )
     errors: dict[str, list[str]] = {}
     if User.objects.filter(email__iexact=email).exists():
-        errors["email"] = ["An account with this email address already exists."]
+        errors["email"] = [_("An account with this email address already exists.")]
     if password is not None:
         problems = password_errors(password, user)
         if problems:
@@ -80,7 +81,9 @@ def user_create(
             errors.setdefault(field, []).extend(messages)
     if errors:
         first_field, first = next(iter(errors.items()))
-        raise ValidationFailed(f"{first_field}: {first[0]}", fields=errors)
+        raise ValidationFailed(
+            _("%(first_field)s: %(value)s") % {"first_field": first_field, "value": first[0]}, fields=errors
+        )
 
     user.set_password(password)
     user.password_updated_at = timezone.now() if password else None
@@ -89,8 +92,8 @@ def user_create(
             user.save()
     except IntegrityError:
         raise ValidationFailed(
-            "email: An account with this email address already exists.",
-            fields={"email": ["An account with this email address already exists."]},
+            _("email: An account with this email address already exists."),
+            fields={"email": [_("An account with this email address already exists.")]},
         ) from None
     user_sync_groups(user)
     audit_record(
@@ -114,9 +117,9 @@ def user_signup(*, email: str, password: str, display_name: str = "") -> User:
     """Self-service sign-up, gated by the system settings."""
     system = get_settings()
     if not system.allow_new_registrations:
-        raise ServiceUnavailable("Sign-up is closed at the moment. Ask an administrator for an account.")
+        raise ServiceUnavailable(_("Sign-up is closed at the moment. Ask an administrator for an account."))
     if system.max_total_users and User.objects.count() >= system.max_total_users:
-        raise LimitExceeded("RangeX has reached its maximum number of accounts.", limit="max_total_users")
+        raise LimitExceeded(_("RangeX has reached its maximum number of accounts."), limit="max_total_users")
     user = user_create(email=email, password=password, display_name=display_name)
     email_verification_send(user=user)
     return user
@@ -168,7 +171,7 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
     allowed = {"display_name", "full_name", "organization", "bio", "profile_public", "show_on_path_leaderboards"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ValidationFailed(f"Unknown profile field: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown profile field: %(items)s.") % {"items": ", ".join(sorted(unknown))})
     user = User.objects.select_for_update().get(pk=user.pk)
     model_update(
         instance=user,
@@ -183,10 +186,10 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
 
 def user_set_preferences(*, user: User, email_types: set[str], theme: str) -> User:
     if theme not in Theme.values:
-        raise ValidationFailed("Choose light, dark or follow the system.", fields={"theme": ["Unknown theme."]})
+        raise ValidationFailed(_("Choose light, dark or follow the system."), fields={"theme": [_("Unknown theme.")]})
     unknown = set(email_types) - set(NotificationType.values)
     if unknown:
-        raise ValidationFailed(f"Unknown notification type: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown notification type: %(items)s.") % {"items": ", ".join(sorted(unknown))})
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         prefs = dict(user.notification_preferences or {})
@@ -212,8 +215,8 @@ def avatar_normalize(upload) -> ContentFile:
     max_bytes = settings.ACCOUNT_AVATAR_MAX_BYTES
     if upload.size is None or upload.size > max_bytes:
         raise ValidationFailed(
-            f"The avatar is larger than {max_bytes // 1024} KB.",
-            fields={"avatar": [f"Upload an image of at most {max_bytes // 1024} KB."]},
+            _("The avatar is larger than %(value)s KB.") % {"value": max_bytes // 1024},
+            fields={"avatar": [_("Upload an image of at most %(value)s KB.") % {"value": max_bytes // 1024}]},
         )
     try:
         upload.seek(0)
@@ -225,13 +228,13 @@ def avatar_normalize(upload) -> ContentFile:
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationFailed(
-            "The avatar is not an image we can read.",
-            fields={"avatar": ["Upload a PNG, JPEG, GIF or WebP image."]},
+            _("The avatar is not an image we can read."),
+            fields={"avatar": [_("Upload a PNG, JPEG, GIF or WebP image.")]},
         ) from None
     if image_format not in AVATAR_FORMATS:
         raise ValidationFailed(
-            "The avatar must be a PNG, JPEG, GIF or WebP image.",
-            fields={"avatar": ["Upload a PNG, JPEG, GIF or WebP image."]},
+            _("The avatar must be a PNG, JPEG, GIF or WebP image."),
+            fields={"avatar": [_("Upload a PNG, JPEG, GIF or WebP image.")]},
         )
     image.thumbnail((AVATAR_MAX_PIXELS, AVATAR_MAX_PIXELS))
     extension = AVATAR_FORMATS[image_format]
@@ -259,12 +262,12 @@ def user_set_avatar(*, user: User, upload) -> User:
 @transaction.atomic
 def creator_preferences_update(*, user: User, **fields: Any) -> CreatorPreferences:
     if not (user.role_creator or user.role_admin):
-        raise PermissionDenied("Only creators have creator preferences.")
-    prefs, _ = CreatorPreferences.objects.select_for_update().get_or_create(user=user)
+        raise PermissionDenied(_("Only creators have creator preferences."))
+    prefs, _created = CreatorPreferences.objects.select_for_update().get_or_create(user=user)
     editable = {f.name for f in CreatorPreferences._meta.concrete_fields} - {"id", "user", "created_at", "updated_at"}
     unknown = set(fields) - editable
     if unknown:
-        raise ValidationFailed(f"Unknown preference: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown preference: %(items)s.") % {"items": ", ".join(sorted(unknown))})
     model_update(
         instance=prefs, actor=user, data=fields, allowed=editable, action=AuditAction.CREATOR_PREFERENCES_UPDATE
     )
@@ -274,7 +277,7 @@ def creator_preferences_update(*, user: User, **fields: Any) -> CreatorPreferenc
 def user_get_by_email(email: str) -> User:
     user = User.objects.filter(email__iexact=(email or "").strip()).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -298,7 +301,9 @@ def user_admin_update(*, user: User, actor: User, changes: dict[str, Any]) -> Us
     """Apply an admin's edit of an account: roles and activation through their own services."""
     unknown = set(changes) - ADMIN_EDITABLE_USER_FIELDS
     if unknown:
-        raise ValidationFailed(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(
+            _("These fields cannot be edited here: %(items)s.") % {"items": ", ".join(sorted(unknown))}
+        )
     role_keys = {"role_solver", "role_creator", "role_admin"}
     with transaction.atomic():
         plain = {k: v for k, v in changes.items() if k not in role_keys | {"is_active"}}
@@ -310,8 +315,8 @@ def user_admin_update(*, user: User, actor: User, changes: dict[str, Any]) -> Us
                     locked.email = locked.email.strip().lower()
                     if User.objects.filter(email__iexact=locked.email).exclude(pk=locked.pk).exists():
                         raise ValidationFailed(
-                            "An account with this email address already exists.",
-                            fields={"email": ["Already in use."]},
+                            _("An account with this email address already exists."),
+                            fields={"email": [_("Already in use.")]},
                         )
 
             model_update(
@@ -355,9 +360,9 @@ def user_delete(*, user: User, actor: User) -> None:
     account is refused with what to do instead; deactivating keeps everything and signs them out.
     """
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins may delete accounts.")
+        raise PermissionDenied(_("Only admins may delete accounts."))
     if actor.pk == user.pk:
-        raise Conflict("You cannot delete your own account.")
+        raise Conflict(_("You cannot delete your own account."))
     user = User.objects.select_for_update().get(pk=user.pk)
     blockers = []
     if user.scenarios.exists():
@@ -366,7 +371,8 @@ def user_delete(*, user: User, actor: User) -> None:
         blockers.append("owns or leads a team")
     if blockers:
         raise Conflict(
-            f"{user.email} {' and '.join(blockers)}, which keep their author; deactivate the account instead."
+            _("%(email)s %(items)s, which keep their author; deactivate the account instead.")
+            % {"email": user.email, "items": " and ".join(blockers)}
         )
     effects: dict[str, Any] = {}
     for result in hooks.user_deleting.send(user=user, actor=actor):

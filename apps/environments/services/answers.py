@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.environments import hooks, launch
 from apps.environments.models import (
@@ -39,7 +40,7 @@ def _question(version, question_id: str) -> dict[str, Any]:
     for question in version.questions or []:
         if question.get("id") == question_id:
             return question
-    raise NotFound(f"This scenario has no question {question_id!r}.")
+    raise NotFound(_("This scenario has no question %(question_id)s.") % {"question_id": repr(question_id)})
 
 
 def _expected_flag(session, question) -> str | None:
@@ -86,11 +87,13 @@ def env_session_grade_answer(*, session: EnvironmentSession, actor, question_id:
     """Grade ``answer`` with the attempt limits; store the answer state and score; complete when done."""
     require_access(session, actor)
     if not isinstance(question_id, str) or not question_id:
-        raise ValidationFailed("Name the question you answer.", fields={"question_id": ["This field is required."]})
+        raise ValidationFailed(
+            _("Name the question you answer."), fields={"question_id": [_("This field is required.")]}
+        )
     with transaction.atomic():
         session = session_locked(session)
         if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
-            raise Conflict("Answers are accepted only while the session is running.")
+            raise Conflict(_("Answers are accepted only while the session is running."))
         version = session.scenario_version
         question = _question(version, question_id)
         answers = learner_answers(session=session)
@@ -145,11 +148,11 @@ def env_session_take_hint(*, session: EnvironmentSession, actor, hint_id: str) -
     with transaction.atomic():
         session = session_locked(session)
         if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
-            raise Conflict("Hints are available only while the session is running.")
+            raise Conflict(_("Hints are available only while the session is running."))
         version = session.scenario_version
         hint = next((h for h in version.hints or [] if h.get("id") == hint_id), None)
         if hint is None:
-            raise NotFound(f"This scenario has no hint {hint_id!r}.")
+            raise NotFound(_("This scenario has no hint %(hint_id)s.") % {"hint_id": repr(hint_id)})
         question = _question(version, hint["question_id"])
         answers = learner_answers(session=session)
         state = answers.get(question["id"]) or grading.new_answer_state(question)

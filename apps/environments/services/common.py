@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from apps.environments.models import EnvironmentSession
 from apps.environments.selectors import env_session_can_access
 from rangex.core.errors import InvalidTransition, NotFound
@@ -54,12 +56,14 @@ def session_locked(session: EnvironmentSession) -> EnvironmentSession:
 
 def require_transition(session: EnvironmentSession, to: str) -> None:
     if to not in EnvironmentSession.TRANSITIONS[session.status]:
-        raise InvalidTransition(f"A {session.get_status_display().lower()} session cannot become {to}.")
+        raise InvalidTransition(
+            _("A %(lower)s session cannot become %(to)s.") % {"lower": session.get_status_display().lower(), "to": to}
+        )
 
 
 def require_access(session: EnvironmentSession, actor) -> None:
     if actor is not None and not env_session_can_access(user=actor, session=session):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
 
 
 def push(session_id, message: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.environments.launch import DESKTOP_PORT, desktop_passwords, machine_has_gui
 from apps.environments.models import EnvironmentMachine, EnvironmentSession, GuiSession, SessionStatus
@@ -56,27 +57,27 @@ def env_desktop_authorize(*, user, session_id, machine: str, token: str, client=
     ``client`` is the connecting address (for the per-address rate).
     """
     if user is None or not user.is_authenticated:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     session = EnvironmentSession.objects.filter(pk=session_id).first()
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     control, watch = env_desktop_viewers(user=user, session=session)
     if not (control or watch):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     throttle_check(SimpleNamespace(user=user, META={"REMOTE_ADDR": client or ""}), "desktop")
     if session.status != SessionStatus.RUNNING:
-        raise Conflict("Desktops open only while the session is running.")
+        raise Conflict(_("Desktops open only while the session is running."))
     if not token or not hmac.compare_digest(token.encode(), session.gateway_session_token.encode()):
-        raise PermissionDenied("This desktop link is not valid; reload the session page.")
+        raise PermissionDenied(_("This desktop link is not valid; reload the session page."))
     row = (
         EnvironmentMachine.objects.select_related("machine__image_variant", "machine__platform_image")
         .filter(environment_session=session, machine_name=machine)
         .first()
     )
     if row is None or row.machine is None or not machine_has_gui(row.machine):
-        raise NotFound("This machine has no desktop.")
+        raise NotFound(_("This machine has no desktop."))
     if control and not (row.allow_solver_entry or user.is_platform_admin):
-        raise NotFound("This machine has no desktop.")
+        raise NotFound(_("This machine has no desktop."))
     view_only = not control
     audit_record(
         actor=user,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.environments.launch import machine_image
 from apps.runtime import RuntimeFailure, get_runtime
@@ -18,20 +19,22 @@ def version_ecr_push(*, version: ScenarioVersion, actor, key: str = "ecs") -> di
     The pushes run outside any transaction (each can take minutes); the rows are written after.
     """
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only platform admins push images to ECR.")
+        raise PermissionDenied(_("Only platform admins push images to ECR."))
     runtime = get_runtime(key)
     if not hasattr(runtime, "push_image"):
-        raise ValidationFailed(f"Runtime {key!r} does not push images to a registry.")
+        raise ValidationFailed(_("Runtime %(key)s does not push images to a registry.") % {"key": repr(key)})
     machines = list(version.machines.select_related("image_variant", "platform_image"))
     pushed: dict[str, str] = {}
     done: dict[str, str] = {}
     for machine in machines:
-        image, _ = machine_image(machine)
+        image, _source = machine_image(machine)
         if image not in done:
             try:
                 done[image] = runtime.push_image(image)
             except RuntimeFailure as exc:
-                raise ValidationFailed(f"Machine {machine.name}: {exc.message}") from exc
+                raise ValidationFailed(
+                    _("Machine %(name)s: %(message)s") % {"name": machine.name, "message": exc.message}
+                ) from exc
         pushed[machine.name] = done[image]
     with transaction.atomic():
         for machine in machines:

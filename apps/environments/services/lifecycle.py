@@ -8,6 +8,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.environments.models import (
     LIVE_STATUSES,
@@ -47,16 +50,16 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
 
     require_access(session, actor)
     if not session.has_lab:
-        raise InvalidTransition("This scenario has no lab and no timer to pause.")
+        raise InvalidTransition(_("This scenario has no lab and no timer to pause."))
     if not session_capabilities(session).can_pause:
-        raise Conflict("This lab runs on a backend that cannot pause; stop it instead when you are done.")
+        raise Conflict(_("This lab runs on a backend that cannot pause; stop it instead when you are done."))
     with transaction.atomic():
         session = session_locked(session)
         require_transition(session, SessionStatus.PAUSED)
         if session.status != SessionStatus.RUNNING:
-            raise InvalidTransition("Only a running session can be paused.")
+            raise InvalidTransition(_("Only a running session can be paused."))
         if not session.has_lab:
-            raise InvalidTransition("This scenario has no lab and no timer to pause.")
+            raise InvalidTransition(_("This scenario has no lab and no timer to pause."))
         remaining = max(int((session.expires_at - timezone.now()).total_seconds()), 0)
         session.status = SessionStatus.PAUSED
         session.paused_remaining_seconds = remaining
@@ -82,7 +85,7 @@ def env_session_pause(*, session: EnvironmentSession, actor) -> EnvironmentSessi
                     target=session,
                     details={"error": str(exc)[:500]},
                 )
-        raise ServiceUnavailable(f"The lab could not be paused: {exc}") from exc
+        raise ServiceUnavailable(_("The lab could not be paused: %(exc)s") % {"exc": exc}) from exc
     push(session.pk, {"type": "status", "status": "paused", "remaining_seconds": remaining})
     return session
 
@@ -94,15 +97,15 @@ def env_session_resume(*, session: EnvironmentSession, actor) -> EnvironmentSess
     require_access(session, actor)
     session.refresh_from_db()
     if session.status != SessionStatus.PAUSED:
-        raise InvalidTransition("Only a paused session can be resumed.")
+        raise InvalidTransition(_("Only a paused session can be resumed."))
     try:
         session_runtime(session).resume(str(session.pk))
     except RuntimeFailure as exc:
-        raise ServiceUnavailable(f"The lab could not be resumed: {exc}") from exc
+        raise ServiceUnavailable(_("The lab could not be resumed: %(exc)s") % {"exc": exc}) from exc
     with transaction.atomic():
         session = session_locked(session)
         if session.status != SessionStatus.PAUSED:
-            raise InvalidTransition("Only a paused session can be resumed.")
+            raise InvalidTransition(_("Only a paused session can be resumed."))
         now = timezone.now()
         fields = ["status", "expires_at", "paused_remaining_seconds", "paused_at", "last_activity_at", "version"]
         if session.paused_at is not None:
@@ -129,21 +132,24 @@ def env_session_extend(*, session: EnvironmentSession, actor, minutes: int = EXT
     """Add time, up to the system's maximum session duration counted from the start."""
     require_access(session, actor)
     if not 1 <= minutes <= 240:
-        raise ValidationFailed("Extend by 1 to 240 minutes.", fields={"minutes": ["Use 1 to 240."]})
+        raise ValidationFailed(_("Extend by 1 to 240 minutes."), fields={"minutes": [_("Use 1 to 240.")]})
     with transaction.atomic():
         session = session_locked(session)
         if session.status != SessionStatus.RUNNING:
-            raise InvalidTransition("Only a running session can be extended.")
+            raise InvalidTransition(_("Only a running session can be extended."))
         if not session.has_lab:
-            raise InvalidTransition("This scenario has no lab and no timer to extend.")
+            raise InvalidTransition(_("This scenario has no lab and no timer to extend."))
         cap = (session.started_at or session.created_at) + timedelta(
             minutes=get_settings().max_session_duration_minutes
         )
         new_expiry = min(session.expires_at + timedelta(minutes=minutes), cap)
         if new_expiry <= session.expires_at:
             raise LimitExceeded(
-                f"Sessions last at most {get_settings().max_session_duration_minutes} minutes; this one cannot be "
-                "extended further.",
+                _(
+                    "Sessions last at most %(max_session_duration_minutes)s minutes; this one cannot be "
+                    "extended further."
+                )
+                % {"max_session_duration_minutes": get_settings().max_session_duration_minutes},
                 limit="max_session_duration_minutes",
             )
         session.expires_at = new_expiry
@@ -177,7 +183,7 @@ def env_session_stop(*, session: EnvironmentSession, actor, reason: str = "Stopp
 
                 enqueue("apps.environments.tasks.env_session_teardown_task", str(session.pk))
                 return session
-            raise InvalidTransition("This session has already ended.")
+            raise InvalidTransition(_("This session has already ended."))
         audit_record(actor=actor, action=AuditAction.SESSION_STOP, target=session, details={"reason": reason})
 
         enqueue("apps.environments.tasks.env_session_teardown_task", str(session.pk))
@@ -287,7 +293,12 @@ def env_session_warn_idle(*, session: EnvironmentSession, minutes_left: int) -> 
     """
     from rangex.core.notifications import notification_send
 
-    message = f"Your lab has been idle and will stop in about {minutes_left} minute(s). Use it to keep it running."
+    message = format_lazy(
+        gettext_lazy(
+            "Your lab has been idle and will stop in about {minutes_left} minute(s). Use it to keep it running."
+        ),
+        minutes_left=minutes_left,
+    )
     with transaction.atomic():
         changed = EnvironmentSession.objects.filter(
             pk=session.pk, status=SessionStatus.RUNNING, idle_warned=False
@@ -297,14 +308,14 @@ def env_session_warn_idle(*, session: EnvironmentSession, minutes_left: int) -> 
         notification_send(
             user=session.user,
             type="session",
-            title="Your lab will stop soon",
+            title=gettext_lazy("Your lab will stop soon"),
             body=message,
             link=f"/sessions/{session.pk}/",
         )
         audit_record(
             actor=None, action=AuditAction.SESSION_IDLE_WARNED, target=session, details={"minutes_left": minutes_left}
         )
-        transaction.on_commit(lambda: push(session.pk, {"type": "idle_warning", "message": message}))
+        transaction.on_commit(lambda: push(session.pk, {"type": "idle_warning", "message": str(message)}))
     return True
 
 

@@ -32,6 +32,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.environments import hooks
 from apps.environments.models import (
@@ -116,35 +117,46 @@ def pool_check(
     version = ScenarioVersion.objects.filter(scenario_id=scenario.pk, status=VersionStatus.PUBLISHED).first()
     if version is None:
         raise ValidationFailed(
-            f"{scenario.slug} has no published version: only a published version can have a warm pool.",
-            fields={"scenario": ["Publish a version of this scenario before giving it a warm pool."]},
+            _("%(slug)s has no published version: only a published version can have a warm pool.")
+            % {"slug": scenario.slug},
+            fields={"scenario": [_("Publish a version of this scenario before giving it a warm pool.")]},
         )
     if not version.requires_machines:
         raise ValidationFailed(
-            f"{scenario.slug} has no machines, so there is nothing to keep warm.",
-            fields={"scenario": ["A question-only scenario starts at once; it needs no pool."]},
+            _("%(slug)s has no machines, so there is nothing to keep warm.") % {"slug": scenario.slug},
+            fields={"scenario": [_("A question-only scenario starts at once; it needs no pool.")]},
         )
     if min_ready > max_size:
         raise ValidationFailed(
-            "The pool keeps more ready than its maximum.",
-            fields={"min_ready": [f"At most the maximum size ({max_size})."]},
+            _("The pool keeps more ready than its maximum."),
+            fields={"min_ready": [_("At most the maximum size (%(max_size)s).") % {"max_size": max_size}]},
         )
     for starts_at, ends_at, wanted in windows:
         if ends_at <= starts_at:
-            raise ValidationFailed("A window ends before it starts.", fields={"windows": ["End after the start."]})
+            raise ValidationFailed(
+                _("A window ends before it starts."), fields={"windows": [_("End after the start.")]}
+            )
         if wanted > max_size:
             raise ValidationFailed(
-                f"A window wants {wanted} ready but the pool's maximum is {max_size}.",
-                fields={"windows": [f"At most the maximum size ({max_size}), or raise the maximum."]},
+                _("A window wants %(wanted)s ready but the pool's maximum is %(max_size)s.")
+                % {"wanted": wanted, "max_size": max_size},
+                fields={
+                    "windows": [
+                        _("At most the maximum size (%(max_size)s), or raise the maximum.") % {"max_size": max_size}
+                    ]
+                },
             )
     budget = budget or hooks.pool_budget.first(now=timezone.now())
     if budget is not None and budget.left_rm is not None and max_size:
         per_day = (version_hourly_rm(version) * max_size * 24).quantize(Decimal("0.01"))
         if per_day > budget.left_rm:
             raise ValidationFailed(
-                f"A full pool of {max_size} costs RM {per_day} a day, more than the RM "
-                f"{budget.left_rm.quantize(Decimal('0.01'))} left under this month's budget cap.",
-                fields={"max_size": ["Lower the maximum, or raise the budget cap in the system settings."]},
+                _(
+                    "A full pool of %(max_size)s costs RM %(per_day)s a day, more than the RM "
+                    "%(quantize)s left under this month's budget cap."
+                )
+                % {"max_size": max_size, "per_day": per_day, "quantize": budget.left_rm.quantize(Decimal("0.01"))},
+                fields={"max_size": [_("Lower the maximum, or raise the budget cap in the system settings.")]},
             )
 
 
@@ -219,7 +231,7 @@ def pools_maintain(*, now=None, budget: PoolBudget | None = None) -> dict[str, i
         per_env = max(version.machines.count(), 1)
         # Never past the container cap: the sessions that people start come first.
         missing = min(missing, _machine_headroom() // per_env)
-        for _ in range(max(missing, 0)):
+        for _i in range(max(missing, 0)):
             pool_env_create(pool=pool, version=version, now=now)
             counts["launched"] += 1
     return counts

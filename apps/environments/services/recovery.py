@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.environments.services.common import push
@@ -55,7 +57,7 @@ def env_session_mark_recovered(*, session: EnvironmentSession, down_since: datet
         notification_send(
             user=session.user,
             type="session",
-            title="Your lab was restarted",
+            title=gettext_lazy("Your lab was restarted"),
             body=note,
             link=f"/sessions/{session.pk}/",
         )
@@ -75,8 +77,11 @@ def env_session_fail_broken(*, session: EnvironmentSession, reason: str) -> bool
     notification_send(
         user=session.user,
         type="session",
-        title="Your lab stopped working",
-        body=f"{reason} It was ended; your answers and score are kept. Start it again to continue.",
+        title=gettext_lazy("Your lab stopped working"),
+        body=format_lazy(
+            gettext_lazy("{reason} It was ended; your answers and score are kept. Start it again to continue."),
+            reason=reason,
+        ),
         link=f"/sessions/{session.pk}/",
     )
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.environments.models import EnvironmentMachine, EnvironmentSession, SessionStatus
 from apps.environments.services.common import push, require_access, session_locked, session_runtime
@@ -26,9 +27,9 @@ def env_session_machine_reset(*, session: EnvironmentSession, actor, machine: st
     with transaction.atomic():
         session = session_locked(session)
         if session.status != SessionStatus.RUNNING or not session.has_lab:
-            raise InvalidTransition("Only a running lab's machines can be reset.")
+            raise InvalidTransition(_("Only a running lab's machines can be reset."))
         if not session.machines.filter(machine_name=machine).exists():
-            raise NotFound(f"This lab has no machine called {machine!r}.")
+            raise NotFound(_("This lab has no machine called %(machine)s.") % {"machine": repr(machine)})
         session.progress_message = f"Resetting {machine}…"
         session.save(update_fields=["progress_message"])
         audit_record(

@@ -12,6 +12,9 @@ from typing import Any
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.environments import hooks
 from apps.environments.models import EnvironmentSession
@@ -35,12 +38,14 @@ def env_answer_review(
 ) -> dict[str, Any]:
     """Accept or reject the free-text answer of ``question_id`` waiting in ``session``; return its new state."""
     if not env_answer_reviewer_may(user=actor, session=session):
-        raise PermissionDenied("Only the scenario's creator or an admin may review its answers.")
+        raise PermissionDenied(_("Only the scenario's creator or an admin may review its answers."))
     if not isinstance(accepted, bool):
-        raise ValidationFailed("Accept or reject the answer.", fields={"accepted": ["Give true or false."]})
+        raise ValidationFailed(_("Accept or reject the answer."), fields={"accepted": [_("Give true or false.")]})
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT_LENGTH:
-        message = f"Keep the comment under {MAX_COMMENT_LENGTH} characters."
+        message = _("Keep the comment under %(MAX_COMMENT_LENGTH)s characters.") % {
+            "MAX_COMMENT_LENGTH": MAX_COMMENT_LENGTH
+        }
         raise ValidationFailed(message, fields={"comment": [message]})
     with transaction.atomic():
         session = session_locked(session)
@@ -49,7 +54,7 @@ def env_answer_review(
         answers = dict(session.answers or {})
         state = answers.get(question_id)
         if not state or not state.get("pending_review"):
-            raise Conflict("This answer is not waiting for review.")
+            raise Conflict(_("This answer is not waiting for review."))
         new = grading.review_free_text(
             question=question, state=state, accepted=accepted, hint_mode=version.hint_mode, hints=version.hints or []
         )
@@ -73,11 +78,15 @@ def env_answer_review(
             target=session,
             details={"question": question_id, "accepted": accepted},
         )
-        verdict = "accepted" if accepted else "not accepted"
         notification_send(
             user=session.user,
             type=NotificationType.SESSION,
-            title=f"Your answer in {version.title} was {verdict}",
+            title=format_lazy(
+                gettext_lazy("Your answer in {title} was accepted")
+                if accepted
+                else gettext_lazy("Your answer in {title} was not accepted"),
+                title=version.title,
+            ),
             body=comment,
             link=reverse("environments:detail", args=[session.pk]),
         )

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.environments import hooks
 from apps.environments.launch import machine_resources
@@ -49,24 +50,30 @@ def _check_start_limits(*, user, version, now, event_id=None, warm: bool = False
     live = labs.filter(user=user, status__in=LIVE_STATUSES, is_test=False, event_id=None)
     if event_id is None and conf.max_sessions_per_user and live.count() >= conf.max_sessions_per_user:
         raise LimitExceeded(
-            f"You already have {conf.max_sessions_per_user} running lab(s), the most allowed at once. "
-            "Stop one to start another.",
+            _(
+                "You already have %(max_sessions_per_user)s running lab(s), the most allowed at once. "
+                "Stop one to start another."
+            )
+            % {"max_sessions_per_user": conf.max_sessions_per_user},
             limit="max_sessions_per_user",
         )
     started = labs.filter(user=user, is_test=False)
     if started.filter(created_at__gte=now - timedelta(hours=1)).count() >= conf.max_sessions_per_hour:
         raise LimitExceeded(
-            f"You have started {conf.max_sessions_per_hour} labs in the last hour, the hourly limit. Try again later.",
+            _("You have started %(max_sessions_per_hour)s labs in the last hour, the hourly limit. Try again later.")
+            % {"max_sessions_per_hour": conf.max_sessions_per_hour},
             limit="max_sessions_per_hour",
         )
     if started.filter(created_at__gte=now - timedelta(days=1)).count() >= conf.max_sessions_per_day:
         raise LimitExceeded(
-            f"You have started {conf.max_sessions_per_day} labs in the last 24 hours, the daily limit.",
+            _("You have started %(max_sessions_per_day)s labs in the last 24 hours, the daily limit.")
+            % {"max_sessions_per_day": conf.max_sessions_per_day},
             limit="max_sessions_per_day",
         )
     if user.budget_limit_rm and user.budget_spent_rm >= user.budget_limit_rm:
         raise LimitExceeded(
-            f"Your budget of RM {user.budget_limit_rm} is used up (RM {user.budget_spent_rm} spent).",
+            _("Your budget of RM %(budget_limit_rm)s is used up (RM %(budget_spent_rm)s spent).")
+            % {"budget_limit_rm": user.budget_limit_rm, "budget_spent_rm": user.budget_spent_rm},
             limit="budget_limit_rm",
         )
     if conf.max_concurrent_users:
@@ -79,8 +86,11 @@ def _check_start_limits(*, user, version, now, event_id=None, warm: bool = False
         )
         if active >= conf.max_concurrent_users:
             raise LimitExceeded(
-                f"RangeX is at its limit of {conf.max_concurrent_users} people with running labs. "
-                "Try again in a few minutes.",
+                _(
+                    "RangeX is at its limit of %(max_concurrent_users)s people with running labs. "
+                    "Try again in a few minutes."
+                )
+                % {"max_concurrent_users": conf.max_concurrent_users},
                 limit="max_concurrent_users",
             )
     if warm:
@@ -93,7 +103,7 @@ def _check_start_limits(*, user, version, now, event_id=None, warm: bool = False
     cap = min(conf.max_total_containers, conf.docker_max_containers)
     if running_containers + machine_count > cap:
         raise LimitExceeded(
-            f"The platform is at its limit of {cap} running machines. Try again in a few minutes.",
+            _("The platform is at its limit of %(cap)s running machines. Try again in a few minutes.") % {"cap": cap},
             limit="max_total_containers",
         )
 
@@ -109,12 +119,13 @@ def _check_preview_limits(*, user, version) -> None:
     )
     if live.count() >= PREVIEW_LABS_PER_CREATOR:
         raise LimitExceeded(
-            "You already have a preview lab running. Stop it before you preview another version.",
+            _("You already have a preview lab running. Stop it before you preview another version."),
             limit="preview_labs_per_creator",
         )
     if user.budget_limit_rm and user.budget_spent_rm >= user.budget_limit_rm:
         raise LimitExceeded(
-            f"Your budget of RM {user.budget_limit_rm} is used up (RM {user.budget_spent_rm} spent).",
+            _("Your budget of RM %(budget_limit_rm)s is used up (RM %(budget_spent_rm)s spent).")
+            % {"budget_limit_rm": user.budget_limit_rm, "budget_spent_rm": user.budget_spent_rm},
             limit="budget_limit_rm",
         )
     conf = get_settings()
@@ -124,7 +135,7 @@ def _check_preview_limits(*, user, version) -> None:
     cap = min(conf.max_total_containers, conf.docker_max_containers)
     if running + version.machines.count() > cap:
         raise LimitExceeded(
-            f"The platform is at its limit of {cap} running machines. Try again in a few minutes.",
+            _("The platform is at its limit of %(cap)s running machines. Try again in a few minutes.") % {"cap": cap},
             limit="max_total_containers",
         )
 
@@ -136,16 +147,30 @@ def _check_machine_caps(*, version) -> None:
         cpus, memory_mb = machine_resources(machine)
         if cpus > float(conf.docker_max_cpus_per_container):
             raise LimitExceeded(
-                f"Machine {machine.name} asks for {cpus:g} CPUs; this install allows at most "
-                f"{conf.docker_max_cpus_per_container:g} per machine. Ask an admin to change the scenario or "
-                "the limit.",
+                _(
+                    "Machine %(name)s asks for %(cpus)s CPUs; this install allows at most "
+                    "%(docker_max_cpus_per_container)s per machine. Ask an admin to change the scenario or "
+                    "the limit."
+                )
+                % {
+                    "name": machine.name,
+                    "cpus": format(cpus, "g"),
+                    "docker_max_cpus_per_container": format(conf.docker_max_cpus_per_container, "g"),
+                },
                 limit="docker_max_cpus_per_container",
             )
         if memory_mb > conf.docker_max_memory_mb_per_container:
             raise LimitExceeded(
-                f"Machine {machine.name} asks for {memory_mb} MB of memory; this install allows at most "
-                f"{conf.docker_max_memory_mb_per_container} MB per machine. Ask an admin to change the scenario "
-                "or the limit.",
+                _(
+                    "Machine %(name)s asks for %(memory_mb)s MB of memory; this install allows at most "
+                    "%(docker_max_memory_mb_per_container)s MB per machine. Ask an admin to change the scenario "
+                    "or the limit."
+                )
+                % {
+                    "name": machine.name,
+                    "memory_mb": memory_mb,
+                    "docker_max_memory_mb_per_container": conf.docker_max_memory_mb_per_container,
+                },
                 limit="docker_max_memory_mb_per_container",
             )
 
@@ -163,10 +188,10 @@ def _require_runtime(key: str) -> None:
         ping = runtime.ping()
     except RuntimeFailure as exc:
         logger.error("runtime %s cannot start labs: %s", key, exc.message)
-        raise ServiceUnavailable("Labs cannot be started right now: the lab engine is not available.") from exc
+        raise ServiceUnavailable(_("Labs cannot be started right now: the lab engine is not available.")) from exc
     if not ping.get("ok"):
         logger.error("runtime %s is unreachable: %s", runtime.key, ping.get("error", ""))
-        raise ServiceUnavailable("Labs cannot be started right now: the lab engine does not answer. Try again soon.")
+        raise ServiceUnavailable(_("Labs cannot be started right now: the lab engine does not answer. Try again soon."))
 
 
 def _check_scenario_cap(*, scenario: Scenario, user, now) -> None:
@@ -180,7 +205,8 @@ def _check_scenario_cap(*, scenario: Scenario, user, now) -> None:
         ).count()
         if players >= limit.max_concurrent_players:
             raise LimitExceeded(
-                f"This scenario is full ({limit.max_concurrent_players} players at once). Try again later.",
+                _("This scenario is full (%(max_concurrent_players)s players at once). Try again later.")
+                % {"max_concurrent_players": limit.max_concurrent_players},
                 limit="max_concurrent_players",
             )
     if limit.max_sessions_per_user_per_day:
@@ -189,8 +215,11 @@ def _check_scenario_cap(*, scenario: Scenario, user, now) -> None:
         ).count()
         if today >= limit.max_sessions_per_user_per_day:
             raise LimitExceeded(
-                f"You have started this scenario {today} times in the last 24 hours; it allows "
-                f"{limit.max_sessions_per_user_per_day} per player per day. Try again tomorrow.",
+                _(
+                    "You have started this scenario %(today)s times in the last 24 hours; it allows "
+                    "%(max_sessions_per_user_per_day)s per player per day. Try again tomorrow."
+                )
+                % {"today": today, "max_sessions_per_user_per_day": limit.max_sessions_per_user_per_day},
                 limit="max_sessions_per_user_per_day",
             )
 
@@ -213,20 +242,20 @@ def env_session_start(
     if is_test:
         # Admins test-deploy and review any version; a creator previews their own scenario's versions.
         if not (user.is_platform_admin or version.scenario.created_by_user_id == user.pk):
-            raise PermissionDenied("Only the scenario's creator and admins may preview a version.")
+            raise PermissionDenied(_("Only the scenario's creator and admins may preview a version."))
     else:
         if version.status != VersionStatus.PUBLISHED:
-            raise Conflict("This version is not published, so it cannot be started.")
+            raise Conflict(_("This version is not published, so it cannot be started."))
         if version.scenario_type == ScenarioType.EVENT_LAB and event_id is None:
-            raise PermissionDenied("This lab can only be started inside its event.")
+            raise PermissionDenied(_("This lab can only be started inside its event."))
         if event_id is None:
             # In an event the event checks its own prerequisites (solves inside the event).
             _require_prerequisites(user=user, version=version)
     if not version.requires_machines and event_id is not None:
         # An event scores its question-only challenges without a session (events.services.play).
-        raise Conflict("This scenario has no machines to start; answer its questions directly.")
+        raise Conflict(_("This scenario has no machines to start; answer its questions directly."))
     if get_settings().maintenance_active and not user.is_staff:
-        raise ServiceUnavailable("RangeX is in maintenance mode; labs cannot be started right now.")
+        raise ServiceUnavailable(_("RangeX is in maintenance mode; labs cannot be started right now."))
     _check_machine_caps(version=version)
     # An engine call never runs inside a transaction (a caller's row locks would wait on it); a
     # caller that starts a lab inside its own (an event) gets the failed session instead.
@@ -346,7 +375,7 @@ def _require_prerequisites(*, user, version) -> None:
     missing = prerequisites_missing(user=user, version=version)
     if missing:
         names = ", ".join(p.title for p in missing)
-        raise Conflict(f"This scenario is locked until you solve {names}.")
+        raise Conflict(_("This scenario is locked until you solve %(names)s.") % {"names": names})
 
 
 def _profile_rank(name: str) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from apps.environments.launch import machine_image
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.environments.selectors import env_session_can_access
@@ -35,7 +37,7 @@ def env_terminal_authorize(*, user, session_id, machine: str, token: str) -> Ter
     Conflict: the session is not running; PermissionDenied: the token is missing or wrong.
     """
     if user is None or not user.is_authenticated:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     session = (
         EnvironmentSession.objects.prefetch_related(
             "machines__machine__image_variant", "machines__machine__platform_image"
@@ -44,17 +46,17 @@ def env_terminal_authorize(*, user, session_id, machine: str, token: str) -> Ter
         .first()
     )
     if session is None or not env_session_can_access(user=user, session=session):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if session.status != SessionStatus.RUNNING:
-        raise Conflict("Terminals open only while the session is running.")
+        raise Conflict(_("Terminals open only while the session is running."))
     if not token or not hmac.compare_digest(token.encode(), session.gateway_session_token.encode()):
-        raise PermissionDenied("This terminal link is not valid; reload the session page.")
+        raise PermissionDenied(_("This terminal link is not valid; reload the session page."))
     row = next((m for m in session.machines.all() if m.machine_name == machine), None)
     if row is None or not (row.allow_solver_entry or user.is_platform_admin):
-        raise NotFound("No such machine in this session.")
+        raise NotFound(_("No such machine in this session."))
     terminal_user = "root"
     if row.machine is not None:
-        _, source = machine_image(row.machine)
+        _image, source = machine_image(row.machine)
         terminal_user = getattr(source, "terminal_user", "") or "root"
     audit_record(
         actor=user,

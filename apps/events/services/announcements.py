@@ -6,6 +6,9 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.events.models import Event, EventAnnouncement, EventParticipation
 from apps.events.services.common import participant_users
@@ -27,15 +30,16 @@ def announcement_group(event_id) -> str:
 def event_announce(*, event: Event, actor, title: str, body: str = "") -> EventAnnouncement:
     """Post an announcement: kept in the event's list, pushed to its open pages, notified to every participant."""
     if not getattr(actor, "is_platform_admin", False):
-        raise PermissionDenied("Only admins may announce.")
+        raise PermissionDenied(_("Only admins may announce."))
     title = title.strip() if isinstance(title, str) else ""
     body = body.strip() if isinstance(body, str) else ""
     if not title:
-        raise ValidationFailed("Give the announcement a title.", fields={"title": ["Required."]})
+        raise ValidationFailed(_("Give the announcement a title."), fields={"title": [_("Required.")]})
     if len(title) > 200 or len(body) > MAX_BODY:
         raise ValidationFailed(
-            f"An announcement has a title of at most 200 characters and a text of at most {MAX_BODY}.",
-            fields={"body": ["Too long."]},
+            _("An announcement has a title of at most 200 characters and a text of at most %(MAX_BODY)s.")
+            % {"MAX_BODY": MAX_BODY},
+            fields={"body": [_("Too long.")]},
         )
     with transaction.atomic():
         announcement = EventAnnouncement.objects.create(
@@ -49,7 +53,7 @@ def event_announce(*, event: Event, actor, title: str, body: str = "") -> EventA
             notification_send(
                 user=user,
                 type=NotificationType.EVENT,
-                title=f"{event.name}: {title}",
+                title=format_lazy(gettext_lazy("{name}: {title}"), name=event.name, title=title),
                 body=body,
                 link=f"{event.get_absolute_url()}announcements/",
             )

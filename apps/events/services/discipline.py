@@ -7,6 +7,9 @@ import logging
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.events import hooks
 from apps.events.models import (
@@ -43,9 +46,9 @@ def events_award_finished(*, within_hours: int = 2) -> int:
 
 def _require_reason(actor, reason, what: str) -> str:
     if not actor or not actor.is_platform_admin:
-        raise PermissionDenied(f"Only admins may {what}.")
+        raise PermissionDenied(_("Only admins may %(what)s.") % {"what": what})
     if not isinstance(reason, str) or not reason.strip():
-        raise ValidationFailed(f"Give the reason to {what}.", fields={"reason": ["Required."]})
+        raise ValidationFailed(_("Give the reason to %(what)s.") % {"what": what}, fields={"reason": [_("Required.")]})
     return reason.strip()[:500]
 
 
@@ -68,12 +71,12 @@ def _standings_changed(event: Event) -> None:
 
 def participation_disqualify(*, participation: EventParticipation, actor, reason: str) -> EventParticipation:
     """Take a participant off the board (admin): told the reason, audited, badges and ranks recomputed."""
-    reason = _require_reason(actor, reason, "disqualify")
+    reason = _require_reason(actor, reason, _("disqualify"))
     with transaction.atomic():
         event = event_locked(participation.event)
         participation = EventParticipation.objects.select_for_update().select_related("event").get(pk=participation.pk)
         if participation.disqualified:
-            raise Conflict("This participant is already disqualified.")
+            raise Conflict(_("This participant is already disqualified."))
         participation.disqualified = True
         participation.disqualified_reason = reason
         participation.disqualified_at = timezone.now()
@@ -92,19 +95,23 @@ def participation_disqualify(*, participation: EventParticipation, actor, reason
             details={"event": str(event.pk), "reason": reason, "points": participation.total_points},
         )
         who = "Your team was" if participation.team_id else "You were"
-        _tell(participation, f"{who} disqualified from {event.name}", f"Reason: {reason}")
+        _tell(
+            participation,
+            format_lazy(gettext_lazy("{who} disqualified from {name}"), who=who, name=event.name),
+            format_lazy(gettext_lazy("Reason: {reason}"), reason=reason),
+        )
         transaction.on_commit(lambda: _standings_changed(event))
     return participation
 
 
 def participation_reinstate(*, participation: EventParticipation, actor, reason: str) -> EventParticipation:
     """Put a disqualified participant back on the board (admin), with its points: told, audited, recomputed."""
-    reason = _require_reason(actor, reason, "reinstate")
+    reason = _require_reason(actor, reason, _("reinstate"))
     with transaction.atomic():
         event = event_locked(participation.event)
         participation = EventParticipation.objects.select_for_update().select_related("event").get(pk=participation.pk)
         if not participation.disqualified:
-            raise Conflict("This participant is not disqualified.")
+            raise Conflict(_("This participant is not disqualified."))
         previous = participation.disqualified_reason
         participation.disqualified = False
         participation.disqualified_reason = ""
@@ -122,7 +129,11 @@ def participation_reinstate(*, participation: EventParticipation, actor, reason:
             details={"event": str(event.pk), "reason": reason, "disqualified_for": previous},
         )
         who = "Your team is" if participation.team_id else "You are"
-        _tell(participation, f"{who} back in {event.name}", f"Reason: {reason}")
+        _tell(
+            participation,
+            format_lazy(gettext_lazy("{who} back in {name}"), who=who, name=event.name),
+            format_lazy(gettext_lazy("Reason: {reason}"), reason=reason),
+        )
         transaction.on_commit(lambda: _standings_changed(event))
     participation.refresh_from_db(fields=["rank"])
     return participation

@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from apps.environments.models import EnvironmentSession, SessionStatus
 from apps.events.models import Event
@@ -41,19 +43,24 @@ def event_labs_warn(*, now=None, minutes: int = WARNING_MINUTES) -> int:
                 continue
             labs = list(_event_labs([event.pk]).select_related("user"))
             left = max(1, round((event.end_date - now).total_seconds() / 60))
-            message = (
-                f"{event.name} ends in about {left} minute(s), at {event.local_label(event.end_date)}; "
-                "its labs stop then. Your answers and points are kept."
+            message = format_lazy(
+                gettext_lazy(
+                    "{name} ends in about {left} minute(s), at {local_label}; "
+                    "its labs stop then. Your answers and points are kept."
+                ),
+                name=event.name,
+                left=left,
+                local_label=event.local_label(event.end_date),
             )
             for lab in labs:
                 notification_send(
                     user=lab.user,
                     type=NotificationType.EVENT,
-                    title="Your event lab stops soon",
+                    title=gettext_lazy("Your event lab stops soon"),
                     body=message,
                     link=f"/sessions/{lab.pk}/",
                 )
-                page = {"type": "idle_warning", "message": message}
+                page = {"type": "idle_warning", "message": str(message)}
                 transaction.on_commit(lambda lab_id=lab.pk, page=page: push(lab_id, page))
             audit_record(actor=None, action=AuditAction.EVENT_LABS_WARNED, target=event, details={"labs": len(labs)})
             warned += len(labs)

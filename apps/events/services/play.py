@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.environments.models import LIVE_STATUSES, EnvironmentSession
 from apps.events import hooks, scoring, selectors
@@ -66,13 +67,13 @@ def _lock_event_for_answer(event: Event, version_id) -> None:
     try:
         version_hex = uuid.UUID(str(version_id)).hex
     except (ValueError, TypeError, AttributeError):
-        raise NotFound("This event has no such challenge.") from None
+        raise NotFound(_("This event has no such challenge.")) from None
     sql = LOCK_FOR_ANSWER_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
     with connection.cursor() as cursor:
         cursor.execute(sql, {"event": event.pk.hex, "version": version_hex})
         row = cursor.fetchone()
     if row is None or not row[3]:
-        raise NotFound("This event has no such challenge.")
+        raise NotFound(_("This event has no such challenge."))
     convert = connection.ops.convert_datetimefield_value
     event.start_date, event.end_date = (convert(value, None, connection) for value in row[:2])
     event.is_paused = bool(row[2])
@@ -104,28 +105,37 @@ def _playing_participation(event: Event, user) -> EventParticipation:
     participation = participation_for(event=event, user=user)
     if participation is None:
         if event.is_team:
-            raise PermissionDenied("This is a team event: your team's leader registers the team before you play.")
+            raise PermissionDenied(_("This is a team event: your team's leader registers the team before you play."))
         if event.registration_required:
-            raise PermissionDenied("Register for this event first.")
+            raise PermissionDenied(_("Register for this event first."))
         participation = event_register(event=event, user=user, on_first_play=True)
     if participation.disqualified:
-        raise PermissionDenied("You were disqualified from this event.")
+        raise PermissionDenied(_("You were disqualified from this event."))
     return participation
 
 
 def _require_live(event: Event, what: str) -> None:
     now = timezone.now()
     if now < event.start_date:
-        raise Conflict(f"The event has not started yet; {what} open at {event.local_label(event.start_date)}.")
+        raise Conflict(
+            _("The event has not started yet; %(what)s open at %(local_label)s.")
+            % {"what": what, "local_label": event.local_label(event.start_date)}
+        )
     if now >= event.end_date:
-        raise Conflict(f"The event is over; {what} closed at {event.local_label(event.end_date)}.")
+        raise Conflict(
+            _("The event is over; %(what)s closed at %(local_label)s.")
+            % {"what": what, "local_label": event.local_label(event.end_date)}
+        )
     if event.is_paused:
-        raise Conflict(f"The organisers paused the event; {what} are refused until it resumes.")
+        raise Conflict(_("The organisers paused the event; %(what)s are refused until it resumes.") % {"what": what})
 
 
 def _require_released(event: Event, challenge: EventScenario) -> None:
     if not challenge.is_released():
-        raise Conflict(f"This challenge is not released yet; it opens at {event.local_label(challenge.release_at)}.")
+        raise Conflict(
+            _("This challenge is not released yet; it opens at %(local_label)s.")
+            % {"local_label": event.local_label(challenge.release_at)}
+        )
 
 
 def _event_version(event: Event, version_id):
@@ -135,7 +145,7 @@ def _event_version(event: Event, version_id):
         .first()
     )
     if row is None:
-        raise NotFound("This event has no such challenge.")
+        raise NotFound(_("This event has no such challenge."))
     _require_released(event, row)
     return row.scenario_version
 
@@ -178,7 +188,7 @@ def event_session_start(*, event: Event, user, version_id, client_ip=None, user_
     """Start playing a challenge; a lab version also starts (or reuses) the environment session."""
     from apps.environments.services import env_session_start
 
-    _require_live(event, "challenges")
+    _require_live(event, _("challenges"))
     version = _event_version(event, version_id)
     _playing_participation(event, user)
     with transaction.atomic():
@@ -201,7 +211,7 @@ def event_session_start(*, event: Event, user, version_id, client_ip=None, user_
             if env.event_id != event.pk:
                 # env_session_start hands back a live lab of this version, which here is one of
                 # practice or of another event: its answers would not count in this event.
-                raise Conflict("You already have a lab of this challenge running outside this event; stop it first.")
+                raise Conflict(_("You already have a lab of this challenge running outside this event; stop it first."))
             event_session.environment_session = env
             event_session.save(update_fields=["environment_session", "updated_at"])
         audit_record(
@@ -223,7 +233,7 @@ def _lab_session(event_session: EventSession, user) -> EnvironmentSession:
             .first()
         )
     if env is None or env.status not in LIVE_STATUSES:
-        raise Conflict("Start the lab of this challenge first.")
+        raise Conflict(_("Start the lab of this challenge first."))
     return env
 
 
@@ -231,7 +241,7 @@ def _question(version, question_id):
     for question in version.questions or []:
         if question.get("id") == question_id:
             return question
-    raise NotFound(f"This challenge has no question {question_id!r}.")
+    raise NotFound(_("This challenge has no question %(question_id)s.") % {"question_id": repr(question_id)})
 
 
 def _grade(event_session: EventSession, version, user, question_id: str, answer) -> tuple[bool, Any, str]:
@@ -270,23 +280,25 @@ def _locked_participation(event: Event, user) -> EventParticipation:
         try:
             participation = rows.get(event=event, user=user)
         except EventParticipation.DoesNotExist:
-            raise PermissionDenied("Register for this event first.") from None
+            raise PermissionDenied(_("Register for this event first.")) from None
     if participation.disqualified:
-        raise PermissionDenied("You were disqualified from this event.")
+        raise PermissionDenied(_("You were disqualified from this event."))
     return participation
 
 
 def event_submit_answer(*, event: Event, user, version_id, question_id: str, answer) -> dict[str, Any]:
     """Answer a challenge question; a correct answer scores for the participant (the whole team)."""
     if not isinstance(question_id, str) or not question_id:
-        raise ValidationFailed("Name the question you answer.", fields={"question_id": ["This field is required."]})
-    _require_live(event, "answers")
+        raise ValidationFailed(
+            _("Name the question you answer."), fields={"question_id": [_("This field is required.")]}
+        )
+    _require_live(event, _("answers"))
     if not event.registration_required and participation_for(event=event, user=user) is None:
         _question(_event_version(event, version_id), question_id)  # a bad challenge registers nobody
         _playing_participation(event, user)
     with transaction.atomic():
         _lock_event_for_answer(event, version_id)
-        _require_live(event, "answers")
+        _require_live(event, _("answers"))
         version = version_content(version_id=version_id)  # published content, cached in this process
         question = _question(version, question_id)
         participation = _locked_participation(event, user)
@@ -294,7 +306,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
         event_session = _get_event_session(event, participation, version, user, save=False)
         if question_id in (event_session.answers or {}):
             who = "Your team has" if event.is_team else "You have"
-            raise grading.AlreadySolved(f"{who} already solved this question.")
+            raise grading.AlreadySolved(_("%(who)s already solved this question.") % {"who": who})
         correct, state, message = _grade(event_session, version, user, question_id, answer)
         points = 0
         if correct:
@@ -311,7 +323,7 @@ def event_submit_answer(*, event: Event, user, version_id, question_id: str, ans
                     question=question, state=state, hints=version.hints or [], hint_mode=version.hint_mode
                 ),
             )
-            message = f"Correct! {points} points."
+            message = _("Correct! %(points)s points.") % {"points": points}
         else:
             _save_event_session(event_session, ["attempt_states"])
         audit_record(
@@ -434,20 +446,22 @@ def event_take_hint(*, event: Event, user, version_id, hint_id: str) -> dict[str
     a challenge without machines keeps them with the team's answers.
     """
     if not isinstance(hint_id, str) or not hint_id:
-        raise ValidationFailed("Name the hint you take.", fields={"hint_id": ["This field is required."]})
-    _require_live(event, "hints")
+        raise ValidationFailed(_("Name the hint you take."), fields={"hint_id": [_("This field is required.")]})
+    _require_live(event, _("hints"))
     version = _event_version(event, version_id)
     _playing_participation(event, user)
     hint = next((h for h in version.hints or [] if h.get("id") == hint_id), None)
     if hint is None:
-        raise NotFound(f"This challenge has no hint {hint_id!r}.")
+        raise NotFound(_("This challenge has no hint %(hint_id)s.") % {"hint_id": repr(hint_id)})
     question = _question(version, hint.get("question_id"))
     with transaction.atomic():
         participation = _locked_participation(event, user)
         event_session = _get_event_session(event, participation, version, user, save=False)
         if question["id"] in (event_session.answers or {}):
             who = "Your team has" if event.is_team else "You have"
-            raise grading.AlreadySolved(f"{who} already solved this question; the hint would not help.")
+            raise grading.AlreadySolved(
+                _("%(who)s already solved this question; the hint would not help.") % {"who": who}
+            )
         if version.requires_machines:
             from apps.environments.services import env_session_take_hint
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.environments import services as env_services
 from apps.events.models import Event, EventFormat
@@ -68,14 +69,14 @@ def event_prewarm(
     lines say what happened to each. Running it again replaces the event's windows.
     """
     if count is not None and count < 1:
-        raise ValidationFailed("Pre-warm at least one lab.", fields={"count": ["At least 1."]})
+        raise ValidationFailed(_("Pre-warm at least one lab."), fields={"count": [_("At least 1.")]})
     lines = event_prewarm_plan(event=event, count=count)
     if not lines:
-        raise ValidationFailed("This event has no lab challenge open at its start; there is nothing to pre-warm.")
+        raise ValidationFailed(_("This event has no lab challenge open at its start; there is nothing to pre-warm."))
     if lines[0].count < 1:
         raise ValidationFailed(
-            "Nobody has registered yet, so there is nothing to size the pools from; enter a number of labs.",
-            fields={"count": ["Enter how many labs each challenge should have ready."]},
+            _("Nobody has registered yet, so there is nothing to size the pools from; enter a number of labs."),
+            fields={"count": [_("Enter how many labs each challenge should have ready.")]},
         )
     starts_at = event.start_date - timedelta(minutes=lead_minutes)
     ends_at = event.start_date + timedelta(minutes=hold_minutes)

@@ -6,6 +6,9 @@ import logging
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.events.models import (
     Event,
@@ -54,15 +57,17 @@ def _division_for(event: Event, division) -> EventDivision | None:
     divisions = EventDivision.objects.filter(event=event)
     if not divisions.exists():
         if division is not None:
-            raise ValidationFailed("This event has no divisions.", fields={"division": ["No divisions."]})
+            raise ValidationFailed(_("This event has no divisions."), fields={"division": [_("No divisions.")]})
         return None
     if division is None:
         names = ", ".join(divisions.values_list("name", flat=True))
-        raise ValidationFailed(f"Choose a division ({names}).", fields={"division": ["Required."]})
+        raise ValidationFailed(
+            _("Choose a division (%(names)s).") % {"names": names}, fields={"division": [_("Required.")]}
+        )
     division_id = getattr(division, "pk", division)
     found = divisions.filter(pk=division_id).first() if str(division_id).isdigit() else None
     if found is None:
-        raise NotFound("This event has no such division.")
+        raise NotFound(_("This event has no such division."))
     return found
 
 
@@ -79,45 +84,53 @@ def event_register(
         event = event_locked(event)
         now = timezone.now()
         if not event.is_public and not user.is_platform_admin:
-            raise NotFound("No such event.")
+            raise NotFound(_("No such event."))
         if now >= event.end_date:
-            raise Conflict("This event has ended; registration is closed.")
+            raise Conflict(_("This event has ended; registration is closed."))
         if now >= event.start_date and not (event.allow_late_registration or on_first_play):
-            raise Conflict(f"Registration closed when the event started ({event.local_label(event.start_date)}).")
+            raise Conflict(
+                _("Registration closed when the event started (%(local_label)s).")
+                % {"local_label": event.local_label(event.start_date)}
+            )
         if event.is_team:
             if team is None:
                 raise ValidationFailed(
-                    "This is a team event: your team's leader registers the team; nobody plays it alone.",
-                    fields={"team": ["Choose your team."]},
+                    _("This is a team event: your team's leader registers the team; nobody plays it alone."),
+                    fields={"team": [_("Choose your team.")]},
                 )
             team = Team.objects.select_for_update().get(pk=team.pk)
             if team.leader_id != user.pk:
-                raise PermissionDenied("Only the team's leader may register the team.")
+                raise PermissionDenied(_("Only the team's leader may register the team."))
             invited = [str(t) for t in event.participating_team_ids or []]
             if invited and str(team.pk) not in invited:
-                raise PermissionDenied("This event is by invitation, and your team is not invited.")
+                raise PermissionDenied(_("This event is by invitation, and your team is not invited."))
             if EventRegistration.objects.filter(event=event, team=team).exists():
-                raise Conflict("Your team is already registered for this event.")
+                raise Conflict(_("Your team is already registered for this event."))
             size = TeamMember.objects.filter(team=team).count()
             if event.max_team_size and size > event.max_team_size:
                 raise LimitExceeded(
-                    f"Your team has {size} members; teams in this event have at most {event.max_team_size}.",
+                    _("Your team has %(size)s members; teams in this event have at most %(max_team_size)s.")
+                    % {"size": size, "max_team_size": event.max_team_size},
                     limit="max_team_size",
                 )
             clash = _member_conflict(event, team)
             if clash:
-                raise Conflict(f"{clash}, a member of your team, is already registered in this event.")
+                raise Conflict(
+                    _("%(clash)s, a member of your team, is already registered in this event.") % {"clash": clash}
+                )
         elif team is not None:
-            raise ValidationFailed("This is an individual event: register yourself, not a team.")
+            raise ValidationFailed(_("This is an individual event: register yourself, not a team."))
         else:
             if EventRegistration.objects.filter(event=event, user=user).exists():
-                raise Conflict("You are already registered for this event.")
+                raise Conflict(_("You are already registered for this event."))
         if EventRegistration.objects.filter(event=event, user=user).exists():
-            raise Conflict("You are already registered in this event (with another team or alone).")
+            raise Conflict(_("You are already registered in this event (with another team or alone)."))
         chosen = _division_for(event, division)
         if event.max_participants and event.participations.count() >= event.max_participants:
             raise LimitExceeded(
-                f"This event is full ({event.max_participants} participants).", limit="max_participants"
+                _("This event is full (%(max_participants)s participants).")
+                % {"max_participants": event.max_participants},
+                limit="max_participants",
             )
         EventRegistration.objects.create(event=event, user=user, team=team)
         participation = EventParticipation.objects.create(
@@ -140,8 +153,10 @@ def event_register(
             notification_send(
                 user=recipient,
                 type=NotificationType.EVENT,
-                title=f"Registered for {event.name}",
-                body=f"It starts {event.local_label(event.start_date)}.",
+                title=format_lazy(gettext_lazy("Registered for {name}"), name=event.name),
+                body=format_lazy(
+                    gettext_lazy("It starts {local_label}."), local_label=event.local_label(event.start_date)
+                ),
                 link=event.get_absolute_url(),
             )
         transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))
@@ -153,7 +168,7 @@ def event_withdraw(*, event: Event, user) -> None:
     with transaction.atomic():
         event = event_locked(event)
         if timezone.now() >= event.start_date:
-            raise Conflict("The event has started; you can no longer withdraw (ask the organisers).")
+            raise Conflict(_("The event has started; you can no longer withdraw (ask the organisers)."))
         participation = (
             EventParticipation.objects.select_for_update()
             .filter(event=event)
@@ -162,9 +177,9 @@ def event_withdraw(*, event: Event, user) -> None:
             .first()
         )
         if participation is None:
-            raise NotFound("You are not registered for this event.")
+            raise NotFound(_("You are not registered for this event."))
         if participation.team_id and participation.team.leader_id != user.pk:
-            raise PermissionDenied("Only your team's leader may withdraw the team.")
+            raise PermissionDenied(_("Only your team's leader may withdraw the team."))
         recipients = participant_users(participation)
         EventRegistration.objects.filter(event=event).filter(
             models.Q(team_id=participation.team_id) if participation.team_id else models.Q(user=user, team=None)
@@ -180,8 +195,8 @@ def event_withdraw(*, event: Event, user) -> None:
             notification_send(
                 user=recipient,
                 type=NotificationType.EVENT,
-                title=f"Withdrawn from {event.name}",
-                body="You may register again until the event starts." if recipient == user else "",
+                title=format_lazy(gettext_lazy("Withdrawn from {name}"), name=event.name),
+                body=gettext_lazy("You may register again until the event starts.") if recipient == user else "",
                 link=event.get_absolute_url(),
             )
         transaction.on_commit(lambda: scoreboard_publish(event_id=event.pk))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.events.models import EventParticipation
 from rangex.core.errors import Conflict, LimitExceeded
@@ -20,7 +21,8 @@ def team_member_adding_check(*, team, user, members: int) -> None:
         event = participation.event
         if event.max_team_size and members + 1 > event.max_team_size:
             raise LimitExceeded(
-                f"{team.name} plays {event.name}, where teams have at most {event.max_team_size} members.",
+                _("%(name)s plays %(name2)s, where teams have at most %(max_team_size)s members.")
+                % {"name": team.name, "name2": event.name, "max_team_size": event.max_team_size},
                 limit="max_team_size",
             )
         elsewhere = (
@@ -29,4 +31,7 @@ def team_member_adding_check(*, team, user, members: int) -> None:
             .exclude(pk=participation.pk)
         )
         if elsewhere.exists():
-            raise Conflict(f"You already play {event.name} elsewhere, which {team.name} plays too.")
+            raise Conflict(
+                _("You already play %(name)s elsewhere, which %(name2)s plays too.")
+                % {"name": event.name, "name2": team.name}
+            )
