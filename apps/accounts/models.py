@@ -12,6 +12,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_otp.models import Device, ThrottlingMixin
 
 from rangex.core.crypto import EncryptedTextField
@@ -47,6 +48,11 @@ class Theme(models.TextChoices):
     DARK = "dark", "Dark"
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The languages RangeX speaks (settings.LANGUAGES); a callable, so migrations do not copy them."""
+    return list(settings.LANGUAGES)
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A RangeX account: email login, independent solver/creator/admin roles."""
 
@@ -71,6 +77,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     twofa_secret = EncryptedTextField(null=True, blank=True, editable=False)
     notification_preferences = models.JSONField(default=dict, blank=True)
     appearance_settings = models.JSONField(default=dict, blank=True)
+    # Pages, emails and notifications use it; empty follows the browser (or the header's switcher).
+    language = models.CharField(
+        gettext_lazy("language"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=language_choices,
+        help_text=gettext_lazy("Empty follows your browser's language."),
+    )
     budget_limit_rm = models.DecimalField(
         max_digits=10,
         decimal_places=2,

@@ -32,6 +32,7 @@ from apps.accounts.forms import (
     SignupForm,
     TotpEnrolForm,
 )
+from apps.accounts.language import UserLanguagePasswordResetForm
 from apps.accounts.middleware import SEEN_KEY, STARTED_KEY
 from apps.accounts.models import User
 from rangex.core import crypto
@@ -384,6 +385,7 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
+    form_class = UserLanguagePasswordResetForm  # each email in its recipient's language
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")

@@ -165,7 +165,15 @@ def login_session_forget(*, session_key: str | None) -> None:
 
 @transaction.atomic
 def user_update_profile(*, user: User, **fields: Any) -> User:
-    allowed = {"display_name", "full_name", "organization", "bio", "profile_public", "show_on_path_leaderboards"}
+    allowed = {
+        "display_name",
+        "full_name",
+        "organization",
+        "bio",
+        "profile_public",
+        "show_on_path_leaderboards",
+        "language",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationFailed(f"Unknown profile field: {', '.join(sorted(unknown))}.")
@@ -178,6 +186,25 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
         action=AuditAction.USER_PROFILE,
         clean_kwargs=USER_CLEAN,
     )
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """Save the language a user chose (the header's switcher); empty follows the browser.
+
+    ``user`` is updated in place, so the request's user (and the cookie set from it) agrees.
+    """
+    from django.utils.translation import gettext
+
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        message = gettext("Choose one of the languages offered.")
+        raise ValidationFailed(message, fields={"language": [message]})
+    if user.language == language:
+        return user
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).update(language=language, updated_at=timezone.now())
+        audit_record(actor=user, action=AuditAction.USER_PREFERENCES, target=user, details={"language": language})
+    user.language = language
     return user
 
 
