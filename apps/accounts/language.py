@@ -45,6 +45,20 @@ def set_language_cookie(response: HttpResponse, language: str) -> None:
     )
 
 
+def language_follow(response: HttpResponse, language: str) -> HttpResponse:
+    """After the profile saved ``language``: set the cookie to it, or drop it to follow the browser."""
+    if language:
+        set_language_cookie(response, language)
+    else:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
+
+
 class UserLanguageMiddleware:
     """Activate the signed-in user's language; keep the language cookie in step with it.
 

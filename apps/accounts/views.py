@@ -32,7 +32,7 @@ from apps.accounts.forms import (
     SignupForm,
     TotpEnrolForm,
 )
-from apps.accounts.language import UserLanguagePasswordResetForm
+from apps.accounts.language import UserLanguagePasswordResetForm, language_follow
 from apps.accounts.middleware import SEEN_KEY, STARTED_KEY
 from apps.accounts.models import User
 from rangex.core import crypto
@@ -282,7 +282,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                         user=user, **{f: profile_form.cleaned_data[f] for f in ProfileForm.Meta.fields}
                     )
                     messages.success(request, "Profile saved.")
-                    return redirect("accounts:profile")
+                    return language_follow(redirect("accounts:profile"), profile_form.cleaned_data["language"])
             elif section == "avatar":
                 avatar_form = AvatarForm(request.POST, request.FILES, prefix="avatar")
                 if avatar_form.is_valid():

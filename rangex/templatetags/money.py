@@ -14,7 +14,7 @@ is formatted by Django's localisation (the active language's separators, always 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.utils import formats
@@ -36,7 +36,7 @@ def _decimal(value) -> Decimal | None:
 
 def _amount(number: Decimal) -> str:
     return number_format(
-        number.quantize(Decimal("0.01")),
+        number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
         formats.get_format("DECIMAL_SEPARATOR", use_l10n=True),
         decimal_pos=2,
         grouping=formats.get_format("NUMBER_GROUPING", use_l10n=True) or 3,
