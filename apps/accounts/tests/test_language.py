@@ -120,3 +120,13 @@ def test_the_javascript_catalog_answers_in_each_language(client):
     assert response.status_code == 200
     assert "django.gettext" in response.content.decode() or "gettext" in response.content.decode()
     assert response["Content-Type"].startswith("text/javascript")
+
+
+def test_the_admin_loads_the_javascript_catalog_and_speaks_malay(admin_client_2fa):
+    response = admin_client_2fa.get("/admin/", HTTP_ACCEPT_LANGUAGE="ms")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<script src="/jsi18n/"></script>' in page
+    assert 'lang="ms"' in page
+    assert 'id="nav-sidebar"' in page  # templates/admin/nav_sidebar.html still applies
+    assert "Log keluar" in page  # Django's own Malay catalog: "Log out"
