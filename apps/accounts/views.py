@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -90,6 +91,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password"],
                     display_name=form.cleaned_data["display_name"],
+                    language=translation.get_language() or "",
                 )
             except ApplicationError as exc:
                 _apply_errors(form, exc)

@@ -110,14 +110,20 @@ def _roles_of(user: User) -> list[str]:
     ]
 
 
-def user_signup(*, email: str, password: str, display_name: str = "") -> User:
-    """Self-service sign-up, gated by the system settings."""
+def user_signup(*, email: str, password: str, display_name: str = "", language: str = "") -> User:
+    """Self-service sign-up, gated by the system settings.
+
+    ``language``: the one the visitor signed up in, when not the default; it becomes their
+    preference, so the confirmation email (and later ones) are written in it.
+    """
     system = get_settings()
     if not system.allow_new_registrations:
         raise ServiceUnavailable("Sign-up is closed at the moment. Ask an administrator for an account.")
     if system.max_total_users and User.objects.count() >= system.max_total_users:
         raise LimitExceeded("RangeX has reached its maximum number of accounts.", limit="max_total_users")
     user = user_create(email=email, password=password, display_name=display_name)
+    if language and language != settings.LANGUAGE_CODE:
+        user_set_language(user=user, language=language)
     email_verification_send(user=user)
     return user
 

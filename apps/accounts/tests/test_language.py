@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.test import Client
 
 from apps.accounts.factories import UserFactory, login_client
 from apps.accounts.services import user_set_language
@@ -34,8 +35,6 @@ def test_the_header_switcher_sets_the_cookie_and_goes_back(client):
 
 
 def test_the_switcher_is_a_csrf_protected_form_in_the_header(client):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     assert strict.post("/i18n/setlang/", {"language": "ms", "next": "/"}).status_code == 403
     page = client.get("/").content.decode()
@@ -65,8 +64,6 @@ def test_the_preference_beats_the_cookie_and_the_browser(solver):
 
 def test_signing_in_sets_the_cookie_to_the_preference(password):
     user = user_set_language(user=UserFactory(), language="ms")
-    from django.test import Client
-
     client = Client()
     response = client.post("/accounts/login/", {"email": user.email, "password": password})
     assert response.status_code == 302
@@ -133,3 +130,21 @@ def test_the_admin_loads_the_javascript_catalog_and_speaks_malay(admin_client_2f
     page = admin_client_2fa.get("/admin/accounts/user/", HTTP_ACCEPT_LANGUAGE="ms").content.decode()
     assert 'id="nav-sidebar"' in page
     assert '<script src="/jsi18n/"></script>' in page
+
+
+def test_signing_up_in_malay_makes_malay_the_accounts_language(client):
+    from apps.accounts.models import User
+
+    client.cookies[COOKIE] = "ms"
+    data = {
+        "email": "aina@example.test",
+        "display_name": "Aina",
+        "password": "a-long-passphrase-77",
+        "password_confirm": "a-long-passphrase-77",
+    }
+    assert client.post("/accounts/signup/", data).status_code == 302
+    assert User.objects.get(email="aina@example.test").language == "ms"
+    english = Client()
+    data = {**data, "email": "ann@example.test"}
+    assert english.post("/accounts/signup/", data, HTTP_ACCEPT_LANGUAGE="en").status_code == 302
+    assert User.objects.get(email="ann@example.test").language == ""
