@@ -32,6 +32,14 @@ def _preferred(request: HttpRequest) -> str:
     return language if language in LANGUAGE_CODES else ""
 
 
+def activate_user_language(request: HttpRequest, user) -> None:
+    """Switch this request to ``user``'s preferred language, if they have one."""
+    language = getattr(user, "language", "") or ""
+    if language in LANGUAGE_CODES:
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+
+
 def set_language_cookie(response: HttpResponse, language: str) -> None:
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
@@ -70,10 +78,8 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = _preferred(request)
-        if language:
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
+        if _preferred(request):
+            activate_user_language(request, request.user)
         response = self.get_response(request)
         language = _preferred(request)
         name = settings.LANGUAGE_COOKIE_NAME

@@ -148,3 +148,17 @@ def test_signing_up_in_malay_makes_malay_the_accounts_language(client):
     data = {**data, "email": "ann@example.test"}
     assert english.post("/accounts/signup/", data, HTTP_ACCEPT_LANGUAGE="en").status_code == 302
     assert User.objects.get(email="ann@example.test").language == ""
+
+
+def test_the_api_answers_a_token_in_its_owners_language(solver):
+    from rest_framework.test import APIClient
+
+    from apps.accounts.services import api_token_create
+
+    user_set_language(user=solver, language="ms")
+    _token, raw = api_token_create(user=solver, label="cli", expires_in_days=30)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = client.get("/api/v1/accounts/me/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert response["Content-Language"] == "ms"
