@@ -103,6 +103,8 @@ stopped.{% endblocktranslate %} {{ user.public_name }} · 42 % RangeX SSH API &n
 <input type="text" value="a value typed by the user" name="q" placeholder="{{ hint }}">
 <span>Kali Linux</span>{# i18n: ok #}
 {% if x %}<a href="/a" title="{% translate 'Open' %}">{% translate "Open" %}</a>{% endif %}
+<td class="{% if ok %}rx-pass">{% translate "PASS" %}{% else %}rx-fail">{% translate "FAIL" %}{% endif %}</td>
+<span>v{{ n }} rx_{{ key }}_… JSON (CTFtime)</span>
 """
 
 
@@ -162,7 +164,7 @@ def test_catalog_statistics_count_untranslated_fuzzy_and_format_errors(tmp_path)
 
 def test_catalog_drift_names_new_msgids(tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(settings.BASE_DIR, project, ignore=shutil.ignore_patterns(*i18n_check.COPY_IGNORES))
+    shutil.copytree(settings.BASE_DIR, project, ignore=i18n_check.copy_ignore(Path(settings.BASE_DIR)))
     (project / "templates" / "i18n_fixture.html").write_text('{% load i18n %}{% translate "A brand new string" %}')
     drift = i18n_check.catalog_drift(project)
     assert drift["ms/django.po"]["new"] == ["A brand new string"]

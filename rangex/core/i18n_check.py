@@ -55,6 +55,7 @@ ALLOWED_WORDS = frozenset(
         "ID",
         "IP",
         "CTFd",
+        "CTFtime",
         "ctfcli",
         "Markdown",
         "GitHub",
@@ -70,10 +71,14 @@ ALLOWED_WORDS = frozenset(
 OPT_OUT = "{# i18n: ok #}"
 VISIBLE_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label", "aria-description", "aria-roledescription")
 MAKEMESSAGES_IGNORES = (".venv/*", "node_modules/*", "static/vendor/*", "var/*", "staticfiles/*")
-COPY_IGNORES = (".venv", "node_modules", ".git", "vendor", "var", "staticfiles", "__pycache__", "*.mo", "*.pyc")
+# Not copied for makemessages: what its -i patterns skip anyway (top-level folders), and build output.
+COPY_SKIPPED_FOLDERS = (".venv", "node_modules", ".git", "var", "staticfiles", "static/vendor")
+COPY_IGNORES = ("__pycache__", "*.mo", "*.pyc")
 DOMAINS = ("django", "djangojs")
 
 _WORD = re.compile(r"[^\W\d_]+")
+# CSS classes, ids and token shapes ("rx-rule-fail", "rx_§_"): code, not words.
+_IDENTIFIER = re.compile(r"[\w§]+(?:[-_][\w§]*)+")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.S)
 _ATTR = re.compile(r"([\w:-]+)\s*=\s*(\"([^\"]*)\"|'([^']*)')", re.S)
@@ -122,7 +127,9 @@ def _strip_html_hidden(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(_ENTITY.sub(" ", text)) if w not in ALLOWED_WORDS]
+    """The words of ``text`` that need a translation: not names, single letters or identifiers."""
+    text = _IDENTIFIER.sub(" ", _ENTITY.sub(" ", text))
+    return [w for w in _WORD.findall(text) if w not in ALLOWED_WORDS and len(w) > 1]
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -252,6 +259,18 @@ def makemessages_commands(python: str = sys.executable) -> list[list[str]]:
     return [[*base, *ignores], [*base[:3], "-d", "djangojs", *base[3:], *ignores]]
 
 
+def copy_ignore(base_dir: Path):
+    """An ignore function for shutil.copytree of the project: skipped folders and build output."""
+    skipped = {(base_dir / folder).resolve() for folder in COPY_SKIPPED_FOLDERS}
+    patterns = shutil.ignore_patterns(*COPY_IGNORES)
+
+    def ignore(directory, names):
+        here = Path(directory).resolve()
+        return {name for name in names if here / name in skipped} | set(patterns(directory, names))
+
+    return ignore
+
+
 def catalog_drift(base_dir: Path | None = None) -> dict[str, dict[str, list[str]]]:
     """Run makemessages on a copy of the project; return per catalog the msgids it would add or drop.
 
@@ -263,7 +282,7 @@ def catalog_drift(base_dir: Path | None = None) -> dict[str, dict[str, list[str]
     base_dir = Path(base_dir or BASE_DIR)
     with tempfile.TemporaryDirectory(prefix="rangex-makemessages-") as tmp:
         copy = Path(tmp) / "project"
-        shutil.copytree(base_dir, copy, ignore=shutil.ignore_patterns(*COPY_IGNORES), symlinks=True)
+        shutil.copytree(base_dir, copy, ignore=copy_ignore(base_dir), symlinks=True)
         (copy / "locale").mkdir(exist_ok=True)
         env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
         for command in makemessages_commands():
