@@ -1,5 +1,6 @@
 """DRF authentication by personal API token: ``Authorization: Bearer rx_<id>_<secret>``."""
 
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from apps.accounts.language import activate_user_language
@@ -19,10 +20,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         try:
             raw = header[1].decode("ascii")
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("Malformed token.") from None
+            raise exceptions.AuthenticationFailed(_("Malformed token.")) from None
         result = api_token_authenticate(raw=raw, ip=client_ip(request))
         if result is None:
-            raise exceptions.AuthenticationFailed("The token is not valid, has expired or was revoked.")
+            raise exceptions.AuthenticationFailed(_("The token is not valid, has expired or was revoked."))
         # The token's owner is known only now, after the middleware: answer in their language.
         activate_user_language(request, result[0])
         return result

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Theme, User
 from rangex.core.models import NotificationType
@@ -54,10 +54,10 @@ class PasswordConfirmForm(forms.Form):
 
 class ProfileForm(forms.ModelForm):
     language = forms.ChoiceField(
-        label=gettext_lazy("Language"),
-        choices=lambda: [("", gettext_lazy("Follow my browser")), *settings.LANGUAGES],
+        label=_("Language"),
+        choices=lambda: [("", _("Follow my browser")), *settings.LANGUAGES],
         required=False,
-        help_text=gettext_lazy("Pages, emails and notifications use this language."),
+        help_text=_("Pages, emails and notifications use this language."),
     )
 
     class Meta:

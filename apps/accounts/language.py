@@ -18,6 +18,11 @@ from django.views.i18n import set_language
 LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
+def active_language() -> str:
+    """The language this request is served in ("" outside one)."""
+    return translation.get_language() or ""
+
+
 def user_language(user) -> str:
     """The language to write to ``user`` in (emails, notifications): their preference or the default."""
     language = getattr(user, "language", "") or ""

@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -33,7 +33,7 @@ from apps.accounts.forms import (
     SignupForm,
     TotpEnrolForm,
 )
-from apps.accounts.language import UserLanguagePasswordResetForm, language_follow
+from apps.accounts.language import UserLanguagePasswordResetForm, active_language, language_follow
 from apps.accounts.middleware import SEEN_KEY, STARTED_KEY
 from apps.accounts.models import User
 from rangex.core import crypto
@@ -91,7 +91,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password"],
                     display_name=form.cleaned_data["display_name"],
-                    language=translation.get_language() or "",
+                    language=active_language(),
                 )
             except ApplicationError as exc:
                 _apply_errors(form, exc)
@@ -283,7 +283,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                     services.user_update_profile(
                         user=user, **{f: profile_form.cleaned_data[f] for f in ProfileForm.Meta.fields}
                     )
-                    messages.success(request, "Profile saved.")
+                    messages.success(request, _("Profile saved."))
                     return language_follow(redirect("accounts:profile"), profile_form.cleaned_data["language"])
             elif section == "avatar":
                 avatar_form = AvatarForm(request.POST, request.FILES, prefix="avatar")
