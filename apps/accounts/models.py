@@ -77,15 +77,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     twofa_secret = EncryptedTextField(null=True, blank=True, editable=False)
     notification_preferences = models.JSONField(default=dict, blank=True)
     appearance_settings = models.JSONField(default=dict, blank=True)
-    # Pages, emails and notifications use it; empty follows the browser (or the header's switcher).
-    language = models.CharField(
-        gettext_lazy("language"),
-        max_length=10,
-        blank=True,
-        default="",
-        choices=language_choices,
-        help_text=gettext_lazy("Empty follows your browser's language."),
-    )
     budget_limit_rm = models.DecimalField(
         max_digits=10,
         decimal_places=2,
@@ -109,6 +100,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     # Django's own last_login is replaced by last_login_at, written by the login service.
     last_login = None
+
+    # Pages, emails and notifications use it; empty follows the browser (or the header's switcher).
+    language = models.CharField(
+        gettext_lazy("language"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=language_choices,
+        help_text=gettext_lazy("Empty follows your browser's language."),
+    )
 
     objects = UserManager()
 
