@@ -209,3 +209,14 @@ def test_the_catalogs_are_compiled_for_the_session():
     for po in LOCALE.glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
         assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime, f"{mo} is missing or stale"
+
+
+def test_django_strings_missing_from_its_malay_catalog_are_translated_in_ours():
+    from django.contrib.auth.password_validation import MinimumLengthValidator
+    from django.core.exceptions import ValidationError
+
+    with translation.override("ms"):
+        assert translation.gettext("Skip to main content") == "Langkau ke kandungan utama"
+        with pytest.raises(ValidationError) as refused:
+            MinimumLengthValidator(10).validate("abc")
+    assert refused.value.messages == ["Kata laluan ini terlalu pendek. Ia mesti mengandungi sekurang-kurangnya 10 aksara."]
