@@ -219,4 +219,5 @@ def test_django_strings_missing_from_its_malay_catalog_are_translated_in_ours():
         assert translation.gettext("Skip to main content") == "Langkau ke kandungan utama"
         with pytest.raises(ValidationError) as refused:
             MinimumLengthValidator(10).validate("abc")
-    assert refused.value.messages == ["Kata laluan ini terlalu pendek. Ia mesti mengandungi sekurang-kurangnya 10 aksara."]
+    malay = "Kata laluan ini terlalu pendek. Ia mesti mengandungi sekurang-kurangnya 10 aksara."
+    assert refused.value.messages == [malay]

@@ -7,7 +7,7 @@ Django consults before the packages' own, so the admin and the forms read in Mal
 Add a string here when the Malay walk (tests/e2e/test_malay_browser.py) finds one on a page.
 """
 
-# Django's msgids use the typographic apostrophe (’); they must match character for character.
+# Django's msgids use the typographic apostrophe (U+2019); they must match character for character.
 # ruff: noqa: RUF001
 
 from django.utils.translation import gettext_noop, ngettext_lazy
