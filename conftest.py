@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.plugins.s3",
     "tests.plugins.moto_server",
     "tests.plugins.gate",
+    "tests.plugins.locale",
 ]
 
 

@@ -21,8 +21,8 @@ as_root() {
 }
 
 # Debian packages RangeX needs: build headers for mysqlclient, the Docker engine, image bases,
-# and Chromium for the browser tests.
-APT_PACKAGES=(pkg-config libmariadb-dev docker.io busybox-static debootstrap chromium iptables)
+# gettext (msgfmt compiles the translation catalogs) and Chromium for the browser tests.
+APT_PACKAGES=(pkg-config libmariadb-dev docker.io busybox-static debootstrap chromium iptables gettext)
 
 ensure_system_packages() {
   local missing=()
@@ -134,6 +134,13 @@ ensure_static() {
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" >"$stamp"
   fi
+}
+
+# Compile the translation catalogs (locale/*/LC_MESSAGES/*.po -> .mo, not committed) that are
+# missing or older than their .po: what `manage.py compilemessages` does, without settings.
+ensure_messages() {
+  (cd "$ROOT" && "$PY" -c 'from rangex.core.i18n_check import compile_catalogs; compile_catalogs()') \
+    || die "compiling the translation catalogs failed (is gettext installed?)"
 }
 
 # Write a .env with fresh secrets and a unique instance id for the embedded default, once.

@@ -8,6 +8,7 @@ ensure_system_packages
 ensure_docker
 ensure_python
 ensure_static
+ensure_messages
 ensure_dev_env
 cd "$ROOT"
 site_address >/dev/null

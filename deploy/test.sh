@@ -11,6 +11,7 @@ ensure_mariadb
 ensure_redis
 ensure_python
 ensure_static
+ensure_messages
 cd "$ROOT"
 
 if "$PY" manage.py help build_images >/dev/null 2>&1; then

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.language.UserLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.accounts.middleware.SessionTimeoutMiddleware",
@@ -250,9 +251,19 @@ if not FIELD_ENCRYPTION_KEYS:
 e.check_fernet_keys("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS)
 
 # --- Internationalisation -------------------------------------------------------------------
+# The language of a request: the signed-in user's preference (User.language, applied by
+# apps.accounts.language.UserLanguageMiddleware), else the language cookie the header switcher sets,
+# else the browser's Accept-Language (django.middleware.locale.LocaleMiddleware). URLs carry no
+# language prefix. Dates and numbers follow the active language (Django's own en/ms formats).
+# Names stay in their own language in the switcher, so a reader finds theirs whatever is active.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "rangex_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = e.get_bool("SESSION_COOKIE_SECURE", not DEBUG)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,9 +1,14 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.accounts.language import language_switch
 from apps.ops import healthz
 from apps.ops import views as ops_views
 from apps.scenarios import download_views
@@ -25,8 +30,24 @@ handler403 = "rangex.core.error_views.permission_denied"
 handler404 = "rangex.core.error_views.page_not_found"
 handler500 = "rangex.core.error_views.server_error"
 
+
+# The JavaScript catalog (static/js's gettext) changes only with a deploy: cached per language
+# (the cache key carries the active language) under a key of this process's catalogs' age.
+def _catalog_version() -> str:
+    stamps = [int(mo.stat().st_mtime) for root in settings.LOCALE_PATHS for mo in Path(root).glob("*/LC_MESSAGES/*.mo")]
+    return str(max(stamps, default=0))
+
+
+_jsi18n = cache_page(86400, key_prefix=f"jsi18n-{_catalog_version()}")(
+    JavaScriptCatalog.as_view(domain="djangojs", packages=["rangex"])
+)
+
 urlpatterns = [
     path("", views.home, name="home"),
+    # The header's language switcher: Django's set_language, saving a signed-in user's choice.
+    path("i18n/setlang/", language_switch, name="set_language"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", _jsi18n, name="javascript-catalog"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", healthz.healthz, name="healthz"),
     # The admin's links to a version's files; access-checked, never served as public media.

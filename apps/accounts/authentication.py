@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from apps.accounts.language import activate_user_language
 from apps.accounts.services import api_token_authenticate
 from rangex.core.http import client_ip
 
@@ -23,6 +24,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         result = api_token_authenticate(raw=raw, ip=client_ip(request))
         if result is None:
             raise exceptions.AuthenticationFailed(_("The token is not valid, has expired or was revoked."))
+        # The token's owner is known only now, after the middleware: answer in their language.
+        activate_user_language(request, result[0])
         return result
 
     def authenticate_header(self, request):

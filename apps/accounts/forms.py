@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
@@ -52,9 +53,24 @@ class PasswordConfirmForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=lambda: [("", _("Follow my browser")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("Pages, emails and notifications use this language."),
+    )
+
     class Meta:
         model = User
-        fields = ["display_name", "full_name", "organization", "bio", "profile_public", "show_on_path_leaderboards"]
+        fields = [
+            "display_name",
+            "full_name",
+            "organization",
+            "bio",
+            "profile_public",
+            "show_on_path_leaderboards",
+            "language",
+        ]
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
 
 

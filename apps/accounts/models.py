@@ -12,6 +12,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_otp.models import Device, ThrottlingMixin
 
 from rangex.core.crypto import EncryptedTextField
@@ -45,6 +46,11 @@ class Theme(models.TextChoices):
     AUTO = "auto", "Follow the system"
     LIGHT = "light", "Light"
     DARK = "dark", "Dark"
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The languages RangeX speaks (settings.LANGUAGES); a callable, so migrations do not copy them."""
+    return list(settings.LANGUAGES)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -94,6 +100,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     # Django's own last_login is replaced by last_login_at, written by the login service.
     last_login = None
+
+    # Pages, emails and notifications use it; empty follows the browser (or the header's switcher).
+    language = models.CharField(
+        gettext_lazy("language"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=language_choices,
+        help_text=gettext_lazy("Empty follows your browser's language."),
+    )
 
     objects = UserManager()
 

@@ -33,6 +33,7 @@ from apps.accounts.forms import (
     SignupForm,
     TotpEnrolForm,
 )
+from apps.accounts.language import UserLanguagePasswordResetForm, active_language, language_follow
 from apps.accounts.middleware import SEEN_KEY, STARTED_KEY
 from apps.accounts.models import User
 from rangex.core import crypto
@@ -90,6 +91,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password"],
                     display_name=form.cleaned_data["display_name"],
+                    language=active_language(),
                 )
             except ApplicationError as exc:
                 _apply_errors(form, exc)
@@ -282,7 +284,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                         user=user, **{f: profile_form.cleaned_data[f] for f in ProfileForm.Meta.fields}
                     )
                     messages.success(request, _("Profile saved."))
-                    return redirect("accounts:profile")
+                    return language_follow(redirect("accounts:profile"), profile_form.cleaned_data["language"])
             elif section == "avatar":
                 avatar_form = AvatarForm(request.POST, request.FILES, prefix="avatar")
                 if avatar_form.is_valid():
@@ -385,6 +387,7 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
+    form_class = UserLanguagePasswordResetForm  # each email in its recipient's language
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")

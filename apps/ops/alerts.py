@@ -19,9 +19,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from apps.ops.models import AlertLog
+from rangex.core.notifications import recipient_language
 from rangex.core.scheduling import enqueue
 from rangex.core.system import get_settings
 
@@ -35,8 +37,8 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 def alert_send(
     *,
     alert_type: str,
-    subject: str,
-    message: str = "",
+    subject: Any,
+    message: Any = "",
     priority: str = AlertLog.Priority.MEDIUM,
     metadata: dict[str, Any] | None = None,
     dedupe_key: str = "",
@@ -54,13 +56,15 @@ def alert_send(
     An alert with the same ``dedupe_key`` within ``dedupe_minutes`` is not sent again. Error
     alerts are sent only when ``send_error_notifications`` is on. Return the rows created.
     With ``queue=False`` nothing is queued: the caller delivers them itself (``alert_deliver``).
+
+    ``subject``, ``message`` and ``next_step`` may be lazy strings: each email row is written in the
+    language of the account with that address (the default language for others and for Slack).
     """
     conf = get_settings()
     if alert_type == AlertLog.AlertType.ERROR and not conf.send_error_notifications:
         return []
     now = timezone.now()
-    message = alert_context(message, now=now, link=link, next_step=next_step)
-    metadata = {**(metadata or {}), "link": link, "next_step": next_step}
+    metadata = {**(metadata or {}), "link": link, "next_step": str(next_step)}
     targets = [(AlertLog.Channel.EMAIL, address) for address in conf.admin_email_list]
     webhook = str(conf.slack_webhook_url or "")
     if webhook:
@@ -80,20 +84,23 @@ def alert_send(
             )
             if recent.exists():
                 return []
-        rows = [
-            AlertLog.objects.create(
-                alert_type=alert_type,
-                priority=priority,
-                channel=channel,
-                recipient=recipient[:255],
-                subject=subject[:255],
-                message=message,
-                metadata=metadata or {},
-                dedupe_key=dedupe_key[:191],
-                created_at=now,
-            )
-            for channel, recipient in targets
-        ]
+        rows = []
+        for channel, recipient in targets:
+            language = recipient_language(email=recipient) if channel == AlertLog.Channel.EMAIL else None
+            with translation.override(language or settings.LANGUAGE_CODE):
+                text = alert_context(str(message), now=now, link=link, next_step=str(next_step))
+                row = AlertLog.objects.create(
+                    alert_type=alert_type,
+                    priority=priority,
+                    channel=channel,
+                    recipient=recipient[:255],
+                    subject=str(subject)[:255],
+                    message=text,
+                    metadata=metadata or {},
+                    dedupe_key=dedupe_key[:191],
+                    created_at=now,
+                )
+            rows.append(row)
 
         for row in rows if queue else []:
             enqueue("apps.ops.tasks.alert_deliver_task", row.pk)
@@ -106,13 +113,13 @@ def alert_context(message: str, *, now, link: str = "", next_step: str = "") -> 
     lines = [message.strip()] if message.strip() else []
     lines += [
         "",
-        f"Instance: {settings.RANGEX_INSTANCE} ({site})",
-        f"Time: {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+        gettext("Instance: %(instance)s (%(site)s)") % {"instance": settings.RANGEX_INSTANCE, "site": site},
+        gettext("Time: %(time)s UTC") % {"time": f"{now.astimezone(UTC):%Y-%m-%d %H:%M:%S}"},
     ]
     if link:
-        lines.append(f"Admin: {site}{link}")
+        lines.append(gettext("Admin: %(url)s") % {"url": f"{site}{link}"})
     if next_step:
-        lines.append(f"Next step: {next_step}")
+        lines.append(gettext("Next step: %(step)s") % {"step": next_step})
     return "\n".join(lines).strip()
 
 

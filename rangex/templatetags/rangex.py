@@ -5,22 +5,15 @@ from __future__ import annotations
 from django import forms, template
 from django.utils.html import format_html
 
+from rangex.templatetags.money import duration_text
+
 register = template.Library()
 
 
 @register.filter
 def duration(seconds) -> str:
-    """Write a number of seconds as people read it: "1 h 29 min", "12 min", "40 s"."""
-    try:
-        total = max(0, int(seconds))
-    except (TypeError, ValueError):
-        return ""
-    if total < 60:
-        return f"{total} s"
-    hours, minutes = divmod(total // 60, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    """Write a number of seconds as people read it, in the active language: "1 h 29 min", "12 min", "40 s"."""
+    return duration_text(seconds)
 
 
 @register.filter

@@ -113,14 +113,20 @@ def _roles_of(user: User) -> list[str]:
     ]
 
 
-def user_signup(*, email: str, password: str, display_name: str = "") -> User:
-    """Self-service sign-up, gated by the system settings."""
+def user_signup(*, email: str, password: str, display_name: str = "", language: str = "") -> User:
+    """Self-service sign-up, gated by the system settings.
+
+    ``language``: the one the visitor signed up in, when not the default; it becomes their
+    preference, so the confirmation email (and later ones) are written in it.
+    """
     system = get_settings()
     if not system.allow_new_registrations:
         raise ServiceUnavailable(_("Sign-up is closed at the moment. Ask an administrator for an account."))
     if system.max_total_users and User.objects.count() >= system.max_total_users:
         raise LimitExceeded(_("RangeX has reached its maximum number of accounts."), limit="max_total_users")
     user = user_create(email=email, password=password, display_name=display_name)
+    if language and language != settings.LANGUAGE_CODE:
+        user_set_language(user=user, language=language)
     email_verification_send(user=user)
     return user
 
@@ -168,7 +174,15 @@ def login_session_forget(*, session_key: str | None) -> None:
 
 @transaction.atomic
 def user_update_profile(*, user: User, **fields: Any) -> User:
-    allowed = {"display_name", "full_name", "organization", "bio", "profile_public", "show_on_path_leaderboards"}
+    allowed = {
+        "display_name",
+        "full_name",
+        "organization",
+        "bio",
+        "profile_public",
+        "show_on_path_leaderboards",
+        "language",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationFailed(_("Unknown profile field: %(items)s.") % {"items": ", ".join(sorted(unknown))})
@@ -181,6 +195,25 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
         action=AuditAction.USER_PROFILE,
         clean_kwargs=USER_CLEAN,
     )
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """Save the language a user chose (the header's switcher); empty follows the browser.
+
+    ``user`` is updated in place, so the request's user (and the cookie set from it) agrees.
+    """
+    from django.utils.translation import gettext
+
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        message = gettext("Choose one of the languages offered.")
+        raise ValidationFailed(message, fields={"language": [message]})
+    if user.language == language:
+        return user
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).update(language=language, updated_at=timezone.now())
+        audit_record(actor=user, action=AuditAction.USER_PREFERENCES, target=user, details={"language": language})
+    user.language = language
     return user
 
 
