@@ -7,11 +7,18 @@ against a direct websockify connection to the same VNC server.
 
 RangeX runs for real: Daphne serves ``rangex.asgi`` in a child process, and a small RFB client (VNC
 authentication, Raw encoding) speaks over a real WebSocket, acknowledging what it reads as the
-page does (every 64 KiB). The baseline is websockify (PyPI) on this host proxying to the same Xvnc, reached
-(Xvnc listens on the machine's loopback only).
-The lab network is closed to this host, so websockify reaches Xvnc through a local socat and the
-same ``docker exec socat`` RangeX uses: both paths share the engine's exec stream, and the ratio is
-RangeX's consumer (checks, control channel, acknowledgements, Daphne) against websockify's proxy.
+page does (every 64 KiB). The baseline is websockify (PyPI) on this host proxying to the same Xvnc.
+Both clients are the same (``websockets``' sync client, TCP_NODELAY; Daphne's autobahn and
+websockify set it too), and their 64x64 requests alternate frame by frame. The paths:
+
+- RangeX: client -> Daphne (consumer) -> the engine's exec socket -> dockerd -> ``socat`` in the
+  machine -> Xvnc on its loopback.
+- websockify: client -> websockify -> a local ``socat`` -> the ``docker exec -i`` CLI -> dockerd ->
+  ``socat`` in the machine -> Xvnc. Xvnc listens on the machine's loopback only and the lab network
+  is closed to this host, so the baseline needs those two extra local hops; they count against it.
+
+The ratio is RangeX's consumer (checks, control channel, acknowledgements, Channels and Daphne)
+against websockify's proxy.
 """
 
 from __future__ import annotations
@@ -172,13 +179,18 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in out]
 
 
-def latencies(client: RfbClient, frames: int) -> list[float]:
-    out = []
+def latencies(clients: list[RfbClient], frames: int) -> list[list[float]]:
+    """Time ``frames`` 64x64 updates on each client, alternating frame by frame (and who goes first),
+    so a burst of load on this shared machine hits every path alike."""
+    out: list[list[float]] = [[] for _ in clients]
+    width, height = min(c.width for c in clients), min(c.height for c in clients)
     for index in range(frames):
-        x, y = (index * 37) % (client.width - 64), (index * 53) % (client.height - 64)
-        started = time.perf_counter()
-        client.frame(x, y, 64, 64)
-        out.append(time.perf_counter() - started)
+        x, y = (index * 37) % (width - 64), (index * 53) % (height - 64)
+        order = list(enumerate(clients))
+        for slot, client in order if index % 2 == 0 else order[::-1]:
+            started = time.perf_counter()
+            client.frame(x, y, 64, 64)
+            out[slot].append(time.perf_counter() - started)
     return out
 
 
@@ -258,10 +270,7 @@ def main() -> None:
         theirs.handshake()
         theirs.frame(0, 0, theirs.width, theirs.height)
 
-        ours_lat, theirs_lat = [], []
-        for _ in range(4):  # alternate, so load hits both
-            ours_lat += latencies(ours, args.frames // 4)
-            theirs_lat += latencies(theirs, args.frames // 4)
+        ours_lat, theirs_lat = latencies([ours, theirs], args.frames)
         ours_tp, theirs_tp = full_frames(ours, 10), full_frames(theirs, 10)
         o50, t50 = statistics.median(ours_lat) * 1000, statistics.median(theirs_lat) * 1000
         o95 = statistics.quantiles(ours_lat, n=20)[18] * 1000

@@ -150,20 +150,36 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             if view:
                 await self._ready(stream.write_fileno(), write=True)
 
-    async def _pump(self) -> None:
-        stream = self.stream
+    async def _relay(self, stream) -> None:
+        """Copy the relay's output to the browser while the window allows; return only by raising."""
+        loop = asyncio.get_running_loop()
+        fd, readable = stream.fileno(), asyncio.Event()
+        # One reader for the stream's life, not one per read. Epoll is level-triggered, so the reader
+        # is off whenever the pump does not wait on it (full window, errors): no spinning loop then.
+        loop.add_reader(fd, readable.set)
         try:
             while True:
-                while self.unacked >= WINDOW:
-                    self.acked.clear()
-                    await self.acked.wait()
+                if self.unacked >= WINDOW:
+                    loop.remove_reader(fd)
+                    while self.unacked >= WINDOW:
+                        self.acked.clear()
+                        await self.acked.wait()
+                    loop.add_reader(fd, readable.set)
                 data = stream.read(0)  # never waits: at most 64 KiB, b"" when nothing (or only framing) came
                 if not data:
-                    await self._ready(stream.fileno())
+                    readable.clear()
+                    await readable.wait()
                     continue
                 self.sent += len(data)
                 self.unacked += len(data)
                 await self.send(bytes_data=data)
+        finally:
+            loop.remove_reader(fd)
+
+    async def _pump(self) -> None:
+        stream = self.stream
+        try:
+            await self._relay(stream)
         except asyncio.CancelledError:
             raise
         except (EOFError, OSError, ValueError):
@@ -178,6 +194,16 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("desktop relay of session %s failed", self.session_id)
             await self.close(code=4500)
+
+    async def dispatch(self, message):
+        """Browser messages go straight to ``receive``: Channels' own dispatch first closes stale
+        database connections in a worker thread, a thread round trip per message that this relay's
+        bytes and acknowledgements never need (what touches the database here goes through
+        ``database_sync_to_async``, which closes them itself). Other messages take Channels' path."""
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.stream is None:
