@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 
 from apps.events import results, selectors, services
 from apps.events.models import EventParticipation
@@ -84,7 +85,7 @@ def announcements_view(model_admin, request, pk):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Announced to every participant.")
+            messages.success(request, gettext("Announced to every participant."))
         return redirect(reverse("admin:events_announcements", args=[event.pk]))
     context = {
         **_context(model_admin, request, event, f"Announcements: {event.name}"),
@@ -185,7 +186,7 @@ def prewarm_view(model_admin, request, pk):
             count = int(raw) if raw else None
             lines = services.event_prewarm(event=event, actor=request.user, count=count)
         except ValueError:
-            messages.error(request, "Enter the number of labs as a whole number, or leave it empty.")
+            messages.error(request, gettext("Enter the number of labs as a whole number, or leave it empty."))
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:

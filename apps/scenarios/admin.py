@@ -20,6 +20,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios import admin_studio as studio
 from apps.scenarios import authoring, selectors, services, tools
@@ -102,7 +104,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "short_description", ("category", "difficulty"), "tags", "cover_image"]}),
         (
-            "Play",
+            _("Play"),
             {
                 "fields": [
                     ("scenario_type", "estimated_minutes", "requires_machines"),
@@ -114,7 +116,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "About",
+            _("About"),
             {
                 "fields": [
                     "creator_name",
@@ -142,16 +144,16 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         "archived_at",
     ]
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, obj):
         return _status_badge(obj)
 
-    @admin.display(description="Creator", ordering="scenario__created_by_user__email")
+    @admin.display(description=_("Creator"), ordering="scenario__created_by_user__email")
     def creator(self, obj):
         return obj.scenario.created_by_user
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [*self.fieldsets, ("Workflow", {"fields": self.workflow_fields})]
+        fieldsets = [*self.fieldsets, (gettext("Workflow"), {"fields": self.workflow_fields})]
         if obj is not None and not obj.is_editable:
             # A read-only version shows its questions and hints indented, for the reviewer.
             swap = {"questions": "questions_display", "hints": "hints_display"}
@@ -164,11 +166,11 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.workflow_fields, "questions_display", "hints_display"]
 
-    @admin.display(description="Questions")
+    @admin.display(description=_("Questions"))
     def questions_display(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.questions, indent=2, ensure_ascii=False))
 
-    @admin.display(description="Hints")
+    @admin.display(description=_("Hints"))
     def hints_display(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.hints, indent=2, ensure_ascii=False))
 
@@ -334,7 +336,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         buttons.append(
             {
                 "name": "preview",
-                "label": "Preview",
+                "label": gettext("Preview"),
                 "url": reverse("scenarios:preview", args=[version.pk]),
                 "get": True,
             }
@@ -342,7 +344,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         buttons.append(
             {
                 "name": "diff",
-                "label": "Compare with previous",
+                "label": gettext("Compare with previous"),
                 "url": reverse("admin:scenarios_scenarioversion_diff", args=[version.pk]),
                 "get": True,
             }
@@ -416,7 +418,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         change_url = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
         if step == "reject":
             if not request.user.is_platform_admin:
-                messages.error(request, "Only admins may reject a scenario version.")
+                messages.error(request, gettext("Only admins may reject a scenario version."))
                 return redirect(change_url)
             posted = request.method == "POST" and "reason" in request.POST
             if posted and self._run_step(request, version, "reject", request.POST["reason"]) is not None:
@@ -478,7 +480,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     def _reject_form(self, request, versions, *, error_url, action: bool = False):
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reject for changes",
+            "title": gettext("Reject for changes"),
             "opts": self.model._meta,
             "versions": versions,
             "action": action,
@@ -492,7 +494,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             raise DjangoPermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "Review queue",
+            "title": gettext("Review queue"),
             "opts": self.model._meta,
             "versions": selectors.review_queue(),
         }
@@ -531,43 +533,43 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         for version in queryset:
             self._run_step(request, version, step)
 
-    @admin.action(description="Submit selected versions for review")
+    @admin.action(description=_("Submit selected versions for review"))
     def submit_versions(self, request, queryset):
         self._bulk(request, queryset, "submit")
 
-    @admin.action(description="Withdraw selected versions from review")
+    @admin.action(description=_("Withdraw selected versions from review"))
     def withdraw_versions(self, request, queryset):
         self._bulk(request, queryset, "withdraw")
 
-    @admin.action(description="Approve selected versions")
+    @admin.action(description=_("Approve selected versions"))
     def approve_versions(self, request, queryset):
         self._bulk(request, queryset, "approve")
 
-    @admin.action(description="Reject selected versions (asks for a reason)")
+    @admin.action(description=_("Reject selected versions (asks for a reason)"))
     def reject_versions(self, request, queryset):
         if "reason" not in request.POST:
             return self._reject_form(request, list(queryset), error_url=request.get_full_path(), action=True)
         reason = request.POST.get("reason", "")
         if not reason.strip():
-            messages.error(request, "Give the creator a reason for the rejection.")
+            messages.error(request, gettext("Give the creator a reason for the rejection."))
             return self._reject_form(request, list(queryset), error_url=request.get_full_path(), action=True)
         for version in queryset:
             self._run_step(request, version, "reject", reason)
         return None
 
-    @admin.action(description="Publish selected versions")
+    @admin.action(description=_("Publish selected versions"))
     def publish_versions(self, request, queryset):
         self._bulk(request, queryset, "publish")
 
-    @admin.action(description="Archive selected versions")
+    @admin.action(description=_("Archive selected versions"))
     def archive_versions(self, request, queryset):
         self._bulk(request, queryset, "archive")
 
-    @admin.action(description="Create a new draft version from each selected version")
+    @admin.action(description=_("Create a new draft version from each selected version"))
     def new_versions(self, request, queryset):
         self._bulk(request, queryset, "new")
 
-    @admin.action(description="Build the images of selected versions (build contexts and tools)")
+    @admin.action(description=_("Build the images of selected versions (build contexts and tools)"))
     def build_images(self, request, queryset):
         for version in queryset:
             try:
@@ -591,7 +593,7 @@ class VersionLinkInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    @admin.display(description="Version")
+    @admin.display(description=_("Version"))
     def link(self, obj):
         url = reverse("admin:scenarios_scenarioversion_change", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj)
@@ -671,7 +673,7 @@ class ScenarioAdmin(RuntimeChoiceAdminMixin, ApplicationErrorAdminMixin, admin.M
                 self.save_formset(request, form, formset, change)
 
     def response_add(self, request, obj, post_url_continue=None):
-        messages.success(request, "Scenario created. Fill in version 1 and submit it for review.")
+        messages.success(request, gettext("Scenario created. Fill in version 1 and submit it for review."))
         return redirect(reverse("admin:scenarios_scenarioversion_change", args=[obj._created_version.pk]))
 
 

@@ -11,6 +11,7 @@ import json
 
 from django import forms
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios import authoring, services, staging
 from apps.scenarios.models import Machine, ScenarioAsset, ScenarioVersion
@@ -89,7 +90,7 @@ class TagsField(forms.CharField):
 
 
 class ScenarioVersionForm(forms.ModelForm):
-    tags = TagsField(required=False, help_text="Words separated by commas, e.g. web, sql injection.")
+    tags = TagsField(required=False, help_text=_("Words separated by commas, e.g. web, sql injection."))
     questions = PrettyJSONField(required=False, initial=list, help_text=QUESTIONS_HELP, widget=QuestionEditorWidget)
     hints = PrettyJSONField(
         required=False,
@@ -173,9 +174,9 @@ class StagedFileInput(forms.ClearableFileInput):
 class ScenarioAssetForm(forms.ModelForm):
     machine_name = forms.CharField(
         required=False,
-        label="Machine",
+        label=_("Machine"),
         widget=forms.Select(attrs={"class": "rx-asset-machine"}),
-        help_text="For a machine file: the machine it is copied into (machines added above count too).",
+        help_text=_("For a machine file: the machine it is copied into (machines added above count too)."),
     )
     # Set by the admin per request: whose kept uploads this form may use.
     user_id = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
 from apps.scenarios.admin_forms import ExplainedJSONField, ScenarioAssetForm, ScenarioAssetFormSet
@@ -62,11 +63,11 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
     fieldsets = [
         (None, {"fields": [("name", "role", "sort_order"), "network_group", "allow_solver_entry", "is_pivot_host"]}),
         (
-            "Image",
+            _("Image"),
             {"fields": ["image_source_type", "image_variant", "platform_image", "image_ref", "registry_credential"]},
         ),
         (
-            "Resources and access",
+            _("Resources and access"),
             {
                 "fields": [
                     ("resource_profile", "network_egress_policy"),
@@ -77,13 +78,13 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
             },
         ),
         (
-            "Advanced",
+            _("Advanced"),
             {
                 "classes": ["collapse"],
                 "fields": ["environment_vars", "entrypoints", "ready_check", ("run_as_user", "capabilities")],
             },
         ),
-        ("Built image", {"fields": ["build_context", "tools"], "classes": ["collapse"]}),
+        (_("Built image"), {"fields": ["build_context", "tools"], "classes": ["collapse"]}),
     ]
     filter_horizontal = ["tools"]
 
