@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import password_validation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import services
@@ -24,7 +24,7 @@ class UserAddForm(forms.ModelForm):
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+            raise forms.ValidationError(gettext("An account with this email address already exists."))
         return email
 
     def clean(self):
@@ -136,7 +136,8 @@ class UserAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def unlock_accounts(self, request, queryset):
         for user in queryset:
             services.user_unlock(user=user, actor=request.user)
-        messages.success(request, f"Unlocked {queryset.count()} account(s).")
+        n = queryset.count()
+        messages.success(request, ngettext("Unlocked %(n)d account.", "Unlocked %(n)d accounts.", n) % {"n": n})
 
     @admin.action(description=_("Disable selected accounts (ends their sessions)"))
     def disable_accounts(self, request, queryset):

@@ -6,6 +6,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.badges import services
@@ -26,7 +27,7 @@ def _category_choices():
         .distinct()
         .order_by("category")
     )
-    return [("", "Any category"), *((c, c) for c in categories)]
+    return [("", gettext("Any category")), *((c, c) for c in categories)]
 
 
 def _event_choices():
@@ -43,7 +44,7 @@ class RequirementForm(forms.ModelForm):
     )
     category = forms.TypedChoiceField(required=False, choices=_category_choices, empty_value="")
     difficulty = forms.TypedChoiceField(
-        required=False, empty_value="", choices=[("", "Any difficulty"), *Difficulty.choices]
+        required=False, empty_value="", choices=[("", _("Any difficulty")), *Difficulty.choices]
     )
     event_id = forms.TypedChoiceField(required=False, label=_("Event"), choices=_event_choices, empty_value=None,
                                       coerce=uuid.UUID)  # fmt: skip

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.environments import selectors, services
@@ -56,7 +57,7 @@ class GuiSessionInline(admin.TabularInline):
     @admin.display(description=_("Duration"))
     def length(self, obj):
         duration = obj.duration
-        return str(duration).split(".")[0] if duration is not None else "open"
+        return str(duration).split(".")[0] if duration is not None else gettext("open")
 
 
 @admin.register(EnvironmentSession)
@@ -93,7 +94,7 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
         info = selectors.env_session_runtime_info(session=obj)
         if info["configured"]:
             return info["key"]
-        return f"{info['key'] or '(none)'}: not configured here"
+        return gettext("%(key)s: not configured here") % {"key": info["key"] or gettext("(none)")}
 
     @admin.display(description=_("Desktops"))
     def desktops(self, obj):
@@ -104,7 +105,9 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
         if not names:
             return "-"
         links = ((reverse("environments:desktop_watch", args=[obj.pk, name]), name) for name in names)
-        return format_html_join(" ", '<a class="button" href="{}">Watch {} (view-only)</a>', links) or format_html("")
+        label = gettext("Watch %(name)s (view-only)")
+        links = ((url, label % {"name": name}) for url, name in links)
+        return format_html_join(" ", '<a class="button" href="{}">{}</a>', links) or format_html("")
 
     @admin.action(description=_("Stop the selected sessions"))
     def stop_sessions(self, request, queryset):
@@ -120,10 +123,15 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
             if not info["configured"]:
                 messages.warning(
                     request,
-                    f"{session}: its runtime {info['key']!r} is no longer configured, so the session is ended "
-                    "without removing anything it may still have on that backend.",
+                    gettext(
+                        "%(session)s: its runtime %(key)r is no longer configured, so the session is ended "
+                        "without removing anything it may still have on that backend."
+                    )
+                    % {"session": session, "key": info["key"]},
                 )
-        messages.success(request, f"Stopping {stopped} session(s).")
+        messages.success(
+            request, ngettext("Stopping %(n)d session.", "Stopping %(n)d sessions.", stopped) % {"n": stopped}
+        )
 
 
 @admin.register(FlagShareSuspicion)

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.environments import services
@@ -24,9 +25,12 @@ class PoolWindowFormSet(forms.BaseInlineFormSet):
                 continue
             starts, ends, wanted = data.get("starts_at"), data.get("ends_at"), data.get("min_ready")
             if starts and ends and ends <= starts:
-                form.add_error("ends_at", "The window must end after it starts.")
+                form.add_error("ends_at", gettext("The window must end after it starts."))
             if wanted is not None and wanted > max_size:
-                form.add_error("min_ready", f"At most the pool's maximum size ({max_size}), or raise the maximum.")
+                form.add_error(
+                    "min_ready",
+                    gettext("At most the pool's maximum size (%(max)s), or raise the maximum.") % {"max": max_size},
+                )
 
 
 class PoolWindowInline(admin.TabularInline):

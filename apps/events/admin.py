@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.events import admin_pages, hooks, services
@@ -250,8 +251,11 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         if obj.start_date <= now < obj.end_date and not obj.allow_late_registration and obj.registration_required:
             messages.warning(
                 request,
-                f"{obj.name} has started and late registration is off: nobody can register any more. "
-                "Turn on late registration to let people join.",
+                gettext(
+                    "%(event)s has started and late registration is off: nobody can register any more. "
+                    "Turn on late registration to let people join."
+                )
+                % {"event": obj.name},
             )
 
     def delete_model(self, request, obj):
@@ -277,7 +281,8 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def _toggle(self, request, queryset, service, **kwargs):
         for event in queryset:
             service(event=event, actor=request.user, **kwargs)
-        messages.success(request, f"{queryset.count()} event(s) changed.")
+        n = queryset.count()
+        messages.success(request, ngettext("%(n)d event changed.", "%(n)d events changed.", n) % {"n": n})
 
     @admin.action(description=_("Export the scoreboard as CSV"))
     def export_scoreboard_csv(self, request, queryset):
@@ -303,12 +308,12 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "event_links": [
-                ("Participants", reverse("admin:events_participants", args=[object_id])),
-                ("Announcements", reverse("admin:events_announcements", args=[object_id])),
-                ("Suspected flag sharing", reverse("admin:events_suspicions", args=[object_id])),
-                ("Results (print)", reverse("admin:events_results", args=[object_id])),
-                ("Scoreboard CSV", reverse("admin:events_scoreboard_csv", args=[object_id])),
-                ("Pre-warm for start", reverse("admin:events_prewarm", args=[object_id])),
+                (gettext("Participants"), reverse("admin:events_participants", args=[object_id])),
+                (gettext("Announcements"), reverse("admin:events_announcements", args=[object_id])),
+                (gettext("Suspected flag sharing"), reverse("admin:events_suspicions", args=[object_id])),
+                (gettext("Results (print)"), reverse("admin:events_results", args=[object_id])),
+                (gettext("Scoreboard CSV"), reverse("admin:events_scoreboard_csv", args=[object_id])),
+                (gettext("Pre-warm for start"), reverse("admin:events_prewarm", args=[object_id])),
             ],
         }
         return super().change_view(request, object_id, form_url, extra_context)

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -58,7 +59,7 @@ class DockerImageAdmin(CatalogAdmin):
     def used_by(self, obj):
         users = image_users(refs=[obj.image_ref]).get(obj.image_ref, [])
         if not users:
-            return "No scenario version uses this image."
+            return gettext("No scenario version uses this image.")
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((u,) for u in users)))
 
 
@@ -178,11 +179,11 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("Stages"))
     def stages(self, obj):
         steps = [
-            ("Built locally", obj.local_built_at),
-            ("Pushed to staging", obj.staging_uploaded_at),
-            ("In review", obj.review_started_at),
-            ("Approved", obj.approved_at),
-            ("Pushed to production", obj.production_deployed_at),
+            (gettext("Built locally"), obj.local_built_at),
+            (gettext("Pushed to staging"), obj.staging_uploaded_at),
+            (gettext("In review"), obj.review_started_at),
+            (gettext("Approved"), obj.approved_at),
+            (gettext("Pushed to production"), obj.production_deployed_at),
         ]
         rows = [
             ("done" if when else "todo", label, timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S") if when else "—")
@@ -193,7 +194,7 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Log"))
     def log_display(self, obj):
-        return format_html('<pre class="pipeline-log">{}</pre>', obj.log or "(nothing yet)")
+        return format_html('<pre class="pipeline-log">{}</pre>', obj.log or gettext("(nothing yet)"))
 
     def _each(self, request, queryset, service, done: str, **kwargs):
         for stage in queryset:
@@ -216,9 +217,13 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         """The change page's Approve, Reject and Retry buttons."""
         stage = get_object_or_404(self.get_queryset(request), pk=object_id)
         services_by_step = {
-            "approve": (pipeline.image_pipeline_approve, "approved; pushing to production.", {}),
-            "reject": (pipeline.image_pipeline_reject, "rejected.", {"reason": request.POST.get("reason", "")}),
-            "retry": (pipeline.image_pipeline_retry, "started again.", {}),
+            "approve": (pipeline.image_pipeline_approve, gettext("approved; pushing to production."), {}),
+            "reject": (
+                pipeline.image_pipeline_reject,
+                gettext("rejected."),
+                {"reason": request.POST.get("reason", "")},
+            ),
+            "retry": (pipeline.image_pipeline_retry, gettext("started again."), {}),
         }
         if step not in services_by_step:
             raise Http404("No such step.")
@@ -228,13 +233,13 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Approve selected images (then pushed to production)"))
     def approve_images(self, request, queryset):
-        self._each(request, queryset, pipeline.image_pipeline_approve, "approved; pushing to production.")
+        self._each(request, queryset, pipeline.image_pipeline_approve, gettext("approved; pushing to production."))
 
     @admin.action(description=_("Reject selected images"))
     def reject_images(self, request, queryset):
-        reason = request.POST.get("reason") or "Rejected in review."
-        self._each(request, queryset, pipeline.image_pipeline_reject, "rejected.", reason=reason)
+        reason = request.POST.get("reason") or gettext("Rejected in review.")
+        self._each(request, queryset, pipeline.image_pipeline_reject, gettext("rejected."), reason=reason)
 
     @admin.action(description=_("Retry selected failed images"))
     def retry_images(self, request, queryset):
-        self._each(request, queryset, pipeline.image_pipeline_retry, "started again.")
+        self._each(request, queryset, pipeline.image_pipeline_retry, gettext("started again."))

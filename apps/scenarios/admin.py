@@ -60,16 +60,18 @@ from rangex.core.errors import ApplicationError
 from rangex.core.files import files_removed_on_error
 from rangex.core.markdown import render_markdown
 
+Textarea2 = forms.Textarea(attrs={"rows": 2})
+
 
 class ScenarioAddForm(forms.ModelForm):
-    title = forms.CharField(max_length=160)
-    short_description = forms.CharField(max_length=400, widget=forms.Textarea(attrs={"rows": 2}))
-    category = forms.CharField(max_length=64)
+    title = forms.CharField(label=_("Title"), max_length=160)
+    short_description = forms.CharField(label=_("Short description"), max_length=400, widget=Textarea2)
+    category = forms.CharField(label=_("Category"), max_length=64)
 
     class Meta:
         model = Scenario
         fields = ["slug"]
-        help_texts = {"slug": "Filled in from the title; the scenario's address is /scenarios/<slug>/."}
+        help_texts = {"slug": _("Filled in from the title; the scenario's address is /scenarios/<slug>/.")}
 
 
 # --- Versions ------------------------------------------------------------------------------------------
@@ -306,20 +308,20 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         is_owner = version.scenario.created_by_user_id == user.pk
         allowed = ScenarioVersion.TRANSITIONS[version.status]
         candidates = [
-            ("check", "Check", version.is_editable),
-            ("submit", "Submit for review", VersionStatus.SUBMITTED in allowed and version.is_editable),
-            ("withdraw", "Withdraw", version.status == VersionStatus.SUBMITTED and is_owner),
-            ("reopen", "Reopen as draft", version.status == VersionStatus.REJECTED),
-            ("approve", "Approve", is_admin and not is_owner and VersionStatus.APPROVED in allowed),
-            ("reject", "Reject…", is_admin and not is_owner and VersionStatus.REJECTED in allowed),
-            ("publish", "Publish", is_admin and VersionStatus.PUBLISHED in allowed),
+            ("check", gettext("Check"), version.is_editable),
+            ("submit", gettext("Submit for review"), VersionStatus.SUBMITTED in allowed and version.is_editable),
+            ("withdraw", gettext("Withdraw"), version.status == VersionStatus.SUBMITTED and is_owner),
+            ("reopen", gettext("Reopen as draft"), version.status == VersionStatus.REJECTED),
+            ("approve", gettext("Approve"), is_admin and not is_owner and VersionStatus.APPROVED in allowed),
+            ("reject", gettext("Reject…"), is_admin and not is_owner and VersionStatus.REJECTED in allowed),
+            ("publish", gettext("Publish"), is_admin and VersionStatus.PUBLISHED in allowed),
             (
                 "archive",
-                "Archive",
+                gettext("Archive"),
                 VersionStatus.ARCHIVED in allowed
                 and (is_admin or version.status in (VersionStatus.DRAFT, VersionStatus.REJECTED)),
             ),
-            ("new", "New version from this one", True),
+            ("new", gettext("New version from this one"), True),
         ]
         buttons = [
             {
@@ -383,28 +385,29 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
 
     def _run_step(self, request, version: ScenarioVersion, step: str, reason: str = "") -> ScenarioVersion | None:
         steps = {
-            "submit": (services.scenario_version_submit, "submitted for review"),
-            "withdraw": (services.scenario_version_withdraw, "withdrawn"),
-            "reopen": (services.scenario_version_reopen, "reopened as a draft"),
-            "approve": (services.scenario_version_approve, "approved"),
-            "publish": (services.scenario_version_publish, "published"),
-            "archive": (services.scenario_version_archive, "archived"),
+            "submit": (services.scenario_version_submit, gettext("%(version)s submitted for review.")),
+            "withdraw": (services.scenario_version_withdraw, gettext("%(version)s withdrawn.")),
+            "reopen": (services.scenario_version_reopen, gettext("%(version)s reopened as a draft.")),
+            "approve": (services.scenario_version_approve, gettext("%(version)s approved.")),
+            "publish": (services.scenario_version_publish, gettext("%(version)s published.")),
+            "archive": (services.scenario_version_archive, gettext("%(version)s archived.")),
         }
         try:
             if step == "reject":
                 result = services.scenario_version_reject(version=version, actor=request.user, reason=reason)
-                messages.success(request, f"{version} rejected.")
+                messages.success(request, gettext("%(version)s rejected.") % {"version": version})
             elif step == "new":
                 result = services.scenario_version_new(source=version, actor=request.user)
-                messages.success(request, f"Created {result} as a draft.")
+                messages.success(request, gettext("Created %(version)s as a draft.") % {"version": result})
             else:
                 service, done = steps[step]
                 result = service(version=version, actor=request.user)
-                messages.success(request, f"{version} {done}.")
+                messages.success(request, done % {"version": version})
         except ApplicationError as exc:
             if step == "submit" and exc.fields:
                 # The checklist on the version page lists every problem next to its field, in words.
-                messages.error(request, f"{version} was not submitted. {exc.message} See the checklist.")
+                msg = gettext("%(version)s was not submitted. %(problem)s See the checklist.")
+                messages.error(request, msg % {"version": version, "problem": exc.message})
             else:
                 messages.error(request, f"{version}: {exc.message}")
             return None
@@ -452,11 +455,11 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             hints = json.loads(request.POST.get("hints") or "[]")
         except ValueError:
             return JsonResponse(
-                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+                {"ok": False, "correct": False, "points": 0, "message": gettext("The question could not be read.")}
             )
         if not isinstance(question, dict) or not isinstance(hints, list):
             return JsonResponse(
-                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+                {"ok": False, "correct": False, "points": 0, "message": gettext("The question could not be read.")}
             )
         verdict = authoring.answer_try(
             question=question,
@@ -470,7 +473,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     def _archive_form(self, request, version, *, back_url):
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Archive {version}?",
+            "title": gettext("Archive %(version)s?") % {"version": version},
             "opts": self.model._meta,
             "version": version,
             "back_url": back_url,
@@ -507,14 +510,14 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             difflib.unified_diff(
                 version_as_text(previous).splitlines() if previous else [],
                 version_as_text(version).splitlines(),
-                fromfile=str(previous) if previous else "(nothing before)",
+                fromfile=str(previous) if previous else gettext("(nothing before)"),
                 tofile=str(version),
                 lineterm="",
             )
         )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Changes in {version}",
+            "title": gettext("Changes in %(version)s") % {"version": version},
             "opts": self.model._meta,
             "version": version,
             "previous": previous,
@@ -579,7 +582,8 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
                 continue
             url = reverse("admin:images_imagepipelinestage_changelist") + f"?q={stages[0].image_tag}"
             names = ", ".join(f"{s.machine_name or s.image_tag[:12]}: {s.get_status_display().lower()}" for s in stages)
-            messages.success(request, format_html('{}: <a href="{}">image pipeline</a>: {}', version, url, names))
+            link = format_html('<a href="{}">{}</a>', url, gettext("image pipeline"))
+            messages.success(request, format_html("{}: {}: {}", version, link, names))
 
 
 # --- Scenarios -----------------------------------------------------------------------------------------

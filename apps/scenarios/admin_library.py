@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios import library, limits
@@ -32,7 +33,7 @@ class AssetUploadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["name"].required = False
-        self.fields["name"].help_text = "Empty: the file name."
+        self.fields["name"].help_text = gettext("Empty: the file name.")
         if not self.instance._state.adding:
             del self.fields["upload"]
             self.fields["tags_text"].initial = ", ".join(self.instance.tags or [])

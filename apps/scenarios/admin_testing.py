@@ -148,9 +148,12 @@ class TestDeployAdminMixin:
             return redirect(reverse("admin:scenarios_scenarioversion_change", args=[version.pk]))
         messages.success(
             request,
-            f"Test deployment of {version} started."
-            if run.status == "pending"
-            else f"{version} is already being tested; here is that run.",
+            (
+                gettext("Test deployment of %(version)s started.")
+                if run.status == "pending"
+                else gettext("%(version)s is already being tested; here is that run.")
+            )
+            % {"version": version},
         )
         return redirect(reverse("admin:scenarios_scenarioversiontestrun_change", args=[run.pk]))
 
@@ -212,11 +215,14 @@ class AdminTestForm(forms.ModelForm):
     class Meta:
         model = ScenarioVersionAdminTest
         fields = ["scenario_version", "status", "summary"]
-        labels = {"summary": "Notes"}
+        labels = {"summary": _("Notes")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("passed", "Signed off: solvable"), ("failed", "Not solvable")]
+        self.fields["status"].choices = [
+            ("passed", gettext("Signed off: solvable")),
+            ("failed", gettext("Not solvable")),
+        ]
 
 
 @admin.register(ScenarioVersionAdminTest)
@@ -231,7 +237,11 @@ class ScenarioVersionAdminTestAdmin(_AdminsOnly, admin.ModelAdmin):
 
     @admin.display(description=_("Kind"))
     def mode_label(self, obj):
-        return "manual sign-off" if obj.report_json and obj.report_json.get("manual") else "test deployment"
+        return (
+            gettext("manual sign-off")
+            if obj.report_json and obj.report_json.get("manual")
+            else gettext("test deployment")
+        )
 
     def has_add_permission(self, request):
         return request.user.is_active and request.user.is_platform_admin

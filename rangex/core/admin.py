@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -55,10 +56,12 @@ class SecretKeepingForm(forms.ModelForm):
 CLEAR_PREFIX = "clear_"
 
 
-def secret_clear_field(what: str, effect: str) -> forms.BooleanField:
+def secret_clear_field(what, effect) -> forms.BooleanField:
     """Return the checkbox that empties a stored secret, which a blank password input cannot do."""
     return forms.BooleanField(
-        required=False, label=f"Clear the stored {what}", help_text=f"Tick and save to remove it: {effect}"
+        required=False,
+        label=format_lazy(_("Clear the stored {what}"), what=what),
+        help_text=format_lazy(_("Tick and save to remove it: {effect}"), effect=effect),
     )
 
 
@@ -135,9 +138,9 @@ class ApplicationErrorAdminMixin:
 
 
 class SystemSettingsForm(forms.ModelForm):
-    clear_minio_access_key = secret_clear_field("MinIO access key", "the storage signs in without it.")
-    clear_minio_secret_key = secret_clear_field("MinIO secret key", "the storage signs in without it.")
-    clear_slack_webhook_url = secret_clear_field("Slack webhook", "alerts stop going to Slack.")
+    clear_minio_access_key = secret_clear_field(_("MinIO access key"), _("the storage signs in without it."))
+    clear_minio_secret_key = secret_clear_field(_("MinIO secret key"), _("the storage signs in without it."))
+    clear_slack_webhook_url = secret_clear_field(_("Slack webhook"), _("alerts stop going to Slack."))
 
     class Meta:
         model = SystemSettings
