@@ -258,7 +258,7 @@ class TOTPDevice(ThrottlingMixin, Device):
     class Meta(Device.Meta):
         db_table = "accounts_totp_device"
         verbose_name = _("TOTP device")
-        verbose_name_plural = _("totp devices")
+        verbose_name_plural = _("TOTP devices")
 
     def get_throttle_factor(self) -> int:
         return 1

@@ -244,7 +244,7 @@ class SessionNetworkTopology(models.Model):
         db_table = "session_network_topology"
         ordering = ["network_group", "machine_name"]
         verbose_name = _("session network topology")
-        verbose_name_plural = _("session network topologys")
+        verbose_name_plural = _("session network topologies")
 
     def __str__(self) -> str:
         return f"{self.machine_name}@{self.network_group}"
@@ -576,7 +576,7 @@ class LearnerQuestionProgress(models.Model):
         ]
         indexes = [models.Index(fields=["user", "solved_at"], name="learner_progress_user_solved")]
         verbose_name = _("learner question progress")
-        verbose_name_plural = _("learner question progresss")
+        verbose_name_plural = _("learner question progress records")
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.scenario_id} {self.question_id}"

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterModelOptions(
             name='totpdevice',
-            options={'verbose_name': 'TOTP device', 'verbose_name_plural': 'totp devices'},
+            options={'verbose_name': 'TOTP device', 'verbose_name_plural': 'TOTP devices'},
         ),
         migrations.AlterModelOptions(
             name='user',

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterModelOptions(
             name='learnerquestionprogress',
-            options={'verbose_name': 'learner question progress', 'verbose_name_plural': 'learner question progresss'},
+            options={'verbose_name': 'learner question progress', 'verbose_name_plural': 'learner question progress records'},
         ),
         migrations.AlterModelOptions(
             name='poolwindow',
@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterModelOptions(
             name='sessionnetworktopology',
-            options={'ordering': ['network_group', 'machine_name'], 'verbose_name': 'session network topology', 'verbose_name_plural': 'session network topologys'},
+            options={'ordering': ['network_group', 'machine_name'], 'verbose_name': 'session network topology', 'verbose_name_plural': 'session network topologies'},
         ),
         migrations.AlterModelOptions(
             name='sessionsecuritygroup',
