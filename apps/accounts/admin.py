@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import password_validation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import services
@@ -137,7 +137,7 @@ class UserAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         for user in queryset:
             services.user_unlock(user=user, actor=request.user)
         n = queryset.count()
-        messages.success(request, ngettext("Unlocked %(n)d account.", "Unlocked %(n)d accounts.", n) % {"n": n})
+        messages.success(request, gettext("Unlocked %(n)d account(s).") % {"n": n})
 
     @admin.action(description=_("Disable selected accounts (ends their sessions)"))
     def disable_accounts(self, request, queryset):

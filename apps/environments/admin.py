@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.environments import selectors, services
@@ -129,9 +129,7 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
                     )
                     % {"session": session, "key": info["key"]},
                 )
-        messages.success(
-            request, ngettext("Stopping %(n)d session.", "Stopping %(n)d sessions.", stopped) % {"n": stopped}
-        )
+        messages.success(request, gettext("Stopping %(n)d session(s).") % {"n": stopped})
 
 
 @admin.register(FlagShareSuspicion)

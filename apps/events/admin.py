@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.events import admin_pages, hooks, services
@@ -282,7 +282,7 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         for event in queryset:
             service(event=event, actor=request.user, **kwargs)
         n = queryset.count()
-        messages.success(request, ngettext("%(n)d event changed.", "%(n)d events changed.", n) % {"n": n})
+        messages.success(request, gettext("%(n)d event(s) changed.") % {"n": n})
 
     @admin.action(description=_("Export the scoreboard as CSV"))
     def export_scoreboard_csv(self, request, queryset):

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 
 from apps.events import results, selectors, services
 from apps.events.models import EventParticipation
@@ -195,11 +195,7 @@ def prewarm_view(model_admin, request, pk):
             done = sum(1 for line in lines if line.ok)
             (messages.success if done == len(lines) else messages.warning)(
                 request,
-                ngettext(
-                    "Pre-warmed %(done)d of %(n)d lab challenge for the start.",
-                    "Pre-warmed %(done)d of %(n)d lab challenges for the start.",
-                    len(lines),
-                )
+                gettext("Pre-warmed %(done)d of %(n)d lab challenge(s) for the start.")
                 % {"done": done, "n": len(lines)},
             )
     context = {

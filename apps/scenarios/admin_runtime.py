@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 
 from apps.scenarios.runtime_choice import scenario_runtime_set
 
@@ -30,7 +30,5 @@ class RuntimeChoiceAdminMixin:
             scenario_runtime_set(scenario=scenario, key=key, actor=request.user)
         n = queryset.count()
         where = key or gettext("the default")
-        message = ngettext(
-            "%(n)d scenario now starts new labs on %(where)s.", "%(n)d scenarios now start new labs on %(where)s.", n
-        )
+        message = gettext("%(n)d scenario(s) now start new labs on %(where)s.")
         self.message_user(request, message % {"n": n, "where": where})
