@@ -57,6 +57,7 @@ class EventForm(forms.ModelForm):
     """Show and read the start, end and freeze times in the event's time zone, not the server's."""
 
     timezone = forms.ChoiceField(
+        label=_("Timezone"),
         choices=[(z, z) for z in ZONES],
         initial="UTC",
         help_text=_(
@@ -114,11 +115,10 @@ class EventForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         tz_name = self.instance.timezone if self.instance and self.instance.pk else "UTC"
+        local_note = gettext("Today and Now fill in the event's time zone.")
         for name in LOCAL_FIELDS:
             if name in self.fields:
-                self.fields[name].help_text = (
-                    f"{self.fields[name].help_text} Today and Now fill in the event's time zone."
-                ).strip()
+                self.fields[name].help_text = f"{self.fields[name].help_text} {local_note}".strip()
         show_local(self, LOCAL_FIELDS, tz_name)
         if self.instance.pk:
             self.initial["invited_teams"] = list(

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.text import format_lazy
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -71,7 +71,7 @@ class SecretFieldsAdminMixin:
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, EncryptedTextField):
             return forms.CharField(
-                label=db_field.verbose_name.capitalize(),
+                label=capfirst(db_field.verbose_name),
                 required=False,
                 widget=SecretInput(),
                 help_text=gettext("Stored encrypted. Leave empty to keep the current value."),

@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rangex.core.crypto import EncryptedTextField
@@ -219,7 +220,7 @@ class SystemSettings(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="system_settings_singleton")]
 
     def __str__(self) -> str:
-        return "System settings"
+        return gettext("System settings")
 
     def save(self, *args, **kwargs):
         self.id = self.SINGLETON_ID
