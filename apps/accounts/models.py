@@ -12,6 +12,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
@@ -204,7 +205,7 @@ class CreatorPreferences(TimestampedModel):
         verbose_name = _("creator preferences")
 
     def __str__(self) -> str:
-        return f"Preferences of {self.user}"
+        return gettext("Preferences of %(user)s") % {"user": self.user}
 
 
 class ApiToken(BaseModel):
@@ -299,7 +300,7 @@ class RecoveryCode(models.Model):
         verbose_name_plural = _("recovery codes")
 
     def __str__(self) -> str:
-        return "recovery code"
+        return gettext("recovery code")
 
 
 class LoginSession(models.Model):

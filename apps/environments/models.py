@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.images.profiles import ResourceProfile
@@ -394,7 +395,10 @@ class TestDeployment(BaseModel):
         verbose_name_plural = _("test deployments")
 
     def __str__(self) -> str:
-        return f"Test of {self.scenario_version_id} ({self.status})"
+        return gettext("Test of %(version)s (%(status)s)") % {
+            "version": self.scenario_version_id,
+            "status": self.status,
+        }
 
 
 class GuiSession(TimestampedModel):
@@ -441,7 +445,8 @@ class GuiSession(TimestampedModel):
         verbose_name_plural = _("gui sessions")
 
     def __str__(self) -> str:
-        return f"{self.machine_name or 'desktop'} ({'view-only' if self.view_only else 'control'})"
+        mode = gettext("view-only") if self.view_only else gettext("control")
+        return f"{self.machine_name or gettext('desktop')} ({mode})"
 
     @property
     def duration(self):
@@ -480,7 +485,10 @@ class FlagShareSuspicion(models.Model):
         verbose_name_plural = _("flag share suspicions")
 
     def __str__(self) -> str:
-        return f"{self.session_id} used the flag of {self.owner_session_id}"
+        return gettext("%(session)s used the flag of %(owner)s") % {
+            "session": self.session_id,
+            "owner": self.owner_session_id,
+        }
 
 
 class EnvironmentPool(BaseModel):
@@ -513,7 +521,7 @@ class EnvironmentPool(BaseModel):
         verbose_name_plural = _("environment pools")
 
     def __str__(self) -> str:
-        return f"Pool of {self.scenario}"
+        return gettext("Pool of %(scenario)s") % {"scenario": self.scenario}
 
 
 class PoolWindow(BaseModel):
@@ -532,7 +540,11 @@ class PoolWindow(BaseModel):
         verbose_name_plural = _("pool windows")
 
     def __str__(self) -> str:
-        return f"{self.min_ready} ready from {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"
+        return gettext("%(n)s ready from %(start)s to %(end)s") % {
+            "n": self.min_ready,
+            "start": f"{self.starts_at:%Y-%m-%d %H:%M}",
+            "end": f"{self.ends_at:%H:%M}",
+        }
 
 
 class LearnerQuestionProgress(models.Model):

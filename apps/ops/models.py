@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rangex.core.models import TimestampedModel
@@ -37,7 +38,7 @@ class UsageDaily(models.Model):
         verbose_name = _("usage daily")
 
     def __str__(self) -> str:
-        return f"Usage of {self.date}"
+        return gettext("Usage of %(date)s") % {"date": self.date}
 
 
 class OrphanedTaskLog(models.Model):
@@ -193,7 +194,10 @@ class BudgetAlert(TimestampedModel):
         verbose_name_plural = _("budget alerts")
 
     def __str__(self) -> str:
-        return f"Budget of {self.scenario_id} for {self.alert_month:%Y-%m}"
+        return gettext("Budget of %(scenario)s for %(month)s") % {
+            "scenario": self.scenario_id,
+            "month": f"{self.alert_month:%Y-%m}",
+        }
 
 
 class AlertLog(models.Model):

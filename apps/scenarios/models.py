@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.images.models import EgressPolicy, MachineRole
@@ -261,7 +262,7 @@ class ScenarioLimit(TimestampedModel):
         verbose_name_plural = _("scenario limits")
 
     def __str__(self) -> str:
-        return f"Limits of {self.scenario}"
+        return gettext("Limits of %(scenario)s") % {"scenario": self.scenario}
 
 
 class ScenarioRating(models.Model):
@@ -687,4 +688,4 @@ class ScenarioAccessGrant(models.Model):
         verbose_name_plural = _("scenario access grants")
 
     def __str__(self) -> str:
-        return f"{self.user_id} may start {self.scenario_id}"
+        return gettext("%(user)s may start %(scenario)s") % {"user": self.user_id, "scenario": self.scenario_id}

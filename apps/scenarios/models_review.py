@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios.choices import TestStatus
@@ -56,7 +57,10 @@ class ScenarioVersionTestRun(BaseModel):
         verbose_name_plural = _("scenario version test runs")
 
     def __str__(self) -> str:
-        return f"Test deployment of {self.scenario_version} ({self.status})"
+        return gettext("Test deployment of %(version)s (%(status)s)") % {
+            "version": self.scenario_version,
+            "status": self.status,
+        }
 
 
 class ScenarioVersionAdminTest(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from rangex.core.models import BaseModel, TimestampedModel
@@ -180,7 +181,7 @@ class TeamInvitation(models.Model):
         verbose_name_plural = _("team invitations")
 
     def __str__(self) -> str:
-        return f"Invitation to {self.team_id} ({self.code[:4]}…)"
+        return gettext("Invitation to %(team)s (%(code)s…)") % {"team": self.team_id, "code": self.code[:4]}
 
     def is_usable(self, now) -> bool:
         return (
