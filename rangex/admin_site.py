@@ -7,12 +7,14 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class RangexAdminSite(admin.AdminSite):
-    site_header = "RangeX administration"
-    site_title = "RangeX admin"
-    index_title = "Dashboard"
+    site_header = _("RangeX administration")
+    site_title = _("RangeX admin")
+    index_title = _("Dashboard")
     enable_nav_sidebar = True
 
     def __init__(self, *args, **kwargs):
@@ -33,10 +35,10 @@ class RangexAdminSite(admin.AdminSite):
         if not user.is_authenticated:
             return redirect(f"{reverse('accounts:login')}?{query}")
         if not user.is_staff:
-            messages.error(request, "Your account has no access to the administration site.")
+            messages.error(request, gettext("Your account has no access to the administration site."))
             return redirect("home")
         if not user.twofa_enabled:
-            messages.warning(request, "Set up two-factor authentication to enter the administration site.")
+            messages.warning(request, gettext("Set up two-factor authentication to enter the administration site."))
             return redirect(f"{reverse('accounts:twofa_setup')}?{query}")
         return redirect(f"{reverse('accounts:login_2fa')}?{query}")
 

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import services
 from apps.accounts.models import ApiToken, CreatorPreferences, LoginSession, User
@@ -12,7 +14,7 @@ from rangex.core.models import Notification
 class UserAddForm(forms.ModelForm):
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="The user can change it after signing in.",
+        help_text=_("The user can change it after signing in."),
     )
 
     class Meta:
@@ -22,7 +24,7 @@ class UserAddForm(forms.ModelForm):
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+            raise forms.ValidationError(gettext("An account with this email address already exists."))
         return email
 
     def clean(self):
@@ -67,10 +69,10 @@ class UserAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["id", "email", "display_name", "full_name", "organization", "bio", "profile_public"]}),
-        ("Roles", {"fields": ["role_solver", "role_creator", "role_admin", "is_active"]}),
-        ("Budget", {"fields": ["budget_limit_rm", "budget_spent_rm"]}),
+        (_("Roles"), {"fields": ["role_solver", "role_creator", "role_admin", "is_active"]}),
+        (_("Budget"), {"fields": ["budget_limit_rm", "budget_spent_rm"]}),
         (
-            "Security",
+            _("Security"),
             {
                 "fields": [
                     "twofa_enabled",
@@ -84,7 +86,7 @@ class UserAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Dates", {"fields": ["created_at", "updated_at"]}),
+        (_("Dates"), {"fields": ["created_at", "updated_at"]}),
     ]
     actions = ["unlock_accounts", "disable_accounts", "enable_accounts", "reset_two_factor"]
 
@@ -130,28 +132,29 @@ class UserAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def delete_model(self, request, obj):
         services.user_delete(user=obj, actor=request.user)
 
-    @admin.action(description="Unlock selected accounts")
+    @admin.action(description=_("Unlock selected accounts"))
     def unlock_accounts(self, request, queryset):
         for user in queryset:
             services.user_unlock(user=user, actor=request.user)
-        messages.success(request, f"Unlocked {queryset.count()} account(s).")
+        n = queryset.count()
+        messages.success(request, gettext("Unlocked %(n)d account(s).") % {"n": n})
 
-    @admin.action(description="Disable selected accounts (ends their sessions)")
+    @admin.action(description=_("Disable selected accounts (ends their sessions)"))
     def disable_accounts(self, request, queryset):
         for user in queryset.exclude(pk=request.user.pk):
             services.user_set_active(user=user, actor=request.user, active=False)
-        messages.success(request, "Disabled the selected accounts (your own excepted).")
+        messages.success(request, gettext("Disabled the selected accounts (your own excepted)."))
 
-    @admin.action(description="Enable selected accounts")
+    @admin.action(description=_("Enable selected accounts"))
     def enable_accounts(self, request, queryset):
         for user in queryset:
             services.user_set_active(user=user, actor=request.user, active=True)
 
-    @admin.action(description="Reset two-factor authentication (the user enrols again)")
+    @admin.action(description=_("Reset two-factor authentication (the user enrols again)"))
     def reset_two_factor(self, request, queryset):
         for user in queryset:
             services.twofa_disable(user=user, actor=request.user)
-        messages.success(request, "Two-factor authentication reset.")
+        messages.success(request, gettext("Two-factor authentication reset."))
 
 
 @admin.register(CreatorPreferences)
@@ -193,11 +196,11 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     exclude = ["digest"]
     actions = ["revoke"]
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset):
         for token in queryset:
             services.api_token_revoke(token=token, actor=request.user)
-        messages.success(request, "Tokens revoked.")
+        messages.success(request, gettext("Tokens revoked."))
 
     def has_change_permission(self, request, obj=None):
         # The revoke action needs change permission; the form itself stays read-only.

@@ -12,7 +12,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
 from rangex.core.crypto import EncryptedTextField
@@ -43,9 +44,9 @@ class UserManager(BaseUserManager):
 
 
 class Theme(models.TextChoices):
-    AUTO = "auto", "Follow the system"
-    LIGHT = "light", "Light"
-    DARK = "dark", "Dark"
+    AUTO = "auto", _("Follow the system")
+    LIGHT = "light", _("Light")
+    DARK = "dark", _("Dark")
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -56,47 +57,52 @@ def language_choices() -> list[tuple[str, str]]:
 class User(AbstractBaseUser, PermissionsMixin):
     """A RangeX account: email login, independent solver/creator/admin roles."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField(max_length=254, unique=True)
-    password = models.CharField(max_length=255, db_column="password_hash")
-    display_name = models.CharField(max_length=100, blank=True)
-    full_name = models.CharField(max_length=255, null=True, blank=True)
-    organization = models.CharField(max_length=255, null=True, blank=True)
-    bio = models.TextField(null=True, blank=True)
-    avatar = models.FileField(upload_to="avatars/%Y/%m/", max_length=500, null=True, blank=True, db_column="avatar_url")
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(_("email"), max_length=254, unique=True)
+    password = models.CharField(_("password"), max_length=255, db_column="password_hash")
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    full_name = models.CharField(_("full name"), max_length=255, null=True, blank=True)
+    organization = models.CharField(_("organization"), max_length=255, null=True, blank=True)
+    bio = models.TextField(_("bio"), null=True, blank=True)
+    avatar = models.FileField(
+        _("avatar"), upload_to="avatars/%Y/%m/", max_length=500, null=True, blank=True, db_column="avatar_url"
+    )
     profile_public = models.BooleanField(
-        default=True, help_text="Show my name and badges on public pages and scoreboards."
+        _("profile public"), default=True, help_text=_("Show my name and badges on public pages and scoreboards.")
     )
     show_on_path_leaderboards = models.BooleanField(
-        default=False, help_text="List me on the leaderboards of the career paths I follow (needs a public profile)."
+        _("show on path leaderboards"),
+        default=False,
+        help_text=_("List me on the leaderboards of the career paths I follow (needs a public profile)."),
     )
-    role_solver = models.BooleanField(default=True)
-    role_creator = models.BooleanField(default=False)
-    role_admin = models.BooleanField(default=False)
-    twofa_enabled = models.BooleanField(default=False)
-    twofa_secret = EncryptedTextField(null=True, blank=True, editable=False)
-    notification_preferences = models.JSONField(default=dict, blank=True)
-    appearance_settings = models.JSONField(default=dict, blank=True)
+    role_solver = models.BooleanField(_("role solver"), default=True)
+    role_creator = models.BooleanField(_("role creator"), default=False)
+    role_admin = models.BooleanField(_("role admin"), default=False)
+    twofa_enabled = models.BooleanField(_("twofa enabled"), default=False)
+    twofa_secret = EncryptedTextField(_("twofa secret"), null=True, blank=True, editable=False)
+    notification_preferences = models.JSONField(_("notification preferences"), default=dict, blank=True)
+    appearance_settings = models.JSONField(_("appearance settings"), default=dict, blank=True)
     budget_limit_rm = models.DecimalField(
+        _("budget limit rm"),
         max_digits=10,
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="0 means no personal limit.",
+        help_text=_("0 means no personal limit."),
     )
-    budget_spent_rm = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
-    is_active = models.BooleanField(default=True)
-    email_verified_at = models.DateTimeField(null=True, blank=True)
-    last_login_at = models.DateTimeField(null=True, blank=True)
-    last_login_ip = models.CharField(max_length=45, null=True, blank=True)
+    budget_spent_rm = models.DecimalField(_("budget spent rm"), max_digits=10, decimal_places=2, default=Decimal("0"))
+    is_active = models.BooleanField(_("is active"), default=True)
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
+    last_login_at = models.DateTimeField(_("last login at"), null=True, blank=True)
+    last_login_ip = models.CharField(_("last login ip"), max_length=45, null=True, blank=True)
     last_ip = models.CharField(
-        max_length=45, null=True, blank=True, help_text="Address of the most recent signed-in request."
+        _("last ip"), max_length=45, null=True, blank=True, help_text=_("Address of the most recent signed-in request.")
     )
-    password_updated_at = models.DateTimeField(null=True, blank=True)
-    failed_login_attempts = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    password_updated_at = models.DateTimeField(_("password updated at"), null=True, blank=True)
+    failed_login_attempts = models.PositiveIntegerField(_("failed login attempts"), default=0)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     # Django's own last_login is replaced by last_login_at, written by the login service.
     last_login = None
@@ -120,6 +126,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         db_table = "user"
         ordering = ["email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
     def __str__(self) -> str:
         return self.email
@@ -163,37 +171,56 @@ class User(AbstractBaseUser, PermissionsMixin):
 class CreatorPreferences(TimestampedModel):
     """Defaults a creator works with (``creator_preferences``)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_preferences")
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_preferences", verbose_name=_("user")
+    )
     preferred_attacker_variant = models.ForeignKey(
-        "images.ImageVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "images.ImageVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("preferred attacker variant"),
     )
     preferred_victim_variant = models.ForeignKey(
-        "images.ImageVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "images.ImageVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("preferred victim variant"),
     )
     preferred_service_variant = models.ForeignKey(
-        "images.ImageVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "images.ImageVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("preferred service variant"),
     )
-    default_resource_profile = models.CharField(max_length=24, default="small")
-    docker_registry_url = models.CharField(max_length=255, null=True, blank=True)
-    docker_username = models.CharField(max_length=255, null=True, blank=True)
-    docker_password_encrypted = EncryptedTextField(null=True, blank=True)
-    notify_on_approval = models.BooleanField(default=True)
-    notify_on_rejection = models.BooleanField(default=True)
+    default_resource_profile = models.CharField(_("default resource profile"), max_length=24, default="small")
+    docker_registry_url = models.CharField(_("docker registry url"), max_length=255, null=True, blank=True)
+    docker_username = models.CharField(_("docker username"), max_length=255, null=True, blank=True)
+    docker_password_encrypted = EncryptedTextField(_("docker password encrypted"), null=True, blank=True)
+    notify_on_approval = models.BooleanField(_("notify on approval"), default=True)
+    notify_on_rejection = models.BooleanField(_("notify on rejection"), default=True)
     cost_alert_threshold = models.DecimalField(
+        _("cost alert threshold"),
         max_digits=10,
         decimal_places=2,
         default=Decimal("80.00"),
-        help_text="Percentage of the budget at which a cost warning is sent.",
+        help_text=_("Percentage of the budget at which a cost warning is sent."),
         validators=[MinValueValidator(Decimal("0"))],
     )
 
     class Meta:
         db_table = "creator_preferences"
-        verbose_name_plural = "creator preferences"
+        verbose_name_plural = _("creator preferences")
+        verbose_name = _("creator preferences")
 
     def __str__(self) -> str:
-        return f"Preferences of {self.user}"
+        return gettext("Preferences of %(user)s") % {"user": self.user}
 
 
 class ApiToken(BaseModel):
@@ -201,18 +228,22 @@ class ApiToken(BaseModel):
 
     PREFIX = "rx"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    label = models.CharField(max_length=100, help_text="The device or script this token belongs to.")
-    key_id = models.CharField(max_length=16, unique=True)
-    digest = models.CharField(max_length=64)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    last_used_ip = models.CharField(max_length=45, null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    label = models.CharField(_("label"), max_length=100, help_text=_("The device or script this token belongs to."))
+    key_id = models.CharField(_("key id"), max_length=16, unique=True)
+    digest = models.CharField(_("digest"), max_length=64)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    last_used_ip = models.CharField(_("last used ip"), max_length=45, null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     class Meta:
         db_table = "api_token"
         ordering = ["-created_at"]
+        verbose_name = _("api token")
+        verbose_name_plural = _("api tokens")
 
     def __str__(self) -> str:
         return f"{self.label} ({self.PREFIX}_{self.key_id}_…)"
@@ -234,15 +265,16 @@ class TOTPDevice(ThrottlingMixin, Device):
     and clock drift.
     """
 
-    step = models.PositiveSmallIntegerField(default=30)
-    digits = models.PositiveSmallIntegerField(default=6)
-    tolerance = models.PositiveSmallIntegerField(default=1)
-    drift = models.SmallIntegerField(default=0)
-    last_t = models.BigIntegerField(default=-1)
+    step = models.PositiveSmallIntegerField(_("step"), default=30)
+    digits = models.PositiveSmallIntegerField(_("digits"), default=6)
+    tolerance = models.PositiveSmallIntegerField(_("tolerance"), default=1)
+    drift = models.SmallIntegerField(_("drift"), default=0)
+    last_t = models.BigIntegerField(_("last t"), default=-1)
 
     class Meta(Device.Meta):
         db_table = "accounts_totp_device"
-        verbose_name = "TOTP device"
+        verbose_name = _("TOTP device")
+        verbose_name_plural = _("TOTP devices")
 
     def get_throttle_factor(self) -> int:
         return 1
@@ -258,6 +290,8 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):
 
     class Meta(Device.Meta):
         db_table = "accounts_recovery_device"
+        verbose_name = _("recovery code device")
+        verbose_name_plural = _("recovery code devices")
 
     def get_throttle_factor(self) -> int:
         return 1
@@ -269,29 +303,37 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):
 
 
 class RecoveryCode(models.Model):
-    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
-    digest = models.CharField(max_length=64)
+    device = models.ForeignKey(
+        RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes", verbose_name=_("device")
+    )
+    digest = models.CharField(_("digest"), max_length=64)
 
     class Meta:
         db_table = "accounts_recovery_code"
         constraints = [models.UniqueConstraint(fields=["device", "digest"], name="recovery_code_unique")]
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
 
     def __str__(self) -> str:
-        return "recovery code"
+        return gettext("recovery code")
 
 
 class LoginSession(models.Model):
     """A signed-in browser session, so a password change or a disable can end the others."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions")
-    session_key = models.CharField(max_length=40, unique=True)
-    ip = models.CharField(max_length=45, null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions", verbose_name=_("user")
+    )
+    session_key = models.CharField(_("session key"), max_length=40, unique=True)
+    ip = models.CharField(_("ip"), max_length=45, null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         db_table = "accounts_login_session"
         ordering = ["-created_at"]
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.ip}"

@@ -6,6 +6,8 @@ import uuid
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.badges import services
 from apps.badges.models import Badge, BadgeRequirement, UserBadge
@@ -25,7 +27,7 @@ def _category_choices():
         .distinct()
         .order_by("category")
     )
-    return [("", "Any category"), *((c, c) for c in categories)]
+    return [("", gettext("Any category")), *((c, c) for c in categories)]
 
 
 def _event_choices():
@@ -38,13 +40,13 @@ class RequirementForm(forms.ModelForm):
     """One requirement; the page's script shows only the fields its type reads (``FIELDS_BY_TYPE``)."""
 
     scenario = ScenarioPickerField(
-        required=False, label="Scenario", help_text="Type a scenario's name; any version counts."
+        required=False, label=_("Scenario"), help_text=_("Type a scenario's name; any version counts.")
     )
     category = forms.TypedChoiceField(required=False, choices=_category_choices, empty_value="")
     difficulty = forms.TypedChoiceField(
-        required=False, empty_value="", choices=[("", "Any difficulty"), *Difficulty.choices]
+        required=False, empty_value="", choices=[("", _("Any difficulty")), *Difficulty.choices]
     )
-    event_id = forms.TypedChoiceField(required=False, label="Event", choices=_event_choices, empty_value=None,
+    event_id = forms.TypedChoiceField(required=False, label=_("Event"), choices=_event_choices, empty_value=None,
                                       coerce=uuid.UUID)  # fmt: skip
 
     class Meta:
@@ -90,7 +92,7 @@ class BadgeAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         formset.save(commit=False)
         for requirement in formset.deleted_objects:
             services.badge_requirement_delete(requirement=requirement, actor=request.user)
-        for requirement in [*formset.new_objects, *(obj for obj, _ in formset.changed_objects)]:
+        for requirement in [*formset.new_objects, *(obj for obj, _fields in formset.changed_objects)]:
             services.badge_requirement_save(requirement=requirement, actor=request.user)
 
 

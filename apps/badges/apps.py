@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BadgesConfig(AppConfig):
     name = "apps.badges"
     label = "badges"
+    verbose_name = _("Badges")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

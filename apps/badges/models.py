@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from rangex.core.models import BaseModel
 
@@ -16,14 +17,18 @@ from rangex.core.models import BaseModel
 class Badge(BaseModel):
     """An achievement definition (``badge``)."""
 
-    name = models.CharField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
-    icon = models.ImageField(upload_to="badges/", max_length=500, null=True, blank=True, db_column="icon_url")
-    criteria = models.TextField(blank=True, help_text="How to earn it, in words, shown to solvers.")
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    icon = models.ImageField(
+        _("icon"), upload_to="badges/", max_length=500, null=True, blank=True, db_column="icon_url"
+    )
+    criteria = models.TextField(_("criteria"), blank=True, help_text=_("How to earn it, in words, shown to solvers."))
 
     class Meta:
         db_table = "badge"
         ordering = ["name"]
+        verbose_name = _("badge")
+        verbose_name_plural = _("badges")
 
     def __str__(self) -> str:
         return self.name
@@ -35,13 +40,13 @@ class Badge(BaseModel):
 
 
 class RequirementType(models.TextChoices):
-    COMPLETE_SCENARIO = "complete_scenario", "Complete a scenario"
-    COMPLETE_COUNT = "complete_count", "Complete N scenarios (optionally of a category or difficulty)"
-    MIN_SCORE = "min_score", "Score at least X in a scenario"
-    EVENT_TOP_N = "event_top_n", "Finish in the top N of an event"
-    COMPLETE_PATH = "complete_path", "Complete a career path"
-    EVENT_FIRST_BLOOD = "event_first_blood", "First blood in an event"
-    EVENT_FINISHER = "event_finisher", "Solve every challenge of an event"
+    COMPLETE_SCENARIO = "complete_scenario", _("Complete a scenario")
+    COMPLETE_COUNT = "complete_count", _("Complete N scenarios (optionally of a category or difficulty)")
+    MIN_SCORE = "min_score", _("Score at least X in a scenario")
+    EVENT_TOP_N = "event_top_n", _("Finish in the top N of an event")
+    COMPLETE_PATH = "complete_path", _("Complete a career path")
+    EVENT_FIRST_BLOOD = "event_first_blood", _("First blood in an event")
+    EVENT_FINISHER = "event_finisher", _("Solve every challenge of an event")
 
 
 class BadgeRequirement(models.Model):
@@ -72,25 +77,33 @@ class BadgeRequirement(models.Model):
     }
 
     id = models.BigAutoField(primary_key=True)
-    badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="requirements")
-    requirement_type = models.CharField(max_length=32, choices=RequirementType.choices)
+    badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="requirements", verbose_name=_("badge"))
+    requirement_type = models.CharField(_("requirement type"), max_length=32, choices=RequirementType.choices)
     scenario = models.ForeignKey(
         "scenarios.ScenarioVersion",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Any version of this scenario counts.",
+        help_text=_("Any version of this scenario counts."),
+        verbose_name=_("scenario"),
     )
-    count = models.PositiveIntegerField(null=True, blank=True, help_text="N scenarios, or the top N of an event.")
-    category = models.CharField(max_length=64, blank=True)
-    difficulty = models.CharField(max_length=64, blank=True)
-    min_score = models.PositiveIntegerField(null=True, blank=True)
-    event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    count = models.PositiveIntegerField(
+        _("count"), null=True, blank=True, help_text=_("N scenarios, or the top N of an event.")
+    )
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    difficulty = models.CharField(_("difficulty"), max_length=64, blank=True)
+    min_score = models.PositiveIntegerField(_("min score"), null=True, blank=True)
+    event_id = models.UUIDField(_("event id"), null=True, blank=True, db_index=True)
     career_path = models.ForeignKey(
-        "paths.CareerPath", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "paths.CareerPath",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("career path"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         db_table = "badge_requirement"
@@ -100,6 +113,8 @@ class BadgeRequirement(models.Model):
                 condition=models.Q(count__isnull=True) | models.Q(count__gte=1), name="badge_requirement_count_positive"
             ),
         ]
+        verbose_name = _("badge requirement")
+        verbose_name_plural = _("badge requirements")
 
     def __str__(self) -> str:
         return self.get_requirement_type_display()
@@ -109,14 +124,18 @@ class UserBadge(models.Model):
     """A badge earned by a user (``user_badge``); at most one per user and badge."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badges")
-    badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="awards")
-    earned_at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badges", verbose_name=_("user")
+    )
+    badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="awards", verbose_name=_("badge"))
+    earned_at = models.DateTimeField(_("earned at"))
 
     class Meta:
         db_table = "user_badge"
         ordering = ["-earned_at"]
         constraints = [models.UniqueConstraint(fields=["user", "badge"], name="user_badge_unique")]
+        verbose_name = _("user badge")
+        verbose_name_plural = _("user badges")
 
     def __str__(self) -> str:
         return f"{self.badge} for {self.user_id}"

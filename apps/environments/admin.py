@@ -3,6 +3,8 @@
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.environments import selectors, services
 from apps.environments.models import (
@@ -47,15 +49,15 @@ class GuiSessionInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name = "desktop connection"
+    verbose_name = _("desktop connection")
 
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Duration")
+    @admin.display(description=_("Duration"))
     def length(self, obj):
         duration = obj.duration
-        return str(duration).split(".")[0] if duration is not None else "open"
+        return str(duration).split(".")[0] if duration is not None else gettext("open")
 
 
 @admin.register(EnvironmentSession)
@@ -87,14 +89,14 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_platform_admin
 
-    @admin.display(description="Runtime")
+    @admin.display(description=_("Runtime"))
     def runtime(self, obj):
         info = selectors.env_session_runtime_info(session=obj)
         if info["configured"]:
             return info["key"]
-        return f"{info['key'] or '(none)'}: not configured here"
+        return gettext("%(key)s: not configured here") % {"key": info["key"] or gettext("(none)")}
 
-    @admin.display(description="Desktops")
+    @admin.display(description=_("Desktops"))
     def desktops(self, obj):
         """Links to watch each desktop of a running session view-only (recorded in the audit log)."""
         if obj is None or obj.status != "running":
@@ -103,9 +105,11 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
         if not names:
             return "-"
         links = ((reverse("environments:desktop_watch", args=[obj.pk, name]), name) for name in names)
-        return format_html_join(" ", '<a class="button" href="{}">Watch {} (view-only)</a>', links) or format_html("")
+        label = gettext("Watch %(name)s (view-only)")
+        links = ((url, label % {"name": name}) for url, name in links)
+        return format_html_join(" ", '<a class="button" href="{}">{}</a>', links) or format_html("")
 
-    @admin.action(description="Stop the selected sessions")
+    @admin.action(description=_("Stop the selected sessions"))
     def stop_sessions(self, request, queryset):
         stopped = 0
         for session in queryset:
@@ -119,10 +123,13 @@ class EnvironmentSessionAdmin(ReadOnlyAdmin):
             if not info["configured"]:
                 messages.warning(
                     request,
-                    f"{session}: its runtime {info['key']!r} is no longer configured, so the session is ended "
-                    "without removing anything it may still have on that backend.",
+                    gettext(
+                        "%(session)s: its runtime %(key)r is no longer configured, so the session is ended "
+                        "without removing anything it may still have on that backend."
+                    )
+                    % {"session": session, "key": info["key"]},
                 )
-        messages.success(request, f"Stopping {stopped} session(s).")
+        messages.success(request, gettext("Stopping %(n)d session(s).") % {"n": stopped})
 
 
 @admin.register(FlagShareSuspicion)

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.environments import services
 from apps.environments.models import LIVE_PARK_STATUSES, DeploymentEnvironment, EnvironmentPool, ParkStatus, PoolWindow
@@ -23,9 +25,12 @@ class PoolWindowFormSet(forms.BaseInlineFormSet):
                 continue
             starts, ends, wanted = data.get("starts_at"), data.get("ends_at"), data.get("min_ready")
             if starts and ends and ends <= starts:
-                form.add_error("ends_at", "The window must end after it starts.")
+                form.add_error("ends_at", gettext("The window must end after it starts."))
             if wanted is not None and wanted > max_size:
-                form.add_error("min_ready", f"At most the pool's maximum size ({max_size}), or raise the maximum.")
+                form.add_error(
+                    "min_ready",
+                    gettext("At most the pool's maximum size (%(max)s), or raise the maximum.") % {"max": max_size},
+                )
 
 
 class PoolWindowInline(admin.TabularInline):
@@ -50,7 +55,7 @@ class EnvironmentInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name_plural = "Environments in the pool now"
+    verbose_name_plural = _("Environments in the pool now")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -97,18 +102,18 @@ class EnvironmentPoolAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         lambda self, request, obj=None: request.user.is_active and request.user.is_platform_admin
     )
 
-    @admin.display(description="Target now")
+    @admin.display(description=_("Target now"))
     def target_now(self, pool):
         return services.pool_target(pool, now=timezone.now()) if pool.pk else "-"
 
     def _count(self, pool, status):
         return pool.environments.filter(status=status).count() if pool.pk else 0
 
-    @admin.display(description="Parked (ready)")
+    @admin.display(description=_("Parked (ready)"))
     def parked(self, pool):
         return format_html("<strong>{}</strong>", self._count(pool, ParkStatus.PARKED))
 
-    @admin.display(description="Launching")
+    @admin.display(description=_("Launching"))
     def launching(self, pool):
         return self._count(pool, ParkStatus.LAUNCHING)
 
@@ -124,5 +129,5 @@ class EnvironmentPoolAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
             return  # the pool's environments are shown, never edited
         for window in formset.deleted_objects:
             services.pool_window_delete(window=window, actor=request.user)
-        for window in [*formset.new_objects, *(obj for obj, _ in formset.changed_objects)]:
+        for window in [*formset.new_objects, *(obj for obj, _fields in formset.changed_objects)]:
             services.pool_window_save(window=window, actor=request.user)

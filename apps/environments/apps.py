@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EnvironmentsConfig(AppConfig):
     name = "apps.environments"
     label = "environments"
+    verbose_name = _("Environments")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -16,6 +16,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.events import admin_pages, hooks, services
 from apps.events.models import Event, EventDivision, EventParticipation, EventScenario
@@ -55,29 +57,32 @@ class EventForm(forms.ModelForm):
     """Show and read the start, end and freeze times in the event's time zone, not the server's."""
 
     timezone = forms.ChoiceField(
+        label=_("Timezone"),
         choices=[(z, z) for z in ZONES],
         initial="UTC",
-        help_text="Every time of the event (start, end, freeze, challenge releases) is entered and shown in this "
-        "zone; participants also see their own local time beside it.",
+        help_text=_(
+            "Every time of the event (start, end, freeze, challenge releases) is entered and shown in this "
+            "zone; participants also see their own local time beside it."
+        ),
     )
     invited_teams = forms.ModelMultipleChoiceField(
         queryset=Team.objects.order_by("name"),
         required=False,
         widget=FilteredSelectMultiple("teams", is_stacked=False),
-        help_text="Team events: only these teams may register. Leave empty to let every team register.",
+        help_text=_("Team events: only these teams may register. Leave empty to let every team register."),
     )
     badge_first_blood = forms.BooleanField(
-        required=False, label="First-blood badge", help_text="A badge for whoever solves a question first."
+        required=False, label=_("First-blood badge"), help_text=_("A badge for whoever solves a question first.")
     )
     badge_top_n = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=100,
-        label="Top-N badge",
-        help_text="A badge for the top N when the event ends (disqualified participants excluded); empty = none.",
+        label=_("Top-N badge"),
+        help_text=_("A badge for the top N when the event ends (disqualified participants excluded); empty = none."),
     )
     badge_finisher = forms.BooleanField(
-        required=False, label="Finisher badge", help_text="A badge for whoever solves every challenge."
+        required=False, label=_("Finisher badge"), help_text=_("A badge for whoever solves every challenge.")
     )
 
     class Meta:
@@ -110,11 +115,10 @@ class EventForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         tz_name = self.instance.timezone if self.instance and self.instance.pk else "UTC"
+        local_note = gettext("Today and Now fill in the event's time zone.")
         for name in LOCAL_FIELDS:
             if name in self.fields:
-                self.fields[name].help_text = (
-                    f"{self.fields[name].help_text} Today and Now fill in the event's time zone."
-                ).strip()
+                self.fields[name].help_text = f"{self.fields[name].help_text} {local_note}".strip()
         show_local(self, LOCAL_FIELDS, tz_name)
         if self.instance.pk:
             self.initial["invited_teams"] = list(
@@ -173,8 +177,8 @@ class EventScenarioInline(admin.TabularInline):
     extra = 1
     fields = ["sort_order", "scenario_version", "release_at"]
     ordering = ["sort_order"]
-    verbose_name = "challenge"
-    verbose_name_plural = "Challenges (a release time hides a challenge from players until then)"
+    verbose_name = _("challenge")
+    verbose_name_plural = _("Challenges (a release time hides a challenge from players until then)")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "scenario_version":
@@ -189,8 +193,8 @@ class EventDivisionInline(admin.TabularInline):
     extra = 0
     fields = ["sort_order", "name"]
     ordering = ["sort_order"]
-    verbose_name = "division"
-    verbose_name_plural = "Divisions (brackets with a board each; players choose one when they register)"
+    verbose_name = _("division")
+    verbose_name_plural = _("Divisions (brackets with a board each; players choose one when they register)")
 
 
 @admin.register(Event)
@@ -204,9 +208,9 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     actions = ["export_scoreboard_csv", "pause_events", "resume_events", "hide_events", "show_events"]
     fieldsets = [
         (None, {"fields": ["name", "description", "cover_image", "cover_image_url", "is_public", "is_paused"]}),
-        ("When", {"fields": ["timezone", "start_date", "end_date", "freeze_at"]}),
+        (_("When"), {"fields": ["timezone", "start_date", "end_date", "freeze_at"]}),
         (
-            "Who",
+            _("Who"),
             {
                 "fields": [
                     "format",
@@ -220,7 +224,7 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Scoring",
+            _("Scoring"),
             {
                 "fields": [
                     "scoring_mode",
@@ -232,8 +236,8 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Badges", {"fields": ["badge_first_blood", "badge_top_n", "badge_finisher"]}),
-        ("Created", {"fields": ["created_by_user"]}),
+        (_("Badges"), {"fields": ["badge_first_blood", "badge_top_n", "badge_finisher"]}),
+        (_("Created"), {"fields": ["created_by_user"]}),
     ]
 
     class Media:
@@ -247,8 +251,11 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         if obj.start_date <= now < obj.end_date and not obj.allow_late_registration and obj.registration_required:
             messages.warning(
                 request,
-                f"{obj.name} has started and late registration is off: nobody can register any more. "
-                "Turn on late registration to let people join.",
+                gettext(
+                    "%(event)s has started and late registration is off: nobody can register any more. "
+                    "Turn on late registration to let people join."
+                )
+                % {"event": obj.name},
             )
 
     def delete_model(self, request, obj):
@@ -274,25 +281,26 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def _toggle(self, request, queryset, service, **kwargs):
         for event in queryset:
             service(event=event, actor=request.user, **kwargs)
-        messages.success(request, f"{queryset.count()} event(s) changed.")
+        n = queryset.count()
+        messages.success(request, gettext("%(n)d event(s) changed.") % {"n": n})
 
-    @admin.action(description="Export the scoreboard as CSV")
+    @admin.action(description=_("Export the scoreboard as CSV"))
     def export_scoreboard_csv(self, request, queryset):
         return admin_pages.csv_response(list(queryset))
 
-    @admin.action(description="Pause (answers, hints and new labs wait)")
+    @admin.action(description=_("Pause (answers, hints and new labs wait)"))
     def pause_events(self, request, queryset):
         self._toggle(request, queryset, services.event_set_paused, paused=True)
 
-    @admin.action(description="Resume")
+    @admin.action(description=_("Resume"))
     def resume_events(self, request, queryset):
         self._toggle(request, queryset, services.event_set_paused, paused=False)
 
-    @admin.action(description="Hide (only admins see them)")
+    @admin.action(description=_("Hide (only admins see them)"))
     def hide_events(self, request, queryset):
         self._toggle(request, queryset, services.event_set_public, public=False)
 
-    @admin.action(description="Show on the events page")
+    @admin.action(description=_("Show on the events page"))
     def show_events(self, request, queryset):
         self._toggle(request, queryset, services.event_set_public, public=True)
 
@@ -300,12 +308,12 @@ class EventAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "event_links": [
-                ("Participants", reverse("admin:events_participants", args=[object_id])),
-                ("Announcements", reverse("admin:events_announcements", args=[object_id])),
-                ("Suspected flag sharing", reverse("admin:events_suspicions", args=[object_id])),
-                ("Results (print)", reverse("admin:events_results", args=[object_id])),
-                ("Scoreboard CSV", reverse("admin:events_scoreboard_csv", args=[object_id])),
-                ("Pre-warm for start", reverse("admin:events_prewarm", args=[object_id])),
+                (gettext("Participants"), reverse("admin:events_participants", args=[object_id])),
+                (gettext("Announcements"), reverse("admin:events_announcements", args=[object_id])),
+                (gettext("Suspected flag sharing"), reverse("admin:events_suspicions", args=[object_id])),
+                (gettext("Results (print)"), reverse("admin:events_results", args=[object_id])),
+                (gettext("Scoreboard CSV"), reverse("admin:events_scoreboard_csv", args=[object_id])),
+                (gettext("Pre-warm for start"), reverse("admin:events_prewarm", args=[object_id])),
             ],
         }
         return super().change_view(request, object_id, form_url, extra_context)

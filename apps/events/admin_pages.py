@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 
 from apps.events import results, selectors, services
 from apps.events.models import EventParticipation
@@ -46,16 +47,18 @@ def _discipline(request, event) -> None:
     """Disqualify or reinstate the participant named in the POST, with the reason given."""
     participation = get_one(
         EventParticipation.objects.filter(event=event).select_related("event"),
-        "Choose a participant.",
+        gettext("Choose a participant."),
         pk=request.POST.get("participation"),
     )
     reason = request.POST.get("reason", "")
     if request.POST.get("action") == "reinstate":
         services.participation_reinstate(participation=participation, actor=request.user, reason=reason)
-        messages.success(request, f"{participation} is reinstated.")
+        messages.success(request, gettext("%(participant)s is reinstated.") % {"participant": participation})
     else:
         services.participation_disqualify(participation=participation, actor=request.user, reason=reason)
-        messages.success(request, f"{participation} is disqualified; they were told why.")
+        messages.success(
+            request, gettext("%(participant)s is disqualified; they were told why.") % {"participant": participation}
+        )
 
 
 def participants_view(model_admin, request, pk):
@@ -67,7 +70,7 @@ def participants_view(model_admin, request, pk):
             messages.error(request, exc.message)
         return redirect(reverse("admin:events_participants", args=[event.pk]))
     context = {
-        **_context(model_admin, request, event, f"Participants: {event.name}"),
+        **_context(model_admin, request, event, gettext("Participants: %(event)s") % {"event": event.name}),
         "rows": results.results_rows(event=event),
         "live_note": event.is_frozen(),
     }
@@ -84,10 +87,10 @@ def announcements_view(model_admin, request, pk):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Announced to every participant.")
+            messages.success(request, gettext("Announced to every participant."))
         return redirect(reverse("admin:events_announcements", args=[event.pk]))
     context = {
-        **_context(model_admin, request, event, f"Announcements: {event.name}"),
+        **_context(model_admin, request, event, gettext("Announcements: %(event)s") % {"event": event.name}),
         "announcements": selectors.event_announcements(event=event),
     }
     return TemplateResponse(request, "admin/events/announcements.html", context)
@@ -102,7 +105,7 @@ def suspicions_view(model_admin, request, pk):
             messages.error(request, exc.message)
         return redirect(reverse("admin:events_suspicions", args=[event.pk]))
     context = {
-        **_context(model_admin, request, event, f"Suspected flag sharing: {event.name}"),
+        **_context(model_admin, request, event, gettext("Suspected flag sharing: %(event)s") % {"event": event.name}),
         "rows": selectors.suspicions_for_event(event=event),
         "participations": EventParticipation.objects.filter(event=event, disqualified=False).select_related(
             "user", "team"
@@ -185,16 +188,18 @@ def prewarm_view(model_admin, request, pk):
             count = int(raw) if raw else None
             lines = services.event_prewarm(event=event, actor=request.user, count=count)
         except ValueError:
-            messages.error(request, "Enter the number of labs as a whole number, or leave it empty.")
+            messages.error(request, gettext("Enter the number of labs as a whole number, or leave it empty."))
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
             done = sum(1 for line in lines if line.ok)
             (messages.success if done == len(lines) else messages.warning)(
-                request, f"Pre-warmed {done} of {len(lines)} lab challenge(s) for the start."
+                request,
+                gettext("Pre-warmed %(done)d of %(n)d lab challenge(s) for the start.")
+                % {"done": done, "n": len(lines)},
             )
     context = {
-        **_context(model_admin, request, event, f"Pre-warm for start: {event.name}"),
+        **_context(model_admin, request, event, gettext("Pre-warm for start: %(event)s") % {"event": event.name}),
         "players": services.event_expected_players(event),
         "lead": services.prewarm.LEAD_MINUTES,
         "hold": services.prewarm.HOLD_MINUTES,

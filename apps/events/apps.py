@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EventsConfig(AppConfig):
     name = "apps.events"
     label = "events"
+    verbose_name = _("Events")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

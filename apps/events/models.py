@@ -14,113 +14,160 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rangex.core.models import BaseModel, TimestampedModel
 
 
 class EventFormat(models.TextChoices):
-    INDIVIDUAL = "individual", "Individual"
-    TEAM = "team", "Team"
+    INDIVIDUAL = "individual", _("Individual")
+    TEAM = "team", _("Team")
 
 
 class ScoringMode(models.TextChoices):
-    STATIC = "static", "Static points"
-    DYNAMIC = "dynamic", "Dynamic (value decays with solves)"
+    STATIC = "static", _("Static points")
+    DYNAMIC = "dynamic", _("Dynamic (value decays with solves)")
 
 
 class EnvironmentMode(models.TextChoices):
-    OWN = "own", "Each member gets their own environment"
-    SHARED = "shared", "The team shares one environment"
+    OWN = "own", _("Each member gets their own environment")
+    SHARED = "shared", _("The team shares one environment")
 
 
 class Event(BaseModel):
     """One competition (``event``). Times are stored in UTC and shown in ``timezone``."""
 
-    name = models.CharField(max_length=200, help_text="Shown on the events page, the board and the results.")
+    name = models.CharField(
+        _("name"), max_length=200, help_text=_("Shown on the events page, the board and the results.")
+    )
     description = models.TextField(
-        blank=True, default="", help_text="Rules and information for participants (Markdown)."
+        _("description"), blank=True, default="", help_text=_("Rules and information for participants (Markdown).")
     )
     cover_image = models.ImageField(
-        upload_to="covers/events/", blank=True, default="", help_text="A picture shown on the event's page."
+        _("cover image"),
+        upload_to="covers/events/",
+        blank=True,
+        default="",
+        help_text=_("A picture shown on the event's page."),
     )
     cover_image_url = models.CharField(
-        max_length=500, blank=True, default="", help_text="Or the address of a picture, when none is uploaded."
+        _("cover image url"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_("Or the address of a picture, when none is uploaded."),
     )
-    start_date = models.DateTimeField(help_text="When answers start to count, in the event's time zone.")
+    start_date = models.DateTimeField(
+        _("start date"), help_text=_("When answers start to count, in the event's time zone.")
+    )
     end_date = models.DateTimeField(
-        help_text="When answers stop counting and the event's labs stop, in the event's time zone."
+        _("end date"), help_text=_("When answers stop counting and the event's labs stop, in the event's time zone.")
     )
     timezone = models.CharField(
+        _("timezone"),
         max_length=64,
         default="UTC",
-        help_text="Every time of the event is entered and shown in this zone (an IANA name, e.g. Asia/Kuala_Lumpur).",
+        help_text=_(
+            "Every time of the event is entered and shown in this zone (an IANA name, e.g. Asia/Kuala_Lumpur)."
+        ),
     )
     format = models.CharField(
+        _("format"),
         max_length=16,
         choices=EventFormat.choices,
         default=EventFormat.INDIVIDUAL,
-        help_text="Individual: everyone plays alone. Team: team leaders register their teams; nobody plays solo.",
+        help_text=_("Individual: everyone plays alone. Team: team leaders register their teams; nobody plays solo."),
     )
     max_participants = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most participants (users or teams); empty = no limit."
-    )
-    max_team_size = models.PositiveSmallIntegerField(
+        _("max participants"),
         null=True,
         blank=True,
-        help_text="Team events: the most members a registered team may have; empty = each team's own limit.",
+        help_text=_("Most participants (users or teams); empty = no limit."),
+    )
+    max_team_size = models.PositiveSmallIntegerField(
+        _("max team size"),
+        null=True,
+        blank=True,
+        help_text=_("Team events: the most members a registered team may have; empty = each team's own limit."),
     )
     participating_team_ids = models.JSONField(
-        default=list, blank=True, help_text="Invited teams; when not empty only these teams may register."
+        _("participating team ids"),
+        default=list,
+        blank=True,
+        help_text=_("Invited teams; when not empty only these teams may register."),
     )
     registration_required = models.BooleanField(
-        default=True, help_text="Players register before they play; when off, a first answer registers a player."
+        _("registration required"),
+        default=True,
+        help_text=_("Players register before they play; when off, a first answer registers a player."),
     )
     allow_late_registration = models.BooleanField(
+        _("allow late registration"),
         default=False,
-        help_text="Registration stays open after the start. When off, registration closes when the event starts.",
+        help_text=_("Registration stays open after the start. When off, registration closes when the event starts."),
     )
     is_public = models.BooleanField(
+        _("is public"),
         default=True,
-        help_text="Untick to hide the event: only admins then see it (its participants too lose sight of it).",
+        help_text=_("Untick to hide the event: only admins then see it (its participants too lose sight of it)."),
     )
     is_paused = models.BooleanField(
+        _("is paused"),
         default=False,
-        help_text="While paused, answers, hints and new labs are refused; the board and the clock stay as they are.",
+        help_text=_("While paused, answers, hints and new labs are refused; the board and the clock stay as they are."),
     )
     created_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="created_events"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_events",
+        verbose_name=_("created by user"),
     )
     scoring_mode = models.CharField(
+        _("scoring mode"),
         max_length=16,
         choices=ScoringMode.choices,
         default=ScoringMode.STATIC,
-        help_text="Static: each question is worth its points. Dynamic: a question's value falls as teams solve it.",
+        help_text=_("Static: each question is worth its points. Dynamic: a question's value falls as teams solve it."),
     )
-    dynamic_initial = models.PositiveIntegerField(default=500, help_text="Dynamic scoring: the value before any solve.")
-    dynamic_minimum = models.PositiveIntegerField(default=100, help_text="Dynamic scoring: the lowest value.")
+    dynamic_initial = models.PositiveIntegerField(
+        _("dynamic initial"), default=500, help_text=_("Dynamic scoring: the value before any solve.")
+    )
+    dynamic_minimum = models.PositiveIntegerField(
+        _("dynamic minimum"), default=100, help_text=_("Dynamic scoring: the lowest value.")
+    )
     dynamic_decay = models.PositiveIntegerField(
-        default=20, help_text="Solves after which the value reaches the minimum."
+        _("dynamic decay"), default=20, help_text=_("Solves after which the value reaches the minimum.")
     )
     dynamic_retroactive = models.BooleanField(
-        default=False, help_text="Earlier solvers' points follow the current value too."
+        _("dynamic retroactive"), default=False, help_text=_("Earlier solvers' points follow the current value too.")
     )
     first_blood_bonus = models.PositiveIntegerField(
-        default=0, help_text="Extra points for the first solve of a question."
+        _("first blood bonus"), default=0, help_text=_("Extra points for the first solve of a question.")
     )
     environment_mode = models.CharField(
+        _("environment mode"),
         max_length=16,
         choices=EnvironmentMode.choices,
         default=EnvironmentMode.OWN,
-        help_text="Team events: whether members get a lab each or the team shares one lab per challenge.",
+        help_text=_("Team events: whether members get a lab each or the team shares one lab per challenge."),
     )
     freeze_at = models.DateTimeField(
+        _("freeze at"),
         null=True,
         blank=True,
-        help_text="From then until the end, participants and the public see the board as it was then; "
-        "admins see the live one.",
+        help_text=_(
+            "From then until the end, participants and the public see the board as it was then; "
+            "admins see the live one."
+        ),
     )
     labs_warned_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When the participants were warned that the labs stop."
+        _("labs warned at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the participants were warned that the labs stop."),
     )
 
     class Meta:
@@ -131,6 +178,8 @@ class Event(BaseModel):
                 condition=models.Q(end_date__gt=models.F("start_date")), name="event_end_after_start"
             )
         ]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
 
     def __str__(self) -> str:
         return self.name
@@ -143,27 +192,29 @@ class Event(BaseModel):
     def clean(self) -> None:
         errors = {}
         if self.start_date and self.end_date and self.end_date <= self.start_date:
-            errors["end_date"] = ["The event must end after it starts."]
+            errors["end_date"] = [_("The event must end after it starts.")]
         if (
             self.freeze_at
             and self.start_date
             and self.end_date
             and not self.start_date <= self.freeze_at <= self.end_date
         ):
-            errors["freeze_at"] = ["The freeze time must lie inside the event."]
+            errors["freeze_at"] = [_("The freeze time must lie inside the event.")]
         if self.scoring_mode == ScoringMode.DYNAMIC:
             if self.dynamic_minimum > self.dynamic_initial:
-                errors["dynamic_minimum"] = ["The minimum cannot exceed the initial value."]
+                errors["dynamic_minimum"] = [_("The minimum cannot exceed the initial value.")]
             if self.dynamic_minimum < 1:
-                errors["dynamic_minimum"] = ["The minimum must be at least 1 point."]
+                errors["dynamic_minimum"] = [_("The minimum must be at least 1 point.")]
             if self.dynamic_decay < 1:
-                errors["dynamic_decay"] = ["The decay must be at least 1 solve."]
+                errors["dynamic_decay"] = [_("The decay must be at least 1 solve.")]
         if self.timezone not in zoneinfo.available_timezones():
-            errors["timezone"] = [f"Unknown time zone {self.timezone!r}; use an IANA name such as Asia/Kuala_Lumpur."]
+            errors["timezone"] = [
+                _("Unknown time zone %(tz)r; use an IANA name such as Asia/Kuala_Lumpur.") % {"tz": self.timezone}
+            ]
         if self.max_team_size is not None and self.max_team_size < 1:
-            errors["max_team_size"] = ["A team needs at least one member; leave it empty for no event limit."]
+            errors["max_team_size"] = [_("A team needs at least one member; leave it empty for no event limit.")]
         if not isinstance(self.participating_team_ids, list):
-            errors["participating_team_ids"] = ["Give a list of team ids."]
+            errors["participating_team_ids"] = [_("Give a list of team ids.")]
         if errors:
             raise ValidationError(errors)
 
@@ -202,24 +253,28 @@ class EventScenario(models.Model):
     """A challenge of an event: a published scenario version, in board order (``event_scenario``)."""
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="scenarios")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="scenarios", verbose_name=_("event"))
     scenario_version = models.ForeignKey(
         "scenarios.ScenarioVersion",
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="A published scenario version.",
+        help_text=_("A published scenario version."),
+        verbose_name=_("scenario version"),
     )
-    sort_order = models.PositiveIntegerField(default=0, help_text="Position on the challenge list.")
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0, help_text=_("Position on the challenge list."))
     release_at = models.DateTimeField(
+        _("release at"),
         null=True,
         blank=True,
-        help_text="Hidden from players until then (event time zone); empty = released at the start.",
+        help_text=_("Hidden from players until then (event time zone); empty = released at the start."),
     )
 
     class Meta:
         db_table = "event_scenario"
         ordering = ["sort_order", "id"]
         constraints = [models.UniqueConstraint(fields=["event", "scenario_version"], name="event_scenario_unique")]
+        verbose_name = _("event scenario")
+        verbose_name_plural = _("event scenarios")
 
     def __str__(self) -> str:
         return f"{self.event} #{self.sort_order}"
@@ -232,14 +287,16 @@ class EventDivision(models.Model):
     """A bracket of an event (students, professionals...): each has a board of its own (``event_division``)."""
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="divisions")
-    name = models.CharField(max_length=64, help_text="As players see it when they register.")
-    sort_order = models.PositiveIntegerField(default=0, help_text="Position in the list.")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="divisions", verbose_name=_("event"))
+    name = models.CharField(_("name"), max_length=64, help_text=_("As players see it when they register."))
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0, help_text=_("Position in the list."))
 
     class Meta:
         db_table = "event_division"
         ordering = ["sort_order", "id"]
         constraints = [models.UniqueConstraint(fields=["event", "name"], name="event_division_unique")]
+        verbose_name = _("event division")
+        verbose_name_plural = _("event divisions")
 
     def __str__(self) -> str:
         return self.name
@@ -249,17 +306,24 @@ class EventAnnouncement(models.Model):
     """Something the organisers told every participant during an event (``event_announcement``)."""
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="announcements")
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True, default="")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="announcements", verbose_name=_("event"))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True, default="")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         db_table = "event_announcement"
         ordering = ["-created_at", "-id"]
+        verbose_name = _("event announcement")
+        verbose_name_plural = _("event announcements")
 
     def __str__(self) -> str:
         return self.title
@@ -269,12 +333,19 @@ class EventRegistration(models.Model):
     """A signup: a user for themself, or a team leader for their team (``event_registration``)."""
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="event_registrations")
-    team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="event_registrations"
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations", verbose_name=_("event"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="event_registrations", verbose_name=_("user")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    team = models.ForeignKey(
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="event_registrations",
+        verbose_name=_("team"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         db_table = "event_registration"
@@ -283,6 +354,8 @@ class EventRegistration(models.Model):
             models.UniqueConstraint(fields=["event", "user"], name="event_registration_user_unique"),
             models.UniqueConstraint(fields=["event", "team"], name="event_registration_team_unique"),
         ]
+        verbose_name = _("event registration")
+        verbose_name_plural = _("event registrations")
 
     def __str__(self) -> str:
         return f"{self.team or self.user} @ {self.event}"
@@ -296,29 +369,44 @@ class EventParticipation(models.Model):
     """
 
     class ParticipantType(models.TextChoices):
-        USER = "user", "User"
-        TEAM = "team", "Team"
+        USER = "user", _("User")
+        TEAM = "team", _("Team")
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participations")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participations", verbose_name=_("event"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="event_participations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="event_participations",
+        verbose_name=_("user"),
     )
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="event_participations"
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="event_participations",
+        verbose_name=_("team"),
     )
-    participant_type = models.CharField(max_length=8, choices=ParticipantType.choices)
+    participant_type = models.CharField(_("participant type"), max_length=8, choices=ParticipantType.choices)
     division = models.ForeignKey(
-        EventDivision, null=True, blank=True, on_delete=models.PROTECT, related_name="participations"
+        EventDivision,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="participations",
+        verbose_name=_("division"),
     )
-    total_points = models.IntegerField(default=0)
-    challenges_completed = models.PositiveIntegerField(default=0)
-    rank = models.PositiveIntegerField(null=True, blank=True)
-    last_solve_at = models.DateTimeField(null=True, blank=True)
-    registered_at = models.DateTimeField(auto_now_add=True)
-    disqualified = models.BooleanField(default=False)
-    disqualified_reason = models.CharField(max_length=500, blank=True, default="")
-    disqualified_at = models.DateTimeField(null=True, blank=True)
+    total_points = models.IntegerField(_("total points"), default=0)
+    challenges_completed = models.PositiveIntegerField(_("challenges completed"), default=0)
+    rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
+    last_solve_at = models.DateTimeField(_("last solve at"), null=True, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    disqualified = models.BooleanField(_("disqualified"), default=False)
+    disqualified_reason = models.CharField(_("disqualified reason"), max_length=500, blank=True, default="")
+    disqualified_at = models.DateTimeField(_("disqualified at"), null=True, blank=True)
 
     class Meta:
         db_table = "event_participation"
@@ -341,6 +429,8 @@ class EventParticipation(models.Model):
                 fields=["event", "disqualified", "-total_points", "last_solve_at"], name="event_part_board_order_idx"
             ),
         ]
+        verbose_name = _("event participation")
+        verbose_name_plural = _("event participations")
 
     def __str__(self) -> str:
         return self.display_name
@@ -361,27 +451,41 @@ class EventSession(TimestampedModel):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        FINISHED = "finished", "Finished"
+        ACTIVE = "active", _("Active")
+        FINISHED = "finished", _("Finished")
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="event_sessions")
-    participation = models.ForeignKey(EventParticipation, on_delete=models.CASCADE, related_name="event_sessions")
-    scenario_version = models.ForeignKey("scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="event_sessions")
-    environment_session = models.ForeignKey(
-        "environments.EnvironmentSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="event_sessions", verbose_name=_("event"))
+    participation = models.ForeignKey(
+        EventParticipation, on_delete=models.CASCADE, related_name="event_sessions", verbose_name=_("participation")
     )
-    mode = models.CharField(max_length=16, choices=EnvironmentMode.choices, default=EnvironmentMode.OWN)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    score = models.IntegerField(default=0)
-    progress_pct = models.PositiveSmallIntegerField(default=0)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    answers = models.JSONField(default=dict, blank=True)
-    answers_hash = models.CharField(max_length=64, blank=True, default="")
+    scenario_version = models.ForeignKey(
+        "scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+", verbose_name=_("scenario version")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="event_sessions", verbose_name=_("user")
+    )
+    environment_session = models.ForeignKey(
+        "environments.EnvironmentSession",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("environment session"),
+    )
+    mode = models.CharField(_("mode"), max_length=16, choices=EnvironmentMode.choices, default=EnvironmentMode.OWN)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    score = models.IntegerField(_("score"), default=0)
+    progress_pct = models.PositiveSmallIntegerField(_("progress pct"), default=0)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    answers = models.JSONField(_("answers"), default=dict, blank=True)
+    answers_hash = models.CharField(_("answers hash"), max_length=64, blank=True, default="")
     attempt_states = models.JSONField(
-        default=dict, blank=True, help_text="Grading state of questions answered without a lab (attempts used)."
+        _("attempt states"),
+        default=dict,
+        blank=True,
+        help_text=_("Grading state of questions answered without a lab (attempts used)."),
     )
 
     class Meta:
@@ -390,6 +494,8 @@ class EventSession(TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["participation", "scenario_version"], name="event_session_unique")
         ]
+        verbose_name = _("event session")
+        verbose_name_plural = _("event sessions")
 
     def __str__(self) -> str:
         return f"{self.participation_id} on {self.scenario_version_id}"
@@ -399,15 +505,23 @@ class EventSolve(models.Model):
     """One accepted answer in an event: who, which question, when, and the points it earned."""
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="solves")
-    participation = models.ForeignKey(EventParticipation, on_delete=models.CASCADE, related_name="solves")
-    event_session = models.ForeignKey(EventSession, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    scenario_version = models.ForeignKey("scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+")
-    question_id = models.CharField(max_length=64)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    points = models.IntegerField(default=0)
-    first_blood = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="solves", verbose_name=_("event"))
+    participation = models.ForeignKey(
+        EventParticipation, on_delete=models.CASCADE, related_name="solves", verbose_name=_("participation")
+    )
+    event_session = models.ForeignKey(
+        EventSession, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("event session")
+    )
+    scenario_version = models.ForeignKey(
+        "scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+", verbose_name=_("scenario version")
+    )
+    question_id = models.CharField(_("question id"), max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("user")
+    )
+    points = models.IntegerField(_("points"), default=0)
+    first_blood = models.BooleanField(_("first blood"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         db_table = "event_solve"
@@ -421,6 +535,8 @@ class EventSolve(models.Model):
             models.Index(fields=["event", "scenario_version", "question_id"], name="event_solve_question_idx"),
             models.Index(fields=["event", "created_at"], name="event_solve_time_idx"),
         ]
+        verbose_name = _("event solve")
+        verbose_name_plural = _("event solves")
 
     def __str__(self) -> str:
         return f"{self.participation_id} solved {self.question_id}"

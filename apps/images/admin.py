@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from apps.images import pipeline, services
@@ -49,15 +51,15 @@ class DockerImageAdmin(CatalogAdmin):
     search_fields = ["name", "tag", "description", "ecr_image_digest"]
     readonly_fields = ["created_by", "pull_count", "last_pulled_at", "image_size_mb", "ecr_image_digest", "used_by"]
 
-    @admin.display(description="Digest", ordering="ecr_image_digest")
+    @admin.display(description=_("Digest"), ordering="ecr_image_digest")
     def short_digest(self, obj):
         return obj.ecr_image_digest[:19]
 
-    @admin.display(description="Used by")
+    @admin.display(description=_("Used by"))
     def used_by(self, obj):
         users = image_users(refs=[obj.image_ref]).get(obj.image_ref, [])
         if not users:
-            return "No scenario version uses this image."
+            return gettext("No scenario version uses this image.")
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((u,) for u in users)))
 
 
@@ -105,7 +107,7 @@ class RegistryCredentialAdmin(ApplicationErrorAdminMixin, SecretFieldsAdminMixin
     def delete_model(self, request, obj):
         services.registry_credential_delete(actor=request.user, credential=obj)
 
-    @admin.action(description="Test credential (sign in to the registry)")
+    @admin.action(description=_("Test credential (sign in to the registry)"))
     def test_credentials(self, request, queryset):
         for credential in queryset:
             try:
@@ -150,10 +152,10 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     actions = ["approve_images", "reject_images", "retry_images"]
     fieldsets = [
         (None, {"fields": ["image_name", "image_tag", "machine_name", "scenario_version_id", "creator_user"]}),
-        ("Progress", {"fields": ["stages", "status", "error_message"]}),
-        ("Registries", {"fields": ["staging_minio_path", "ecr_repository", "ecr_image_digest"]}),
-        ("Review", {"fields": ["reviewer_user", "approver_user", "approved_at", "review_completed_at"]}),
-        ("Log", {"fields": ["log_display"]}),
+        (_("Progress"), {"fields": ["stages", "status", "error_message"]}),
+        (_("Registries"), {"fields": ["staging_minio_path", "ecr_repository", "ecr_image_digest"]}),
+        (_("Review"), {"fields": ["reviewer_user", "approver_user", "approved_at", "review_completed_at"]}),
+        (_("Log"), {"fields": ["log_display"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -174,14 +176,14 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Stages")
+    @admin.display(description=_("Stages"))
     def stages(self, obj):
         steps = [
-            ("Built locally", obj.local_built_at),
-            ("Pushed to staging", obj.staging_uploaded_at),
-            ("In review", obj.review_started_at),
-            ("Approved", obj.approved_at),
-            ("Pushed to production", obj.production_deployed_at),
+            (gettext("Built locally"), obj.local_built_at),
+            (gettext("Pushed to staging"), obj.staging_uploaded_at),
+            (gettext("In review"), obj.review_started_at),
+            (gettext("Approved"), obj.approved_at),
+            (gettext("Pushed to production"), obj.production_deployed_at),
         ]
         rows = [
             ("done" if when else "todo", label, timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S") if when else "—")
@@ -190,9 +192,9 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         items = format_html_join("", '<li class="{}">{} <span class="small">{}</span></li>', rows)
         return format_html('<ol class="pipeline-stages">{}</ol>', items)
 
-    @admin.display(description="Log")
+    @admin.display(description=_("Log"))
     def log_display(self, obj):
-        return format_html('<pre class="pipeline-log">{}</pre>', obj.log or "(nothing yet)")
+        return format_html('<pre class="pipeline-log">{}</pre>', obj.log or gettext("(nothing yet)"))
 
     def _each(self, request, queryset, service, done: str, **kwargs):
         for stage in queryset:
@@ -215,9 +217,13 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         """The change page's Approve, Reject and Retry buttons."""
         stage = get_object_or_404(self.get_queryset(request), pk=object_id)
         services_by_step = {
-            "approve": (pipeline.image_pipeline_approve, "approved; pushing to production.", {}),
-            "reject": (pipeline.image_pipeline_reject, "rejected.", {"reason": request.POST.get("reason", "")}),
-            "retry": (pipeline.image_pipeline_retry, "started again.", {}),
+            "approve": (pipeline.image_pipeline_approve, gettext("approved; pushing to production."), {}),
+            "reject": (
+                pipeline.image_pipeline_reject,
+                gettext("rejected."),
+                {"reason": request.POST.get("reason", "")},
+            ),
+            "retry": (pipeline.image_pipeline_retry, gettext("started again."), {}),
         }
         if step not in services_by_step:
             raise Http404("No such step.")
@@ -225,15 +231,15 @@ class ImagePipelineStageAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
         self._each(request, [stage], service, done, **kwargs)
         return redirect(reverse("admin:images_imagepipelinestage_change", args=[stage.pk]))
 
-    @admin.action(description="Approve selected images (then pushed to production)")
+    @admin.action(description=_("Approve selected images (then pushed to production)"))
     def approve_images(self, request, queryset):
-        self._each(request, queryset, pipeline.image_pipeline_approve, "approved; pushing to production.")
+        self._each(request, queryset, pipeline.image_pipeline_approve, gettext("approved; pushing to production."))
 
-    @admin.action(description="Reject selected images")
+    @admin.action(description=_("Reject selected images"))
     def reject_images(self, request, queryset):
-        reason = request.POST.get("reason") or "Rejected in review."
-        self._each(request, queryset, pipeline.image_pipeline_reject, "rejected.", reason=reason)
+        reason = request.POST.get("reason") or gettext("Rejected in review.")
+        self._each(request, queryset, pipeline.image_pipeline_reject, gettext("rejected."), reason=reason)
 
-    @admin.action(description="Retry selected failed images")
+    @admin.action(description=_("Retry selected failed images"))
     def retry_images(self, request, queryset):
-        self._each(request, queryset, pipeline.image_pipeline_retry, "started again.")
+        self._each(request, queryset, pipeline.image_pipeline_retry, gettext("started again."))

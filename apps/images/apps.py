@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ImagesConfig(AppConfig):
     name = "apps.images"
     label = "images"
+    verbose_name = _("Images")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

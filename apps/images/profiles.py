@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ResourceProfile(models.TextChoices):
-    MICRO = "micro", "Micro (0.25 vCPU, 256 MB)"
-    SMALL = "small", "Small (0.5 vCPU, 512 MB)"
-    MEDIUM = "medium", "Medium (1 vCPU, 1 GB)"
-    LARGE = "large", "Large (2 vCPU, 2 GB)"
+    MICRO = "micro", _("Micro (0.25 vCPU, 256 MB)")
+    SMALL = "small", _("Small (0.5 vCPU, 512 MB)")
+    MEDIUM = "medium", _("Medium (1 vCPU, 1 GB)")
+    LARGE = "large", _("Large (2 vCPU, 2 GB)")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from apps.paths import services
 from apps.paths.models import CareerPath, CareerPathItem, Playlist, PlaylistItem
@@ -13,12 +14,14 @@ from rangex.core.admin import ApplicationErrorAdminMixin
 
 
 class ItemForm(forms.ModelForm):
-    scenario_version = ScenarioPickerField(label="Scenario", help_text="Type a scenario's name; any version counts.")
+    scenario_version = ScenarioPickerField(
+        label=_("Scenario"), help_text=_("Type a scenario's name; any version counts.")
+    )
     sort_order = forms.IntegerField(
         min_value=0,
         required=False,
-        label="Order",
-        help_text="Left empty: after the others. Drag rows to reorder.",
+        label=_("Order"),
+        help_text=_("Left empty: after the others. Drag rows to reorder."),
         widget=forms.NumberInput(attrs={"style": "width: 5em"}),
     )
 

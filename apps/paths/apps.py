@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PathsConfig(AppConfig):
     name = "apps.paths"
     label = "paths"
+    verbose_name = _("Paths")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -11,6 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from rangex.core.models import BaseModel
 
@@ -18,12 +19,14 @@ from rangex.core.models import BaseModel
 class Collection(BaseModel):
     """The columns career paths and playlists share."""
 
-    title = models.CharField(max_length=160)
-    description = models.TextField(blank=True)
-    is_public = models.BooleanField(default=False, db_index=True)
-    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("title"), max_length=160)
+    description = models.TextField(_("description"), blank=True)
+    is_public = models.BooleanField(_("is public"), default=False, db_index=True)
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("owner user")
+    )
     cover_image = models.ImageField(
-        upload_to="covers/", max_length=500, null=True, blank=True, db_column="cover_image_url"
+        _("cover image"), upload_to="covers/", max_length=500, null=True, blank=True, db_column="cover_image_url"
     )
 
     class Meta:
@@ -36,8 +39,10 @@ class Collection(BaseModel):
 
 class CollectionItem(models.Model):
     id = models.BigAutoField(primary_key=True)
-    scenario_version = models.ForeignKey("scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+")
-    sort_order = models.PositiveIntegerField(default=0)
+    scenario_version = models.ForeignKey(
+        "scenarios.ScenarioVersion", on_delete=models.PROTECT, related_name="+", verbose_name=_("scenario version")
+    )
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
 
     class Meta:
         abstract = True
@@ -49,6 +54,8 @@ class CareerPath(Collection):
 
     class Meta(Collection.Meta):
         db_table = "career_path"
+        verbose_name = _("career path")
+        verbose_name_plural = _("career paths")
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
@@ -59,10 +66,17 @@ class CareerPath(Collection):
 class CareerPathItem(CollectionItem):
     """One step of a path (``career_path_item``)."""
 
-    career_path = models.ForeignKey(CareerPath, on_delete=models.CASCADE, related_name="items")
+    career_path = models.ForeignKey(
+        CareerPath, on_delete=models.CASCADE, related_name="items", verbose_name=_("career path")
+    )
     # Items of the same path to complete first; cycles are refused (``apps.paths.prerequisites``).
     requires = models.ManyToManyField(
-        "self", symmetrical=False, blank=True, related_name="unlocks", db_table="career_path_item_requires"
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="unlocks",
+        db_table="career_path_item_requires",
+        verbose_name=_("requires"),
     )
 
     class Meta(CollectionItem.Meta):
@@ -70,6 +84,8 @@ class CareerPathItem(CollectionItem):
         constraints = [
             models.UniqueConstraint(fields=["career_path", "scenario_version"], name="career_path_item_unique"),
         ]
+        verbose_name = _("career path item")
+        verbose_name_plural = _("career path items")
 
     def __str__(self) -> str:
         return f"{self.sort_order}. {self.scenario_version.title}"
@@ -84,6 +100,8 @@ class Playlist(Collection):
 
     class Meta(Collection.Meta):
         db_table = "playlist"
+        verbose_name = _("playlist")
+        verbose_name_plural = _("playlists")
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
@@ -94,13 +112,15 @@ class Playlist(Collection):
 class PlaylistItem(CollectionItem):
     """One entry of a playlist (``playlist_item``)."""
 
-    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items", verbose_name=_("playlist"))
 
     class Meta(CollectionItem.Meta):
         db_table = "playlist_item"
         constraints = [
             models.UniqueConstraint(fields=["playlist", "scenario_version"], name="playlist_item_unique"),
         ]
+        verbose_name = _("playlist item")
+        verbose_name_plural = _("playlist items")
 
     def __str__(self) -> str:
         return f"{self.sort_order}. {self.scenario_version.title}"
@@ -113,17 +133,23 @@ class PlaylistItem(CollectionItem):
 class PathCertificate(models.Model):
     """A learner's certificate of completing a career path (``career_path_certificate``); its id is the link."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    career_path = models.ForeignKey(CareerPath, on_delete=models.CASCADE, related_name="certificates")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    completed_at = models.DateTimeField()
-    issued_at = models.DateTimeField(auto_now_add=True)
+    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    career_path = models.ForeignKey(
+        CareerPath, on_delete=models.CASCADE, related_name="certificates", verbose_name=_("career path")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    completed_at = models.DateTimeField(_("completed at"))
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
 
     class Meta:
         db_table = "career_path_certificate"
         constraints = [
             models.UniqueConstraint(fields=["career_path", "user"], name="career_path_certificate_unique"),
         ]
+        verbose_name = _("path certificate")
+        verbose_name_plural = _("path certificates")
 
     def __str__(self) -> str:
         return f"{self.career_path} for {self.user_id}"

@@ -20,6 +20,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios import admin_studio as studio
 from apps.scenarios import authoring, selectors, services, tools
@@ -58,16 +60,18 @@ from rangex.core.errors import ApplicationError
 from rangex.core.files import files_removed_on_error
 from rangex.core.markdown import render_markdown
 
+Textarea2 = forms.Textarea(attrs={"rows": 2})
+
 
 class ScenarioAddForm(forms.ModelForm):
-    title = forms.CharField(max_length=160)
-    short_description = forms.CharField(max_length=400, widget=forms.Textarea(attrs={"rows": 2}))
-    category = forms.CharField(max_length=64)
+    title = forms.CharField(label=_("Title"), max_length=160)
+    short_description = forms.CharField(label=_("Short description"), max_length=400, widget=Textarea2)
+    category = forms.CharField(label=_("Category"), max_length=64)
 
     class Meta:
         model = Scenario
         fields = ["slug"]
-        help_texts = {"slug": "Filled in from the title; the scenario's address is /scenarios/<slug>/."}
+        help_texts = {"slug": _("Filled in from the title; the scenario's address is /scenarios/<slug>/.")}
 
 
 # --- Versions ------------------------------------------------------------------------------------------
@@ -102,7 +106,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "short_description", ("category", "difficulty"), "tags", "cover_image"]}),
         (
-            "Play",
+            _("Play"),
             {
                 "fields": [
                     ("scenario_type", "estimated_minutes", "requires_machines"),
@@ -114,7 +118,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "About",
+            _("About"),
             {
                 "fields": [
                     "creator_name",
@@ -142,16 +146,16 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         "archived_at",
     ]
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, obj):
         return _status_badge(obj)
 
-    @admin.display(description="Creator", ordering="scenario__created_by_user__email")
+    @admin.display(description=_("Creator"), ordering="scenario__created_by_user__email")
     def creator(self, obj):
         return obj.scenario.created_by_user
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [*self.fieldsets, ("Workflow", {"fields": self.workflow_fields})]
+        fieldsets = [*self.fieldsets, (gettext("Workflow"), {"fields": self.workflow_fields})]
         if obj is not None and not obj.is_editable:
             # A read-only version shows its questions and hints indented, for the reviewer.
             swap = {"questions": "questions_display", "hints": "hints_display"}
@@ -164,11 +168,11 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.workflow_fields, "questions_display", "hints_display"]
 
-    @admin.display(description="Questions")
+    @admin.display(description=_("Questions"))
     def questions_display(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.questions, indent=2, ensure_ascii=False))
 
-    @admin.display(description="Hints")
+    @admin.display(description=_("Hints"))
     def hints_display(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.hints, indent=2, ensure_ascii=False))
 
@@ -304,20 +308,20 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         is_owner = version.scenario.created_by_user_id == user.pk
         allowed = ScenarioVersion.TRANSITIONS[version.status]
         candidates = [
-            ("check", "Check", version.is_editable),
-            ("submit", "Submit for review", VersionStatus.SUBMITTED in allowed and version.is_editable),
-            ("withdraw", "Withdraw", version.status == VersionStatus.SUBMITTED and is_owner),
-            ("reopen", "Reopen as draft", version.status == VersionStatus.REJECTED),
-            ("approve", "Approve", is_admin and not is_owner and VersionStatus.APPROVED in allowed),
-            ("reject", "Reject…", is_admin and not is_owner and VersionStatus.REJECTED in allowed),
-            ("publish", "Publish", is_admin and VersionStatus.PUBLISHED in allowed),
+            ("check", gettext("Check"), version.is_editable),
+            ("submit", gettext("Submit for review"), VersionStatus.SUBMITTED in allowed and version.is_editable),
+            ("withdraw", gettext("Withdraw"), version.status == VersionStatus.SUBMITTED and is_owner),
+            ("reopen", gettext("Reopen as draft"), version.status == VersionStatus.REJECTED),
+            ("approve", gettext("Approve"), is_admin and not is_owner and VersionStatus.APPROVED in allowed),
+            ("reject", gettext("Reject…"), is_admin and not is_owner and VersionStatus.REJECTED in allowed),
+            ("publish", gettext("Publish"), is_admin and VersionStatus.PUBLISHED in allowed),
             (
                 "archive",
-                "Archive",
+                gettext("Archive"),
                 VersionStatus.ARCHIVED in allowed
                 and (is_admin or version.status in (VersionStatus.DRAFT, VersionStatus.REJECTED)),
             ),
-            ("new", "New version from this one", True),
+            ("new", gettext("New version from this one"), True),
         ]
         buttons = [
             {
@@ -334,7 +338,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         buttons.append(
             {
                 "name": "preview",
-                "label": "Preview",
+                "label": gettext("Preview"),
                 "url": reverse("scenarios:preview", args=[version.pk]),
                 "get": True,
             }
@@ -342,7 +346,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         buttons.append(
             {
                 "name": "diff",
-                "label": "Compare with previous",
+                "label": gettext("Compare with previous"),
                 "url": reverse("admin:scenarios_scenarioversion_diff", args=[version.pk]),
                 "get": True,
             }
@@ -381,28 +385,29 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
 
     def _run_step(self, request, version: ScenarioVersion, step: str, reason: str = "") -> ScenarioVersion | None:
         steps = {
-            "submit": (services.scenario_version_submit, "submitted for review"),
-            "withdraw": (services.scenario_version_withdraw, "withdrawn"),
-            "reopen": (services.scenario_version_reopen, "reopened as a draft"),
-            "approve": (services.scenario_version_approve, "approved"),
-            "publish": (services.scenario_version_publish, "published"),
-            "archive": (services.scenario_version_archive, "archived"),
+            "submit": (services.scenario_version_submit, gettext("%(version)s submitted for review.")),
+            "withdraw": (services.scenario_version_withdraw, gettext("%(version)s withdrawn.")),
+            "reopen": (services.scenario_version_reopen, gettext("%(version)s reopened as a draft.")),
+            "approve": (services.scenario_version_approve, gettext("%(version)s approved.")),
+            "publish": (services.scenario_version_publish, gettext("%(version)s published.")),
+            "archive": (services.scenario_version_archive, gettext("%(version)s archived.")),
         }
         try:
             if step == "reject":
                 result = services.scenario_version_reject(version=version, actor=request.user, reason=reason)
-                messages.success(request, f"{version} rejected.")
+                messages.success(request, gettext("%(version)s rejected.") % {"version": version})
             elif step == "new":
                 result = services.scenario_version_new(source=version, actor=request.user)
-                messages.success(request, f"Created {result} as a draft.")
+                messages.success(request, gettext("Created %(version)s as a draft.") % {"version": result})
             else:
                 service, done = steps[step]
                 result = service(version=version, actor=request.user)
-                messages.success(request, f"{version} {done}.")
+                messages.success(request, done % {"version": version})
         except ApplicationError as exc:
             if step == "submit" and exc.fields:
                 # The checklist on the version page lists every problem next to its field, in words.
-                messages.error(request, f"{version} was not submitted. {exc.message} See the checklist.")
+                msg = gettext("%(version)s was not submitted. %(problem)s See the checklist.")
+                messages.error(request, msg % {"version": version, "problem": exc.message})
             else:
                 messages.error(request, f"{version}: {exc.message}")
             return None
@@ -416,7 +421,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         change_url = reverse("admin:scenarios_scenarioversion_change", args=[version.pk])
         if step == "reject":
             if not request.user.is_platform_admin:
-                messages.error(request, "Only admins may reject a scenario version.")
+                messages.error(request, gettext("Only admins may reject a scenario version."))
                 return redirect(change_url)
             posted = request.method == "POST" and "reason" in request.POST
             if posted and self._run_step(request, version, "reject", request.POST["reason"]) is not None:
@@ -450,11 +455,11 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             hints = json.loads(request.POST.get("hints") or "[]")
         except ValueError:
             return JsonResponse(
-                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+                {"ok": False, "correct": False, "points": 0, "message": gettext("The question could not be read.")}
             )
         if not isinstance(question, dict) or not isinstance(hints, list):
             return JsonResponse(
-                {"ok": False, "correct": False, "points": 0, "message": "The question could not be read."}
+                {"ok": False, "correct": False, "points": 0, "message": gettext("The question could not be read.")}
             )
         verdict = authoring.answer_try(
             question=question,
@@ -468,7 +473,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     def _archive_form(self, request, version, *, back_url):
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Archive {version}?",
+            "title": gettext("Archive %(version)s?") % {"version": version},
             "opts": self.model._meta,
             "version": version,
             "back_url": back_url,
@@ -478,7 +483,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
     def _reject_form(self, request, versions, *, error_url, action: bool = False):
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reject for changes",
+            "title": gettext("Reject for changes"),
             "opts": self.model._meta,
             "versions": versions,
             "action": action,
@@ -492,7 +497,7 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             raise DjangoPermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "Review queue",
+            "title": gettext("Review queue"),
             "opts": self.model._meta,
             "versions": selectors.review_queue(),
         }
@@ -505,14 +510,14 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
             difflib.unified_diff(
                 version_as_text(previous).splitlines() if previous else [],
                 version_as_text(version).splitlines(),
-                fromfile=str(previous) if previous else "(nothing before)",
+                fromfile=str(previous) if previous else gettext("(nothing before)"),
                 tofile=str(version),
                 lineterm="",
             )
         )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Changes in {version}",
+            "title": gettext("Changes in %(version)s") % {"version": version},
             "opts": self.model._meta,
             "version": version,
             "previous": previous,
@@ -531,43 +536,43 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
         for version in queryset:
             self._run_step(request, version, step)
 
-    @admin.action(description="Submit selected versions for review")
+    @admin.action(description=_("Submit selected versions for review"))
     def submit_versions(self, request, queryset):
         self._bulk(request, queryset, "submit")
 
-    @admin.action(description="Withdraw selected versions from review")
+    @admin.action(description=_("Withdraw selected versions from review"))
     def withdraw_versions(self, request, queryset):
         self._bulk(request, queryset, "withdraw")
 
-    @admin.action(description="Approve selected versions")
+    @admin.action(description=_("Approve selected versions"))
     def approve_versions(self, request, queryset):
         self._bulk(request, queryset, "approve")
 
-    @admin.action(description="Reject selected versions (asks for a reason)")
+    @admin.action(description=_("Reject selected versions (asks for a reason)"))
     def reject_versions(self, request, queryset):
         if "reason" not in request.POST:
             return self._reject_form(request, list(queryset), error_url=request.get_full_path(), action=True)
         reason = request.POST.get("reason", "")
         if not reason.strip():
-            messages.error(request, "Give the creator a reason for the rejection.")
+            messages.error(request, gettext("Give the creator a reason for the rejection."))
             return self._reject_form(request, list(queryset), error_url=request.get_full_path(), action=True)
         for version in queryset:
             self._run_step(request, version, "reject", reason)
         return None
 
-    @admin.action(description="Publish selected versions")
+    @admin.action(description=_("Publish selected versions"))
     def publish_versions(self, request, queryset):
         self._bulk(request, queryset, "publish")
 
-    @admin.action(description="Archive selected versions")
+    @admin.action(description=_("Archive selected versions"))
     def archive_versions(self, request, queryset):
         self._bulk(request, queryset, "archive")
 
-    @admin.action(description="Create a new draft version from each selected version")
+    @admin.action(description=_("Create a new draft version from each selected version"))
     def new_versions(self, request, queryset):
         self._bulk(request, queryset, "new")
 
-    @admin.action(description="Build the images of selected versions (build contexts and tools)")
+    @admin.action(description=_("Build the images of selected versions (build contexts and tools)"))
     def build_images(self, request, queryset):
         for version in queryset:
             try:
@@ -577,7 +582,8 @@ class ScenarioVersionAdmin(TestDeployAdminMixin, admin.ModelAdmin):
                 continue
             url = reverse("admin:images_imagepipelinestage_changelist") + f"?q={stages[0].image_tag}"
             names = ", ".join(f"{s.machine_name or s.image_tag[:12]}: {s.get_status_display().lower()}" for s in stages)
-            messages.success(request, format_html('{}: <a href="{}">image pipeline</a>: {}', version, url, names))
+            link = format_html('<a href="{}">{}</a>', url, gettext("image pipeline"))
+            messages.success(request, format_html("{}: {}: {}", version, link, names))
 
 
 # --- Scenarios -----------------------------------------------------------------------------------------
@@ -591,7 +597,7 @@ class VersionLinkInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    @admin.display(description="Version")
+    @admin.display(description=_("Version"))
     def link(self, obj):
         url = reverse("admin:scenarios_scenarioversion_change", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj)
@@ -671,7 +677,7 @@ class ScenarioAdmin(RuntimeChoiceAdminMixin, ApplicationErrorAdminMixin, admin.M
                 self.save_formset(request, form, formset, change)
 
     def response_add(self, request, obj, post_url_continue=None):
-        messages.success(request, "Scenario created. Fill in version 1 and submit it for review.")
+        messages.success(request, gettext("Scenario created. Fill in version 1 and submit it for review."))
         return redirect(reverse("admin:scenarios_scenarioversion_change", args=[obj._created_version.pk]))
 
 

@@ -11,20 +11,22 @@ import json
 
 from django import forms
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios import authoring, services, staging
 from apps.scenarios.models import Machine, ScenarioAsset, ScenarioVersion
 from apps.scenarios.validation import questions_errors
 from rangex.core.errors import ApplicationError
 
-QUESTIONS_HELP = (
+QUESTIONS_HELP = _(
     "A JSON list. Each question: "
     '{"id": "q1", "type": "flag|single_choice|multiple_choice|numeric|free_text", "prompt": "...", '
     '"points": 10, "max_attempts": 3 or null}. Flag: "answer", "match": "exact|case_insensitive|regex", '
     'optional "dynamic": true with "flag_machine" and "flag_path". Choices: "options": [...], "correct": [0]. '
     'Numeric: "answer": 42, "tolerance": 0.'
 )
-HINTS_HELP = 'A JSON list. Each hint: {"id": "h1", "question_id": "q1", "text": "...", "cost": 5}.'
+HINTS_HELP = _('A JSON list. Each hint: {"id": "h1", "question_id": "q1", "text": "...", "cost": 5}.')
 MACHINES_PREFIX = "machines"
 
 
@@ -37,7 +39,8 @@ class ExplainedJSONField(forms.JSONField):
                 json.loads(value, cls=self.decoder)
             except json.JSONDecodeError as exc:
                 raise forms.ValidationError(
-                    f"This is not valid JSON: {exc.msg.lower()} at line {exc.lineno}, column {exc.colno}.",
+                    gettext("This is not valid JSON: %(problem)s at line %(line)d, column %(column)d.")
+                    % {"problem": exc.msg.lower(), "line": exc.lineno, "column": exc.colno},
                     code="invalid",
                 ) from None
         return super().to_python(value)
@@ -89,7 +92,7 @@ class TagsField(forms.CharField):
 
 
 class ScenarioVersionForm(forms.ModelForm):
-    tags = TagsField(required=False, help_text="Words separated by commas, e.g. web, sql injection.")
+    tags = TagsField(required=False, help_text=_("Words separated by commas, e.g. web, sql injection."))
     questions = PrettyJSONField(required=False, initial=list, help_text=QUESTIONS_HELP, widget=QuestionEditorWidget)
     hints = PrettyJSONField(
         required=False,
@@ -173,9 +176,9 @@ class StagedFileInput(forms.ClearableFileInput):
 class ScenarioAssetForm(forms.ModelForm):
     machine_name = forms.CharField(
         required=False,
-        label="Machine",
+        label=_("Machine"),
         widget=forms.Select(attrs={"class": "rx-asset-machine"}),
-        help_text="For a machine file: the machine it is copied into (machines added above count too).",
+        help_text=_("For a machine file: the machine it is copied into (machines added above count too)."),
     )
     # Set by the admin per request: whose kept uploads this form may use.
     user_id = None
@@ -203,7 +206,9 @@ class ScenarioAssetForm(forms.ModelForm):
     def clean_machine_name(self):
         name = (self.cleaned_data.get("machine_name") or "").strip()
         if name and name not in self.machine_names:
-            raise forms.ValidationError(f"This version has no machine named {name!r}; choose one of its machines.")
+            raise forms.ValidationError(
+                gettext("This version has no machine named %(name)r; choose one of its machines.") % {"name": name}
+            )
         return name
 
     def _post_clean(self):

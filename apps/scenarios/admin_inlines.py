@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.images.models import ImageVariant, PlatformImage, RegistryCredential
 from apps.scenarios.admin_forms import ExplainedJSONField, ScenarioAssetForm, ScenarioAssetFormSet
@@ -32,25 +34,25 @@ class DraftOnlyInlineMixin:
 
 
 MACHINE_LABELS = {
-    "ssh_enabled": "SSH",
-    "rdp_enabled": "RDP",
-    "web_enabled": "Web",
-    "image_ref": "Image reference",
-    "image_source_type": "Image source",
-    "ssh_username": "SSH user name",
-    "ssh_password": "SSH password",
-    "is_pivot_host": "Pivot host",
-    "allow_solver_entry": "Solvers may enter",
-    "network_group": "Network",
-    "network_egress_policy": "Outbound traffic",
-    "sort_order": "Order",
+    "ssh_enabled": _("SSH"),
+    "rdp_enabled": _("RDP"),
+    "web_enabled": _("Web"),
+    "image_ref": _("Image reference"),
+    "image_source_type": _("Image source"),
+    "ssh_username": _("SSH user name"),
+    "ssh_password": _("SSH password"),
+    "is_pivot_host": _("Pivot host"),
+    "allow_solver_entry": _("Solvers may enter"),
+    "network_group": _("Network"),
+    "network_egress_policy": _("Outbound traffic"),
+    "sort_order": _("Order"),
 }
 
 
 MACHINE_HELP = {
-    "allow_solver_entry": "Solvers get a terminal on this machine.",
-    "is_pivot_host": "Joins both networks of every pivot point that names its network.",
-    "image_ref": "For an image of your own: registry/name:tag, e.g. ghcr.io/you/web:1.0.",
+    "allow_solver_entry": _("Solvers get a terminal on this machine."),
+    "is_pivot_host": _("Joins both networks of every pivot point that names its network."),
+    "image_ref": _("For an image of your own: registry/name:tag, e.g. ghcr.io/you/web:1.0."),
 }
 
 
@@ -62,11 +64,11 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
     fieldsets = [
         (None, {"fields": [("name", "role", "sort_order"), "network_group", "allow_solver_entry", "is_pivot_host"]}),
         (
-            "Image",
+            _("Image"),
             {"fields": ["image_source_type", "image_variant", "platform_image", "image_ref", "registry_credential"]},
         ),
         (
-            "Resources and access",
+            _("Resources and access"),
             {
                 "fields": [
                     ("resource_profile", "network_egress_policy"),
@@ -77,13 +79,13 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
             },
         ),
         (
-            "Advanced",
+            _("Advanced"),
             {
                 "classes": ["collapse"],
                 "fields": ["environment_vars", "entrypoints", "ready_check", ("run_as_user", "capabilities")],
             },
         ),
-        ("Built image", {"fields": ["build_context", "tools"], "classes": ["collapse"]}),
+        (_("Built image"), {"fields": ["build_context", "tools"], "classes": ["collapse"]}),
     ]
     filter_horizontal = ["tools"]
 
@@ -98,7 +100,7 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
         if field is not None and db_field.name == "network_group":
             # Offer the version's networks (typed on this page or saved) while still taking a new name.
             field.widget.attrs.update({"list": "rx-network-groups", "autocomplete": "off"})
-            field.help_text = "Pick one of this version's networks or type a new name."
+            field.help_text = gettext("Pick one of this version's networks or type a new name.")
         return field
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -134,5 +136,5 @@ class PivotPointInline(DraftOnlyInlineMixin, admin.TabularInline):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and db_field.name.endswith("_network_group"):
             field.widget.attrs.update({"list": "rx-network-groups", "autocomplete": "off"})
-            field.label = "From network" if db_field.name.startswith("source") else "To network"
+            field.label = gettext("From network") if db_field.name.startswith("source") else gettext("To network")
         return field

@@ -10,6 +10,8 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios import library, limits
 from apps.scenarios.models import Asset, AssetScenarioVersion, Machine, ScenarioAccessGrant, ScenarioLimit
@@ -18,8 +20,10 @@ from rangex.core.errors import ApplicationError
 
 
 class AssetUploadForm(forms.ModelForm):
-    upload = forms.FileField(label="File", help_text="The name is taken from the file you choose.")
-    tags_text = forms.CharField(required=False, label="Tags", help_text="Comma-separated, for example: wordlist, web.")
+    upload = forms.FileField(label=_("File"), help_text=_("The name is taken from the file you choose."))
+    tags_text = forms.CharField(
+        required=False, label=_("Tags"), help_text=_("Comma-separated, for example: wordlist, web.")
+    )
 
     class Meta:
         model = Asset
@@ -29,7 +33,7 @@ class AssetUploadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["name"].required = False
-        self.fields["name"].help_text = "Empty: the file name."
+        self.fields["name"].help_text = gettext("Empty: the file name.")
         if not self.instance._state.adding:
             del self.fields["upload"]
             self.fields["tags_text"].initial = ", ".join(self.instance.tags or [])
@@ -83,15 +87,15 @@ class AssetAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
 
     has_delete_permission = has_change_permission
 
-    @admin.display(description="Tags")
+    @admin.display(description=_("Tags"))
     def tag_list(self, obj):
         return ", ".join(obj.tags or [])
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def download_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("scenarios:library-file", args=[obj.pk]), obj.file_name)
 
-    @admin.display(description="Attached to")
+    @admin.display(description=_("Attached to"))
     def used_by(self, obj):
         links = obj.version_links.select_related("scenario_version__scenario")
         return ", ".join(f"{link.scenario_version} ({link.get_asset_type_display()})" for link in links) or "-"
@@ -128,8 +132,8 @@ class LibraryAssetInline(admin.TabularInline):
     extra = 0
     fields = ["asset", "asset_type", "machine", "target_path", "permissions"]
     autocomplete_fields = ["asset"]
-    verbose_name = "library asset"
-    verbose_name_plural = "Library assets (uploaded once in the asset library, attached here)"
+    verbose_name = _("library asset")
+    verbose_name_plural = _("Library assets (uploaded once in the asset library, attached here)")
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.is_editable
@@ -175,7 +179,7 @@ class ScenarioLimitInline(admin.StackedInline):
     can_delete = False
     max_num = 1
     fields = ["max_concurrent_players", "max_sessions_per_user_per_day", "max_duration_minutes"]
-    verbose_name = verbose_name_plural = "Limits (checked when a lab starts)"
+    verbose_name = verbose_name_plural = _(_("Limits (checked when a lab starts)"))
 
     def has_add_permission(self, request, obj=None):
         return request.user.is_platform_admin
@@ -189,8 +193,8 @@ class ScenarioAccessGrantInline(admin.TabularInline):
     fields = ["user", "created_at"]
     readonly_fields = ["created_at"]
     raw_id_fields = ["user"]
-    verbose_name = "solver"
-    verbose_name_plural = "Solvers allowed to start it (used while 'allow all scenarios' is off)"
+    verbose_name = _("solver")
+    verbose_name_plural = _("Solvers allowed to start it (used while 'allow all scenarios' is off)")
 
     def has_add_permission(self, request, obj=None):
         return request.user.is_platform_admin

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from apps.scenarios.runtime_choice import scenario_runtime_set
 
 
@@ -15,11 +17,18 @@ class RuntimeChoiceAdminMixin:
 
         for key in ["", *configured_runtimes()]:
             name = f"run_on_{key or 'default'}"
-            label = f"Run new labs on runtime {key!r}" if key else "Run new labs on the platform default runtime"
+            label = (
+                gettext("Run new labs on runtime %(key)r") % {"key": key}
+                if key
+                else gettext("Run new labs on the platform default runtime")
+            )
             actions[name] = (lambda admin_, req, qs, key=key: admin_._set_runtime(req, qs, key), name, label)
         return actions
 
     def _set_runtime(self, request, queryset, key: str) -> None:
         for scenario in queryset:
             scenario_runtime_set(scenario=scenario, key=key, actor=request.user)
-        self.message_user(request, f"{queryset.count()} scenario(s) now start new labs on {key or 'the default'}.")
+        n = queryset.count()
+        where = key or gettext("the default")
+        message = gettext("%(n)d scenario(s) now start new labs on %(where)s.")
+        self.message_user(request, message % {"n": n, "where": where})

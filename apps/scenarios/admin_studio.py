@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.scenarios import authoring, staging
 from apps.scenarios.admin_forms import StagedFileInput, refusal_errors
@@ -23,7 +24,7 @@ def form_refusing(form_class, refused):
         def clean(self):
             data = super().clean()
             prefix = getattr(refused, "form_prefix", None)
-            self.add_error(None, f"Nothing was saved: {refused.message}")
+            self.add_error(None, gettext("Nothing was saved: %(problem)s") % {"problem": refused.message})
             if prefix is None:
                 for field, texts in refusal_errors(refused).items():
                     if field in self.fields:
@@ -67,11 +68,11 @@ def staged_uploads_discard_on_commit(formset, *, user_id) -> None:
 # --- The checklist: the submit validation, run on demand, in words, next to each field ------------------
 
 CHECK_SECTIONS = (
-    ("mission", "Mission written"),
-    ("questions", "Questions and hints complete"),
-    ("machines", "Machines have images and solvers can enter"),
-    ("networks", "Networks and pivot points join up"),
-    ("about", "Details (prerequisites)"),
+    ("mission", gettext_lazy("Mission written")),
+    ("questions", gettext_lazy("Questions and hints complete")),
+    ("machines", gettext_lazy("Machines have images and solvers can enter")),
+    ("networks", gettext_lazy("Networks and pivot points join up")),
+    ("about", gettext_lazy("Details (prerequisites)")),
 )
 KEY_RE = re.compile(r"^(machines|pivot_points)\[(\d+)\]\.(\w+)$")
 

@@ -16,6 +16,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.scenarios.models import (
     AdminTestValidation,
@@ -81,14 +83,14 @@ class ValidationRuleInline(admin.StackedInline):
     fk_name = "scenario_version"
     form = ValidationRuleForm
     extra = 0
-    verbose_name = "validation rule"
-    verbose_name_plural = "validation rules (run by every test deployment)"
+    verbose_name = _("validation rule")
+    verbose_name_plural = _("validation rules (run by every test deployment)")
     fieldsets = [
         (None, {"fields": [("check_type", "machine_name", "run_as", "timeout_seconds", "position")]}),
-        ("Command or solution script", {"fields": ["command", ("expected_exit_code", "pattern")]}),
-        ("Reachable", {"fields": [("target_machine", "port", "expect_reachable")]}),
-        ("HTTP or file", {"fields": [("check_target", "expected_status")]}),
-        ("Solution", {"fields": ["question_id"]}),
+        (_("Command or solution script"), {"fields": ["command", ("expected_exit_code", "pattern")]}),
+        (_("Reachable"), {"fields": [("target_machine", "port", "expect_reachable")]}),
+        (_("HTTP or file"), {"fields": [("check_target", "expected_status")]}),
+        (_("Solution"), {"fields": ["question_id"]}),
     ]
 
     def get_queryset(self, request):
@@ -124,7 +126,7 @@ class TestDeployAdminMixin:
         if not request.user.is_platform_admin:
             return []
         url = reverse("admin:scenarios_scenarioversion_test_deploy", args=[version.pk])
-        return [{"name": "test-deploy", "label": "Test deploy", "url": url}]
+        return [{"name": "test-deploy", "label": gettext("Test deploy"), "url": url}]
 
     def test_deploy_urls(self) -> list:
         return [
@@ -146,9 +148,12 @@ class TestDeployAdminMixin:
             return redirect(reverse("admin:scenarios_scenarioversion_change", args=[version.pk]))
         messages.success(
             request,
-            f"Test deployment of {version} started."
-            if run.status == "pending"
-            else f"{version} is already being tested; here is that run.",
+            (
+                gettext("Test deployment of %(version)s started.")
+                if run.status == "pending"
+                else gettext("%(version)s is already being tested; here is that run.")
+            )
+            % {"version": version},
         )
         return redirect(reverse("admin:scenarios_scenarioversiontestrun_change", args=[run.pk]))
 
@@ -210,11 +215,14 @@ class AdminTestForm(forms.ModelForm):
     class Meta:
         model = ScenarioVersionAdminTest
         fields = ["scenario_version", "status", "summary"]
-        labels = {"summary": "Notes"}
+        labels = {"summary": _("Notes")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("passed", "Signed off: solvable"), ("failed", "Not solvable")]
+        self.fields["status"].choices = [
+            ("passed", gettext("Signed off: solvable")),
+            ("failed", gettext("Not solvable")),
+        ]
 
 
 @admin.register(ScenarioVersionAdminTest)
@@ -227,9 +235,13 @@ class ScenarioVersionAdminTestAdmin(_AdminsOnly, admin.ModelAdmin):
     list_select_related = ["scenario_version", "created_by_admin"]
     autocomplete_fields = []
 
-    @admin.display(description="Kind")
+    @admin.display(description=_("Kind"))
     def mode_label(self, obj):
-        return "manual sign-off" if obj.report_json and obj.report_json.get("manual") else "test deployment"
+        return (
+            gettext("manual sign-off")
+            if obj.report_json and obj.report_json.get("manual")
+            else gettext("test deployment")
+        )
 
     def has_add_permission(self, request):
         return request.user.is_active and request.user.is_platform_admin

@@ -1,67 +1,68 @@
 """The choices of the scenarios app's tables (statuses, types, kinds), apart so models.py stays readable."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class VersionStatus(models.TextChoices):
-    DRAFT = "DRAFT", "Draft"
-    SUBMITTED = "SUBMITTED", "Submitted for review"
-    APPROVED = "APPROVED", "Approved"
-    PUBLISHED = "PUBLISHED", "Published"
-    REJECTED = "REJECTED", "Rejected"
-    ARCHIVED = "ARCHIVED", "Archived"
+    DRAFT = "DRAFT", _("Draft")
+    SUBMITTED = "SUBMITTED", _("Submitted for review")
+    APPROVED = "APPROVED", _("Approved")
+    PUBLISHED = "PUBLISHED", _("Published")
+    REJECTED = "REJECTED", _("Rejected")
+    ARCHIVED = "ARCHIVED", _("Archived")
 
 
 class ScenarioType(models.TextChoices):
-    CHALLENGE = "challenge", "Challenge (questions and scoring)"
-    OPEN_LAB = "open_lab", "Open lab (no scoring)"
-    EVENT_LAB = "event_lab", "Event lab (only inside events)"
+    CHALLENGE = "challenge", _("Challenge (questions and scoring)")
+    OPEN_LAB = "open_lab", _("Open lab (no scoring)")
+    EVENT_LAB = "event_lab", _("Event lab (only inside events)")
 
 
 class Difficulty(models.TextChoices):
-    BEGINNER = "beginner", "Beginner"
-    INTERMEDIATE = "intermediate", "Intermediate"
-    ADVANCED = "advanced", "Advanced"
-    EXPERT = "expert", "Expert"
+    BEGINNER = "beginner", _("Beginner")
+    INTERMEDIATE = "intermediate", _("Intermediate")
+    ADVANCED = "advanced", _("Advanced")
+    EXPERT = "expert", _("Expert")
 
 
 class ValidationMode(models.TextChoices):
-    INSTANT = "instant", "Instant (checked on submit)"
-    MANUAL = "manual", "Manual review of free-text answers"
+    INSTANT = "instant", _("Instant (checked on submit)")
+    MANUAL = "manual", _("Manual review of free-text answers")
 
 
 class ScoringMode(models.TextChoices):
-    ALL_OR_NOTHING = "allOrNothing", "All or nothing per question"
-    PARTIAL = "partial", "Partial credit"
+    ALL_OR_NOTHING = "allOrNothing", _("All or nothing per question")
+    PARTIAL = "partial", _("Partial credit")
 
 
 class HintMode(models.TextChoices):
-    DISABLED = "disabled", "Hints disabled"
-    FREE = "free", "Hints are free"
-    PENALTY = "penalty", "Hints cost points"
+    DISABLED = "disabled", _("Hints disabled")
+    FREE = "free", _("Hints are free")
+    PENALTY = "penalty", _("Hints cost points")
 
 
 class ImageSourceType(models.TextChoices):
-    VARIANT = "variant", "Curated image variant"
-    PLATFORM = "platform", "Platform image"
-    CUSTOM = "custom", "Custom image reference"
+    VARIANT = "variant", _("Curated image variant")
+    PLATFORM = "platform", _("Platform image")
+    CUSTOM = "custom", _("Custom image reference")
 
 
 class AssetType(models.TextChoices):
-    DOWNLOAD = "download", "Download for solvers"
-    MACHINE_FILE = "machine_file", "File copied into a machine"
-    WRITEUP = "writeup", "Writeup attachment (staff only)"
+    DOWNLOAD = "download", _("Download for solvers")
+    MACHINE_FILE = "machine_file", _("File copied into a machine")
+    WRITEUP = "writeup", _("Writeup attachment (staff only)")
 
 
 class AssetLocation(models.TextChoices):
-    LOCAL = "local", "Platform storage"
-    MINIO = "minio", "Object storage"
+    LOCAL = "local", _("Platform storage")
+    MINIO = "minio", _("Object storage")
 
 
 class TestStatus(models.TextChoices):
-    PENDING = "pending"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    CANCELLED = "cancelled"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    PASSED = "passed", _("Passed")
+    FAILED = "failed", _("Failed")
+    ERROR = "error", _("Error")
+    CANCELLED = "cancelled", _("Cancelled")

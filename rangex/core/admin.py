@@ -7,6 +7,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.text import capfirst, format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from rangex.core import system
 from rangex.core.audit_actions import AuditAction
@@ -53,10 +56,12 @@ class SecretKeepingForm(forms.ModelForm):
 CLEAR_PREFIX = "clear_"
 
 
-def secret_clear_field(what: str, effect: str) -> forms.BooleanField:
+def secret_clear_field(what, effect) -> forms.BooleanField:
     """Return the checkbox that empties a stored secret, which a blank password input cannot do."""
     return forms.BooleanField(
-        required=False, label=f"Clear the stored {what}", help_text=f"Tick and save to remove it: {effect}"
+        required=False,
+        label=format_lazy(_("Clear the stored {what}"), what=what),
+        help_text=format_lazy(_("Tick and save to remove it: {effect}"), effect=effect),
     )
 
 
@@ -66,10 +71,10 @@ class SecretFieldsAdminMixin:
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, EncryptedTextField):
             return forms.CharField(
-                label=db_field.verbose_name.capitalize(),
+                label=capfirst(db_field.verbose_name),
                 required=False,
                 widget=SecretInput(),
-                help_text="Stored encrypted. Leave empty to keep the current value.",
+                help_text=gettext("Stored encrypted. Leave empty to keep the current value."),
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
@@ -133,9 +138,9 @@ class ApplicationErrorAdminMixin:
 
 
 class SystemSettingsForm(forms.ModelForm):
-    clear_minio_access_key = secret_clear_field("MinIO access key", "the storage signs in without it.")
-    clear_minio_secret_key = secret_clear_field("MinIO secret key", "the storage signs in without it.")
-    clear_slack_webhook_url = secret_clear_field("Slack webhook", "alerts stop going to Slack.")
+    clear_minio_access_key = secret_clear_field(_("MinIO access key"), _("the storage signs in without it."))
+    clear_minio_secret_key = secret_clear_field(_("MinIO secret key"), _("the storage signs in without it."))
+    clear_slack_webhook_url = secret_clear_field(_("Slack webhook"), _("alerts stop going to Slack."))
 
     class Meta:
         model = SystemSettings
@@ -147,12 +152,12 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
     form = SystemSettingsForm
     fieldsets = [
         (
-            "Maintenance",
+            _("Maintenance"),
             {"fields": ["maintenance_mode", "maintenance_message", "budget_paused", "budget_override_month"]},
         ),
-        ("Users", {"fields": ["allow_new_registrations", "max_total_users", "max_concurrent_users"]}),
+        (_("Users"), {"fields": ["allow_new_registrations", "max_total_users", "max_concurrent_users"]}),
         (
-            "Sessions",
+            _("Sessions"),
             {
                 "fields": [
                     "max_sessions_per_user",
@@ -167,9 +172,9 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Budget", {"fields": ["budget_hard_cap_usd", "budget_alert_percentage", "auto_maintenance_on_budget_cap"]}),
+        (_("Budget"), {"fields": ["budget_hard_cap_usd", "budget_alert_percentage", "auto_maintenance_on_budget_cap"]}),
         (
-            "Storage",
+            _("Storage"),
             {
                 "fields": [
                     "storage_driver",
@@ -187,7 +192,7 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "AWS",
+            _("AWS"),
             {
                 "classes": ["collapse"],
                 "fields": [
@@ -206,7 +211,7 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Docker",
+            _("Docker"),
             {
                 # Not in the form: use_local_docker; the runtime is chosen by RANGEX_RUNTIME_BACKEND and
                 # RANGEX_RUNTIMES (README, "Settings that are not in the form").
@@ -221,7 +226,7 @@ class SystemSettingsAdmin(SecretFieldsAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Monitoring and alerts",
+            _("Monitoring and alerts"),
             {
                 # /metrics is configured by RANGEX_METRICS_ENABLED and RANGEX_METRICS_TOKEN (README, "Metrics"):
                 # the seed's enable_prometheus_metrics column is kept but no longer consulted (issue 27).
@@ -283,7 +288,7 @@ class SystemSettingAdmin(ApplicationErrorAdminMixin, admin.ModelAdmin):
 class AuditActionFilter(admin.SimpleListFilter):
     """Filter the log by action, offering every action of the enum by its label."""
 
-    title = "action"
+    title = _("action")
     parameter_name = "action_type__exact"
 
     def lookups(self, request, model_admin):
@@ -304,12 +309,12 @@ class AuditLogAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_platform_admin
 
-    @admin.display(description="actor")
+    @admin.display(description=_("actor"))
     def actor(self, obj) -> str:
         """Return who made the change: the user, else the command or platform part the row names."""
         return str(obj.user) if obj.user_id else (obj.details or {}).get("actor", "-")
 
-    @admin.display(description="action", ordering="action_type")
+    @admin.display(description=_("action"), ordering="action_type")
     def action(self, obj) -> str:
         try:
             return f"{AuditAction(obj.action_type).label} ({obj.action_type})"

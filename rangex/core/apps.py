@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -6,7 +7,7 @@ class CoreConfig(AppConfig):
 
     name = "rangex.core"
     label = "core"
-    verbose_name = "Platform"
+    verbose_name = _("Platform")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
