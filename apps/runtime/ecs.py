@@ -53,6 +53,7 @@ from apps.runtime.base import (
     TerminalTransport,
     validate_spec,
 )
+from apps.runtime.ecr import wrapper_commands
 from apps.runtime.ecs_aws import (
     FETCH,
     INIT_CONTAINER,
@@ -171,6 +172,7 @@ class EcsRuntime(GatewayMixin, Runtime):
         bundles: list[str] = []
         try:
             vpc, images = self.preflight(spec, config)
+            starts = wrapper_commands(self, spec, config)
             report(LaunchStage.IMAGES, "Images found in ECR")
             groups = self._ensure_groups(spec, config, vpc)
             report(LaunchStage.NETWORKS, "Security groups ready")
@@ -184,6 +186,7 @@ class EcsRuntime(GatewayMixin, Runtime):
                     config=config,
                     with_files=bool(machine.files),
                     ssh=bool(config.gateway_source),
+                    start=starts.get(machine.name),
                 )
                 definitions[machine.name] = self._ensure_task_definition(body, config)
                 report(LaunchStage.CREATED, f"Machine {machine.name} defined", machine.name)
@@ -396,9 +399,7 @@ class EcsRuntime(GatewayMixin, Runtime):
             reasons = "; ".join(
                 f"{f.get('reason')} {f.get('detail', '')}".strip() for f in response.get("failures", [])
             )
-            raise RuntimeFailure(
-                f"ECS refused {what}: {reasons or 'no reason given'}.", permanent=False
-            )
+            raise RuntimeFailure(f"ECS refused {what}: {reasons or 'no reason given'}.", permanent=False)
         return tasks[0]["taskArn"]
 
     def _delete_bundles(self, config: EcsConfig, keys: list[str]) -> None:

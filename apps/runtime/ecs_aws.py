@@ -235,11 +235,19 @@ def ecr_reference(image: str, registry: str) -> tuple[str, str, str]:
 
 
 def task_definition(
-    machine: MachineSpec, *, image: str, config: EcsConfig, with_files: bool, ssh: bool = False
+    machine: MachineSpec,
+    *,
+    image: str,
+    config: EcsConfig,
+    with_files: bool,
+    ssh: bool = False,
+    start: list[str] | None = None,
 ) -> dict:
     """Return the register_task_definition arguments for a machine (nothing per launch in them).
 
     ``ssh``: the session has a gateway; the machine's sshd finds the session key in ``SSH_MOUNT``.
+    ``start``: with files, what the wrapper execs (``ecr.wrapper_commands``: the image's entry point
+    and command as Docker would run them); an empty one (an image that names nothing) sleeps.
     """
     cpu, memory = fargate_size(machine.cpus, machine.memory_mb)
     main: dict = {
@@ -260,10 +268,10 @@ def task_definition(
     containers = [main]
     volumes: list[dict] = []
     if with_files:
-        # The wrapper needs the image's own command when none is given: ECS cannot splice an
-        # image's CMD into ours, so a machine with files runs its command or a long sleep.
+        # ECS cannot splice an image's ENTRYPOINT/CMD into ours: the wrapper execs what the
+        # image's start record says Docker would run (resolved before, at launch).
         main["entryPoint"] = ["/bin/sh", "-c", WRAPPER, "rangex-start"]
-        command = command or ["sleep", "infinity"]
+        command = (command if start is None else list(start)) or ["sleep", "infinity"]
         main["mountPoints"] = [{"sourceVolume": FILES_VOLUME, "containerPath": FILES_MOUNT}]
     if ssh:
         main.setdefault("mountPoints", []).append(

@@ -77,16 +77,17 @@ def build_account(client=boto3.client, *, images: tuple[str, ...] = ("rangex/bus
     }
     role_name = f"rangex-exec-{uuid.uuid4().hex[:6]}"
     role = client("iam", region_name=REGION).create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+    bucket = f"rangex-files-{uuid.uuid4().hex[:8]}"
+    s3 = client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     ecr = client("ecr", region_name=REGION)
     registry = ""
     for name in images:
         repository = ecr.create_repository(repositoryName=name)["repository"]
         registry = repository["repositoryUri"].split("/", 1)[0]
         put_image(ecr, name, "latest")
-    bucket = f"rangex-files-{uuid.uuid4().hex[:8]}"
-    client("s3", region_name=REGION).create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
-    )
+        # What `manage.py ecr_push` records next to the image (the test images' own command).
+        put_start_record(s3, bucket, name, "latest", cmd=IMAGE_CMDS.get(name, ["sleep", "infinity"]))
     return {
         "region": REGION,
         "cluster": cluster,
@@ -98,6 +99,17 @@ def build_account(client=boto3.client, *, images: tuple[str, ...] = ("rangex/bus
         "gateway_source": web,
         "vpc": vpc,
     }
+
+
+IMAGE_CMDS = {"rangex/gateway": ["/usr/local/bin/gateway-start"]}
+
+
+def put_start_record(s3, bucket: str, repository: str, tag: str, *, entrypoint=(), cmd=()) -> None:
+    """Write an image's start record as ``ecr_push`` does."""
+    from apps.runtime.ecr import image_record_key
+
+    record = {"entrypoint": list(entrypoint), "cmd": list(cmd), "working_dir": "", "user": ""}
+    s3.put_object(Bucket=bucket, Key=image_record_key(repository, tag), Body=json.dumps(record).encode())
 
 
 def put_image(ecr, repository: str, tag: str) -> None:

@@ -155,7 +155,7 @@ def test_files_reach_the_machine_through_a_short_lived_s3_bundle_only(runtime, a
     assert (aws["files_bucket"] in url and "Expires=" in url) or "X-Amz-Expires=300" in url
     # The bundle is deleted once the task runs: the URL leads nowhere afterwards.
     s3 = boto3.client("s3", region_name=REGION)
-    assert s3.list_objects_v2(Bucket=aws["files_bucket"]).get("KeyCount", 0) == 0
+    assert s3.list_objects_v2(Bucket=aws["files_bucket"], Prefix="rangex/").get("KeyCount", 0) == 0
     # A machine without files keeps its image's command; its bundle holds only the session's SSH key.
     attacker = _task(runtime, spec.session_id, "attacker")
     definition = ecs.describe_task_definition(taskDefinition=attacker["taskDefinitionArn"])["taskDefinition"]
