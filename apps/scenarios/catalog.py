@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields import BooleanField, IntegerField
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.scenarios.limits import accessible_scenario_ids
 from apps.scenarios.models import (
@@ -33,7 +34,11 @@ SORTS = {
     "rating": ("-scenario__average_rating", "-scenario__total_ratings", "-published_at"),
     "time": ("estimated_minutes", "title"),
 }
-SORT_LABELS = {"newest": "Newest", "rating": "Top rated", "time": "Shortest first"}
+SORT_LABELS = {
+    "newest": gettext_lazy("Newest"),
+    "rating": gettext_lazy("Top rated"),
+    "time": gettext_lazy("Shortest first"),
+}
 # Event labs never appear in the public catalog.
 CATALOG_TYPES = [t for t in ScenarioType if t != ScenarioType.EVENT_LAB]
 DIFFICULTY_ORDER = [d.value for d in Difficulty]

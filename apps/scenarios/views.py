@@ -20,7 +20,7 @@ from rangex.core.markdown import render_markdown
 class CatalogFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Search"))
     category = forms.ChoiceField(required=False)
-    difficulty = forms.ChoiceField(required=False, choices=[("", "Any difficulty"), *Difficulty.choices])
+    difficulty = forms.ChoiceField(required=False, choices=[("", gettext_lazy("Any difficulty")), *Difficulty.choices])
     type = forms.ChoiceField(
         required=False,
         label=gettext_lazy("Type"),
@@ -31,7 +31,7 @@ class CatalogFilterForm(forms.Form):
 
     def __init__(self, *args, facets: dict[str, list[str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "Any category")] + [(c, c) for c in facets["categories"]]
+        self.fields["category"].choices = [("", gettext_lazy("Any category"))] + [(c, c) for c in facets["categories"]]
         self.fields["tag"].choices = [(t, t) for t in facets["tags"]]
 
     def filters(self) -> dict:

@@ -7,6 +7,17 @@ from apps.scenarios.selectors import review_queue
 register = template.Library()
 
 
+@register.filter
+def session_status_label(value):
+    """The label of a session status code (``running`` -> "Running"), in the active language."""
+    from apps.environments.models import SessionStatus
+
+    try:
+        return SessionStatus(value).label
+    except ValueError:
+        return value
+
+
 @register.simple_tag(takes_context=True)
 def ops_dashboard(context):
     """Return the dashboard data for platform admins; None for everyone else."""
