@@ -103,3 +103,10 @@ def admin_client_2fa(admin_user):
     """An admin signed in with a verified second factor, as the admin site requires."""
     secret, _ = enable_2fa(admin_user)
     return login_client(admin_user, secret=secret)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last, in every worker: Playwright's sync API leaves an event loop running in the
+    worker's main thread, and an asyncio test (or async fixture) scheduled after it cannot start its own.
+    The sort is stable, so the order within each group stays the collection order."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None or "/e2e/" in item.nodeid)

@@ -182,6 +182,7 @@ def env_session_mark_running(*, session: EnvironmentSession, result) -> Environm
     """Record what the runtime made and move ``starting`` to ``running``; act only if still starting."""
     now = timezone.now()
     duration = session_duration_minutes(session.scenario_version)
+    gateway = getattr(result, "gateway", None)  # results without one (no gateway, hand-made results)
     with transaction.atomic():
         changed = EnvironmentSession.objects.filter(pk=session.pk, status=SessionStatus.STARTING).update(
             status=SessionStatus.RUNNING,
@@ -191,8 +192,8 @@ def env_session_mark_running(*, session: EnvironmentSession, result) -> Environm
             progress=100,
             progress_message="Running",
             # On ECS: the session's own task (its terminal gateway; machines keep theirs on their rows).
-            aws_task_arn=result.gateway.id if result.gateway else None,
-            gateway_ip=(result.gateway.ip or None) if result.gateway else None,
+            aws_task_arn=gateway.id if gateway else None,
+            gateway_ip=(gateway.ip or None) if gateway else None,
             version=F("version") + 1,
         )
         session.refresh_from_db()
