@@ -144,22 +144,22 @@ def start_argv(record: dict, command: list[str] | None) -> list[str]:
     return list(record.get("entrypoint") or []) + list(command or record.get("cmd") or [])
 
 
-def wrapper_commands(runtime, spec, config: EcsConfig) -> dict[str, list[str]]:
-    """Return machine -> what the files wrapper execs, for each machine that gets files before start.
+def wrapper_commands(runtime, spec, config: EcsConfig) -> dict[str, tuple[list[str], str]]:
+    """Return machine -> (what the files wrapper execs, the image's user), for each machine with files.
 
     A machine without a command needs its image's start record (``ecr_push`` writes it); without
     one the launch fails before anything is made. A given command runs after the image's entry
     point when the record is there, as on Docker, and as it is otherwise.
     """
-    commands: dict[str, list[str]] = {}
+    commands: dict[str, tuple[list[str], str]] = {}
     for machine in spec.machines:
         if not machine.files:
             continue
         record = image_record(runtime, machine.image, config)
         if record is not None:
-            commands[machine.name] = start_argv(record, machine.command)
+            commands[machine.name] = (start_argv(record, machine.command), record.get("user") or "")
         elif machine.command:
-            commands[machine.name] = list(machine.command)
+            commands[machine.name] = (list(machine.command), "")
         else:
             _ref, repository, tag = ecr_reference(machine.image, config.ecr_registry)
             raise RuntimeFailure(

@@ -83,9 +83,33 @@ SSH_MOUNT = "/etc/ssh/sshd_config.d"
 # The machine's own first process copies the delivered files into place, runs the owners script
 # (names resolve in the machine), removes the copies and becomes the machine's command.
 WRAPPER = (
-    f"set -e; cp -a {FILES_MOUNT}/files/. /; [ -f {FILES_MOUNT}/owners ] && sh {FILES_MOUNT}/owners; "
+    f"set -e; cp -a {FILES_MOUNT}/files/. /; if [ -f {FILES_MOUNT}/owners ]; then sh {FILES_MOUNT}/owners; fi; "
     f'rm -rf {FILES_MOUNT}/files {FILES_MOUNT}/owners; exec "$@"'
 )
+# An image (or machine) user other than root: the container starts as root with only the
+# capabilities placing the files needs (WRAPPER_CAPS), and the wrapper then becomes that user with
+# util-linux setpriv, clearing the inheritable and bounding sets, so the lab process holds none.
+# Its first three arguments: user, group (empty: the user's own) and the bounding set to keep.
+WRAPPER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETPCAP", "SETUID")
+WRAPPER_AS = (
+    'set -e; u=$1; g=$2; b=$3; shift 3; case "$(setpriv --help 2>&1)" in *--reuid*) ;; '
+    '*) echo "rangex: this image has no util-linux setpriv, so the files wrapper cannot become user $u;'
+    ' install util-linux in the image or run the machine as root" >&2; exit 126;; esac; '
+    f"cp -a {FILES_MOUNT}/files/. /; if [ -f {FILES_MOUNT}/owners ]; then sh {FILES_MOUNT}/owners; fi; "
+    f'rm -rf {FILES_MOUNT}/files {FILES_MOUNT}/owners; k=--init-groups; id "$u" >/dev/null 2>&1 || k=--clear-groups; '
+    # A uid with no passwd entry gets group 0 and no supplementary groups, as on Docker.
+    '[ -n "$g" ] || g=$(id -g "$u" 2>/dev/null) || g=0; '
+    'exec setpriv --reuid="$u" --regid="$g" "$k" --inh-caps=-all --bounding-set="$b" -- "$@"'
+)
+ROOT_USERS = ("", "root", "0")
+
+
+def wrapper_user(user: str) -> tuple[str, str] | None:
+    """(user, group) the files wrapper drops to; None when the machine runs as root anyway."""
+    name, _sep, group = (user or "").partition(":")
+    return None if name in ROOT_USERS else (name, group)
+
+
 # The init container fetches the bundle from the presigned URL ($0) into the shared volume.
 FETCH = (
     f'set -e; wget -q -O /tmp/bundle.tar "$0"; tar -x -f /tmp/bundle.tar -C {FILES_MOUNT}; '
@@ -241,14 +265,17 @@ def task_definition(
     config: EcsConfig,
     with_files: bool,
     ssh: bool = False,
-    start: list[str] | None = None,
+    start: tuple[list[str], str] | list[str] | None = None,
 ) -> dict:
     """Return the register_task_definition arguments for a machine (nothing per launch in them).
 
     ``ssh``: the session has a gateway; the machine's sshd finds the session key in ``SSH_MOUNT``.
     ``start``: with files, what the wrapper execs (``ecr.wrapper_commands``: the image's entry point
-    and command as Docker would run them); an empty one (an image that names nothing) sleeps.
+    and command as Docker would run them, with the image's user); an empty one sleeps. A user other
+    than root (the machine's or else the image's) makes the container start as root and the wrapper
+    drop to that user and clear every capability (``WRAPPER_AS``).
     """
+    argv, image_user = start if isinstance(start, tuple) else (start, "")
     cpu, memory = fargate_size(machine.cpus, machine.memory_mb)
     main: dict = {
         "name": MACHINE_CONTAINER,
@@ -271,7 +298,15 @@ def task_definition(
         # ECS cannot splice an image's ENTRYPOINT/CMD into ours: the wrapper execs what the
         # image's start record says Docker would run (resolved before, at launch).
         main["entryPoint"] = ["/bin/sh", "-c", WRAPPER, "rangex-start"]
-        command = (command if start is None else list(start)) or ["sleep", "infinity"]
+        command = (command if argv is None else list(argv)) or ["sleep", "infinity"]
+        drop_to = wrapper_user(machine.user or image_user)
+        if drop_to is not None:
+            added = sorted(c.upper().removeprefix("CAP_") for c in machine.cap_add)
+            main["user"] = "0"
+            main["entryPoint"] = ["/bin/sh", "-c", WRAPPER_AS, "rangex-start"]
+            main["linuxParameters"]["capabilities"] = {**keep_only(*WRAPPER_CAPS, *added), "add": added}
+            bounding = ",".join(["-all"] + [f"+{c.lower()}" for c in added])
+            command = [*drop_to, bounding, *command]
         main["mountPoints"] = [{"sourceVolume": FILES_VOLUME, "containerPath": FILES_MOUNT}]
     if ssh:
         main.setdefault("mountPoints", []).append(

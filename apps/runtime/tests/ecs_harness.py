@@ -104,11 +104,11 @@ def build_account(client=boto3.client, *, images: tuple[str, ...] = ("rangex/bus
 IMAGE_CMDS = {"rangex/gateway": ["/usr/local/bin/gateway-start"]}
 
 
-def put_start_record(s3, bucket: str, repository: str, tag: str, *, entrypoint=(), cmd=()) -> None:
+def put_start_record(s3, bucket: str, repository: str, tag: str, *, entrypoint=(), cmd=(), user="") -> None:
     """Write an image's start record as ``ecr_push`` does."""
     from apps.runtime.ecr import image_record_key
 
-    record = {"entrypoint": list(entrypoint), "cmd": list(cmd), "working_dir": "", "user": ""}
+    record = {"entrypoint": list(entrypoint), "cmd": list(cmd), "working_dir": "", "user": user}
     s3.put_object(Bucket=bucket, Key=image_record_key(repository, tag), Body=json.dumps(record).encode())
 
 

@@ -141,7 +141,11 @@ def test_a_push_records_the_images_start_command_and_the_launch_runs_it(runtime,
     # The same image in (moto's) ECR: the launch runs what the push recorded.
     put_image(boto3.client("ecr", region_name=REGION), name, "1.0")
     definition = _victim_definition(runtime, _victim_spec(f"{name}:1.0"))
+    # USER nobody: the wrapper starts as root and drops to it (test_ecs_user).
     assert definition["containerDefinitions"][0]["command"] == [
+        "nobody",
+        "",
+        "-all",
         "/bin/sh",
         "-c",
         'exec "$0" "$@"',
