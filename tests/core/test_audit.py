@@ -115,4 +115,4 @@ def test_the_audit_log_admin_filters_by_action(admin_client_2fa, admin_user):
     audit_record(actor=admin_user, action=AuditAction.USER_ROLES, target=admin_user)
     response = admin_client_2fa.get("/admin/core/auditlog/", {"action_type__exact": AuditAction.USER_ROLES})
     assert response.status_code == 200
-    assert AuditAction.USER_ROLES.label in response.content.decode()
+    assert str(AuditAction.USER_ROLES.label) in response.content.decode()
