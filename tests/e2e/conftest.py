@@ -30,7 +30,10 @@ def _retry_on_network_change(method):
             try:
                 return method(self, *args, **kwargs)
             except PlaywrightError as exc:
-                if "ERR_NETWORK_CHANGED" not in str(exc) or attempt == 3:
+                # The abort shows either as the error itself or as a navigation interrupted by
+                # Chromium's own error page.
+                changed = "ERR_NETWORK_CHANGED" in str(exc) or "chrome-error://chromewebdata" in str(exc)
+                if not changed or attempt == 3:
                     raise
         return None
 

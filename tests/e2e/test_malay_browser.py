@@ -125,6 +125,7 @@ def test_a_solver_and_an_admin_read_rangex_in_malay(new_page, live_url):
     for name, url in pages.items():
         visit(page, f"{live_url}{url}")
         assert page.locator("html").get_attribute("lang") == "ms", f"{name} is not served in Malay"
+        page.screenshot(path=f"/tmp/malay-{name.replace(' ', '-')}.png", full_page=True)
         found = _english(_visible_text(page), creator_texts)
         if found:
             report[name] = found
@@ -132,6 +133,7 @@ def test_a_solver_and_an_admin_read_rangex_in_malay(new_page, live_url):
     admin_page = new_page(admin, secret=secret, extra_http_headers={"Accept-Language": "ms"})
     visit(admin_page, f"{live_url}/admin/")
     expect(admin_page.locator("html")).to_have_attribute("lang", "ms")
+    admin_page.screenshot(path="/tmp/malay-admin-index.png", full_page=True)
     found = _english(_visible_text(admin_page), creator_texts)
     if found:
         report["admin index"] = found
