@@ -109,23 +109,6 @@ def _is_browser_test(item) -> bool:
     return item.get_closest_marker("browser") is not None or "/e2e/" in item.nodeid
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    """Hide an event loop an earlier test left marked as running in this thread (Playwright's sync API
-    does so for the whole worker) from a non-browser test: pytest-asyncio refuses to start its own loop
-    while one looks running. The marker is restored afterwards for the browser tests that own it."""
-    import asyncio
-
-    leaked = None if _is_browser_test(item) else asyncio._get_running_loop()
-    if leaked is not None:
-        asyncio._set_running_loop(None)
-    try:
-        yield
-    finally:
-        if leaked is not None:
-            asyncio._set_running_loop(leaked)
-
-
 def pytest_collection_modifyitems(config, items):
     """Browser tests last, in every worker: Playwright's sync API leaves an event loop running in the
     worker's main thread, and an asyncio test (or async fixture) scheduled after it cannot start its own.

@@ -83,9 +83,14 @@ def test_rules_run_on_the_fake_runtime(fake_runtime, django_capture_on_commit_ca
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("channel_layer")
-async def test_progress_is_pushed_to_admins_watching_the_run():
-    from asgiref.sync import sync_to_async
+@pytest.mark.parametrize("layer", ["redis", "in_memory"])
+def test_progress_is_pushed_to_admins_watching_the_run(layer, settings):
+    """Run on a loop of its own thread: an earlier test in this worker may have left a loop marked
+    as running in the main thread, where pytest-asyncio would refuse to start one."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from channels.layers import channel_layers, get_channel_layer
     from channels.testing import WebsocketCommunicator
 
     from apps.accounts.factories import UserFactory, login_client
@@ -93,17 +98,17 @@ async def test_progress_is_pushed_to_admins_watching_the_run():
     from apps.scenarios.factories import submitted_version
     from tests.asgi import application
 
-    def setup():
-        admin = AdminFactory()
-        version = submitted_version()
-        run = sc_models.ScenarioVersionTestRun.objects.create(scenario_version=version, initiated_by=admin)
-        return (
-            run,
-            login_client(admin).cookies["sessionid"].value,
-            login_client(UserFactory()).cookies["sessionid"].value,
-        )
+    if layer == "in_memory":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        assert "channels_redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    channel_layers.backends.clear()
 
-    run, admin_cookie, solver_cookie = await sync_to_async(setup)()
+    admin_user = AdminFactory()
+    version = submitted_version()
+    run = sc_models.ScenarioVersionTestRun.objects.create(scenario_version=version, initiated_by=admin_user)
+    admin_cookie = login_client(admin_user).cookies["sessionid"].value
+    solver_cookie = login_client(UserFactory()).cookies["sessionid"].value
 
     def page(cookie):
         headers = [
@@ -113,14 +118,31 @@ async def test_progress_is_pushed_to_admins_watching_the_run():
         ]
         return WebsocketCommunicator(application, f"/ws/test-runs/{run.pk}/", headers=headers)
 
-    solver = page(solver_cookie)
-    connected, _ = await solver.connect(timeout=10)
-    assert not connected
-    admin = page(admin_cookie)
-    assert (await admin.connect(timeout=10))[0]
-    await sync_to_async(push_run)(run.pk, {"type": "progress", "message": "Lab: Machine box ready"})
-    assert await admin.receive_json_from(timeout=5) == {"type": "progress", "message": "Lab: Machine box ready"}
-    await admin.disconnect()
+    async def scenario():
+        from asgiref.sync import sync_to_async
+
+        try:
+            solver = page(solver_cookie)
+            connected, _ = await solver.connect(timeout=10)
+            assert not connected
+            admin = page(admin_cookie)
+            assert (await admin.connect(timeout=10))[0]
+            await sync_to_async(push_run)(run.pk, {"type": "progress", "message": "Lab: Machine box ready"})
+            assert await admin.receive_json_from(timeout=5) == {
+                "type": "progress",
+                "message": "Lab: Machine box ready",
+            }
+            await admin.disconnect()
+        finally:
+            current = get_channel_layer()
+            if hasattr(current, "close_pools"):
+                await current.close_pools()
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, scenario()).result()
+    finally:
+        channel_layers.backends.clear()
 
 
 def test_a_run_left_by_a_dead_worker_fails_after_the_timeout():
