@@ -226,6 +226,7 @@ def launch_spec_for(version, *, session_id, expires_at, user_label: str, allow_u
                 registry_auth=registry_auth_for(image, credentials),
                 pull_from_hub=conf.docker_enable_pull_from_hub,
                 ready_check=machine_ready_check(machine),
+                read_only_root=machine.read_only_root,
             )
         )
     groups = sorted({g for spec in specs for g in spec.networks})

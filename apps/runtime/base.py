@@ -206,6 +206,7 @@ class Capabilities:
     egress_networks: bool = False  # NetworkSpec.egress gives outbound traffic
     disk_usage: bool = False  # disk_usage() measures what machines wrote
     port_streams: bool = False  # open_port_stream() relays a TCP port inside a machine (apps.runtime.streams)
+    read_only_root: bool = False  # MachineSpec.read_only_root: a read-only root with writable SCRATCH_PATHS
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ from apps.runtime.docker_io import (
     parse_time,
     pull_image,
     run_exec,
+    scratch_mounts,
 )
 from apps.runtime.streams import DockerStreams
 
@@ -152,6 +153,7 @@ class DockerRuntime(DockerStreams, Runtime):
         egress_networks=True,
         disk_usage=True,
         port_streams=True,
+        read_only_root=True,
     )
 
     def __init__(
@@ -208,7 +210,7 @@ class DockerRuntime(DockerStreams, Runtime):
 
     # --- launch ---------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec, *, progress: Progress | None = None) -> LaunchResult:
-        validate_spec(spec)
+        validate_spec(spec, read_only_root=self.capabilities.read_only_root)
         report = _Reporter(progress, total=3 + 3 * len(spec.machines))
         try:
             self._ensure_images(spec)
@@ -334,7 +336,8 @@ class DockerRuntime(DockerStreams, Runtime):
             nano_cpus=int(machine.cpus * 1_000_000_000),
             init=True,
             privileged=False,
-            read_only=False,
+            read_only=machine.read_only_root,
+            tmpfs=scratch_mounts() if machine.read_only_root else None,
             network_mode=networks[first],
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
         )

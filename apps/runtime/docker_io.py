@@ -31,6 +31,7 @@ from apps.runtime.base import (
     image_registry,
     normalize_registry,
 )
+from apps.runtime.spec import SCRATCH_PATHS
 
 logger = logging.getLogger("apps.runtime.docker")
 
@@ -337,3 +338,12 @@ def pull_image(api: docker.APIClient, machine: MachineSpec) -> None:
             ) from None
         permanent = any(hint in lowered for hint in MISSING_HINTS)
         raise RuntimeFailure(f"Image {ref} is not available: {message}", permanent=permanent) from None
+
+
+def scratch_mounts() -> dict[str, str]:
+    """The tmpfs mounts of a machine with a read-only root: its only writable places."""
+    # /run is root's; the other scratch places are shared and sticky, like /tmp everywhere.
+    return {
+        path: f"rw,nosuid,nodev,size={size}m,mode={'755' if path == '/run' else '1777'}"
+        for path, size in SCRATCH_PATHS.items()
+    }

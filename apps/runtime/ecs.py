@@ -115,6 +115,7 @@ class EcsRuntime(GatewayMixin, Runtime):
         files_before_start=True,
         terminal=TerminalTransport.SSH_GATEWAY,
         egress_networks=True,
+        read_only_root=True,
     )
 
     def __init__(self, *, key: str | None = None, instance: str | None = None, config: dict | None = None):
@@ -159,7 +160,7 @@ class EcsRuntime(GatewayMixin, Runtime):
 
     # --- launch ---------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec, *, progress: Progress | None = None) -> LaunchResult:
-        validate_spec(spec)
+        validate_spec(spec, read_only_root=self.capabilities.read_only_root)
         config = self._configured()
         step = [0]
         total = 3 + 3 * len(spec.machines)

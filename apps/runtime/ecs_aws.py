@@ -15,14 +15,14 @@ import shlex
 import tarfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from apps.runtime.errors import RuntimeFailure
-from apps.runtime.spec import FileSpec, MachineSpec
+from apps.runtime.spec import SCRATCH_PATHS, FileSpec, MachineSpec
 
 # Throttling and transient errors are retried by botocore itself, with backoff that adapts to
 # the rate AWS accepts; what still fails after that reaches us as an error.
@@ -133,7 +133,6 @@ class EcsConfig:
     init_image: str = DEFAULT_INIT_IMAGE
     gateway_source: str = ""  # the web tier (sg-... or CIDR) each session's SSH gateway admits on port 22
     gateway_image: str = "rangex/gateway:latest"
-    extra: dict = field(default_factory=dict, compare=False)
 
     def missing(self) -> list[str]:
         wanted = {
@@ -286,7 +285,7 @@ def task_definition(
             "capabilities": {"drop": ["ALL"], "add": sorted(c.upper().removeprefix("CAP_") for c in machine.cap_add)},
             "initProcessEnabled": True,
         },
-        "readonlyRootFilesystem": bool(config.extra.get("readonly_root", False)),
+        "readonlyRootFilesystem": machine.read_only_root,
         "environment": [{"name": k, "value": v} for k, v in sorted(machine.env.items())],
     }
     if machine.user:
@@ -312,6 +311,12 @@ def task_definition(
         main.setdefault("mountPoints", []).append(
             {"sourceVolume": SSH_VOLUME, "containerPath": SSH_MOUNT, "readOnly": True}
         )
+    if machine.read_only_root:
+        # Fargate offers no tmpfs: task volumes (on the task's ephemeral storage) are the scratch space.
+        for path in SCRATCH_PATHS:
+            name = "scratch" + path.replace("/", "-")
+            main.setdefault("mountPoints", []).append({"sourceVolume": name, "containerPath": path})
+            volumes.append({"name": name})
     if with_files or ssh:
         main["dependsOn"] = [{"containerName": INIT_CONTAINER, "condition": "SUCCESS"}]
         containers.append(init_container(config, ssh=ssh))

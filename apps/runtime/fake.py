@@ -190,7 +190,7 @@ class FakeRuntime(FakeStreams, Runtime):
 
     # --- launch ---------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec, *, progress: Progress | None = None) -> LaunchResult:
-        validate_spec(spec)
+        validate_spec(spec, read_only_root=self.capabilities.read_only_root)
         total = 3 + 3 * len(spec.machines)
         step = 0
 

@@ -106,6 +106,12 @@ class MachineSpec:
     allow_pull: bool = True
     pull_from_hub: bool = True
     ready_check: ReadyCheck | None = None
+    # The root file system is read-only; /tmp and /run are writable scratch space (SCRATCH_PATHS).
+    read_only_root: bool = False
+
+
+# Where a machine with a read-only root may still write: empty scratch space, bounded in size (MiB).
+SCRATCH_PATHS = {"/tmp": 64, "/run": 16}  # noqa: S108 (paths inside the machine, not on this host)
 
 
 @dataclass(frozen=True)
@@ -158,8 +164,11 @@ def normalize_registry(registry: str) -> str:
     return DOCKER_HUB if host in _HUB_ALIASES or not host else host
 
 
-def validate_spec(spec: LaunchSpec) -> None:
-    """Refuse a launch spec any backend would refuse, before anything is created."""
+def validate_spec(spec: LaunchSpec, *, read_only_root: bool = True) -> None:
+    """Refuse a launch spec any backend would refuse, before anything is created.
+
+    ``read_only_root``: whether the backend can give a machine a read-only root (its capability).
+    """
     if not spec.session_id or not spec.machines:
         raise RuntimeFailure("A launch needs a session id and at least one machine.", permanent=True)
     names = [m.name for m in spec.machines] + [n.name for n in spec.networks]
@@ -184,6 +193,7 @@ def validate_spec(spec: LaunchSpec) -> None:
                 f"Machine {machine.name} names unknown networks: {', '.join(sorted(missing))}.", permanent=True
             )
         _validate_accounts(machine)
+        _validate_read_only_root(machine, offered=read_only_root)
         check = machine.ready_check
         if check is not None:
             if bool(check.command) == (check.port is not None):
@@ -198,6 +208,22 @@ def validate_spec(spec: LaunchSpec) -> None:
                 raise RuntimeFailure(
                     f"Machine {machine.name}: a ready check needs a positive timeout and interval.", permanent=True
                 )
+
+
+def _validate_read_only_root(machine: MachineSpec, *, offered: bool) -> None:
+    if not machine.read_only_root:
+        return
+    if not offered:
+        raise RuntimeFailure(
+            f"Machine {machine.name} asks for a read-only root file system, which this runtime cannot give.",
+            permanent=True,
+        )
+    if machine.files or machine.accounts:
+        raise RuntimeFailure(
+            f"Machine {machine.name} has a read-only root file system, so it cannot get files or accounts "
+            "before start: turn one of them off.",
+            permanent=True,
+        )
 
 
 def _validate_accounts(machine: MachineSpec) -> None:

@@ -82,7 +82,13 @@ class MachineInline(DraftOnlyInlineMixin, SecretFieldsAdminMixin, admin.StackedI
             _("Advanced"),
             {
                 "classes": ["collapse"],
-                "fields": ["environment_vars", "entrypoints", "ready_check", ("run_as_user", "capabilities")],
+                "fields": [
+                    "environment_vars",
+                    "entrypoints",
+                    "ready_check",
+                    ("run_as_user", "capabilities"),
+                    "read_only_root",
+                ],
             },
         ),
         (_("Built image"), {"fields": ["build_context", "tools"], "classes": ["collapse"]}),

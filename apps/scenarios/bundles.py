@@ -59,6 +59,7 @@ MACHINE_FIELDS = (
     "entrypoints",
     "ready_check",
     "run_as_user",
+    "read_only_root",
     "capabilities",
     "ssh_username",
     "network_egress_policy",

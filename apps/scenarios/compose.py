@@ -1,7 +1,7 @@
 """Read a Docker Compose file into a version's topology: machines, network groups and pivot points.
 
 Mapping: each service becomes a machine named after it (image, or a build context noted for an
-admin to build; ``ports``/``expose`` -> exposed ports; ``user``; ``entrypoint`` + ``command``;
+admin to build; ``ports``/``expose`` -> exposed ports; ``user``; ``read_only``; ``entrypoint`` + ``command``;
 ``environment``; ``cap_add`` within ``MACHINE_CAPABILITIES``; ``cpus``/``mem_limit``). Each network
 becomes a network group (names made valid: lowercase, ``_`` -> ``-``); a service on several
 networks becomes a pivot host with pivot points between its networks, and the result is checked to
@@ -72,6 +72,7 @@ HANDLED_KEYS = {
     "x-rangex",
     "hostname",
     "network_mode",
+    "read_only",
 }
 REFUSED_KEYS = {
     "privileged": "privileged containers can reach the host",
@@ -106,7 +107,6 @@ IGNORED_KEYS = {
     "stop_grace_period": "not supported",
     "env_file": "not read; write the variables under environment",
     "profiles": "every service is started",
-    "read_only": "not supported",
     "mem_reservation": "RangeX sets resources from the machine's profile",
 }
 
@@ -397,6 +397,11 @@ def _service(
     machine.web_enabled = any(p["port"] in (80, 443, 8000, 8080) for p in ports)
     if svc.get("user") is not None:
         machine.run_as_user = str(svc["user"])
+    if "read_only" in svc:
+        if isinstance(svc["read_only"], bool):
+            machine.read_only_root = svc["read_only"]
+        else:
+            doc.add(f"{at}.read_only", _("Give true or false."))
     entry = _command(doc, svc.get("entrypoint"), f"{at}.entrypoint")
     if entry:
         doc.warn(f"{at}.entrypoint", _("RangeX sets only the command: the entrypoint is run as the command's start."))

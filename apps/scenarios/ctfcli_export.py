@@ -131,6 +131,8 @@ def _compose(version: ScenarioVersion, machines, pivots) -> dict[str, Any]:
             service["expose"] = [f"{p.get('port')}/{p.get('protocol', 'tcp')}" for p in machine.exposed_ports]
         if machine.run_as_user:
             service["user"] = machine.run_as_user
+        if machine.read_only_root:
+            service["read_only"] = True
         if machine.entrypoints:
             service["command"] = [str(c) for c in machine.entrypoints]
         if machine.environment_vars:

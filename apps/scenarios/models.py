@@ -455,6 +455,14 @@ class Machine(BaseModel):
         validators=[RUN_AS_USER_VALIDATOR],
         help_text=_("User the container runs as (name or uid[:gid]); empty: the image's setting."),
     )
+    read_only_root = models.BooleanField(
+        _("read-only root file system"),
+        default=False,
+        help_text=_(
+            "Only /tmp and /run (empty scratch space) are writable. Not with files before start (dynamic "
+            "flags, attached files), an SSH login or a desktop: they need a writable root."
+        ),
+    )
     capabilities = models.JSONField(
         _("capabilities"),
         default=list,

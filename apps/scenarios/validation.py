@@ -75,6 +75,40 @@ def questions_errors(
     return {field: messages for field, messages in errors.items() if messages}
 
 
+def _read_only_root_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
+    """A machine with a read-only root can be given nothing before start: no files, flags, logins or desktop."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    read_only = {m.pk: (i, m) for i, m in enumerate(machines) if m.read_only_root}
+    if not read_only:
+        return errors
+    writes: dict[int, list[str]] = defaultdict(list)
+    for asset in version.assets.filter(machine__in=list(read_only)).exclude(target_path=""):
+        writes[asset.machine_id].append(asset.target_path)
+    for link in version.asset_links.filter(machine__in=list(read_only)).exclude(target_path=""):
+        writes[link.machine_id].append(link.target_path)
+    by_name = {m.name: m.pk for _i, m in read_only.values()}
+    for question in version.questions if isinstance(version.questions, list) else []:
+        if isinstance(question, dict) and question.get("dynamic") and question.get("flag_machine") in by_name:
+            writes[by_name[question["flag_machine"]]].append(str(question.get("flag_path") or ""))
+    for pk, (i, machine) in read_only.items():
+        key, label = f"machines[{i}].read_only_root", _("Machine %(name)s") % {"name": repr(machine.name)}
+        if writes[pk]:
+            errors[key].append(
+                _("%(label)s has a read-only root, so it cannot be given files before start (%(paths)s).")
+                % {"label": label, "paths": ", ".join(sorted(p for p in writes[pk] if p))}
+            )
+        if machine.ssh_username:
+            errors[key].append(
+                _("%(label)s has a read-only root, so RangeX cannot create its SSH login.") % {"label": label}
+            )
+        source = machine.image_variant if machine.image_source_type == ImageSourceType.VARIANT else None
+        if getattr(source, "has_gui", False):
+            errors[key].append(
+                _("%(label)s is a desktop, which needs a writable root for its VNC passwords.") % {"label": label}
+            )
+    return errors
+
+
 def _machine_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = defaultdict(list)
     if version.requires_machines and not machines:
@@ -134,6 +168,8 @@ def _machine_errors(version: ScenarioVersion, machines) -> dict[str, list[str]]:
                 _("%(label)s: the egress policy must be one of %(items)s.")
                 % {"label": label, "items": ", ".join(EgressPolicy.values)}
             )
+    for field, messages in _read_only_root_errors(version, machines).items():
+        errors[field].extend(messages)
     if version.requires_machines and machines and not any(m.allow_solver_entry for m in machines):
         errors["machines"].append(_("At least one machine must allow solver entry, or solvers cannot reach the lab."))
     return errors

@@ -185,3 +185,19 @@ def test_an_unreachable_backend_refuses_the_start_clearly_and_leaves_no_session(
     session = services.env_session_start(user=UserFactory(), version=version)
     session.refresh_from_db()
     assert session.status == SessionStatus.RUNNING
+
+
+def test_a_machine_marked_read_only_runs_with_a_read_only_root(
+    runtime, settings, cleanup_sessions, django_capture_on_commit_callbacks
+):
+    settings.RANGEX_RUNTIMES = {}
+    version = pivot_version()
+    Machine.objects.filter(scenario_version=version, name="pivot").update(read_only_root=True)
+    session = _start(version, django_capture_on_commit_callbacks)
+    cleanup_sessions.append(session.pk)
+    assert session.status == SessionStatus.RUNNING, session.reason_stopped
+    planted = runtime.run_command(str(session.pk), "pivot", ["sh", "-c", "echo x > /etc/planted"])
+    assert planted.exit_code != 0 and b"Read-only file system" in planted.output
+    assert runtime.run_command(str(session.pk), "pivot", ["sh", "-c", "echo x > /tmp/notes"]).exit_code == 0
+    # The version's other machines stay writable.
+    assert runtime.run_command(str(session.pk), "victim", ["sh", "-c", "echo x > /etc/planted"]).exit_code == 0

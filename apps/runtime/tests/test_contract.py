@@ -504,12 +504,35 @@ def test_bad_specs_are_refused_before_anything_is_made(runtime, harness):
         _victim(duo_spec(new_session_id()), ready_check=ReadyCheck(command=("true",), port=80)),
         _victim(duo_spec(new_session_id()), ready_check=ReadyCheck(port=70000)),
         _victim(duo_spec(new_session_id()), networks=["nowhere"]),
+        _victim(duo_spec(new_session_id()), read_only_root=True, files=[FileSpec("/srv/flag.txt", b"x", 0o644)]),
+        _victim(duo_spec(new_session_id()), read_only_root=True, accounts=[AccountSpec("eve", "x")]),
     ]
     for spec in bad:
         with pytest.raises(RuntimeFailure) as excinfo:
             runtime.launch(spec)
         assert excinfo.value.permanent, excinfo.value.message
         assert harness.engine_count(runtime, spec.session_id) == (0, 0)
+
+
+def test_a_read_only_machine_writes_only_to_its_scratch_space(runtime, harness, launch):
+    if not runtime.capabilities.read_only_root:
+        spec = _victim(duo_spec(new_session_id()), read_only_root=True)
+        with pytest.raises(RuntimeFailure) as excinfo:
+            runtime.launch(spec)
+        assert excinfo.value.permanent and "read-only root" in excinfo.value.message
+        assert harness.engine_count(runtime, spec.session_id) == (0, 0)
+        return
+    _requires(runtime, "run_commands")
+    spec = _victim(duo_spec(new_session_id()), read_only_root=True)
+    launch(spec)
+    refused = runtime.run_command(spec.session_id, "victim", ["sh", "-c", "echo x > /etc/planted"])
+    assert refused.exit_code != 0 and b"Read-only file system" in refused.output
+    scratch = runtime.run_command(
+        spec.session_id, "victim", ["sh", "-c", "echo x > /tmp/a && echo y > /run/b && cat /tmp/a /run/b"]
+    )
+    assert scratch.exit_code == 0 and scratch.output == b"x\ny\n"
+    # The other machine of the lab is as writable as ever.
+    assert runtime.run_command(spec.session_id, "attacker", ["sh", "-c", "echo x > /etc/planted"]).exit_code == 0
 
 
 def test_reset_machine_recreates_one_machine_as_at_the_start_and_leaves_the_others(runtime, harness, launch):

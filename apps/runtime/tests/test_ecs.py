@@ -134,6 +134,29 @@ def test_a_task_definition_is_registered_once_per_content(runtime):
     assert definition["executionRoleArn"] == runtime.config().execution_role_arn
 
 
+def test_a_read_only_machine_gets_a_read_only_root_and_task_volumes_as_scratch_space(runtime):
+    spec = duo_spec(new_session_id())
+    spec = replace(spec, machines=[spec.machines[0], replace(spec.machines[1], read_only_root=True)])
+    _launch(runtime, spec)
+    ecs = boto3.client("ecs", region_name=REGION)
+
+    def definition(machine):
+        arn = _task(runtime, spec.session_id, machine)["taskDefinitionArn"]
+        return ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+
+    victim = definition("victim")
+    container = victim["containerDefinitions"][0]
+    assert container["readonlyRootFilesystem"] is True
+    mounts = {(m["sourceVolume"], m["containerPath"]) for m in container["mountPoints"]}
+    assert {("scratch-tmp", "/tmp"), ("scratch-run", "/run")} <= mounts
+    assert {"scratch-tmp", "scratch-run"} <= {v["name"] for v in victim["volumes"]}
+    # The session's sshd drop-in (terminals through the gateway) is still mounted, read-only.
+    assert ("rangex-ssh", "/etc/ssh/sshd_config.d") in mounts
+    attacker = definition("attacker")["containerDefinitions"][0]
+    assert attacker["readonlyRootFilesystem"] is False
+    assert not any(m["sourceVolume"].startswith("scratch") for m in attacker.get("mountPoints", []))
+
+
 def test_files_reach_the_machine_through_a_short_lived_s3_bundle_only(runtime, aws):
     flag = b"RX{never-in-the-task-definition}\n"
     spec = pivot_spec(new_session_id(), victim_files=[FileSpec("/srv/flag.txt", flag, 0o600)])

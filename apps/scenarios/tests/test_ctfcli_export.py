@@ -120,7 +120,7 @@ def rich_version(creator):
     )  # fmt: skip
     services.machine_add(
         version=version, actor=actor, name="db", image_source_type="custom", image_ref="ghcr.io/example/db:1",
-        network_group="back", exposed_ports=[{"port": 5432, "protocol": "tcp"}], sort_order=2,
+        network_group="back", exposed_ports=[{"port": 5432, "protocol": "tcp"}], sort_order=2, read_only_root=True,
     )  # fmt: skip
     services.pivot_point_add(version=version, actor=actor, source="front", target="back", description="web bridges")
     for asset in (

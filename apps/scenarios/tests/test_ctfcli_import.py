@@ -133,6 +133,7 @@ def test_compose_beside_the_challenge_gives_machines_networks_and_a_pivot():
     assert web.exposed_ports == [{"port": 8080, "protocol": "tcp"}] and web.entrypoints[0] == "sh"
     assert {(pp.source_network_group, pp.target_network_group) for pp in p.pivot_points} == {("front", "back")}
     assert machines["attacker"].allow_solver_entry and machines["attacker"].role == "attacker"
+    assert machines["db"].read_only_root and not web.read_only_root
     assert p.version_fields["network_topology"]["networks"]["back"] == {"internal": True}
     assert p.version_fields["docker_compose_path"] == "docker-compose.yml"
 

@@ -212,3 +212,34 @@ def test_requirements_in_metadata_must_be_a_list_of_other_scenarios_slugs(db):
     assert version_errors(version) == {"metadata.requirements.prerequisites": ["A scenario cannot require itself."]}
     version.metadata = {"requirements": {"prerequisites": ["warmup"], "anonymize": True}}
     assert version_errors(version) == {}
+
+
+def test_a_read_only_machine_cannot_be_given_files_a_login_or_a_desktop():
+    flag = {
+        "id": "q1",
+        "type": "flag",
+        "prompt": "?",
+        "points": 5,
+        "match": "exact",
+        "answer": "",
+        "dynamic": True,
+        "flag_machine": "web",
+        "flag_path": "/srv/flag.txt",
+    }
+    desktop = image_variant(display_name="Desktop", has_gui=True)
+    version = draft_version(
+        questions=[flag],
+        hints=[],
+        machines=[
+            {"name": "attacker"},
+            {"name": "web", "role": "victim", "read_only_root": True, "ssh_username": "player"},
+            {"name": "desk", "role": "attacker", "read_only_root": True, "image_variant": desktop},
+            {"name": "plain", "role": "victim", "read_only_root": True},
+        ],
+    )
+    errors = _errors(version)
+    # Machines are checked in order of sort order, then name: attacker, desk, plain, web.
+    web = " ".join(errors["machines[3].read_only_root"])
+    assert "/srv/flag.txt" in web and "files before start" in web and "SSH login" in web
+    assert "desktop" in " ".join(errors["machines[1].read_only_root"])
+    assert "machines[2].read_only_root" not in errors  # 'plain': read-only, nothing written into it
