@@ -94,6 +94,17 @@ def ecs_config_checks(runtime, config: EcsConfig, *, endpoints: Iterable[str] = 
             return False, f"Missing VPC endpoints in {vpc}: {', '.join(missing)}.", {"missing": missing}
         return True, f"All {len(wanted)} listed VPC endpoints are available in {vpc}.", {}
 
+    def gateway() -> tuple[bool | None, str, dict]:
+        if not config.gateway_source:
+            return None, "No web tier is set in aws_ecs_gateway_source: ECS labs start without terminals.", {}
+        runtime._ecr_image(config.gateway_image, config)  # refused with the push command when missing
+        return (
+            True,
+            f"The terminal gateway image {config.gateway_image} is in ECR; gateways admit {config.gateway_source} "
+            "on port 22.",
+            {},
+        )
+
     checks: dict[str, Callable[[], tuple[bool | None, str, dict]]] = {
         "cluster": cluster,
         "subnets": subnets,
@@ -101,6 +112,7 @@ def ecs_config_checks(runtime, config: EcsConfig, *, endpoints: Iterable[str] = 
         "execution_role": execution_role,
         "ecr": ecr,
         "interface_endpoints": interface_endpoints,
+        "gateway": gateway,
     }
     results = []
     for name, check in checks.items():

@@ -34,9 +34,9 @@ def test_the_ecs_set_up_is_checked_and_what_is_missing_is_named(settings):
     checks = _aws_checks()
     assert set(checks) == {
         f"ecs:{name}"
-        for name in ("cluster", "subnets", "security_groups", "execution_role", "ecr", "interface_endpoints")
+        for name in ("cluster", "subnets", "security_groups", "execution_role", "ecr", "interface_endpoints", "gateway")
     }
-    for name in ("cluster", "subnets", "security_groups", "execution_role", "ecr"):
+    for name in ("cluster", "subnets", "security_groups", "execution_role", "ecr", "gateway"):
         assert checks[f"ecs:{name}"].status == HealthCheck.Status.OK, checks[f"ecs:{name}"].message
     endpoints = checks["ecs:interface_endpoints"]
     assert endpoints.status == HealthCheck.Status.FAILED
@@ -63,6 +63,24 @@ def test_a_missing_cluster_and_role_fail_their_checks(settings):
     assert checks["ecs:subnets"].status == HealthCheck.Status.OK
     engine = HealthCheck.objects.get(check_type=HealthCheck.CheckType.ENGINE, service_name="ecs")
     assert engine.status == HealthCheck.Status.FAILED
+
+
+def test_the_terminal_gateway_is_checked_its_image_and_its_web_tier(settings):
+    aws = account()
+    settings.RANGEX_DEFAULT_RUNTIME = "ecs"
+
+    def gateway_check(**changes) -> HealthCheck:
+        config = {**runtime_config(aws), **changes}
+        settings.RANGEX_RUNTIMES = {"ecs": {"BACKEND": "apps.runtime.ecs.EcsRuntime", "OPTIONS": {"config": config}}}
+        return next(c for c in health_check_run() if c.service_name == "ecs:gateway")
+
+    missing = gateway_check(gateway_image="rangex/gateway:not-pushed")
+    assert missing.status == HealthCheck.Status.FAILED
+    assert "manage.py ecr_push rangex/gateway:not-pushed" in missing.message
+    unset = gateway_check(gateway_source="")
+    assert unset.status == HealthCheck.Status.WARNING, unset.message
+    assert "aws_ecs_gateway_source" in unset.message and "without terminals" in unset.message
+    assert gateway_check().status == HealthCheck.Status.OK
 
 
 def test_platform_status_shows_every_runtime_with_its_set_up(settings):
