@@ -14,7 +14,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _retry_on_network_change(method):
-    """Retry a navigation that Chromium aborted because the host's interfaces changed.
+    """Retry a navigation that Chromium aborted because the host's interfaces changed (or the page moved).
 
     Chromium aborts in-flight navigations with ERR_NETWORK_CHANGED whenever an address appears or
     goes on the host, and the lab tests running beside the browser tests create and remove Docker
@@ -31,8 +31,14 @@ def _retry_on_network_change(method):
                 return method(self, *args, **kwargs)
             except PlaywrightError as exc:
                 # The abort shows either as the error itself or as a navigation interrupted by
-                # Chromium's own error page.
-                changed = "ERR_NETWORK_CHANGED" in str(exc) or "chrome-error://chromewebdata" in str(exc)
+                # Chromium's own error page. A navigation interrupted by the page's own (a live page
+                # reloading itself when its lab changes state) is made again too.
+                text = str(exc)
+                changed = (
+                    "ERR_NETWORK_CHANGED" in text
+                    or "chrome-error://chromewebdata" in text
+                    or "is interrupted by another navigation" in text
+                )
                 if not changed or attempt == 3:
                     raise
         return None
