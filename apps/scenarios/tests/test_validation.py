@@ -58,8 +58,8 @@ def test_hints_must_point_to_existing_questions():
     assert errors["hints[0].question_id"]
 
 
-def test_dynamic_flag_names_an_existing_machine_and_absolute_path():
-    question = {
+def _dynamic_flag(machine: str, path: str) -> dict:
+    return {
         "id": "q1",
         "type": "flag",
         "prompt": "?",
@@ -67,9 +67,13 @@ def test_dynamic_flag_names_an_existing_machine_and_absolute_path():
         "match": "exact",
         "answer": "",
         "dynamic": True,
-        "flag_machine": "nowhere",
-        "flag_path": "flag.txt",
+        "flag_machine": machine,
+        "flag_path": path,
     }
+
+
+def test_dynamic_flag_names_an_existing_machine_and_absolute_path():
+    question = _dynamic_flag("nowhere", "flag.txt")
     errors = _errors(draft_version(questions=[question], hints=[]))
     assert "questions[0].flag_machine" in errors and "questions[0].flag_path" in errors
 
@@ -215,17 +219,7 @@ def test_requirements_in_metadata_must_be_a_list_of_other_scenarios_slugs(db):
 
 
 def test_a_read_only_machine_cannot_be_given_files_a_login_or_a_desktop():
-    flag = {
-        "id": "q1",
-        "type": "flag",
-        "prompt": "?",
-        "points": 5,
-        "match": "exact",
-        "answer": "",
-        "dynamic": True,
-        "flag_machine": "web",
-        "flag_path": "/srv/flag.txt",
-    }
+    flag = _dynamic_flag("web", "/srv/flag.txt")
     desktop = image_variant(display_name="Desktop", has_gui=True)
     version = draft_version(
         questions=[flag],
