@@ -259,11 +259,12 @@ class EcsRuntime(GatewayMixin, Runtime):
         checked: dict[str, str] = {}
         for machine in spec.machines:
             if machine.image not in checked:
-                checked[machine.image] = self._ecr_image(machine.image, config)
+                checked[machine.image] = self.ecr_image(machine.image, config)
             images[machine.name] = checked[machine.image]
         return subnets[0]["VpcId"], images
 
-    def _ecr_image(self, image: str, config: EcsConfig) -> str:
+    def ecr_image(self, image: str, config: EcsConfig) -> str:
+        """Return the ECR reference of ``image``; refused permanently, with the push command, when it is not there."""
         ref, repository, tag = ecr_reference(image, config.ecr_registry)
         try:
             self.client("ecr", config).describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
@@ -611,7 +612,7 @@ class EcsRuntime(GatewayMixin, Runtime):
     # --- images and health ------------------------------------------------------------------
     def image_present(self, ref: str) -> bool:
         try:
-            self._ecr_image(ref, self._configured())
+            self.ecr_image(ref, self._configured())
         except RuntimeFailure as exc:
             if exc.permanent and "is not in ECR" in exc.message:
                 return False

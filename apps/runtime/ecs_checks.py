@@ -97,7 +97,7 @@ def ecs_config_checks(runtime, config: EcsConfig, *, endpoints: Iterable[str] = 
     def gateway() -> tuple[bool | None, str, dict]:
         if not config.gateway_source:
             return None, "No web tier is set in aws_ecs_gateway_source: ECS labs start without terminals.", {}
-        runtime._ecr_image(config.gateway_image, config)  # refused with the push command when missing
+        runtime.ecr_image(config.gateway_image, config)  # refused, with the push command, when missing
         return (
             True,
             f"The terminal gateway image {config.gateway_image} is in ECR; gateways admit {config.gateway_source} "

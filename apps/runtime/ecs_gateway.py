@@ -190,7 +190,7 @@ class GatewayMixin:
                 % {"count": len(groups), "max": MAX_TASK_GROUPS},
                 permanent=True,
             )
-        image = self._ecr_image(config.gateway_image, config)
+        image = self.ecr_image(config.gateway_image, config)
         own = self._gateway_group(spec, config, vpc)
         found = gateway_task(self._session_tasks(spec.session_id))
         if found is not None:
