@@ -206,3 +206,31 @@ def test_drag_a_question_by_its_handle_to_reorder(browser: Browser, live_url, ca
     expect(page.locator(".messagelist")).to_contain_text("changed successfully")
     version.refresh_from_db()
     assert [q["id"] for q in version.questions] == ["q2", "q1"]
+
+
+def test_a_read_only_machine_with_an_ssh_login_is_named_by_the_check(browser: Browser, live_url, catalogue):
+    """A creator ticks "read-only root file system" under a machine's Advanced settings; the machine
+    still has an SSH login, which needs a writable root, so Check says so next to the machines."""
+    from apps.accounts.models import User
+    from apps.scenarios.factories import draft_version
+
+    creator = User.objects.get(email="creator@rangex.local")
+    version = draft_version(
+        creator=creator,
+        machines=[{"name": "attacker"}, {"name": "web", "role": "victim", "ssh_username": "player"}],
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in_with_2fa(page, live_url, "creator@rangex.local", catalogue["creator@rangex.local"])
+    page.goto(f"{live_url}/admin/scenarios/scenarioversion/{version.pk}/change/")
+    read_only = page.locator('[name="machines-1-read_only_root"]')
+    read_only.locator("xpath=ancestor::details[1]/summary").click()  # the machine's Advanced section
+    expect(read_only).to_be_visible()
+    read_only.check()
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("changed successfully")
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#rx-checklist")).to_contain_text(
+        "Machine 'web' has a read-only root, so RangeX cannot create its SSH login."
+    )
+    page.locator("#rx-checklist").screenshot(path=SHOTS.format("read-only-check"))
+    assert version.machines.get(name="web").read_only_root
