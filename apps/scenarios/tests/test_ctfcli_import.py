@@ -151,6 +151,7 @@ def test_compose_beside_the_challenge_gives_machines_networks_and_a_pivot():
         ("compose-host-network", "line 4: Refused: network_mode host"),
         ("compose-devices", "line 4: Refused: host devices"),
         ("compose-cap", "line 5: Refused: the capability SYS_ADMIN is not in the allowed list"),
+        ("compose-read-only", "line 4, services.box.read_only: Give true or false."),
     ],
 )
 def test_refusals_name_the_file_the_line_and_the_field(name, fragment):
