@@ -85,7 +85,11 @@ def test_the_desktop_reaches_the_intranet_through_a_tunnel_typed_in_its_terminal
         time.sleep(1)
         titles = _run(runtime, session, "DISPLAY=:1 xwininfo -root -tree | grep -i firefox || true")
     assert "Mozilla Firefox" in titles
-    assert "GET /favicon.ico" in runtime.machine_logs(str(session.pk), "victim-web", tail=200)
+    # Firefox asks for the favicon once the page is shown, so the request may follow the title.
+    deadline = time.monotonic() + 20
+    while "GET /favicon.ico" not in (log := runtime.machine_logs(str(session.pk), "victim-web", tail=200)):
+        assert time.monotonic() < deadline, f"the intranet never saw Firefox's favicon request: {log!r}"
+        time.sleep(0.5)
     page.wait_for_timeout(3000)  # the next frames reach the browser
     page.screenshot(path="/tmp/desktops-5-firefox.png")
     expect(page.locator("#desktops")).to_have_attribute("data-connected", "desktop")
